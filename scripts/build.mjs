@@ -1,0 +1,26 @@
+// Bundle src/ into dist/ with esbuild. One bundle loads much faster than many modules (measured:
+// commander + yaml + zod take ~120 ms as separate modules, ~75 ms bundled, against ~50 ms for bare
+// node), and code splitting keeps each command's code in its own chunk, loaded only when used.
+// Type checking is `tsc --noEmit`, run first by `npm run build`.
+import { readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: ['src/cli.ts'],
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __COST_WATCHDOG_VERSION__: JSON.stringify(pkg.version) },
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __cwCreateRequire } from 'node:module'; const require = __cwCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

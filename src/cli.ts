@@ -1,0 +1,129 @@
+// The command line. The only place that sets the exit code: commands return a code or throw a
+// CliError; anything else escaping is a bug and the one case that prints a stack trace.
+// Commands are loaded lazily so that `run` pays only for what `run` needs.
+import { Command, CommanderError, Option } from 'commander';
+import { CliError, EXIT } from './errors.js';
+import { VERSION } from './version.js';
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+const CONFIG_HELP = 'config file (default: $COST_WATCHDOG_CONFIG, then ./watchdog.yaml)';
+
+function configOption(): Option {
+  return new Option('-c, --config <file>', CONFIG_HELP);
+}
+
+/** What the command that ran asked the process to exit with. */
+let commandResult: number = EXIT.OK;
+
+function program(): Command {
+  const cli = new Command('cost-watchdog')
+    .description(
+      'External safety net for runaway AI spend. Re-reads the app\'s JSONL cost log, recomputes spend\n' +
+        '(rolling windows and the calendar day) without trusting the app, and reports where it stands\n' +
+        'against your limits.',
+    )
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .addOption(configOption())
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  run, validate, init   0 did its job (whatever the spend), 1 could not (log unreadable, ...),
+                        64 bad usage, 78 bad config
+  status                0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention)
+
+Examples:
+  cost-watchdog init                 write a starter ./watchdog.yaml
+  cost-watchdog validate -c /etc/cost-watchdog/watchdog.yaml
+  cost-watchdog run                  one check (for a systemd timer or cron, every minute)
+  cost-watchdog status --json        spend per window against limits`,
+    );
+
+  cli
+    .command('run')
+    .description('one check: read new log lines, recompute spend per window, save the checkpoint, print a summary')
+    .addOption(configOption())
+    .option('--dry-run', 'read and compute, write nothing (no checkpoint, audit or heartbeat)')
+    .option('--json', 'print the result as JSON')
+    .action(async (_opts, cmd: Command) => {
+      const { runCommand } = await import('./commands/run.js');
+      commandResult = await runCommand(cmd.optsWithGlobals());
+    });
+
+  cli
+    .command('status')
+    .description('spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)')
+    .addOption(configOption())
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn), 2 CRITICAL (a window at emergency or kill, the\nflag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).')
+    .action(async (_opts, cmd: Command) => {
+      const { statusCommand } = await import('./commands/status.js');
+      commandResult = await statusCommand(cmd.optsWithGlobals());
+    });
+
+  cli
+    .command('validate')
+    .description('check a config file and print what it resolves to')
+    .addOption(configOption())
+    .option('--json', 'print the resolved config as JSON')
+    .action(async (_opts, cmd: Command) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      commandResult = await validateCommand(cmd.optsWithGlobals());
+    });
+
+  cli
+    .command('init')
+    .description('write a starter config (refuses to overwrite an existing file)')
+    .addOption(configOption())
+    .action(async (_opts, cmd: Command) => {
+      const { initCommand } = await import('./commands/init.js');
+      commandResult = await initCommand(cmd.optsWithGlobals());
+    });
+
+  return cli;
+}
+
+function stderrLine(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const cli = program();
+  cli.exitOverride();
+  cli.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const sub of cli.commands) sub.exitOverride();
+  try {
+    if (argv.length <= 2) {
+      cli.outputHelp({ error: true });
+      return EXIT.USAGE;
+    }
+    await cli.parseAsync(argv);
+    return commandResult;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.OK;
+      return EXIT.USAGE; // commander has already printed the reason
+    }
+    if (error instanceof CliError) {
+      for (const line of error.message.split('\n')) stderrLine(`cost-watchdog: ${line}`);
+      return error.exitCode;
+    }
+    stderrLine(`cost-watchdog: internal error (a bug; please report it with this trace):`);
+    stderrLine(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return EXIT.FAILURE;
+  }
+}
+
+// A closed pipe (`status | head`) is not an error worth a trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+
+process.exitCode = await main(process.argv);

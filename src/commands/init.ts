@@ -1,0 +1,46 @@
+// `init`: write the commented starter config (watchdog.example.yaml) where -c points, never over
+// an existing file.
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configPath } from '../config.js';
+import { EXIT, FailureError } from '../errors.js';
+
+function exampleConfig(): string {
+  // The example ships at the package root; find it from wherever this file was bundled to.
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'watchdog.example.yaml');
+    if (existsSync(candidate)) return readFileSync(candidate, 'utf8');
+    dir = path.dirname(dir);
+  }
+  throw new FailureError('cannot find watchdog.example.yaml in the installed package');
+}
+
+export interface InitOptions {
+  config?: string;
+}
+
+export async function initCommand(options: InitOptions): Promise<number> {
+  const file = configPath(options.config, process.env, process.cwd());
+  const text = exampleConfig();
+  let fd: number;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new FailureError(`${file} already exists: not overwriting it (check it with \`cost-watchdog validate -c ${file}\`)`);
+    }
+    throw new FailureError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  process.stdout.write(
+    `wrote ${file}\nnext: set log, limits and target for your app, then run \`cost-watchdog validate -c ${file}\` and \`cost-watchdog run -c ${file}\`\n`,
+  );
+  return EXIT.OK;
+}

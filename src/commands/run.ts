@@ -1,0 +1,61 @@
+// `run`: one check, for a systemd timer or cron. Exit 0 whatever the spend; 1 when the watchdog
+// could not see (log unreadable) or could not record what it saw.
+import { configPath, loadConfig } from '../config.js';
+import { highestLevel } from '../core/levels.js';
+import { type CheckResult, round6, runCheck } from '../engine.js';
+import { EXIT, FailureError } from '../errors.js';
+import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
+
+export interface RunOptions {
+  config?: string;
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+export function runJson(result: CheckResult, dryRun: boolean): Record<string, unknown> {
+  return {
+    level: highestLevel(result.windows.map((w) => w.level)),
+    windows: Object.fromEntries(
+      result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } }]),
+    ),
+    new_lines: result.newRecords,
+    new_malformed: result.newMalformed,
+    malformed_lines: result.totals.malformed,
+    future_lines: result.totals.future_lines,
+    new_future_lines: result.newFuture,
+    bytes_read: result.bytesRead,
+    rebuilt: result.rebuilt,
+    notes: result.notes,
+    dry_run: dryRun,
+    error: result.logError,
+  };
+}
+
+export async function runCommand(options: RunOptions): Promise<number> {
+  const config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  const dryRun = options.dryRun === true;
+  const result = runCheck(config, { mode: 'run', dryRun, now: Date.now });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(runJson(result, dryRun))}\n`);
+  } else {
+    const color = useColor();
+    const nameWidth = Math.max(...result.windows.map((w) => w.name.length));
+    const lines = result.windows.map(
+      (w) => `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)}  (${limitsText(w.limits)})`,
+    );
+    const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
+    const first = result.newMalformedSamples[0];
+    lines.push(
+      `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
+    );
+    if (first !== undefined) lines.push(`first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  if (result.rebuilt !== null && result.rebuilt.startsWith('checkpoint')) process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
+  for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
+  if (result.newFuture > 0) {
+    process.stderr.write(`cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`);
+  }
+  if (result.logError !== null) throw new FailureError(result.logError);
+  return EXIT.OK;
+}

@@ -1,0 +1,148 @@
+// `status`: where spend stands, read-only. It reads lines appended since the last check (without
+// saving anything), so it is current even between timer runs. Exit codes follow the monitoring
+// plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+import { type Config, configPath, loadConfig } from '../config.js';
+import { DayCalendar } from '../core/calendar.js';
+import { formatDuration } from '../core/duration.js';
+import { highestLevel, MONITOR, statusCode } from '../core/levels.js';
+import { type CheckResult, inspect, round6 } from '../engine.js';
+import { CliError } from '../errors.js';
+import { readFlag } from '../effects/flag.js';
+import { readHeartbeat } from '../effects/heartbeat.js';
+import { findTarget, type TargetFinding } from '../effects/target.js';
+import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
+
+export interface StatusOptions {
+  config?: string;
+  json?: boolean;
+}
+
+const VERDICT = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
+
+function statusJson(config: Config, result: CheckResult, target: TargetFinding, nowMs: number): { json: Record<string, unknown>; code: number } {
+  const flag = readFlag(config.flagFile);
+  const hb = readHeartbeat(config.stateDir);
+  const ageSeconds = hb.kind === 'ok' ? Math.max(0, Math.round((nowMs - hb.timeMs) / 1000)) : null;
+  const stale = hb.kind === 'ok' && nowMs - hb.timeMs > config.heartbeat.maxAgeMs;
+  const levels = result.windows.map((w) => w.level);
+  let code = statusCode(levels, flag.active, stale);
+  if (code !== MONITOR.CRITICAL && result.logError !== null) code = MONITOR.UNKNOWN;
+  const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
+  const json = {
+    status: VERDICT[code],
+    level: highestLevel(levels),
+    windows: Object.fromEntries(
+      result.windows.map((w) => [
+        w.name,
+        {
+          spend_usd: round6(w.spend),
+          level: w.level,
+          limits: { ...w.limits },
+          ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
+        },
+      ]),
+    ),
+    emergency: flag.active
+      ? { ...(flag.content ?? {}), active: true, file: config.flagFile, ...(flag.problem ? { problem: `flag file is not JSON: ${flag.problem}` } : {}) }
+      : { active: false, file: config.flagFile },
+    target: { configured: target.configured, running: target.running, pids: target.pids, ...(target.notes.length > 0 ? { notes: target.notes } : {}) },
+    heartbeat: {
+      age_seconds: ageSeconds,
+      max_age_seconds: Math.round(config.heartbeat.maxAgeMs / 1000),
+      stale,
+      ...(hb.kind === 'corrupt' ? { problem: hb.reason } : {}),
+    },
+    last_run:
+      hb.kind === 'ok'
+        ? { at: hb.heartbeat.time, age_seconds: ageSeconds, mode: hb.heartbeat.mode, ok: hb.heartbeat.result?.ok ?? null }
+        : null,
+    malformed_lines: result.totals.malformed,
+    malformed_samples: result.totals.malformed_samples,
+    future_lines: result.totals.future_lines,
+    uncosted_lines: result.totals.uncosted_lines,
+    lines_counted: result.totals.records,
+    log: {
+      path: config.log,
+      size_bytes: result.log?.size ?? null,
+      newest_line_at: result.totals.newest_ms > 0 ? new Date(result.totals.newest_ms).toISOString() : null,
+      unread_since_last_run: result.newRecords + result.newMalformed,
+      error: result.logError,
+    },
+    notes: [...(result.rebuilt !== null && result.rebuilt.startsWith('checkpoint') ? [result.rebuilt] : []), ...result.notes],
+    checked_at: new Date(nowMs).toISOString(),
+  };
+  return { json, code };
+}
+
+function human(config: Config, json: Record<string, unknown>, result: CheckResult, nowMs: number): string {
+  const color = useColor();
+  const unicode = process.stdout.isTTY === true;
+  const out: string[] = [];
+  out.push(`cost-watchdog status: ${json.status}   (config ${config.file})`);
+  out.push('');
+  const nameWidth = Math.max(6, ...result.windows.map((w) => w.name.length));
+  for (const w of result.windows) {
+    out.push(
+      `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
+    );
+  }
+  out.push('');
+  const flag = json.emergency as Record<string, unknown>;
+  if (flag.active) {
+    const why = typeof flag.reason === 'string' ? `: ${printable(flag.reason)}` : '';
+    const when = typeof flag.triggered_at === 'string' ? ` since ${flag.triggered_at}` : '';
+    const by = typeof flag.triggered_by === 'string' ? ` by ${flag.triggered_by}` : '';
+    out.push(`  emergency flag   SET${when}${by}${why}  (${config.flagFile})`);
+  } else {
+    out.push(`  emergency flag   not set  (${config.flagFile})`);
+  }
+  const target = json.target as { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
+  if (!target.configured) out.push('  target           not configured (nothing to kill)');
+  else out.push(`  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`);
+  for (const note of target.notes ?? []) out.push(`                   ${note}`);
+  const hb = json.heartbeat as { age_seconds: number | null; stale: boolean; max_age_seconds: number };
+  const lastRun = json.last_run as { at: string; mode: string; ok: boolean | null } | null;
+  if (hb.age_seconds === null) out.push('  last check       never (no heartbeat yet: run `cost-watchdog run`)');
+  else {
+    out.push(
+      `  last check       ${lastRun?.at ?? '?'} (${ago(hb.age_seconds * 1000)}, ${lastRun?.mode ?? '?'}${lastRun?.ok === false ? ', FAILED' : ''})${hb.stale ? `  STALE: older than ${formatDuration(hb.max_age_seconds * 1000)}` : ''}`,
+    );
+  }
+  const log = json.log as { size_bytes: number | null; newest_line_at: string | null; error: string | null };
+  if (log.error !== null) out.push(`  log              UNREADABLE: ${log.error}`);
+  else {
+    const newest = result.totals.newest_ms > 0 ? `, newest line ${ago(nowMs - result.totals.newest_ms)}` : ', no lines yet';
+    out.push(`  log              ${config.log} (${bytes(log.size_bytes ?? 0)}${newest})`);
+  }
+  out.push(`  lines            ${result.totals.records} counted, ${result.newRecords} new since the last check`);
+  if (result.totals.future_lines > 0) out.push(`  clock skew       ${result.totals.future_lines} line(s) dated over 5 minutes ahead, counted as now`);
+  if (result.totals.uncosted_lines > 0) out.push(`  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted as $0`);
+  out.push(`  malformed lines  ${result.totals.malformed}`);
+  for (const s of result.totals.malformed_samples) {
+    out.push(`                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ${printable(s.excerpt.slice(0, 60))}`);
+  }
+  for (const note of json.notes as string[]) out.push(`  note             ${note}`);
+  return `${out.join('\n')}\n`;
+}
+
+export async function statusCommand(options: StatusOptions): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  } catch (error) {
+    // A monitoring check that cannot read its config cannot tell: UNKNOWN, with the reason.
+    if (error instanceof CliError) {
+      for (const line of error.message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify({ status: 'UNKNOWN', error: error.message })}\n`);
+      return MONITOR.UNKNOWN;
+    }
+    throw error;
+  }
+  const nowMs = Date.now();
+  const result = inspect(config, nowMs, false);
+  const target = await findTarget(config);
+  const { json, code } = statusJson(config, result, target, nowMs);
+  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs));
+  if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
+  return code;
+}

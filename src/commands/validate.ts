@@ -1,0 +1,47 @@
+// `validate`: check a config and show what it resolves to (absolute paths, windows, defaults).
+import { existsSync } from 'node:fs';
+import { configPath, loadConfig } from '../config.js';
+import { formatDuration } from '../core/duration.js';
+import { EXIT } from '../errors.js';
+import { limitsText } from '../format.js';
+
+export interface ValidateOptions {
+  config?: string;
+  json?: boolean;
+}
+
+export async function validateCommand(options: ValidateOptions): Promise<number> {
+  const config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  // Worth knowing, not wrong: the config is valid either way.
+  const notes: string[] = [];
+  if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
+  if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
+  if (!config.windows.some((w) => w.limits.kill !== undefined)) notes.push('no kill limit on any window: spend is never stopped by a kill');
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ valid: true, config, notes }, null, 2)}\n`);
+  } else {
+    const lines = [
+      `${config.file}: valid`,
+      `  log         ${config.log}`,
+      `  state file  ${config.stateFile ?? '(none)'}`,
+      `  flag file   ${config.flagFile}`,
+      `  state dir   ${config.stateDir}`,
+      `  time zone   ${config.timezone}`,
+      ...config.windows.map((w) => `  ${w.name.padEnd(10)}  ${limitsText(w.limits)}`),
+      config.target === null
+        ? '  target      (none)'
+        : `  target      ${[
+            config.target.pidFile && `pid_file ${config.target.pidFile}`,
+            config.target.processName && `process_name ${config.target.processName}`,
+            config.target.cmdline && `cmdline /${config.target.cmdline}/`,
+            `grace ${formatDuration(config.target.graceMs)}`,
+          ]
+            .filter(Boolean)
+            .join(', ')}`,
+      `  cost policy ${config.cost.policy}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
+  return EXIT.OK;
+}

@@ -1,0 +1,325 @@
+// The configuration: one zod schema for every key in DESIGN.md, YAML loading, defaults, and paths
+// resolved against the config file's folder. Errors come back as one line per problem that names
+// the key path and what was expected: `limits.15m.warn: expected a number, got "lots"`.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import * as z from 'zod';
+import { isValidTimeZone } from './core/calendar.js';
+import { parseDuration } from './core/duration.js';
+import type { Limits, WindowSpec } from './core/levels.js';
+import { FIELDS, type FieldName } from './core/record.js';
+import { ConfigError } from './errors.js';
+
+export const DEFAULT_CONFIG_FILE = 'watchdog.yaml';
+export const CONFIG_ENV = 'COST_WATCHDOG_CONFIG';
+/** Rolling windows are kept to the second; longer spans are what `daily` is for. */
+export const MAX_ROLLING_SECONDS = 86_400;
+
+const duration = z
+  .string({ error: 'expected a duration like "30s", "15m" or "1h"' })
+  .refine((text) => parseDuration(text) !== null, {
+    error: (issue) => `expected a duration like "30s", "15m" or "1h", got ${describe(issue.input)}`,
+  });
+
+const usd = z.number({ error: 'expected a number (USD)' }).min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
+
+const limitsSchema = z
+  .strictObject({ warn: usd.optional(), emergency: usd.optional(), kill: usd.optional() })
+  .superRefine((limits, ctx) => {
+    const set = (['warn', 'emergency', 'kill'] as const).filter((name) => limits[name] !== undefined);
+    if (set.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'set at least one of warn, emergency, kill' });
+      return;
+    }
+    for (let i = 1; i < set.length; i++) {
+      const lower = set[i - 1] as keyof Limits;
+      const higher = set[i] as keyof Limits;
+      if ((limits[lower] as number) > (limits[higher] as number)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${lower} (${limits[lower]}) is above ${higher} (${limits[higher]}): expected warn <= emergency <= kill`,
+        });
+      }
+    }
+  });
+
+const windowName = z.string().superRefine((name, ctx) => {
+  if (name === 'daily') return;
+  const ms = parseDuration(name);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `unknown window ${describe(name)}: expected "daily" or a rolling window named by its duration, like "15m" or "1h"` });
+  } else if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_ROLLING_SECONDS * 1000) {
+    ctx.addIssue({ code: 'custom', message: `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for the calendar day)` });
+  }
+});
+
+const relativePath = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path, got ""' });
+
+const fieldNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+  error: (issue) => `expected a key name or a list of key names, got ${describe(issue.input)}`,
+});
+
+const schema = z.strictObject({
+  log: relativePath,
+  state_file: relativePath.optional(),
+  flag_file: relativePath.default('state/cost_emergency.flag'),
+  state_dir: relativePath.default('.cost-watchdog'),
+  timezone: z
+    .string({ error: 'expected an IANA time zone name like "UTC" or "Europe/Berlin"' })
+    .refine(isValidTimeZone, { error: (issue) => `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"` })
+    .default('UTC'),
+  limits: z
+    .record(windowName, limitsSchema, { error: 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`' })
+    .refine((limits) => Object.keys(limits).length > 0, { error: 'expected at least one window, like `15m: { warn: 3, emergency: 5, kill: 8 }`' }),
+  target: z
+    .strictObject({
+      pid_file: relativePath.optional(),
+      process_name: z.string({ error: 'expected the exact process name' }).min(1).optional(),
+      cmdline: z
+        .string({ error: 'expected a regular expression over the full command line' })
+        .refine(
+          (pattern) => {
+            try {
+              new RegExp(pattern);
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          { error: (issue) => `not a valid regular expression: ${describe(issue.input)}` },
+        )
+        .optional(),
+      grace: duration.default('10s'),
+      stop_command: z.string({ error: 'expected a shell command' }).min(1).optional(),
+    })
+    .refine((target) => !(target.process_name !== undefined && target.cmdline !== undefined), {
+      error: 'set process_name (an exact name) or cmdline (a pattern), not both',
+    })
+    .optional(),
+  cost: z
+    .strictObject({
+      policy: z.enum(['reported', 'estimated', 'max'], { error: (issue) => `expected one of reported, estimated, max, got ${describe(issue.input)}` }).default('max'),
+    })
+    .default({ policy: 'max' }),
+  slack: z
+    .strictObject({
+      webhook_url_env: z.string({ error: 'expected the name of an environment variable' }).min(1).default('SLACK_WEBHOOK_URL'),
+      webhook_url_file: relativePath.optional(),
+    })
+    .default({ webhook_url_env: 'SLACK_WEBHOOK_URL' }),
+  heartbeat: z
+    .strictObject({
+      max_age: duration.default('5m'),
+      ping_url: z
+        .string({ error: 'expected an http(s) URL' })
+        .refine((url) => /^https?:\/\/\S+$/i.test(url), { error: (issue) => `expected an http(s) URL, got ${describe(issue.input)}` })
+        .optional(),
+    })
+    .default({ max_age: '5m' }),
+  fields: z.partialRecord(z.enum(FIELDS, { error: (issue) => `unknown field ${describe(issue.input)}: expected one of ${FIELDS.join(', ')}` }), fieldNames).optional(),
+});
+
+type RawConfig = z.output<typeof schema>;
+
+export interface Config {
+  /** Absolute path of the config file. */
+  file: string;
+  log: string;
+  stateFile: string | null;
+  flagFile: string;
+  stateDir: string;
+  timezone: string;
+  /** Rolling windows shortest first, then `daily`. */
+  windows: WindowSpec[];
+  target: {
+    pidFile: string | null;
+    processName: string | null;
+    cmdline: string | null;
+    graceMs: number;
+    stopCommand: string | null;
+  } | null;
+  cost: { policy: 'reported' | 'estimated' | 'max' };
+  slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
+  heartbeat: { maxAgeMs: number; pingUrl: string | null };
+  fields: Partial<Record<FieldName, string[]>>;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+function keyPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of parts) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out === '' ? '(top level)' : out;
+}
+
+/** The keys a strict object at `parts` allows, found by walking the schema itself. */
+function allowedKeys(parts: readonly PropertyKey[]): string[] {
+  let node: z.core.$ZodType | undefined = schema;
+  const unwrap = (n: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
+    let current = n;
+    for (let guard = 0; current !== undefined && guard < 10; guard++) {
+      const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+      if ((def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) current = def.innerType;
+      else if (def.type === 'pipe' && def.in) current = def.in;
+      else break;
+    }
+    return current;
+  };
+  for (const part of parts) {
+    node = unwrap(node);
+    if (node === undefined) return [];
+    const def = node._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    if (def.type === 'object' && def.shape) node = def.shape[String(part)];
+    else if (def.type === 'record') node = def.valueType;
+    else return [];
+  }
+  node = unwrap(node);
+  const def = node?._zod.def as { type: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+function problemsOf(error: z.ZodError): string[] {
+  const problems: string[] = [];
+  for (const issue of error.issues) {
+    const where = keyPath(issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys': {
+        const allowed = allowedKeys(issue.path);
+        for (const key of issue.keys) {
+          const at = keyPath([...issue.path, key]);
+          if (at === 'slack.webhook_url') {
+            problems.push(`${at}: not allowed in the config file; put the URL in an environment variable (slack.webhook_url_env, default SLACK_WEBHOOK_URL) or a file only the watchdog can read (slack.webhook_url_file)`);
+          } else {
+            problems.push(`${at}: unknown key${allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : ''}`);
+          }
+        }
+        break;
+      }
+      case 'invalid_type': {
+        const expected = issue.message.startsWith('Invalid input') ? `expected ${article(String(issue.expected))}` : issue.message;
+        problems.push(issue.input === undefined ? `${where}: required (${expected})` : `${where}: ${expected}, got ${describe(issue.input)}`);
+        break;
+      }
+      default:
+        problems.push(`${where}: ${issue.message.startsWith('Invalid') || issue.message.startsWith('Too') ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}` : issue.message}`);
+    }
+  }
+  return problems;
+}
+
+function article(type: string): string {
+  if (type === 'object') return 'a mapping';
+  if (type === 'array') return 'a list';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** Validate parsed YAML and resolve it against the config's folder. */
+export function resolveConfig(raw: unknown, file: string): Config {
+  if (raw === null || raw === undefined) throw new ConfigError(file, ['the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)']);
+  const result = schema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(file, problemsOf(result.error));
+  return fromRaw(result.data, file);
+}
+
+function fromRaw(raw: RawConfig, file: string): Config {
+  const dir = path.dirname(file);
+  const abs = (p: string): string => path.resolve(dir, p);
+  const windows: WindowSpec[] = Object.entries(raw.limits).map(([name, limits]) => ({
+    name,
+    seconds: name === 'daily' ? null : (parseDuration(name) as number) / 1000,
+    limits: { warn: limits.warn, emergency: limits.emergency, kill: limits.kill },
+  }));
+  // The contract's two windows are always reported, with or without limits.
+  if (!windows.some((w) => w.seconds === 900)) windows.push({ name: '15m', seconds: 900, limits: {} });
+  if (!windows.some((w) => w.seconds === null)) windows.push({ name: 'daily', seconds: null, limits: {} });
+  windows.sort((a, b) => (a.seconds ?? Infinity) - (b.seconds ?? Infinity));
+  const seen = new Map<number, string>();
+  const problems: string[] = [];
+  for (const window of windows) {
+    if (window.seconds === null) continue;
+    const other = seen.get(window.seconds);
+    if (other !== undefined) problems.push(`limits.${window.name}: the same window as limits.${other}`);
+    seen.set(window.seconds, window.name);
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  const fields: Partial<Record<FieldName, string[]>> = {};
+  for (const [field, names] of Object.entries(raw.fields ?? {})) {
+    if (names !== undefined) fields[field as FieldName] = typeof names === 'string' ? [names] : [...names];
+  }
+  const target = raw.target;
+  return {
+    file,
+    log: abs(raw.log),
+    stateFile: raw.state_file === undefined ? null : abs(raw.state_file),
+    flagFile: abs(raw.flag_file),
+    stateDir: abs(raw.state_dir),
+    timezone: raw.timezone,
+    windows,
+    target:
+      target === undefined
+        ? null
+        : {
+            pidFile: target.pid_file === undefined ? null : abs(target.pid_file),
+            processName: target.process_name ?? null,
+            cmdline: target.cmdline ?? null,
+            graceMs: parseDuration(target.grace) as number,
+            stopCommand: target.stop_command ?? null,
+          },
+    cost: { policy: raw.cost.policy },
+    slack: {
+      webhookUrlEnv: raw.slack.webhook_url_env,
+      webhookUrlFile: raw.slack.webhook_url_file === undefined ? null : abs(raw.slack.webhook_url_file),
+    },
+    heartbeat: { maxAgeMs: parseDuration(raw.heartbeat.max_age) as number, pingUrl: raw.heartbeat.ping_url ?? null },
+    fields,
+  };
+}
+
+/** Which config file to use: `-c`, then $COST_WATCHDOG_CONFIG, then ./watchdog.yaml. */
+export function configPath(option: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  const chosen = option ?? (env[CONFIG_ENV] !== undefined && env[CONFIG_ENV] !== '' ? env[CONFIG_ENV] : DEFAULT_CONFIG_FILE);
+  return path.resolve(cwd, chosen);
+}
+
+/** Read, parse and validate a config file. Every failure is a ConfigError (exit 78). */
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(file, [`no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ${CONFIG_ENV} at yours)`]);
+    if (code === 'EISDIR') throw new ConfigError(file, ['is a folder, expected a YAML file']);
+    throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((error) => {
+        const pos = error.linePos?.[0];
+        const message = error.message.split('\n')[0] ?? error.message;
+        return pos ? `line ${pos.line}, column ${pos.col}: not valid YAML: ${message}` : `not valid YAML: ${message}`;
+      }),
+    );
+  }
+  return resolveConfig(doc.toJS(), file);
+}
+
+/** The longest rolling window in seconds (the ledger keeps spend this far back). */
+export function horizonSeconds(config: Config): number {
+  let longest = 900; // always keep the contract's 15 minutes, even if unset
+  for (const window of config.windows) if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
+  return longest;
+}

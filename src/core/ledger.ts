@@ -1,0 +1,150 @@
+// Spend buckets. Rolling windows are kept as one bucket per second in a ring sized to the longest
+// window (plus room for lines dated a little in the future), so memory is bounded by the window
+// length whatever the call rate. Calendar days are one total per local date, kept for a week.
+import type { DayCalendar } from './calendar.js';
+
+/** Lines dated up to this far ahead count at their own time; beyond it, at "now". */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Daily totals kept, so that late lines for yesterday land in yesterday. */
+export const RETAIN_DAYS = 8;
+const RING_SLACK_SEC = 2 * (FUTURE_TOLERANCE_MS / 1000);
+
+export interface LedgerState {
+  horizon_seconds: number;
+  timezone: string;
+  /** [epoch second, USD] for every second with spend inside the horizon, oldest first. */
+  rolling: [number, number][];
+  /** Local date -> USD. */
+  daily: Record<string, number>;
+}
+
+export class Ledger {
+  private readonly size: number;
+  private readonly secs: Float64Array;
+  private readonly costs: Float64Array;
+  private readonly days = new Map<string, number>();
+  private nowSec = 0;
+  private retainFromMs = 0;
+
+  /**
+   * @param horizonSec the longest rolling window, in seconds
+   * @param nowMs the time of this check: spend older than the horizon is not kept
+   */
+  constructor(
+    readonly horizonSec: number,
+    readonly calendar: DayCalendar,
+    nowMs: number,
+  ) {
+    this.size = horizonSec + RING_SLACK_SEC;
+    this.secs = new Float64Array(this.size).fill(-1);
+    this.costs = new Float64Array(this.size);
+    this.setNow(nowMs);
+  }
+
+  /** Move the ledger's clock (a long-running watcher checks again later). */
+  setNow(nowMs: number): void {
+    this.nowSec = Math.floor(nowMs / 1000);
+    this.retainFromMs = this.calendar.dayOf(nowMs - (RETAIN_DAYS - 1) * 86_400_000).startMs;
+  }
+
+  /** Count `cost` USD spent at `timeMs`. The caller has already moved far-future times to now. */
+  add(timeMs: number, cost: number): void {
+    if (cost === 0) return;
+    const sec = Math.floor(timeMs / 1000);
+    if (sec > this.nowSec - this.horizonSec) {
+      const slot = sec % this.size;
+      const held = this.secs[slot] as number;
+      if (held === sec) {
+        this.costs[slot] = (this.costs[slot] as number) + cost;
+      } else if (held < sec) {
+        this.secs[slot] = sec;
+        this.costs[slot] = cost;
+      }
+    }
+    if (timeMs >= this.retainFromMs) {
+      const key = this.calendar.dayOf(timeMs).key;
+      this.days.set(key, (this.days.get(key) ?? 0) + cost);
+    }
+  }
+
+  /**
+   * Spend in the rolling window of `windowSec` seconds ending now: every second s with
+   * s > now - windowSec, including lines dated up to the tolerance in the future (spend is never
+   * hidden because a clock runs ahead).
+   */
+  rolling(windowSec: number): number {
+    const from = this.nowSec - windowSec;
+    let total = 0;
+    for (let slot = 0; slot < this.size; slot++) {
+      if ((this.secs[slot] as number) > from) total += this.costs[slot] as number;
+    }
+    return total;
+  }
+
+  /** Spend on the local calendar day that contains now. */
+  today(): number {
+    return this.days.get(this.calendar.dayOf(this.nowSec * 1000).key) ?? 0;
+  }
+
+  /** Spend on a given local date (YYYY-MM-DD). */
+  day(key: string): number {
+    return this.days.get(key) ?? 0;
+  }
+
+  toState(): LedgerState {
+    const rolling: [number, number][] = [];
+    const from = this.nowSec - this.horizonSec;
+    for (let slot = 0; slot < this.size; slot++) {
+      const sec = this.secs[slot] as number;
+      if (sec > from) rolling.push([sec, this.costs[slot] as number]);
+    }
+    rolling.sort((a, b) => a[0] - b[0]);
+    const oldest = this.calendar.dayOf(this.retainFromMs).key;
+    const daily: Record<string, number> = {};
+    for (const key of [...this.days.keys()].sort()) {
+      if (key >= oldest) daily[key] = this.days.get(key) as number;
+    }
+    return { horizon_seconds: this.horizonSec, timezone: this.calendar.timeZone, rolling, daily };
+  }
+
+  /**
+   * A ledger from saved state, or null when the state does not fit (another zone, a shorter
+   * horizon than now needed, or not the shape we write): the caller then rebuilds from the log.
+   */
+  static fromState(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): Ledger | null {
+    if (!isLedgerState(state)) return null;
+    if (state.timezone !== calendar.timeZone || state.horizon_seconds < horizonSec) return null;
+    const ledger = new Ledger(horizonSec, calendar, nowMs);
+    const from = ledger.nowSec - horizonSec;
+    for (const [sec, cost] of state.rolling) {
+      if (sec > from) {
+        const slot = sec % ledger.size;
+        if ((ledger.secs[slot] as number) <= sec) {
+          ledger.costs[slot] = (ledger.secs[slot] === sec ? (ledger.costs[slot] as number) : 0) + cost;
+          ledger.secs[slot] = sec;
+        }
+      }
+    }
+    for (const [key, cost] of Object.entries(state.daily)) ledger.days.set(key, cost);
+    return ledger;
+  }
+}
+
+function isFiniteNonNegative(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function isLedgerState(value: unknown): value is LedgerState {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  if (!Number.isInteger(v.horizon_seconds) || typeof v.timezone !== 'string') return false;
+  if (!Array.isArray(v.rolling) || v.daily === null || typeof v.daily !== 'object') return false;
+  for (const entry of v.rolling) {
+    if (!Array.isArray(entry) || entry.length !== 2) return false;
+    if (!Number.isInteger(entry[0]) || !isFiniteNonNegative(entry[1])) return false;
+  }
+  for (const [key, cost] of Object.entries(v.daily as object)) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || !isFiniteNonNegative(cost)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,68 @@
+// Where spend stands against limits. Pure: the same figures always give the same answer.
+
+export const LEVELS = ['ok', 'warn', 'emergency', 'kill'] as const;
+export type Level = (typeof LEVELS)[number];
+
+export interface Limits {
+  warn?: number | undefined;
+  emergency?: number | undefined;
+  kill?: number | undefined;
+}
+
+/** The highest limit that spend has reached (`>=`), or `ok`. */
+export function levelOf(spend: number, limits: Limits): Level {
+  if (limits.kill !== undefined && spend >= limits.kill) return 'kill';
+  if (limits.emergency !== undefined && spend >= limits.emergency) return 'emergency';
+  if (limits.warn !== undefined && spend >= limits.warn) return 'warn';
+  return 'ok';
+}
+
+export function levelRank(level: Level): number {
+  return LEVELS.indexOf(level);
+}
+
+export function highestLevel(levels: readonly Level[]): Level {
+  let best: Level = 'ok';
+  for (const level of levels) if (levelRank(level) > levelRank(best)) best = level;
+  return best;
+}
+
+/** Monitoring-plugin exit codes (Nagios, Icinga, monit, Sensu). */
+export const MONITOR = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
+
+/**
+ * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
+ * force (even after spend has dropped), or the heartbeat is stale; WARNING at warn; otherwise OK.
+ * A heartbeat that was never written is not stale: nothing has run yet (`check-heartbeat` is the
+ * check that insists on one).
+ */
+export function statusCode(levels: readonly Level[], flagActive: boolean, heartbeatStale: boolean): number {
+  const top = highestLevel(levels);
+  if (flagActive || heartbeatStale || top === 'emergency' || top === 'kill') return MONITOR.CRITICAL;
+  if (top === 'warn') return MONITOR.WARNING;
+  return MONITOR.OK;
+}
+
+export interface WindowSpec {
+  /** `daily`, or a rolling window's name as written in the config (`15m`). */
+  name: string;
+  /** Length of a rolling window; null for the calendar day. */
+  seconds: number | null;
+  limits: Limits;
+}
+
+export interface WindowStatus extends WindowSpec {
+  spend: number;
+  level: Level;
+}
+
+/** Spend and level of each window, from anything that can total spend. */
+export function assess(
+  windows: readonly WindowSpec[],
+  spend: { rolling(seconds: number): number; today(): number },
+): WindowStatus[] {
+  return windows.map((window) => {
+    const total = window.seconds === null ? spend.today() : spend.rolling(window.seconds);
+    return { ...window, spend: total, level: levelOf(total, window.limits) };
+  });
+}

@@ -1,0 +1,37 @@
+// heartbeat.json: proof that the watchdog completed a check, read by `status` and (later)
+// `check-heartbeat`. Written atomically so a reader never sees half of it.
+import path from 'node:path';
+import { FailureError } from '../errors.js';
+import { readJson, writeJsonAtomic } from './store.js';
+
+export interface Heartbeat {
+  time: string;
+  pid: number;
+  version: string;
+  mode: string;
+  result: { ok: boolean; levels: Record<string, string>; error?: string };
+  duration_ms: number;
+}
+
+export function heartbeatPath(stateDir: string): string {
+  return path.join(stateDir, 'heartbeat.json');
+}
+
+export function writeHeartbeat(stateDir: string, heartbeat: Heartbeat): void {
+  try {
+    writeJsonAtomic(heartbeatPath(stateDir), heartbeat);
+  } catch (error) {
+    throw new FailureError(`cannot write the heartbeat ${heartbeatPath(stateDir)}: ${(error as Error).message}`);
+  }
+}
+
+export type HeartbeatRead = { kind: 'ok'; heartbeat: Heartbeat; timeMs: number } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
+
+export function readHeartbeat(stateDir: string): HeartbeatRead {
+  const read = readJson(heartbeatPath(stateDir));
+  if (read.kind !== 'ok') return read;
+  const value = read.value as Partial<Heartbeat> | null;
+  const timeMs = typeof value?.time === 'string' ? Date.parse(value.time) : NaN;
+  if (value === null || Number.isNaN(timeMs)) return { kind: 'corrupt', reason: 'no valid "time"' };
+  return { kind: 'ok', heartbeat: value as Heartbeat, timeMs };
+}

@@ -1,0 +1,323 @@
+// Read what the cost log gained since the last check, whatever rotation did to it in between.
+//
+// The checkpoint names the file by device + inode and holds the byte offset read up to, plus a
+// fingerprint: the first and the last 64 bytes read. Then:
+// - same inode, fingerprint intact: read from the offset (the usual case: only the new bytes);
+// - same inode, file shorter or fingerprint changed: truncated in place (copytruncate). The copy
+//   beside it that starts with the same bytes holds what was appended before the truncation: read
+//   its rest from the offset, then the log from 0;
+// - another inode: renamed away (logrotate `create`, Python's RotatingFileHandler). The old file is
+//   found by its inode among the files beside the log: read its rest, then the new log from 0. If
+//   its last line is still unfinished, keep following it until it is (the app may still hold it).
+// Every byte is read once: nothing lost, nothing counted twice.
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { type AssemblerState, feed, finish, type LineSink, newAssembler } from '../core/lines.js';
+
+const CHUNK = 1024 * 1024;
+const FINGERPRINT = 64;
+const COMPRESSED = /\.(gz|bz2|xz|zst|z|lz4|zip)$/i;
+/** On a rebuild, rotated files modified this recently are read too (today's spend may be there). */
+const REBUILD_SIBLINGS_MS = 48 * 3_600_000;
+
+export interface FileCursor {
+  dev: number;
+  ino: number;
+  /** Bytes read so far (complete lines and the unfinished one). */
+  offset: number;
+  /** base64 of the first bytes read, and of the last bytes before `offset`. */
+  head: string;
+  tail: string;
+  /** The file's name when last seen, for reports. */
+  name: string;
+  asm: AssemblerState;
+}
+
+export interface TailState {
+  current: FileCursor | null;
+  /** A rotated-away file whose last line was unfinished when it was rotated. */
+  previous: FileCursor | null;
+}
+
+export interface TailResult {
+  state: TailState;
+  /** What happened to the log, in words for the run summary, status and the audit log. */
+  notes: string[];
+  bytesRead: number;
+  /** Why the log itself could not be read (the caller fails the check), or null. */
+  error: string | null;
+  log: { size: number; mtimeMs: number } | null;
+}
+
+type SinkFor = (fileName: string) => LineSink;
+
+let buffer: Buffer | undefined;
+
+/** Feed bytes [from, to) of an open file; returns how many were read (less at EOF). */
+function readRange(fd: number, cursor: FileCursor, to: number, sink: LineSink): number {
+  buffer ??= Buffer.allocUnsafe(CHUNK);
+  let pos = cursor.offset;
+  while (pos < to) {
+    const n = readSync(fd, buffer, 0, Math.min(CHUNK, to - pos), pos);
+    if (n <= 0) break;
+    feed(cursor.asm, buffer.subarray(0, n), sink, pos === 0);
+    pos += n;
+  }
+  const read = pos - cursor.offset;
+  cursor.offset = pos;
+  return read;
+}
+
+function pread(fd: number, from: number, length: number): Buffer {
+  const out = Buffer.alloc(Math.max(0, length));
+  let got = 0;
+  while (got < out.length) {
+    const n = readSync(fd, out, got, out.length - got, from + got);
+    if (n <= 0) break;
+    got += n;
+  }
+  return out.subarray(0, got);
+}
+
+/** Refresh the fingerprint after reading. */
+function stamp(fd: number, cursor: FileCursor): void {
+  cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
+  const tailLength = Math.min(FINGERPRINT, cursor.offset);
+  cursor.tail = pread(fd, cursor.offset - tailLength, tailLength).toString('base64');
+}
+
+/** Does the open file still hold, at the same places, the bytes we read before? */
+function fingerprintMatches(fd: number, size: number, cursor: FileCursor): boolean {
+  if (size < cursor.offset) return false;
+  const head = Buffer.from(cursor.head, 'base64');
+  const tail = Buffer.from(cursor.tail, 'base64');
+  return pread(fd, 0, head.length).equals(head) && pread(fd, cursor.offset - tail.length, tail.length).equals(tail);
+}
+
+function newCursor(dev: number, ino: number, name: string): FileCursor {
+  return { dev, ino, offset: 0, head: '', tail: '', name, asm: newAssembler() };
+}
+
+interface Entry {
+  file: string;
+  name: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Regular files in the log's folder (not following links), optionally only rotated siblings. */
+function entriesBeside(logPath: string, siblingsOnly: boolean): Entry[] {
+  const dir = path.dirname(logPath);
+  const base = path.basename(logPath);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Entry[] = [];
+  for (const name of names.slice(0, 10_000)) {
+    if (name === base) continue;
+    if (siblingsOnly && !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`))) continue;
+    if (siblingsOnly && COMPRESSED.test(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      const st = statSync(file);
+      if (st.isFile()) out.push({ file, name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+    } catch {
+      // vanished or unreadable: not ours
+    }
+  }
+  return out;
+}
+
+function findByInode(logPath: string, cursor: FileCursor): Entry | null {
+  return entriesBeside(logPath, false).find((e) => e.dev === cursor.dev && e.ino === cursor.ino) ?? null;
+}
+
+/** Read the rest of a file we were following from `cursor.offset`; returns bytes read. */
+function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor): number {
+  const fd = openSync(entry.file, 'r');
+  try {
+    cursor.name = entry.name;
+    return readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Read every new complete line of the log into `sinkFor(name)`. `prior` is null on a first run or
+ * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
+ * modified in the last 48 hours.
+ */
+export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number): TailResult {
+  const notes: string[] = [];
+  let bytesRead = 0;
+  const logName = path.basename(logPath);
+  let current = prior?.current ?? null;
+  let previous = prior?.previous ?? null;
+
+  // 1. A rotated file whose last line was unfinished: take what it gained, or give up on it.
+  if (previous !== null) {
+    const entry = findByInode(logPath, previous);
+    let grew = 0;
+    if (entry !== null && entry.size > previous.offset) {
+      try {
+        grew = readRest(entry, previous, sinkFor);
+      } catch {
+        grew = 0;
+      }
+      bytesRead += grew;
+    }
+    if (previous.asm.pending.length > 0 || previous.asm.overlong) {
+      if (grew === 0) {
+        finish(previous.asm, sinkFor(previous.name));
+        previous = null;
+      }
+    } else {
+      previous = null;
+    }
+  }
+
+  let fd: number;
+  try {
+    fd = openSync(logPath, 'r');
+  } catch (error) {
+    // The log is gone or unreadable. If it was renamed away, still read what it gained.
+    if (current !== null) {
+      const entry = findByInode(logPath, current);
+      if (entry !== null && entry.size > current.offset) {
+        try {
+          bytesRead += readRest(entry, current, sinkFor);
+          notes.push(`${logName} was rotated to ${entry.name}: read its last lines`);
+        } catch {
+          // reported below
+        }
+      }
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: ${why}`, log: null };
+  }
+
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: not a regular file`, log: null };
+    }
+    if (current === null) {
+      // First run, or the checkpoint was lost: rebuild from the log and its recent rotated files.
+      const siblings = entriesBeside(logPath, true)
+        .filter((e) => !(e.dev === st.dev && e.ino === st.ino) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
+        .sort((a, b) => a.mtimeMs - b.mtimeMs);
+      for (const sibling of siblings) {
+        const cursor = newCursor(sibling.dev, sibling.ino, sibling.name);
+        try {
+          bytesRead += readRest(sibling, cursor, sinkFor);
+          finish(cursor.asm, sinkFor(sibling.name));
+        } catch (error) {
+          notes.push(`could not read rotated log ${sibling.name}: ${(error as Error).message}`);
+        }
+      }
+      if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
+      current = newCursor(st.dev, st.ino, logName);
+    } else if (current.dev === st.dev && current.ino === st.ino) {
+      if (!fingerprintMatches(fd, st.size, current)) {
+        // Truncated in place. A copy that starts with what we read holds the lines appended
+        // between our last check and the truncation.
+        const copy = entriesBeside(logPath, true)
+          .filter((e) => e.size >= current!.offset && !(e.dev === st.dev && e.ino === st.ino))
+          .sort((a, b) => b.mtimeMs - a.mtimeMs)
+          .find((e) => {
+            try {
+              const cfd = openSync(e.file, 'r');
+              try {
+                return fingerprintMatches(cfd, e.size, current!);
+              } finally {
+                closeSync(cfd);
+              }
+            } catch {
+              return false;
+            }
+          });
+        if (copy !== undefined) {
+          const rest = { ...current, asm: { ...current.asm } };
+          bytesRead += readRest(copy, rest, sinkFor);
+          finish(rest.asm, sinkFor(copy.name));
+          notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+        } else {
+          notes.push(`${logName} was truncated or rewritten in place and no copy of it was found; reading it again from the start`);
+        }
+        current = newCursor(st.dev, st.ino, logName);
+      }
+    } else {
+      // Renamed away: finish the old file, then start on the new one.
+      const old = findByInode(logPath, current);
+      if (old === null) {
+        notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
+      } else {
+        bytesRead += readRest(old, current, sinkFor);
+        notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
+        if (current.asm.pending.length > 0 || current.asm.overlong) {
+          if (previous !== null) finish(previous.asm, sinkFor(previous.name));
+          previous = current;
+        }
+      }
+      current = newCursor(st.dev, st.ino, logName);
+    }
+
+    bytesRead += readRange(fd, current, st.size, sinkFor(logName));
+    current.name = logName;
+    stamp(fd, current);
+    return { state: { current, previous }, notes, bytesRead, error: null, log: { size: st.size, mtimeMs: st.mtimeMs } };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// The checkpoint stores cursors as JSON.
+export interface SavedCursor {
+  dev: number;
+  ino: number;
+  offset: number;
+  head: string;
+  tail: string;
+  name: string;
+  line: number;
+  pending: string;
+  overlong: boolean;
+}
+
+export function saveCursor(cursor: FileCursor): SavedCursor {
+  return {
+    dev: cursor.dev,
+    ino: cursor.ino,
+    offset: cursor.offset,
+    head: cursor.head,
+    tail: cursor.tail,
+    name: cursor.name,
+    line: cursor.asm.lineNo,
+    pending: Buffer.from(cursor.asm.pending).toString('base64'),
+    overlong: cursor.asm.overlong,
+  };
+}
+
+export function loadCursor(value: unknown): FileCursor | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Partial<SavedCursor>;
+  const ints = [v.dev, v.ino, v.offset, v.line];
+  if (!ints.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)) return null;
+  if (typeof v.head !== 'string' || typeof v.tail !== 'string' || typeof v.pending !== 'string' || typeof v.name !== 'string') return null;
+  return {
+    dev: v.dev as number,
+    ino: v.ino as number,
+    offset: v.offset as number,
+    head: v.head,
+    tail: v.tail,
+    name: v.name,
+    asm: { pending: new Uint8Array(Buffer.from(v.pending, 'base64')), lineNo: v.line as number, overlong: v.overlong === true },
+  };
+}

@@ -1,0 +1,227 @@
+// Files the watchdog owns in its state folder: JSON written atomically, JSON read back without
+// trusting it, and the lock that keeps two checks from acting at once.
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { FailureError } from '../errors.js';
+import { isAlive, procStat } from './proc.js';
+
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new FailureError(`cannot create state folder ${dir}: ${(error as Error).message}`);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on a folder; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Write `text` to `file` atomically: a temporary file beside it (exclusive create, unpredictable
+ * name, never through a symlink), fsync, rename over the target, fsync the folder. A reader sees
+ * the old content or the new, never half; a crash leaves at worst a stray temporary file.
+ * Throws the system error (the caller words it for the operator).
+ */
+export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    const data = Buffer.from(text);
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+    throw error;
+  }
+  closeSync(fd);
+  try {
+    renameSync(temp, file);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // already gone
+    }
+    throw error;
+  }
+  fsyncDir(dir);
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+}
+
+export type JsonRead = { kind: 'ok'; value: unknown } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
+
+/** Read a JSON file of ours; a missing or corrupt one is an answer, not an exception. */
+export function readJson(file: string): JsonRead {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    return { kind: 'corrupt', reason: (error as Error).message };
+  }
+  try {
+    return { kind: 'ok', value: JSON.parse(text) };
+  } catch (error) {
+    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message})` };
+  }
+}
+
+interface LockOwner {
+  pid: number;
+  start: number | null;
+  host: string;
+  since: string;
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function holderAlive(owner: LockOwner): boolean {
+  if (owner.host !== hostname()) return true; // cannot tell: a shared folder on another host
+  if (!isAlive(owner.pid)) return false;
+  const stat = procStat(owner.pid);
+  // Same pid, other start time: the pid was reused by an unrelated process.
+  return !(stat !== null && owner.start !== null && stat.startTicks !== owner.start);
+}
+
+function readOwner(file: string): LockOwner | null {
+  const read = readJson(file);
+  if (read.kind !== 'ok') return null;
+  const v = read.value as Partial<LockOwner>;
+  return typeof v?.pid === 'number' && typeof v.host === 'string' ? (v as LockOwner) : null;
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - lstatSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+export interface Lock {
+  release(): void;
+}
+
+/**
+ * Take `<dir>/lock`, waiting up to `waitMs` for another check to finish. A lock left by a process
+ * that died (or whose pid now belongs to another process) is broken, under a second short-lived
+ * lock so that two waiters cannot both break it and then remove each other's fresh lock.
+ */
+export function acquireLock(dir: string, waitMs: number): Lock {
+  const file = path.join(dir, 'lock');
+  const breaker = `${file}.break`;
+  const me: LockOwner = { pid: process.pid, start: procStat(process.pid)?.startTicks ?? null, host: hostname(), since: new Date().toISOString() };
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      return {
+        release() {
+          const owner = readOwner(file);
+          if (owner?.pid === me.pid && owner.start === me.start) {
+            try {
+              unlinkSync(file);
+            } catch {
+              // already gone
+            }
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new FailureError(`cannot create lock ${file}: ${(error as Error).message}`);
+      }
+    }
+    const owner = readOwner(file);
+    // A lock with no readable owner is one being written right now, or a crash mid-write.
+    const stale = owner === null ? ageMs(file) > 5000 : !holderAlive(owner);
+    if (stale) {
+      breakStaleLock(file, breaker, owner);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const who = owner === null ? 'another process' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+      throw new FailureError(`another cost-watchdog check holds the lock ${file} (${who}); gave up after ${Math.round(waitMs / 1000)}s`);
+    }
+    sleep(50);
+  }
+}
+
+function breakStaleLock(file: string, breaker: string, seen: LockOwner | null): void {
+  let fd: number;
+  try {
+    fd = openSync(breaker, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  } catch {
+    if (ageMs(breaker) > 5000) {
+      try {
+        unlinkSync(breaker);
+      } catch {
+        // someone else did
+      }
+    } else {
+      sleep(20);
+    }
+    return;
+  }
+  closeSync(fd);
+  try {
+    const now = readOwner(file);
+    const same = seen === null ? now === null : now !== null && now.pid === seen.pid && now.start === seen.start && now.since === seen.since;
+    if (same) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
+    }
+  } finally {
+    unlinkSync(breaker);
+  }
+}
+
+/** Identity of a file: device and inode, or null when it does not exist. */
+export function fileIdentity(file: string): { dev: number; ino: number; size: number; mtimeMs: number } | null {
+  try {
+    const st = statSync(file);
+    return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return null;
+  }
+}

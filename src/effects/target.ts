@@ -1,0 +1,64 @@
+// Finding the target's processes: the PID file and the process list (ps-list), judged by
+// core/target.ts. Read-only: killing is a separate effect.
+import { readFileSync, statSync } from 'node:fs';
+import type { Config } from '../config.js';
+import { judgePidFile, matchesRule, type ProcessInfo, protectedPids } from '../core/target.js';
+import { isAlive } from './proc.js';
+
+export interface TargetFinding {
+  configured: boolean;
+  running: boolean;
+  pids: number[];
+  /** Why a PID file was not trusted, or the process list could not be read. */
+  notes: string[];
+}
+
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  const { default: psList } = await import('ps-list');
+  const list = await psList({ all: true });
+  return list.map((p) => ({
+    pid: p.pid,
+    ppid: p.ppid,
+    name: p.name,
+    cmd: p.cmd ?? '',
+    path: p.path ?? '',
+    startMs: p.startTime instanceof Date ? p.startTime.getTime() : null,
+  }));
+}
+
+export async function findTarget(config: Config): Promise<TargetFinding> {
+  const target = config.target;
+  if (target === null || (target.pidFile === null && target.processName === null && target.cmdline === null)) {
+    return { configured: false, running: false, pids: [], notes: [] };
+  }
+  const notes: string[] = [];
+  let processes: ProcessInfo[];
+  try {
+    processes = await listProcesses();
+  } catch (error) {
+    return { configured: true, running: false, pids: [], notes: [`cannot list processes: ${(error as Error).message}`] };
+  }
+  // ps can list a zombie; it is dead.
+  processes = processes.filter((p) => isAlive(p.pid));
+  const byPid = new Map(processes.map((p) => [p.pid, p]));
+  const guard = protectedPids(process.pid, processes);
+  const rule = { processName: target.processName, cmdline: target.cmdline };
+  const pids = new Set<number>();
+  if (target.pidFile !== null) {
+    try {
+      const content = readFileSync(target.pidFile, 'utf8');
+      const mtimeMs = statSync(target.pidFile).mtimeMs;
+      const pidText = content.trim();
+      const verdict = judgePidFile(content, mtimeMs, /^\d+$/.test(pidText) ? byPid.get(Number(pidText)) : undefined, rule, guard);
+      if (verdict.trusted) pids.add(verdict.pid);
+      else if (verdict.pid === null || byPid.has(verdict.pid)) notes.push(`PID file ${target.pidFile} ${verdict.reason}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') notes.push(`cannot read PID file ${target.pidFile}: ${(error as Error).message}`);
+    }
+  }
+  if (rule.processName !== null || rule.cmdline !== null) {
+    for (const proc of processes) if (!guard.has(proc.pid) && matchesRule(rule, proc)) pids.add(proc.pid);
+  }
+  const sorted = [...pids].sort((a, b) => a - b);
+  return { configured: true, running: sorted.length > 0, pids: sorted, notes };
+}

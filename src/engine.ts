@@ -1,0 +1,188 @@
+// One check: take the lock, load the checkpoint, read what the log gained, recompute spend, save.
+// The decisions are in core/; this file only wires the effects around them. `readOnly` (status,
+// run --dry-run) reads the same way but takes no lock and writes nothing.
+import path from 'node:path';
+import { type Config, horizonSeconds } from './config.js';
+import { DayCalendar } from './core/calendar.js';
+import { Ledger } from './core/ledger.js';
+import { assess, type WindowStatus } from './core/levels.js';
+import { fieldTable } from './core/record.js';
+import { type MalformedSample, newTotals, type ScanTotals, SpendScanner } from './core/scan.js';
+import { FailureError } from './errors.js';
+import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
+import { appendAudit, auditPath } from './effects/audit.js';
+import { writeHeartbeat } from './effects/heartbeat.js';
+import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
+import { VERSION } from './version.js';
+
+const CHECKPOINT_VERSION = 1;
+const LOCK_WAIT_MS = 30_000;
+
+export interface CheckResult {
+  nowMs: number;
+  windows: WindowStatus[];
+  totals: ScanTotals;
+  /** Lines read in this check (records and malformed). */
+  newRecords: number;
+  newMalformed: number;
+  /** Lines dated more than 5 minutes ahead, counted as now, in this check. */
+  newFuture: number;
+  newMalformedSamples: MalformedSample[];
+  bytesRead: number;
+  /** Why the checkpoint was rebuilt from the log, or null when it was used. */
+  rebuilt: string | null;
+  notes: string[];
+  /** The log could not be read: the check is blind and must fail loudly. */
+  logError: string | null;
+  log: { path: string; size: number; mtimeMs: number } | null;
+}
+
+export function checkpointPath(config: Config): string {
+  return path.join(config.stateDir, 'checkpoint.json');
+}
+
+interface Loaded {
+  tail: TailState | null;
+  ledger: Ledger;
+  totals: ScanTotals;
+  savedAtMs: number | null;
+  rebuilt: string | null;
+}
+
+function isTotals(value: unknown): value is ScanTotals {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  const counts = ['records', 'malformed', 'future_lines', 'uncosted_lines', 'newest_ms'];
+  return counts.every((k) => typeof v[k] === 'number' && (v[k] as number) >= 0) && Array.isArray(v.malformed_samples);
+}
+
+/** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
+function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): Loaded {
+  const horizon = horizonSeconds(config);
+  const fresh = (why: string | null): Loaded => ({
+    tail: null,
+    ledger: new Ledger(horizon, calendar, nowMs),
+    totals: newTotals(),
+    savedAtMs: null,
+    rebuilt: why,
+  });
+  const read = readJson(checkpointPath(config));
+  if (read.kind === 'missing') return fresh('no checkpoint yet: reading the whole log');
+  if (read.kind === 'corrupt') return fresh(`checkpoint unreadable (${read.reason}): rebuilt from the log`);
+  const cp = read.value as Record<string, unknown> | null;
+  if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION) return fresh('checkpoint in an unknown format: rebuilt from the log');
+  if (cp.log !== config.log) return fresh('the configured log changed: rebuilt from the log');
+  const ledger = Ledger.fromState(cp.ledger, horizon, calendar, nowMs);
+  if (ledger === null) return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
+  const current = cp.current === null ? null : loadCursor(cp.current);
+  const previous = cp.previous === null || cp.previous === undefined ? null : loadCursor(cp.previous);
+  if ((cp.current !== null && current === null) || !isTotals(cp.totals)) return fresh('checkpoint damaged: rebuilt from the log');
+  const savedAtMs = typeof cp.saved_at === 'string' ? Date.parse(cp.saved_at) : NaN;
+  return {
+    tail: current === null ? null : { current, previous },
+    ledger,
+    totals: cp.totals,
+    savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
+    rebuilt: null,
+  };
+}
+
+/**
+ * Read what the log gained and recompute spend. With `save`, the new checkpoint is written (the
+ * caller holds the lock); without it nothing is written (status, --dry-run).
+ */
+export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
+  const calendar = new DayCalendar(config.timezone);
+  const loaded = loadCheckpoint(config, calendar, nowMs);
+  const scanner = new SpendScanner(fieldTable(config.fields), loaded.ledger, nowMs, loaded.totals);
+  const recordsBefore = loaded.totals.records;
+  const futureBefore = loaded.totals.future_lines;
+  const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs);
+  const changed = tail.bytesRead > 0 || loaded.rebuilt !== null || tail.notes.length > 0;
+  if (save && changed) {
+    const checkpoint = {
+      version: CHECKPOINT_VERSION,
+      log: config.log,
+      saved_at: new Date(nowMs).toISOString(),
+      current: tail.state.current === null ? null : saveCursor(tail.state.current),
+      previous: tail.state.previous === null ? null : saveCursor(tail.state.previous),
+      ledger: loaded.ledger.toState(),
+      totals: loaded.totals,
+    };
+    try {
+      writeJsonAtomic(checkpointPath(config), checkpoint);
+    } catch (error) {
+      throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
+    }
+  }
+  return {
+    nowMs,
+    windows: assess(config.windows, loaded.ledger),
+    totals: loaded.totals,
+    newRecords: loaded.totals.records - recordsBefore,
+    newMalformed: scanner.foundCount,
+    newFuture: loaded.totals.future_lines - futureBefore,
+    newMalformedSamples: scanner.found,
+    bytesRead: tail.bytesRead,
+    rebuilt: loaded.rebuilt,
+    notes: tail.notes,
+    logError: tail.error,
+    log: tail.log === null ? null : { path: config.log, ...tail.log },
+  };
+}
+
+export type Mode = 'run' | 'watch';
+
+export interface RunOptions {
+  mode: Mode;
+  dryRun: boolean;
+  /** The clock, passed in so that a check is one instant from start to end. */
+  now: () => number;
+}
+
+/**
+ * One full check as `run` (and later `watch`) does it: under the lock, read and recompute, save
+ * the checkpoint, record the check in the audit log and the heartbeat. --dry-run reads and
+ * decides the same way and writes nothing.
+ */
+export function runCheck(config: Config, options: RunOptions): CheckResult {
+  const started = options.now();
+  if (options.dryRun) return inspect(config, started, false);
+  ensureDir(config.stateDir);
+  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
+  try {
+    const nowMs = options.now();
+    const result = inspect(config, nowMs, true);
+    const levels = Object.fromEntries(result.windows.map((w) => [w.name, w.level]));
+    try {
+      appendAudit(config.stateDir, 'check', {
+        mode: options.mode,
+        windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+        new_lines: result.newRecords,
+        new_malformed: result.newMalformed,
+        ...(result.newFuture > 0 ? { future_lines: result.newFuture } : {}),
+        ...(result.newMalformedSamples.length > 0 ? { malformed_samples: result.newMalformedSamples } : {}),
+        ...(result.rebuilt !== null ? { rebuilt: result.rebuilt } : {}),
+        ...(result.notes.length > 0 ? { notes: result.notes } : {}),
+        ...(result.logError !== null ? { error: result.logError } : {}),
+      }, nowMs);
+    } catch (error) {
+      throw new FailureError(`cannot append to the audit log ${auditPath(config.stateDir)}: ${(error as Error).message}`);
+    }
+    writeHeartbeat(config.stateDir, {
+      time: new Date(nowMs).toISOString(),
+      pid: process.pid,
+      version: VERSION,
+      mode: options.mode,
+      result: { ok: result.logError === null, levels, ...(result.logError !== null ? { error: result.logError } : {}) },
+      duration_ms: Math.max(0, options.now() - started),
+    });
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+export function round6(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
+}

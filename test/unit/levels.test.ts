@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { assess, type Level, levelOf, type Limits, statusCode } from '../../src/core/levels.js';
+
+describe('levelOf', () => {
+  const all: Limits = { warn: 3, emergency: 5, kill: 8 };
+  const cases: [number, Limits, Level][] = [
+    [0, all, 'ok'],
+    [2.99, all, 'ok'],
+    [3, all, 'warn'],
+    [4.99, all, 'warn'],
+    [5, all, 'emergency'],
+    [8, all, 'kill'],
+    [100, all, 'kill'],
+    [100, {}, 'ok'],
+    [9, { kill: 8 }, 'kill'],
+    [6, { warn: 3, kill: 8 }, 'warn'],
+    [6, { emergency: 5 }, 'emergency'],
+    [0, { warn: 0 }, 'warn'],
+  ];
+  it.each(cases)('$%s against %j is %s', (spend, limits, level) => {
+    expect(levelOf(spend, limits)).toBe(level);
+  });
+});
+
+describe('statusCode (monitoring convention)', () => {
+  const cases: [Level[], boolean, boolean, number][] = [
+    [['ok', 'ok'], false, false, 0],
+    [['warn', 'ok'], false, false, 1],
+    [['ok', 'emergency'], false, false, 2],
+    [['kill'], false, false, 2],
+    [['ok'], true, false, 2], // the flag in force after spend dropped
+    [['ok'], false, true, 2], // heartbeat stale
+    [['warn'], true, false, 2],
+  ];
+  it.each(cases)('%j flag=%s stale=%s -> %s', (levels, flag, stale, code) => {
+    expect(statusCode(levels, flag, stale)).toBe(code);
+  });
+});
+
+describe('assess', () => {
+  it('reads rolling windows and the day from the ledger', () => {
+    const spend = { rolling: (s: number) => (s === 900 ? 4.2 : 7), today: () => 11.9 };
+    const out = assess(
+      [
+        { name: '15m', seconds: 900, limits: { warn: 3, emergency: 5, kill: 8 } },
+        { name: '1h', seconds: 3600, limits: { kill: 6 } },
+        { name: 'daily', seconds: null, limits: { warn: 20 } },
+      ],
+      spend,
+    );
+    expect(out.map((w) => [w.name, w.spend, w.level])).toEqual([
+      ['15m', 4.2, 'warn'],
+      ['1h', 7, 'kill'],
+      ['daily', 11.9, 'ok'],
+    ]);
+  });
+});
