@@ -70,7 +70,9 @@ const schema = z.strictObject({
     .refine(isValidTimeZone, { error: (issue) => `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"` })
     .default('UTC'),
   limits: z
-    .record(windowName, limitsSchema, { error: 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`' })
+    .record(windowName, limitsSchema, {
+      error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`' : undefined),
+    })
     .refine((limits) => Object.keys(limits).length > 0, { error: 'expected at least one window, like `15m: { warn: 3, emergency: 5, kill: 8 }`' }),
   target: z
     .strictObject({
@@ -117,7 +119,7 @@ const schema = z.strictObject({
         .optional(),
     })
     .default({ max_age: '5m' }),
-  fields: z.partialRecord(z.enum(FIELDS, { error: (issue) => `unknown field ${describe(issue.input)}: expected one of ${FIELDS.join(', ')}` }), fieldNames).optional(),
+  fields: z.partialRecord(z.enum(FIELDS), fieldNames, { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of field names' : undefined) }).optional(),
 });
 
 type RawConfig = z.output<typeof schema>;
@@ -179,14 +181,16 @@ function allowedKeys(parts: readonly PropertyKey[]): string[] {
   for (const part of parts) {
     node = unwrap(node);
     if (node === undefined) return [];
-    const def = node._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    const def = node._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; keyType?: z.core.$ZodType };
     if (def.type === 'object' && def.shape) node = def.shape[String(part)];
     else if (def.type === 'record') node = def.valueType;
     else return [];
   }
   node = unwrap(node);
-  const def = node?._zod.def as { type: string; shape?: Record<string, unknown> } | undefined;
-  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+  const def = node?._zod.def as { type: string; shape?: Record<string, unknown>; keyType?: z.core.$ZodType } | undefined;
+  if (def?.type === 'object' && def.shape) return Object.keys(def.shape);
+  const keyDef = def?.type === 'record' ? (def.keyType?._zod.def as { type: string; entries?: Record<string, string> }) : undefined;
+  return keyDef?.type === 'enum' && keyDef.entries ? Object.values(keyDef.entries) : [];
 }
 
 function problemsOf(error: z.ZodError): string[] {
@@ -206,6 +210,10 @@ function problemsOf(error: z.ZodError): string[] {
         }
         break;
       }
+      case 'invalid_key':
+        // A record key that failed its own check: the inner messages say why.
+        for (const inner of issue.issues) problems.push(`${where}: ${inner.message}`);
+        break;
       case 'invalid_type': {
         const expected = issue.message.startsWith('Invalid input') ? `expected ${article(String(issue.expected))}` : issue.message;
         problems.push(issue.input === undefined ? `${where}: required (${expected})` : `${where}: ${expected}, got ${describe(issue.input)}`);
@@ -303,13 +311,13 @@ export function loadConfig(file: string): Config {
     if (code === 'EISDIR') throw new ConfigError(file, ['is a folder, expected a YAML file']);
     throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((error) => {
         const pos = error.linePos?.[0];
-        const message = error.message.split('\n')[0] ?? error.message;
+        const message = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
         return pos ? `line ${pos.line}, column ${pos.col}: not valid YAML: ${message}` : `not valid YAML: ${message}`;
       }),
     );

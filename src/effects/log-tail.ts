@@ -249,7 +249,9 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
           finish(rest.asm, sinkFor(copy.name));
           notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
         } else {
-          notes.push(`${logName} was truncated or rewritten in place and no copy of it was found; reading it again from the start`);
+          notes.push(
+            `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+          );
         }
         current = newCursor(st.dev, st.ino, logName);
       }

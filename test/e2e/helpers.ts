@@ -1,0 +1,128 @@
+// Helpers for end-to-end tests: a temp workspace laid out like an app built on the Cost Control
+// tracker, and the real CLI (bin/cost-watchdog.js -> dist/) spawned as a user would run it.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+
+export const BIN = fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A cut-down environment, so that nothing from the developer's shell leaks in. */
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...extra };
+}
+
+export function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env(options.env), encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function cliAsync(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface Workspace {
+  dir: string;
+  config: string;
+  log: string;
+  stateDir: string;
+  /** Run the CLI with -c pointing at this workspace's config. */
+  run(...args: string[]): CliResult;
+  append(text: string): void;
+  /** status --json, parsed. */
+  status(): { code: number | null; json: StatusJson };
+  /** run --json, parsed. */
+  runJson(...args: string[]): { code: number | null; json: RunJson; stderr: string };
+}
+
+export interface WindowJson {
+  spend_usd: number;
+  level: string;
+  limits: Record<string, number>;
+}
+
+export interface StatusJson {
+  windows: Record<string, WindowJson>;
+  emergency: { active: boolean };
+  target: { running: boolean; pids: number[] };
+  heartbeat: { age_seconds: number | null };
+  malformed_lines: number;
+  malformed_samples: { file: string; line: number; reason: string; excerpt: string }[];
+  future_lines: number;
+  lines_counted: number;
+  notes: string[];
+  log: { error: string | null };
+  status: string;
+}
+
+export interface RunJson {
+  windows: Record<string, WindowJson>;
+  new_lines: number;
+  new_malformed: number;
+  malformed_lines: number;
+  notes: string[];
+  rebuilt: string | null;
+  error: string | null;
+}
+
+export const DEFAULT_LIMITS = `limits:
+  15m:   { warn: 3, emergency: 5, kill: 8 }
+  daily: { warn: 20, emergency: 25, kill: 30 }
+`;
+
+export function workspace(configText?: string): Workspace {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cw-e2e-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, 'state'));
+  const config = path.join(dir, 'watchdog.yaml');
+  writeFileSync(config, configText ?? `log: state/cost_log.jsonl\n${DEFAULT_LIMITS}`);
+  const log = path.join(dir, 'state', 'cost_log.jsonl');
+  const ws: Workspace = {
+    dir,
+    config,
+    log,
+    stateDir: path.join(dir, '.cost-watchdog'),
+    run: (...args) => cli([...args, '-c', config], { cwd: dir }),
+    append: (text) => appendFileSync(log, text),
+    status: () => {
+      const r = cli(['status', '--json', '-c', config], { cwd: dir });
+      return { code: r.code, json: JSON.parse(r.stdout) as StatusJson };
+    },
+    runJson: (...args) => {
+      const r = cli(['run', '--json', ...args, '-c', config], { cwd: dir });
+      return { code: r.code, json: JSON.parse(r.stdout) as RunJson, stderr: r.stderr };
+    },
+  };
+  return ws;
+}
+
+/** A Cost Control tracker line, dated `agoSec` seconds before now. */
+export function ccLine(cost: number, agoSec = 5, id = 'r'): string {
+  const t = Date.now() / 1000 - agoSec;
+  return `${JSON.stringify({ t: Number(t.toFixed(3)), request_id: id, in: 1200, out: 300, cost, daily: 3.125 })}\n`;
+}
+
+export function lines(count: number, cost: number, agoSec = 5): string {
+  let out = '';
+  for (let i = 0; i < count; i++) out += ccLine(cost, agoSec, `r${i}`);
+  return out;
+}
+
+export function readJsonFile(file: string): unknown {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}

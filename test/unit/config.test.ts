@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configPath, loadConfig, resolveConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+const FILE = '/etc/cost-watchdog/watchdog.yaml';
+const base = { log: 'state/cost_log.jsonl', limits: { '15m': { warn: 3, emergency: 5, kill: 8 } } };
+
+function problems(raw: unknown): string[] {
+  try {
+    resolveConfig(raw, FILE);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('config errors name the key path and what was expected', () => {
+  const cases: [string, unknown, string[]][] = [
+    ['a word for a number', { ...base, limits: { '15m': { warn: 'lots' } } }, ['limits.15m.warn: expected a number (USD), got "lots"']],
+    ['negative limit', { ...base, limits: { daily: { kill: -1 } } }, ['limits.daily.kill: expected a number >= 0 (USD), got -1']],
+    ['limits out of order', { ...base, limits: { '15m': { warn: 10, emergency: 5 } } }, ['limits.15m: warn (10) is above emergency (5): expected warn <= emergency <= kill']],
+    ['empty window', { ...base, limits: { '15m': {} } }, ['limits.15m: set at least one of warn, emergency, kill']],
+    ['unknown window', { ...base, limits: { weekly: { kill: 1 } } }, ['limits.weekly: unknown window "weekly": expected "daily" or a rolling window named by its duration, like "15m" or "1h"']],
+    ['window too long', { ...base, limits: { '2d': { kill: 1 } } }, ['limits.2d: rolling window "2d": expected whole seconds from 1s to 24h (use "daily" for the calendar day)']],
+    ['same window twice', { ...base, limits: { '15m': { kill: 1 }, '900s': { kill: 2 } } }, ['limits.900s: the same window as limits.15m']],
+    ['typo in a limit', { ...base, limits: { '15m': { wran: 3 } } }, ['limits.15m.wran: unknown key (expected one of: warn, emergency, kill)', 'limits.15m: set at least one of warn, emergency, kill']],
+    ['unknown top-level key', { ...base, limts: {} }, [expect.stringMatching(/^limts: unknown key \(expected one of: log, state_file, flag_file, state_dir, timezone, limits, target, cost, slack, heartbeat, fields\)$/)]],
+    ['missing log', { limits: base.limits }, ['log: required (expected a file path)']],
+    ['missing limits', { log: 'x' }, [expect.stringMatching(/^limits: required/)]],
+    ['bad time zone', { ...base, timezone: 'Mars/Olympus' }, ['timezone: unknown time zone "Mars/Olympus": expected an IANA name like "UTC" or "Europe/Berlin"']],
+    ['bare number for a duration', { ...base, target: { pid_file: 'a.pid', grace: 10 } }, ['target.grace: expected a duration like "30s", "15m" or "1h", got 10']],
+    ['bad duration', { ...base, heartbeat: { max_age: 'soon' } }, ['heartbeat.max_age: expected a duration like "30s", "15m" or "1h", got "soon"']],
+    ['bad policy', { ...base, cost: { policy: 'cheapest' } }, ['cost.policy: expected one of reported, estimated, max, got "cheapest"']],
+    ['webhook URL in the config', { ...base, slack: { webhook_url: 'https://hooks.slack.com/x' } }, [expect.stringMatching(/^slack\.webhook_url: not allowed in the config file/)]],
+    ['bad regex', { ...base, target: { cmdline: 'python (' } }, ['target.cmdline: not a valid regular expression: "python ("']],
+    ['name and pattern both', { ...base, target: { process_name: 'a', cmdline: 'b' } }, ['target: set process_name (an exact name) or cmdline (a pattern), not both']],
+    ['bad ping url', { ...base, heartbeat: { ping_url: 'ftp://x' } }, ['heartbeat.ping_url: expected an http(s) URL, got "ftp://x"']],
+    ['unknown field name', { ...base, fields: { price: 'usd' } }, ['fields.price: unknown key (expected one of: time, cost, input_tokens, output_tokens, cached_tokens, model, provider, agent, task, request_id, fingerprint)']],
+    ['field rename of the wrong type', { ...base, fields: { cost: 5 } }, ['fields.cost: expected a key name or a list of key names, got 5']],
+    ['a list at the top', [1, 2], ['(top level): expected a mapping, got a list']],
+  ];
+  it.each(cases)('%s', (_name, raw, expected) => {
+    expect(problems(raw)).toEqual(expected);
+  });
+});
+
+describe('config resolution', () => {
+  it('resolves relative paths against the config folder and fills defaults', () => {
+    const config = resolveConfig({ ...base, target: { pid_file: 'state/app.pid' } }, FILE);
+    expect(config.log).toBe('/etc/cost-watchdog/state/cost_log.jsonl');
+    expect(config.flagFile).toBe('/etc/cost-watchdog/state/cost_emergency.flag');
+    expect(config.stateDir).toBe('/etc/cost-watchdog/.cost-watchdog');
+    expect(config.target?.pidFile).toBe('/etc/cost-watchdog/state/app.pid');
+    expect(config.target?.graceMs).toBe(10_000);
+    expect(config.timezone).toBe('UTC');
+    expect(config.cost.policy).toBe('max');
+    expect(config.slack.webhookUrlEnv).toBe('SLACK_WEBHOOK_URL');
+    expect(config.heartbeat.maxAgeMs).toBe(300_000);
+    // 15m and daily are always reported
+    expect(config.windows.map((w) => w.name)).toEqual(['15m', 'daily']);
+  });
+
+  it('orders rolling windows by length and keeps absolute paths', () => {
+    const config = resolveConfig({ log: '/var/log/app/cost.jsonl', limits: { daily: { kill: 30 }, '1h': { kill: 12 }, '15m': { kill: 8 } }, fields: { time: 'created_at', cost: ['usd', 'price'] } }, FILE);
+    expect(config.log).toBe('/var/log/app/cost.jsonl');
+    expect(config.windows.map((w) => [w.name, w.seconds])).toEqual([['15m', 900], ['1h', 3600], ['daily', null]]);
+    expect(config.fields).toEqual({ time: ['created_at'], cost: ['usd', 'price'] });
+  });
+
+  it('picks -c, then $COST_WATCHDOG_CONFIG, then ./watchdog.yaml', () => {
+    expect(configPath('a.yaml', { COST_WATCHDOG_CONFIG: '/x/b.yaml' }, '/cwd')).toBe('/cwd/a.yaml');
+    expect(configPath(undefined, { COST_WATCHDOG_CONFIG: '/x/b.yaml' }, '/cwd')).toBe('/x/b.yaml');
+    expect(configPath(undefined, {}, '/cwd')).toBe('/cwd/watchdog.yaml');
+  });
+});
+
+describe('loadConfig from files', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cw-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const load = (text: string): string[] => {
+    const file = path.join(dir, 'watchdog.yaml');
+    writeFileSync(file, text);
+    try {
+      loadConfig(file);
+      return [];
+    } catch (error) {
+      return [...(error as ConfigError).problems];
+    }
+  };
+  it('reports YAML syntax errors with line and column', () => {
+    expect(load('log: a\nlimits: {15m: {warn: 3}\n')[0]).toMatch(/^line \d+, column \d+: not valid YAML/);
+  });
+  it('refuses duplicate keys', () => {
+    expect(load('log: a\nlog: b\nlimits: {15m: {warn: 3}}\n')[0]).toMatch(/not valid YAML: Map keys must be unique/);
+  });
+  it('says an empty file is empty', () => {
+    expect(load('')[0]).toMatch(/the file is empty/);
+  });
+  it('names a missing file and how to create one', () => {
+    expect(() => loadConfig(path.join(dir, 'nope.yaml'))).toThrow(/no such file \(write a starter one with `cost-watchdog init/);
+  });
+  it('accepts the shipped example', () => {
+    expect(() => loadConfig(path.resolve('watchdog.example.yaml'))).not.toThrow();
+  });
+});
