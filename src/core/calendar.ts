@@ -11,6 +11,7 @@ export interface DayRange {
 
 /** True when `name` is a time zone this Node.js knows (IANA name, or UTC). */
 export function isValidTimeZone(name: string): boolean {
+  if (isUtc(name)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
     return true;
@@ -19,22 +20,32 @@ export function isValidTimeZone(name: string): boolean {
   }
 }
 
+const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'GMT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich', 'Etc/Greenwich']);
+
+/** UTC needs no time zone data: loading it (Intl) costs ~10 ms, a tenth of a whole `run`. */
+export function isUtc(timeZone: string): boolean {
+  return UTC_NAMES.has(timeZone);
+}
+
 export class DayCalendar {
-  private readonly format: Intl.DateTimeFormat;
+  private format: Intl.DateTimeFormat | undefined;
   private readonly cache: DayRange[] = [];
+  private readonly utc: boolean;
 
   constructor(readonly timeZone: string) {
-    this.format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
+    this.utc = isUtc(timeZone);
+  }
+
+  /** The local date of an instant, as YYYY-MM-DD. */
+  dateKey(ms: number): string {
+    if (this.utc) return new Date(ms).toISOString().slice(0, 10);
+    this.format ??= new Intl.DateTimeFormat('en-US', {
+      timeZone: this.timeZone,
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
       hourCycle: 'h23',
     });
-  }
-
-  /** The local date of an instant, as YYYY-MM-DD. */
-  dateKey(ms: number): string {
     let year = '';
     let month = '';
     let day = '';
@@ -53,10 +64,17 @@ export class DayCalendar {
       if (ms >= range.startMs && ms < range.endMs) return range;
     }
     const key = this.dateKey(ms);
+    if (this.utc) {
+      const startMs = ms - (((ms % 86_400_000) + 86_400_000) % 86_400_000);
+      return this.remember({ key, startMs, endMs: startMs + 86_400_000 });
+    }
     // Local dates only move forward; find where this one starts and where the next starts.
     const startMs = this.firstAtOrAfter(ms - 50 * 3_600_000, ms, (t) => this.dateKey(t) >= key);
     const endMs = this.firstAtOrAfter(ms, ms + 50 * 3_600_000, (t) => this.dateKey(t) > key);
-    const range = { key, startMs, endMs };
+    return this.remember({ key, startMs, endMs });
+  }
+
+  private remember(range: DayRange): DayRange {
     this.cache.unshift(range);
     if (this.cache.length > 8) this.cache.pop();
     return range;

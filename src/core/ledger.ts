@@ -22,7 +22,8 @@ export class Ledger {
   private readonly size: number;
   private readonly secs: Float64Array;
   private readonly costs: Float64Array;
-  private readonly days = new Map<string, number>();
+  /** Local days with spend, most recently used first (nearly every line hits the first). */
+  private readonly days: { key: string; startMs: number; endMs: number; total: number }[] = [];
   private nowSec = 0;
   private retainFromMs = 0;
 
@@ -62,9 +63,26 @@ export class Ledger {
       }
     }
     if (timeMs >= this.retainFromMs) {
-      const key = this.calendar.dayOf(timeMs).key;
-      this.days.set(key, (this.days.get(key) ?? 0) + cost);
+      const hot = this.days[0];
+      if (hot !== undefined && timeMs >= hot.startMs && timeMs < hot.endMs) {
+        hot.total += cost;
+      } else {
+        this.dayBucket(this.calendar.dayOf(timeMs).key, timeMs).total += cost;
+      }
     }
+  }
+
+  private dayBucket(key: string, timeMs: number): { key: string; startMs: number; endMs: number; total: number } {
+    const at = this.days.findIndex((d) => d.key === key);
+    if (at >= 0) {
+      const [found] = this.days.splice(at, 1);
+      this.days.unshift(found!);
+      return found!;
+    }
+    const range = this.calendar.dayOf(timeMs);
+    const bucket = { key, startMs: range.startMs, endMs: range.endMs, total: 0 };
+    this.days.unshift(bucket);
+    return bucket;
   }
 
   /**
@@ -83,12 +101,12 @@ export class Ledger {
 
   /** Spend on the local calendar day that contains now. */
   today(): number {
-    return this.days.get(this.calendar.dayOf(this.nowSec * 1000).key) ?? 0;
+    return this.day(this.calendar.dayOf(this.nowSec * 1000).key);
   }
 
   /** Spend on a given local date (YYYY-MM-DD). */
   day(key: string): number {
-    return this.days.get(key) ?? 0;
+    return this.days.find((d) => d.key === key)?.total ?? 0;
   }
 
   toState(): LedgerState {
@@ -101,8 +119,8 @@ export class Ledger {
     rolling.sort((a, b) => a[0] - b[0]);
     const oldest = this.calendar.dayOf(this.retainFromMs).key;
     const daily: Record<string, number> = {};
-    for (const key of [...this.days.keys()].sort()) {
-      if (key >= oldest) daily[key] = this.days.get(key) as number;
+    for (const d of [...this.days].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      if (d.key >= oldest) daily[d.key] = d.total;
     }
     return { horizon_seconds: this.horizonSec, timezone: this.calendar.timeZone, rolling, daily };
   }
@@ -125,7 +143,14 @@ export class Ledger {
         }
       }
     }
-    for (const [key, cost] of Object.entries(state.daily)) ledger.days.set(key, cost);
+    for (const [key, cost] of Object.entries(state.daily)) {
+      // Find the day's range in this zone from an instant inside it: UTC noon is inside it for
+      // offsets from -12h to +12h; 12 hours earlier covers zones up to +14h.
+      const [y, m, d] = key.split('-').map(Number) as [number, number, number];
+      const noon = Date.UTC(y, m - 1, d, 12);
+      const range = [noon, noon - 12 * 3_600_000].map((t) => calendar.dayOf(t)).find((r) => r.key === key);
+      if (range !== undefined) ledger.days.push({ key, startMs: range.startMs, endMs: range.endMs, total: cost });
+    }
     return ledger;
   }
 }

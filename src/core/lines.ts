@@ -4,10 +4,22 @@
 
 export const MAX_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 10;
+/**
+ * Bytes of newlines a reader should leave after the data it feeds (see feed's `length`). The
+ * line scanner may read a little past a line; a read past the end of the array makes V8 throw
+ * away its optimized code ("out of bounds" deopt), once per chunk, which costs more than the rest.
+ */
+export const SCAN_PADDING = 4096;
 
 export interface LineSink {
-  /** A complete, valid UTF-8, non-blank line: text[start, end). `lineNo` counts from 1. */
-  line(text: string, start: number, end: number, lineNo: number): void;
+  /** A complete, non-blank line: bytes[start, end), newline excluded. `lineNo` counts from 1. */
+  line(bytes: Uint8Array, start: number, end: number, lineNo: number): void;
+  /**
+   * Optional fast path: read the line that starts at bytes[start] and ends at a newline before
+   * `limit`, and return that newline's index; or return -1 without having counted anything, and
+   * the line is found and handed to line() as usual. Saves searching for every newline twice.
+   */
+  lineAt?(bytes: Uint8Array, start: number, limit: number, lineNo: number): number;
   malformed(lineNo: number, reason: string, excerpt: string): void;
 }
 
@@ -25,51 +37,47 @@ export function newAssembler(): AssemblerState {
   return { pending: new Uint8Array(0), lineNo: 0, overlong: false };
 }
 
-const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const lenient = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
-function excerptOf(bytes: Uint8Array): string {
-  return lenient.decode(bytes.subarray(0, 240)).slice(0, 120);
+/** The start of a line, readable, for reports. */
+export function excerptOf(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  return lenient.decode(bytes.subarray(start, Math.min(end, start + 240))).slice(0, 120);
 }
 
-function isBlank(text: string, start: number, end: number): boolean {
+function isBlank(b: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
+    const c = b[i];
     if (c !== 32 && c !== 9 && c !== 13) return false;
   }
   return true;
 }
 
-/** One complete line's bytes (no newline), checked and handed on. */
-function emitBytes(state: AssemblerState, bytes: Uint8Array, sink: LineSink): void {
+/** One complete line, checked and handed on. */
+function emit(state: AssemblerState, b: Uint8Array, start: number, end: number, sink: LineSink): void {
   state.lineNo++;
-  if (bytes.length > MAX_LINE_BYTES) {
-    sink.malformed(state.lineNo, `line longer than 1 MiB (${bytes.length} bytes)`, excerptOf(bytes));
-    return;
+  if (end - start > MAX_LINE_BYTES) {
+    sink.malformed(state.lineNo, `line longer than 1 MiB (${end - start} bytes)`, excerptOf(b, start, end));
+  } else if (!isBlank(b, start, end)) {
+    sink.line(b, start, end, state.lineNo);
   }
-  let text: string;
-  try {
-    text = strict.decode(bytes);
-  } catch {
-    sink.malformed(state.lineNo, 'invalid UTF-8', excerptOf(bytes));
-    return;
-  }
-  if (!isBlank(text, 0, text.length)) sink.line(text, 0, text.length, state.lineNo);
 }
 
 /**
- * Feed the next bytes of the file. `atFileStart` is true when `chunk` begins at byte 0 of the
- * file, where a UTF-8 byte order mark is dropped.
+ * Feed the next bytes of the file: input[0, length). `atFileStart` is true when they begin at
+ * byte 0 of the file, where a UTF-8 byte order mark is dropped. Lines are handed on as bytes:
+ * decoding is left to the parser, which needs it only for lines that are not plain ASCII. A reader
+ * on the hot path passes `length` below input.length, with SCAN_PADDING newlines after the data.
  */
-export function feed(state: AssemblerState, input: Uint8Array, sink: LineSink, atFileStart = false): void {
-  let chunk = input;
-  if (atFileStart && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+export function feed(state: AssemblerState, input: Uint8Array, sink: LineSink, atFileStart = false, length = input.length): void {
+  const chunk = input;
   let pos = 0;
+  if (atFileStart && length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3;
   // Finish the line left over from before.
   if (state.pending.length > 0 || state.overlong) {
-    const nl = chunk.indexOf(NEWLINE);
+    const found = chunk.indexOf(NEWLINE, pos);
+    const nl = found >= length ? -1 : found;
     if (nl < 0) {
-      hold(state, chunk, sink);
+      hold(state, chunk.subarray(pos, length));
       return;
     }
     if (state.overlong) {
@@ -78,53 +86,34 @@ export function feed(state: AssemblerState, input: Uint8Array, sink: LineSink, a
       state.overlong = false;
       state.pending = new Uint8Array(0);
     } else {
-      const joined = new Uint8Array(state.pending.length + nl);
+      const lineLength = state.pending.length + nl - pos;
+      const joined = new Uint8Array(lineLength + SCAN_PADDING).fill(NEWLINE, lineLength);
       joined.set(state.pending, 0);
-      joined.set(chunk.subarray(0, nl), state.pending.length);
+      joined.set(chunk.subarray(pos, nl), state.pending.length);
       state.pending = new Uint8Array(0);
-      emitBytes(state, joined, sink);
+      emit(state, joined, 0, lineLength, sink);
     }
     pos = nl + 1;
   }
-  const last = chunk.lastIndexOf(NEWLINE);
-  if (last >= pos) {
-    const region = chunk.subarray(pos, last + 1);
-    let text: string | null = null;
-    try {
-      text = strict.decode(region);
-    } catch {
-      text = null; // some line is not UTF-8: fall back to one line at a time
-    }
-    if (text === null) {
-      let p = 0;
-      while (p < region.length) {
-        const nl = region.indexOf(NEWLINE, p);
-        emitBytes(state, region.subarray(p, nl), sink);
-        p = nl + 1;
-      }
-    } else {
-      // Walk the bytes and the text side by side: a newline byte is a newline character.
-      let p = 0;
-      let c = 0;
-      while (p < region.length) {
-        const nl = region.indexOf(NEWLINE, p);
-        const cnl = text.indexOf('\n', c);
+  const fast = sink.lineAt?.bind(sink);
+  while (pos < length) {
+    if (fast !== undefined) {
+      const end = fast(chunk, pos, Math.min(length, pos + MAX_LINE_BYTES + 1), state.lineNo + 1);
+      if (end >= 0) {
         state.lineNo++;
-        if (nl - p > MAX_LINE_BYTES) {
-          sink.malformed(state.lineNo, `line longer than 1 MiB (${nl - p} bytes)`, text.slice(c, c + 120));
-        } else if (!isBlank(text, c, cnl)) {
-          sink.line(text, c, cnl, state.lineNo);
-        }
-        p = nl + 1;
-        c = cnl + 1;
+        pos = end + 1;
+        continue;
       }
     }
-    pos = last + 1;
+    const nl = chunk.indexOf(NEWLINE, pos);
+    if (nl < 0 || nl >= length) break;
+    emit(state, chunk, pos, nl, sink);
+    pos = nl + 1;
   }
-  if (pos < chunk.length) hold(state, chunk.subarray(pos), sink);
+  if (pos < length) hold(state, chunk.subarray(pos, length));
 }
 
-function hold(state: AssemblerState, bytes: Uint8Array, _sink: LineSink): void {
+function hold(state: AssemblerState, bytes: Uint8Array): void {
   if (state.overlong) return;
   if (state.pending.length + bytes.length > MAX_LINE_BYTES) {
     // Keep only the start, for the excerpt in the report when the newline arrives.

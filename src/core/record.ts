@@ -5,7 +5,7 @@
 // does not fully understand (nesting, escaped keys, odd whitespace, invalid JSON) is handed to
 // JSON.parse, which is the judge of what is valid: the fast path may only ever accept lines that
 // JSON.parse accepts, with the same values. A property test holds it to that.
-import { epochToMs, parseTimeString } from './timestamp.js';
+import { epochToMs, isoAt, isoMs, parseTimeBytes, parseTimeString } from './timestamp.js';
 
 export const FIELDS = [
   'time',
@@ -66,8 +66,20 @@ export interface FieldTable {
   /** Per field, its alias slots in order of precedence. */
   readonly slotsByField: readonly (readonly number[])[];
   readonly slots: readonly AliasSlot[];
-  /** Slot indexes by key length, for matching a key without building a string. */
-  readonly byLength: readonly (readonly number[])[];
+  /** Whether to read model / provider / agent / task / request_id / fingerprint. */
+  readonly labels: boolean;
+  // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
+  // the hot loop touches only typed arrays). Names needing escapes in JSON are left out: the
+  // JSON.parse path matches those.
+  readonly firstStart: Int32Array; // 257 entries: candidates of byte c are [firstStart[c], firstStart[c+1])
+  readonly candSlot: Int32Array;
+  readonly candLength: Int32Array;
+  /** The first four bytes of the name, little-endian, zero-padded. */
+  readonly candWord: Int32Array;
+  readonly candOffset: Int32Array;
+  readonly nameBytes: Uint8Array;
+  /** 1 for the slots of the time field, whose strings are parsed as they are scanned. */
+  readonly isTime: Uint8Array;
 }
 
 const F_TIME = 0;
@@ -75,9 +87,15 @@ const F_COST = 1;
 const F_IN = 2;
 const F_OUT = 3;
 const F_CACHED = 4;
+const F_FIRST_LABEL = 5;
 
-/** Build the table; `renames` replaces a field's default names (see README: fields). */
-export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}): FieldTable {
+const utf8 = new TextEncoder();
+
+/**
+ * Build the table; `renames` replaces a field's default names (see README: fields). `labels`
+ * turns on reading the attribution fields: they cost time on every line, so only when used.
+ */
+export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean } = {}): FieldTable {
   const slots: AliasSlot[] = [];
   const slotsByField: number[][] = [];
   FIELDS.forEach((field, fieldIndex) => {
@@ -89,161 +107,205 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
     }
     slotsByField.push(ids);
   });
-  const byLength: number[][] = [];
+  const byFirst: { slot: number; bytes: Uint8Array }[][] = Array.from({ length: 256 }, () => []);
   slots.forEach((slot, index) => {
-    const list = (byLength[slot.name.length] ??= []);
-    list.push(index);
+    const bytes = utf8.encode(slot.name);
+    const plain = bytes.length > 0 && bytes.every((c) => c >= 32 && c <= 126 && c !== 34 && c !== 92);
+    if (plain) (byFirst[bytes[0] as number] as { slot: number; bytes: Uint8Array }[]).push({ slot: index, bytes });
   });
-  for (let i = 0; i < byLength.length; i++) byLength[i] ??= [];
-  return { slots, slotsByField, byLength };
+  const flat = byFirst.flat();
+  const firstStart = new Int32Array(257);
+  for (let c = 0; c < 256; c++) firstStart[c + 1] = (firstStart[c] as number) + (byFirst[c] as unknown[]).length;
+  const candSlot = new Int32Array(flat.length);
+  const candLength = new Int32Array(flat.length);
+  const candWord = new Int32Array(flat.length);
+  const candOffset = new Int32Array(flat.length);
+  const nameBytes = new Uint8Array(flat.reduce((n, c) => n + c.bytes.length, 0));
+  let offset = 0;
+  flat.forEach((c, k) => {
+    candSlot[k] = c.slot;
+    candLength[k] = c.bytes.length;
+    candWord[k] = (c.bytes[0] ?? 0) | ((c.bytes[1] ?? 0) << 8) | ((c.bytes[2] ?? 0) << 16) | ((c.bytes[3] ?? 0) << 24);
+    candOffset[k] = offset;
+    nameBytes.set(c.bytes, offset);
+    offset += c.bytes.length;
+  });
+  const isTime = new Uint8Array(slots.length);
+  for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
+  return { slots, slotsByField, labels: options.labels === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
-const KIND_NONE = 0;
+// A slot holds a value for the current line only when its generation is the current one, so
+// nothing needs clearing between lines.
 const KIND_NUMBER = 1;
 const KIND_STRING = 2;
-const KIND_ESCAPED = 3; // a string with backslash escapes: decoded by JSON.parse when needed
+const KIND_ESCAPED = 3; // a string with backslash escapes
 const KIND_OTHER = 4; // true / false
 const KIND_NULL = 5;
+const KIND_TIME = 6; // a time string already read: the value is in times[]
+let times = new Float64Array(64);
 let kinds = new Uint8Array(64);
 let starts = new Int32Array(64);
 let ends = new Int32Array(64);
-const touched: number[] = [];
+let gens = new Int32Array(64);
+let generation = 0;
 
-function isWs(c: number): boolean {
-  return c === 32 || c === 9 || c === 13 || c === 10;
+/** JSON whitespace, less the newline: the newline ends the line. */
+function isWs(c: number | undefined): boolean {
+  return c === 32 || c === 9 || c === 13;
 }
+
+const WORD_MASK = [0, 0xff, 0xffff, 0xffffff];
+
+// Byte classes inside a JSON string: 0 plain, 1 quote, 2 backslash, 3 hand the line to JSON.parse
+// (control characters, which JSON forbids raw, and bytes >= 0x80, which need UTF-8 decoding).
+// The newline after every line is class 3, so inner loops stop there without a bounds check.
+const STRING_CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) STRING_CLASS[c] = c === 34 ? 1 : c === 92 ? 2 : c < 32 || c > 126 ? 3 : 0;
+const DIGIT = new Uint8Array(256);
+for (let c = 48; c <= 57; c++) DIGIT[c] = 1;
 
 /**
- * Scan a flat JSON object in s[start, end). Returns the position after it when every token was
- * understood, or -1 to defer the whole line to JSON.parse.
+ * Scan one flat JSON object of printable ASCII starting at b[start], reading no further than
+ * `limit`, filling the scratch slots. Returns the index just past the object and its trailing
+ * blanks (where the caller expects the newline, or the end of the line), or -1 to hand the line
+ * to JSON.parse: nesting, any byte >= 0x80, a control character, anything odd. It accepts only
+ * text that is valid JSON. The newline is class 3 and not whitespace, so no loop crosses it; an
+ * inner loop may run past `limit` only when the line is cut short mid-token, and the `>= limit`
+ * checks then defer it.
  */
-function scanFlatObject(s: string, start: number, end: number, table: FieldTable): number {
+function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable): number {
+  generation++;
+  const gen = generation;
   let i = start;
-  while (i < end && isWs(s.charCodeAt(i))) i++;
-  if (s.charCodeAt(i) !== 123) return -1; // '{'
+  while (isWs(b[i])) i++;
+  if (b[i] !== 123) return -1; // '{'
   i++;
-  while (i < end && isWs(s.charCodeAt(i))) i++;
-  if (s.charCodeAt(i) === 125) return i + 1; // '{}'
-  for (;;) {
-    // key
-    if (i >= end || s.charCodeAt(i) !== 34) return -1;
-    const keyStart = ++i;
-    for (;;) {
-      if (i >= end) return -1;
-      const c = s.charCodeAt(i);
-      if (c === 34) break;
-      if (c === 92 || c < 32) return -1;
-      i++;
-    }
-    const keyEnd = i++;
-    while (i < end && isWs(s.charCodeAt(i))) i++;
-    if (s.charCodeAt(i) !== 58) return -1; // ':'
+  while (isWs(b[i])) i++;
+  if (b[i] === 125) {
     i++;
-    while (i < end && isWs(s.charCodeAt(i))) i++;
-    if (i >= end) return -1;
-    // value
-    const valueStart = i;
-    let kind: number;
-    const c0 = s.charCodeAt(i);
-    if (c0 === 34) {
-      kind = KIND_STRING;
+  } else {
+    const { firstStart, candSlot, candLength, candWord, candOffset, nameBytes } = table;
+    for (;;) {
+      // key: plain ASCII, no escapes. A key we read is matched in place against the names that
+      // start with its first byte; any other key is skipped with the class table.
+      if (i >= limit || b[i] !== 34) return -1;
       i++;
-      for (;;) {
-        if (i >= end) return -1;
-        const c = s.charCodeAt(i);
-        if (c === 34) break;
-        if (c < 32) return -1;
-        if (c === 92) {
+      let slot = -1;
+      const c0 = (b[i] as number) | 0; // | 0: past the end a byte reads as undefined, and an undefined index makes every later lookup slow
+      const kEnd = firstStart[c0 + 1] as number;
+      let k = firstStart[c0] as number;
+      if (k < kEnd) {
+        const word = c0 | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24);
+        for (; k < kEnd; k++) {
+          const length = candLength[k] as number;
+          if (b[i + length] !== 34) continue;
+          if (length < 4 ? (word & (WORD_MASK[length] as number)) !== candWord[k] : word !== candWord[k]) continue;
+          let j = 4;
+          const offset = candOffset[k] as number;
+          while (j < length && b[i + j] === nameBytes[offset + j]) j++;
+          if (j >= length) {
+            slot = candSlot[k] as number;
+            i += length;
+            break;
+          }
+        }
+      }
+      if (slot < 0) while (STRING_CLASS[(b[i] as number) | 0] === 0) i++;
+      if (i >= limit || b[i] !== 34) return -1;
+      i++;
+      while (isWs(b[i])) i++;
+      if (b[i] !== 58) return -1; // ':'
+      i++;
+      while (isWs(b[i])) i++;
+      // value
+      const valueStart = i;
+      let kind: number;
+      let c = (b[i] as number) | 0;
+      let timeEnd: number;
+      if (c === 34 && slot >= 0 && table.isTime[slot] === 1 && (timeEnd = isoAt(b, i + 1, limit)) > 0 && b[timeEnd] === 34) {
+        // An ISO time, read in place: only digits and T, Z, +, -, :, . so a plain JSON string.
+        kind = KIND_TIME;
+        times[slot] = isoMs;
+        i = timeEnd + 1;
+      } else if (c === 34) {
+        kind = KIND_STRING;
+        i++;
+        for (;;) {
+          while (STRING_CLASS[(b[i] as number) | 0] === 0) i++;
+          if (i >= limit) return -1;
+          const cls = STRING_CLASS[(b[i] as number) | 0];
+          if (cls === 1) break;
+          if (cls === 3) return -1;
+          // backslash
           kind = KIND_ESCAPED;
-          const e = s.charCodeAt(i + 1);
+          const e = b[i + 1];
           if (e === 117) {
             // \uXXXX
-            for (let k = 2; k < 6; k++) {
-              const h = s.charCodeAt(i + k);
-              const hex = (h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102);
-              if (!hex || i + k >= end) return -1;
+            if (i + 6 > limit) return -1;
+            for (let h = 2; h < 6; h++) {
+              const x = b[i + h] as number;
+              if (!((x >= 48 && x <= 57) || (x >= 65 && x <= 70) || (x >= 97 && x <= 102))) return -1;
             }
             i += 6;
-            continue;
-          }
-          if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
-            if (i + 1 >= end) return -1;
+          } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
             i += 2;
-            continue;
+          } else {
+            return -1;
           }
-          return -1;
         }
         i++;
-      }
-      i++;
-    } else if (c0 === 45 || (c0 >= 48 && c0 <= 57)) {
-      kind = KIND_NUMBER;
-      // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-      if (c0 === 45) i++;
-      let c = s.charCodeAt(i);
-      if (i >= end) return -1;
-      if (c === 48) {
-        i++;
-      } else if (c >= 49 && c <= 57) {
-        while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
+      } else if (c === 45 || DIGIT[c] === 1) {
+        kind = KIND_NUMBER;
+        // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        if (c === 45) c = (b[++i] as number) | 0;
+        if (c === 48) i++;
+        else if (DIGIT[c] === 1) while (DIGIT[(b[++i] as number) | 0] === 1);
+        else return -1;
+        if (b[i] === 46) {
+          const fracStart = ++i;
+          while (DIGIT[(b[i] as number) | 0] === 1) i++;
+          if (i === fracStart) return -1;
+        }
+        c = (b[i] as number) | 0;
+        if (c === 101 || c === 69) {
+          c = (b[++i] as number) | 0;
+          if (c === 43 || c === 45) i++;
+          const expStart = i;
+          while (DIGIT[(b[i] as number) | 0] === 1) i++;
+          if (i === expStart) return -1;
+        }
+      } else if (c === 116 && b[i + 1] === 114 && b[i + 2] === 117 && b[i + 3] === 101) {
+        kind = KIND_OTHER; // true
+        i += 4;
+      } else if (c === 102 && b[i + 1] === 97 && b[i + 2] === 108 && b[i + 3] === 115 && b[i + 4] === 101) {
+        kind = KIND_OTHER; // false
+        i += 5;
+      } else if (c === 110 && b[i + 1] === 117 && b[i + 2] === 108 && b[i + 3] === 108) {
+        kind = KIND_NULL;
+        i += 4;
       } else {
-        return -1;
+        return -1; // nested object or array, or not JSON: JSON.parse decides
       }
-      if (i < end && s.charCodeAt(i) === 46) {
-        i++;
-        const fracStart = i;
-        while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
-        if (i === fracStart) return -1;
+      if (i >= limit) return -1;
+      if (slot >= 0) {
+        // A repeated key keeps its last value, as JSON.parse does.
+        gens[slot] = gen;
+        kinds[slot] = kind;
+        starts[slot] = valueStart;
+        ends[slot] = i;
       }
-      if (i < end && ((c = s.charCodeAt(i)) === 101 || c === 69)) {
-        i++;
-        if (i < end && ((c = s.charCodeAt(i)) === 43 || c === 45)) i++;
-        const expStart = i;
-        while (i < end && (c = s.charCodeAt(i)) >= 48 && c <= 57) i++;
-        if (i === expStart) return -1;
-      }
-    } else if (c0 === 116 && s.startsWith('true', i) && i + 4 <= end) {
-      kind = KIND_OTHER;
-      i += 4;
-    } else if (c0 === 102 && s.startsWith('false', i) && i + 5 <= end) {
-      kind = KIND_OTHER;
-      i += 5;
-    } else if (c0 === 110 && s.startsWith('null', i) && i + 4 <= end) {
-      kind = KIND_NULL;
-      i += 4;
-    } else {
-      return -1; // nested object or array, or not JSON: JSON.parse decides
+      while (isWs(b[i])) i++;
+      if (i >= limit) return -1;
+      const sep = b[i++];
+      if (sep === 125) break; // '}'
+      if (sep !== 44) return -1; // ','
+      while (isWs(b[i])) i++;
     }
-    // Which alias slot, if any, does this key feed?
-    const keyLength = keyEnd - keyStart;
-    const candidates = table.byLength[keyLength];
-    if (candidates !== undefined) {
-      for (let k = 0; k < candidates.length; k++) {
-        const slot = candidates[k] as number;
-        if (s.startsWith((table.slots[slot] as AliasSlot).name, keyStart)) {
-          if (kinds[slot] === KIND_NONE) touched.push(slot);
-          // A repeated key keeps its last value, as JSON.parse does.
-          kinds[slot] = kind;
-          starts[slot] = valueStart;
-          ends[slot] = i;
-          break;
-        }
-      }
-    }
-    while (i < end && isWs(s.charCodeAt(i))) i++;
-    const sep = s.charCodeAt(i);
-    if (i >= end) return -1;
-    i++;
-    if (sep === 125) return i; // '}'
-    if (sep !== 44) return -1; // ','
-    while (i < end && isWs(s.charCodeAt(i))) i++;
   }
-}
-
-function resetScratch(): void {
-  for (let k = 0; k < touched.length; k++) kinds[touched[k] as number] = KIND_NONE;
-  touched.length = 0;
+  while (i < limit && isWs(b[i])) i++;
+  return i <= limit ? i : -1;
 }
 
 function ensureScratch(table: FieldTable): void {
@@ -252,25 +314,141 @@ function ensureScratch(table: FieldTable): void {
     kinds = new Uint8Array(size);
     starts = new Int32Array(size);
     ends = new Int32Array(size);
+    gens = new Int32Array(size);
+    times = new Float64Array(size);
   }
 }
 
-/** The JS value of a scanned slot, exactly as JSON.parse would give it. */
-function slotValue(s: string, slot: number): unknown {
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+function ascii(b: Uint8Array, start: number, end: number): string {
+  let out = '';
+  for (let i = start; i < end; i++) out += String.fromCharCode(b[i] as number);
+  return out;
+}
+
+/**
+ * A JSON number (already validated) as Number() reads it. Clinger's fast path: when the digits
+ * fit in 2^53 and the power of ten is at most 22, both are exact doubles and one division or
+ * multiplication rounds correctly, which is exactly what Number() returns. Otherwise Number().
+ */
+function numberAt(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  const negative = b[i] === 45;
+  if (negative) i++;
+  let mantissa = 0;
+  let significant = 0;
+  let scale = 0;
+  let c = 0;
+  while (i < end && (c = b[i] as number) >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
+    if (mantissa !== 0) significant++;
+    i++;
+  }
+  if (i < end && c === 46) {
+    i++;
+    while (i < end && (c = b[i] as number) >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
+      if (mantissa !== 0) significant++;
+      scale++;
+      i++;
+    }
+  }
+  if (i < end || significant > 15 || scale > 22) return Number(ascii(b, start, end)); // exponent, or too long
+  const value = scale === 0 ? mantissa : mantissa / (POW10[scale] as number);
+  return negative ? -value : value;
+}
+
+function firstSlot(table: FieldTable, field: number): number {
+  const slots = table.slotsByField[field] as number[];
+  for (let k = 0; k < slots.length; k++) {
+    const slot = slots[k] as number;
+    if (gens[slot] === generation && kinds[slot] !== KIND_NULL) return slot;
+  }
+  return -1;
+}
+
+function tokensAt(b: Uint8Array, table: FieldTable, field: number): number | null {
+  const slot = firstSlot(table, field);
+  if (slot < 0 || kinds[slot] !== KIND_NUMBER) return null;
+  const value = numberAt(b, starts[slot] as number, ends[slot] as number);
+  return Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+function labelAt(b: Uint8Array, table: FieldTable, field: number): string | null {
+  if (!table.labels) return null;
+  const slot = firstSlot(table, field);
+  if (slot < 0) return null;
   const start = starts[slot] as number;
   const end = ends[slot] as number;
   switch (kinds[slot]) {
-    case KIND_NUMBER:
-      return Number(s.slice(start, end));
     case KIND_STRING:
-      return s.slice(start + 1, end - 1);
+      return ascii(b, start + 1, end - 1);
     case KIND_ESCAPED:
-      return JSON.parse(s.slice(start, end));
-    case KIND_OTHER:
-      return s.charCodeAt(start) === 116;
+      return JSON.parse(ascii(b, start, end)) as string;
+    case KIND_NUMBER: {
+      const value = numberAt(b, start, end);
+      return Number.isFinite(value) ? String(value) : null;
+    }
     default:
       return null;
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The one record the fast path fills in: allocating a million of them costs more than reading. */
+const reused: CostRecord = {
+  timeMs: 0,
+  cost: null,
+  inputTokens: null,
+  outputTokens: null,
+  cachedTokens: null,
+  model: null,
+  provider: null,
+  agent: null,
+  task: null,
+  requestId: null,
+  fingerprint: null,
+};
+
+/**
+ * The record of a line the scanner understood, or null to let the JSON.parse path decide (and
+ * word the reason when the line is malformed).
+ */
+function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
+  const timeSlot = firstSlot(table, F_TIME);
+  if (timeSlot < 0) return null;
+  let timeMs: number;
+  const timeKind = kinds[timeSlot];
+  if (timeKind === KIND_TIME) timeMs = times[timeSlot] as number;
+  else if (timeKind === KIND_NUMBER) timeMs = epochToMs(numberAt(b, starts[timeSlot] as number, ends[timeSlot] as number));
+  else if (timeKind === KIND_STRING) timeMs = parseTimeBytes(b, (starts[timeSlot] as number) + 1, (ends[timeSlot] as number) - 1);
+  else return null;
+  if (Number.isNaN(timeMs)) return null;
+  const inputTokens = tokensAt(b, table, F_IN);
+  const outputTokens = tokensAt(b, table, F_OUT);
+  const costSlot = firstSlot(table, F_COST);
+  let cost: number | null = null;
+  if (costSlot < 0) {
+    if (inputTokens === null && outputTokens === null) return null;
+  } else {
+    if (kinds[costSlot] !== KIND_NUMBER) return null;
+    cost = numberAt(b, starts[costSlot] as number, ends[costSlot] as number);
+    if (!Number.isFinite(cost) || cost < 0) return null;
+  }
+  reused.timeMs = timeMs;
+  reused.cost = cost;
+  reused.inputTokens = inputTokens;
+  reused.outputTokens = outputTokens;
+  reused.cachedTokens = tokensAt(b, table, F_CACHED);
+  reused.model = labelAt(b, table, F_FIRST_LABEL);
+  reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
+  reused.agent = labelAt(b, table, F_FIRST_LABEL + 2);
+  reused.task = labelAt(b, table, F_FIRST_LABEL + 3);
+  reused.requestId = labelAt(b, table, F_FIRST_LABEL + 4);
+  reused.fingerprint = labelAt(b, table, F_FIRST_LABEL + 5);
+  return reused;
 }
 
 function describe(value: unknown): string {
@@ -296,16 +474,13 @@ function label(value: unknown): string | null {
   return null;
 }
 
-/**
- * The shared second half of both paths: `get(slot)` gives an alias slot's value (undefined when
- * the key is absent). The first alias, in order of precedence, whose value is not null wins.
- */
-function build(table: FieldTable, get: (slot: number) => unknown): ParsedLine {
+/** The JSON.parse path: the judge of what is valid, and the words for what is not. */
+function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedLine {
   const pick = (field: number): [unknown, string] | null => {
-    const slots = table.slotsByField[field] as number[];
-    for (let k = 0; k < slots.length; k++) {
-      const value = get(slots[k] as number);
-      if (value !== undefined && value !== null) return [value, (table.slots[slots[k] as number] as AliasSlot).name];
+    for (const slot of table.slotsByField[field] as number[]) {
+      const name = (table.slots[slot] as AliasSlot).name;
+      const value = Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
+      if (value !== undefined && value !== null) return [value, name];
     }
     return null;
   };
@@ -320,7 +495,6 @@ function build(table: FieldTable, get: (slot: number) => unknown): ParsedLine {
 
   const inputTokens = tokenCount(pick(F_IN)?.[0]);
   const outputTokens = tokenCount(pick(F_OUT)?.[0]);
-  const cachedTokens = tokenCount(pick(F_CACHED)?.[0]);
   const costPick = pick(F_COST);
   let cost: number | null = null;
   if (costPick === null) {
@@ -334,24 +508,26 @@ function build(table: FieldTable, get: (slot: number) => unknown): ParsedLine {
     if (costValue < 0) return `"${costKey}" is negative: ${costValue}`;
     cost = costValue;
   }
+  const labelOf = (field: number): string | null => (table.labels ? label(pick(field)?.[0]) : null);
   return {
     timeMs,
     cost,
     inputTokens,
     outputTokens,
-    cachedTokens,
-    model: label(pick(5)?.[0]),
-    provider: label(pick(6)?.[0]),
-    agent: label(pick(7)?.[0]),
-    task: label(pick(8)?.[0]),
-    requestId: label(pick(9)?.[0]),
-    fingerprint: label(pick(10)?.[0]),
+    cachedTokens: tokenCount(pick(F_CACHED)?.[0]),
+    model: labelOf(F_FIRST_LABEL),
+    provider: labelOf(F_FIRST_LABEL + 1),
+    agent: labelOf(F_FIRST_LABEL + 2),
+    task: labelOf(F_FIRST_LABEL + 3),
+    requestId: labelOf(F_FIRST_LABEL + 4),
+    fingerprint: labelOf(F_FIRST_LABEL + 5),
   };
 }
 
 const NON_JSON_NUMBER = /(?::|\[|,)\s*-?(?:NaN|Infinity)\b/;
 
-function parseSlow(line: string, table: FieldTable): ParsedLine {
+/** Parse a decoded line with JSON.parse. */
+export function parseLineSlow(line: string, table: FieldTable): ParsedLine {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -365,36 +541,49 @@ function parseSlow(line: string, table: FieldTable): ParsedLine {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return `not a JSON object: ${Array.isArray(value) ? 'an array' : describe(value)}`;
   }
-  const object = value as Record<string, unknown>;
-  return build(table, (slot) => {
-    const name = (table.slots[slot] as AliasSlot).name;
-    return Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
-  });
+  return fromObject(table, value as Record<string, unknown>);
 }
 
-/** Parse the line s[start, end) (no newline). */
-export function parseLine(s: string, table: FieldTable, start = 0, end = s.length): ParsedLine {
+/**
+ * Parse the line b[start, end) (no newline), straight from the bytes of the log. Hot path: a
+ * record returned here may be the same object on the next call; copy what you keep.
+ */
+export function parseLineBytes(b: Uint8Array, start: number, end: number, table: FieldTable): ParsedLine {
   ensureScratch(table);
-  const after = scanFlatObject(s, start, end, table);
-  let trailingOk = after >= 0;
-  if (trailingOk) {
-    for (let i = after; i < end; i++) {
-      if (!isWs(s.charCodeAt(i))) {
-        trailingOk = false;
-        break;
-      }
-    }
+  if (scanFlat(b, start, end, table) === end) {
+    const record = fastRecord(b, table);
+    if (record !== null) return record;
   }
-  if (!trailingOk) {
-    resetScratch();
-    return parseSlow(start === 0 && end === s.length ? s : s.slice(start, end), table);
+  let text: string;
+  try {
+    text = strictUtf8.decode(b.subarray(start, end));
+  } catch {
+    return 'invalid UTF-8';
   }
-  const result = build(table, (slot) => (kinds[slot] === KIND_NONE ? undefined : slotValue(s, slot)));
-  resetScratch();
-  return result;
+  return parseLineSlow(text, table);
 }
 
-/** Only for tests: force the JSON.parse path, to compare both. */
-export function parseLineSlow(line: string, table: FieldTable): ParsedLine {
-  return parseSlow(line, table);
+/**
+ * The fast path alone, on a line whose end is not known yet: b[start] starts a line, and its
+ * newline is somewhere before `limit`. Returns the index of that newline when the line was read
+ * (the record is then `lastFastRecord()`), or -1: the caller finds the line's end itself and
+ * calls parseLineBytes, which decides everything the fast path did not.
+ */
+export function parseLineFast(b: Uint8Array, start: number, limit: number, table: FieldTable): number {
+  ensureScratch(table);
+  const after = scanFlat(b, start, limit, table);
+  if (after < 0 || after >= limit || b[after] !== 10) return -1;
+  return fastRecord(b, table) === null ? -1 : after;
+}
+
+/** The record the last successful parseLineFast read (the same object each time). */
+export function lastFastRecord(): CostRecord {
+  return reused;
+}
+
+/** Parse one line given as a string (tests, and callers that already hold text): a fresh record. */
+export function parseLine(line: string, table: FieldTable): ParsedLine {
+  const bytes = utf8.encode(line);
+  const parsed = parseLineBytes(bytes, 0, bytes.length, table);
+  return typeof parsed === 'string' ? parsed : { ...parsed };
 }

@@ -1,8 +1,8 @@
 // Lines -> spend. A line sink that parses each line, decides what it costs, and counts it in the
 // ledger; malformed lines and lines from the future are counted and sampled for `status`.
 import { FUTURE_TOLERANCE_MS, type Ledger } from './ledger.js';
-import type { LineSink } from './lines.js';
-import { type CostRecord, type FieldTable, parseLine } from './record.js';
+import { excerptOf, type LineSink } from './lines.js';
+import { type CostRecord, type FieldTable, lastFastRecord, parseLineBytes, parseLineFast } from './record.js';
 
 export const SAMPLE_LIMIT = 5;
 
@@ -55,12 +55,19 @@ export class SpendScanner {
     return this;
   }
 
-  line(text: string, start: number, end: number, lineNo: number): void {
-    const parsed = parseLine(text, this.table, start, end);
-    if (typeof parsed === 'string') {
-      this.malformed(lineNo, parsed, text.slice(start, Math.min(end, start + 120)));
-      return;
-    }
+  lineAt(bytes: Uint8Array, start: number, limit: number): number {
+    const newline = parseLineFast(bytes, start, limit, this.table);
+    if (newline >= 0) this.count(lastFastRecord());
+    return newline;
+  }
+
+  line(bytes: Uint8Array, start: number, end: number, lineNo: number): void {
+    const parsed = parseLineBytes(bytes, start, end, this.table);
+    if (typeof parsed === 'string') this.malformed(lineNo, parsed, excerptOf(bytes, start, end));
+    else this.count(parsed);
+  }
+
+  private count(parsed: CostRecord): void {
     let timeMs = parsed.timeMs;
     if (timeMs > this.nowMs + FUTURE_TOLERANCE_MS) {
       this.totals.future_lines++;

@@ -1,5 +1,5 @@
-// Timestamps as apps write them. Hot path: these run once per log line, so they read characters by
-// position instead of building substrings or regular expressions.
+// Timestamps as apps write them. Hot path: these run once per log line, so they read bytes by
+// position (the log is read as bytes; an ASCII line is never decoded into a string at all).
 
 /**
  * Epoch number to milliseconds, telling the unit apart by magnitude. Seconds are below 1e11 (the
@@ -15,115 +15,156 @@ export function epochToMs(value: number): number {
   return Math.round(value / 1e6);
 }
 
-function digits(s: string, i: number, n: number): number {
+function digits(b: Uint8Array, i: number, n: number, end: number): number {
+  if (i + n > end) return -1;
   let v = 0;
   for (let k = 0; k < n; k++) {
-    const c = s.charCodeAt(i + k) - 48;
+    const c = (b[i + k] as number) - 48;
     if (c < 0 || c > 9) return -1;
     v = v * 10 + c;
   }
   return v;
 }
 
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+let lastYear = -1;
+let lastMonth = -1;
+let lastDay = -1;
+let lastDayMs = 0;
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysIn(year: number, month: number): number {
-  if (month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return 29;
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
   return DAYS_IN_MONTH[month - 1] as number;
 }
 
+/** The time read by the last successful isoAt(). */
+export let isoMs = 0;
+
 /**
- * ISO 8601 between `start` and `end` of `s` to epoch milliseconds, or NaN.
- * Accepts `YYYY-MM-DD`, then optionally `T`/`t`/space `HH:MM[:SS[.fraction]]` and a zone
- * (`Z`, `±HH:MM`, `±HHMM`, `±HH`). No zone means UTC, as the contract says (never local time).
+ * Read an ISO 8601 time starting at b[start], no further than `limit`: `YYYY-MM-DD`, then
+ * optionally `T`/`t`/space `HH:MM[:SS[.fraction]]` and a zone (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
+ * No zone means UTC, as the contract says (never local time). Returns the index after the last
+ * byte read, with the time in `isoMs`, or -1. Reads as far as the grammar goes, so the scanner
+ * can parse a time string in place and then expect its closing quote.
  */
-export function parseIso(s: string, start = 0, end = s.length): number {
-  const len = end - start;
-  if (len < 10) return NaN;
-  const year = digits(s, start, 4);
-  const month = digits(s, start + 5, 2);
-  const day = digits(s, start + 8, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1) return NaN;
-  if (s.charCodeAt(start + 4) !== 45 || s.charCodeAt(start + 7) !== 45) return NaN; // '-'
-  if (day > daysIn(year, month)) return NaN;
-  let hour = 0;
-  let minute = 0;
+export function isoAt(b: Uint8Array, start: number, limit: number): number {
+  const year = digits(b, start, 4, limit);
+  const month = digits(b, start + 5, 2, limit);
+  const day = digits(b, start + 8, 2, limit);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return -1;
+  if (b[start + 4] !== 45 || b[start + 7] !== 45) return -1; // '-'
+  if (day > daysIn(year, month)) return -1;
+  // Lines come in time order: the same date again and again.
+  if (year !== lastYear || month !== lastMonth || day !== lastDay) {
+    lastYear = year;
+    lastMonth = month;
+    lastDay = day;
+    lastDayMs = daysFromCivil(year, month, day) * 86_400_000;
+  }
+  let i = start + 10;
+  const sep = b[i];
+  if (i >= limit || (sep !== 84 && sep !== 116 && sep !== 32)) {
+    isoMs = lastDayMs;
+    return i;
+  }
+  const hour = digits(b, i + 1, 2, limit);
+  const minute = digits(b, i + 4, 2, limit);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || b[i + 3] !== 58) return -1; // ':'
+  i += 6;
   let second = 0;
   let ms = 0;
-  let i = start + 10;
-  if (i < end) {
-    const sep = s.charCodeAt(i);
-    if (sep !== 84 && sep !== 116 && sep !== 32) return NaN; // 'T' 't' ' '
-    hour = digits(s, i + 1, 2);
-    minute = digits(s, i + 4, 2);
-    if (i + 6 > end || hour < 0 || hour > 23 || minute < 0 || minute > 59) return NaN;
-    if (s.charCodeAt(i + 3) !== 58) return NaN; // ':'
-    i += 6;
-    if (i < end && s.charCodeAt(i) === 58) {
-      second = digits(s, i + 1, 2);
-      if (i + 3 > end || second < 0 || second > 60) return NaN;
-      i += 3;
-      if (i < end && (s.charCodeAt(i) === 46 || s.charCodeAt(i) === 44)) {
-        // '.' or ',' then 1..9 digits; only milliseconds matter
+  if (i < limit && b[i] === 58) {
+    second = digits(b, i + 1, 2, limit);
+    if (second < 0 || second > 60) return -1;
+    i += 3;
+    if (i < limit && (b[i] === 46 || b[i] === 44)) {
+      // '.' or ',' then 1..9 digits; only milliseconds matter
+      i++;
+      const fracStart = i;
+      let scale = 100;
+      while (i < limit) {
+        const c = (b[i] as number) - 48;
+        if (c < 0 || c > 9) break;
+        ms += c * scale;
+        scale /= 10;
         i++;
-        let scale = 100;
-        const fracStart = i;
-        while (i < end) {
-          const c = s.charCodeAt(i) - 48;
-          if (c < 0 || c > 9) break;
-          ms += c * scale;
-          scale /= 10;
-          i++;
-        }
-        if (i === fracStart || i - fracStart > 9) return NaN;
       }
+      if (i === fracStart || i - fracStart > 9) return -1;
     }
-    let offsetMin = 0;
-    if (i < end) {
-      const z = s.charCodeAt(i);
-      if (z === 90 || z === 122) {
-        i++; // 'Z' 'z'
-      } else if (z === 43 || z === 45) {
-        const sign = z === 43 ? 1 : -1;
-        const oh = digits(s, i + 1, 2);
-        if (oh < 0 || oh > 23 || i + 3 > end) return NaN;
-        i += 3;
-        let om = 0;
-        if (i < end) {
-          if (s.charCodeAt(i) === 58) i++;
-          om = digits(s, i, 2);
-          if (om < 0 || om > 59 || i + 2 > end) return NaN;
-          i += 2;
-        }
-        offsetMin = sign * (oh * 60 + om);
-      } else {
-        return NaN;
-      }
-    }
-    if (i !== end) return NaN;
-    return Date.UTC(year, month - 1, day, hour, minute, second, Math.floor(ms)) - offsetMin * 60_000;
   }
-  return Date.UTC(year, month - 1, day);
+  let offsetMin = 0;
+  if (i < limit) {
+    const z = b[i];
+    if (z === 90 || z === 122) {
+      i++; // 'Z' 'z'
+    } else if (z === 43 || z === 45) {
+      const oh = digits(b, i + 1, 2, limit);
+      if (oh < 0 || oh > 23) return -1;
+      i += 3;
+      let om = 0;
+      if (i < limit && DIGIT_BYTE(b[i])) {
+        om = digits(b, i, 2, limit);
+        if (om < 0 || om > 59) return -1;
+        i += 2;
+      } else if (i < limit && b[i] === 58) {
+        om = digits(b, i + 1, 2, limit);
+        if (om < 0 || om > 59) return -1;
+        i += 3;
+      }
+      offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
+    }
+  }
+  isoMs = lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
+  return i;
+}
+
+function DIGIT_BYTE(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 57;
+}
+
+/** ISO 8601 filling exactly b[start, end), to epoch milliseconds, or NaN. */
+export function parseIsoBytes(b: Uint8Array, start: number, end: number): number {
+  return isoAt(b, start, end) === end ? isoMs : NaN;
 }
 
 /** A numeric string (`"1769472000.1"`) as an epoch, or NaN. */
-export function parseEpochString(s: string, start = 0, end = s.length): number {
+function parseEpochBytes(b: Uint8Array, start: number, end: number): number {
   if (end <= start) return NaN;
   let dot = false;
+  let text = '';
   for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46 && !dot && i > start && i < end - 1) {
-      dot = true;
-    } else if (c < 48 || c > 57) {
-      return NaN;
-    }
+    const c = b[i] as number;
+    if (c === 46 && !dot && i > start && i < end - 1) dot = true;
+    else if (c < 48 || c > 57) return NaN;
+    text += String.fromCharCode(c);
   }
-  return epochToMs(Number(s.slice(start, end)));
+  return epochToMs(Number(text));
 }
 
-/** Any time string a log line may carry: ISO 8601 or an epoch in a string. */
-export function parseTimeString(s: string, start = 0, end = s.length): number {
-  const c = s.charCodeAt(start + 4);
-  if (c === 45) return parseIso(s, start, end); // YYYY-
-  return parseEpochString(s, start, end);
+/** Any time string a log line may carry, as bytes: ISO 8601 or an epoch in a string. */
+export function parseTimeBytes(b: Uint8Array, start: number, end: number): number {
+  if (b[start + 4] === 45) return parseIsoBytes(b, start, end); // YYYY-
+  return parseEpochBytes(b, start, end);
+}
+
+/** The same for a JS string (the JSON.parse path). Only ASCII can be a time. */
+export function parseTimeString(s: string): number {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return NaN;
+    b[i] = c;
+  }
+  return parseTimeBytes(b, 0, b.length);
 }

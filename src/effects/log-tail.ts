@@ -12,7 +12,7 @@
 // Every byte is read once: nothing lost, nothing counted twice.
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type AssemblerState, feed, finish, type LineSink, newAssembler } from '../core/lines.js';
+import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
 
 const CHUNK = 1024 * 1024;
 const FINGERPRINT = 64;
@@ -51,16 +51,19 @@ export interface TailResult {
 
 type SinkFor = (fileName: string) => LineSink;
 
-let buffer: Buffer | undefined;
+let buffer: Uint8Array | undefined;
 
 /** Feed bytes [from, to) of an open file; returns how many were read (less at EOF). */
 function readRange(fd: number, cursor: FileCursor, to: number, sink: LineSink): number {
-  buffer ??= Buffer.allocUnsafe(CHUNK);
+  // A plain Uint8Array (not a Buffer) keeps the scanner's array reads monomorphic; the newlines
+  // after the data keep them in bounds (see SCAN_PADDING).
+  buffer ??= new Uint8Array(CHUNK + SCAN_PADDING);
   let pos = cursor.offset;
   while (pos < to) {
     const n = readSync(fd, buffer, 0, Math.min(CHUNK, to - pos), pos);
     if (n <= 0) break;
-    feed(cursor.asm, buffer.subarray(0, n), sink, pos === 0);
+    buffer.fill(10, n, n + SCAN_PADDING);
+    feed(cursor.asm, buffer.subarray(0, n + SCAN_PADDING), sink, pos === 0, n);
     pos += n;
   }
   const read = pos - cursor.offset;

@@ -43,7 +43,7 @@ export interface Workspace {
   stateDir: string;
   /** Run the CLI with -c pointing at this workspace's config. */
   run(...args: string[]): CliResult;
-  append(text: string): void;
+  append(text: string | Uint8Array): void;
   /** status --json, parsed. */
   status(): { code: number | null; json: StatusJson };
   /** run --json, parsed. */

@@ -45,3 +45,28 @@ describe('calendar days across DST', () => {
     expect(isValidTimeZone('Mars/Olympus')).toBe(false);
   });
 });
+
+describe('saved daily totals come back in any zone', () => {
+  it.each(['Pacific/Kiritimati', 'Etc/GMT+12', 'UTC', 'America/Santiago'])('%s', (zone) => {
+    const cal = new DayCalendar(zone);
+    const now = Date.parse('2026-11-25T12:00:00Z');
+    const ledger = new Ledger(900, cal, now);
+    ledger.add(now, 3);
+    ledger.add(now - 86_400_000, 2);
+    const back = Ledger.fromState(JSON.parse(JSON.stringify(ledger.toState())), 900, cal, now)!;
+    expect(back.today()).toBe(3);
+    expect(back.day(cal.dayOf(now - 86_400_000).key)).toBe(2);
+  });
+});
+
+describe('UTC without Intl', () => {
+  it('agrees with an Intl zone at offset 0 (Africa/Abidjan)', () => {
+    const utc = new DayCalendar('UTC');
+    const intl = new DayCalendar('Africa/Abidjan');
+    let t = Date.UTC(2019, 0, 1);
+    for (let i = 0; i < 300; i++) {
+      t += Math.floor(((i * 7919) % 1000) * 3_600_000 * 0.731);
+      expect(utc.dayOf(t)).toEqual(intl.dayOf(t));
+    }
+  });
+});

@@ -10,8 +10,8 @@ function collector(): LineSink & Seen {
   const seen: Seen = { lines: [], bad: [] };
   return {
     ...seen,
-    line(text, start, end, lineNo) {
-      seen.lines.push([lineNo, text.slice(start, end)]);
+    line(bytes, start, end, lineNo) {
+      seen.lines.push([lineNo, new TextDecoder().decode(bytes.subarray(start, end))]);
     },
     malformed(lineNo, reason) {
       seen.bad.push([lineNo, reason]);
@@ -57,11 +57,11 @@ describe('line assembly', () => {
     expect(whole.map(([n]) => n)).toEqual([1, 3, 5]);
   });
 
-  it('reports invalid UTF-8 on its own line and keeps the others', () => {
+  it('hands every line on as bytes, invalid UTF-8 included (the parser judges it)', () => {
     const bad = new Uint8Array([...enc('{"a":1}\n'), 0xff, 0xfe, ...enc('\n{"b":2}\n')]);
     const { sink } = feedAll([bad]);
-    expect(sink.lines).toEqual([[1, '{"a":1}'], [3, '{"b":2}']]);
-    expect(sink.bad).toEqual([[2, 'invalid UTF-8']]);
+    expect(sink.lines.map(([n]) => n)).toEqual([1, 2, 3]);
+    expect(sink.bad).toEqual([]);
   });
 
   it('drops a byte order mark at the start of the file only', () => {

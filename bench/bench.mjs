@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// npm run bench: the scan benchmark. Generates a 1,000,000-line cost log (~125 MB) and measures,
+// in the same run and on the same machine:
+//   - a full `run` over it (no checkpoint: every byte read);
+//   - the script a user would otherwise write (readline + JSON.parse + sum);
+//   - an incremental `run` after 10 appended lines, on that log and on a 10-line log;
+//   - a `run` with nothing new, and bare `node -e 0`.
+// Each figure is the median of several runs; peak RSS comes from each process itself (a preload
+// that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.join(here, '..', 'bin', 'cost-watchdog.js');
+const NAIVE = path.join(here, 'naive.mjs');
+const RSS = path.join(here, 'rss.cjs');
+const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+const REPEAT_FULL = Number(process.env.BENCH_REPEAT_FULL ?? 5);
+const REPEAT_SMALL = Number(process.env.BENCH_REPEAT_SMALL ?? 15);
+
+const work = mkdtempSync(path.join(tmpdir(), 'cw-bench-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+let serial = 0;
+/** One line like a real agent's log: ISO time, model, agent, tokens, cost, request id. */
+function line(tMs) {
+  serial++;
+  return `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${400 + (serial % 500)},"request_id":"r${serial}"}\n`;
+}
+
+function makeWorkspace(name, lineCount) {
+  const dir = path.join(work, name);
+  mkdirSync(path.join(dir, 'state'), { recursive: true });
+  writeFileSync(path.join(dir, 'watchdog.yaml'), 'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n');
+  const log = path.join(dir, 'state', 'cost_log.jsonl');
+  const fd = openSync(log, 'w');
+  const now = Date.now();
+  // The last three hours, but all of it today (UTC), so the daily total can be checked.
+  const todayStart = now - (now % 86_400_000);
+  const span = Math.min(3 * 3600_000, now - todayStart - 1000);
+  let batch = '';
+  for (let i = 0; i < lineCount; i++) {
+    batch += line(now - span + Math.floor((i / lineCount) * span));
+    if (batch.length > 1 << 20) {
+      writeSync(fd, batch);
+      batch = '';
+    }
+  }
+  writeSync(fd, batch);
+  closeSync(fd);
+  return { dir, log, config: path.join(dir, 'watchdog.yaml'), stateDir: path.join(dir, '.cost-watchdog') };
+}
+
+function measure(args, cwd) {
+  const rssFile = path.join(work, `rss-${process.hrtime.bigint()}`);
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, ['-r', RSS, ...args], { cwd, env: { ...process.env, CW_BENCH_RSS_FILE: rssFile }, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const rssKb = Number(readFileSync(rssFile, 'utf8'));
+  rmSync(rssFile);
+  return { ms, rssMb: rssKb / 1024, stdout: r.stdout };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function summary(samples) {
+  return { ms: median(samples.map((s) => s.ms)), rssMb: Math.max(...samples.map((s) => s.rssMb)) };
+}
+
+const appendTen = (log) => {
+  let text = '';
+  for (let i = 0; i < 10; i++) text += line(Date.now());
+  appendFileSync(log, text);
+};
+
+console.error(`generating ${LINES.toLocaleString('en-US')} lines...`);
+const big = makeWorkspace('big', LINES);
+const small = makeWorkspace('small', 10);
+const bigBytes = statSync(big.log).size;
+console.error(`log: ${(bigBytes / 1e6).toFixed(1)} MB`);
+
+// Warm the file cache and the CLI once, so the first measured run is not the odd one out.
+measure([NAIVE, big.log], big.dir);
+
+const full = [];
+const naive = [];
+let checkSum = null;
+for (let i = 0; i < REPEAT_FULL; i++) {
+  rmSync(big.stateDir, { recursive: true, force: true });
+  const f = measure([BIN, 'run', '--json', '-c', big.config], big.dir);
+  full.push(f);
+  const n = measure([NAIVE, big.log], big.dir);
+  naive.push(n);
+  checkSum ??= { watchdog: JSON.parse(f.stdout).windows.daily.spend_usd, naive: JSON.parse(n.stdout).sum };
+}
+
+measure([BIN, 'run', '-c', small.config], small.dir); // first run of the small log (full scan)
+const incBig = [];
+const incSmall = [];
+const nothing = [];
+const bare = [];
+for (let i = 0; i < REPEAT_SMALL; i++) {
+  // interleaved, so that drift on the machine hits all of them alike
+  appendTen(big.log);
+  incBig.push(measure([BIN, 'run', '-c', big.config], big.dir));
+  appendTen(small.log);
+  incSmall.push(measure([BIN, 'run', '-c', small.config], small.dir));
+  nothing.push(measure([BIN, 'run', '-c', big.config], big.dir));
+  bare.push(measure(['-e', '0'], big.dir));
+}
+
+const rows = [
+  ['full run, 1M lines (no checkpoint)', summary(full), bigBytes],
+  ['naive script (readline + JSON.parse)', summary(naive), bigBytes],
+  ['incremental run, +10 lines, 1M-line log', summary(incBig), null],
+  ['incremental run, +10 lines, 10-line log', summary(incSmall), null],
+  ['run with nothing new (1M-line log)', summary(nothing), null],
+  ['node -e 0', summary(bare), null],
+];
+
+const pad = (s, n) => String(s).padEnd(n);
+const lpad = (s, n) => String(s).padStart(n);
+console.log(`\ncost-watchdog scan benchmark: ${LINES.toLocaleString('en-US')} lines, ${(bigBytes / 1e6).toFixed(1)} MB`);
+console.log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log(`medians of ${REPEAT_FULL} (full scans) and ${REPEAT_SMALL} (small runs)\n`);
+console.log(`${pad('measurement', 42)} ${lpad('median ms', 10)} ${lpad('MB/s', 8)} ${lpad('peak RSS MB', 12)}`);
+for (const [name, s, bytes] of rows) {
+  console.log(`${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ${lpad(s.rssMb.toFixed(1), 12)}`);
+}
+
+const fullS = summary(full);
+const ratios = [
+  ['full scan speed-up over the naive script', summary(naive).ms / fullS.ms, '>= 2.0x', (v) => v >= 2],
+  ['incremental run: 1M-line log / 10-line log', summary(incBig).ms / summary(incSmall).ms, '<= 1.1x', (v) => v <= 1.1],
+  ['run with nothing new / bare node', summary(nothing).ms / summary(bare).ms, '<= 3.0x', (v) => v <= 3],
+  ['peak RSS of the full scan (MB)', fullS.rssMb, '< 100', (v) => v < 100],
+];
+console.log('');
+for (const [name, value, target, ok] of ratios) {
+  console.log(`${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ${ok(value) ? 'met' : 'NOT MET'}`);
+}
+const agree = Math.abs(checkSum.watchdog - checkSum.naive) < 1e-6 * Math.max(1, checkSum.naive);
+console.log(`\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`);
