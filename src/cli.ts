@@ -22,9 +22,8 @@ let commandResult: number = EXIT.OK;
 function program(): Command {
   const cli = new Command('cost-watchdog')
     .description(
-      'External safety net for runaway AI spend. Re-reads the app\'s JSONL cost log, recomputes spend\n' +
-        '(rolling windows and the calendar day) without trusting the app, and reports where it stands\n' +
-        'against your limits.',
+      "External safety net for runaway AI spend: re-reads the app's JSONL cost log, recomputes spend " +
+        '(rolling windows and the calendar day) without trusting the app, and reports where it stands against your limits.',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')

@@ -38,7 +38,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           ]
             .filter(Boolean)
             .join(', ')}`,
-      `  cost policy ${config.cost.policy}`,
+      `  cost policy ${config.cost.policy}${config.cost.policy === 'reported' ? '' : ' (estimates from tokens are not in this version yet: the logged cost counts)'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
