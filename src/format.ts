@@ -6,11 +6,12 @@ export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return stream.isTTY === true && (process.env.NO_COLOR === undefined || process.env.NO_COLOR === '') && process.env.TERM !== 'dumb';
 }
 
-/** $4.20, $0.0405, $1,234.50 */
+/** $4.20, $0.0405, $1,234.50. (Not toLocaleString: its first call loads ICU, ~10 ms a run.) */
 export function usd(amount: number): string {
   if (amount === 0) return '$0.00';
   if (Math.abs(amount) < 1) return `$${amount.toFixed(4)}`;
-  return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const [whole, cents] = Math.abs(amount).toFixed(2).split('.') as [string, string];
+  return `${amount < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
 }
 
 export function ago(ms: number): string {

@@ -68,6 +68,8 @@ export interface FieldTable {
   readonly slots: readonly AliasSlot[];
   /** Whether to read model / provider / agent / task / request_id / fingerprint. */
   readonly labels: boolean;
+  /** Whether to read token counts on every line (otherwise only on lines without a cost). */
+  readonly tokens: boolean;
   // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
   // the hot loop touches only typed arrays). Names needing escapes in JSON are left out: the
   // JSON.parse path matches those.
@@ -93,9 +95,10 @@ const utf8 = new TextEncoder();
 
 /**
  * Build the table; `renames` replaces a field's default names (see README: fields). `labels`
- * turns on reading the attribution fields: they cost time on every line, so only when used.
+ * and `tokens` turn on reading the attribution fields and the token counts of every line: they
+ * cost time on every line, so only when something uses them.
  */
-export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean } = {}): FieldTable {
+export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; tokens?: boolean } = {}): FieldTable {
   const slots: AliasSlot[] = [];
   const slotsByField: number[][] = [];
   FIELDS.forEach((field, fieldIndex) => {
@@ -132,7 +135,7 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   });
   const isTime = new Uint8Array(slots.length);
   for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
-  return { slots, slotsByField, labels: options.labels === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
+  return { slots, slotsByField, labels: options.labels === true, tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
@@ -426,9 +429,10 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   else if (timeKind === KIND_STRING) timeMs = parseTimeBytes(b, (starts[timeSlot] as number) + 1, (ends[timeSlot] as number) - 1);
   else return null;
   if (Number.isNaN(timeMs)) return null;
-  const inputTokens = tokensAt(b, table, F_IN);
-  const outputTokens = tokensAt(b, table, F_OUT);
   const costSlot = firstSlot(table, F_COST);
+  const withTokens = table.tokens || costSlot < 0;
+  const inputTokens = withTokens ? tokensAt(b, table, F_IN) : null;
+  const outputTokens = withTokens ? tokensAt(b, table, F_OUT) : null;
   let cost: number | null = null;
   if (costSlot < 0) {
     if (inputTokens === null && outputTokens === null) return null;
@@ -441,7 +445,7 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   reused.cost = cost;
   reused.inputTokens = inputTokens;
   reused.outputTokens = outputTokens;
-  reused.cachedTokens = tokensAt(b, table, F_CACHED);
+  reused.cachedTokens = withTokens ? tokensAt(b, table, F_CACHED) : null;
   reused.model = labelAt(b, table, F_FIRST_LABEL);
   reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
   reused.agent = labelAt(b, table, F_FIRST_LABEL + 2);
@@ -493,9 +497,10 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
   else timeMs = NaN;
   if (Number.isNaN(timeMs)) return `"${timeKey}" is not an ISO 8601 time or epoch number: ${describe(timeValue)}`;
 
-  const inputTokens = tokenCount(pick(F_IN)?.[0]);
-  const outputTokens = tokenCount(pick(F_OUT)?.[0]);
   const costPick = pick(F_COST);
+  const withTokens = table.tokens || costPick === null;
+  const inputTokens = withTokens ? tokenCount(pick(F_IN)?.[0]) : null;
+  const outputTokens = withTokens ? tokenCount(pick(F_OUT)?.[0]) : null;
   let cost: number | null = null;
   if (costPick === null) {
     if (inputTokens === null && outputTokens === null) {
@@ -514,7 +519,7 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     cost,
     inputTokens,
     outputTokens,
-    cachedTokens: tokenCount(pick(F_CACHED)?.[0]),
+    cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
     model: labelOf(F_FIRST_LABEL),
     provider: labelOf(F_FIRST_LABEL + 1),
     agent: labelOf(F_FIRST_LABEL + 2),

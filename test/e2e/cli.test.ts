@@ -45,7 +45,7 @@ describe('bad config exits 78 with the key path, no stack trace', () => {
     ['log: state/x.jsonl\nlimits:\n  15m: { warn: lots }\n', 'limits.15m.warn: expected a number (USD), got "lots"'],
     ['limits:\n  15m: { warn: 1 }\n', 'log: required (expected a file path)'],
     ['log: x\nlimits: { 15m: { warn: 1 } }\nbogus: 1\n', 'bogus: unknown key'],
-    ['log: x\nlimits: { 15m: { warn: 1 }\n', 'not valid YAML'],
+    ['log: x\nlimits: { 15m: { warn: 1 }\n', 'line 3, column 1: not valid YAML'],
   ])('%j', (text, message) => {
     const ws = workspace(text);
     for (const command of ['run', 'validate']) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { daysFromCivil } from '../../src/core/timestamp.js';
 import { type CostRecord, fieldTable, parseLine, parseLineBytes, parseLineSlow } from '../../src/core/record.js';
 
-const table = fieldTable({}, { labels: true });
+const table = fieldTable({}, { labels: true, tokens: true });
 const plain = fieldTable();
 const T = Date.UTC(2026, 0, 27, 0, 0, 0); // 1769472000 s
 
@@ -87,7 +87,7 @@ describe('parseLine: malformed lines say why', () => {
 
 describe('parseLine: a fields map renames', () => {
   it('replaces the default names of a field, keeps the others', () => {
-    const renamed = fieldTable({ time: ['created_at'], cost: ['usd', 'price'] });
+    const renamed = fieldTable({ time: ['created_at'], cost: ['usd', 'price'] }, { tokens: true });
     expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","price":2,"in":3}', renamed)).toMatchObject({ timeMs: T, cost: 2, inputTokens: 3 });
     expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","usd":1,"price":2}', renamed)).toMatchObject({ cost: 1 });
     // The default names of a renamed field no longer count.
@@ -204,5 +204,13 @@ describe('time strings read in place by the scanner', () => {
   });
   it.each(['2026-01-27T01:00:00+01:', '2026-01-27T', '2026-01-27 ', '2026-01-27T00:00:00Zx', '2026-01-27T00:00:00+1'])('%s is refused', (time) => {
     expect(parseLine(`{"ts":"${time}","cost":1}`, table)).toMatch(/is not an ISO 8601 time/);
+  });
+});
+
+describe('token counts are read only when asked for, or when a line has no cost', () => {
+  it('skips them on lines with a cost by default', () => {
+    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', plain)).toMatchObject({ cost: 1, inputTokens: null });
+    expect(parseLine('{"t":1769472000,"in":5}', plain)).toMatchObject({ cost: null, inputTokens: 5 });
+    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', fieldTable({}, { tokens: true }))).toMatchObject({ inputTokens: 5 });
   });
 });
