@@ -19,6 +19,26 @@ function configOption(): Option {
 /** What the command that ran asked the process to exit with. */
 let commandResult: number = EXIT.OK;
 
+/**
+ * A subcommand whose code is loaded only when it runs. Every command takes -c; the action's
+ * options include the program's (`cost-watchdog -c x run` and `cost-watchdog run -c x` both work).
+ */
+function lazyCommand(
+  cli: Command,
+  name: string,
+  description: string,
+  load: () => Promise<(options: Record<string, unknown>) => Promise<number>>,
+): Command {
+  return cli
+    .command(name)
+    .description(description)
+    .addOption(configOption())
+    .action(async (_options, command: Command) => {
+      const handler = await load();
+      commandResult = await handler(command.optsWithGlobals());
+    });
+}
+
 function program(): Command {
   const cli = new Command('cost-watchdog')
     .description(
@@ -45,46 +65,18 @@ Examples:
   cost-watchdog status --json        spend per window against limits`,
     );
 
-  cli
-    .command('run')
-    .description('one check: read new log lines, recompute spend per window, save the checkpoint, print a summary')
-    .addOption(configOption())
+  lazyCommand(cli, 'run', 'one check: read new log lines, recompute spend per window, save the checkpoint, print a summary', async () => (await import('./commands/run.js')).runCommand)
     .option('--dry-run', 'read and compute, write nothing (no checkpoint, audit or heartbeat)')
-    .option('--json', 'print the result as JSON')
-    .action(async (_opts, cmd: Command) => {
-      const { runCommand } = await import('./commands/run.js');
-      commandResult = await runCommand(cmd.optsWithGlobals());
-    });
+    .option('--json', 'print the result as JSON');
 
-  cli
-    .command('status')
-    .description('spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)')
-    .addOption(configOption())
+  lazyCommand(cli, 'status', 'spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn), 2 CRITICAL (a window at emergency or kill, the\nflag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).')
-    .action(async (_opts, cmd: Command) => {
-      const { statusCommand } = await import('./commands/status.js');
-      commandResult = await statusCommand(cmd.optsWithGlobals());
-    });
+    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn), 2 CRITICAL (a window at emergency or kill, the\nflag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).');
 
-  cli
-    .command('validate')
-    .description('check a config file and print what it resolves to')
-    .addOption(configOption())
-    .option('--json', 'print the resolved config as JSON')
-    .action(async (_opts, cmd: Command) => {
-      const { validateCommand } = await import('./commands/validate.js');
-      commandResult = await validateCommand(cmd.optsWithGlobals());
-    });
+  lazyCommand(cli, 'validate', 'check a config file and print what it resolves to', async () => (await import('./commands/validate.js')).validateCommand)
+    .option('--json', 'print the resolved config as JSON');
 
-  cli
-    .command('init')
-    .description('write a starter config (refuses to overwrite an existing file)')
-    .addOption(configOption())
-    .action(async (_opts, cmd: Command) => {
-      const { initCommand } = await import('./commands/init.js');
-      commandResult = await initCommand(cmd.optsWithGlobals());
-    });
+  lazyCommand(cli, 'init', 'write a starter config (refuses to overwrite an existing file)', async () => (await import('./commands/init.js')).initCommand);
 
   return cli;
 }

@@ -283,18 +283,8 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
   }
 }
 
-// The checkpoint stores cursors as JSON.
-export interface SavedCursor {
-  dev: number;
-  ino: number;
-  offset: number;
-  head: string;
-  tail: string;
-  name: string;
-  line: number;
-  pending: string;
-  overlong: boolean;
-}
+// The checkpoint stores cursors as JSON: the assembler's bytes in base64.
+export type SavedCursor = Omit<FileCursor, 'asm'> & { line: number; pending: string; overlong: boolean };
 
 export function saveCursor(cursor: FileCursor): SavedCursor {
   return {
