@@ -120,12 +120,11 @@ describe('status', () => {
     });
   });
 
-  it('finds a running target from its PID file', async () => {
+  it('finds a running target from its PID file', () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${DEFAULT_LIMITS}target:\n  pid_file: state/app.pid\n`);
     ws.append(lines(1, 1));
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
-      await new Promise((r) => setTimeout(r, 1100)); // the PID file is written after the process starts
       writeFileSync(path.join(ws.dir, 'state', 'app.pid'), `${child.pid}\n`);
       const s = ws.status();
       expect(s.json.target).toMatchObject({ running: true, pids: [child.pid] });
