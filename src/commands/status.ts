@@ -4,7 +4,7 @@
 import { type Config, configPath, loadConfig } from '../config.js';
 import { DayCalendar } from '../core/calendar.js';
 import { formatDuration } from '../core/duration.js';
-import { highestLevel, MONITOR, statusCode } from '../core/levels.js';
+import { heartbeatStale, highestLevel, MONITOR, statusCode } from '../core/levels.js';
 import { type CheckResult, inspect, round6 } from '../engine.js';
 import { CliError } from '../errors.js';
 import { readFlag } from '../effects/flag.js';
@@ -22,11 +22,11 @@ const VERDICT = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 function statusJson(config: Config, result: CheckResult, target: TargetFinding, nowMs: number): { json: Record<string, unknown>; code: number } {
   const flag = readFlag(config.flagFile);
   const hb = readHeartbeat(config.stateDir);
-  const ageSeconds = hb.kind === 'ok' ? Math.max(0, Math.round((nowMs - hb.timeMs) / 1000)) : null;
-  const stale = hb.kind === 'ok' && nowMs - hb.timeMs > config.heartbeat.maxAgeMs;
+  const ageMs = hb.kind === 'ok' ? Math.max(0, nowMs - hb.timeMs) : null;
+  const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
+  const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
   const levels = result.windows.map((w) => w.level);
-  let code = statusCode(levels, flag.active, stale);
-  if (code !== MONITOR.CRITICAL && result.logError !== null) code = MONITOR.UNKNOWN;
+  const code = statusCode({ levels, flagActive: flag.active, heartbeatAgeMs: ageMs, heartbeatMaxAgeMs: config.heartbeat.maxAgeMs, logUnreadable: result.logError !== null });
   const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
   const json = {
     status: VERDICT[code],

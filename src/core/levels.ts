@@ -30,17 +30,34 @@ export function highestLevel(levels: readonly Level[]): Level {
 /** Monitoring-plugin exit codes (Nagios, Icinga, monit, Sensu). */
 export const MONITOR = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 
+export interface StatusFacts {
+  levels: readonly Level[];
+  flagActive: boolean;
+  /** Age of the last heartbeat, or null when none was ever written. */
+  heartbeatAgeMs: number | null;
+  heartbeatMaxAgeMs: number;
+  /** The log could not be read: spend is not known. */
+  logUnreadable: boolean;
+}
+
 /**
  * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
- * force (even after spend has dropped), or the heartbeat is stale; WARNING at warn; otherwise OK.
- * A heartbeat that was never written is not stale: nothing has run yet (`check-heartbeat` is the
- * check that insists on one).
+ * force (even after spend has dropped), or the heartbeat is stale; otherwise UNKNOWN when the log
+ * cannot be read; WARNING at warn; otherwise OK. A heartbeat that was never written is not stale:
+ * nothing has run yet (`check-heartbeat` is the check that insists on one).
  */
-export function statusCode(levels: readonly Level[], flagActive: boolean, heartbeatStale: boolean): number {
-  const top = highestLevel(levels);
-  if (flagActive || heartbeatStale || top === 'emergency' || top === 'kill') return MONITOR.CRITICAL;
+export function statusCode(facts: StatusFacts): number {
+  const top = highestLevel(facts.levels);
+  if (facts.flagActive || heartbeatStale(facts.heartbeatAgeMs, facts.heartbeatMaxAgeMs) || top === 'emergency' || top === 'kill') {
+    return MONITOR.CRITICAL;
+  }
+  if (facts.logUnreadable) return MONITOR.UNKNOWN;
   if (top === 'warn') return MONITOR.WARNING;
   return MONITOR.OK;
+}
+
+export function heartbeatStale(ageMs: number | null, maxAgeMs: number): boolean {
+  return ageMs !== null && ageMs > maxAgeMs;
 }
 
 export interface WindowSpec {

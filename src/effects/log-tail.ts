@@ -13,6 +13,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
+import { classifyLog, fingerprintHolds } from '../core/rotation.js';
 
 const CHUNK = 1024 * 1024;
 const FINGERPRINT = 64;
@@ -91,10 +92,10 @@ function stamp(fd: number, cursor: FileCursor): void {
 
 /** Does the open file still hold, at the same places, the bytes we read before? */
 function fingerprintMatches(fd: number, size: number, cursor: FileCursor): boolean {
-  if (size < cursor.offset) return false;
   const head = Buffer.from(cursor.head, 'base64');
   const tail = Buffer.from(cursor.tail, 'base64');
-  return pread(fd, 0, head.length).equals(head) && pread(fd, cursor.offset - tail.length, tail.length).equals(tail);
+  if (size < cursor.offset) return false;
+  return fingerprintHolds(size, cursor.offset, head, pread(fd, 0, head.length), tail, pread(fd, cursor.offset - tail.length, tail.length));
 }
 
 function newCursor(dev: number, ino: number, name: string): FileCursor {
@@ -211,7 +212,8 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     if (!st.isFile()) {
       return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: not a regular file`, log: null };
     }
-    if (current === null) {
+    const change = classifyLog(current, st, () => fingerprintMatches(fd, st.size, current!));
+    if (change === 'fresh' || current === null) {
       // First run, or the checkpoint was lost: rebuild from the log and its recent rotated files.
       const siblings = entriesBeside(logPath, true)
         .filter((e) => !(e.dev === st.dev && e.ino === st.ino) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
@@ -227,38 +229,36 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       }
       if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
       current = newCursor(st.dev, st.ino, logName);
-    } else if (current.dev === st.dev && current.ino === st.ino) {
-      if (!fingerprintMatches(fd, st.size, current)) {
-        // Truncated in place. A copy that starts with what we read holds the lines appended
-        // between our last check and the truncation.
-        const copy = entriesBeside(logPath, true)
-          .filter((e) => e.size >= current!.offset && !(e.dev === st.dev && e.ino === st.ino))
-          .sort((a, b) => b.mtimeMs - a.mtimeMs)
-          .find((e) => {
+    } else if (change === 'truncated') {
+      // Truncated in place. A copy that starts with what we read holds the lines appended
+      // between our last check and the truncation.
+      const copy = entriesBeside(logPath, true)
+        .filter((e) => e.size >= current!.offset && !(e.dev === st.dev && e.ino === st.ino))
+        .sort((a, b) => b.mtimeMs - a.mtimeMs)
+        .find((e) => {
+          try {
+            const cfd = openSync(e.file, 'r');
             try {
-              const cfd = openSync(e.file, 'r');
-              try {
-                return fingerprintMatches(cfd, e.size, current!);
-              } finally {
-                closeSync(cfd);
-              }
-            } catch {
-              return false;
+              return fingerprintMatches(cfd, e.size, current!);
+            } finally {
+              closeSync(cfd);
             }
-          });
-        if (copy !== undefined) {
-          const rest = { ...current, asm: { ...current.asm } };
-          bytesRead += readRest(copy, rest, sinkFor);
-          finish(rest.asm, sinkFor(copy.name));
-          notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
-        } else {
-          notes.push(
-            `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
-          );
-        }
-        current = newCursor(st.dev, st.ino, logName);
+          } catch {
+            return false;
+          }
+        });
+      if (copy !== undefined) {
+        const rest = { ...current, asm: { ...current.asm } };
+        bytesRead += readRest(copy, rest, sinkFor);
+        finish(rest.asm, sinkFor(copy.name));
+        notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+      } else {
+        notes.push(
+          `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+        );
       }
-    } else {
+      current = newCursor(st.dev, st.ino, logName);
+    } else if (change === 'rotated') {
       // Renamed away: finish the old file, then start on the new one.
       const old = findByInode(logPath, current);
       if (old === null) {

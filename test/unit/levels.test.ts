@@ -23,17 +23,22 @@ describe('levelOf', () => {
 });
 
 describe('statusCode (monitoring convention)', () => {
-  const cases: [Level[], boolean, boolean, number][] = [
-    [['ok', 'ok'], false, false, 0],
-    [['warn', 'ok'], false, false, 1],
-    [['ok', 'emergency'], false, false, 2],
-    [['kill'], false, false, 2],
-    [['ok'], true, false, 2], // the flag in force after spend dropped
-    [['ok'], false, true, 2], // heartbeat stale
-    [['warn'], true, false, 2],
+  const M = 300_000;
+  const cases: [string, Level[], boolean, number | null, boolean, number][] = [
+    ['all ok', ['ok', 'ok'], false, 1000, false, 0],
+    ['a window at warn', ['warn', 'ok'], false, 1000, false, 1],
+    ['a window at emergency', ['ok', 'emergency'], false, 1000, false, 2],
+    ['a window at kill', ['kill'], false, 1000, false, 2],
+    ['the flag in force after spend dropped', ['ok'], true, 1000, false, 2],
+    ['heartbeat stale', ['ok'], false, M + 1, false, 2],
+    ['heartbeat exactly at max age', ['ok'], false, M, false, 0],
+    ['heartbeat never written', ['ok'], false, null, false, 0],
+    ['log unreadable', ['ok'], false, 1000, true, 3],
+    ['log unreadable but the flag is in force', ['ok'], true, 1000, true, 2],
+    ['log unreadable and warn', ['warn'], false, 1000, true, 3],
   ];
-  it.each(cases)('%j flag=%s stale=%s -> %s', (levels, flag, stale, code) => {
-    expect(statusCode(levels, flag, stale)).toBe(code);
+  it.each(cases)('%s', (_name, levels, flagActive, heartbeatAgeMs, logUnreadable, code) => {
+    expect(statusCode({ levels, flagActive, heartbeatAgeMs, heartbeatMaxAgeMs: M, logUnreadable })).toBe(code);
   });
 });
 
