@@ -99,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
     return commandResult;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.OK;
+      // Help asked for exits 0; help shown because of a mistake (`help bogus`) is bad usage.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      }
       return EXIT.USAGE; // commander has already printed the reason
     }
     if (error instanceof CliError) {

@@ -13,6 +13,12 @@ describe('usage', () => {
     for (const word of ['run', 'status', 'validate', 'init', 'Exit codes', '-c, --config']) expect(r.stdout).toContain(word);
   });
 
+  it('help <command> exits 0', () => {
+    const r = cli(['help', 'status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--json');
+  });
+
   it('<command> --help explains the options', () => {
     const r = cli(['run', '--help']);
     expect(r.code).toBe(0);
@@ -33,6 +39,7 @@ describe('usage', () => {
     [['status', '--jsno'], /unknown option '--jsno'/],
     [['run', '-c'], /argument missing/],
     [[], /Usage: cost-watchdog/],
+    [['help', 'bogus'], /Usage: cost-watchdog/],
   ])('%j exits 64', (args, message) => {
     const r = cli(args);
     expect(r.code).toBe(64);
