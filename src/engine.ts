@@ -97,7 +97,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const scanner = new SpendScanner(fieldTable(config.fields), loaded.ledger, nowMs, loaded.totals);
   const recordsBefore = loaded.totals.records;
   const futureBefore = loaded.totals.future_lines;
-  const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs);
+  const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
   const changed = tail.bytesRead > 0 || loaded.rebuilt !== null || tail.notes.length > 0;
   if (save && changed) {
     const checkpoint = {

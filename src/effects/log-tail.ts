@@ -137,6 +137,21 @@ function entriesBeside(logPath: string, siblingsOnly: boolean): Entry[] {
   return out;
 }
 
+/** Does the file begin with these bytes? (A copy of a file we read.) */
+function startsWith(file: string, head: Uint8Array): boolean {
+  if (head.length === 0) return false;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      return pread(fd, 0, head.length).equals(head);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 function findByInode(logPath: string, cursor: FileCursor): Entry | null {
   return entriesBeside(logPath, false).find((e) => e.dev === cursor.dev && e.ino === cursor.ino) ?? null;
 }
@@ -155,9 +170,9 @@ function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor): number {
 /**
  * Read every new complete line of the log into `sinkFor(name)`. `prior` is null on a first run or
  * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
- * modified in the last 48 hours.
+ * modified in the last 48 hours. `lastSavedMs` is when `prior` was saved.
  */
-export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number): TailResult {
+export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, lastSavedMs: number | null = null): TailResult {
   const notes: string[] = [];
   let bytesRead = 0;
   const logName = path.basename(logPath);
@@ -270,6 +285,31 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
           if (previous !== null) finish(previous.asm, sinkFor(previous.name));
           previous = current;
         }
+        // Rotated more than once since the last check: a rotated file written since then that is
+        // neither the old log nor the new one, nor a copy of the old one, is a whole generation
+        // created after the last check, never seen. (Older generations were finished before the
+        // old log became the log, so before the last check.) Read it, oldest first.
+        const head = Buffer.from(current.head, 'base64');
+        const between = entriesBeside(logPath, true)
+          .filter(
+            (e) =>
+              lastSavedMs !== null &&
+              e.mtimeMs > lastSavedMs &&
+              !(e.dev === old.dev && e.ino === old.ino) &&
+              !(e.dev === st.dev && e.ino === st.ino) &&
+              !startsWith(e.file, head),
+          )
+          .sort((a, b) => a.mtimeMs - b.mtimeMs);
+        for (const file of between) {
+          const cursor = newCursor(file.dev, file.ino, file.name);
+          try {
+            bytesRead += readRest(file, cursor, sinkFor);
+            finish(cursor.asm, sinkFor(file.name));
+          } catch (error) {
+            notes.push(`could not read rotated log ${file.name}: ${(error as Error).message}`);
+          }
+        }
+        if (between.length > 0) notes.push(`${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`);
       }
       current = newCursor(st.dev, st.ino, logName);
     }

@@ -145,6 +145,23 @@ describe('rotation', () => {
     expect(spend15(again.json)).toBeCloseTo(4.5, 9);
   });
 
+  it('rotated twice between two runs: the generation in between is read too', () => {
+    const ws = workspace();
+    ws.append(lines(2, 0.5));
+    ws.run('run');
+    ws.append(lines(1, 0.5)); // unread tail of the file we follow
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(lines(3, 0.5)); // a whole generation the watchdog never sees as the log
+    renameSync(`${ws.log}.1`, `${ws.log}.2`);
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(lines(1, 0.5)); // the current log
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(5);
+    expect(spend15(r.json)).toBeCloseTo(3.5, 9);
+    expect(r.json.notes.join()).toMatch(/rotated more than once since the last check: also read cost_log\.jsonl\.1/);
+    expect(ws.runJson().json.new_lines).toBe(0);
+  });
+
   it('rename-and-create with a line still being written in the old file', () => {
     const ws = workspace();
     const line = lines(1, 2);
