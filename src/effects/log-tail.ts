@@ -137,34 +137,65 @@ function entriesBeside(logPath: string, siblingsOnly: boolean): Entry[] {
   return out;
 }
 
-/** Does the file begin with these bytes? (A copy of a file we read.) */
-function startsWith(file: string, head: Uint8Array): boolean {
-  if (head.length === 0) return false;
+function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** `use(fd)` on the file opened for reading, or `otherwise` when it cannot be opened. */
+function withFile<T>(file: string, otherwise: T, use: (fd: number) => T): T {
+  let fd: number;
   try {
-    const fd = openSync(file, 'r');
-    try {
-      return pread(fd, 0, head.length).equals(head);
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(file, 'r');
   } catch {
-    return false;
+    return otherwise;
   }
-}
-
-function findByInode(logPath: string, cursor: FileCursor): Entry | null {
-  return entriesBeside(logPath, false).find((e) => e.dev === cursor.dev && e.ino === cursor.ino) ?? null;
-}
-
-/** Read the rest of a file we were following from `cursor.offset`; returns bytes read. */
-function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor): number {
-  const fd = openSync(entry.file, 'r');
   try {
-    cursor.name = entry.name;
-    return readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
+    return use(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Does the file begin with these bytes? (A copy of a file we read.) */
+function startsWith(file: string, head: Uint8Array): boolean {
+  return head.length > 0 && withFile(file, false, (fd) => pread(fd, 0, head.length).equals(head));
+}
+
+function findByInode(logPath: string, cursor: FileCursor): Entry | null {
+  return entriesBeside(logPath, false).find((e) => sameFile(e, cursor)) ?? null;
+}
+
+/**
+ * Read the rest of a file we were following, from `cursor.offset`; returns the bytes read, or null. A
+ * rotated file that cannot be read (permissions, vanished) is a note, not a failure: the watchdog
+ * goes on with the log itself, as it does when a rotated file was deleted.
+ */
+function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor, notes: string[]): number | null {
+  try {
+    const fd = openSync(entry.file, 'r');
+    try {
+      cursor.name = entry.name;
+      return readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it vanished' : (error as Error).message;
+    notes.push(`cannot read rotated log ${entry.name} (${why}): its lines after byte ${cursor.offset} are lost to the watchdog`);
+    return null;
+  }
+}
+
+/** Read whole files we never followed (rotated generations), oldest first; the last line too. */
+function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: string[]): number {
+  let bytes = 0;
+  for (const file of files) {
+    const cursor = newCursor(file.dev, file.ino, file.name);
+    bytes += readRest(file, cursor, sinkFor, notes) ?? 0;
+    finish(cursor.asm, sinkFor(file.name));
+  }
+  return bytes;
 }
 
 /**
@@ -184,11 +215,7 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     const entry = findByInode(logPath, previous);
     let grew = 0;
     if (entry !== null && entry.size > previous.offset) {
-      try {
-        grew = readRest(entry, previous, sinkFor);
-      } catch {
-        grew = 0;
-      }
+      grew = readRest(entry, previous, sinkFor, notes) ?? 0;
       bytesRead += grew;
     }
     if (previous.asm.pending.length > 0 || previous.asm.overlong) {
@@ -209,11 +236,10 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     if (current !== null) {
       const entry = findByInode(logPath, current);
       if (entry !== null && entry.size > current.offset) {
-        try {
-          bytesRead += readRest(entry, current, sinkFor);
+        const read = readRest(entry, current, sinkFor, notes);
+        if (read !== null) {
+          bytesRead += read;
           notes.push(`${logName} was rotated to ${entry.name}: read its last lines`);
-        } catch {
-          // reported below
         }
       }
     }
@@ -231,42 +257,26 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     if (change === 'fresh' || current === null) {
       // First run, or the checkpoint was lost: rebuild from the log and its recent rotated files.
       const siblings = entriesBeside(logPath, true)
-        .filter((e) => !(e.dev === st.dev && e.ino === st.ino) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
+        .filter((e) => !sameFile(e, st) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
         .sort((a, b) => a.mtimeMs - b.mtimeMs);
-      for (const sibling of siblings) {
-        const cursor = newCursor(sibling.dev, sibling.ino, sibling.name);
-        try {
-          bytesRead += readRest(sibling, cursor, sinkFor);
-          finish(cursor.asm, sinkFor(sibling.name));
-        } catch (error) {
-          notes.push(`could not read rotated log ${sibling.name}: ${(error as Error).message}`);
-        }
-      }
+      bytesRead += readWhole(siblings, sinkFor, notes);
       if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
       // Truncated in place. A copy that starts with what we read holds the lines appended
       // between our last check and the truncation.
       const copy = entriesBeside(logPath, true)
-        .filter((e) => e.size >= current!.offset && !(e.dev === st.dev && e.ino === st.ino))
+        .filter((e) => e.size >= current!.offset && !sameFile(e, st))
         .sort((a, b) => b.mtimeMs - a.mtimeMs)
-        .find((e) => {
-          try {
-            const cfd = openSync(e.file, 'r');
-            try {
-              return fingerprintMatches(cfd, e.size, current!);
-            } finally {
-              closeSync(cfd);
-            }
-          } catch {
-            return false;
-          }
-        });
+        .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, current!)));
       if (copy !== undefined) {
         const rest = { ...current, asm: { ...current.asm } };
-        bytesRead += readRest(copy, rest, sinkFor);
+        const read = readRest(copy, rest, sinkFor, notes);
         finish(rest.asm, sinkFor(copy.name));
-        notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+        if (read !== null) {
+          bytesRead += read;
+          notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+        }
       } else {
         notes.push(
           `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
@@ -279,8 +289,11 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       if (old === null) {
         notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
       } else {
-        bytesRead += readRest(old, current, sinkFor);
-        notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
+        const read = readRest(old, current, sinkFor, notes);
+        if (read !== null) {
+          bytesRead += read;
+          notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
+        }
         if (current.asm.pending.length > 0 || current.asm.overlong) {
           if (previous !== null) finish(previous.asm, sinkFor(previous.name));
           previous = current;
@@ -295,20 +308,12 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
             (e) =>
               lastSavedMs !== null &&
               e.mtimeMs > lastSavedMs &&
-              !(e.dev === old.dev && e.ino === old.ino) &&
-              !(e.dev === st.dev && e.ino === st.ino) &&
+              !sameFile(e, old) &&
+              !sameFile(e, st) &&
               !startsWith(e.file, head),
           )
           .sort((a, b) => a.mtimeMs - b.mtimeMs);
-        for (const file of between) {
-          const cursor = newCursor(file.dev, file.ino, file.name);
-          try {
-            bytesRead += readRest(file, cursor, sinkFor);
-            finish(cursor.asm, sinkFor(file.name));
-          } catch (error) {
-            notes.push(`could not read rotated log ${file.name}: ${(error as Error).message}`);
-          }
-        }
+        bytesRead += readWhole(between, sinkFor, notes);
         if (between.length > 0) notes.push(`${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`);
       }
       current = newCursor(st.dev, st.ino, logName);

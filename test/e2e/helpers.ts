@@ -1,7 +1,7 @@
 // Helpers for end-to-end tests: a temp workspace laid out like an app built on the Cost Control
 // tracker, and the real CLI (bin/cost-watchdog.js -> dist/) spawned as a user would run it.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,4 +125,45 @@ export function lines(count: number, cost: number, agoSec = 5): string {
 
 export function readJsonFile(file: string): unknown {
   return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+const NOBODY = 65534;
+
+function chownTree(dir: string, uid: number): void {
+  chownSync(dir, uid, uid);
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) chownTree(file, uid);
+    else chownSync(file, uid, uid);
+  }
+}
+
+/**
+ * Run the CLI (`run --json`) in `ws` so that `unreadable` cannot be read. Not root: chmod 000 is
+ * enough. Root reads anything, so the CLI runs as `nobody` instead: dist/ is a self-contained
+ * bundle, copied to a folder that user can read, and the workspace is handed to that user.
+ */
+export function runWithUnreadable(ws: Workspace, unreadable: string): CliResult {
+  if (process.getuid?.() !== 0) {
+    chmodSync(unreadable, 0o000);
+    return cli(['run', '--json', '-c', ws.config], { cwd: ws.dir });
+  }
+  const copy = mkdtempSync(path.join(tmpdir(), 'cw-bin-'));
+  onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  cpSync(path.join(root, 'bin'), path.join(copy, 'bin'), { recursive: true });
+  cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  chmodSync(copy, 0o755);
+  chownTree(ws.dir, NOBODY);
+  chownSync(unreadable, 0, 0);
+  chmodSync(unreadable, 0o600);
+  const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'cost-watchdog.js'), 'run', '--json', '-c', ws.config], {
+    cwd: ws.dir,
+    env: env(),
+    encoding: 'utf8',
+    uid: NOBODY,
+    gid: NOBODY,
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliAsync, lines, readJsonFile, workspace } from './helpers.js';
+import { cliAsync, lines, readJsonFile, runWithUnreadable, workspace } from './helpers.js';
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
 const spendDay = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows.daily!.spend_usd;
@@ -160,6 +160,22 @@ describe('rotation', () => {
     expect(spend15(r.json)).toBeCloseTo(3.5, 9);
     expect(r.json.notes.join()).toMatch(/rotated more than once since the last check: also read cost_log\.jsonl\.1/);
     expect(ws.runJson().json.new_lines).toBe(0);
+  });
+
+  it('a rotated file the watchdog cannot read is a note, not a failure', () => {
+    const ws = workspace();
+    ws.append(lines(2, 0.5));
+    ws.run('run');
+    ws.append(lines(1, 0.5)); // unread tail, in a file about to become unreadable
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(lines(1, 0.25));
+    const r = runWithUnreadable(ws, `${ws.log}.1`);
+    expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { windows: Record<string, { spend_usd: number }>; notes: string[] };
+    expect(spend15(json)).toBeCloseTo(1.25, 9); // the old lines and the new log; the lost tail said so
+    expect(json.notes.join()).toMatch(/cannot read rotated log cost_log\.jsonl\.1 \(permission denied\): its lines after byte \d+ are lost/);
+    expect(json.notes.join()).not.toMatch(/read its last lines/);
   });
 
   it('rename-and-create with a line still being written in the old file', () => {
