@@ -53,7 +53,16 @@ function isTotals(value: unknown): value is ScanTotals {
   if (value === null || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
   const counts = ['records', 'malformed', 'future_lines', 'uncosted_lines', 'newest_ms'];
-  return counts.every((k) => typeof v[k] === 'number' && (v[k] as number) >= 0) && Array.isArray(v.malformed_samples);
+  return (
+    counts.every((k) => typeof v[k] === 'number' && (v[k] as number) >= 0) &&
+    Array.isArray(v.malformed_samples) &&
+    v.malformed_samples.every(isSample)
+  );
+}
+
+function isSample(value: unknown): value is MalformedSample {
+  const s = value as Partial<MalformedSample> | null;
+  return s !== null && typeof s === 'object' && typeof s.file === 'string' && typeof s.line === 'number' && typeof s.reason === 'string' && typeof s.excerpt === 'string';
 }
 
 /** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
@@ -98,7 +107,15 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const recordsBefore = loaded.totals.records;
   const futureBefore = loaded.totals.future_lines;
   const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
-  const changed = tail.bytesRead > 0 || loaded.rebuilt !== null || tail.notes.length > 0;
+  // Anything this check learned must be saved, or the next check learns (and reports) it again:
+  // bytes read, a rebuild, a rotation, a malformed line (also one with no new bytes: the cut-off
+  // last line of a rotated file), or a rotated file no longer followed.
+  const changed =
+    tail.bytesRead > 0 ||
+    loaded.rebuilt !== null ||
+    tail.notes.length > 0 ||
+    scanner.foundCount > 0 ||
+    (loaded.tail?.previous ?? null) !== tail.state.previous;
   if (save && changed) {
     const checkpoint = {
       version: CHECKPOINT_VERSION,

@@ -195,6 +195,26 @@ describe('rotation', () => {
     expect(r.json.malformed_lines).toBe(0);
   });
 
+  it('a rotated file whose last line is never finished: reported once, then forgotten', () => {
+    const ws = workspace();
+    ws.append(lines(1, 1));
+    ws.append('{"t": 17694'); // cut off, and the app never finishes it
+    ws.run('run');
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(lines(1, 0.5));
+    expect(ws.runJson().json.new_malformed).toBe(0); // still following the old file
+    const gaveUp = ws.runJson();
+    expect(gaveUp.json.new_malformed).toBe(1);
+    expect(ws.status().json.malformed_samples[0]!.reason).toMatch(/unfinished last line of a rotated log/);
+    for (let i = 0; i < 2; i++) {
+      const later = ws.runJson();
+      expect(later.json.new_malformed).toBe(0);
+      expect(later.json.malformed_lines).toBe(1);
+    }
+    const audit = readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8');
+    expect(audit.match(/unfinished last line/g)?.length).toBe(1);
+  });
+
   it('copytruncate: reads what the copy holds past the offset, then the log from 0', () => {
     const ws = workspace();
     ws.append(lines(4, 0.5));
@@ -267,6 +287,21 @@ describe('the checkpoint', () => {
     expect(r.json.rebuilt).toMatch(/checkpoint unreadable/);
     expect(r.stderr).toMatch(/checkpoint unreadable/);
     expect(spend15(r.json)).toBeCloseTo(3, 9);
+  });
+
+  it('is rebuilt when its parts have the wrong shape, and status still works', () => {
+    const ws = workspace();
+    ws.append(lines(2, 0.5));
+    ws.append('garbage\n');
+    ws.run('run');
+    const file = path.join(ws.stateDir, 'checkpoint.json');
+    const cp = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...cp, totals: { ...cp.totals, malformed_samples: [1, { file: 2 }] } }));
+    const s = ws.status();
+    expect(s.code).toBe(0);
+    expect(s.json.malformed_samples.map((m) => m.line)).toEqual([3]);
+    expect(spend15(s.json)).toBeCloseTo(1, 9);
+    expect(ws.run('status').code).toBe(0);
   });
 
   it('on a rebuild, also reads recently rotated files (today\'s spend may be there)', () => {
