@@ -1,10 +1,11 @@
 // `init`: write the commented starter config (watchdog.example.yaml) where -c points, never over
 // an existing file.
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configPath } from '../config.js';
 import { EXIT, FailureError } from '../errors.js';
+import { makeDirs } from '../effects/store.js';
 
 function exampleConfig(): string {
   // The example ships at the package root; find it from wherever this file was bundled to.
@@ -26,7 +27,7 @@ export async function initCommand(options: InitOptions): Promise<number> {
   const text = exampleConfig();
   let fd: number;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirs(path.dirname(file));
     fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {

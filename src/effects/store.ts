@@ -19,9 +19,38 @@ import path from 'node:path';
 import { FailureError } from '../errors.js';
 import { isAlive, procStat } from './proc.js';
 
+/**
+ * mkdir -p that tries each missing folder once. Not mkdirSync({ recursive: true }): on Node 20
+ * it spins forever when a parent exists but cannot hold children (a dangling symlink, a path under
+ * /proc), and a watchdog that hangs is a watchdog that is silent. Throws the system error.
+ */
+export function makeDirs(dir: string, mode = 0o755): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a folder, ${at}`), { code: 'ENOTDIR' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      missing.push(at);
+      const parent = path.dirname(at);
+      if (parent === at) break;
+      at = parent;
+    }
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 export function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    makeDirs(dir);
   } catch (error) {
     throw new FailureError(`cannot create state folder ${dir}: ${(error as Error).message}`);
   }

@@ -1,7 +1,7 @@
 // The command line as a newcomer meets it: help, version, exit codes, config errors, init,
 // validate, and the status contract (JSON shape and monitoring exit codes).
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cli, DEFAULT_LIMITS, lines, workspace } from './helpers.js';
@@ -90,6 +90,18 @@ describe('run fails loudly when it cannot see', () => {
     const s = ws.status();
     expect(s.code).toBe(3);
     expect(s.json.log.error).toContain(ws.log);
+  });
+
+  it('a state folder that cannot be created exits 1 at once (a dangling symlink, not a hang)', () => {
+    const ws = workspace(`log: state/cost_log.jsonl\nstate_dir: disk/cost-watchdog\n${DEFAULT_LIMITS}`);
+    ws.append(lines(1, 1));
+    symlinkSync(path.join(ws.dir, 'unmounted'), path.join(ws.dir, 'disk'));
+    const r = ws.run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot create state folder ${path.join(ws.dir, 'disk', 'cost-watchdog')}`);
+    const init = cli(['init', '-c', path.join(ws.dir, 'disk', 'etc', 'watchdog.yaml')]);
+    expect(init.code).toBe(1);
+    expect(init.stderr).toMatch(/cannot write .*disk\/etc\/watchdog\.yaml/);
   });
 
   it('an unreadable log exits 1', () => {
