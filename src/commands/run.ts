@@ -46,7 +46,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
     const first = result.newMalformedSamples[0];
     lines.push(
-      `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
+      result.logError !== null
+        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${config.log}: the figures above are only what was counted before`
+        : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
     );
     if (first !== undefined) lines.push(`first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`);
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -10,7 +10,7 @@
 //   found by its inode among the files beside the log: read its rest, then the new log from 0. If
 //   its last line is still unfinished, keep following it until it is (the app may still hold it).
 // Every byte is read once: nothing lost, nothing counted twice.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
 import { classifyLog, fingerprintHolds } from '../core/rotation.js';
@@ -230,7 +230,9 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
 
   let fd: number;
   try {
-    fd = openSync(logPath, 'r');
+    // O_NONBLOCK: a log that is a named pipe must not block the check until a writer comes (it is
+    // refused below as not a regular file). On a regular file the flag changes nothing.
+    fd = openSync(logPath, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     // The log is gone or unreadable. If it was renamed away, still read what it gained.
     if (current !== null) {

@@ -1,6 +1,6 @@
 // The command line as a newcomer meets it: help, version, exit codes, config errors, init,
 // validate, and the status contract (JSON shape and monitoring exit codes).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,14 @@ describe('run fails loudly when it cannot see', () => {
     const init = cli(['init', '-c', path.join(ws.dir, 'disk', 'etc', 'watchdog.yaml')]);
     expect(init.code).toBe(1);
     expect(init.stderr).toMatch(/cannot write .*disk\/etc\/watchdog\.yaml/);
+  });
+
+  it('a log that is a named pipe exits 1 at once instead of waiting for a writer', () => {
+    const ws = workspace();
+    execFileSync('mkfifo', [ws.log]);
+    const r = ws.run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot read the cost log ${ws.log}: not a regular file`);
   });
 
   it('an unreadable log exits 1', () => {
