@@ -126,23 +126,25 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
 }
 
 export async function statusCommand(options: StatusOptions): Promise<number> {
-  let config: Config;
   try {
-    config = loadConfig(configPath(options.config, process.env, process.cwd()));
+    const config = loadConfig(configPath(options.config, process.env, process.cwd()));
+    const nowMs = Date.now();
+    const result = inspect(config, nowMs, false);
+    const target = await findTarget(config);
+    const { json, code } = statusJson(config, result, target, nowMs);
+    process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs));
+    if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
+    return code;
   } catch (error) {
-    // A monitoring check that cannot read its config cannot tell: UNKNOWN, with the reason.
+    // A monitoring check that cannot tell says UNKNOWN (3), never WARNING (1): a bad config, an
+    // unreadable state folder, or a bug (whose trace is printed for the report).
+    const message = error instanceof Error ? error.message : String(error);
     if (error instanceof CliError) {
-      for (const line of error.message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify({ status: 'UNKNOWN', error: error.message })}\n`);
-      return MONITOR.UNKNOWN;
+      for (const line of message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
+    } else {
+      process.stderr.write(`cost-watchdog: internal error (a bug; please report it with this trace):\n${error instanceof Error ? error.stack : message}\n`);
     }
-    throw error;
+    if (options.json) process.stdout.write(`${JSON.stringify({ status: 'UNKNOWN', error: message })}\n`);
+    return MONITOR.UNKNOWN;
   }
-  const nowMs = Date.now();
-  const result = inspect(config, nowMs, false);
-  const target = await findTarget(config);
-  const { json, code } = statusJson(config, result, target, nowMs);
-  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs));
-  if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
-  return code;
 }
