@@ -244,13 +244,3 @@ function breakStaleLock(file: string, breaker: string, seen: LockOwner | null): 
     unlinkSync(breaker);
   }
 }
-
-/** Identity of a file: device and inode, or null when it does not exist. */
-export function fileIdentity(file: string): { dev: number; ino: number; size: number; mtimeMs: number } | null {
-  try {
-    const st = statSync(file);
-    return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return null;
-  }
-}
