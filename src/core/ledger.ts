@@ -134,7 +134,11 @@ export class Ledger {
     if (state.timezone !== calendar.timeZone || state.horizon_seconds < horizonSec) return null;
     const ledger = new Ledger(horizonSec, calendar, nowMs);
     const from = ledger.nowSec - horizonSec;
-    for (const [sec, cost] of state.rolling) {
+    // Spend saved further ahead than the tolerance means the clock went back since: count it as
+    // now, as a line dated in the future is, so it is neither hidden nor in the way of new spend.
+    const latest = ledger.nowSec + FUTURE_TOLERANCE_MS / 1000;
+    for (const [saved, cost] of state.rolling) {
+      const sec = saved > latest ? ledger.nowSec : saved;
       if (sec > from) {
         const slot = sec % ledger.size;
         if ((ledger.secs[slot] as number) <= sec) {
@@ -143,13 +147,19 @@ export class Ledger {
         }
       }
     }
+    const today = calendar.dayOf(nowMs);
     for (const [key, cost] of Object.entries(state.daily)) {
-      // Find the day's range in this zone from an instant inside it: UTC noon is inside it for
-      // offsets from -12h to +12h; 12 hours earlier covers zones up to +14h.
+      if (key > today.key) {
+        // A day after today: the clock went back. Its spend is today's.
+        ledger.dayBucket(today.key, nowMs).total += cost;
+        continue;
+      }
+      // An instant inside that day in this zone: UTC noon is inside it for offsets from -12h to
+      // +12h; 12 hours earlier covers zones up to +14h. (A day the zone skipped has none.)
       const [y, m, d] = key.split('-').map(Number) as [number, number, number];
       const noon = Date.UTC(y, m - 1, d, 12);
-      const range = [noon, noon - 12 * 3_600_000].map((t) => calendar.dayOf(t)).find((r) => r.key === key);
-      if (range !== undefined) ledger.days.push({ key, startMs: range.startMs, endMs: range.endMs, total: cost });
+      const inside = [noon, noon - 12 * 3_600_000].find((t) => calendar.dayOf(t).key === key);
+      if (inside !== undefined) ledger.dayBucket(key, inside).total += cost;
     }
     return ledger;
   }

@@ -83,3 +83,32 @@ describe('ledger over time', () => {
     expect(Ledger.fromState(state, 900, utc, now)).not.toBeNull();
   });
 });
+
+describe('the clock jumps backwards between two checks', () => {
+  it('spend saved "in the future" counts as now, and new spend is never dropped', () => {
+    const before = Date.UTC(2026, 10, 25, 12, 0, 0);
+    const ledger = new Ledger(900, utc, before);
+    for (let s = 0; s < 900; s++) ledger.add(before - s * 1000, 0.01); // a full 15 minutes
+    const saved = JSON.parse(JSON.stringify(ledger.toState()));
+    for (const jumpMin of [10, 30, 90, 600]) {
+      const after = before - jumpMin * 60_000; // the clock was set back
+      const back = Ledger.fromState(saved, 900, utc, after)!;
+      for (let s = 0; s < 900; s++) back.add(after - s * 1000, 0.02);
+      // nothing is hidden: the old 15 minutes (now "in the future") and the new 15 minutes
+      expect(back.rolling(900)).toBeCloseTo(9 + 18, 6);
+    }
+  });
+});
+
+describe('the clock jumps backwards across midnight', () => {
+  it('spend saved for "tomorrow" counts today', () => {
+    const before = Date.UTC(2026, 10, 26, 0, 10, 0); // 00:10 on the 26th
+    const ledger = new Ledger(900, utc, before);
+    ledger.add(Date.UTC(2026, 10, 25, 23, 0, 0), 1);
+    ledger.add(before - 1000, 4);
+    const after = Date.UTC(2026, 10, 25, 23, 50, 0); // set back to 23:50 on the 25th
+    const back = Ledger.fromState(JSON.parse(JSON.stringify(ledger.toState())), 900, utc, after)!;
+    expect(back.today()).toBeCloseTo(5, 9);
+    expect(back.toState().daily).toEqual({ '2026-11-25': 5 });
+  });
+});
