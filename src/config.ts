@@ -25,7 +25,10 @@ const duration = z
 const usd = z.number({ error: 'expected a number (USD)' }).min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
 
 const limitsSchema = z
-  .strictObject({ warn: usd.optional(), emergency: usd.optional(), kill: usd.optional() })
+  .strictObject(
+    { warn: usd.optional(), emergency: usd.optional(), kill: usd.optional() },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`' : undefined) },
+  )
   .superRefine((limits, ctx) => {
     const set = (['warn', 'emergency', 'kill'] as const).filter((name) => limits[name] !== undefined);
     if (set.length === 0) {
@@ -97,6 +100,9 @@ const schema = z.strictObject({
     })
     .refine((target) => !(target.process_name !== undefined && target.cmdline !== undefined), {
       error: 'set process_name (an exact name) or cmdline (a pattern), not both',
+    })
+    .refine((target) => target.pid_file !== undefined || target.process_name !== undefined || target.cmdline !== undefined, {
+      error: 'set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)',
     })
     .optional(),
   cost: z
@@ -232,9 +238,17 @@ function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
+/** Sections that may be left empty (`target:` with every line under it commented out): not set. */
+const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'heartbeat', 'fields'];
+
 /** Validate parsed YAML and resolve it against the config's folder. */
 export function resolveConfig(raw: unknown, file: string): Config {
   if (raw === null || raw === undefined) throw new ConfigError(file, ['the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)']);
+  if (typeof raw === 'object' && !Array.isArray(raw)) {
+    const copy = { ...(raw as Record<string, unknown>) };
+    for (const key of OPTIONAL_SECTIONS) if (copy[key] === null) delete copy[key];
+    raw = copy;
+  }
   const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, problemsOf(result.error));
   return fromRaw(result.data, file);

@@ -42,6 +42,9 @@ describe('config errors name the key path and what was expected', () => {
     ['unknown field name', { ...base, fields: { price: 'usd' } }, ['fields.price: unknown key (expected one of: time, cost, input_tokens, output_tokens, cached_tokens, model, provider, agent, task, request_id, fingerprint)']],
     ['field rename of the wrong type', { ...base, fields: { cost: 5 } }, ['fields.cost: expected a key name or a list of key names, got 5']],
     ['a list at the top', [1, 2], ['(top level): expected a mapping, got a list']],
+    ['a number for a window', { ...base, limits: { '15m': 3 } }, ['limits.15m: expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`, got 3']],
+    ['a target with no way to find it', { ...base, target: { grace: '10s' } }, ['target: set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)']],
+    ['an empty required value', { ...base, log: null }, ['log: expected a file path, got null']],
   ];
   it.each(cases)('%s', (_name, raw, expected) => {
     expect(problems(raw)).toEqual(expected);
@@ -69,6 +72,14 @@ describe('config resolution', () => {
     expect(config.log).toBe('/var/log/app/cost.jsonl');
     expect(config.windows.map((w) => [w.name, w.seconds])).toEqual([['15m', 900], ['1h', 3600], ['daily', null]]);
     expect(config.fields).toEqual({ time: ['created_at'], cost: ['usd', 'price'] });
+  });
+
+  it('takes an empty optional section as not set', () => {
+    const config = resolveConfig({ ...base, target: null, slack: null, heartbeat: null, cost: null, fields: null, state_file: null }, FILE);
+    expect(config.target).toBeNull();
+    expect(config.slack.webhookUrlEnv).toBe('SLACK_WEBHOOK_URL');
+    expect(config.heartbeat.maxAgeMs).toBe(300_000);
+    expect(config.stateFile).toBeNull();
   });
 
   it('picks -c, then $COST_WATCHDOG_CONFIG, then ./watchdog.yaml', () => {
