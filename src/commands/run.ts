@@ -54,7 +54,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.rebuilt !== null && result.rebuilt.startsWith('checkpoint')) process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
-  for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
+  for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
   if (result.newFuture > 0) {
     process.stderr.write(`cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`);
   }

@@ -99,7 +99,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   const target = json.target as { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
   if (!target.configured) out.push('  target           not configured (nothing to kill)');
   else out.push(`  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`);
-  for (const note of target.notes ?? []) out.push(`                   ${note}`);
+  for (const note of target.notes ?? []) out.push(`                   ${printable(note)}`);
   const hb = json.heartbeat as { age_seconds: number | null; stale: boolean; max_age_seconds: number };
   const lastRun = json.last_run as { at: string; mode: string; ok: boolean | null } | null;
   if (hb.age_seconds === null) out.push('  last check       never (no heartbeat yet: run `cost-watchdog run`)');
@@ -121,7 +121,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   for (const s of result.totals.malformed_samples) {
     out.push(`                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ${printable(s.excerpt.slice(0, 60))}`);
   }
-  for (const note of json.notes as string[]) out.push(`  note             ${note}`);
+  for (const note of json.notes as string[]) out.push(`  note             ${printable(note)}`);
   return `${out.join('\n')}\n`;
 }
 
