@@ -3,6 +3,7 @@
 // run --dry-run) reads the same way but takes no lock and writes nothing.
 import path from 'node:path';
 import { type Config, horizonSeconds } from './config.js';
+import { Attribution } from './core/attribution.js';
 import { DayCalendar } from './core/calendar.js';
 import { Ledger } from './core/ledger.js';
 import { assess, type WindowStatus } from './core/levels.js';
@@ -21,6 +22,8 @@ const LOCK_WAIT_MS = 30_000;
 export interface CheckResult {
   nowMs: number;
   windows: WindowStatus[];
+  /** Spend per model and agent, for the top spenders of a window. */
+  attribution: Attribution;
   totals: ScanTotals;
   /** Lines read in this check (records and malformed). */
   newRecords: number;
@@ -44,6 +47,7 @@ export function checkpointPath(config: Config): string {
 interface Loaded {
   tail: TailState | null;
   ledger: Ledger;
+  attribution: Attribution;
   totals: ScanTotals;
   savedAtMs: number | null;
   rebuilt: string | null;
@@ -71,6 +75,7 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
   const fresh = (why: string | null): Loaded => ({
     tail: null,
     ledger: new Ledger(horizon, calendar, nowMs),
+    attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
     savedAtMs: null,
     rebuilt: why,
@@ -90,6 +95,7 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
   return {
     tail: current === null ? null : { current, previous },
     ledger,
+    attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
     totals: cp.totals,
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
@@ -103,7 +109,7 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
 export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
   const calendar = new DayCalendar(config.timezone);
   const loaded = loadCheckpoint(config, calendar, nowMs);
-  const scanner = new SpendScanner(fieldTable(config.fields), loaded.ledger, nowMs, loaded.totals);
+  const scanner = new SpendScanner(fieldTable(config.fields, { labels: true }), loaded.ledger, nowMs, loaded.totals, loaded.attribution);
   const recordsBefore = loaded.totals.records;
   const futureBefore = loaded.totals.future_lines;
   const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
@@ -124,6 +130,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       current: tail.state.current === null ? null : saveCursor(tail.state.current),
       previous: tail.state.previous === null ? null : saveCursor(tail.state.previous),
       ledger: loaded.ledger.toState(),
+      attribution: loaded.attribution.toState(),
       totals: loaded.totals,
     };
     try {
@@ -135,6 +142,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   return {
     nowMs,
     windows: assess(config.windows, loaded.ledger),
+    attribution: loaded.attribution,
     totals: loaded.totals,
     newRecords: loaded.totals.records - recordsBefore,
     newMalformed: scanner.foundCount,

@@ -68,6 +68,8 @@ export interface FieldTable {
   readonly slots: readonly AliasSlot[];
   /** Whether to read model / provider / agent / task / request_id / fingerprint. */
   readonly labels: boolean;
+  /** Read provider, task, request_id and fingerprint (`labels` reads model and agent). */
+  readonly ids: boolean;
   /** Whether to read token counts on every line (otherwise only on lines without a cost). */
   readonly tokens: boolean;
   // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
@@ -90,15 +92,17 @@ const F_IN = 2;
 const F_OUT = 3;
 const F_CACHED = 4;
 const F_FIRST_LABEL = 5;
+const F_MODEL = F_FIRST_LABEL;
+const F_AGENT = F_FIRST_LABEL + 2;
 
 const utf8 = new TextEncoder();
 
 /**
  * Build the table; `renames` replaces a field's default names (see README: fields). `labels`
- * and `tokens` turn on reading the attribution fields and the token counts of every line: they
- * cost time on every line, so only when something uses them.
+ * (model, agent), `ids` (provider, task, request_id, fingerprint) and `tokens` turn on reading
+ * those fields of every line: they cost time on every line, so only when something uses them.
  */
-export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; tokens?: boolean } = {}): FieldTable {
+export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; ids?: boolean; tokens?: boolean } = {}): FieldTable {
   const slots: AliasSlot[] = [];
   const slotsByField: number[][] = [];
   FIELDS.forEach((field, fieldIndex) => {
@@ -135,7 +139,7 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   });
   const isTime = new Uint8Array(slots.length);
   for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
-  return { slots, slotsByField, labels: options.labels === true, tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
+  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
@@ -378,15 +382,53 @@ function tokensAt(b: Uint8Array, table: FieldTable, field: number): number | nul
   return Number.isFinite(value) && value >= 0 ? value : null;
 }
 
+// Model and agent names repeat on nearly every line: the same bytes give the same string from a
+// small direct-mapped cache instead of a new string per line.
+const INTERN_SLOTS = 256;
+const INTERN_MAX_LENGTH = 64;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
+const internStrings: string[] = new Array(INTERN_SLOTS).fill('');
+/** Per field, the slot of the value it had on the line before. */
+const lastSlots = new Int32Array(16);
+
+function interned(b: Uint8Array, start: number, end: number, field: number): string {
+  const length = end - start;
+  if (length > INTERN_MAX_LENGTH) return ascii(b, start, end);
+  // The value of the line before, most of the time: no hash needed.
+  const lastSlot = lastSlots[field] as number;
+  const last = internBytes[lastSlot];
+  if (last !== undefined && last.length === length) {
+    let k = 0;
+    while (k < length && last[k] === b[start + k]) k++;
+    if (k === length) return internStrings[lastSlot] as string;
+  }
+  let hash = length;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (b[i] as number)) | 0;
+  const slot = hash & (INTERN_SLOTS - 1);
+  const held = internBytes[slot];
+  if (held !== undefined && held.length === length) {
+    let k = 0;
+    while (k < length && held[k] === b[start + k]) k++;
+    if (k === length) {
+      lastSlots[field] = slot;
+      return internStrings[slot] as string;
+    }
+  }
+  lastSlots[field] = slot;
+  const text = ascii(b, start, end);
+  internBytes[slot] = b.slice(start, end);
+  internStrings[slot] = text;
+  return text;
+}
+
 function labelAt(b: Uint8Array, table: FieldTable, field: number): string | null {
-  if (!table.labels) return null;
   const slot = firstSlot(table, field);
   if (slot < 0) return null;
   const start = starts[slot] as number;
   const end = ends[slot] as number;
   switch (kinds[slot]) {
     case KIND_STRING:
-      return ascii(b, start + 1, end - 1);
+      return interned(b, start + 1, end - 1, field);
     case KIND_ESCAPED:
       return JSON.parse(ascii(b, start, end)) as string;
     case KIND_NUMBER: {
@@ -446,12 +488,24 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   reused.inputTokens = inputTokens;
   reused.outputTokens = outputTokens;
   reused.cachedTokens = withTokens ? tokensAt(b, table, F_CACHED) : null;
-  reused.model = labelAt(b, table, F_FIRST_LABEL);
-  reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
-  reused.agent = labelAt(b, table, F_FIRST_LABEL + 2);
-  reused.task = labelAt(b, table, F_FIRST_LABEL + 3);
-  reused.requestId = labelAt(b, table, F_FIRST_LABEL + 4);
-  reused.fingerprint = labelAt(b, table, F_FIRST_LABEL + 5);
+  if (table.labels) {
+    reused.model = labelAt(b, table, F_MODEL);
+    reused.agent = labelAt(b, table, F_AGENT);
+  } else {
+    reused.model = null;
+    reused.agent = null;
+  }
+  if (table.ids) {
+    reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
+    reused.task = labelAt(b, table, F_FIRST_LABEL + 3);
+    reused.requestId = labelAt(b, table, F_FIRST_LABEL + 4);
+    reused.fingerprint = labelAt(b, table, F_FIRST_LABEL + 5);
+  } else {
+    reused.provider = null;
+    reused.task = null;
+    reused.requestId = null;
+    reused.fingerprint = null;
+  }
   return reused;
 }
 
@@ -513,7 +567,7 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     if (costValue < 0) return `"${costKey}" is negative: ${costValue}`;
     cost = costValue;
   }
-  const labelOf = (field: number): string | null => (table.labels ? label(pick(field)?.[0]) : null);
+  const labelOf = (field: number): string | null => ((field === F_MODEL || field === F_AGENT ? table.labels : table.ids) ? label(pick(field)?.[0]) : null);
   return {
     timeMs,
     cost,

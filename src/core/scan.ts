@@ -1,5 +1,6 @@
 // Lines -> spend. A line sink that parses each line, decides what it costs, and counts it in the
 // ledger; malformed lines and lines from the future are counted and sampled for `status`.
+import type { Attribution } from './attribution.js';
 import { FUTURE_TOLERANCE_MS, type Ledger } from './ledger.js';
 import { excerptOf, type LineSink } from './lines.js';
 import { type CostRecord, type FieldTable, lastFastRecord, parseLineBytes, parseLineFast } from './record.js';
@@ -47,6 +48,7 @@ export class SpendScanner {
     private readonly ledger: Ledger,
     private readonly nowMs: number,
     readonly totals: ScanTotals,
+    private readonly attribution: Attribution | null = null,
   ) {}
 
   /** A sink for lines of `file` (a name for reports). */
@@ -76,7 +78,9 @@ export class SpendScanner {
     if (parsed.cost === null) this.totals.uncosted_lines++;
     if (timeMs > this.totals.newest_ms) this.totals.newest_ms = timeMs;
     this.totals.records++;
-    this.ledger.add(timeMs, costOf(parsed));
+    const cost = costOf(parsed);
+    this.ledger.add(timeMs, cost);
+    if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null)) this.attribution.add(timeMs, cost, parsed.model, parsed.agent);
   }
 
   malformed(lineNo: number, reason: string, excerpt: string): void {

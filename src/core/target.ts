@@ -84,3 +84,33 @@ export function judgePidFile(
   }
   return { trusted: true, pid };
 }
+
+/**
+ * The roots and all their descendants, roots first, then each generation, never a protected PID
+ * (the watchdog may be a descendant of the target's supervisor, never of the target, but a
+ * protected PID is never signalled whatever the tree says).
+ */
+export function processTree(roots: readonly number[], processes: readonly ProcessInfo[], protectedSet: ReadonlySet<number>): ProcessInfo[] {
+  const children = new Map<number, ProcessInfo[]>();
+  const byPid = new Map<number, ProcessInfo>();
+  for (const proc of processes) {
+    byPid.set(proc.pid, proc);
+    const list = children.get(proc.ppid);
+    if (list === undefined) children.set(proc.ppid, [proc]);
+    else list.push(proc);
+  }
+  const out: ProcessInfo[] = [];
+  const seen = new Set<number>();
+  let generation = roots.map((pid) => byPid.get(pid)).filter((p): p is ProcessInfo => p !== undefined);
+  while (generation.length > 0) {
+    const nextGeneration: ProcessInfo[] = [];
+    for (const proc of generation) {
+      if (seen.has(proc.pid) || protectedSet.has(proc.pid)) continue;
+      seen.add(proc.pid);
+      out.push(proc);
+      for (const child of children.get(proc.pid) ?? []) nextGeneration.push(child);
+    }
+    generation = nextGeneration;
+  }
+  return out;
+}

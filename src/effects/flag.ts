@@ -1,5 +1,9 @@
-// The emergency flag as `status` sees it. (Writing it comes with enforcement.)
-import { readJson } from './store.js';
+// The emergency flag: its existence tells the app to stop spending. Written once per emergency
+// (the first trigger is the record) and never removed here: only `clear-emergency` removes it.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { fsyncDir, readJson } from './store.js';
 
 export type FlagRead = { active: false } | { active: true; content: Record<string, unknown> | null; problem?: string };
 
@@ -10,4 +14,68 @@ export function readFlag(flagFile: string): FlagRead {
   if (read.kind === 'corrupt') return { active: true, content: null, problem: read.reason };
   const value = read.value;
   return { active: true, content: value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null };
+}
+
+export interface FlagContent {
+  reason: string;
+  window: string | null;
+  spend_usd: number | null;
+  limit_usd: number | null;
+  triggered_at: string;
+  triggered_by: 'run' | 'watch' | 'kill';
+  host: string;
+  /** The level that wrote it: `kill` means a kill switch is on until clear-emergency. */
+  level: string;
+}
+
+/**
+ * Create the flag with its whole content at once, unless it exists: the content goes to a
+ * temporary file (exclusive create, unpredictable name, never through a symlink, fsync) that is
+ * then hard-linked to the flag's name. link() fails when the name exists (a symlink planted there
+ * included), so an existing flag is never overwritten, not even by a race. Where hard links are
+ * not supported, rename() is the fallback. Throws the system error; 'exists' when already there.
+ * The flag's folder is the app's: it is not created here (a missing folder is a failure).
+ */
+export function createFlag(flagFile: string, content: FlagContent): 'written' | 'exists' {
+  const dir = path.dirname(flagFile);
+  const temp = path.join(dir, `.${path.basename(flagFile)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  try {
+    try {
+      const data = Buffer.from(`${JSON.stringify(content, null, 2)}\n`);
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(temp, flagFile);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return 'exists';
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
+      renameSync(temp, flagFile);
+    }
+    fsyncDir(dir);
+    return 'written';
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // renamed, or already gone
+    }
+  }
+}
+
+/** Remove the flag; false when it was not there. */
+export function removeFlag(flagFile: string): boolean {
+  try {
+    unlinkSync(flagFile);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  fsyncDir(path.dirname(flagFile));
+  return true;
 }

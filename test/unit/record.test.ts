@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { daysFromCivil } from '../../src/core/timestamp.js';
 import { type CostRecord, fieldTable, parseLine, parseLineBytes, parseLineSlow } from '../../src/core/record.js';
 
-const table = fieldTable({}, { labels: true, tokens: true });
+const table = fieldTable({}, { labels: true, ids: true, tokens: true });
 const plain = fieldTable();
 const T = Date.UTC(2026, 0, 27, 0, 0, 0); // 1769472000 s
 

@@ -1,0 +1,224 @@
+// Who spent: spend per model and per agent, so that an alert can name the top spenders of the
+// window that crossed. Recent spend (inside the longest rolling window) is kept per minute; when a
+// minute leaves that horizon it is folded into its day. A line therefore updates one bucket, and
+// the saved state stays small. Minute resolution: a rolling window's top list may include up to a
+// minute before the window. Each bucket keeps at most LABELS_PER_BUCKET names per dimension; the
+// rest is summed as "(other)". Days older than yesterday are dropped.
+import type { DayCalendar } from './calendar.js';
+
+export const LABELS_PER_BUCKET = 20;
+const LABEL_MAX = 80;
+export const OTHER = '(other)';
+
+/** A mutable total, so that counting a line is one map lookup, or none for the label seen last. */
+interface Cell {
+  usd: number;
+}
+type Spend = Map<string, Cell>;
+interface Bucket {
+  model: Spend;
+  agent: Spend;
+}
+
+export interface AttributionState {
+  minutes: [number, Record<string, number>, Record<string, number>][];
+  days: Record<string, [Record<string, number>, Record<string, number>]>;
+}
+
+export type Top = [name: string, usd: number][];
+
+function newBucket(): Bucket {
+  return { model: new Map(), agent: new Map() };
+}
+
+/** The cell a label's spend goes to in a bucket (created on first use). */
+function cellOf(spend: Spend, label: string): Cell {
+  const held = spend.get(label);
+  if (held !== undefined) return held;
+  const key = spend.size < LABELS_PER_BUCKET ? (label.length > LABEL_MAX ? `${label.slice(0, LABEL_MAX)}…` : label) : OTHER;
+  let cell = spend.get(key);
+  if (cell === undefined) {
+    cell = { usd: 0 };
+    spend.set(key, cell);
+  }
+  return cell;
+}
+
+function merge(into: Spend, from: Spend): void {
+  for (const [name, cell] of from) cellOf(into, name).usd += cell.usd;
+}
+
+const MINUTE_MS = 60_000;
+/** Labels remembered per dimension for the hot bucket. */
+const RECENT = 8;
+
+export class Attribution {
+  private readonly minutes = new Map<number, Bucket>();
+  private readonly days = new Map<string, Bucket>();
+  private nowMs = 0;
+  /** The first minute kept per minute; older spend lives in its day. */
+  private cutoffMinute = 0;
+  /** Times in [hotFrom, hotTo) count in hotBucket (a minute, or the older part of a day). */
+  private hotFrom = 0;
+  private hotTo = 0;
+  private hotBucket: Bucket | null = null;
+  /** The cells of the labels seen lately in the hot bucket: found by identity, no hashing. */
+  private readonly modelNames: (string | null)[] = new Array(RECENT).fill(null);
+  private readonly modelCells: Cell[] = new Array(RECENT);
+  private readonly agentNames: (string | null)[] = new Array(RECENT).fill(null);
+  private readonly agentCells: Cell[] = new Array(RECENT);
+  private modelNext = 0;
+  private agentNext = 0;
+
+  constructor(
+    private readonly horizonSec: number,
+    private readonly calendar: DayCalendar,
+    nowMs: number,
+  ) {
+    this.setNow(nowMs);
+  }
+
+  /** Move the clock: minutes leaving the horizon fold into their day; old days go. */
+  setNow(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.cutoffMinute = Math.floor((nowMs / 1000 - this.horizonSec) / 60);
+    const oldestDay = this.calendar.dayOf(this.calendar.dayOf(nowMs).startMs - 1).key;
+    for (const [minute, bucket] of this.minutes) {
+      if (minute >= this.cutoffMinute) continue;
+      this.minutes.delete(minute);
+      const key = this.calendar.dayOf(minute * MINUTE_MS).key;
+      if (key < oldestDay) continue;
+      const day = this.dayBucket(key);
+      merge(day.model, bucket.model);
+      merge(day.agent, bucket.agent);
+    }
+    for (const key of this.days.keys()) if (key < oldestDay) this.days.delete(key);
+    this.hotFrom = 0;
+    this.hotTo = 0;
+  }
+
+  private dayBucket(key: string): Bucket {
+    let bucket = this.days.get(key);
+    if (bucket === undefined) {
+      bucket = newBucket();
+      this.days.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  /** Find the bucket for a time outside the hot range, and make it hot. */
+  private heat(timeMs: number): void {
+    const minute = Math.floor(timeMs / MINUTE_MS);
+    if (minute >= this.cutoffMinute) {
+      let bucket = this.minutes.get(minute);
+      if (bucket === undefined) {
+        bucket = newBucket();
+        this.minutes.set(minute, bucket);
+      }
+      this.hotBucket = bucket;
+      this.hotFrom = minute * MINUTE_MS;
+      this.hotTo = this.hotFrom + MINUTE_MS;
+    } else {
+      const day = this.calendar.dayOf(timeMs);
+      const oldest = this.calendar.dayOf(this.calendar.dayOf(this.nowMs).startMs - 1).startMs;
+      this.hotBucket = day.startMs >= oldest ? this.dayBucket(day.key) : null;
+      this.hotFrom = day.startMs;
+      this.hotTo = Math.min(day.endMs, this.cutoffMinute * MINUTE_MS);
+    }
+    this.modelNames.fill(null);
+    this.agentNames.fill(null);
+  }
+
+  /** Count spend for a line's model and agent (either may be null). Times already clamped. */
+  add(timeMs: number, cost: number, model: string | null, agent: string | null): void {
+    if (cost === 0) return;
+    if (timeMs < this.hotFrom || timeMs >= this.hotTo) this.heat(timeMs);
+    const bucket = this.hotBucket;
+    if (bucket === null) return;
+    if (model !== null) {
+      const names = this.modelNames;
+      let k = 0;
+      while (k < RECENT && names[k] !== model) k++;
+      if (k === RECENT) {
+        k = this.modelNext;
+        this.modelNext = (k + 1) % RECENT;
+        names[k] = model;
+        this.modelCells[k] = cellOf(bucket.model, model);
+      }
+      (this.modelCells[k] as Cell).usd += cost;
+    }
+    if (agent !== null) {
+      const names = this.agentNames;
+      let k = 0;
+      while (k < RECENT && names[k] !== agent) k++;
+      if (k === RECENT) {
+        k = this.agentNext;
+        this.agentNext = (k + 1) % RECENT;
+        names[k] = agent;
+        this.agentCells[k] = cellOf(bucket.agent, agent);
+      }
+      (this.agentCells[k] as Cell).usd += cost;
+    }
+  }
+
+  /** The top spenders of a rolling window (seconds) or of today (null), highest first. */
+  top(windowSec: number | null, dimension: 'model' | 'agent', count = 3): Top {
+    const sum = new Map<string, number>();
+    const addAll = (spend: Spend): void => {
+      for (const [name, cell] of spend) sum.set(name, (sum.get(name) ?? 0) + cell.usd);
+    };
+    if (windowSec === null) {
+      const today = this.calendar.dayOf(this.nowMs);
+      const bucket = this.days.get(today.key);
+      if (bucket !== undefined) addAll(bucket[dimension]);
+      for (const [minute, b] of this.minutes) if (minute * MINUTE_MS >= today.startMs) addAll(b[dimension]);
+    } else {
+      const from = Math.floor((this.nowMs / 1000 - windowSec) / 60);
+      for (const [minute, bucket] of this.minutes) if (minute >= from) addAll(bucket[dimension]);
+    }
+    return [...sum].filter(([, usd]) => usd > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, count);
+  }
+
+  toState(): AttributionState {
+    const obj = (spend: Spend): Record<string, number> => {
+      const out: Record<string, number> = {};
+      for (const [name, cell] of spend) if (cell.usd > 0) out[name] = cell.usd;
+      return out;
+    };
+    return {
+      minutes: [...this.minutes].sort((a, b) => a[0] - b[0]).map(([m, b]) => [m, obj(b.model), obj(b.agent)]),
+      days: Object.fromEntries([...this.days].map(([key, b]) => [key, [obj(b.model), obj(b.agent)]])),
+    };
+  }
+
+  /** From saved state; anything not of the shape written is dropped (attribution is a hint). */
+  static fromState(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): Attribution {
+    const out = new Attribution(horizonSec, calendar, nowMs);
+    const s = state as Partial<AttributionState> | null;
+    const load = (into: Spend, from: unknown): void => {
+      if (from === null || typeof from !== 'object') return;
+      for (const [name, usd] of Object.entries(from)) if (typeof usd === 'number' && Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
+    };
+    if (s !== null && typeof s === 'object') {
+      if (Array.isArray(s.minutes)) {
+        for (const entry of s.minutes) {
+          if (!Array.isArray(entry) || !Number.isInteger(entry[0])) continue;
+          const bucket = newBucket();
+          load(bucket.model, entry[1]);
+          load(bucket.agent, entry[2]);
+          out.minutes.set(entry[0], bucket);
+        }
+      }
+      if (s.days !== null && typeof s.days === 'object') {
+        for (const [key, pair] of Object.entries(s.days)) {
+          if (!Array.isArray(pair) || !/^\d{4}-\d{2}-\d{2}$/.test(key)) continue;
+          const bucket = out.dayBucket(key);
+          load(bucket.model, pair[0]);
+          load(bucket.agent, pair[1]);
+        }
+      }
+    }
+    out.setNow(nowMs);
+    return out;
+  }
+}

@@ -1,0 +1,242 @@
+// What to do about where spend stands: which alerts are due, whether to write the emergency flag,
+// whether to kill. Pure: the same figures and the same remembered state always give the same
+// answer, so every rule here is table-tested without a file or a process.
+//
+// The remembered state (alerts.json in state_dir) is what makes every action idempotent: a second
+// check in the same state sends nothing new.
+import { type Level, levelRank, type WindowStatus } from './levels.js';
+
+export interface WindowMemory {
+  /** The highest level alerted since the window was last `ok` (alerts only go up from here). */
+  level: Level;
+  since_ms: number;
+}
+
+export interface PendingAlert {
+  text: string;
+  created_ms: number;
+  attempts: number;
+}
+
+export interface AlertState {
+  version: 1;
+  windows: Record<string, WindowMemory>;
+  /** Levels acknowledged by `clear-emergency --force`: no flag again until a window climbs above. */
+  acknowledged: Record<string, Level>;
+  /** A kill switch: set by a kill, holds until `clear-emergency`. The target is killed on sight. */
+  kill_switch: { since_ms: number; by: string } | null;
+  /** The flag has been seen (or written) since the last clear: its disappearance means something. */
+  flag_seen: boolean;
+  /** When the flag in force was last announced (alert or reminder). */
+  last_reminder_ms: number | null;
+  /** Trouble alerted (kill failed, flag not written, ...): key -> when, to repeat it only hourly. */
+  incidents: Record<string, number>;
+  /** Alerts that could not be sent: retried on the next check. */
+  pending: PendingAlert[];
+}
+
+/** The incident key of a kill that left the target running. */
+export const KILL_FAILED = 'kill-failed';
+
+export function emptyAlertState(): AlertState {
+  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [] };
+}
+
+export type EventKind = 'enter' | 'escalate' | 'recovery' | 'reminder' | 'came-back' | 'flag-removed';
+
+export interface AlertEvent {
+  kind: EventKind;
+  window: string;
+  level: Level;
+  previous: Level;
+  spend: number;
+  /** The limit of `level` in that window (for recovery: null). */
+  limit: number | null;
+}
+
+export interface DecideInput {
+  nowMs: number;
+  windows: readonly WindowStatus[];
+  state: AlertState;
+  flagExists: boolean;
+  /** The target is running now (only known when a kill may be needed; false otherwise). */
+  targetRunning: boolean;
+  reminderMs: number;
+}
+
+export interface Decision {
+  /** The highest level over all windows once acknowledged levels are set aside. */
+  level: Level;
+  /** The window that decides the level (named in the flag and the headline); null when all ok. */
+  trigger: WindowStatus | null;
+  writeFlag: boolean;
+  kill: boolean;
+  events: AlertEvent[];
+  /** The state to remember once the actions are done (the engine adds what they found). */
+  next: AlertState;
+}
+
+function maxLevel(a: Level, b: Level): Level {
+  return levelRank(a) >= levelRank(b) ? a : b;
+}
+
+/** A window's level for flag and kill: what was acknowledged by a forced clear counts as warn at most. */
+export function effectiveLevel(level: Level, acknowledged: Level | undefined): Level {
+  if (acknowledged === undefined || levelRank(level) > levelRank(acknowledged)) return level;
+  return levelRank(level) > levelRank('warn') ? 'warn' : level;
+}
+
+export function limitFor(window: WindowStatus, level: Level): number | null {
+  if (level === 'ok') return null;
+  return window.limits[level] ?? null;
+}
+
+export function decide(input: DecideInput): Decision {
+  const { nowMs, windows, state } = input;
+  const next: AlertState = {
+    ...state,
+    windows: { ...state.windows },
+    acknowledged: { ...state.acknowledged },
+    incidents: { ...state.incidents },
+    pending: [...state.pending],
+  };
+  const events: AlertEvent[] = [];
+  let level: Level = 'ok';
+  let trigger: WindowStatus | null = null;
+
+  for (const window of windows) {
+    const previous = state.windows[window.name]?.level ?? 'ok';
+    if (window.level === 'ok') {
+      delete next.acknowledged[window.name];
+      if (previous !== 'ok') {
+        events.push({ kind: 'recovery', window: window.name, level: 'ok', previous, spend: window.spend, limit: null });
+      }
+      delete next.windows[window.name];
+    } else if (levelRank(window.level) > levelRank(previous)) {
+      events.push({
+        kind: previous === 'ok' ? 'enter' : 'escalate',
+        window: window.name,
+        level: window.level,
+        previous,
+        spend: window.spend,
+        limit: limitFor(window, window.level),
+      });
+      next.windows[window.name] = { level: window.level, since_ms: nowMs };
+    }
+    const effective = effectiveLevel(window.level, next.acknowledged[window.name]);
+    if (levelRank(effective) > levelRank(level)) {
+      level = effective;
+      trigger = window;
+    }
+  }
+
+  const writeFlag = levelRank(level) >= levelRank('emergency') && !input.flagExists;
+  const flagInForce = input.flagExists || writeFlag;
+
+  // The flag was seen and is gone, but nobody ran clear-emergency: someone deleted it by hand.
+  if (state.flag_seen && !input.flagExists) {
+    events.push({ kind: 'flag-removed', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
+    next.kill_switch = null;
+    next.last_reminder_ms = null;
+  }
+  next.flag_seen = flagInForce;
+
+  // Kill at the kill level, and on sight while a kill switch is on and its flag in force (a
+  // supervisor restarted the target). A target still running after a kill that failed did not
+  // come back: it never went, and that is alerted as the failure it is.
+  const kill = level === 'kill' || (next.kill_switch !== null && flagInForce);
+  if (kill && next.kill_switch !== null && input.targetRunning && state.incidents[KILL_FAILED] === undefined) {
+    events.push({ kind: 'came-back', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
+  }
+  if (level === 'kill') next.kill_switch ??= { since_ms: nowMs, by: 'limit' };
+
+  if (!flagInForce) {
+    next.last_reminder_ms = null;
+  } else if (events.some((e) => (e.kind === 'enter' || e.kind === 'escalate') && levelRank(e.level) >= levelRank('emergency')) || writeFlag) {
+    next.last_reminder_ms = nowMs;
+  } else if (next.last_reminder_ms === null) {
+    // In force without an announcement of ours (written by `kill`, or before the state was kept).
+    next.last_reminder_ms = nowMs;
+  } else if (nowMs - next.last_reminder_ms >= input.reminderMs) {
+    const top = trigger ?? windows[0];
+    events.push({
+      kind: 'reminder',
+      window: trigger?.name ?? '',
+      level,
+      previous: level,
+      spend: top?.spend ?? 0,
+      limit: trigger === null ? null : limitFor(trigger, level),
+    });
+    next.last_reminder_ms = nowMs;
+  }
+
+  return { level: maxLevel(level, 'ok'), trigger, writeFlag, kill, events, next };
+}
+
+/**
+ * What `clear-emergency` leaves behind: the flag's memory gone, the kill switch off, each window
+ * remembered at its current level (so a later climb alerts again). With `force`, the levels at
+ * emergency or above are acknowledged: the flag returns only above them, or after `ok`.
+ */
+export function afterClear(state: AlertState, windows: readonly WindowStatus[], force: boolean, nowMs: number): AlertState {
+  const next: AlertState = { ...state, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {} };
+  for (const window of windows) {
+    if (window.level === 'ok') continue;
+    next.windows[window.name] = { level: window.level, since_ms: nowMs };
+    if (force && levelRank(window.level) >= levelRank('emergency')) next.acknowledged[window.name] = window.level;
+  }
+  return next;
+}
+
+/** Should trouble under `key` be alerted now? Once, then again only after `repeatMs`. */
+export function incidentDue(state: AlertState, key: string, nowMs: number, repeatMs: number): boolean {
+  const last = state.incidents[key];
+  return last === undefined || nowMs - last >= repeatMs || nowMs < last;
+}
+
+export const PENDING_LIMIT = 20;
+export const PENDING_MAX_AGE_MS = 24 * 3_600_000;
+
+/** The unsent alerts worth keeping: the newest PENDING_LIMIT, none older than a day. */
+export function keepPending(pending: readonly PendingAlert[], nowMs: number): { kept: PendingAlert[]; dropped: number } {
+  const fresh = pending.filter((p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS);
+  const kept = fresh.slice(-PENDING_LIMIT);
+  return { kept, dropped: pending.length - kept.length };
+}
+
+/** Parse a remembered state; anything unusable starts afresh (and the caller says so). */
+export function loadAlertState(value: unknown): AlertState | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Partial<AlertState>;
+  if (v.version !== 1 || typeof v.windows !== 'object' || v.windows === null || typeof v.acknowledged !== 'object' || v.acknowledged === null) return null;
+  const isLevel = (l: unknown): l is Level => l === 'ok' || l === 'warn' || l === 'emergency' || l === 'kill';
+  const windows: Record<string, WindowMemory> = {};
+  for (const [name, memory] of Object.entries(v.windows)) {
+    if (memory === null || typeof memory !== 'object' || !isLevel(memory.level) || typeof memory.since_ms !== 'number') return null;
+    windows[name] = { level: memory.level, since_ms: memory.since_ms };
+  }
+  const acknowledged: Record<string, Level> = {};
+  for (const [name, level] of Object.entries(v.acknowledged)) {
+    if (!isLevel(level)) return null;
+    acknowledged[name] = level;
+  }
+  const ks = v.kill_switch;
+  const killSwitch = ks !== null && typeof ks === 'object' && typeof ks.since_ms === 'number' && typeof ks.by === 'string' ? { since_ms: ks.since_ms, by: ks.by } : null;
+  const incidents: Record<string, number> = {};
+  if (v.incidents !== null && typeof v.incidents === 'object') {
+    for (const [key, when] of Object.entries(v.incidents)) if (typeof when === 'number') incidents[key] = when;
+  }
+  const pending = Array.isArray(v.pending)
+    ? v.pending.filter((p): p is PendingAlert => p !== null && typeof p === 'object' && typeof p.text === 'string' && typeof p.created_ms === 'number' && typeof p.attempts === 'number')
+    : [];
+  return {
+    version: 1,
+    windows,
+    acknowledged,
+    kill_switch: killSwitch,
+    flag_seen: v.flag_seen === true,
+    last_reminder_ms: typeof v.last_reminder_ms === 'number' ? v.last_reminder_ms : null,
+    incidents,
+    pending,
+  };
+}

@@ -1,0 +1,110 @@
+// Slack incoming webhook. Sending is bounded in time for the whole check, retried with back-off
+// on 429 (honouring Retry-After) and 5xx, and never throws: the caller keeps what was not sent.
+// The URL is a secret (anyone with it can post to the channel): it never appears in a message,
+// an error, the audit log or the state folder.
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config.js';
+
+export type WebhookSource = { kind: 'none' } | { kind: 'url'; url: string; from: string } | { kind: 'broken'; from: string; problem: string };
+
+/** Where the webhook URL comes from: the environment variable first, then the file. */
+export function webhookSource(config: Config, env: NodeJS.ProcessEnv): WebhookSource {
+  const fromEnv = env[config.slack.webhookUrlEnv];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    return checked(fromEnv.trim(), `$${config.slack.webhookUrlEnv}`);
+  }
+  const file = config.slack.webhookUrlFile;
+  if (file === null) return { kind: 'none' };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    return { kind: 'broken', from: file, problem: `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+  }
+  return checked(text.trim(), file);
+}
+
+function checked(url: string, from: string): WebhookSource {
+  if (!/^https?:\/\/[^\s/]+\/?\S*$/i.test(url)) return { kind: 'broken', from, problem: 'does not hold an http(s) URL' };
+  return { kind: 'url', url, from };
+}
+
+export interface SendOutcome {
+  ok: boolean;
+  attempts: number;
+  /** Why it failed, in words that never include the URL. */
+  error?: string;
+}
+
+const BACKOFF_MS = [500, 1000, 2000, 4000];
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Retry-After in ms: seconds, or an HTTP date. */
+function retryAfterMs(header: string | null, nowMs: number): number | null {
+  if (header === null) return null;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+function describeError(error: unknown, url: string): string {
+  const e = error as { statusCode?: number; original?: Error & { cause?: { code?: string } }; message?: string; name?: string };
+  let text: string;
+  if (typeof e.statusCode === 'number') text = `HTTP ${e.statusCode}`;
+  else {
+    const original = e.original;
+    if (original?.name === 'TimeoutError' || original?.name === 'AbortError') text = 'no answer in time';
+    else if (original?.cause?.code !== undefined) text = `request failed (${original.cause.code})`;
+    else text = `request failed (${original?.message ?? e.message ?? String(error)})`;
+  }
+  // Belt and braces: the URL and its path (the secret part) never leave this function.
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  for (const secret of [url, parsed?.pathname ?? '', parsed?.href ?? '']) {
+    if (secret.length > 1) text = text.split(secret).join('<webhook>');
+  }
+  return text;
+}
+
+/**
+ * Post `text` to the webhook, retrying 429 and 5xx and failed requests until `deadlineMs`.
+ * Resolves (never rejects) with what happened.
+ */
+export async function postToSlack(url: string, text: string, deadlineMs: number): Promise<SendOutcome> {
+  const { IncomingWebhook } = await import('@slack/webhook');
+  let attempts = 0;
+  let lastError = 'not sent: no time left';
+  for (;;) {
+    const remaining = deadlineMs - Date.now();
+    if (remaining <= 50) return { ok: false, attempts, error: lastError };
+    let retryAfter: string | null = null;
+    const fetchCapturing: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      retryAfter = response.headers.get('retry-after');
+      return response;
+    };
+    attempts++;
+    try {
+      const hook = new IncomingWebhook(url, { timeout: remaining, fetch: fetchCapturing, retryConfig: { retries: 0 } });
+      await hook.send({ text, unfurl_links: false, unfurl_media: false });
+      return { ok: true, attempts };
+    } catch (error) {
+      lastError = describeError(error, url);
+      const status = (error as { statusCode?: number }).statusCode;
+      let waitMs: number;
+      if (status === 429) {
+        waitMs = retryAfterMs(retryAfter, Date.now()) ?? BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
+        lastError = `HTTP 429 (rate limited${retryAfter !== null ? `, Retry-After ${retryAfter}` : ''})`;
+      } else if (status !== undefined && status < 500) {
+        return { ok: false, attempts, error: lastError }; // 4xx: a retry gets the same answer
+      } else {
+        waitMs = BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
+      }
+      if (Date.now() + waitMs >= deadlineMs - 50) return { ok: false, attempts, error: `${lastError}; no time left to retry within the bound` };
+      await sleep(waitMs);
+    }
+  }
+}
