@@ -43,7 +43,8 @@ function program(): Command {
   const cli = new Command('cost-watchdog')
     .description(
       "External safety net for runaway AI spend: re-reads the app's JSONL cost log, recomputes spend " +
-        '(rolling windows and the calendar day) without trusting the app, and reports where it stands against your limits.',
+        '(rolling windows and the calendar day) without trusting the app, and when limits are crossed alerts (Slack and stderr), ' +
+        'writes an emergency flag the app honours, and kills the app\'s process tree.',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
@@ -54,19 +55,38 @@ function program(): Command {
       'after',
       `
 Exit codes:
-  run, validate, init   0 did its job (whatever the spend), 1 could not (log unreadable, ...),
-                        64 bad usage, 78 bad config
+  run, kill, clear-emergency, validate, init
+                        0 did its job (whatever the spend), 1 could not (log unreadable, flag not
+                        written, kill failed, clear refused), 64 bad usage, 78 bad config
   status                0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention)
 
 Examples:
   cost-watchdog init                 write a starter ./watchdog.yaml
   cost-watchdog validate -c /etc/cost-watchdog/watchdog.yaml
   cost-watchdog run                  one check (for a systemd timer or cron, every minute)
-  cost-watchdog status --json        spend per window against limits`,
+  cost-watchdog status --json        spend per window against limits
+  cost-watchdog kill --reason "runaway retry loop"
+  cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"`,
     );
 
-  lazyCommand(cli, 'run', 'one check: read new log lines, recompute spend per window, save the checkpoint, print a summary', async () => (await import('./commands/run.js')).runCommand)
-    .option('--dry-run', 'read and compute, write nothing (no checkpoint, audit or heartbeat)')
+  lazyCommand(
+    cli,
+    'run',
+    'one check: read new log lines, recompute spend per window, act on the limits (warn: alert; emergency: alert + flag; kill: alert + flag + kill the target), write the heartbeat',
+    async () => (await import('./commands/run.js')).runCommand,
+  )
+    .option('--dry-run', 'decide and print what would be done; write, signal and send nothing')
+    .option('--json', 'print the result as JSON');
+
+  lazyCommand(cli, 'kill', 'manual kill switch: write the emergency flag, stop the target (stop_command, SIGTERM, SIGKILL after grace), alert, whatever the spend', async () => (await import('./commands/kill.js')).killCommand)
+    .option('--reason <text>', 'why (goes into the flag, the alert and the audit log)')
+    .option('--dry-run', 'print which processes would be signalled; touch nothing')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nThe kill switch stays on: while the flag is in force, every check kills the target again if it\ncomes back (a supervisor restarted it), until `cost-watchdog clear-emergency`.');
+
+  lazyCommand(cli, 'clear-emergency', "remove the emergency flag after a person's decision; refused while a window is still at emergency or above, unless --force", async () => (await import('./commands/clear-emergency.js')).clearEmergencyCommand)
+    .requiredOption('--reason <text>', 'why it is safe to spend again (required; audited and announced)')
+    .option('--force', 'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns only when a window climbs higher, or drops to ok and crosses again')
     .option('--json', 'print the result as JSON');
 
   lazyCommand(cli, 'status', 'spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)', async () => (await import('./commands/status.js')).statusCommand)

@@ -1,7 +1,7 @@
 // The configuration: one zod schema for every key in DESIGN.md, YAML loading, defaults, and paths
 // resolved against the config file's folder. Errors come back as one line per problem that names
 // the key path and what was expected: `limits.15m.warn: expected a number, got "lots"`.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
@@ -9,6 +9,7 @@ import { isValidTimeZone } from './core/calendar.js';
 import { parseDuration } from './core/duration.js';
 import type { Limits, WindowSpec } from './core/levels.js';
 import { FIELDS, type FieldName } from './core/record.js';
+import { unsafeFile, unsafeFolder } from './core/strict.js';
 import { ConfigError } from './errors.js';
 
 export const DEFAULT_CONFIG_FILE = 'watchdog.yaml';
@@ -97,6 +98,7 @@ const schema = z.strictObject({
         .optional(),
       grace: duration.default('10s'),
       stop_command: z.string({ error: 'expected a shell command' }).min(1).optional(),
+      stop_timeout: duration.default('30s'),
     })
     .refine((target) => !(target.process_name !== undefined && target.cmdline !== undefined), {
       error: 'set process_name (an exact name) or cmdline (a pattern), not both',
@@ -116,6 +118,11 @@ const schema = z.strictObject({
       webhook_url_file: relativePath.optional(),
     })
     .default({ webhook_url_env: 'SLACK_WEBHOOK_URL' }),
+  alerts: z
+    .strictObject({
+      reminder: duration.default('1h'),
+    })
+    .default({ reminder: '1h' }),
   heartbeat: z
     .strictObject({
       max_age: duration.default('5m'),
@@ -146,7 +153,10 @@ export interface Config {
     cmdline: string | null;
     graceMs: number;
     stopCommand: string | null;
+    stopTimeoutMs: number;
   } | null;
+  /** How often an emergency still in force is announced again. */
+  alerts: { reminderMs: number };
   cost: { policy: 'reported' | 'estimated' | 'max' };
   slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
   heartbeat: { maxAgeMs: number; pingUrl: string | null };
@@ -239,7 +249,7 @@ function article(type: string): string {
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
-const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'heartbeat', 'fields'];
+const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'fields'];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
 export function resolveConfig(raw: unknown, file: string): Config {
@@ -297,7 +307,9 @@ function fromRaw(raw: RawConfig, file: string): Config {
             cmdline: target.cmdline ?? null,
             graceMs: parseDuration(target.grace) as number,
             stopCommand: target.stop_command ?? null,
+            stopTimeoutMs: parseDuration(target.stop_timeout) as number,
           },
+    alerts: { reminderMs: parseDuration(raw.alerts.reminder) as number },
     cost: { policy: raw.cost.policy },
     slack: {
       webhookUrlEnv: raw.slack.webhook_url_env,
@@ -318,8 +330,15 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv, c
 export function loadConfig(file: string): Config {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const fd = openSync(file, 'r');
+    try {
+      checkSafe(file, fstatSync(fd));
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConfigError(file, [`no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ${CONFIG_ENV} at yours)`]);
     if (code === 'EISDIR') throw new ConfigError(file, ['is a folder, expected a YAML file']);
@@ -336,7 +355,36 @@ export function loadConfig(file: string): Config {
       }),
     );
   }
-  return resolveConfig(doc.toJS(), file);
+  const config = resolveConfig(doc.toJS(), file);
+  const webhookFile = config.slack.webhookUrlFile;
+  if (webhookFile !== null) {
+    let st;
+    try {
+      st = statSync(webhookFile);
+    } catch (error) {
+      throw new ConfigError(file, [`slack.webhook_url_file: cannot use ${webhookFile}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`]);
+    }
+    const problem = unsafeFile({ mode: st.mode, uid: st.uid, isDirectory: st.isDirectory() }, process.geteuid?.() ?? st.uid, webhookFile);
+    if (problem !== null) throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} is ${problem}`]);
+  }
+  return config;
+}
+
+/** Refuse a config file that someone other than root or us could have written (exit 78). */
+function checkSafe(file: string, st: { mode: number; uid: number; isDirectory(): boolean }): void {
+  if (st.isDirectory()) throw new ConfigError(file, ['is a folder, expected a YAML file']);
+  const euid = process.geteuid?.();
+  if (euid === undefined) return; // no POSIX owners (Windows)
+  const problem = unsafeFile({ mode: st.mode, uid: st.uid, isDirectory: false }, euid, file);
+  if (problem !== null) throw new ConfigError(file, [`refusing a config file ${problem}`]);
+  const folder = path.dirname(file);
+  try {
+    const dirStat = statSync(folder);
+    const folderProblem = unsafeFolder({ mode: dirStat.mode, uid: dirStat.uid, isDirectory: true }, folder);
+    if (folderProblem !== null) throw new ConfigError(file, [`refusing a config file that ${folderProblem}`]);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+  }
 }
 
 /** The longest rolling window in seconds (the ledger keeps spend this far back). */

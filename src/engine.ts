@@ -11,10 +11,15 @@ import { fieldTable } from './core/record.js';
 import { type MalformedSample, newTotals, type ScanTotals, SpendScanner } from './core/scan.js';
 import { FailureError } from './errors.js';
 import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
-import { appendAudit, auditPath } from './effects/audit.js';
 import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
 import { VERSION } from './version.js';
+import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
+import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limitFor } from './core/decide.js';
+import type { Level } from './core/levels.js';
+import { usd } from './core/money.js';
+import { readFlag } from './effects/flag.js';
+import { alertsPath, Auditor, deliver, host, loadAlerts, placeFlag, saveAlerts, stopTarget } from './enforce.js';
 
 const CHECKPOINT_VERSION = 1;
 const LOCK_WAIT_MS = 30_000;
@@ -165,44 +170,188 @@ export interface RunOptions {
   now: () => number;
 }
 
+export interface Enforcement {
+  decision: Decision;
+  /** The events alerted (the decision's, and a target that came back). */
+  events: AlertEvent[];
+  flag: FlagOutcome;
+  kill: KillSummary | null;
+  /** Why the command must exit 1 (flag not written, kill failed, state not saved). */
+  failures: string[];
+  alerts: { sent: number; failed: number; pending: number };
+}
+
+export interface CheckOutcome extends CheckResult, Enforcement {}
+
+/** The top spenders of a window, for the alert. */
+export function topsOf(config: Config, result: CheckResult, windowName: string | null): AlertFacts['tops'] {
+  const window = config.windows.find((w) => w.name === windowName) ?? config.windows[0];
+  if (window === undefined) return null;
+  return { window: window.name, models: result.attribution.top(window.seconds, 'model'), agents: result.attribution.top(window.seconds, 'agent') };
+}
+
 /**
- * One full check as `run` (and later `watch`) does it: under the lock, read and recompute, save
- * the checkpoint, record the check in the audit log and the heartbeat. --dry-run reads and
- * decides the same way and writes nothing.
+ * Decide and act on one check's figures: flag, kill, alerts, in that order. With dryRun, say
+ * what would be done and touch nothing.
  */
-export function runCheck(config: Config, options: RunOptions): CheckResult {
+async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: boolean, audit: Auditor | null): Promise<Enforcement> {
+  const nowMs = result.nowMs;
+  const failures: string[] = [];
+  const loaded = loadAlerts(config);
+  if (loaded.note !== null) {
+    process.stderr.write(`cost-watchdog: note: ${loaded.note}\n`);
+    audit?.record('note', { note: loaded.note });
+  }
+  const flagRead = readFlag(config.flagFile);
+  const input = { nowMs, windows: result.windows, state: loaded.state, flagExists: flagRead.active, targetRunning: false, reminderMs: config.alerts.reminderMs };
+  let decision = decide(input);
+
+  let flag: FlagOutcome = flagRead.active ? { kind: 'exists', file: config.flagFile } : { kind: 'none' };
+  if (decision.writeFlag) {
+    const trigger = decision.trigger;
+    const limit = trigger === null ? null : limitFor(trigger, decision.level);
+    flag = placeFlag(
+      config,
+      {
+        reason: trigger === null ? `spend at ${decision.level}` : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`,
+        window: trigger?.name ?? null,
+        spend_usd: trigger === null ? null : round6(trigger.spend),
+        limit_usd: limit,
+        triggered_at: new Date(nowMs).toISOString(),
+        triggered_by: mode,
+        host: host(),
+        level: decision.level,
+      },
+      dryRun,
+      audit,
+    );
+    if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
+  }
+
+  let kill: KillSummary | null = null;
+  const next = decision.next;
+  const problems: string[] = [];
+  if (decision.kill) {
+    const stopped = await stopTarget(config, dryRun, audit);
+    kill = stopped.summary;
+    if (!kill.notRunning && !dryRun) {
+      // Known now: was the target running? (A kill switch that finds it again says so.)
+      decision = decide({ ...input, targetRunning: true });
+      decision.next.pending = next.pending;
+    }
+    if (stopped.failed !== null) {
+      failures.push(stopped.failed);
+      if (incidentDue(loaded.state, KILL_FAILED, nowMs, config.alerts.reminderMs)) problems.push(`KILL FAILED: ${stopped.failed}`);
+      decision.next.incidents[KILL_FAILED] = loaded.state.incidents[KILL_FAILED] ?? nowMs;
+      if (problems.length > 0) decision.next.incidents[KILL_FAILED] = nowMs;
+    } else {
+      delete decision.next.incidents[KILL_FAILED];
+    }
+    if (kill.stop !== null && !kill.stop.ok && incidentDue(loaded.state, 'stop-failed', nowMs, config.alerts.reminderMs)) {
+      decision.next.incidents['stop-failed'] = nowMs;
+    }
+  }
+  if (flag.kind === 'failed') {
+    if (incidentDue(loaded.state, 'flag-failed', nowMs, config.alerts.reminderMs)) {
+      problems.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);
+      decision.next.incidents['flag-failed'] = nowMs;
+    }
+  } else {
+    delete decision.next.incidents['flag-failed'];
+  }
+
+  const events = decision.events;
+  const alerts: { facts: AlertFacts; level: Level }[] = [];
+  if (events.length > 0 || problems.length > 0) {
+    const about = decision.trigger?.name ?? events.find((e) => e.window !== '')?.window ?? null;
+    alerts.push({
+      facts: {
+        host: host(),
+        atIso: new Date(nowMs).toISOString(),
+        by: mode,
+        events,
+        windows: result.windows,
+        tops: topsOf(config, result, about),
+        flag,
+        kill,
+        problems,
+      },
+      level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : decision.level,
+    });
+  }
+  audit?.record('decision', {
+    level: decision.level,
+    trigger: decision.trigger?.name ?? null,
+    events: events.map((e) => `${e.kind}:${e.window}:${e.level}`),
+    flag: flag.kind,
+    kill: decision.kill,
+    kill_switch: decision.next.kill_switch !== null,
+  });
+  const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun);
+  decision.next.pending = delivery.pending;
+  if (!dryRun) {
+    try {
+      saveAlerts(config, decision.next);
+    } catch (error) {
+      failures.push(`cannot save the alert state ${alertsPath(config)}: ${(error as Error).message}`);
+    }
+  }
+  return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length } };
+}
+
+/**
+ * One full check as `run` (and `watch`) does it: under the lock, read and recompute, save the
+ * checkpoint, decide and act (flag, kill, alerts), and record it all in the audit log and the
+ * heartbeat. --dry-run reads and decides the same way and writes, signals and sends nothing.
+ */
+export async function runCheck(config: Config, options: RunOptions): Promise<CheckOutcome> {
   const started = options.now();
-  if (options.dryRun) return inspect(config, started, false);
+  if (options.dryRun) {
+    const result = inspect(config, started, false);
+    return { ...result, ...(await enforce(config, result, options.mode, true, null)) };
+  }
   ensureDir(config.stateDir);
   const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
   try {
     const nowMs = options.now();
     const result = inspect(config, nowMs, true);
+    const audit = new Auditor(config.stateDir, options.now);
+    audit.record('check', {
+      mode: options.mode,
+      windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+      new_lines: result.newRecords,
+      new_malformed: result.newMalformed,
+      ...(result.newFuture > 0 ? { future_lines: result.newFuture } : {}),
+      ...(result.newMalformedSamples.length > 0 ? { malformed_samples: result.newMalformedSamples } : {}),
+      ...(result.rebuilt !== null ? { rebuilt: result.rebuilt } : {}),
+      ...(result.notes.length > 0 ? { notes: result.notes } : {}),
+      ...(result.logError !== null ? { error: result.logError } : {}),
+    });
+    if (audit.failed !== null) throw new FailureError(audit.failed);
+    const enforcement = await enforce(config, result, options.mode, false, audit);
+    if (audit.failed !== null) enforcement.failures.push(audit.failed);
     const levels = Object.fromEntries(result.windows.map((w) => [w.name, w.level]));
-    try {
-      appendAudit(config.stateDir, 'check', {
-        mode: options.mode,
-        windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
-        new_lines: result.newRecords,
-        new_malformed: result.newMalformed,
-        ...(result.newFuture > 0 ? { future_lines: result.newFuture } : {}),
-        ...(result.newMalformedSamples.length > 0 ? { malformed_samples: result.newMalformedSamples } : {}),
-        ...(result.rebuilt !== null ? { rebuilt: result.rebuilt } : {}),
-        ...(result.notes.length > 0 ? { notes: result.notes } : {}),
-        ...(result.logError !== null ? { error: result.logError } : {}),
-      }, nowMs);
-    } catch (error) {
-      throw new FailureError(`cannot append to the audit log ${auditPath(config.stateDir)}: ${(error as Error).message}`);
-    }
+    const ok = result.logError === null && enforcement.failures.length === 0;
     writeHeartbeat(config.stateDir, {
       time: new Date(nowMs).toISOString(),
       pid: process.pid,
       version: VERSION,
       mode: options.mode,
-      result: { ok: result.logError === null, levels, ...(result.logError !== null ? { error: result.logError } : {}) },
+      result: {
+        ok,
+        levels,
+        level: enforcement.decision.level,
+        actions: {
+          flag: enforcement.flag.kind,
+          kill: enforcement.kill === null ? null : enforcement.kill.notRunning ? 'not running' : enforcement.kill.survivors.length > 0 || enforcement.kill.refused.length > 0 ? 'failed' : 'killed',
+          alerts_sent: enforcement.alerts.sent,
+          alerts_failed: enforcement.alerts.failed,
+        },
+        ...(result.logError !== null ? { error: result.logError } : enforcement.failures.length > 0 ? { error: enforcement.failures.join('; ') } : {}),
+      },
       duration_ms: Math.max(0, options.now() - started),
     });
-    return result;
+    return { ...result, ...enforcement };
   } finally {
     lock.release();
   }

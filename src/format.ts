@@ -1,18 +1,13 @@
 // Words and numbers for people: money, ages, gauges. No colour unless stdout is a TTY and
 // NO_COLOR is unset.
-import type { Level, Limits, WindowStatus } from './core/levels.js';
+import type { Level, WindowStatus } from './core/levels.js';
+import { limitsText, usd } from './core/money.js';
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
   return stream.isTTY === true && (process.env.NO_COLOR === undefined || process.env.NO_COLOR === '') && process.env.TERM !== 'dumb';
 }
 
-/** $4.20, $0.0405, $1,234.50. (Not toLocaleString: its first call loads ICU, ~10 ms a run.) */
-export function usd(amount: number): string {
-  if (amount === 0) return '$0.00';
-  if (Math.abs(amount) < 1) return `$${amount.toFixed(4)}`;
-  const [whole, cents] = Math.abs(amount).toFixed(2).split('.') as [string, string];
-  return `${amount < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
-}
+export { limitsText, usd };
 
 export function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -27,14 +22,6 @@ export function bytes(n: number): string {
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
   return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
-}
-
-export function limitsText(limits: Limits): string {
-  const parts: string[] = [];
-  if (limits.warn !== undefined) parts.push(`warn ${usd(limits.warn)}`);
-  if (limits.emergency !== undefined) parts.push(`emergency ${usd(limits.emergency)}`);
-  if (limits.kill !== undefined) parts.push(`kill ${usd(limits.kill)}`);
-  return parts.length > 0 ? parts.join(' / ') : 'no limits';
 }
 
 const COLORS: Record<Level, string> = { ok: '32', warn: '33', emergency: '31', kill: '1;31' };

@@ -2,7 +2,8 @@
 // could not see (log unreadable) or could not record what it saw.
 import { configPath, loadConfig } from '../config.js';
 import { highestLevel } from '../core/levels.js';
-import { type CheckResult, round6, runCheck } from '../engine.js';
+import { actionLines } from '../core/alert-text.js';
+import { type CheckOutcome, round6, runCheck } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 
@@ -12,9 +13,10 @@ export interface RunOptions {
   dryRun?: boolean;
 }
 
-export function runJson(result: CheckResult, dryRun: boolean): Record<string, unknown> {
+export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, unknown> {
   return {
     level: highestLevel(result.windows.map((w) => w.level)),
+    action_level: result.decision.level,
     windows: Object.fromEntries(
       result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } }]),
     ),
@@ -27,6 +29,11 @@ export function runJson(result: CheckResult, dryRun: boolean): Record<string, un
     rebuilt: result.rebuilt,
     notes: result.notes,
     dry_run: dryRun,
+    events: result.events.map((e) => ({ kind: e.kind, window: e.window, level: e.level, previous: e.previous, spend_usd: round6(e.spend), limit_usd: e.limit })),
+    flag: result.flag,
+    kill: result.kill,
+    alerts: result.alerts,
+    failures: result.failures,
     error: result.logError,
   };
 }
@@ -34,7 +41,7 @@ export function runJson(result: CheckResult, dryRun: boolean): Record<string, un
 export async function runCommand(options: RunOptions): Promise<number> {
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const dryRun = options.dryRun === true;
-  const result = runCheck(config, { mode: 'run', dryRun, now: Date.now });
+  const result = await runCheck(config, { mode: 'run', dryRun, now: Date.now });
   if (options.json) {
     process.stdout.write(`${JSON.stringify(runJson(result, dryRun))}\n`);
   } else {
@@ -51,6 +58,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
         : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
     );
     if (first !== undefined) lines.push(`first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`);
+    for (const action of actionLines(result.flag, result.kill)) lines.push(`${dryRun && !action.startsWith('would') ? 'dry run: ' : ''}${printable(action)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.rebuilt !== null && result.rebuilt.startsWith('checkpoint')) process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
@@ -58,6 +66,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
   if (result.newFuture > 0) {
     process.stderr.write(`cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`);
   }
-  if (result.logError !== null) throw new FailureError(result.logError);
+  if (result.logError !== null) throw new FailureError([result.logError, ...result.failures].join('\n'));
+  if (result.failures.length > 0) throw new FailureError(result.failures.join('\n'));
   return EXIT.OK;
 }

@@ -9,7 +9,7 @@ export interface Heartbeat {
   pid: number;
   version: string;
   mode: string;
-  result: { ok: boolean; levels: Record<string, string>; error?: string };
+  result: { ok: boolean; levels: Record<string, string>; level?: string; actions?: Record<string, unknown>; error?: string };
   duration_ms: number;
 }
 

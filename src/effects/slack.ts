@@ -74,7 +74,9 @@ function describeError(error: unknown, url: string): string {
  * Resolves (never rejects) with what happened.
  */
 export async function postToSlack(url: string, text: string, deadlineMs: number): Promise<SendOutcome> {
-  const { IncomingWebhook } = await import('@slack/webhook');
+  // A CommonJS package: its exports arrive as the default export once bundled.
+  const mod = (await import('@slack/webhook')) as typeof import('@slack/webhook') & { default?: typeof import('@slack/webhook') };
+  const IncomingWebhook = mod.IncomingWebhook ?? mod.default?.IncomingWebhook;
   let attempts = 0;
   let lastError = 'not sent: no time left';
   for (;;) {
@@ -87,8 +89,13 @@ export async function postToSlack(url: string, text: string, deadlineMs: number)
       return response;
     };
     attempts++;
+    let hook;
     try {
-      const hook = new IncomingWebhook(url, { timeout: remaining, fetch: fetchCapturing, retryConfig: { retries: 0 } });
+      hook = new IncomingWebhook(url, { timeout: remaining, fetch: fetchCapturing, retryConfig: { retries: 0 } });
+    } catch (error) {
+      return { ok: false, attempts, error: `cannot use the webhook: ${describeError(error, url)}` };
+    }
+    try {
       await hook.send({ text, unfurl_links: false, unfurl_media: false });
       return { ok: true, attempts };
     } catch (error) {

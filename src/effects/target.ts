@@ -11,6 +11,10 @@ export interface TargetFinding {
   pids: number[];
   /** Why a PID file was not trusted, or the process list could not be read. */
   notes: string[];
+  /** The process list could not be read: whether the target runs is not known. */
+  error: string | null;
+  /** The process list the finding was made from (live processes only). */
+  processes: ProcessInfo[];
 }
 
 export async function listProcesses(): Promise<ProcessInfo[]> {
@@ -29,14 +33,15 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
 export async function findTarget(config: Config): Promise<TargetFinding> {
   const target = config.target;
   if (target === null || (target.pidFile === null && target.processName === null && target.cmdline === null)) {
-    return { configured: false, running: false, pids: [], notes: [] };
+    return { configured: false, running: false, pids: [], notes: [], error: null, processes: [] };
   }
   const notes: string[] = [];
   let processes: ProcessInfo[];
   try {
     processes = await listProcesses();
   } catch (error) {
-    return { configured: true, running: false, pids: [], notes: [`cannot list processes: ${(error as Error).message}`] };
+    const message = `cannot list processes: ${(error as Error).message}`;
+    return { configured: true, running: false, pids: [], notes: [message], error: message, processes: [] };
   }
   // ps can list a zombie; it is dead.
   processes = processes.filter((p) => isAlive(p.pid));
@@ -60,5 +65,5 @@ export async function findTarget(config: Config): Promise<TargetFinding> {
     for (const proc of processes) if (!guard.has(proc.pid) && matchesRule(rule, proc)) pids.add(proc.pid);
   }
   const sorted = [...pids].sort((a, b) => a - b);
-  return { configured: true, running: sorted.length > 0, pids: sorted, notes };
+  return { configured: true, running: sorted.length > 0, pids: sorted, notes, error: null, processes };
 }

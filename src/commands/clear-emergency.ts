@@ -1,0 +1,107 @@
+// `clear-emergency`: a person's decision to let the app spend again. Removes the flag, turns the
+// kill switch off, and says so on Slack and in the audit log with who and why. Refused while a
+// window is still at emergency or above, unless --force, which acknowledges the spend at that
+// moment: the flag returns only when a window climbs higher, or drops to ok and crosses again.
+import { configPath, loadConfig } from '../config.js';
+import type { AlertFacts } from '../core/alert-text.js';
+import { afterClear } from '../core/decide.js';
+import { levelRank } from '../core/levels.js';
+import { limitsText, usd } from '../core/money.js';
+import { inspect, round6 } from '../engine.js';
+import { EXIT, FailureError, UsageError } from '../errors.js';
+import { Auditor, deliver, host, loadAlerts, saveAlerts, who } from '../enforce.js';
+import { readFlag, removeFlag } from '../effects/flag.js';
+import { acquireLock, ensureDir } from '../effects/store.js';
+import { printable } from '../format.js';
+
+export interface ClearOptions {
+  config?: string;
+  reason?: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+const LOCK_WAIT_MS = 30_000;
+
+export async function clearEmergencyCommand(options: ClearOptions): Promise<number> {
+  const reason = options.reason?.trim() ?? '';
+  if (reason === '') throw new UsageError("clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the audit log and Slack)");
+  const config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  const force = options.force === true;
+  ensureDir(config.stateDir);
+  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
+  try {
+    const nowMs = Date.now();
+    const result = inspect(config, nowMs, true);
+    const audit = new Auditor(config.stateDir, Date.now);
+    const person = who();
+    const over = result.windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
+    const spendText = (ws: typeof over): string => ws.map((w) => `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`).join('; ');
+    const flagBefore = readFlag(config.flagFile);
+    if (over.length > 0 && !force) {
+      audit.record('clear_refused', { by: person, reason, windows: Object.fromEntries(over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])) });
+      throw new FailureError(
+        `refusing to clear the emergency: spend is still at emergency or above: ${spendText(over)}.\nWait until it drops, or run again with --force to acknowledge this spend (the flag then returns only if a window climbs higher, or drops to ok and crosses again).`,
+      );
+    }
+    let removed: boolean;
+    try {
+      removed = removeFlag(config.flagFile);
+    } catch (error) {
+      audit.record('clear_failed', { by: person, reason, error: (error as Error).message });
+      throw new FailureError(`cannot remove the emergency flag ${config.flagFile}: ${(error as Error).message}`);
+    }
+    const { state } = loadAlerts(config);
+    const hadSwitch = state.kill_switch !== null;
+    const next = afterClear(state, result.windows, force, nowMs);
+    const acknowledged = next.acknowledged;
+    audit.record('flag_cleared', {
+      by: person,
+      host: host(),
+      reason,
+      forced: force,
+      removed,
+      file: config.flagFile,
+      ...(flagBefore.active && flagBefore.content !== null ? { flag: flagBefore.content } : {}),
+      acknowledged,
+      windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+    });
+    const failures: string[] = [];
+    let delivery = { sent: 0, failed: 0, pending: state.pending };
+    if (removed || hadSwitch) {
+      const forcedText = over.length > 0 ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after spend drops to ok and crosses again)` : '';
+      const facts: AlertFacts = {
+        host: host(),
+        atIso: new Date(nowMs).toISOString(),
+        by: 'clear-emergency',
+        headline: `EMERGENCY CLEARED by ${person}: ${reason}${forcedText}`,
+        events: [],
+        windows: result.windows,
+        tops: null,
+        flag: { kind: 'none' },
+        kill: null,
+      };
+      delivery = await deliver(config, [{ facts, level: 'ok' }], next, audit, nowMs, false);
+    }
+    next.pending = delivery.pending;
+    try {
+      saveAlerts(config, next);
+    } catch (error) {
+      failures.push(`cannot save the alert state: ${(error as Error).message}`);
+    }
+    if (audit.failed !== null) failures.push(audit.failed);
+    const lines = removed
+      ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
+      : [`no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch is now off)' : ''}`];
+    if (Object.keys(acknowledged).length > 0) lines.push(`acknowledged: ${Object.entries(acknowledged).map(([w, l]) => `${w} at ${l}`).join(', ')}`);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ removed, file: config.flagFile, forced: force, acknowledged, reason, by: person, failures })}\n`
+        : `${lines.map(printable).join('\n')}\n`,
+    );
+    if (failures.length > 0) throw new FailureError(failures.join('\n'));
+    return EXIT.OK;
+  } finally {
+    lock.release();
+  }
+}

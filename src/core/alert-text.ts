@@ -1,0 +1,179 @@
+// The words of an alert: one message per check that has something to say, for Slack (several
+// lines, with `&`, `<` and `>` escaped so that text from the log such as a model named
+// `<!channel>` cannot ping anyone) and for stderr (one line, control characters escaped).
+// Pure: the facts come in, text goes out.
+import type { Top } from './attribution.js';
+import type { AlertEvent } from './decide.js';
+import { type Level, levelRank, type WindowStatus } from './levels.js';
+import { limitsText, usd } from './money.js';
+
+export interface KillSummary {
+  /** The target was not running: nothing to kill (not an error). */
+  notRunning: boolean;
+  /** What --dry-run would signal, or what was signalled: pid -> name. */
+  tree: { pid: number; name: string }[];
+  exited: number[];
+  killed: number[];
+  refused: number[];
+  survivors: number[];
+  stop: { ok: boolean; exitCode: number | null; timedOut: boolean; error?: string } | null;
+  /** Why a PID file or process was not trusted, or the process list failed. */
+  notes: string[];
+  dryRun: boolean;
+}
+
+export type FlagOutcome =
+  | { kind: 'none' }
+  | { kind: 'written' | 'exists' | 'would-write'; file: string }
+  | { kind: 'failed'; file: string; error: string };
+
+export interface AlertFacts {
+  host: string;
+  atIso: string;
+  /** The command that acted: run, watch, kill, clear-emergency. */
+  by: string;
+  events: readonly AlertEvent[];
+  windows: readonly WindowStatus[];
+  /** Top spenders of the window the headline is about. */
+  tops: { window: string; models: Top; agents: Top } | null;
+  flag: FlagOutcome;
+  kill: KillSummary | null;
+  /** A headline of its own (manual kill, clear-emergency), before the events. */
+  headline?: string;
+  /** Extra lines (a kill that failed, a flag that could not be written, ...). */
+  problems?: readonly string[];
+}
+
+const TITLES: Record<AlertEvent['kind'], string> = {
+  enter: '',
+  escalate: '',
+  recovery: 'RECOVERED',
+  reminder: 'REMINDER',
+  'came-back': 'TARGET CAME BACK',
+  'flag-removed': 'FLAG REMOVED',
+};
+
+export function levelWord(level: Level): string {
+  return level === 'ok' ? 'OK' : level.toUpperCase();
+}
+
+function eventText(event: AlertEvent, flagFile: string | null): string {
+  switch (event.kind) {
+    case 'enter':
+    case 'escalate': {
+      const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
+      const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
+      return `${levelWord(event.level)}: ${event.window} spend ${usd(event.spend)}${limit}${was}`;
+    }
+    case 'recovery':
+      return `RECOVERED: ${event.window} spend ${usd(event.spend)} is back under its limits (was ${event.previous})`;
+    case 'reminder':
+      return `REMINDER: the emergency flag is still in force${event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : ''}; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`;
+    case 'came-back':
+      return 'TARGET CAME BACK: the kill switch is on (an emergency flag written by a kill is in force), so it was killed again; stop its supervisor or run clear-emergency';
+    case 'flag-removed':
+      return `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted without \`cost-watchdog clear-emergency\`; the kill switch is off`;
+  }
+}
+
+function topText(top: Top): string {
+  return top.map(([name, spend]) => `${name} ${usd(spend)}`).join(', ');
+}
+
+function pidList(pids: readonly number[], tree: KillSummary['tree']): string {
+  const names = new Map(tree.map((p) => [p.pid, p.name]));
+  return pids.map((pid) => `${pid}${names.has(pid) ? ` (${names.get(pid)})` : ''}`).join(', ');
+}
+
+/** What was done, in words: flag, stop command, signals. */
+export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string[] {
+  const out: string[] = [];
+  switch (flag.kind) {
+    case 'written':
+      out.push(`emergency flag written: ${flag.file}`);
+      break;
+    case 'exists':
+      out.push(`emergency flag in force: ${flag.file}`);
+      break;
+    case 'would-write':
+      out.push(`would write the emergency flag: ${flag.file}`);
+      break;
+    case 'failed':
+      out.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);
+      break;
+    case 'none':
+      break;
+  }
+  if (kill !== null) {
+    if (kill.stop !== null) {
+      const s = kill.stop;
+      out.push(
+        s.ok
+          ? 'stop command ran (exit 0)'
+          : `STOP COMMAND FAILED: ${s.error ?? (s.timedOut ? 'timed out' : `exit ${s.exitCode ?? 'by signal'}`)}`,
+      );
+    }
+    if (kill.dryRun) {
+      out.push(kill.tree.length === 0 ? 'would kill: no target running' : `would send SIGTERM, then SIGKILL after the grace period, to ${pidList(kill.tree.map((p) => p.pid), kill.tree)}`);
+    } else if (kill.notRunning) {
+      out.push('kill: no target running');
+    } else {
+      const gone = [...kill.exited, ...kill.killed];
+      if (gone.length > 0) {
+        const how = kill.killed.length === 0 ? 'after SIGTERM' : kill.exited.length === 0 ? 'after SIGKILL' : `${kill.killed.length} needed SIGKILL`;
+        out.push(`killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ${pidList(gone, kill.tree)}`);
+      }
+      if (kill.refused.length > 0) out.push(`KILL REFUSED (EPERM, not ours to signal): ${pidList(kill.refused, kill.tree)}`);
+      if (kill.survivors.length > 0) out.push(`KILL FAILED, still running: ${pidList(kill.survivors, kill.tree)}`);
+    }
+    for (const note of kill.notes) out.push(note);
+  }
+  return out;
+}
+
+/** The message as lines, unescaped. The first line is the headline. */
+export function alertLines(facts: AlertFacts): string[] {
+  const flagFile = facts.flag.kind === 'none' ? null : facts.flag.file;
+  const events = [...facts.events].sort((a, b) => rank(b) - rank(a));
+  const lines: string[] = [];
+  if (facts.headline !== undefined) lines.push(facts.headline);
+  for (const event of events) lines.push(eventText(event, flagFile));
+  if (lines.length === 0 && facts.problems !== undefined && facts.problems.length > 0) lines.push(...facts.problems.slice(0, 1));
+  for (const w of facts.windows) {
+    lines.push(`  ${w.name}: ${usd(w.spend)} ${levelWord(w.level)} (${limitsText(w.limits)})`);
+  }
+  if (facts.tops !== null) {
+    if (facts.tops.models.length > 0) lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
+    if (facts.tops.agents.length > 0) lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
+  }
+  const done = actionLines(facts.flag, facts.kill);
+  if (done.length > 0) lines.push(`  done: ${done.join('; ')}`);
+  for (const problem of facts.problems ?? []) if (!lines.includes(problem)) lines.push(`  ${problem}`);
+  lines.push(`  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})`);
+  return lines;
+}
+
+function rank(event: AlertEvent): number {
+  const kindRank = event.kind === 'came-back' || event.kind === 'flag-removed' ? 5 : event.kind === 'recovery' ? -1 : 0;
+  return kindRank * 10 + levelRank(event.level);
+}
+
+/** Slack's three control characters: text can no longer make a link or a mention. */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+const EMOJI: Record<Level, string> = { ok: ':white_check_mark:', warn: ':warning:', emergency: ':rotating_light:', kill: ':skull_and_crossbones:' };
+
+/** The Slack message: an emoji for the level, the headline in bold, the rest as it is. */
+export function slackText(facts: AlertFacts, level: Level): string {
+  const [head = '', ...rest] = alertLines(facts).map(slackEscape);
+  return [`${EMOJI[level]} *cost-watchdog: ${head}*`, ...rest.map((l) => l.replace(/^ {2}/, '• '))].join('\n');
+}
+
+/** One line for stderr / the journal. */
+export function consoleLine(facts: AlertFacts): string {
+  return `ALERT ${alertLines(facts)
+    .map((l) => l.trim())
+    .join(' | ')}`;
+}

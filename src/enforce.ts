@@ -1,0 +1,244 @@
+// Acting on a decision: the flag, the kill, the alerts, the remembered alert state and the audit
+// lines that record each of them. Shared by `run` (and `watch`), `kill` and `clear-emergency`.
+// The order is the contract's: the flag and the kill first, then the alerts, which are bounded in
+// time and never delay either.
+import { hostname, userInfo } from 'node:os';
+import path from 'node:path';
+import type { Config } from './config.js';
+import { type AlertFacts, consoleLine, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
+import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert } from './core/decide.js';
+import type { Level } from './core/levels.js';
+import { appendAudit } from './effects/audit.js';
+import { createFlag, type FlagContent } from './effects/flag.js';
+import { killTree, planTree, runStopCommand } from './effects/kill.js';
+import { postToSlack, webhookSource } from './effects/slack.js';
+import { readJson, writeJsonAtomic } from './effects/store.js';
+import { findTarget } from './effects/target.js';
+import { printable } from './format.js';
+
+/** The whole time alert sending may take in one check. */
+export const SEND_BUDGET_MS = 10_000;
+
+export function host(): string {
+  return hostname();
+}
+
+/** Who ran a command: the person behind sudo when there is one. */
+export function who(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = `uid ${process.getuid?.() ?? '?'}`;
+  }
+  const sudo = process.env.SUDO_USER;
+  return sudo !== undefined && sudo !== '' && sudo !== user ? `${sudo} (as ${user})` : user;
+}
+
+export function alertsPath(config: Config): string {
+  return path.join(config.stateDir, 'alerts.json');
+}
+
+export function loadAlerts(config: Config): { state: AlertState; note: string | null } {
+  const read = readJson(alertsPath(config));
+  if (read.kind === 'missing') return { state: emptyAlertState(), note: null };
+  const state = read.kind === 'ok' ? loadAlertState(read.value) : null;
+  if (state === null) {
+    return { state: emptyAlertState(), note: `alert state ${alertsPath(config)} unreadable (${read.kind === 'corrupt' ? read.reason : 'unknown format'}): started afresh, alerts may repeat once` };
+  }
+  return { state, note: null };
+}
+
+export function saveAlerts(config: Config, state: AlertState): void {
+  writeJsonAtomic(alertsPath(config), state);
+}
+
+/**
+ * Audit lines: a failure to append one never stops an action; it is remembered, said on stderr,
+ * and fails the command at the end (a watchdog that cannot keep its record says so).
+ */
+export class Auditor {
+  failed: string | null = null;
+  constructor(
+    private readonly stateDir: string,
+    private readonly now: () => number,
+  ) {}
+
+  record(event: string, fields: Record<string, unknown>): void {
+    try {
+      appendAudit(this.stateDir, event, fields, this.now());
+    } catch (error) {
+      if (this.failed === null) {
+        this.failed = `cannot append to the audit log in ${this.stateDir}: ${(error as Error).message}`;
+        process.stderr.write(`cost-watchdog: ${this.failed}\n`);
+      }
+    }
+  }
+}
+
+/** Write the flag unless it exists; a failure is an outcome (the kill still happens). */
+export function placeFlag(config: Config, content: FlagContent, dryRun: boolean, audit: Auditor | null): FlagOutcome {
+  if (dryRun) return { kind: 'would-write', file: config.flagFile };
+  try {
+    const result = createFlag(config.flagFile, content);
+    audit?.record(result === 'written' ? 'flag_written' : 'flag_exists', { file: config.flagFile, ...(result === 'written' ? { flag: content } : {}) });
+    return { kind: result, file: config.flagFile };
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const why =
+      e.code === 'ENOENT'
+        ? `its folder ${path.dirname(config.flagFile)} does not exist`
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? `permission denied in ${path.dirname(config.flagFile)}`
+          : e.code === 'EROFS'
+            ? 'read-only file system'
+            : e.code === 'ENOSPC'
+              ? 'no space left on the device'
+              : e.message;
+    audit?.record('flag_failed', { file: config.flagFile, error: why, code: e.code ?? null });
+    return { kind: 'failed', file: config.flagFile, error: why };
+  }
+}
+
+export interface KillResult {
+  summary: KillSummary;
+  /** The kill was needed and did not leave the target dead, or the target could not be found. */
+  failed: string | null;
+}
+
+/**
+ * Stop the target: the stop command first (a supervisor would restart it), then the process
+ * tree. No target configured or running is reported, not a failure.
+ */
+export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor | null): Promise<KillResult> {
+  const blank: KillSummary = { notRunning: true, tree: [], exited: [], killed: [], refused: [], survivors: [], stop: null, notes: [], dryRun };
+  const target = config.target;
+  if (target === null) {
+    audit?.record('kill', { result: 'no target configured' });
+    return { summary: { ...blank, notes: ['no target configured: nothing to kill (set target: in the config)'] }, failed: null };
+  }
+  let finding = await findTarget(config);
+  if (finding.error !== null) {
+    audit?.record('kill', { result: 'failed', error: finding.error });
+    return { summary: { ...blank, notRunning: false, notes: [`KILL FAILED: ${finding.error}`] }, failed: finding.error };
+  }
+  const notes = finding.notes.map((n) => printable(n));
+  if (dryRun) {
+    const tree = planTree(finding.pids, finding.processes).map((p) => ({ pid: p.pid, name: p.name }));
+    return { summary: { ...blank, notRunning: !finding.running, tree, notes, ...(target.stopCommand !== null && finding.running ? { notes: [...notes, `would run the stop command first: ${target.stopCommand}`] } : {}) }, failed: null };
+  }
+  if (!finding.running) {
+    audit?.record('kill', { result: 'no target running', ...(notes.length > 0 ? { notes } : {}) });
+    return { summary: { ...blank, notes }, failed: null };
+  }
+  let stop: KillSummary['stop'] = null;
+  const before = finding.pids;
+  if (target.stopCommand !== null) {
+    const report = await runStopCommand(target.stopCommand, target.stopTimeoutMs);
+    audit?.record('stop_command', { ...report });
+    stop = { ok: report.ok, exitCode: report.exit_code, timedOut: report.timed_out, ...(report.error !== undefined ? { error: report.error } : {}) };
+    finding = await findTarget(config);
+    if (finding.error !== null) {
+      audit?.record('kill', { result: 'failed', error: finding.error });
+      return { summary: { ...blank, notRunning: false, stop, notes: [`KILL FAILED: ${finding.error}`] }, failed: finding.error };
+    }
+    if (!finding.running) {
+      audit?.record('kill', { result: 'stopped by the stop command', pids: before });
+      return { summary: { ...blank, notRunning: false, stop, exited: before, tree: before.map((pid) => ({ pid, name: '' })), notes }, failed: null };
+    }
+  }
+  const report = await killTree(finding.pids, finding.processes, target.graceMs);
+  for (const s of report.signals) audit?.record('signal', { ...s });
+  audit?.record('kill', {
+    result: report.ok ? 'killed' : 'failed',
+    tree: report.tree,
+    exited_after_sigterm: report.exited,
+    killed_by_sigkill: report.killed,
+    refused: report.refused,
+    survivors: report.survivors,
+  });
+  const summary: KillSummary = {
+    notRunning: false,
+    tree: report.tree.map((p) => ({ pid: p.pid, name: p.name })),
+    exited: report.exited,
+    killed: report.killed,
+    refused: report.refused,
+    survivors: report.survivors,
+    stop,
+    notes,
+    dryRun: false,
+  };
+  const failed = report.ok
+    ? null
+    : `kill failed: ${report.survivors.length} process(es) still running (${report.survivors.join(', ')})${report.refused.length > 0 ? `, signals refused (EPERM) for ${report.refused.join(', ')}: run the watchdog as the app's user or as root` : ''}`;
+  return { summary, failed };
+}
+
+export interface Delivery {
+  /** The state's pending list after this delivery. */
+  pending: PendingAlert[];
+  sent: number;
+  failed: number;
+}
+
+let slackNoteShown = false;
+
+/**
+ * Print each new alert on stderr (always), then send the pending ones and the new ones to Slack
+ * within the budget. What could not be sent stays pending for the next check.
+ */
+export async function deliver(
+  config: Config,
+  alerts: readonly { facts: AlertFacts; level: Level }[],
+  state: AlertState,
+  audit: Auditor | null,
+  nowMs: number,
+  dryRun: boolean,
+): Promise<Delivery> {
+  for (const alert of alerts) process.stderr.write(`cost-watchdog: ${dryRun ? 'would alert: ' : ''}${printable(consoleLine(alert.facts))}\n`);
+  if (dryRun) return { pending: state.pending, sent: 0, failed: 0 };
+  const queue: PendingAlert[] = [...state.pending, ...alerts.map((a) => ({ text: slackText(a.facts, a.level), created_ms: nowMs, attempts: 0 }))];
+  if (queue.length === 0) return { pending: [], sent: 0, failed: 0 };
+  const source = webhookSource(config, process.env);
+  if (source.kind === 'none') {
+    if (!state.incidents['slack-note'] && !slackNoteShown) {
+      slackNoteShown = true;
+      process.stderr.write(
+        `cost-watchdog: note: alerts go to stderr only. To send them to Slack, create an incoming webhook and put its URL in $${config.slack.webhookUrlEnv} (or in a file named by slack.webhook_url_file)\n`,
+      );
+      state.incidents['slack-note'] = nowMs;
+    }
+    return { pending: [], sent: 0, failed: 0 };
+  }
+  if (source.kind === 'broken') {
+    const problem = `cannot send alerts to Slack: the webhook URL from ${source.from} ${source.problem}`;
+    process.stderr.write(`cost-watchdog: ${problem}\n`);
+    audit?.record('alert_failed', { error: problem, count: queue.length });
+    const kept = keepPending(queue, nowMs);
+    return { pending: kept.kept, sent: 0, failed: queue.length };
+  }
+  const deadline = Date.now() + SEND_BUDGET_MS;
+  const left: PendingAlert[] = [];
+  let sent = 0;
+  let failed = 0;
+  for (const item of queue) {
+    if (Date.now() >= deadline - 50) {
+      left.push(item);
+      continue;
+    }
+    const outcome = await postToSlack(source.url, item.text, deadline);
+    const headline = item.text.split('\n', 1)[0] ?? '';
+    if (outcome.ok) {
+      sent++;
+      audit?.record('alert_sent', { headline, attempts: outcome.attempts, ...(item.attempts > 0 ? { delayed_from: new Date(item.created_ms).toISOString() } : {}) });
+    } else {
+      failed++;
+      left.push({ ...item, attempts: item.attempts + outcome.attempts });
+      audit?.record('alert_failed', { headline, attempts: outcome.attempts, error: outcome.error ?? 'unknown', kept_for_retry: true });
+      process.stderr.write(`cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is kept and retried on the next check\n`);
+    }
+  }
+  const kept = keepPending(left, nowMs);
+  if (kept.dropped > 0) audit?.record('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
+  return { pending: kept.kept, sent, failed };
+}
