@@ -25,9 +25,10 @@ export function cli(args: string[], options: { cwd?: string; env?: Record<string
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function cliAsync(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+/** The CLI without blocking this process (a test's HTTP server must keep answering). */
+export function cliAsync(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env() });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env(options.env) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -136,6 +137,30 @@ function chownTree(dir: string, uid: number): void {
     if (statSync(file).isDirectory()) chownTree(file, uid);
     else chownSync(file, uid, uid);
   }
+}
+
+/**
+ * Run the CLI as `nobody` (when root): dist/ is a self-contained bundle, copied to a folder that
+ * user can read, and the workspace is handed to that user. Null when not root.
+ */
+export function cliAsNobody(ws: Workspace, args: string[]): CliResult | null {
+  if (process.getuid?.() !== 0) return null;
+  const copy = mkdtempSync(path.join(tmpdir(), 'cw-bin-'));
+  onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  cpSync(path.join(root, 'bin'), path.join(copy, 'bin'), { recursive: true });
+  cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
+  chmodSync(copy, 0o755);
+  chownTree(ws.dir, NOBODY);
+  const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'cost-watchdog.js'), ...args, '-c', ws.config], {
+    cwd: ws.dir,
+    env: env(),
+    encoding: 'utf8',
+    uid: NOBODY,
+    gid: NOBODY,
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /**
