@@ -10,6 +10,7 @@ import { CliError } from '../errors.js';
 import { readFlag } from '../effects/flag.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
+import { loadAlerts } from '../enforce.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 
 export interface StatusOptions {
@@ -21,6 +22,7 @@ const VERDICT = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 function statusJson(config: Config, result: CheckResult, target: TargetFinding, nowMs: number): { json: Record<string, unknown>; code: number } {
   const flag = readFlag(config.flagFile);
+  const alerts = loadAlerts(config).state;
   const hb = readHeartbeat(config.stateDir);
   const ageMs = hb.kind === 'ok' ? Math.max(0, nowMs - hb.timeMs) : null;
   const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
@@ -42,9 +44,17 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
         },
       ]),
     ),
-    emergency: flag.active
-      ? { ...(flag.content ?? {}), active: true, file: config.flagFile, ...(flag.problem ? { problem: `flag file is not JSON: ${flag.problem}` } : {}) }
-      : { active: false, file: config.flagFile },
+    emergency: {
+      ...(flag.active ? { ...(flag.content ?? {}), active: true } : { active: false }),
+      file: config.flagFile,
+      ...(flag.active && flag.problem ? { problem: `flag file is not JSON: ${flag.problem}` } : {}),
+      kill_switch: alerts.kill_switch === null ? null : { since: new Date(alerts.kill_switch.since_ms).toISOString(), by: alerts.kill_switch.by },
+      acknowledged: alerts.acknowledged,
+    },
+    alerts: {
+      pending: alerts.pending.length,
+      windows: Object.fromEntries(Object.entries(alerts.windows).map(([name, m]) => [name, { level: m.level, since: new Date(m.since_ms).toISOString() }])),
+    },
     target: { configured: target.configured, running: target.running, pids: target.pids, ...(target.notes.length > 0 ? { notes: target.notes } : {}) },
     heartbeat: {
       age_seconds: ageSeconds,
@@ -96,6 +106,12 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   } else {
     out.push(`  emergency flag   not set  (${config.flagFile})`);
   }
+  const ks = (flag as { kill_switch?: { since: string; by: string } | null }).kill_switch;
+  if (ks) out.push(`  kill switch      ON since ${ks.since} (${printable(ks.by)}): the target is killed if it runs, until clear-emergency`);
+  const acknowledged = Object.entries((flag as { acknowledged?: Record<string, string> }).acknowledged ?? {});
+  if (acknowledged.length > 0) out.push(`  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergency --force)`);
+  const pending = (json.alerts as { pending: number }).pending;
+  if (pending > 0) out.push(`  unsent alerts    ${pending} (retried on the next check)`);
   const target = json.target as { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
   if (!target.configured) out.push('  target           not configured (nothing to kill)');
   else out.push(`  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`);
