@@ -134,7 +134,10 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
   let stop: KillSummary['stop'] = null;
   const before = finding.pids;
   if (target.stopCommand !== null) {
-    const report = await runStopCommand(target.stopCommand, target.stopTimeoutMs);
+    // The webhook URL is a secret: the stop command has no need of it.
+    const env = { ...process.env };
+    delete env[config.slack.webhookUrlEnv];
+    const report = await runStopCommand(target.stopCommand, target.stopTimeoutMs, env);
     audit?.record('stop_command', { ...report });
     stop = { ok: report.ok, exitCode: report.exit_code, timedOut: report.timed_out, ...(report.error !== undefined ? { error: report.error } : {}) };
     finding = await findTarget(config);

@@ -148,7 +148,7 @@ export interface CommandReport {
 const OUTPUT_KEEP = 4096;
 
 /** Run the stop command through /bin/sh with a timeout; its own process group dies with it. */
-export function runStopCommand(command: string, timeoutMs: number): Promise<CommandReport> {
+export function runStopCommand(command: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<CommandReport> {
   const started = Date.now();
   return new Promise((resolve) => {
     let output = '';
@@ -158,7 +158,7 @@ export function runStopCommand(command: string, timeoutMs: number): Promise<Comm
     };
     let child;
     try {
-      child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     } catch (error) {
       resolve({ command, exit_code: null, signal: null, timed_out: false, output: '', duration_ms: 0, error: (error as Error).message, ok: false });
       return;

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cli, cliAsNobody, cliAsync, lines, readJsonFile, workspace, type Workspace } from './helpers.js';
 import { alive, slackServer, startNamed, startPlain, startTree, stateOf, waitFor } from './procs.js';
@@ -451,4 +452,41 @@ describe('StrictModes for the config', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/anyone can write to/);
   });
+});
+
+describe('files the app user could plant', () => {
+  it('never appends the audit log through a symlink', () => {
+    const ws = workspace(config());
+    mkdirSync(ws.stateDir);
+    const victim = path.join(ws.dir, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    symlinkSync(victim, path.join(ws.stateDir, 'audit.jsonl'));
+    ws.append(lines(1, 1));
+    const r = ws.run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot append to the audit log/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+  });
+});
+
+describe('npm run demo', () => {
+  it('shows warn, emergency and kill, ends by itself in under 30 s and leaves nothing running', async () => {
+    const script = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
+    const started = Date.now();
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH, NO_COLOR: '1' } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code, r.out).toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    for (const step of [/\[slack\] :warning: \*cost-watchdog: WARN/, /EMERGENCY: 15m spend/, /KILL: 15m spend/, /killed 1 process/]) expect(r.out).toMatch(step);
+    const pid = Number(/agent pid (\d+)/.exec(r.out)?.[1]);
+    expect(alive(pid)).toBe(false);
+    const folder = /\(config (\S+)\/watchdog\.yaml\)/.exec(r.out)?.[1] ?? '';
+    expect(folder).not.toBe('');
+    expect(existsSync(folder)).toBe(false);
+  }, 40_000);
 });
