@@ -5,6 +5,7 @@
 // minute before the window. Each bucket keeps at most LABELS_PER_BUCKET names per dimension; the
 // rest is summed as "(other)". Days older than yesterday are dropped.
 import type { DayCalendar } from './calendar.js';
+import { labelName, MAX_LABELS } from './labels.js';
 
 export const LABELS_PER_BUCKET = 20;
 const LABEL_MAX = 80;
@@ -49,8 +50,6 @@ function merge(into: Spend, from: Spend): void {
 }
 
 const MINUTE_MS = 60_000;
-/** Labels remembered per dimension for the hot bucket. */
-const RECENT = 8;
 
 export class Attribution {
   private readonly minutes = new Map<number, Bucket>();
@@ -62,13 +61,16 @@ export class Attribution {
   private hotFrom = 0;
   private hotTo = 0;
   private hotBucket: Bucket | null = null;
-  /** The cells of the labels seen lately in the hot bucket: found by identity, no hashing. */
-  private readonly modelNames: (string | null)[] = new Array(RECENT).fill(null);
-  private readonly modelCells: Cell[] = new Array(RECENT);
-  private readonly agentNames: (string | null)[] = new Array(RECENT).fill(null);
-  private readonly agentCells: Cell[] = new Array(RECENT);
-  private modelNext = 0;
-  private agentNext = 0;
+  /**
+   * Spend of the hot bucket so far, per label id (core/labels.ts): a line adds to an array slot.
+   * Moved into the bucket's named cells when the hot bucket changes or anything reads them.
+   */
+  private readonly modelSpend = new Float64Array(MAX_LABELS);
+  private readonly agentSpend = new Float64Array(MAX_LABELS);
+  private readonly modelTouched = new Uint8Array(MAX_LABELS);
+  private readonly agentTouched = new Uint8Array(MAX_LABELS);
+  private readonly modelIds: number[] = [];
+  private readonly agentIds: number[] = [];
 
   constructor(
     private readonly horizonSec: number,
@@ -80,6 +82,7 @@ export class Attribution {
 
   /** Move the clock: minutes leaving the horizon fold into their day; old days go. */
   setNow(nowMs: number): void {
+    this.flush();
     this.nowMs = nowMs;
     this.cutoffMinute = Math.floor((nowMs / 1000 - this.horizonSec) / 60);
     const oldestDay = this.calendar.dayOf(this.calendar.dayOf(nowMs).startMs - 1).key;
@@ -95,6 +98,24 @@ export class Attribution {
     for (const key of this.days.keys()) if (key < oldestDay) this.days.delete(key);
     this.hotFrom = 0;
     this.hotTo = 0;
+    this.hotBucket = null;
+  }
+
+  /** Move the hot bucket's per-id spend into its named cells. */
+  private flush(): void {
+    const bucket = this.hotBucket;
+    for (const id of this.modelIds) {
+      if (bucket !== null) cellOf(bucket.model, labelName(id)).usd += this.modelSpend[id] as number;
+      this.modelSpend[id] = 0;
+      this.modelTouched[id] = 0;
+    }
+    for (const id of this.agentIds) {
+      if (bucket !== null) cellOf(bucket.agent, labelName(id)).usd += this.agentSpend[id] as number;
+      this.agentSpend[id] = 0;
+      this.agentTouched[id] = 0;
+    }
+    this.modelIds.length = 0;
+    this.agentIds.length = 0;
   }
 
   private dayBucket(key: string): Bucket {
@@ -108,6 +129,7 @@ export class Attribution {
 
   /** Find the bucket for a time outside the hot range, and make it hot. */
   private heat(timeMs: number): void {
+    this.flush();
     const minute = Math.floor(timeMs / MINUTE_MS);
     if (minute >= this.cutoffMinute) {
       let bucket = this.minutes.get(minute);
@@ -125,44 +147,40 @@ export class Attribution {
       this.hotFrom = day.startMs;
       this.hotTo = Math.min(day.endMs, this.cutoffMinute * MINUTE_MS);
     }
-    this.modelNames.fill(null);
-    this.agentNames.fill(null);
   }
 
-  /** Count spend for a line's model and agent (either may be null). Times already clamped. */
-  add(timeMs: number, cost: number, model: string | null, agent: string | null): void {
+  /**
+   * Count spend for a line's model and agent, by registered id (-1: no id, use the name; -2: the
+   * line has none). Times already clamped.
+   */
+  add(timeMs: number, cost: number, modelId: number, agentId: number, model: string | null, agent: string | null): void {
     if (cost === 0) return;
     if (timeMs < this.hotFrom || timeMs >= this.hotTo) this.heat(timeMs);
     const bucket = this.hotBucket;
     if (bucket === null) return;
-    if (model !== null) {
-      const names = this.modelNames;
-      let k = 0;
-      while (k < RECENT && names[k] !== model) k++;
-      if (k === RECENT) {
-        k = this.modelNext;
-        this.modelNext = (k + 1) % RECENT;
-        names[k] = model;
-        this.modelCells[k] = cellOf(bucket.model, model);
+    if (modelId >= 0) {
+      if (this.modelTouched[modelId] === 0) {
+        this.modelTouched[modelId] = 1;
+        this.modelIds.push(modelId);
       }
-      (this.modelCells[k] as Cell).usd += cost;
+      this.modelSpend[modelId] = (this.modelSpend[modelId] as number) + cost;
+    } else if (model !== null) {
+      cellOf(bucket.model, model).usd += cost;
     }
-    if (agent !== null) {
-      const names = this.agentNames;
-      let k = 0;
-      while (k < RECENT && names[k] !== agent) k++;
-      if (k === RECENT) {
-        k = this.agentNext;
-        this.agentNext = (k + 1) % RECENT;
-        names[k] = agent;
-        this.agentCells[k] = cellOf(bucket.agent, agent);
+    if (agentId >= 0) {
+      if (this.agentTouched[agentId] === 0) {
+        this.agentTouched[agentId] = 1;
+        this.agentIds.push(agentId);
       }
-      (this.agentCells[k] as Cell).usd += cost;
+      this.agentSpend[agentId] = (this.agentSpend[agentId] as number) + cost;
+    } else if (agent !== null) {
+      cellOf(bucket.agent, agent).usd += cost;
     }
   }
 
   /** The top spenders of a rolling window (seconds) or of today (null), highest first. */
   top(windowSec: number | null, dimension: 'model' | 'agent', count = 3): Top {
+    this.flush();
     const sum = new Map<string, number>();
     const addAll = (spend: Spend): void => {
       for (const [name, cell] of spend) sum.set(name, (sum.get(name) ?? 0) + cell.usd);
@@ -180,6 +198,7 @@ export class Attribution {
   }
 
   toState(): AttributionState {
+    this.flush();
     const obj = (spend: Spend): Record<string, number> => {
       const out: Record<string, number> = {};
       for (const [name, cell] of spend) if (cell.usd > 0) out[name] = cell.usd;

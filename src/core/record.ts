@@ -5,6 +5,7 @@
 // does not fully understand (nesting, escaped keys, odd whitespace, invalid JSON) is handed to
 // JSON.parse, which is the judge of what is valid: the fast path may only ever accept lines that
 // JSON.parse accepts, with the same values. A property test holds it to that.
+import { labelIdOfBytes, labelIdOfString, labelName } from './labels.js';
 import { epochToMs, isoAt, isoMs, parseTimeBytes, parseTimeString } from './timestamp.js';
 
 export const FIELDS = [
@@ -48,6 +49,9 @@ export interface CostRecord {
   model: string | null;
   provider: string | null;
   agent: string | null;
+  /** Registered ids of model and agent (core/labels.ts): -2 when absent, -1 when without an id. */
+  modelId: number;
+  agentId: number;
   task: string | null;
   requestId: string | null;
   fingerprint: string | null;
@@ -382,43 +386,13 @@ function tokensAt(b: Uint8Array, table: FieldTable, field: number): number | nul
   return Number.isFinite(value) && value >= 0 ? value : null;
 }
 
-// Model and agent names repeat on nearly every line: the same bytes give the same string from a
-// small direct-mapped cache instead of a new string per line.
-const INTERN_SLOTS = 256;
-const INTERN_MAX_LENGTH = 64;
-const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS).fill(undefined);
-const internStrings: string[] = new Array(INTERN_SLOTS).fill('');
-/** Per field, the slot of the value it had on the line before. */
-const lastSlots = new Int32Array(16);
-
-function interned(b: Uint8Array, start: number, end: number, field: number): string {
-  const length = end - start;
-  if (length > INTERN_MAX_LENGTH) return ascii(b, start, end);
-  // The value of the line before, most of the time: no hash needed.
-  const lastSlot = lastSlots[field] as number;
-  const last = internBytes[lastSlot];
-  if (last !== undefined && last.length === length) {
-    let k = 0;
-    while (k < length && last[k] === b[start + k]) k++;
-    if (k === length) return internStrings[lastSlot] as string;
-  }
-  let hash = length;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (b[i] as number)) | 0;
-  const slot = hash & (INTERN_SLOTS - 1);
-  const held = internBytes[slot];
-  if (held !== undefined && held.length === length) {
-    let k = 0;
-    while (k < length && held[k] === b[start + k]) k++;
-    if (k === length) {
-      lastSlots[field] = slot;
-      return internStrings[slot] as string;
-    }
-  }
-  lastSlots[field] = slot;
-  const text = ascii(b, start, end);
-  internBytes[slot] = b.slice(start, end);
-  internStrings[slot] = text;
-  return text;
+/** Model or agent: its registered id (-2 when the line has none, -1 when it has no id). */
+function labelIdAt(b: Uint8Array, table: FieldTable, field: number): number {
+  const slot = firstSlot(table, field);
+  if (slot < 0) return -2;
+  if (kinds[slot] === KIND_STRING) return labelIdOfBytes(b, (starts[slot] as number) + 1, (ends[slot] as number) - 1);
+  const text = labelAt(b, table, field);
+  return text === null ? -2 : labelIdOfString(text);
 }
 
 function labelAt(b: Uint8Array, table: FieldTable, field: number): string | null {
@@ -428,7 +402,7 @@ function labelAt(b: Uint8Array, table: FieldTable, field: number): string | null
   const end = ends[slot] as number;
   switch (kinds[slot]) {
     case KIND_STRING:
-      return interned(b, start + 1, end - 1, field);
+      return ascii(b, start + 1, end - 1);
     case KIND_ESCAPED:
       return JSON.parse(ascii(b, start, end)) as string;
     case KIND_NUMBER: {
@@ -455,6 +429,8 @@ const reused: CostRecord = {
   task: null,
   requestId: null,
   fingerprint: null,
+  modelId: -2,
+  agentId: -2,
 };
 
 /**
@@ -489,11 +465,17 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   reused.outputTokens = outputTokens;
   reused.cachedTokens = withTokens ? tokensAt(b, table, F_CACHED) : null;
   if (table.labels) {
-    reused.model = labelAt(b, table, F_MODEL);
-    reused.agent = labelAt(b, table, F_AGENT);
+    const modelId = labelIdAt(b, table, F_MODEL);
+    const agentId = labelIdAt(b, table, F_AGENT);
+    reused.modelId = modelId;
+    reused.agentId = agentId;
+    reused.model = modelId >= 0 ? labelName(modelId) : modelId === -2 ? null : labelAt(b, table, F_MODEL);
+    reused.agent = agentId >= 0 ? labelName(agentId) : agentId === -2 ? null : labelAt(b, table, F_AGENT);
   } else {
     reused.model = null;
     reused.agent = null;
+    reused.modelId = -2;
+    reused.agentId = -2;
   }
   if (table.ids) {
     reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
@@ -568,18 +550,22 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     cost = costValue;
   }
   const labelOf = (field: number): string | null => ((field === F_MODEL || field === F_AGENT ? table.labels : table.ids) ? label(pick(field)?.[0]) : null);
+  const model = labelOf(F_MODEL);
+  const agent = labelOf(F_AGENT);
   return {
     timeMs,
     cost,
     inputTokens,
     outputTokens,
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
-    model: labelOf(F_FIRST_LABEL),
+    model,
     provider: labelOf(F_FIRST_LABEL + 1),
-    agent: labelOf(F_FIRST_LABEL + 2),
+    agent,
     task: labelOf(F_FIRST_LABEL + 3),
     requestId: labelOf(F_FIRST_LABEL + 4),
     fingerprint: labelOf(F_FIRST_LABEL + 5),
+    modelId: model === null ? -2 : labelIdOfString(model),
+    agentId: agent === null ? -2 : labelIdOfString(agent),
   };
 }
 

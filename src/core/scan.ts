@@ -80,7 +80,7 @@ export class SpendScanner {
     this.totals.records++;
     const cost = costOf(parsed);
     this.ledger.add(timeMs, cost);
-    if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null)) this.attribution.add(timeMs, cost, parsed.model, parsed.agent);
+    if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null)) this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
   }
 
   malformed(lineNo: number, reason: string, excerpt: string): void {
