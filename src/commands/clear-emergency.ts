@@ -38,6 +38,10 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const over = result.windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
     const spendText = (ws: typeof over): string => ws.map((w) => `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`).join('; ');
     const flagBefore = readFlag(config.flagFile);
+    if (result.logError !== null && !force) {
+      audit.record('clear_refused', { by: person, reason, error: result.logError });
+      throw new FailureError(`refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the log, or run again with --force to clear anyway.`);
+    }
     if (over.length > 0 && !force) {
       audit.record('clear_refused', { by: person, reason, windows: Object.fromEntries(over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])) });
       throw new FailureError(

@@ -20,6 +20,11 @@ function hashBytes(b: Uint8Array, start: number, end: number): number {
   return h;
 }
 
+/** Whether a registered name has exactly these bytes (a cheap check for the name of the line before). */
+export function labelIs(id: number, b: Uint8Array, start: number, end: number): boolean {
+  return id >= 0 && sameBytes(id, b, start, end - start);
+}
+
 function sameBytes(id: number, b: Uint8Array, start: number, length: number): boolean {
   if (lengths[id] !== length) return false;
   const base = id * MAX_LABEL_BYTES;

@@ -5,7 +5,7 @@
 // does not fully understand (nesting, escaped keys, odd whitespace, invalid JSON) is handed to
 // JSON.parse, which is the judge of what is valid: the fast path may only ever accept lines that
 // JSON.parse accepts, with the same values. A property test holds it to that.
-import { labelIdOfBytes, labelIdOfString, labelName } from './labels.js';
+import { labelIdOfBytes, labelIdOfString, labelIs, labelName } from './labels.js';
 import { epochToMs, isoAt, isoMs, parseTimeBytes, parseTimeString } from './timestamp.js';
 
 export const FIELDS = [
@@ -386,11 +386,23 @@ function tokensAt(b: Uint8Array, table: FieldTable, field: number): number | nul
   return Number.isFinite(value) && value >= 0 ? value : null;
 }
 
+/** Per field, the label id of the line before. */
+const lastLabelIds = new Int32Array(FIELDS.length).fill(-1);
+
 /** Model or agent: its registered id (-2 when the line has none, -1 when it has no id). */
 function labelIdAt(b: Uint8Array, table: FieldTable, field: number): number {
   const slot = firstSlot(table, field);
   if (slot < 0) return -2;
-  if (kinds[slot] === KIND_STRING) return labelIdOfBytes(b, (starts[slot] as number) + 1, (ends[slot] as number) - 1);
+  if (kinds[slot] === KIND_STRING) {
+    const start = (starts[slot] as number) + 1;
+    const end = (ends[slot] as number) - 1;
+    // Most lines name the same model (or agent) as the line before.
+    const last = lastLabelIds[field] as number;
+    if (labelIs(last, b, start, end)) return last;
+    const id = labelIdOfBytes(b, start, end);
+    lastLabelIds[field] = id;
+    return id;
+  }
   const text = labelAt(b, table, field);
   return text === null ? -2 : labelIdOfString(text);
 }
