@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { EXIT } from '../errors.js';
+import { webhookSource } from '../effects/slack.js';
 import { limitsText } from '../format.js';
 
 export interface ValidateOptions {
@@ -17,6 +18,11 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
   if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
   if (!config.windows.some((w) => w.limits.kill !== undefined)) notes.push('no kill limit on any window: spend is never stopped by a kill');
+  const source = webhookSource(config, process.env);
+  const slackText =
+    source.kind === 'url' ? `from ${source.from}` : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
+  if (source.kind === 'none') notes.push(`no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.webhook_url_file)`);
+  if (source.kind === 'broken') notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ valid: true, config, notes }, null, 2)}\n`);
   } else {
@@ -35,9 +41,11 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             config.target.processName && `process_name ${config.target.processName}`,
             config.target.cmdline && `cmdline /${config.target.cmdline}/`,
             `grace ${formatDuration(config.target.graceMs)}`,
+            config.target.stopCommand && `stop_command "${config.target.stopCommand}" (timeout ${formatDuration(config.target.stopTimeoutMs)})`,
           ]
             .filter(Boolean)
             .join(', ')}`,
+      `  alerts      stderr always; Slack ${slackText}; reminder every ${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
       `  cost policy ${config.cost.policy}${config.cost.policy === 'reported' ? '' : ' (estimates from tokens are not in this version yet: the logged cost counts)'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
