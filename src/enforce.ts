@@ -6,7 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { type AlertFacts, consoleLine, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
-import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert } from './core/decide.js';
+import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, SLACK_NOTE } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { appendAudit } from './effects/audit.js';
 import { createFlag, type FlagContent } from './effects/flag.js';
@@ -115,7 +115,7 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
   const target = config.target;
   if (target === null) {
     audit?.record('kill', { result: 'no target configured' });
-    return { summary: { ...blank, notes: ['no target configured: nothing to kill (set target: in the config)'] }, failed: null };
+    return { summary: { ...blank, unconfigured: true }, failed: null };
   }
   let finding = await findTarget(config);
   if (finding.error !== null) {
@@ -204,12 +204,12 @@ export async function deliver(
   if (queue.length === 0) return { pending: [], sent: 0, failed: 0 };
   const source = webhookSource(config, process.env);
   if (source.kind === 'none') {
-    if (!state.incidents['slack-note'] && !slackNoteShown) {
+    if (state.incidents[SLACK_NOTE] === undefined && !slackNoteShown) {
       slackNoteShown = true;
       process.stderr.write(
         `cost-watchdog: note: alerts go to stderr only. To send them to Slack, create an incoming webhook and put its URL in $${config.slack.webhookUrlEnv} (or in a file named by slack.webhook_url_file)\n`,
       );
-      state.incidents['slack-note'] = nowMs;
+      state.incidents[SLACK_NOTE] = nowMs;
     }
     return { pending: [], sent: 0, failed: 0 };
   }

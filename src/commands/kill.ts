@@ -2,7 +2,7 @@
 // whatever the spend. The kill switch then stays on: a target that comes back is killed again by
 // every check until `clear-emergency`.
 import { configPath, loadConfig } from '../config.js';
-import { actionLines, type AlertFacts } from '../core/alert-text.js';
+import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
 import { inspect, topsOf } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, saveAlerts, stopTarget, who } from '../enforce.js';
@@ -28,7 +28,7 @@ export async function killCommand(options: KillOptions): Promise<number> {
   if (dryRun) {
     const stopped = await stopTarget(config, true, null);
     const lines = [`dry run: would write the emergency flag ${config.flagFile} (triggered_by: kill)`, ...actionLines({ kind: 'none' }, stopped.summary), 'dry run: nothing was written, signalled or sent'];
-    print(lines, { dry_run: true, flag: { kind: 'would-write', file: config.flagFile }, kill: stopped.summary });
+    print(lines, { dry_run: true, flag: { kind: 'would-write', file: config.flagFile }, kill: killJson(stopped.summary) });
     return EXIT.OK;
   }
   ensureDir(config.stateDir);
@@ -86,8 +86,14 @@ export async function killCommand(options: KillOptions): Promise<number> {
     }
     if (audit.failed !== null) failures.push(audit.failed);
     print(
-      [`manual kill: ${reason}`, ...actionLines(flag, stopped.summary), 'kill switch on: the target is killed again if it comes back, until `cost-watchdog clear-emergency`'],
-      { flag, kill: stopped.summary, alerts: { sent: delivery.sent, failed: delivery.failed }, failures },
+      [
+        `manual kill: ${reason}`,
+        ...actionLines(flag, stopped.summary),
+        stopped.summary.unconfigured === true
+          ? 'the emergency flag is the only brake: configure target: so that the app can be killed'
+          : 'kill switch on: the target is killed again if it comes back, until `cost-watchdog clear-emergency`',
+      ],
+      { flag, kill: killJson(stopped.summary), alerts: { sent: delivery.sent, failed: delivery.failed }, failures },
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));
     return EXIT.OK;

@@ -2,7 +2,7 @@
 // could not see (log unreadable) or could not record what it saw.
 import { configPath, loadConfig } from '../config.js';
 import { highestLevel } from '../core/levels.js';
-import { actionLines } from '../core/alert-text.js';
+import { actionLines, killJson } from '../core/alert-text.js';
 import { type CheckOutcome, round6, runCheck } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
@@ -31,7 +31,7 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     dry_run: dryRun,
     events: result.events.map((e) => ({ kind: e.kind, window: e.window, level: e.level, previous: e.previous, spend_usd: round6(e.spend), limit_usd: e.limit })),
     flag: result.flag,
-    kill: result.kill,
+    kill: killJson(result.kill),
     alerts: result.alerts,
     failures: result.failures,
     error: result.logError,

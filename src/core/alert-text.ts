@@ -8,6 +8,8 @@ import { type Level, levelRank, type WindowStatus } from './levels.js';
 import { limitsText, usd } from './money.js';
 
 export interface KillSummary {
+  /** No target in the config: nothing can be killed (not an error). */
+  unconfigured?: boolean;
   /** The target was not running: nothing to kill (not an error). */
   notRunning: boolean;
   /** What --dry-run would signal, or what was signalled: pid -> name. */
@@ -115,6 +117,8 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
     }
     if (kill.dryRun) {
       out.push(kill.tree.length === 0 ? 'would kill: no target running' : `would send SIGTERM, then SIGKILL after the grace period, to ${pidList(kill.tree.map((p) => p.pid), kill.tree)}`);
+    } else if (kill.unconfigured === true) {
+      out.push('kill: no target configured, nothing to kill (set target: in the config)');
     } else if (kill.notRunning) {
       out.push('kill: no target running');
     } else {
@@ -176,4 +180,21 @@ export function consoleLine(facts: AlertFacts): string {
   return `ALERT ${alertLines(facts)
     .map((l) => l.trim())
     .join(' | ')}`;
+}
+
+/** A kill summary for --json output, in the snake_case of the rest of the output. */
+export function killJson(kill: KillSummary | null): Record<string, unknown> | null {
+  if (kill === null) return null;
+  return {
+    configured: kill.unconfigured !== true,
+    running: !kill.notRunning,
+    dry_run: kill.dryRun,
+    tree: kill.tree,
+    exited_after_sigterm: kill.exited,
+    killed_by_sigkill: kill.killed,
+    refused: kill.refused,
+    survivors: kill.survivors,
+    stop_command: kill.stop === null ? null : { ok: kill.stop.ok, exit_code: kill.stop.exitCode, timed_out: kill.stop.timedOut, ...(kill.stop.error !== undefined ? { error: kill.stop.error } : {}) },
+    notes: kill.notes,
+  };
 }

@@ -35,6 +35,9 @@ export interface AlertState {
   pending: PendingAlert[];
 }
 
+/** The key under which the one-time note on adding Slack is remembered. */
+export const SLACK_NOTE = 'slack-note';
+
 /** The incident key of a kill that left the target running. */
 export const KILL_FAILED = 'kill-failed';
 
@@ -179,7 +182,10 @@ export function decide(input: DecideInput): Decision {
  * emergency or above are acknowledged: the flag returns only above them, or after `ok`.
  */
 export function afterClear(state: AlertState, windows: readonly WindowStatus[], force: boolean, nowMs: number): AlertState {
-  const next: AlertState = { ...state, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {} };
+  // Trouble is forgotten with the emergency; the one-time note on adding Slack is not.
+  const incidents: Record<string, number> = {};
+  if (state.incidents[SLACK_NOTE] !== undefined) incidents[SLACK_NOTE] = state.incidents[SLACK_NOTE];
+  const next: AlertState = { ...state, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents };
   for (const window of windows) {
     if (window.level === 'ok') continue;
     next.windows[window.name] = { level: window.level, since_ms: nowMs };
