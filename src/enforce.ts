@@ -245,3 +245,19 @@ export async function deliver(
   if (kept.dropped > 0) audit?.record('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   return { pending: kept.kept, sent, failed };
 }
+
+/**
+ * Keep the alert state for the next check (with what is still unsent). Returns why the command
+ * must fail: the state could not be saved, or the audit log could not be appended.
+ */
+export function rememberAlerts(config: Config, state: AlertState, delivery: Delivery, audit: Auditor | null): string[] {
+  const failures: string[] = [];
+  state.pending = delivery.pending;
+  try {
+    saveAlerts(config, state);
+  } catch (error) {
+    failures.push(`cannot save the alert state ${alertsPath(config)}: ${(error as Error).message}`);
+  }
+  if (audit?.failed != null) failures.push(audit.failed);
+  return failures;
+}

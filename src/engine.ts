@@ -19,7 +19,7 @@ import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limit
 import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
-import { alertsPath, Auditor, deliver, host, loadAlerts, placeFlag, saveAlerts, stopTarget } from './enforce.js';
+import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 
 const CHECKPOINT_VERSION = 1;
 const LOCK_WAIT_MS = 30_000;
@@ -288,15 +288,24 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     kill_switch: decision.next.kill_switch !== null,
   });
   const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun);
-  decision.next.pending = delivery.pending;
-  if (!dryRun) {
-    try {
-      saveAlerts(config, decision.next);
-    } catch (error) {
-      failures.push(`cannot save the alert state ${alertsPath(config)}: ${(error as Error).message}`);
-    }
-  }
+  if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
   return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length } };
+}
+
+/**
+ * The start of every command that acts (run, watch, kill, clear-emergency): take the state
+ * folder's lock (so no two act at once), read what the log gained and save the checkpoint, then
+ * act on the figures. The lock is released however `act` ends.
+ */
+export async function underLock<T>(config: Config, now: () => number, act: (result: CheckResult, audit: Auditor) => Promise<T>): Promise<T> {
+  ensureDir(config.stateDir);
+  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
+  try {
+    const result = inspect(config, now(), true);
+    return await act(result, new Auditor(config.stateDir, now));
+  } finally {
+    lock.release();
+  }
 }
 
 /**
@@ -310,12 +319,8 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
     const result = inspect(config, started, false);
     return { ...result, ...(await enforce(config, result, options.mode, true, null)) };
   }
-  ensureDir(config.stateDir);
-  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
-  try {
-    const nowMs = options.now();
-    const result = inspect(config, nowMs, true);
-    const audit = new Auditor(config.stateDir, options.now);
+  return underLock(config, options.now, async (result, audit) => {
+    const nowMs = result.nowMs;
     audit.record('check', {
       mode: options.mode,
       windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
@@ -352,9 +357,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
       duration_ms: Math.max(0, options.now() - started),
     });
     return { ...result, ...enforcement };
-  } finally {
-    lock.release();
-  }
+  });
 }
 
 export function round6(usd: number): number {

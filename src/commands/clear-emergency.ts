@@ -7,11 +7,10 @@ import type { AlertFacts } from '../core/alert-text.js';
 import { afterClear } from '../core/decide.js';
 import { levelRank } from '../core/levels.js';
 import { limitsText, usd } from '../core/money.js';
-import { inspect, round6 } from '../engine.js';
+import { round6, underLock } from '../engine.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
-import { Auditor, deliver, host, loadAlerts, saveAlerts, who } from '../enforce.js';
+import { type Delivery, deliver, host, loadAlerts, rememberAlerts, who } from '../enforce.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
-import { acquireLock, ensureDir } from '../effects/store.js';
 import { printable } from '../format.js';
 
 export interface ClearOptions {
@@ -21,19 +20,13 @@ export interface ClearOptions {
   json?: boolean;
 }
 
-const LOCK_WAIT_MS = 30_000;
-
 export async function clearEmergencyCommand(options: ClearOptions): Promise<number> {
   const reason = options.reason?.trim() ?? '';
   if (reason === '') throw new UsageError("clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the audit log and Slack)");
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const force = options.force === true;
-  ensureDir(config.stateDir);
-  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
-  try {
-    const nowMs = Date.now();
-    const result = inspect(config, nowMs, true);
-    const audit = new Auditor(config.stateDir, Date.now);
+  return underLock(config, Date.now, async (result, audit) => {
+    const nowMs = result.nowMs;
     const person = who();
     const over = result.windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
     const spendText = (ws: typeof over): string => ws.map((w) => `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`).join('; ');
@@ -71,7 +64,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
     });
     const failures: string[] = [];
-    let delivery = { sent: 0, failed: 0, pending: state.pending };
+    let delivery: Delivery = { sent: 0, failed: 0, pending: state.pending };
     if (removed || hadSwitch) {
       const forcedText = over.length > 0 ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after spend drops to ok and crosses again)` : '';
       const facts: AlertFacts = {
@@ -87,13 +80,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       };
       delivery = await deliver(config, [{ facts, level: 'ok' }], next, audit, nowMs, false);
     }
-    next.pending = delivery.pending;
-    try {
-      saveAlerts(config, next);
-    } catch (error) {
-      failures.push(`cannot save the alert state: ${(error as Error).message}`);
-    }
-    if (audit.failed !== null) failures.push(audit.failed);
+    failures.push(...rememberAlerts(config, next, delivery, audit));
     const lines = removed
       ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
       : [`no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch is now off)' : ''}`];
@@ -105,7 +92,5 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));
     return EXIT.OK;
-  } finally {
-    lock.release();
-  }
+  });
 }

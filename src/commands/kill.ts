@@ -3,10 +3,9 @@
 // every check until `clear-emergency`.
 import { configPath, loadConfig } from '../config.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
-import { inspect, topsOf } from '../engine.js';
+import { topsOf, underLock } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
-import { Auditor, deliver, host, loadAlerts, placeFlag, saveAlerts, stopTarget, who } from '../enforce.js';
-import { acquireLock, ensureDir } from '../effects/store.js';
+import { deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
 import { printable } from '../format.js';
 
 export interface KillOptions {
@@ -15,8 +14,6 @@ export interface KillOptions {
   dryRun?: boolean;
   json?: boolean;
 }
-
-const LOCK_WAIT_MS = 30_000;
 
 export async function killCommand(options: KillOptions): Promise<number> {
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
@@ -31,12 +28,8 @@ export async function killCommand(options: KillOptions): Promise<number> {
     print(lines, { dry_run: true, flag: { kind: 'would-write', file: config.flagFile }, kill: killJson(stopped.summary) });
     return EXIT.OK;
   }
-  ensureDir(config.stateDir);
-  const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
-  try {
-    const nowMs = Date.now();
-    const result = inspect(config, nowMs, true);
-    const audit = new Auditor(config.stateDir, Date.now);
+  return underLock(config, Date.now, async (result, audit) => {
+    const nowMs = result.nowMs;
     const person = who();
     audit.record('manual_kill', { by: person, host: host(), reason });
     const flag = placeFlag(
@@ -78,13 +71,7 @@ export async function killCommand(options: KillOptions): Promise<number> {
       problems: failures.map((f) => f.toUpperCase().startsWith('KILL') ? f : `FAILED: ${f}`),
     };
     const delivery = await deliver(config, [{ facts, level: 'kill' }], next, audit, nowMs, false);
-    next.pending = delivery.pending;
-    try {
-      saveAlerts(config, next);
-    } catch (error) {
-      failures.push(`cannot save the alert state: ${(error as Error).message}`);
-    }
-    if (audit.failed !== null) failures.push(audit.failed);
+    failures.push(...rememberAlerts(config, next, delivery, audit));
     print(
       [
         `manual kill: ${reason}`,
@@ -97,7 +84,5 @@ export async function killCommand(options: KillOptions): Promise<number> {
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));
     return EXIT.OK;
-  } finally {
-    lock.release();
-  }
+  });
 }

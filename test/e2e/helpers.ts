@@ -140,11 +140,10 @@ function chownTree(dir: string, uid: number): void {
 }
 
 /**
- * Run the CLI as `nobody` (when root): dist/ is a self-contained bundle, copied to a folder that
- * user can read, and the workspace is handed to that user. Null when not root.
+ * Run the CLI in `ws` as `nobody` (only when root): dist/ is a self-contained bundle, copied to a
+ * folder that user can read, and the workspace is handed to that user.
  */
-export function cliAsNobody(ws: Workspace, args: string[]): CliResult | null {
-  if (process.getuid?.() !== 0) return null;
+function spawnAsNobody(ws: Workspace, args: string[], before: () => void = () => {}): CliResult {
   const copy = mkdtempSync(path.join(tmpdir(), 'cw-bin-'));
   onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
   const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -152,6 +151,7 @@ export function cliAsNobody(ws: Workspace, args: string[]): CliResult | null {
   cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
   chmodSync(copy, 0o755);
   chownTree(ws.dir, NOBODY);
+  before();
   const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'cost-watchdog.js'), ...args, '-c', ws.config], {
     cwd: ws.dir,
     env: env(),
@@ -161,6 +161,11 @@ export function cliAsNobody(ws: Workspace, args: string[]): CliResult | null {
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI as `nobody` when this process is root; null otherwise. */
+export function cliAsNobody(ws: Workspace, args: string[]): CliResult | null {
+  return process.getuid?.() === 0 ? spawnAsNobody(ws, args) : null;
 }
 
 /**
@@ -173,22 +178,10 @@ export function runWithUnreadable(ws: Workspace, unreadable: string): CliResult 
     chmodSync(unreadable, 0o000);
     return cli(['run', '--json', '-c', ws.config], { cwd: ws.dir });
   }
-  const copy = mkdtempSync(path.join(tmpdir(), 'cw-bin-'));
-  onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
-  const root = fileURLToPath(new URL('../..', import.meta.url));
-  cpSync(path.join(root, 'bin'), path.join(copy, 'bin'), { recursive: true });
-  cpSync(path.join(root, 'dist'), path.join(copy, 'dist'), { recursive: true });
-  chmodSync(copy, 0o755);
-  chownTree(ws.dir, NOBODY);
-  chownSync(unreadable, 0, 0);
-  chmodSync(unreadable, 0o600);
-  const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'cost-watchdog.js'), 'run', '--json', '-c', ws.config], {
-    cwd: ws.dir,
-    env: env(),
-    encoding: 'utf8',
-    uid: NOBODY,
-    gid: NOBODY,
-    timeout: 60_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  // Root reads anything: run as nobody, with the file left to root.
+  const chown = (): void => {
+    chownSync(unreadable, 0, 0);
+    chmodSync(unreadable, 0o600);
+  };
+  return spawnAsNobody(ws, ['run', '--json'], chown);
 }
