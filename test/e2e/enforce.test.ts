@@ -1,7 +1,7 @@
 // Enforcement end to end: the real CLI against real processes, real files and a real HTTP server
 // on 127.0.0.1 standing in for Slack.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -439,6 +439,20 @@ describe('StrictModes for the config', () => {
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/refusing a config file writable by group \(mode 0664\).*chmod go-w/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("refuses a config file owned by someone else (when root: a file of nobody's)", () => {
+    const ws = workspace(config());
+    const uid = process.getuid?.() ?? 0;
+    if (uid !== 0) {
+      // Not root: a file we own is accepted; one of root's is too (root may run the watchdog's config).
+      expect(ws.run('validate').code).toBe(0);
+      return;
+    }
+    chownSync(ws.config, 65534, 65534);
+    const r = ws.run('run');
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/refusing a config file owned by uid 65534, not by root or the user the watchdog runs as \(uid 0\).*chown root/);
   });
 
   it('refuses a config in a folder anyone can write to', () => {
