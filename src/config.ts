@@ -98,7 +98,9 @@ const schema = z.strictObject({
         .optional(),
       grace: duration.default('10s'),
       stop_command: z.string({ error: 'expected a shell command' }).min(1).optional(),
-      stop_timeout: duration.default('30s'),
+      stop_timeout: duration
+        .refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` })
+        .default('30s'),
     })
     .refine((target) => !(target.process_name !== undefined && target.cmdline !== undefined), {
       error: 'set process_name (an exact name) or cmdline (a pattern), not both',
@@ -120,7 +122,9 @@ const schema = z.strictObject({
     .default({ webhook_url_env: 'SLACK_WEBHOOK_URL' }),
   alerts: z
     .strictObject({
-      reminder: duration.default('1h'),
+      reminder: duration
+        .refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` })
+        .default('1h'),
     })
     .default({ reminder: '1h' }),
   heartbeat: z

@@ -82,9 +82,14 @@ function topText(top: Top): string {
   return top.map(([name, spend]) => `${name} ${usd(spend)}`).join(', ');
 }
 
+/** At most this many PIDs are named in a message; the rest are counted. */
+const PIDS_SHOWN = 12;
+
 function pidList(pids: readonly number[], tree: KillSummary['tree']): string {
   const names = new Map(tree.map((p) => [p.pid, p.name]));
-  return pids.map((pid) => `${pid}${names.has(pid) ? ` (${names.get(pid)})` : ''}`).join(', ');
+  const shown = pids.slice(0, PIDS_SHOWN).map((pid) => `${pid}${names.get(pid) ? ` (${names.get(pid)})` : ''}`);
+  if (pids.length > PIDS_SHOWN) shown.push(`and ${pids.length - PIDS_SHOWN} more (all in the audit log)`);
+  return shown.join(', ');
 }
 
 /** What was done, in words: flag, stop command, signals. */

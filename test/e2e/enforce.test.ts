@@ -61,6 +61,38 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
     expect(r.stdout).toMatch(/needed SIGKILL|after SIGKILL/);
   });
 
+  it('a child forked during the grace period is killed too', async () => {
+    const ws = workspace(config(PID_TARGET));
+    const pidFile = path.join(ws.dir, 'state', 'app.pid');
+    const spawned = `${pidFile}.late`;
+    const script = `
+      const { spawn } = require('node:child_process');
+      const fs = require('node:fs');
+      process.on('SIGTERM', () => {
+        const late = spawn('sleep', ['300'], { stdio: 'ignore' });
+        fs.writeFileSync(${JSON.stringify(spawned)}, String(late.pid));
+      });
+      fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
+      setInterval(() => {}, 1000);
+    `;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    let late = 0;
+    try {
+      await waitFor('the target', () => existsSync(pidFile));
+      ws.append(lines(3, 3));
+      const r = ws.run('run');
+      expect(r.code, r.stderr).toBe(0);
+      late = Number(readFileSync(spawned, 'utf8'));
+      expect(late).toBeGreaterThan(0);
+      expect(alive(parent.pid as number)).toBe(false);
+      expect(alive(late)).toBe(false);
+      expect(audit(ws).some((e) => e.event === 'signal' && e.signal === 'SIGKILL' && e.pid === late)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+      if (late > 0 && alive(late)) process.kill(late, 'SIGKILL');
+    }
+  });
+
   it('emergency writes the flag and kills nothing; the flag is left as it is afterwards', async () => {
     const ws = workspace(config(PID_TARGET));
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));

@@ -79,6 +79,12 @@ describe('alert text', () => {
     ],
     ['dry run', [{ kind: 'would-write', file: '/f' }, { ...kill, dryRun: true }], ['would write the emergency flag: /f', 'would send SIGTERM, then SIGKILL after the grace period, to 10 (my-agent), 11 (worker)']],
   ];
+  it('names at most 12 PIDs and counts the rest', () => {
+    const tree = Array.from({ length: 30 }, (_, i) => ({ pid: 100 + i, name: 'w' }));
+    const [line] = actionLines({ kind: 'none' }, { ...kill, tree, exited: tree.map((p) => p.pid), killed: [] });
+    expect(line).toMatch(/^killed 30 processes \(after SIGTERM\): 100 \(w\), .*111 \(w\), and 18 more \(all in the audit log\)$/);
+  });
+
   it.each(actionRows)('actions: %s', (_name, args, want) => expect(actionLines(...args)).toEqual(want));
 });
 

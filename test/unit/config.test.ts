@@ -21,6 +21,9 @@ function problems(raw: unknown): string[] {
 describe('config errors name the key path and what was expected', () => {
   const cases: [string, unknown, string[]][] = [
     ['a word for a number', { ...base, limits: { '15m': { warn: 'lots' } } }, ['limits.15m.warn: expected a number (USD), got "lots"']],
+    ['no time between reminders', { ...base, alerts: { reminder: '0s' } }, ['alerts.reminder: expected at least "1s", got "0s"']],
+    ['an unknown alerts key', { ...base, alerts: { remind: '1h' } }, ['alerts.remind: unknown key (expected one of: reminder)']],
+    ['a stop timeout of nothing', { ...base, target: { pid_file: 'x', stop_timeout: '0s' } }, ['target.stop_timeout: expected at least "1s", got "0s"']],
     ['negative limit', { ...base, limits: { daily: { kill: -1 } } }, ['limits.daily.kill: expected a number >= 0 (USD), got -1']],
     ['limits out of order', { ...base, limits: { '15m': { warn: 10, emergency: 5 } } }, ['limits.15m: warn (10) is above emergency (5): expected warn <= emergency <= kill']],
     ['empty window', { ...base, limits: { '15m': {} } }, ['limits.15m: set at least one of warn, emergency, kill']],
