@@ -4,11 +4,20 @@ import { configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { EXIT } from '../errors.js';
 import { webhookSource } from '../effects/slack.js';
+import { findTarget, type TargetFinding } from '../effects/target.js';
 import { limitsText } from '../format.js';
 
 export interface ValidateOptions {
   config?: string;
   json?: boolean;
+}
+
+const MANY = 10;
+
+function describePids(finding: TargetFinding): string {
+  const names = new Map(finding.processes.map((p) => [p.pid, p.name]));
+  const shown = finding.pids.slice(0, MANY).map((pid) => `${pid} (${names.get(pid) ?? '?'})`);
+  return `${shown.join(', ')}${finding.pids.length > MANY ? ` and ${finding.pids.length - MANY} more` : ''}`;
 }
 
 export async function validateCommand(options: ValidateOptions): Promise<number> {
@@ -18,13 +27,20 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
   if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
   if (!config.windows.some((w) => w.limits.kill !== undefined)) notes.push('no kill limit on any window: spend is never stopped by a kill');
+  // What the target rule finds right now: a pattern that matches far more than the app is
+  // better seen here than during a kill.
+  const finding = config.target === null ? null : await findTarget(config);
+  if (finding !== null && finding.pids.length > MANY) {
+    notes.push(`the target matches ${finding.pids.length} running processes now: check that process_name / cmdline names only the app (a kill signals them all)`);
+  }
+  for (const note of finding?.notes ?? []) notes.push(note);
   const source = webhookSource(config, process.env);
   const slackText =
     source.kind === 'url' ? `from ${source.from}` : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
   if (source.kind === 'none') notes.push(`no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.webhook_url_file)`);
   if (source.kind === 'broken') notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ valid: true, config, notes }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2)}\n`);
   } else {
     const lines = [
       `${config.file}: valid`,
@@ -45,6 +61,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           ]
             .filter(Boolean)
             .join(', ')}`,
+      ...(finding === null ? [] : [`  running now ${finding.running ? describePids(finding) : 'no target process'}`]),
       `  alerts      stderr always; Slack ${slackText}; reminder every ${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
       `  cost policy ${config.cost.policy}${config.cost.policy === 'reported' ? '' : ' (estimates from tokens are not in this version yet: the logged cost counts)'}`,
     ];

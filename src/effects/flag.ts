@@ -1,7 +1,7 @@
 // The emergency flag: its existence tells the app to stop spending. Written once per emergency
 // (the first trigger is the record) and never removed here: only `clear-emergency` removes it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, readJson } from './store.js';
 
@@ -53,7 +53,16 @@ export function createFlag(flagFile: string, content: FlagContent): 'written' | 
       linkSync(temp, flagFile);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return 'exists';
+      if (code === 'EEXIST') {
+        // Something is there. A dangling symlink is not a flag: the app, following it, sees
+        // nothing. (Planted by the app's user, it would switch the flag off for good.)
+        try {
+          statSync(flagFile);
+        } catch {
+          throw new Error('a symlink that points nowhere is in its place (remove it)');
+        }
+        return 'exists';
+      }
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
       renameSync(temp, flagFile);
     }

@@ -260,6 +260,16 @@ describe('the flag cannot be written', () => {
     expect(ws.run('run').code).toBe(0);
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
   });
+
+  it('a dangling symlink where the flag goes is a flag not written (the app would see none)', () => {
+    const ws = workspace(config());
+    symlinkSync(path.join(ws.dir, 'nowhere'), flagFile(ws));
+    ws.append(lines(2, 3));
+    const r = ws.run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/EMERGENCY FLAG NOT WRITTEN: .*a symlink that points nowhere is in its place/);
+    expect(existsSync(path.join(ws.dir, 'nowhere'))).toBe(false);
+  });
 });
 
 describe('dry runs touch nothing', () => {
