@@ -4,8 +4,7 @@
 // moment: the flag returns only when a window climbs higher, or drops to ok and crosses again.
 import { configPath, loadConfig } from '../config.js';
 import type { AlertFacts } from '../core/alert-text.js';
-import { afterClear } from '../core/decide.js';
-import { levelRank } from '../core/levels.js';
+import { afterClear, clearVerdict } from '../core/decide.js';
 import { limitsText, usd } from '../core/money.js';
 import { round6, underLock } from '../engine.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
@@ -28,17 +27,22 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
     const person = who();
-    const over = result.windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
+    const verdict = clearVerdict(result.windows, force, result.logError === null);
+    const over = verdict.over;
     const spendText = (ws: typeof over): string => ws.map((w) => `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`).join('; ');
     const flagBefore = readFlag(config.flagFile);
-    if (result.logError !== null && !force) {
-      audit.record('clear_refused', { by: person, reason, error: result.logError });
-      throw new FailureError(`refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the log, or run again with --force to clear anyway.`);
-    }
-    if (over.length > 0 && !force) {
-      audit.record('clear_refused', { by: person, reason, windows: Object.fromEntries(over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])) });
+    if (!verdict.allowed) {
+      audit.record('clear_refused', {
+        by: person,
+        reason,
+        why: verdict.why,
+        ...(result.logError !== null ? { error: result.logError } : {}),
+        windows: Object.fromEntries(over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+      });
       throw new FailureError(
-        `refusing to clear the emergency: spend is still at emergency or above: ${spendText(over)}.\nWait until it drops, or run again with --force to acknowledge this spend (the flag then returns only if a window climbs higher, or drops to ok and crosses again).`,
+        verdict.why === 'spend unknown'
+          ? `refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the log, or run again with --force to clear anyway.`
+          : `refusing to clear the emergency: spend is still at emergency or above: ${spendText(over)}.\nWait until it drops, or run again with --force to acknowledge this spend (the flag then returns only if a window climbs higher, or drops to ok and crosses again).`,
       );
     }
     let removed: boolean;

@@ -246,3 +246,20 @@ export function loadAlertState(value: unknown): AlertState | null {
     pending,
   };
 }
+
+export type ClearVerdict =
+  | { allowed: true; over: WindowStatus[] }
+  | { allowed: false; why: 'spend unknown' | 'still over'; over: WindowStatus[] };
+
+/**
+ * May a person clear the emergency now? Not while a window is at emergency or above, nor while
+ * the spend is not known (the log unreadable), unless forced. `over` names the windows at
+ * emergency or above (what a forced clear acknowledges).
+ */
+export function clearVerdict(windows: readonly WindowStatus[], force: boolean, spendKnown: boolean): ClearVerdict {
+  const over = windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
+  if (force) return { allowed: true, over };
+  if (!spendKnown) return { allowed: false, why: 'spend unknown', over };
+  if (over.length > 0) return { allowed: false, why: 'still over', over };
+  return { allowed: true, over };
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   afterClear,
+  clearVerdict,
   type AlertState,
   decide,
   type DecideInput,
@@ -177,6 +178,22 @@ describe('afterClear', () => {
     const again = decide(input(6, { state: recovered }));
     expect(again.writeFlag).toBe(true);
     expect(again.events.map((e) => e.kind)).toEqual(['enter']);
+  });
+});
+
+describe('clearVerdict', () => {
+  const rows: [string, number[], boolean, boolean, string][] = [
+    ['all under emergency', [4, 1], false, true, 'allowed'],
+    ['a window at emergency', [6, 1], false, true, 'still over:15m'],
+    ['a window at kill, forced', [9, 1], true, true, 'allowed:15m'],
+    ['spend not known', [1, 1], false, false, 'spend unknown'],
+    ['spend not known, forced', [1, 1], true, false, 'allowed'],
+  ];
+  it.each(rows)('%s', (_name, spends, force, known, want) => {
+    const windows = spends.map((spend, i) => win(i === 0 ? '15m' : 'daily', spend));
+    const v = clearVerdict(windows, force, known);
+    const over = v.over.map((w) => w.name).join(',');
+    expect(v.allowed ? `allowed${over ? `:${over}` : ''}` : `${v.why}${over ? `:${over}` : ''}`).toBe(want);
   });
 });
 
