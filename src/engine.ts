@@ -15,7 +15,7 @@ import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
 import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
-import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limitFor } from './core/decide.js';
+import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limitFor, STOP_FAILED } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
@@ -247,10 +247,19 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     } else {
       delete decision.next.incidents[KILL_FAILED];
     }
-    if (kill.stop !== null && !kill.stop.ok && incidentDue(loaded.state, 'stop-failed', nowMs, config.alerts.reminderMs)) {
-      decision.next.incidents['stop-failed'] = nowMs;
+    if (kill.stop !== null && !kill.stop.ok) {
+      if (incidentDue(loaded.state, STOP_FAILED, nowMs, config.alerts.reminderMs)) {
+        decision.next.incidents[STOP_FAILED] = nowMs;
+        // Said in the message's "done" line when there is a message anyway.
+        if (decision.events.length === 0 && problems.length === 0) problems.push(`STOP COMMAND FAILED: ${config.target?.stopCommand ?? ''}`);
+      }
+    } else if (kill.stop !== null) {
+      delete decision.next.incidents[STOP_FAILED];
     }
   }
+  // The flag is in force only if it is there now: a write that failed must not look, next time,
+  // like a flag somebody deleted.
+  decision.next.flag_seen = flag.kind === 'written' || flag.kind === 'exists' || (flag.kind === 'would-write' && decision.next.flag_seen);
   if (flag.kind === 'failed') {
     if (incidentDue(loaded.state, 'flag-failed', nowMs, config.alerts.reminderMs)) {
       problems.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);

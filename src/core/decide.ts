@@ -38,6 +38,9 @@ export interface AlertState {
 /** The key under which the one-time note on adding Slack is remembered. */
 export const SLACK_NOTE = 'slack-note';
 
+/** The incident key of a stop command that failed or timed out. */
+export const STOP_FAILED = 'stop-failed';
+
 /** The incident key of a kill that left the target running. */
 export const KILL_FAILED = 'kill-failed';
 

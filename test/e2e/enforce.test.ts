@@ -249,6 +249,13 @@ describe('the flag cannot be written', () => {
     expect(r.stderr).toMatch(/EMERGENCY FLAG NOT WRITTEN: .*no-such-folder\/cost_emergency\.flag: its folder .* does not exist/);
     expect(r.stderr).toMatch(/^cost-watchdog: emergency flag not written/m);
     expect(audit(ws).some((e) => e.event === 'flag_failed')).toBe(true);
+    // The next check fails again (the flag is still not there), without alerting again within
+    // the hour, and a flag that was never written is not "removed".
+    const again = ws.run('run');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^cost-watchdog: emergency flag not written/m);
+    expect(alertsIn(again.stderr)).toEqual([]);
+    expect(again.stderr).not.toContain('FLAG REMOVED');
   });
 
   it('never writes through a symlink planted where the flag goes', () => {
