@@ -261,3 +261,8 @@ export function rememberAlerts(config: Config, state: AlertState, delivery: Deli
   if (audit?.failed != null) failures.push(audit.failed);
   return failures;
 }
+
+/** The alert line for a kill that failed. */
+export function killProblem(failed: string): string {
+  return `KILL FAILED: ${failed.replace(/^kill failed: /, '')}`;
+}

@@ -19,7 +19,7 @@ import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limit
 import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
-import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
+import { Auditor, deliver, host, killProblem, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 
 const CHECKPOINT_VERSION = 1;
 const LOCK_WAIT_MS = 30_000;
@@ -241,7 +241,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     }
     if (stopped.failed !== null) {
       failures.push(stopped.failed);
-      if (incidentDue(loaded.state, KILL_FAILED, nowMs, config.alerts.reminderMs)) problems.push(`KILL FAILED: ${stopped.failed}`);
+      if (incidentDue(loaded.state, KILL_FAILED, nowMs, config.alerts.reminderMs)) problems.push(killProblem(stopped.failed));
       decision.next.incidents[KILL_FAILED] = loaded.state.incidents[KILL_FAILED] ?? nowMs;
       if (problems.length > 0) decision.next.incidents[KILL_FAILED] = nowMs;
     } else {

@@ -5,7 +5,7 @@ import { configPath, loadConfig } from '../config.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
 import { topsOf, underLock } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
-import { deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
+import { deliver, host, killProblem, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
 import { printable } from '../format.js';
 
 export interface KillOptions {
@@ -68,7 +68,8 @@ export async function killCommand(options: KillOptions): Promise<number> {
       tops: topsOf(config, result, result.windows.find((w) => w.seconds !== null)?.name ?? null),
       flag,
       kill: stopped.summary,
-      problems: failures.map((f) => f.toUpperCase().startsWith('KILL') ? f : `FAILED: ${f}`),
+      // A flag that failed is in the "done" line already.
+      problems: stopped.failed === null ? [] : [killProblem(stopped.failed)],
     };
     const delivery = await deliver(config, [{ facts, level: 'kill' }], next, audit, nowMs, false);
     failures.push(...rememberAlerts(config, next, delivery, audit));
