@@ -109,6 +109,9 @@ export function decide(input: DecideInput): Decision {
   const events: AlertEvent[] = [];
   let level: Level = 'ok';
   let trigger: WindowStatus | null = null;
+  // A window no longer in the config is forgotten, silently.
+  for (const name of Object.keys(next.windows)) if (!windows.some((w) => w.name === name)) delete next.windows[name];
+  for (const name of Object.keys(next.acknowledged)) if (!windows.some((w) => w.name === name)) delete next.acknowledged[name];
 
   for (const window of windows) {
     const previous = state.windows[window.name]?.level ?? 'ok';

@@ -130,6 +130,13 @@ describe('decide: levels to actions and alerts', () => {
     }
   });
 
+  it('forgets, silently, a window that is no longer configured', () => {
+    const d = decide(input(1, { state: state({ windows: { ...remembered('warn'), '1h': { level: 'kill', since_ms: T0 } }, acknowledged: { '1h': 'kill' } }) }));
+    expect(d.events.map((e) => `${e.kind}:${e.window}`)).toEqual(['recovery:15m']);
+    expect(d.next.windows).toEqual({});
+    expect(d.next.acknowledged).toEqual({});
+  });
+
   it('names the limit crossed and the level before', () => {
     const d = decide(input(5.2, { state: state({ windows: remembered('warn') }) }));
     expect(d.events[0]).toMatchObject({ kind: 'escalate', previous: 'warn', spend: 5.2, limit: 5 });
