@@ -76,18 +76,29 @@ Examples:
     async () => (await import('./commands/run.js')).runCommand,
   )
     .option('--dry-run', 'decide and print what would be done; write, signal and send nothing')
-    .option('--json', 'print the result as JSON');
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could\nnot (log unreadable, flag not written, kill failed, state folder not writable), 64 bad usage,\n78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or\nslack.webhook_url_file) is set.',
+    );
 
   lazyCommand(cli, 'kill', 'manual kill switch: write the emergency flag, stop the target (stop_command, SIGTERM, SIGKILL after grace), alert, whatever the spend', async () => (await import('./commands/kill.js')).killCommand)
     .option('--reason <text>', 'why (goes into the flag, the alert and the audit log)')
     .option('--dry-run', 'print which processes would be signalled; touch nothing')
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nThe kill switch stays on: while the flag is in force, every check kills the target again if it\ncomes back (a supervisor restarted it), until `cost-watchdog clear-emergency`.');
+    .addHelpText(
+      'after',
+      '\nThe kill switch stays on: while the flag is in force, every check kills the target again if it\ncomes back (a supervisor restarted it), until `cost-watchdog clear-emergency`.\n\nExit: 0 done (also when no target is configured or running), 1 flag not written or kill failed\n(EPERM, survivors), 64 bad usage, 78 bad config.',
+    );
 
   lazyCommand(cli, 'clear-emergency', "remove the emergency flag after a person's decision; refused while a window is still at emergency or above, unless --force", async () => (await import('./commands/clear-emergency.js')).clearEmergencyCommand)
     .requiredOption('--reason <text>', 'why it is safe to spend again (required; audited and announced)')
     .option('--force', 'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns only when a window climbs higher, or drops to ok and crosses again')
-    .option('--json', 'print the result as JSON');
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      '\nExit: 0 cleared (or there was no flag), 1 refused (a window still at emergency or above, or the\nlog unreadable so the spend is not known) or the flag could not be removed, 64 no --reason, 78 bad config.',
+    );
 
   lazyCommand(cli, 'status', 'spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON')
