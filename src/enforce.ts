@@ -261,8 +261,3 @@ export function rememberAlerts(config: Config, state: AlertState, delivery: Deli
   if (audit?.failed != null) failures.push(audit.failed);
   return failures;
 }
-
-/** The alert line for a kill that failed. */
-export function killProblem(failed: string): string {
-  return `KILL FAILED: ${failed.replace(/^kill failed: /, '')}`;
-}

@@ -15,11 +15,11 @@ import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
 import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
-import { type AlertEvent, type Decision, decide, incidentDue, KILL_FAILED, limitFor, STOP_FAILED } from './core/decide.js';
+import { type AlertEvent, type Decision, decide, limitFor, troubles } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
-import { Auditor, deliver, host, killProblem, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
+import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 
 const CHECKPOINT_VERSION = 1;
 const LOCK_WAIT_MS = 30_000;
@@ -229,45 +229,31 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   }
 
   let kill: KillSummary | null = null;
-  const next = decision.next;
-  const problems: string[] = [];
+  let killFailed: string | null = null;
   if (decision.kill) {
     const stopped = await stopTarget(config, dryRun, audit);
     kill = stopped.summary;
-    if (!kill.notRunning && !dryRun) {
-      // Known now: was the target running? (A kill switch that finds it again says so.)
-      decision = decide({ ...input, targetRunning: true });
-      decision.next.pending = next.pending;
-    }
-    if (stopped.failed !== null) {
-      failures.push(stopped.failed);
-      if (incidentDue(loaded.state, KILL_FAILED, nowMs, config.alerts.reminderMs)) problems.push(killProblem(stopped.failed));
-      decision.next.incidents[KILL_FAILED] = loaded.state.incidents[KILL_FAILED] ?? nowMs;
-      if (problems.length > 0) decision.next.incidents[KILL_FAILED] = nowMs;
-    } else {
-      delete decision.next.incidents[KILL_FAILED];
-    }
-    if (kill.stop !== null && !kill.stop.ok) {
-      if (incidentDue(loaded.state, STOP_FAILED, nowMs, config.alerts.reminderMs)) {
-        decision.next.incidents[STOP_FAILED] = nowMs;
-        // Said in the message's "done" line when there is a message anyway.
-        if (decision.events.length === 0 && problems.length === 0) problems.push(`STOP COMMAND FAILED: ${config.target?.stopCommand ?? ''}`);
-      }
-    } else if (kill.stop !== null) {
-      delete decision.next.incidents[STOP_FAILED];
-    }
+    killFailed = stopped.failed;
+    if (killFailed !== null) failures.push(killFailed);
+    // Known now: was the target running? (A kill switch that finds it again says so.)
+    if (!kill.notRunning && !dryRun) decision = decide({ ...input, targetRunning: true });
   }
   // The flag is in force only if it is there now: a write that failed must not look, next time,
   // like a flag somebody deleted.
   decision.next.flag_seen = flag.kind === 'written' || flag.kind === 'exists' || (flag.kind === 'would-write' && decision.next.flag_seen);
-  if (flag.kind === 'failed') {
-    if (incidentDue(loaded.state, 'flag-failed', nowMs, config.alerts.reminderMs)) {
-      problems.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);
-      decision.next.incidents['flag-failed'] = nowMs;
-    }
-  } else {
-    delete decision.next.incidents['flag-failed'];
-  }
+  const { problems, incidents } = troubles(
+    decision.next.incidents,
+    {
+      killFailed,
+      killTried: decision.kill,
+      stopFailed: kill?.stop == null ? undefined : kill.stop.ok ? null : (config.target?.stopCommand ?? ''),
+      flagFailed: flag.kind === 'failed' ? `${flag.file}: ${flag.error}` : null,
+    },
+    decision.events.length > 0,
+    nowMs,
+    config.alerts.reminderMs,
+  );
+  decision.next.incidents = incidents;
 
   const events = decision.events;
   const alerts: { facts: AlertFacts; level: Level }[] = [];

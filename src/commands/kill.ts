@@ -5,7 +5,8 @@ import { configPath, loadConfig } from '../config.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
 import { topsOf, underLock } from '../engine.js';
 import { EXIT, FailureError } from '../errors.js';
-import { deliver, host, killProblem, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
+import { killProblem } from '../core/decide.js';
+import { deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
 import { printable } from '../format.js';
 
 export interface KillOptions {

@@ -82,17 +82,22 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
     return result === 'sent';
   };
 
-  let waiting = tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid);
-  const deadline = Date.now() + graceMs;
-  for (;;) {
-    waiting = waiting.filter((pid) => {
-      if (stillSame(pid, start.get(pid) ?? null)) return true;
-      exited.push(pid);
-      return false;
-    });
-    if (waiting.length === 0 || Date.now() >= deadline) break;
-    await sleep(POLL_MS);
-  }
+  /** Watch `pids` until all are gone or `ms` have passed; the gone go to `gone`, the rest come back. */
+  const watch = async (pids: number[], ms: number, gone: number[]): Promise<number[]> => {
+    const deadline = Date.now() + ms;
+    let left = pids;
+    for (;;) {
+      left = left.filter((pid) => {
+        if (stillSame(pid, start.get(pid) ?? null)) return true;
+        gone.push(pid);
+        return false;
+      });
+      if (left.length === 0 || Date.now() >= deadline) return left;
+      await sleep(POLL_MS);
+    }
+  };
+
+  const waiting = await watch(tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid), graceMs, exited);
 
   // Children forked during the grace period belong to the tree too.
   let survivors = waiting;
@@ -109,17 +114,7 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
     } catch {
       // the survivors known are still killed
     }
-    survivors = survivors.filter((pid) => send(pid, 'SIGKILL'));
-    const killDeadline = Date.now() + AFTER_KILL_WAIT_MS;
-    for (;;) {
-      survivors = survivors.filter((pid) => {
-        if (stillSame(pid, start.get(pid) ?? null)) return true;
-        killed.push(pid);
-        return false;
-      });
-      if (survivors.length === 0 || Date.now() >= killDeadline) break;
-      await sleep(POLL_MS);
-    }
+    survivors = await watch(survivors.filter((pid) => send(pid, 'SIGKILL')), AFTER_KILL_WAIT_MS, killed);
   }
   const alive = [...new Set([...survivors, ...[...refused].filter((pid) => stillSame(pid, start.get(pid) ?? null))])].sort((a, b) => a - b);
   return {

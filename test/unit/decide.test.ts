@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type ActionTrouble,
   afterClear,
   clearVerdict,
   type AlertState,
@@ -8,9 +9,12 @@ import {
   effectiveLevel,
   emptyAlertState,
   incidentDue,
+  FLAG_FAILED,
   KILL_FAILED,
   keepPending,
   loadAlertState,
+  STOP_FAILED,
+  troubles,
 } from '../../src/core/decide.js';
 import { type Level, levelOf, type WindowStatus } from '../../src/core/levels.js';
 
@@ -201,6 +205,25 @@ describe('clearVerdict', () => {
     const v = clearVerdict(windows, force, known);
     const over = v.over.map((w) => w.name).join(',');
     expect(v.allowed ? `allowed${over ? `:${over}` : ''}` : `${v.why}${over ? `:${over}` : ''}`).toBe(want);
+  });
+});
+
+describe('troubles: alerted when they start, then at most every repeat interval, forgotten when over', () => {
+  const none: ActionTrouble = { killFailed: null, killTried: false, stopFailed: undefined, flagFailed: null };
+  type Row = [string, Record<string, number>, Partial<ActionTrouble>, boolean, string[], Record<string, number>];
+  const rows: Row[] = [
+    ['nothing wrong', {}, {}, false, [], {}],
+    ['a kill fails', {}, { killFailed: 'kill failed: 1 process(es) still running (9)', killTried: true }, true, ['KILL FAILED: 1 process(es) still running (9)'], { [KILL_FAILED]: T0 }],
+    ['it fails again within the hour: not alerted', { [KILL_FAILED]: T0 - 1000 }, { killFailed: 'x', killTried: true }, false, [], { [KILL_FAILED]: T0 - 1000 }],
+    ['a kill works: forgotten', { [KILL_FAILED]: T0 - 1000 }, { killTried: true }, false, [], {}],
+    ['no kill tried: remembered', { [KILL_FAILED]: T0 - 1000 }, {}, false, [], { [KILL_FAILED]: T0 - 1000 }],
+    ['the stop command fails, nothing else to say', {}, { stopFailed: 'systemctl stop app', killTried: true }, false, ['STOP COMMAND FAILED: systemctl stop app'], { [STOP_FAILED]: T0 }],
+    ['the stop command fails in a message with events: said in its done line', {}, { stopFailed: 'x', killTried: true }, true, [], { [STOP_FAILED]: T0 }],
+    ['the flag fails', {}, { flagFailed: '/f: read-only file system' }, true, ['EMERGENCY FLAG NOT WRITTEN: /f: read-only file system'], { [FLAG_FAILED]: T0 }],
+    ['the flag is written again: forgotten', { [FLAG_FAILED]: T0 - 5 }, {}, false, [], {}],
+  ];
+  it.each(rows)('%s', (_name, before, trouble, hasEvents, problems, incidents) => {
+    expect(troubles(before, { ...none, ...trouble }, hasEvents, T0, HOUR)).toEqual({ problems, incidents });
   });
 });
 
