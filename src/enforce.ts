@@ -261,3 +261,34 @@ export function rememberAlerts(config: Config, state: AlertState, delivery: Deli
   if (audit?.failed != null) failures.push(audit.failed);
   return failures;
 }
+
+/**
+ * Tell the dead-man's-switch how the check went (heartbeat.ping_url). Bounded, never throws; a
+ * failed ping is said on stderr and in the audit log, and changes nothing else.
+ */
+export async function pingAfterCheck(config: Config, checkOk: boolean, now: () => number): Promise<void> {
+  const url = config.heartbeat.pingUrl;
+  if (url === null) return;
+  const { ping } = await import('./effects/ping.js');
+  const outcome = await ping(url, checkOk);
+  if (outcome.ok) return;
+  process.stderr.write(`cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (${outcome.error ?? 'unknown'}); the check itself is not affected\n`);
+  new Auditor(config.stateDir, now).record('ping_failed', { target: outcome.target, check_ok: checkOk, error: outcome.error ?? 'unknown' });
+}
+
+export type NoticeDelivery = { kind: 'sent' } | { kind: 'stderr-only' } | { kind: 'failed'; error: string };
+
+/**
+ * An alert about the watchdog itself (heartbeat, a failed unit): one line on stderr always, and to
+ * Slack within the send budget when a webhook is set. Never throws.
+ */
+export async function sendNotice(slack: Config['slack'], level: Level, headline: string, details: readonly string[]): Promise<NoticeDelivery> {
+  const { noticeConsoleLine, noticeSlackText } = await import('./core/alert-text.js');
+  process.stderr.write(`cost-watchdog: ${printable(noticeConsoleLine(headline, details))}\n`);
+  const source = webhookSource({ slack }, process.env);
+  if (source.kind === 'none') return { kind: 'stderr-only' };
+  if (source.kind === 'broken') return { kind: 'failed', error: `the webhook URL from ${source.from} ${source.problem}` };
+  const outcome = await postToSlack(source.url, noticeSlackText(level, headline, details), Date.now() + SEND_BUDGET_MS);
+  if (outcome.ok) return { kind: 'sent' };
+  return { kind: 'failed', error: outcome.error ?? 'unknown' };
+}

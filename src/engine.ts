@@ -22,7 +22,7 @@ import { readFlag } from './effects/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 
 const CHECKPOINT_VERSION = 1;
-const LOCK_WAIT_MS = 30_000;
+export const LOCK_WAIT_MS = 30_000;
 
 export interface CheckResult {
   nowMs: number;
@@ -183,6 +183,11 @@ export interface Enforcement {
 
 export interface CheckOutcome extends CheckResult, Enforcement {}
 
+/** Did the check do its job: read the log, and write, kill and record all it had to? */
+export function checkSucceeded(outcome: CheckOutcome): boolean {
+  return outcome.logError === null && outcome.failures.length === 0;
+}
+
 /** The top spenders of a window, for the alert. */
 export function topsOf(config: Config, result: CheckResult, windowName: string | null): AlertFacts['tops'] {
   const window = config.windows.find((w) => w.name === windowName) ?? config.windows[0];
@@ -331,9 +336,11 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
     const enforcement = await enforce(config, result, options.mode, false, audit);
     if (audit.failed !== null) enforcement.failures.push(audit.failed);
     const levels = Object.fromEntries(result.windows.map((w) => [w.name, w.level]));
-    const ok = result.logError === null && enforcement.failures.length === 0;
+    const ok = checkSucceeded({ ...result, ...enforcement });
+    const finishedMs = options.now();
+    // `time` is when the check completed: the moment the watchdog last proved it was alive.
     writeHeartbeat(config.stateDir, {
-      time: new Date(nowMs).toISOString(),
+      time: new Date(finishedMs).toISOString(),
       pid: process.pid,
       version: VERSION,
       mode: options.mode,
@@ -349,7 +356,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         },
         ...(result.logError !== null ? { error: result.logError } : enforcement.failures.length > 0 ? { error: enforcement.failures.join('; ') } : {}),
       },
-      duration_ms: Math.max(0, options.now() - started),
+      duration_ms: Math.max(0, finishedMs - started),
     });
     return { ...result, ...enforcement };
   });

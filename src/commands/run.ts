@@ -3,7 +3,8 @@
 import { configPath, loadConfig } from '../config.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines, killJson } from '../core/alert-text.js';
-import { type CheckOutcome, round6, runCheck } from '../engine.js';
+import { type CheckOutcome, checkSucceeded, round6, runCheck } from '../engine.js';
+import { pingAfterCheck } from '../enforce.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 
@@ -41,7 +42,16 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
 export async function runCommand(options: RunOptions): Promise<number> {
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const dryRun = options.dryRun === true;
-  const result = await runCheck(config, { mode: 'run', dryRun, now: Date.now });
+  let result: CheckOutcome;
+  try {
+    result = await runCheck(config, { mode: 'run', dryRun, now: Date.now });
+  } catch (error) {
+    // The check could not complete (lock held, state folder not writable): the dead-man's switch
+    // hears about it at once, not only when the pings stop.
+    if (!dryRun) await pingAfterCheck(config, false, Date.now);
+    throw error;
+  }
+  if (!dryRun) await pingAfterCheck(config, checkSucceeded(result), Date.now);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(runJson(result, dryRun))}\n`);
   } else {

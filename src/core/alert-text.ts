@@ -203,3 +203,15 @@ export function killJson(kill: KillSummary | null): Record<string, unknown> | nu
     notes: kill.notes,
   };
 }
+
+/**
+ * A message about the watchdog itself (heartbeat, a failed unit) rather than about spend: a
+ * headline and detail lines, escaped like every other alert.
+ */
+export function noticeSlackText(level: Level, headline: string, details: readonly string[]): string {
+  return [`${EMOJI[level]} *${slackEscape(headline)}*`, ...details.map((d) => `• ${slackEscape(d)}`)].join('\n');
+}
+
+export function noticeConsoleLine(headline: string, details: readonly string[]): string {
+  return `ALERT ${[headline, ...details].join(' | ')}`;
+}

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 export type WebhookSource = { kind: 'none' } | { kind: 'url'; url: string; from: string } | { kind: 'broken'; from: string; problem: string };
 
 /** Where the webhook URL comes from: the environment variable first, then the file. */
-export function webhookSource(config: Config, env: NodeJS.ProcessEnv): WebhookSource {
+export function webhookSource(config: Pick<Config, 'slack'>, env: NodeJS.ProcessEnv): WebhookSource {
   const fromEnv = env[config.slack.webhookUrlEnv];
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     return checked(fromEnv.trim(), `$${config.slack.webhookUrlEnv}`);

@@ -1,0 +1,45 @@
+// The dead-man's-switch ping (healthchecks.io and alike): one GET after each check, bounded in
+// time, never throwing. A service outside this machine notices when the pings stop, which is the
+// one failure the watchdog cannot report itself (the machine or the timer is gone).
+// The URL's path is a secret (anyone with it can ping): only its host appears in messages.
+import { pingUrlFor } from '../core/heartbeat.js';
+import { VERSION } from '../version.js';
+
+/** Bounded so that a ping never holds up a check (and `run` never waits on it longer). */
+export const PING_TIMEOUT_MS = 5_000;
+
+export interface PingOutcome {
+  ok: boolean;
+  /** Where it went, without the secret part: `https://hc-ping.com/…/fail`. */
+  target: string;
+  /** Why it failed, without the URL. */
+  error?: string;
+}
+
+function shown(url: string, ok: boolean): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}/…${ok ? '' : '/fail'}`;
+}
+
+export async function ping(url: string, checkOk: boolean, timeoutMs: number = PING_TIMEOUT_MS): Promise<PingOutcome> {
+  const target = shown(url, checkOk);
+  try {
+    const response = await fetch(pingUrlFor(url, checkOk), {
+      method: 'GET',
+      headers: { 'user-agent': `cost-watchdog/${VERSION}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer().catch(() => undefined);
+    if (!response.ok) return { ok: false, target, error: `HTTP ${response.status}` };
+    return { ok: true, target };
+  } catch (error) {
+    const e = error as Error & { cause?: { code?: string } };
+    const why =
+      e.name === 'TimeoutError' || e.name === 'AbortError'
+        ? `no answer within ${Math.round(timeoutMs / 1000)}s`
+        : e.cause?.code !== undefined
+          ? `request failed (${e.cause.code})`
+          : 'request failed';
+    return { ok: false, target, error: why };
+  }
+}
