@@ -16,6 +16,9 @@ export const DEFAULT_CONFIG_FILE = 'watchdog.yaml';
 export const CONFIG_ENV = 'COST_WATCHDOG_CONFIG';
 /** Rolling windows are kept to the second; longer spans are what `daily` is for. */
 export const MAX_ROLLING_SECONDS = 86_400;
+/** `watch` checks on this schedule too, because windows move with time even when nothing is logged. */
+export const DEFAULT_SCHEDULE = '*/15 * * * * *';
+export const DEFAULT_STATE_DIR = '.cost-watchdog';
 
 const duration = z
   .string({ error: 'expected a duration like "30s", "15m" or "1h"' })
@@ -68,7 +71,7 @@ const schema = z.strictObject({
   log: relativePath,
   state_file: relativePath.optional(),
   flag_file: relativePath.default('state/cost_emergency.flag'),
-  state_dir: relativePath.default('.cost-watchdog'),
+  state_dir: relativePath.optional(),
   timezone: z
     .string({ error: 'expected an IANA time zone name like "UTC" or "Europe/Berlin"' })
     .refine(isValidTimeZone, { error: (issue) => `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"` })
@@ -136,6 +139,16 @@ const schema = z.strictObject({
         .optional(),
     })
     .default({ max_age: '5m' }),
+  watch: z
+    .strictObject({
+      schedule: z
+        .string({ error: 'expected a cron expression like "*/15 * * * * *" (seconds first, optional)' })
+        .refine((text) => /^\S+(\s+\S+){4,5}$/.test(text.trim()), {
+          error: (issue) => `expected a cron expression of 5 or 6 fields like "*/15 * * * * *" (every 15 seconds), got ${describe(issue.input)}`,
+        })
+        .default(DEFAULT_SCHEDULE),
+    })
+    .default({ schedule: DEFAULT_SCHEDULE }),
   fields: z.partialRecord(z.enum(FIELDS), fieldNames, { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of field names' : undefined) }).optional(),
 });
 
@@ -148,6 +161,8 @@ export interface Config {
   stateFile: string | null;
   flagFile: string;
   stateDir: string;
+  /** Where stateDir came from: the config, systemd's StateDirectory= ($STATE_DIRECTORY), or the default beside the config. */
+  stateDirFrom: 'config' | 'systemd' | 'default';
   timezone: string;
   /** Rolling windows shortest first, then `daily`. */
   windows: WindowSpec[];
@@ -164,6 +179,8 @@ export interface Config {
   cost: { policy: 'reported' | 'estimated' | 'max' };
   slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
   heartbeat: { maxAgeMs: number; pingUrl: string | null };
+  /** `watch`: the cron schedule of its timed checks (besides one on every change). */
+  watch: { schedule: string };
   fields: Partial<Record<FieldName, string[]>>;
 }
 
@@ -253,10 +270,10 @@ function article(type: string): string {
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
-const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'fields'];
+const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'watch', 'fields'];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
-export function resolveConfig(raw: unknown, file: string): Config {
+export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = {}): Config {
   if (raw === null || raw === undefined) throw new ConfigError(file, ['the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)']);
   if (typeof raw === 'object' && !Array.isArray(raw)) {
     const copy = { ...(raw as Record<string, unknown>) };
@@ -265,10 +282,21 @@ export function resolveConfig(raw: unknown, file: string): Config {
   }
   const result = schema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, problemsOf(result.error));
-  return fromRaw(result.data, file);
+  return fromRaw(result.data, file, env);
 }
 
-function fromRaw(raw: RawConfig, file: string): Config {
+/**
+ * The state folder: the config's state_dir; else, under systemd with StateDirectory=, the folder
+ * it made ($STATE_DIRECTORY, normally /var/lib/cost-watchdog); else .cost-watchdog beside the config.
+ */
+function stateDirOf(raw: RawConfig, abs: (p: string) => string, env: NodeJS.ProcessEnv): { dir: string; from: Config['stateDirFrom'] } {
+  if (raw.state_dir !== undefined) return { dir: abs(raw.state_dir), from: 'config' };
+  const fromSystemd = (env.STATE_DIRECTORY ?? '').split(':')[0] ?? '';
+  if (fromSystemd !== '' && path.isAbsolute(fromSystemd)) return { dir: fromSystemd, from: 'systemd' };
+  return { dir: abs(DEFAULT_STATE_DIR), from: 'default' };
+}
+
+function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const dir = path.dirname(file);
   const abs = (p: string): string => path.resolve(dir, p);
   const windows: WindowSpec[] = Object.entries(raw.limits).map(([name, limits]) => ({
@@ -294,12 +322,14 @@ function fromRaw(raw: RawConfig, file: string): Config {
     if (names !== undefined) fields[field as FieldName] = typeof names === 'string' ? [names] : [...names];
   }
   const target = raw.target;
+  const state = stateDirOf(raw, abs, env);
   return {
     file,
     log: abs(raw.log),
     stateFile: raw.state_file === undefined ? null : abs(raw.state_file),
     flagFile: abs(raw.flag_file),
-    stateDir: abs(raw.state_dir),
+    stateDir: state.dir,
+    stateDirFrom: state.from,
     timezone: raw.timezone,
     windows,
     target:
@@ -320,6 +350,7 @@ function fromRaw(raw: RawConfig, file: string): Config {
       webhookUrlFile: raw.slack.webhook_url_file === undefined ? null : abs(raw.slack.webhook_url_file),
     },
     heartbeat: { maxAgeMs: parseDuration(raw.heartbeat.max_age) as number, pingUrl: raw.heartbeat.ping_url ?? null },
+    watch: { schedule: raw.watch.schedule.trim().replace(/\s+/g, ' ') },
     fields,
   };
 }
@@ -331,7 +362,7 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv, c
 }
 
 /** Read, parse and validate a config file. Every failure is a ConfigError (exit 78). */
-export function loadConfig(file: string): Config {
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
     const fd = openSync(file, 'r');
@@ -359,7 +390,7 @@ export function loadConfig(file: string): Config {
       }),
     );
   }
-  const config = resolveConfig(doc.toJS(), file);
+  const config = resolveConfig(doc.toJS(), file, env);
   const webhookFile = config.slack.webhookUrlFile;
   if (webhookFile !== null) {
     let st;

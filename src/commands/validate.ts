@@ -6,6 +6,7 @@ import { EXIT } from '../errors.js';
 import { webhookSource } from '../effects/slack.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
 import { limitsText } from '../format.js';
+import { checkSchedule } from './watch.js';
 
 export interface ValidateOptions {
   config?: string;
@@ -22,6 +23,7 @@ function describePids(finding: TargetFinding): string {
 
 export async function validateCommand(options: ValidateOptions): Promise<number> {
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  await checkSchedule(config);
   // Worth knowing, not wrong: the config is valid either way.
   const notes: string[] = [];
   if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
@@ -47,7 +49,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  log         ${config.log}`,
       `  state file  ${config.stateFile ?? '(none)'}`,
       `  flag file   ${config.flagFile}`,
-      `  state dir   ${config.stateDir}`,
+      `  state dir   ${config.stateDir}${config.stateDirFrom === 'systemd' ? ' (from systemd: $STATE_DIRECTORY)' : config.stateDirFrom === 'default' ? ' (the default, beside the config)' : ''}`,
       `  time zone   ${config.timezone}`,
       ...config.windows.map((w) => `  ${w.name.padEnd(10)}  ${limitsText(w.limits)}`),
       config.target === null
@@ -63,6 +65,8 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             .join(', ')}`,
       ...(finding === null ? [] : [`  running now ${finding.running ? describePids(finding) : 'no target process'}`]),
       `  alerts      stderr always; Slack ${slackText}; reminder every ${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
+      `  heartbeat   check-heartbeat fails when the last check is older than ${formatDuration(config.heartbeat.maxAgeMs)}; ${config.heartbeat.pingUrl === null ? 'no dead-man\'s-switch ping' : `pings ${new URL(config.heartbeat.pingUrl).host} after each check (/fail after a failed one)`}`,
+      `  watch       timed checks "${config.watch.schedule}" besides one on every change`,
       `  cost policy ${config.cost.policy}${config.cost.policy === 'reported' ? '' : ' (estimates from tokens are not in this version yet: the logged cost counts)'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,199 @@
+// `watch`: the long-running alternative to a timer (systemd Type=simple). The same check as `run`,
+// on every change to the cost log, the flag or the app's state file (sub-second), and on a cron
+// schedule (watch.schedule, every 15 s by default) because windows move with time: spend leaves a
+// window, reminders fall due, and the heartbeat must be written even when nothing is logged.
+// Checks never overlap and take the same lock as `run`. SIGTERM / SIGINT finish the check in
+// progress and exit 0; SIGHUP reloads the config (a bad one is refused and the old one kept).
+import { type Config, configPath, loadConfig } from '../config.js';
+import { formatDuration } from '../core/duration.js';
+import { highestLevel } from '../core/levels.js';
+import { actionLines } from '../core/alert-text.js';
+import { CheckQueue } from '../check-queue.js';
+import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
+import { CliError, ConfigError, EXIT } from '../errors.js';
+import { type FileWatcher, missingFolders, watchFiles, watchPlan } from '../effects/watcher.js';
+import { Auditor, pingAfterCheck } from '../enforce.js';
+import { printable, usd } from '../format.js';
+import { runJson } from './run.js';
+
+export interface WatchOptions {
+  config?: string;
+  json?: boolean;
+}
+
+/** A burst of file events becomes one check this long after its first event. */
+export const DEBOUNCE_MS = 20;
+/** The same failure is said again at most this often (it is in the heartbeat and the ping too). */
+const REPEAT_FAILURE_MS = 5 * 60_000;
+
+function say(text: string): void {
+  process.stderr.write(`cost-watchdog watch: ${text}\n`);
+}
+
+/** The cron expression checked by node-cron itself: a ConfigError naming the key when it is bad. */
+export async function checkSchedule(config: Config): Promise<void> {
+  const { validateDetailed } = await import('node-cron');
+  const result = validateDetailed(config.watch.schedule);
+  if (!result.valid) {
+    throw new ConfigError(config.file, [
+      `watch.schedule: not a valid cron expression ${JSON.stringify(config.watch.schedule)}: ${result.errors.map((e) => e.message.replace(' a invalid ', ' an invalid ')).join('; ')} (expected e.g. "*/15 * * * * *", every 15 seconds)`,
+    ]);
+  }
+}
+
+interface Scheduled {
+  destroy(): void | Promise<void>;
+}
+
+async function startSchedule(config: Config, tick: () => void): Promise<Scheduled> {
+  const { schedule } = await import('node-cron');
+  const quiet = () => undefined;
+  return schedule(config.watch.schedule, tick, {
+    name: 'cost-watchdog',
+    timezone: config.timezone,
+    noOverlap: true,
+    // A tick missed while a long check held the event loop is harmless: the next one comes.
+    suppressMissedWarning: true,
+    logger: { info: quiet, debug: quiet, warn: (m) => say(`scheduler: ${m}`), error: (m) => say(`scheduler: ${m instanceof Error ? m.message : m}`) },
+  });
+}
+
+export async function watchCommand(options: WatchOptions): Promise<number> {
+  const file = configPath(options.config, process.env, process.cwd());
+  let config = loadConfig(file);
+  await checkSchedule(config);
+
+  let lastLevels = '';
+  let lastFailure: { text: string; atMs: number } | null = null;
+  const pings = new Set<Promise<void>>();
+
+  const report = (outcome: CheckOutcome | null, error: string | null, reasons: string[]): void => {
+    if (options.json) {
+      const line = outcome === null ? { error, reasons } : { ...runJson(outcome, false), reasons };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+    const failure = error ?? (outcome === null ? null : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
+    if (failure !== null) {
+      const now = Date.now();
+      if (lastFailure === null || lastFailure.text !== failure || now - lastFailure.atMs >= REPEAT_FAILURE_MS) {
+        say(`CHECK FAILED: ${printable(failure)}`);
+        lastFailure = { text: failure, atMs: now };
+      }
+    } else if (lastFailure !== null) {
+      say('checks succeed again');
+      lastFailure = null;
+    }
+    if (outcome === null || options.json) return;
+    const levels = outcome.windows.map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
+    const acted = outcome.events.length > 0 || outcome.flag.kind === 'written' || outcome.kill !== null;
+    const level = highestLevel(outcome.windows.map((w) => w.level));
+    const levelKey = outcome.windows.map((w) => w.level).join(',');
+    if (acted || levelKey !== lastLevels || outcome.newMalformed > 0) {
+      const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
+      const actions = actionLines(outcome.flag, outcome.kill).map(printable);
+      process.stdout.write(`${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}${actions.length > 0 ? ` | ${actions.join('; ')}` : ''}\n`);
+      lastLevels = levelKey;
+    }
+  };
+
+  const queue = new CheckQueue({
+    debounceMs: DEBOUNCE_MS,
+    run: async (reasons) => {
+      const current = config;
+      let outcome: CheckOutcome | null = null;
+      let error: string | null = null;
+      try {
+        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now });
+      } catch (caught) {
+        // A daemon outlives a failed check: it is said, pinged as failed, and tried again.
+        error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
+      }
+      report(outcome, error, reasons);
+      const ping = pingAfterCheck(current, outcome !== null && error === null && checkSucceeded(outcome), Date.now).catch(() => undefined);
+      pings.add(ping);
+      void ping.finally(() => pings.delete(ping));
+    },
+  });
+
+  let watcher: FileWatcher = { missing: [], close: async () => undefined };
+  let scheduled: Scheduled | null = null;
+
+  const startWatching = async (): Promise<void> => {
+    const plan = watchPlan(config);
+    watcher = await watchFiles(
+      plan,
+      (what) => queue.request(what),
+      (message) => say(`file watching: ${printable(message)} (timed checks go on)`),
+    );
+    for (const dir of watcher.missing) say(`note: ${dir} does not exist; it is watched once it does (until then, timed checks only)`);
+  };
+
+  const tick = (): void => {
+    queue.request('schedule', true);
+    // A folder that was missing has appeared: watch it.
+    if (watcher.missing.length > 0 && missingFolders(watchPlan(config)).length < watcher.missing.length) {
+      void watcher.close().then(startWatching);
+    }
+  };
+
+  await startWatching();
+  scheduled = await startSchedule(config, tick);
+  say(
+    `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pid ${process.pid}`,
+  );
+  queue.request('start', true);
+
+  let reloading = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    let next: Config;
+    try {
+      next = loadConfig(file);
+      await checkSchedule(next);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      say(`SIGHUP: config reload REFUSED, still running with the previous config:`);
+      for (const line of why.split('\n')) say(`  ${line}`);
+      new Auditor(config.stateDir, Date.now).record('config_reload_refused', { file, error: why });
+      return;
+    }
+    config = next;
+    await watcher.close();
+    await scheduled?.destroy();
+    await startWatching();
+    scheduled = await startSchedule(config, tick);
+    say(`SIGHUP: config reloaded from ${file}`);
+    new Auditor(config.stateDir, Date.now).record('config_reloaded', { file });
+    queue.request('reload', true);
+  };
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        say(`${signal} again: exiting now, abandoning the check in progress`);
+        resolve(128 + (signal === 'SIGINT' ? 2 : 15));
+        return;
+      }
+      stopping = true;
+      const started = Date.now();
+      if (queue.busy) say(`${signal}: finishing the check in progress, then exiting (send it again to exit at once)`);
+      void (async () => {
+        await reloading;
+        await queue.stop();
+        await scheduled?.destroy();
+        await watcher.close();
+        await Promise.allSettled([...pings]);
+        process.removeListener('SIGHUP', onHup);
+        say(`${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`);
+        resolve(EXIT.OK);
+      })();
+    };
+    const onHup = (): void => {
+      if (stopping) return;
+      reloading = reloading.then(reload, reload);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGHUP', onHup);
+  });
+}

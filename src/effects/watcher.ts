@@ -1,0 +1,70 @@
+// File events for `watch`, through chokidar: the folders that hold the cost log (so a rotation is
+// seen: the log renamed, a new one created), the emergency flag and the app's state file. Only
+// folders that exist are watched: chokidar, given a missing path, reports "ready" before it is
+// and misses files created later inside it. The daemon asks again on each timed check
+// (`missingFolders`) and restarts the watcher once a folder has appeared.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+
+export type WatchedFile = 'log' | 'flag' | 'state file';
+
+export interface FileWatcher {
+  /** Folders that should be watched but do not exist (yet). */
+  readonly missing: readonly string[];
+  close(): Promise<void>;
+}
+
+export interface WatchPlan {
+  folders: string[];
+  classify(file: string): WatchedFile | null;
+}
+
+/** What to watch for a config, and which events matter. */
+export function watchPlan(config: Config): WatchPlan {
+  const logName = path.basename(config.log);
+  const logDir = path.dirname(config.log);
+  const folders = [...new Set([logDir, path.dirname(config.flagFile), ...(config.stateFile === null ? [] : [path.dirname(config.stateFile)])])];
+  return {
+    folders,
+    classify(file: string): WatchedFile | null {
+      const abs = path.resolve(file);
+      if (abs === config.flagFile) return 'flag';
+      if (abs === config.stateFile) return 'state file';
+      // The log, and its rotated siblings (cost_log.jsonl.1, cost_log.jsonl-20261125).
+      if (path.dirname(abs) === logDir && path.basename(abs).startsWith(logName)) return 'log';
+      return null;
+    },
+  };
+}
+
+function isFolder(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function missingFolders(plan: WatchPlan): string[] {
+  return plan.folders.filter((dir) => !isFolder(dir));
+}
+
+/**
+ * Watch the plan's folders that exist; call `onChange` for every event on a file that matters.
+ * Resolves once the watches are in place, so an append made after it is seen.
+ */
+export async function watchFiles(plan: WatchPlan, onChange: (what: WatchedFile, file: string) => void, onError: (message: string) => void): Promise<FileWatcher> {
+  const missing = missingFolders(plan);
+  const present = plan.folders.filter((dir) => !missing.includes(dir));
+  if (present.length === 0) return { missing, close: async () => undefined };
+  const { watch } = await import('chokidar');
+  const watcher = watch(present, { ignoreInitial: true, depth: 0, persistent: true, ignorePermissionErrors: true });
+  watcher.on('all', (_event, file) => {
+    const what = plan.classify(file);
+    if (what !== null) onChange(what, file);
+  });
+  watcher.on('error', (error) => onError((error as Error).message ?? String(error)));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return { missing, close: () => watcher.close() };
+}
