@@ -55,15 +55,20 @@ function program(): Command {
       'after',
       `
 Exit codes:
-  run, kill, clear-emergency, validate, init
+  run, watch, kill, clear-emergency, validate, init, systemd, notify
                         0 did its job (whatever the spend), 1 could not (log unreadable, flag not
                         written, kill failed, clear refused), 64 bad usage, 78 bad config
-  status                0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention)
+  status, check-heartbeat
+                        0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention);
+                        64 bad usage (unknown option, bad --max-age)
 
 Examples:
   cost-watchdog init                 write a starter ./watchdog.yaml
   cost-watchdog validate -c /etc/cost-watchdog/watchdog.yaml
   cost-watchdog run                  one check (for a systemd timer or cron, every minute)
+  cost-watchdog watch                the same check on every log change, and every 15 s
+  cost-watchdog check-heartbeat      is the watchdog alive? (a second timer or cron line)
+  cost-watchdog systemd              print the systemd units for this install
   cost-watchdog status --json        spend per window against limits
   cost-watchdog kill --reason "runaway retry loop"
   cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"`,
@@ -80,6 +85,18 @@ Examples:
     .addHelpText(
       'after',
       '\nExit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could\nnot (log unreadable, flag not written, kill failed, state folder not writable), 64 bad usage,\n78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or\nslack.webhook_url_file) is set.',
+    );
+
+  lazyCommand(
+    cli,
+    'watch',
+    'long-running: the same check as `run` on every change to the cost log, the flag or the state file (sub-second), and on watch.schedule (every 15 s by default)',
+    async () => (await import('./commands/watch.js')).watchCommand,
+  )
+    .option('--json', 'print each check\'s result as one JSON line')
+    .addHelpText(
+      'after',
+      '\nFor a systemd Type=simple service (`cost-watchdog systemd` prints one). Checks never overlap\nand share the lock with `run`. SIGTERM or SIGINT: finish the check in progress, exit 0 (again:\nexit at once). SIGHUP: reload the config; a bad one is refused and the running one kept.\nA failed check is said on stderr, recorded in the heartbeat and pinged as failed; watching goes on.\n\nExit: 0 stopped by SIGTERM/SIGINT, 64 bad usage, 78 bad config at start.',
     );
 
   lazyCommand(cli, 'kill', 'manual kill switch: write the emergency flag, stop the target (stop_command, SIGTERM, SIGKILL after grace), alert, whatever the spend', async () => (await import('./commands/kill.js')).killCommand)
@@ -103,6 +120,34 @@ Examples:
   lazyCommand(cli, 'status', 'spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON')
     .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn), 2 CRITICAL (a window at emergency or kill, the\nflag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).');
+
+  lazyCommand(cli, 'check-heartbeat', "is the watchdog alive? Exit non-zero and alert (once, and once on recovery) when its last completed check is older than allowed", async () => (await import('./commands/check-heartbeat.js')).checkHeartbeatCommand)
+    .option('--max-age <duration>', 'how old the last check may be, like 90s, 5m, 1h (default: heartbeat.max_age, 5m)')
+    .option('--json', 'print the verdict as JSON')
+    .addHelpText(
+      'after',
+      '\nRun it from a second timer or cron line (every 5 minutes), or from the app itself. It never\ntakes the check lock, so it reports a watchdog that hangs.\n\nExit: 0 OK (fresh), 1 WARNING (the last check ran but could not do its job), 2 CRITICAL\n(heartbeat older than --max-age, or none at all), 3 UNKNOWN (bad config, unreadable heartbeat),\n64 bad usage.',
+    );
+
+  lazyCommand(cli, 'notify', 'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): Slack and stderr', async () => (await import('./commands/notify.js')).notifyCommand)
+    .option('--unit <name>', 'the systemd unit that failed (OnFailure= passes it as %i)')
+    .option('--message <text>', 'what to say (with --unit: said as well)')
+    .option('--json', 'print what was sent as JSON')
+    .addHelpText(
+      'after',
+      '\nWorks even when the config does not load (that may be why the unit failed): it then sends\nthrough $SLACK_WEBHOOK_URL and says why. The same unit failing again is announced at most\nevery alerts.reminder, unless a good check came in between.\n\nExit: 0 sent (or printed, with no webhook set), 1 Slack could not be reached, 64 bad usage.',
+    );
+
+  lazyCommand(cli, 'systemd', 'print the systemd units for this install (check timer, heartbeat timer, watch service, OnFailure alert), with absolute paths filled in', async () => (await import('./commands/systemd.js')).systemdCommand)
+    .option('--user', 'units for `systemctl --user` (no root; kills only your own processes)')
+    .option('--interval <duration>', 'how often the timer runs a check: 10s, 30s, 1m, 5m, ... (default 1m)')
+    .option('--dir <folder>', 'write the unit files into this folder instead of printing them')
+    .option('--exec <command>', 'the command to put in ExecStart= (default: this node and this install)')
+    .option('--json', 'print the units as JSON')
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo cost-watchdog systemd -c /etc/cost-watchdog/watchdog.yaml --dir /etc/systemd/system\n  sudo systemctl daemon-reload\n  sudo systemctl enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer\n\nExit: 0 done, 1 could not write --dir, 64 bad usage, 78 bad config.',
+    );
 
   lazyCommand(cli, 'validate', 'check a config file and print what it resolves to', async () => (await import('./commands/validate.js')).validateCommand)
     .option('--json', 'print the resolved config as JSON');
@@ -152,3 +197,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 process.exitCode = await main(process.argv);
+// The command has finished: leave now even if something it used still holds the event loop (an
+// HTTP keep-alive socket, a child that ignored its timeout). A watchdog must not linger.
+setTimeout(() => process.exit(), 2_000).unref();

@@ -1,21 +1,17 @@
 // `init`: write the commented starter config (watchdog.example.yaml) where -c points, never over
 // an existing file.
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { configPath } from '../config.js';
 import { EXIT, FailureError } from '../errors.js';
 import { makeDirs } from '../effects/store.js';
+import { packageFile } from '../install.js';
 
 function exampleConfig(): string {
-  // The example ships at the package root; find it from wherever this file was bundled to.
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'watchdog.example.yaml');
-    if (existsSync(candidate)) return readFileSync(candidate, 'utf8');
-    dir = path.dirname(dir);
-  }
-  throw new FailureError('cannot find watchdog.example.yaml in the installed package');
+  // The example ships at the package root.
+  const file = packageFile('watchdog.example.yaml');
+  if (file === null) throw new FailureError('cannot find watchdog.example.yaml in the installed package');
+  return readFileSync(file, 'utf8');
 }
 
 export interface InitOptions {

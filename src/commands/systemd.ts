@@ -1,0 +1,113 @@
+// `systemd`: print (or write, with --dir) the systemd units for this install: the node binary and
+// the script that are running now, the config's absolute path, and the folders the config says the
+// watchdog writes (the flag's folder), so that the hardened units can write nothing else.
+import { writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { type Config, configPath, loadConfig } from '../config.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
+import { onCalendarFor, systemdUnits } from '../core/units.js';
+import { LOCK_WAIT_MS } from '../engine.js';
+import { ConfigError, EXIT, FailureError, UsageError } from '../errors.js';
+import { makeDirs } from '../effects/store.js';
+import { SEND_BUDGET_MS } from '../enforce.js';
+import { PING_TIMEOUT_MS } from '../effects/ping.js';
+import { packageFile } from '../install.js';
+
+export interface SystemdOptions {
+  config?: string;
+  json?: boolean;
+  user?: boolean;
+  interval?: string;
+  dir?: string;
+  exec?: string;
+}
+
+/** Beyond the bounded parts of a check: reading a large log, listing processes, writing state. */
+const CHECK_MARGIN_MS = 60_000;
+/** How long the last check of a kill waits for the processes to be gone. */
+const VERIFY_MS = 5_000;
+
+function execOf(option: string | undefined): string[] {
+  if (option !== undefined) {
+    const words = option.trim().split(/\s+/).filter((w) => w !== '');
+    if (words.length === 0 || !path.isAbsolute(words[0] as string)) throw new UsageError(`--exec: expected an absolute path to the cost-watchdog command, got ${JSON.stringify(option)}`);
+    return words;
+  }
+  const script = packageFile('bin/cost-watchdog.js');
+  if (script === null) throw new FailureError('cannot find bin/cost-watchdog.js in this install; give the command with --exec /path/to/cost-watchdog');
+  return [process.execPath, script];
+}
+
+export async function systemdCommand(options: SystemdOptions): Promise<number> {
+  const user = options.user === true;
+  const intervalMs = options.interval === undefined ? 60_000 : parseDuration(options.interval);
+  if (intervalMs === null || onCalendarFor(intervalMs) === null) {
+    throw new UsageError(`--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, 1m, 5m, 1h), got ${JSON.stringify(options.interval)}`);
+  }
+  const file = configPath(options.config, process.env, process.cwd());
+  const exec = execOf(options.exec);
+  const notes: string[] = [];
+  let config: Config | null = null;
+  try {
+    // As the units will see it: under StateDirectory=, with no state_dir in the config.
+    config = loadConfig(file, { ...process.env, STATE_DIRECTORY: user ? '' : '/var/lib/cost-watchdog' });
+  } catch (error) {
+    if (!(error instanceof ConfigError) || !error.problems.some((p) => p.startsWith('no such file'))) throw error;
+    notes.push(`${file} does not exist yet: the units name it, and the flag's folder is not known, so the units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`), then run this command again.`);
+  }
+  if (config !== null) {
+    if (config.stateDirFrom !== 'config') {
+      notes.push(
+        `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}, while commands run by hand (status, kill, clear-emergency) would use ${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}\` in the config so that both share one state.`,
+      );
+    }
+    if (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/')) {
+      notes.push('the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so they would not see it. Move them, or remove PrivateTmp= from the units.');
+    }
+  }
+  const target = config?.target ?? null;
+  const checkTimeoutMs = LOCK_WAIT_MS + (target === null ? 0 : target.stopTimeoutMs + target.graceMs + VERIFY_MS) + SEND_BUDGET_MS + PING_TIMEOUT_MS + CHECK_MARGIN_MS;
+  const units = systemdUnits({
+    user,
+    exec,
+    config: file,
+    intervalMs,
+    flagFolder: config === null ? null : path.dirname(config.flagFile),
+    stateFolder: config !== null && config.stateDirFrom === 'config' ? config.stateDir : null,
+    checkTimeoutMs,
+    envFile: user ? '%h/.config/cost-watchdog/env' : '/etc/cost-watchdog/env',
+  });
+  const installDir = user ? '~/.config/systemd/user' : '/etc/systemd/system';
+  const systemctl = user ? 'systemctl --user' : 'systemctl';
+
+  if (options.dir !== undefined) {
+    const dir = path.resolve(options.dir);
+    try {
+      makeDirs(dir);
+      for (const unit of units) writeFileSync(path.join(dir, unit.name), unit.text, { mode: 0o644 });
+    } catch (error) {
+      throw new FailureError(`cannot write the units to ${dir}: ${(error as Error).message}`);
+    }
+    for (const unit of units) process.stdout.write(`wrote ${path.join(dir, unit.name)}\n`);
+  } else if (options.json) {
+    process.stdout.write(`${JSON.stringify({ user, interval_seconds: intervalMs / 1000, config: file, exec, install_dir: installDir, units }, null, 2)}\n`);
+  } else {
+    for (const unit of units) process.stdout.write(`### ${installDir}/${unit.name}\n${unit.text}\n`);
+  }
+  for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
+  if (!options.json) {
+    process.stderr.write(
+      [
+        `cost-watchdog: to install (checks ${intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`}, heartbeat every 5 minutes):`,
+        `  ${user ? '' : 'sudo '}cost-watchdog systemd${user ? ' --user' : ''}${options.interval !== undefined ? ` --interval ${options.interval}` : ''} -c ${file} --dir ${installDir}`,
+        `  ${user ? '' : 'sudo '}${systemctl} daemon-reload`,
+        `  ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer`,
+        `  (or, for sub-second reaction: ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog-watch.service cost-watchdog-heartbeat.timer)`,
+        ...(user ? ['  loginctl enable-linger "$USER"   # keep user units running while you are logged out'] : []),
+        '',
+      ].join('\n'),
+    );
+  }
+  return EXIT.OK;
+}
