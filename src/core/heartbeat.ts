@@ -111,7 +111,7 @@ export function planHeartbeatAlert(previous: HeartbeatAlertState, verdict: Heart
     return { alert: 'recovered', next: emptyHeartbeatAlertState(), unsent: previous };
   }
   const state = verdict.state;
-  if (down !== null && down.announced && (down.state === state || BADNESS[down.state] > BADNESS[state])) {
+  if (down !== null && down.announced && BADNESS[down.state] >= BADNESS[state]) {
     // Still down, or better than what was announced (stale -> failing): already said. Worse
     // again later (failing -> stale) is said again.
     const same = { version: 1 as const, down: { ...down, state } };
