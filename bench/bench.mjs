@@ -4,11 +4,13 @@
 //   - a full `run` over it (no checkpoint: every byte read);
 //   - the script a user would otherwise write (readline + JSON.parse + sum);
 //   - an incremental `run` after 10 appended lines, on that log and on a 10-line log;
-//   - a `run` with nothing new, and bare `node -e 0`.
+//   - a `run` with nothing new, and bare `node -e 0`;
+//   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
+//     1M-line log.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +119,61 @@ for (let i = 0; i < REPEAT_SMALL; i++) {
   bare.push(measure(['-e', '0'], big.dir));
 }
 
+// watch: append a breaching line, time until the flag is on disk. Each sample is a fresh daemon
+// on a fresh state folder (a flag once written is not written again).
+const sleepMs = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+async function watchLatency(dir, configName, log, flag, stateDir, cost) {
+  rmSync(stateDir, { recursive: true, force: true });
+  rmSync(flag, { force: true });
+  const child = spawn(process.execPath, [BIN, 'watch', '-c', path.join(dir, configName)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const until = async (what, probe, timeoutMs) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!probe()) {
+      if (Date.now() > deadline) throw new Error(`watch: timed out waiting for ${what}: ${err}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await until('it to start', () => err.includes('watching '), 30_000);
+  await until('its first check', () => existsSync(path.join(stateDir, 'heartbeat.json')), 30_000);
+  if (existsSync(flag)) throw new Error('watch: the flag was written before the breaching append');
+  await new Promise((r) => setTimeout(r, 200)); // let the first check's own file events settle
+  appendFileSync(log, `{"ts":"${new Date().toISOString()}","model":"runaway","cost_usd":${cost}}\n`);
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(flag)) {
+    if (Date.now() > deadline) throw new Error(`watch: no flag within 10 s: ${err}`);
+    sleepMs(1);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  child.kill('SIGTERM');
+  await exited;
+  return ms;
+}
+
+const REPEAT_WATCH = Number(process.env.BENCH_REPEAT_WATCH ?? 10);
+const watchSmall = [];
+const watchBig = [];
+{
+  const dir = path.join(work, 'watch-small');
+  mkdirSync(path.join(dir, 'state'), { recursive: true });
+  writeFileSync(path.join(dir, 'watchdog.yaml'), 'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n');
+  const log = path.join(dir, 'state', 'cost_log.jsonl');
+  for (let i = 0; i < REPEAT_WATCH; i++) {
+    writeFileSync(log, line(Date.now()));
+    watchSmall.push(await watchLatency(dir, 'watchdog.yaml', log, path.join(dir, 'state', 'cost_emergency.flag'), path.join(dir, '.cost-watchdog'), 6));
+  }
+  // The 1M-line log, with limits far above its spend and its own flag and state folder.
+  // Each sample's limit is above all earlier samples' spend: 1e6, 2e6, 4e6, ... (the lines stay).
+  for (let i = 0; i < Math.max(1, Math.floor(REPEAT_WATCH / 3)); i++) {
+    const limit = 1e6 * 2 ** i;
+    writeFileSync(path.join(big.dir, 'latency.yaml'), `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\nlimits:\n  15m: { emergency: ${limit} }\n`);
+    watchBig.push(await watchLatency(big.dir, 'latency.yaml', big.log, path.join(big.dir, 'state', 'latency.flag'), path.join(big.dir, '.cw-latency'), limit));
+  }
+}
+
 const rows = [
   ['full run, 1M lines (no checkpoint)', summary(full), bigBytes],
   ['naive script (readline + JSON.parse)', summary(naive), bigBytes],
@@ -136,12 +193,19 @@ for (const [name, s, bytes] of rows) {
   console.log(`${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ${lpad(s.rssMb.toFixed(1), 12)}`);
 }
 
+console.log('');
+for (const [name, samples] of [['watch: append -> flag, small log', watchSmall], ['watch: append -> flag, 1M-line log', watchBig]]) {
+  console.log(`${pad(name, 42)} ${lpad(median(samples).toFixed(1), 10)} ms median, ${Math.max(...samples).toFixed(1)} ms worst of ${samples.length}`);
+}
+
 const fullS = summary(full);
 const ratios = [
   ['full scan speed-up over the naive script', summary(naive).ms / fullS.ms, '>= 2.0x', (v) => v >= 2],
   ['incremental run: 1M-line log / 10-line log', summary(incBig).ms / summary(incSmall).ms, '<= 1.1x', (v) => v <= 1.1],
   ['run with nothing new / bare node', summary(nothing).ms / summary(bare).ms, '<= 3.0x', (v) => v <= 3],
   ['peak RSS of the full scan (MB)', fullS.rssMb, '< 100', (v) => v < 100],
+  ['watch: worst append -> flag, small log (ms)', Math.max(...watchSmall), '<= 250', (v) => v <= 250],
+  ['watch: worst append -> flag, 1M-line log (ms)', Math.max(...watchBig), '<= 250', (v) => v <= 250],
 ];
 console.log('');
 for (const [name, value, target, ok] of ratios) {
