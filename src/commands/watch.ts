@@ -2,7 +2,7 @@
 // on every change to the cost log, the flag or the app's state file (sub-second), and on a cron
 // schedule (watch.schedule, every 15 s by default) because windows move with time: spend leaves a
 // window, reminders fall due, and the heartbeat must be written even when nothing is logged.
-// Checks never overlap and take the same lock as `run`. SIGTERM / SIGINT finish the check in
+// Checks never overlap (CheckQueue) and take the same lock as `run`. SIGTERM / SIGINT finish the check in
 // progress and exit 0; SIGHUP reloads the config (a bad one is refused and the old one kept).
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
@@ -51,7 +51,9 @@ async function startSchedule(config: Config, tick: () => void): Promise<Schedule
   return schedule(config.watch.schedule, tick, {
     name: 'cost-watchdog',
     timezone: config.timezone,
-    noOverlap: true,
+    // No noOverlap: the tick only asks the CheckQueue (which never overlaps checks) and returns at
+    // once; node-cron's own overlap guard has been seen to block every later run
+    // (node-cron/node-cron#498).
     // A tick missed while a long check held the event loop is harmless: the next one comes.
     suppressMissedWarning: true,
     logger: { info: quiet, debug: quiet, warn: (m) => say(`scheduler: ${m}`), error: (m) => say(`scheduler: ${m instanceof Error ? m.message : m}`) },
@@ -136,14 +138,11 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     }
   };
 
-  await startWatching();
-  scheduled = await startSchedule(config, tick);
-  say(
-    `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pid ${process.pid}`,
-  );
-  queue.request('start', true);
-
+  // Signals are handled from here on, also while the watches are being set up: a SIGTERM that
+  // arrives early still ends the daemon cleanly (exit 0), a SIGHUP still reloads.
+  let setup: Promise<void> = Promise.resolve();
   let reloading = Promise.resolve();
+  let stopping = false;
   const reload = async (): Promise<void> => {
     let next: Config;
     try {
@@ -156,6 +155,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       new Auditor(config.stateDir, Date.now).record('config_reload_refused', { file, error: why });
       return;
     }
+    if (stopping) return;
     config = next;
     await watcher.close();
     await scheduled?.destroy();
@@ -166,8 +166,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     queue.request('reload', true);
   };
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
+  const done = new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         say(`${signal} again: exiting now, abandoning the check in progress`);
@@ -178,6 +177,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const started = Date.now();
       if (queue.busy) say(`${signal}: finishing the check in progress, then exiting (send it again to exit at once)`);
       void (async () => {
+        await setup.catch(() => undefined);
         await reloading;
         await queue.stop();
         await scheduled?.destroy();
@@ -190,10 +190,22 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     };
     const onHup = (): void => {
       if (stopping) return;
-      reloading = reloading.then(reload, reload);
+      reloading = reloading.then(() => setup).then(reload, reload);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', onHup);
   });
+
+  setup = (async () => {
+    await startWatching();
+    if (stopping) return;
+    scheduled = await startSchedule(config, tick);
+    say(
+      `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pid ${process.pid}`,
+    );
+    queue.request('start', true);
+  })();
+  await setup;
+  return done;
 }

@@ -1,7 +1,7 @@
 // File events for `watch`, through chokidar: the folders that hold the cost log (so a rotation is
 // seen: the log renamed, a new one created), the emergency flag and the app's state file. Only
 // folders that exist are watched: chokidar, given a missing path, reports "ready" before it is
-// and misses files created later inside it. The daemon asks again on each timed check
+// (paulmillr/chokidar#950, #1110) and misses files created later inside it (seen here with 5.0). The daemon asks again on each timed check
 // (`missingFolders`) and restarts the watcher once a folder has appeared.
 import { statSync } from 'node:fs';
 import path from 'node:path';
