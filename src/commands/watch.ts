@@ -11,7 +11,7 @@ import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../check-queue.js';
 import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
-import { type FileWatcher, missingFolders, watchFiles, watchPlan } from '../effects/watcher.js';
+import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
 import { Auditor, pingAfterCheck } from '../enforce.js';
 import { printable, usd } from '../format.js';
 import { runJson } from './run.js';
@@ -117,7 +117,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     },
   });
 
-  let watcher: FileWatcher = { missing: [], close: async () => undefined };
+  let watcher: FileWatcher = { missing: [], folders: '', close: async () => undefined };
+  let restarting = false;
   let scheduled: Scheduled | null = null;
 
   const startWatching = async (): Promise<void> => {
@@ -127,14 +128,21 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       (what) => queue.request(what),
       (message) => say(`file watching: ${printable(message)} (timed checks go on)`),
     );
+    if (stopping) await watcher.close(); // stopped while it was being set up
     for (const dir of watcher.missing) say(`note: ${dir} does not exist; it is watched once it does (until then, timed checks only)`);
   };
 
   const tick = (): void => {
     queue.request('schedule', true);
-    // A folder that was missing has appeared: watch it.
-    if (watcher.missing.length > 0 && missingFolders(watchPlan(config)).length < watcher.missing.length) {
-      void watcher.close().then(startWatching);
+    // A folder that was missing has appeared, or one was removed and made again: watch it anew.
+    if (!restarting && foldersNow(watchPlan(config)) !== watcher.folders) {
+      restarting = true;
+      say('a watched folder appeared or was replaced: watching it anew');
+      void watcher
+        .close()
+        .then(startWatching)
+        .catch((error: unknown) => say(`file watching: ${error instanceof Error ? error.message : String(error)} (timed checks go on)`))
+        .finally(() => (restarting = false));
     }
   };
 

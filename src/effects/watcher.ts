@@ -1,8 +1,9 @@
 // File events for `watch`, through chokidar: the folders that hold the cost log (so a rotation is
 // seen: the log renamed, a new one created), the emergency flag and the app's state file. Only
 // folders that exist are watched: chokidar, given a missing path, reports "ready" before it is
-// (paulmillr/chokidar#950, #1110) and misses files created later inside it (seen here with 5.0). The daemon asks again on each timed check
-// (`missingFolders`) and restarts the watcher once a folder has appeared.
+// (paulmillr/chokidar#950, #1110) and misses files created later inside it (seen here with 5.0).
+// On each timed check the daemon compares the folders with what was watched (`foldersNow`): one
+// that appeared, or was removed and made again, restarts the watcher.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -12,6 +13,8 @@ export type WatchedFile = 'log' | 'flag' | 'state file';
 export interface FileWatcher {
   /** Folders that should be watched but do not exist (yet). */
   readonly missing: readonly string[];
+  /** The folders as they were when the watches were set (see foldersNow). */
+  readonly folders: string;
   close(): Promise<void>;
 }
 
@@ -50,14 +53,29 @@ export function missingFolders(plan: WatchPlan): string[] {
   return plan.folders.filter((dir) => !isFolder(dir));
 }
 
+/** Which folders exist, and which inode each is: changes when one appears or is made anew. */
+export function foldersNow(plan: WatchPlan): string {
+  return plan.folders
+    .map((dir) => {
+      try {
+        const st = statSync(dir);
+        return st.isDirectory() ? `${st.dev}:${st.ino}` : '-';
+      } catch {
+        return '-';
+      }
+    })
+    .join(',');
+}
+
 /**
  * Watch the plan's folders that exist; call `onChange` for every event on a file that matters.
  * Resolves once the watches are in place, so an append made after it is seen.
  */
 export async function watchFiles(plan: WatchPlan, onChange: (what: WatchedFile, file: string) => void, onError: (message: string) => void): Promise<FileWatcher> {
+  const folders = foldersNow(plan);
   const missing = missingFolders(plan);
   const present = plan.folders.filter((dir) => !missing.includes(dir));
-  if (present.length === 0) return { missing, close: async () => undefined };
+  if (present.length === 0) return { missing, folders, close: async () => undefined };
   const { watch } = await import('chokidar');
   const watcher = watch(present, { ignoreInitial: true, depth: 0, persistent: true, ignorePermissionErrors: true });
   watcher.on('all', (_event, file) => {
@@ -66,5 +84,5 @@ export async function watchFiles(plan: WatchPlan, onChange: (what: WatchedFile, 
   });
   watcher.on('error', (error) => onError((error as Error).message ?? String(error)));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { missing, close: () => watcher.close() };
+  return { missing, folders, close: () => watcher.close() };
 }

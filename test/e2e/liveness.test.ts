@@ -2,7 +2,7 @@
 // and `notify` against a real HTTP server on 127.0.0.1 standing in for Slack and for a
 // dead-man's-switch service, and the systemd units checked by systemd-analyze itself.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +166,18 @@ describe('watch', () => {
     ws.append(lines(1, 6));
     await waitFor('the flag', () => existsSync(flagFile(ws)));
     await waitFor('recovery to be said', () => /checks succeed again/.test(d.stderr()));
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
+
+  it('a log folder that does not exist yet is watched once it does', async () => {
+    const ws = workspace(config('watch:\n  schedule: "* * * * * *"\n').replace('log: state/cost_log.jsonl', 'log: logs/cost_log.jsonl'));
+    const d = await startWatch(ws);
+    expect(d.stderr()).toMatch(/note: .*logs does not exist; it is watched once it does/);
+    mkdirSync(path.join(ws.dir, 'logs'));
+    await waitFor('the folder to be watched', () => /a watched folder appeared or was replaced: watching it anew/.test(d.stderr()));
+    appendFileSync(path.join(ws.dir, 'logs', 'cost_log.jsonl'), lines(1, 6));
+    await waitFor('the flag', () => existsSync(flagFile(ws)));
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });
