@@ -113,11 +113,11 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
     try {
       makeDirs(config.stateDir);
       writeJsonAtomic(alertStatePath(config), keep);
-      if (alert !== null) new Auditor(config.stateDir, Date.now).record('heartbeat_alert', { state: verdict.state, ...alert, summary: verdict.summary });
     } catch (error) {
       process.stderr.write(`cost-watchdog: note: cannot remember the heartbeat alert in ${alertStatePath(config)} (${(error as Error).message}): the alert may repeat\n`);
     }
   }
+  if (alert !== null) new Auditor(config.stateDir, Date.now).record('heartbeat_alert', { state: verdict.state, ...alert, summary: verdict.summary });
 
   const word = WORD[verdict.code] ?? 'UNKNOWN';
   if (options.json) {
