@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
+import { notifyDue } from '../core/heartbeat.js';
 import { CliError, EXIT, FailureError, UsageError } from '../errors.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { makeDirs, readJson, writeJsonAtomic } from '../effects/store.js';
@@ -73,10 +74,9 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     state = loadState(config);
     const last = state.sent[key];
     const reminderMs = config.alerts.reminderMs;
-    // Same failure still going on (no good check since it was announced): hold back until the reminder is due.
-    const goodSince = hb.kind === 'ok' && hb.heartbeat.result?.ok === true && last !== undefined && hb.timeMs > last;
-    if (last !== undefined && nowMs - last < reminderMs && !goodSince) {
-      const note = `already announced ${formatDuration(nowMs - last)} ago; announced again after ${formatDuration(reminderMs)} (alerts.reminder) while it keeps failing`;
+    const lastGood = hb.kind === 'ok' && hb.heartbeat.result?.ok === true ? hb.timeMs : null;
+    if (!notifyDue(last, nowMs, reminderMs, lastGood)) {
+      const note = `already announced ${formatDuration(nowMs - (last ?? nowMs))} ago; announced again after ${formatDuration(reminderMs)} (alerts.reminder) while it keeps failing`;
       process.stderr.write(`cost-watchdog: ${unit ?? message} failed on ${host()}: ${note}\n`);
       if (options.json) process.stdout.write(`${JSON.stringify({ sent: false, delivery: 'held back', reason: note })}\n`);
       return EXIT.OK;

@@ -6,6 +6,7 @@
 // progress and exit 0; SIGHUP reloads the config (a bad one is refused and the old one kept).
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
+import { repeatDue } from '../core/decide.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../check-queue.js';
@@ -77,7 +78,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     const failure = error ?? (outcome === null ? null : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
     if (failure !== null) {
       const now = Date.now();
-      if (lastFailure === null || lastFailure.text !== failure || now - lastFailure.atMs >= REPEAT_FAILURE_MS) {
+      if (lastFailure === null || lastFailure.text !== failure || repeatDue(lastFailure.atMs, now, REPEAT_FAILURE_MS)) {
         say(`CHECK FAILED: ${printable(failure)}`);
         lastFailure = { text: failure, atMs: now };
       }

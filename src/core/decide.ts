@@ -263,10 +263,14 @@ export function troubles(
   return { problems, incidents };
 }
 
+/** Say it now? The first time, then again only after `repeatMs` (or if the clock went back). */
+export function repeatDue(lastMs: number | undefined, nowMs: number, repeatMs: number): boolean {
+  return lastMs === undefined || nowMs - lastMs >= repeatMs || nowMs < lastMs;
+}
+
 /** Should trouble under `key` be alerted now? Once, then again only after `repeatMs`. */
 export function incidentDue(state: AlertState, key: string, nowMs: number, repeatMs: number): boolean {
-  const last = state.incidents[key];
-  return last === undefined || nowMs - last >= repeatMs || nowMs < last;
+  return repeatDue(state.incidents[key], nowMs, repeatMs);
 }
 
 export const PENDING_LIMIT = 20;

@@ -1,6 +1,7 @@
 // Is the watchdog alive? The verdict of `check-heartbeat` on what `heartbeat.json` says, and when
 // that verdict is worth an alert. Pure: the heartbeat as read, the clock and the previous state in;
 // the verdict, the alert to send and the next state out.
+import { repeatDue } from './decide.js';
 import { formatDuration } from './duration.js';
 import { MONITOR } from './levels.js';
 
@@ -150,4 +151,14 @@ export function pingUrlFor(url: string, ok: boolean): string {
   const parsed = new URL(url);
   parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/fail`;
   return parsed.toString();
+}
+
+/**
+ * `notify`: announce a failed unit now? The first time; again once the reminder is due while it
+ * keeps failing; and at once if a good check completed since it was last announced (that is a
+ * new failure, not the same one).
+ */
+export function notifyDue(lastSentMs: number | undefined, nowMs: number, reminderMs: number, lastGoodCheckMs: number | null): boolean {
+  if (lastSentMs !== undefined && lastGoodCheckMs !== null && lastGoodCheckMs > lastSentMs) return true;
+  return repeatDue(lastSentMs, nowMs, reminderMs);
 }

@@ -7,6 +7,7 @@ import {
   type HeartbeatState,
   judgeHeartbeat,
   loadHeartbeatAlertState,
+  notifyDue,
   pingUrlFor,
   planHeartbeatAlert,
 } from '../../src/core/heartbeat.js';
@@ -118,5 +119,20 @@ describe('pingUrlFor: the healthchecks.io convention', () => {
   ];
   it.each(rows)('%s ok=%s', (url, ok, expected) => {
     expect(pingUrlFor(url, ok)).toBe(expected);
+  });
+});
+
+describe('notifyDue: a failed unit announced once per reminder, unless it recovered in between', () => {
+  const HOUR = 60 * MIN;
+  const rows: [string, number | undefined, number | null, boolean][] = [
+    ['never announced', undefined, null, true],
+    ['announced a minute ago, no good check since', T0 - MIN, null, false],
+    ['announced a minute ago, the last good check before it', T0 - MIN, T0 - 2 * MIN, false],
+    ['announced a minute ago, a good check since: a new failure', T0 - MIN, T0 - 30_000, true],
+    ['announced an hour ago: the reminder is due', T0 - HOUR, null, true],
+    ['announced "in the future" (the clock went back)', T0 + MIN, null, true],
+  ];
+  it.each(rows)('%s', (_name, last, good, due) => {
+    expect(notifyDue(last, T0, HOUR, good)).toBe(due);
   });
 });
