@@ -62,6 +62,11 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
         `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}, while commands run by hand (status, kill, clear-emergency) would use ${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}\` in the config so that both share one state.`,
       );
     }
+    if (intervalMs >= config.heartbeat.maxAgeMs) {
+      notes.push(
+        `--interval ${formatDuration(intervalMs)} is not shorter than heartbeat.max_age ${formatDuration(config.heartbeat.maxAgeMs)}: check-heartbeat would report the watchdog down between two checks. Raise heartbeat.max_age to at least twice the interval.`,
+      );
+    }
     if (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/')) {
       notes.push('the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so they would not see it. Move them, or remove PrivateTmp= from the units.');
     }

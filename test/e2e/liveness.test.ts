@@ -492,6 +492,14 @@ describe('systemd units', () => {
     expect(r2.stdout).toContain(`ReadWritePaths=-${path.join(set.dir, 'state')} -/var/lib/cost-watchdog-test`);
   });
 
+  it('warns when the timer interval is not shorter than heartbeat.max_age', () => {
+    const ws = workspace(config());
+    expect(ws.run('systemd', '--interval', '1m').stderr).not.toMatch(/heartbeat\.max_age/);
+    const r = ws.run('systemd', '--interval', '5m');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/--interval 5m is not shorter than heartbeat\.max_age 5m: check-heartbeat would report the watchdog down/);
+  });
+
   it('under systemd, a config without state_dir uses $STATE_DIRECTORY', () => {
     const ws = workspace(config());
     ws.append(lines(1, 1));
