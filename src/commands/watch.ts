@@ -7,6 +7,7 @@
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
+import { pingDue, WATCH_PING_EVERY_MS } from '../core/heartbeat.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../check-queue.js';
@@ -69,6 +70,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   let lastLevels = '';
   let lastFailure: { text: string; atMs: number } | null = null;
   const pings = new Set<Promise<void>>();
+  let lastPing: { atMs: number; ok: boolean } | null = null;
 
   const report = (outcome: CheckOutcome | null, error: string | null, reasons: string[]): void => {
     if (options.json) {
@@ -112,9 +114,14 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
       }
       report(outcome, error, reasons);
-      const ping = pingAfterCheck(current, outcome !== null && error === null && checkSucceeded(outcome), Date.now).catch(() => undefined);
-      pings.add(ping);
-      void ping.finally(() => pings.delete(ping));
+      const ok = outcome !== null && error === null && checkSucceeded(outcome);
+      const now = Date.now();
+      if (current.heartbeat.pingUrl !== null && pingDue(lastPing, ok, now, WATCH_PING_EVERY_MS)) {
+        lastPing = { atMs: now, ok };
+        const ping = pingAfterCheck(current, ok, Date.now).catch(() => undefined);
+        pings.add(ping);
+        void ping.finally(() => pings.delete(ping));
+      }
     },
   });
 

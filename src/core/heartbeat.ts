@@ -162,3 +162,16 @@ export function notifyDue(lastSentMs: number | undefined, nowMs: number, reminde
   if (lastSentMs !== undefined && lastGoodCheckMs !== null && lastGoodCheckMs > lastSentMs) return true;
   return repeatDue(lastSentMs, nowMs, reminderMs);
 }
+
+/** `watch` pings at most this often while the outcome stays the same (services rate-limit pings). */
+export const WATCH_PING_EVERY_MS = 60_000;
+
+/**
+ * Should `watch` ping after this check? A daemon checking on every append could ping several
+ * times a second, which dead-man's-switch services rate-limit. So: after the first check, when the
+ * outcome changes (good to failed or back), and otherwise at most every `everyMs`.
+ */
+export function pingDue(last: { atMs: number; ok: boolean } | null, ok: boolean, nowMs: number, everyMs: number): boolean {
+  if (last === null || last.ok !== ok) return true;
+  return repeatDue(last.atMs, nowMs, everyMs);
+}

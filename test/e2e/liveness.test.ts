@@ -348,15 +348,23 @@ describe("dead-man's-switch ping", () => {
     expect(JSON.stringify(audit(ws))).not.toContain('s3cr3t');
   });
 
-  it('watch pings after each check too', async () => {
+  it('watch pings on its first check and when the outcome changes, not on every append', async () => {
     const pings = await slackServer([{ status: 200, body: 'OK' }]);
     const ws = workspace(config(`heartbeat:\n  ping_url: ${pings.url}\n`));
     ws.append(lines(1, 1));
     const d = await startWatch(ws);
     await waitFor('a ping', () => pings.requests.length > 0);
+    expect(pings.requests[0]?.url).toBe('/services/T000/B000/s3cr3t-token');
+    const checksBefore = audit(ws).filter((e) => e.event === 'check').length;
+    for (let i = 0; i < 5; i++) {
+      ws.append(lines(1, 0.1));
+      await waitFor('the check of that append', () => audit(ws).filter((e) => e.event === 'check').length > checksBefore + i);
+    }
+    expect(pings.requests.length).toBe(1); // five more checks, no more pings within the minute
+    rmSync(ws.log); // the next check fails: pinged at once
+    await waitFor('a /fail ping', () => pings.requests.some((r) => r.url.endsWith('/s3cr3t-token/fail')));
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
-    expect(pings.requests[0]?.url).toBe('/services/T000/B000/s3cr3t-token');
   });
 });
 

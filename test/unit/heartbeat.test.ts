@@ -8,6 +8,7 @@ import {
   judgeHeartbeat,
   loadHeartbeatAlertState,
   notifyDue,
+  pingDue,
   pingUrlFor,
   planHeartbeatAlert,
 } from '../../src/core/heartbeat.js';
@@ -134,5 +135,20 @@ describe('notifyDue: a failed unit announced once per reminder, unless it recove
   ];
   it.each(rows)('%s', (_name, last, good, due) => {
     expect(notifyDue(last, T0, HOUR, good)).toBe(due);
+  });
+});
+
+describe('pingDue: watch pings on a change of outcome, else at most every minute', () => {
+  const rows: [string, { atMs: number; ok: boolean } | null, boolean, boolean][] = [
+    ['the first check', null, true, true],
+    ['the first check failed', null, false, true],
+    ['good again 5 s after a good ping', { atMs: T0 - 5_000, ok: true }, true, false],
+    ['good a minute after a good ping', { atMs: T0 - MIN, ok: true }, true, true],
+    ['failed 5 s after a good ping: at once', { atMs: T0 - 5_000, ok: true }, false, true],
+    ['good 5 s after a failed ping: at once', { atMs: T0 - 5_000, ok: false }, true, true],
+    ['still failing 5 s later', { atMs: T0 - 5_000, ok: false }, false, false],
+  ];
+  it.each(rows)('%s', (_name, last, ok, due) => {
+    expect(pingDue(last, ok, T0, MIN)).toBe(due);
   });
 });
