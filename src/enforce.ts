@@ -59,14 +59,48 @@ export function saveAlerts(config: Config, state: AlertState): void {
  */
 export class Auditor {
   failed: string | null = null;
+  /**
+   * Routine lines (`check`, `decision`) held back, with their time, until `release` says whether
+   * they are worth keeping. Any other line (an action) writes them out at once, before itself:
+   * what was done is never held, so a watchdog killed mid-check leaves its record.
+   */
+  private held: { event: string; fields: Record<string, unknown>; atMs: number }[] | null = null;
   constructor(
     private readonly stateDir: string,
     private readonly now: () => number,
   ) {}
 
+  /** Hold the lines recorded from now on, until `release`. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Still holding: nothing but routine lines recorded since `hold`. */
+  get holding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Append the held lines in order (`keep`), or drop them; recording goes straight out again. */
+  release(keep: boolean): void {
+    const held = this.held ?? [];
+    this.held = null;
+    if (keep) for (const h of held) this.append(h.event, h.fields, h.atMs);
+  }
+
   record(event: string, fields: Record<string, unknown>): void {
+    if (this.held !== null) {
+      if (event === 'check' || event === 'decision') {
+        this.held.push({ event, fields, atMs: this.now() });
+        return;
+      }
+      this.release(true);
+    }
+    this.append(event, fields, this.now());
+  }
+
+  private append(event: string, fields: Record<string, unknown>, atMs: number): void {
     try {
-      appendAudit(this.stateDir, event, fields, this.now());
+      appendAudit(this.stateDir, event, fields, atMs);
     } catch (error) {
       if (this.failed === null) {
         this.failed = `cannot append to the audit log in ${this.stateDir}: ${(error as Error).message}`;

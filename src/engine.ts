@@ -15,7 +15,7 @@ import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
 import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
-import { type AlertEvent, type Decision, decide, limitFor, troubles } from './core/decide.js';
+import { type AlertEvent, type Decision, decide, limitFor, routineCheck, troubles } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
@@ -168,6 +168,11 @@ export interface RunOptions {
   dryRun: boolean;
   /** The clock, passed in so that a check is one instant from start to end. */
   now: () => number;
+  /**
+   * `watch`: leave routine checks out of the audit log (see routineCheck); the daemon keeps this
+   * object between checks: the levels and time of the last check recorded.
+   */
+  quiet?: { last: { levels: string; atMs: number } | null };
 }
 
 export interface Enforcement {
@@ -321,6 +326,8 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
   }
   return underLock(config, options.now, async (result, audit) => {
     const nowMs = result.nowMs;
+    const quiet = options.quiet ?? null;
+    if (quiet !== null) audit.hold();
     audit.record('check', {
       mode: options.mode,
       windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
@@ -333,7 +340,30 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
       ...(result.logError !== null ? { error: result.logError } : {}),
     });
     if (audit.failed !== null) throw new FailureError(audit.failed);
-    const enforcement = await enforce(config, result, options.mode, false, audit);
+    let enforcement: Enforcement;
+    try {
+      enforcement = await enforce(config, result, options.mode, false, audit);
+    } catch (error) {
+      audit.release(true);
+      throw error;
+    }
+    if (quiet !== null) {
+      const levels = result.windows.map((w) => w.level).join(',');
+      const eventful =
+        enforcement.events.length > 0 ||
+        enforcement.flag.kind === 'written' ||
+        enforcement.flag.kind === 'failed' ||
+        enforcement.kill !== null ||
+        enforcement.failures.length > 0 ||
+        result.logError !== null ||
+        result.newMalformed > 0 ||
+        result.newFuture > 0 ||
+        result.rebuilt !== null ||
+        result.notes.length > 0;
+      const routine = routineCheck({ levels, onlyRoutineLines: audit.holding, eventful }, quiet.last, nowMs);
+      audit.release(!routine);
+      if (!routine) quiet.last = { levels, atMs: nowMs };
+    }
     if (audit.failed !== null) enforcement.failures.push(audit.failed);
     const levels = Object.fromEntries(result.windows.map((w) => [w.name, w.level]));
     const ok = checkSucceeded({ ...result, ...enforcement });

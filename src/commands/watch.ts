@@ -71,6 +71,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   let lastFailure: { text: string; atMs: number } | null = null;
   const pings = new Set<Promise<void>>();
   let lastPing: { atMs: number; ok: boolean } | null = null;
+  /** Routine checks are left out of the audit log (see routineCheck). */
+  const quiet: { last: { levels: string; atMs: number } | null } = { last: null };
 
   const report = (outcome: CheckOutcome | null, error: string | null, reasons: string[]): void => {
     if (options.json) {
@@ -108,7 +110,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       let outcome: CheckOutcome | null = null;
       let error: string | null = null;
       try {
-        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now });
+        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet });
       } catch (caught) {
         // A daemon outlives a failed check: it is said, pinged as failed, and tried again.
         error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;

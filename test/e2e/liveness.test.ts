@@ -355,12 +355,17 @@ describe("dead-man's-switch ping", () => {
     const d = await startWatch(ws);
     await waitFor('a ping', () => pings.requests.length > 0);
     expect(pings.requests[0]?.url).toBe('/services/T000/B000/s3cr3t-token');
-    const checksBefore = audit(ws).filter((e) => e.event === 'check').length;
+    const auditLines = audit(ws).length;
     for (let i = 0; i < 5; i++) {
+      const before = heartbeatTime(ws) as number;
       ws.append(lines(1, 0.1));
-      await waitFor('the check of that append', () => audit(ws).filter((e) => e.event === 'check').length > checksBefore + i);
+      await waitFor('the check of that append', () => (heartbeatTime(ws) ?? 0) > before);
     }
     expect(pings.requests.length).toBe(1); // five more checks, no more pings within the minute
+    // Routine checks (nothing said or done, the same levels) are not in the audit log.
+    expect(audit(ws).length).toBe(auditLines);
+    ws.append(lines(1, 3)); // $4.50: warn, recorded
+    await waitFor('the warn check in the audit log', () => audit(ws).some((e) => e.event === 'check' && (e.windows as Record<string, { level: string }>)['15m']?.level === 'warn'));
     rmSync(ws.log); // the next check fails: pinged at once
     await waitFor('a /fail ping', () => pings.requests.some((r) => r.url.endsWith('/s3cr3t-token/fail')));
     d.child.kill('SIGTERM');

@@ -13,6 +13,8 @@ import {
   KILL_FAILED,
   keepPending,
   loadAlertState,
+  ROUTINE_AUDIT_EVERY_MS,
+  routineCheck,
   STOP_FAILED,
   troubles,
 } from '../../src/core/decide.js';
@@ -255,4 +257,19 @@ describe('loadAlertState', () => {
     ['acknowledged not a level', { ...emptyAlertState(), acknowledged: { '15m': 3 } }],
   ];
   it.each(bad)('refuses %s', (_name, value) => expect(loadAlertState(value)).toBeNull());
+});
+
+describe('routineCheck: which watch checks the audit log leaves out', () => {
+  const plain = { levels: 'ok,ok', onlyRoutineLines: true, eventful: false };
+  const rows: [string, typeof plain, { levels: string; atMs: number } | null, boolean][] = [
+    ['nothing recorded yet', plain, null, false],
+    ['same levels, recorded a minute ago, nothing said', plain, { levels: 'ok,ok', atMs: T0 - 60_000 }, true],
+    ['a level changed', { ...plain, levels: 'warn,ok' }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
+    ['something was said or done', { ...plain, eventful: true }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
+    ['another line was recorded (a signal, a flag found)', { ...plain, onlyRoutineLines: false }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
+    ['the last recorded one is 10 minutes old: recorded as proof of life', plain, { levels: 'ok,ok', atMs: T0 - ROUTINE_AUDIT_EVERY_MS }, false],
+  ];
+  it.each(rows)('%s', (_name, facts, last, routine) => {
+    expect(routineCheck(facts, last, T0)).toBe(routine);
+  });
 });
