@@ -68,8 +68,11 @@ function heartbeatTime(ws: Workspace): number | null {
 }
 
 describe('watch', () => {
+  // A schedule that never fires during a test: whatever happens below is the file watching's doing.
+  const NO_TIMED_CHECKS = 'watch:\n  schedule: "0 0 0 1 1 *"\n';
+
   it('flags a breaching append, follows a rotation, and ends cleanly on SIGTERM', async () => {
-    const ws = workspace(config());
+    const ws = workspace(config(NO_TIMED_CHECKS));
     ws.append(lines(1, 1));
     const d = await startWatch(ws);
     await waitFor('the first check', () => heartbeatTime(ws));
@@ -89,6 +92,20 @@ describe('watch', () => {
     expect(d.stderr()).toMatch(/SIGTERM: stopped/);
     const hb = readJsonFile(heartbeatFile(ws)) as { mode: string; pid: number; result: { ok: boolean } };
     expect(hb).toMatchObject({ mode: 'watch', pid: d.child.pid, result: { ok: true } });
+  });
+
+  it('sees the flag deleted by hand, and the app\'s state file change', async () => {
+    const ws = workspace(config(`state_file: state/cost_tracker.json\n${NO_TIMED_CHECKS}`));
+    ws.append(lines(1, 6));
+    const d = await startWatch(ws);
+    await waitFor('the flag', () => existsSync(flagFile(ws)));
+    rmSync(flagFile(ws));
+    await waitFor('the removal to be alerted', () => /ALERT FLAG REMOVED: the emergency flag .* was deleted without `cost-watchdog clear-emergency`/.test(d.stderr()));
+    const before = heartbeatTime(ws) as number;
+    writeFileSync(path.join(ws.dir, 'state', 'cost_tracker.json'), '{"cost_15min": 1}');
+    await waitFor('a check after the state file changed', () => (heartbeatTime(ws) ?? 0) > before);
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
   });
 
   it('SIGTERM during a check lets it finish (the kill and its alert), then exits 0', async () => {
