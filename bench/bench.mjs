@@ -30,7 +30,7 @@ let serial = 0;
 /** One line like a real agent's log: ISO time, model, agent, tokens, cost, request id. */
 function line(tMs) {
   serial++;
-  return `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${400 + (serial % 500)},"request_id":"r${serial}"}\n`;
+  return `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)},"request_id":"r${serial}"}\n`;
 }
 
 function makeWorkspace(name, lineCount) {

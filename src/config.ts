@@ -26,6 +26,13 @@ const duration = z
     error: (issue) => `expected a duration like "30s", "15m" or "1h", got ${describe(issue.input)}`,
   });
 
+/** Tokens of a model with no price and no logged cost count at this (USD per million). */
+export const DEFAULT_UNPRICED_PER_MILLION = 75;
+
+const positiveDuration = duration.refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` });
+
+const perMillion = z.number({ error: 'expected USD per million tokens' }).min(0, { error: (issue) => `expected USD per million tokens >= 0, got ${describe(issue.input)}` }).max(1_000_000, { error: 'expected USD per million tokens (at most 1000000)' });
+
 const usd = z.number({ error: 'expected a number (USD)' }).min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
 
 const limitsSchema = z
@@ -115,8 +122,59 @@ const schema = z.strictObject({
   cost: z
     .strictObject({
       policy: z.enum(['reported', 'estimated', 'max'], { error: (issue) => `expected one of reported, estimated, max, got ${describe(issue.input)}` }).default('max'),
+      prices: z
+        .record(
+          z.string().min(1, { error: 'expected a model name' }),
+          z.strictObject(
+            { input: perMillion, output: perMillion, cached: perMillion.optional() },
+            { error: (issue) => (issue.code === 'invalid_type' ? 'expected USD per million tokens, like `{ input: 3, output: 15, cached: 0.3 }`' : undefined) },
+          ),
+          { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of model names to prices, like `my-model: { input: 3, output: 15 }`' : undefined) },
+        )
+        .optional(),
+      unpriced_per_million_tokens: perMillion.default(DEFAULT_UNPRICED_PER_MILLION),
     })
-    .default({ policy: 'max' }),
+    .default({ policy: 'max', unpriced_per_million_tokens: DEFAULT_UNPRICED_PER_MILLION }),
+  app_state: z
+    .strictObject({
+      windows: z
+        .record(z.string(), z.string({ error: 'expected the name of a key in the state file' }).min(1), {
+          error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of windows to state-file keys, like `15m: cost_15min`' : undefined),
+        })
+        .optional(),
+      updated_at: z.string({ error: 'expected the name of a key in the state file' }).min(1).default('updated_at'),
+      emergency: z.string({ error: 'expected the name of a key in the state file' }).min(1).optional(),
+      tolerance_usd: usd.default(0.5),
+      tolerance_percent: z.number({ error: 'expected a percentage' }).min(0, { error: 'expected a percentage >= 0' }).max(1000, { error: 'expected a percentage <= 1000' }).default(10),
+      stale_after: positiveDuration.default('5m'),
+    })
+    .default({ updated_at: 'updated_at', tolerance_usd: 0.5, tolerance_percent: 10, stale_after: '5m' }),
+  retry_storm: z
+    .union([
+      z.literal(false),
+      z.literal('off'),
+      z.strictObject({
+        key: z.enum(['request_id', 'fingerprint'], { error: (issue) => `expected request_id or fingerprint, got ${describe(issue.input)}` }).default('request_id'),
+        count: z.int({ error: 'expected a whole number of sightings, 2 or more' }).min(2, { error: 'expected a whole number of sightings, 2 or more' }).max(1_000_000).default(5),
+        window: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('15m'),
+        level: z.enum(['warn', 'emergency', 'kill'], { error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}` }).default('emergency'),
+      }),
+    ], { error: 'expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off' })
+    .default({ key: 'request_id', count: 5, window: '15m', level: 'emergency' }),
+  burn_rate: z
+    .union([
+      z.literal(false),
+      z.literal('off'),
+      z.strictObject({
+        factor: z.number({ error: 'expected a number above 1' }).gt(1, { error: 'expected a number above 1' }).default(10),
+        short: positiveDuration.default('5m'),
+        long: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('1h'),
+      }),
+    ], { error: 'expected a mapping like `{ factor: 10, short: 5m, long: 1h }`, or off' })
+    .default({ factor: 10, short: '5m', long: '1h' }),
+  silence: z
+    .strictObject({ after: z.union([z.literal(false), z.literal('off'), positiveDuration], { error: 'expected a duration like "30m", or off' }).default(false) })
+    .default({ after: false }),
   slack: z
     .strictObject({
       webhook_url_env: z.string({ error: 'expected the name of an environment variable' }).min(1).default('SLACK_WEBHOOK_URL'),
@@ -176,7 +234,27 @@ export interface Config {
   } | null;
   /** How often an emergency still in force is announced again. */
   alerts: { reminderMs: number };
-  cost: { policy: 'reported' | 'estimated' | 'max' };
+  cost: {
+    policy: 'reported' | 'estimated' | 'max';
+    /** Per model (exact name), USD per million input / output / cached-input tokens. */
+    prices: Record<string, { input: number; output: number; cached: number | null }>;
+    unpricedPerMillion: number;
+  };
+  /** How the app's state file is read and compared (used when stateFile is set). */
+  appState: {
+    /** Window name -> the state file's key for the app's own figure. */
+    windows: Record<string, string>;
+    updatedAt: string;
+    /** The keys tried for the app's emergency mode, in order. */
+    emergency: string[];
+    toleranceUsd: number;
+    tolerancePercent: number;
+    staleAfterMs: number;
+  };
+  retryStorm: { key: 'request_id' | 'fingerprint'; count: number; windowMs: number; level: 'warn' | 'emergency' | 'kill' } | null;
+  burnRate: { factor: number; shortMs: number; longMs: number } | null;
+  /** Alert when the target runs but the log has not grown for this long; null: off. */
+  silenceAfterMs: number | null;
   slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
   heartbeat: { maxAgeMs: number; pingUrl: string | null };
   /** `watch`: the cron schedule of its timed checks (besides one on every change). */
@@ -270,7 +348,7 @@ function article(type: string): string {
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
-const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'watch', 'fields'];
+const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'watch', 'fields', 'app_state', 'silence'];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
 export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = {}): Config {
@@ -316,6 +394,24 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     if (other !== undefined) problems.push(`limits.${window.name}: the same window as limits.${other}`);
     seen.set(window.seconds, window.name);
   }
+  // The app's own figure per window: the Cost Control tracker's names unless the config says.
+  const appWindows: Record<string, string> = {};
+  if (raw.app_state.windows !== undefined) {
+    for (const [name, key] of Object.entries(raw.app_state.windows)) {
+      if (!windows.some((w) => w.name === name)) problems.push(`app_state.windows.${name}: not a configured window (expected one of: ${windows.map((w) => w.name).join(', ')})`);
+      else appWindows[name] = key;
+    }
+  } else {
+    const defaults: Record<number, string> = { 300: 'cost_5min', 900: 'cost_15min', 3600: 'cost_1hour' };
+    for (const window of windows) {
+      const key = window.seconds === null ? 'cost_daily' : defaults[window.seconds];
+      if (key !== undefined) appWindows[window.name] = key;
+    }
+  }
+  const burn = raw.burn_rate;
+  if (typeof burn === 'object' && (parseDuration(burn.short) as number) >= (parseDuration(burn.long) as number)) {
+    problems.push(`burn_rate.short: ${burn.short} is not shorter than burn_rate.long (${burn.long})`);
+  }
   if (problems.length > 0) throw new ConfigError(file, problems);
   const fields: Partial<Record<FieldName, string[]>> = {};
   for (const [field, names] of Object.entries(raw.fields ?? {})) {
@@ -344,7 +440,22 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
             stopTimeoutMs: parseDuration(target.stop_timeout) as number,
           },
     alerts: { reminderMs: parseDuration(raw.alerts.reminder) as number },
-    cost: { policy: raw.cost.policy },
+    cost: {
+      policy: raw.cost.policy,
+      prices: Object.fromEntries(Object.entries(raw.cost.prices ?? {}).map(([model, p]) => [model, { input: p.input, output: p.output, cached: p.cached ?? null }])),
+      unpricedPerMillion: raw.cost.unpriced_per_million_tokens,
+    },
+    appState: {
+      windows: appWindows,
+      updatedAt: raw.app_state.updated_at,
+      emergency: raw.app_state.emergency === undefined ? ['emergency_mode', 'emergency'] : [raw.app_state.emergency],
+      toleranceUsd: raw.app_state.tolerance_usd,
+      tolerancePercent: raw.app_state.tolerance_percent,
+      staleAfterMs: parseDuration(raw.app_state.stale_after) as number,
+    },
+    retryStorm: typeof raw.retry_storm === 'object' ? { key: raw.retry_storm.key, count: raw.retry_storm.count, windowMs: parseDuration(raw.retry_storm.window) as number, level: raw.retry_storm.level } : null,
+    burnRate: typeof raw.burn_rate === 'object' ? { factor: raw.burn_rate.factor, shortMs: parseDuration(raw.burn_rate.short) as number, longMs: parseDuration(raw.burn_rate.long) as number } : null,
+    silenceAfterMs: typeof raw.silence.after === 'string' ? (parseDuration(raw.silence.after) as number) : null,
     slack: {
       webhookUrlEnv: raw.slack.webhook_url_env,
       webhookUrlFile: raw.slack.webhook_url_file === undefined ? null : abs(raw.slack.webhook_url_file),
@@ -426,5 +537,8 @@ function checkSafe(file: string, st: { mode: number; uid: number; isDirectory():
 export function horizonSeconds(config: Config): number {
   let longest = 900; // always keep the contract's 15 minutes, even if unset
   for (const window of config.windows) if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
+  // Burn-rate windows and the retry-storm window are rolling sums too.
+  if (config.burnRate !== null) longest = Math.max(longest, Math.ceil(config.burnRate.longMs / 1000));
+  if (config.retryStorm !== null) longest = Math.max(longest, Math.ceil(config.retryStorm.windowMs / 1000));
   return longest;
 }

@@ -8,11 +8,17 @@ import { DayCalendar } from './core/calendar.js';
 import { Ledger } from './core/ledger.js';
 import { assess, type WindowStatus } from './core/levels.js';
 import { fieldTable } from './core/record.js';
-import { type MalformedSample, newTotals, type ScanTotals, SpendScanner } from './core/scan.js';
+import { type MalformedSample, newTotals, type ScanTotals, SpendScanner, type Costing } from './core/scan.js';
+import { PriceBook } from './core/prices.js';
+import { MAX_LABELS } from './core/labels.js';
+import { type Storm, StormTracker } from './core/storms.js';
+import { stormText } from './core/findings.js';
+import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
 import { FailureError } from './errors.js';
 import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { writeHeartbeat } from './effects/heartbeat.js';
-import { acquireLock, ensureDir, readJson, writeJsonAtomic } from './effects/store.js';
+import { acquireLock, ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from './effects/store.js';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
 import { type AlertEvent, type Decision, decide, limitFor, routineCheck, troubles } from './core/decide.js';
@@ -20,6 +26,8 @@ import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
+import { announce, type Finding } from './core/findings.js';
+import { type Observation, observe } from './observe.js';
 
 const CHECKPOINT_VERSION = 1;
 export const LOCK_WAIT_MS = 30_000;
@@ -43,7 +51,25 @@ export interface CheckResult {
   /** The log could not be read: the check is blind and must fail loudly. */
   logError: string | null;
   log: { path: string; size: number; mtimeMs: number } | null;
+  /** Ids billed again and again inside the retry-storm window (empty when that check is off). */
+  storms: Storm[];
+  /** More ids than can be followed were in the window: storms among the rest go unseen. */
+  stormOverflow: boolean;
+  /** The newest line time read in this check (as dated, before clamping); 0 when none was read. */
+  newestReadMs: number;
+  /** Spend over the burn-rate windows (null when that check is off). */
+  burn: { shortUsd: number; longUsd: number } | null;
+  /** The ledger, for figures at other times (the app's state file is dated). */
+  ledger: Ledger;
+  /** The windows, and signals that act like one (a retry storm at its level): what decisions see. */
+  signals: WindowStatus[];
+  /** Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted for. */
+  newZeroCost: number;
+  newZeroCostUsd: number;
 }
+
+/** The name under which a retry storm is remembered and acknowledged, as a window is. */
+export const STORM_SIGNAL = 'retry-storm';
 
 export function checkpointPath(config: Config): string {
   return path.join(config.stateDir, 'checkpoint.json');
@@ -54,6 +80,10 @@ interface Loaded {
   ledger: Ledger;
   attribution: Attribution;
   totals: ScanTotals;
+  storms: StormTracker | null;
+  /** The file of retry-storm ids seen once that the checkpoint names. */
+  singlesRef: unknown;
+  prices: PriceCache;
   savedAtMs: number | null;
   rebuilt: string | null;
 }
@@ -69,19 +99,95 @@ function isTotals(value: unknown): value is ScanTotals {
   );
 }
 
+/** Totals saved by an older version lack the newer counts: they start at zero. */
+function withNewCounts(totals: ScanTotals): ScanTotals {
+  const fresh = newTotals();
+  const v = totals as Partial<ScanTotals>;
+  const unpriced: ScanTotals['unpriced'] = {};
+  if (v.unpriced !== null && typeof v.unpriced === 'object') {
+    for (const [name, entry] of Object.entries(v.unpriced)) {
+      if (entry !== null && typeof entry === 'object' && ['lines', 'tokens', 'usd', 'at_rate', 'last_ms'].every((k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number')) unpriced[name] = entry;
+    }
+  }
+  return {
+    ...totals,
+    zero_cost_lines: typeof v.zero_cost_lines === 'number' ? v.zero_cost_lines : fresh.zero_cost_lines,
+    zero_cost_usd: typeof v.zero_cost_usd === 'number' ? v.zero_cost_usd : fresh.zero_cost_usd,
+    unpriced,
+  };
+}
+
+function stormSettings(config: Config): { count: number; windowMs: number } | null {
+  return config.retryStorm === null ? null : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
+}
+
 function isSample(value: unknown): value is MalformedSample {
   const s = value as Partial<MalformedSample> | null;
   return s !== null && typeof s === 'object' && typeof s.file === 'string' && typeof s.line === 'number' && typeof s.reason === 'string' && typeof s.excerpt === 'string';
 }
 
+/**
+ * Retry-storm ids seen once are kept beside the checkpoint as raw bytes ([hash, time, cost] as
+ * doubles): tens of thousands of them would make the JSON checkpoint slow to read and write.
+ * The checkpoint names the file (a new name each time) and its length, so a file that does not
+ * belong to it is never used: the ids in it would be counted twice when the log is read again.
+ * Not fsynced: losing it after a crash loses at most one sighting per id.
+ */
+const SINGLES_PREFIX = 'storm-ids.';
+
+function loadSingles(config: Config, ref: unknown): Float64Array | null {
+  const r = ref as { file?: unknown; count?: unknown } | null | undefined;
+  if (r === null || r === undefined || typeof r.file !== 'string' || typeof r.count !== 'number' || !r.file.startsWith(SINGLES_PREFIX) || r.file.includes('/')) return null;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path.join(config.stateDir, r.file));
+  } catch {
+    return null;
+  }
+  if (bytes.length !== r.count * 24) return null;
+  const copy = new Float64Array(r.count * 3);
+  new Uint8Array(copy.buffer).set(bytes);
+  return copy;
+}
+
+/** Write the ids seen once under a new name; the caller names it in the checkpoint. */
+function saveSingles(config: Config, singles: Float64Array): { file: string; count: number } {
+  const file = `${SINGLES_PREFIX}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.bin`;
+  writeFileAtomic(path.join(config.stateDir, file), new Uint8Array(singles.buffer, singles.byteOffset, singles.byteLength), 0o644, false);
+  return { file, count: singles.length / 3 };
+}
+
+/** Remove the files of ids seen once that the checkpoint no longer names. */
+function pruneSingles(config: Config, keep: string | null): void {
+  let names: string[];
+  try {
+    names = readdirSync(config.stateDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(SINGLES_PREFIX) && name.endsWith('.bin') && name !== keep) {
+      try {
+        unlinkSync(path.join(config.stateDir, name));
+      } catch {
+        // gone already, or not ours to remove: harmless
+      }
+    }
+  }
+}
+
 /** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
 function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): Loaded {
   const horizon = horizonSeconds(config);
+  const settings = stormSettings(config);
   const fresh = (why: string | null): Loaded => ({
     tail: null,
     ledger: new Ledger(horizon, calendar, nowMs),
     attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
+    storms: settings === null ? null : new StormTracker(settings, nowMs),
+    singlesRef: null,
+    prices: loadPriceCache(null, nowMs),
     savedAtMs: null,
     rebuilt: why,
   });
@@ -101,7 +207,10 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
     tail: current === null ? null : { current, previous },
     ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
-    totals: cp.totals,
+    totals: withNewCounts(cp.totals),
+    singlesRef: cp.storm_singles ?? null,
+    prices: loadPriceCache(cp.prices, nowMs),
+    storms: settings === null ? null : StormTracker.fromState(cp.storms, settings, nowMs, () => loadSingles(config, cp.storm_singles)),
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
   };
@@ -114,8 +223,27 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
 export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
   const calendar = new DayCalendar(config.timezone);
   const loaded = loadCheckpoint(config, calendar, nowMs);
-  const scanner = new SpendScanner(fieldTable(config.fields, { labels: true }), loaded.ledger, nowMs, loaded.totals, loaded.attribution);
+  const storms = loaded.storms;
+  const estimates = config.cost.policy !== 'reported';
+  const costing: Costing = {
+    policy: config.cost.policy,
+    // Under `reported`, prices are still needed for lines that log tokens but no cost.
+    prices: new PriceBook(priceLookup(config, nowMs, loaded.prices), MAX_LABELS),
+    unpricedPerMillion: config.cost.unpricedPerMillion,
+  };
+  const table = fieldTable(config.fields, { labels: true, tokens: estimates, ...(storms !== null && config.retryStorm !== null ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key } : {}) });
+  const scanner = new SpendScanner(
+    table,
+    loaded.ledger,
+    nowMs,
+    loaded.totals,
+    loaded.attribution,
+    costing,
+    storms,
+  );
   const recordsBefore = loaded.totals.records;
+  const zeroBefore = loaded.totals.zero_cost_lines;
+  const zeroUsdBefore = loaded.totals.zero_cost_usd;
   const futureBefore = loaded.totals.future_lines;
   const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
   // Anything this check learned must be saved, or the next check learns (and reports) it again:
@@ -128,6 +256,14 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     scanner.foundCount > 0 ||
     (loaded.tail?.previous ?? null) !== tail.state.previous;
   if (save && changed) {
+    let singlesRef: { file: string; count: number } | null = null;
+    const singles = storms?.singlesToSave() ?? null;
+    try {
+      // Unchanged ids keep the file the old checkpoint names.
+      singlesRef = singles !== null ? saveSingles(config, singles) : storms !== null && loaded.rebuilt === null ? (loaded.singlesRef as { file: string; count: number } | null) : null;
+    } catch (error) {
+      throw new FailureError(`cannot write ${path.join(config.stateDir, SINGLES_PREFIX)}*.bin: ${(error as Error).message}`);
+    }
     const checkpoint = {
       version: CHECKPOINT_VERSION,
       log: config.log,
@@ -137,16 +273,37 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       ledger: loaded.ledger.toState(),
       attribution: loaded.attribution.toState(),
       totals: loaded.totals,
+      ...(storms !== null ? { storms: storms.toState(), storm_singles: singlesRef } : {}),
+      prices: loaded.prices,
     };
     try {
       writeJsonAtomic(checkpointPath(config), checkpoint);
     } catch (error) {
       throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
     }
+    if (singles !== null || storms === null) pruneSingles(config, singlesRef?.file ?? null);
+  }
+  const windows = assess(config.windows, loaded.ledger);
+  const found = storms?.storms() ?? [];
+  const signals: WindowStatus[] = [...windows];
+  if (config.retryStorm !== null && found.length > 0) {
+    const worst = found[0] as Storm;
+    const more = found.length > 1 ? ` and ${found.length - 1} more id${found.length > 2 ? 's' : ''}` : '';
+    signals.push({
+      name: STORM_SIGNAL,
+      seconds: Math.round(config.retryStorm.windowMs / 1000),
+      limits: {},
+      spend: found.reduce((sum, s) => sum + s.usd, 0),
+      level: config.retryStorm.level,
+      detail: `${stormText(worst, config.retryStorm.key, config.retryStorm.windowMs)}${more}`,
+    });
   }
   return {
     nowMs,
-    windows: assess(config.windows, loaded.ledger),
+    windows,
+    signals,
+    newZeroCost: loaded.totals.zero_cost_lines - zeroBefore,
+    newZeroCostUsd: loaded.totals.zero_cost_usd - zeroUsdBefore,
     attribution: loaded.attribution,
     totals: loaded.totals,
     newRecords: loaded.totals.records - recordsBefore,
@@ -158,6 +315,11 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     notes: tail.notes,
     logError: tail.error,
     log: tail.log === null ? null : { path: config.log, ...tail.log },
+    storms: found,
+    stormOverflow: storms?.overflow ?? false,
+    newestReadMs: scanner.newestReadMs,
+    burn: config.burnRate === null ? null : { shortUsd: loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000)), longUsd: loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000)) },
+    ledger: loaded.ledger,
   };
 }
 
@@ -184,6 +346,9 @@ export interface Enforcement {
   /** Why the command must exit 1 (flag not written, kill failed, state not saved). */
   failures: string[];
   alerts: { sent: number; failed: number; pending: number };
+  /** What else the check found (app state, storms, burn rate, blind spots), and which were alerted now. */
+  observation: Observation;
+  announced: Finding[];
 }
 
 export interface CheckOutcome extends CheckResult, Enforcement {}
@@ -213,7 +378,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     audit?.record('note', { note: loaded.note });
   }
   const flagRead = readFlag(config.flagFile);
-  const input = { nowMs, windows: result.windows, state: loaded.state, flagExists: flagRead.active, targetRunning: false, reminderMs: config.alerts.reminderMs };
+  const input = { nowMs, windows: result.signals, state: loaded.state, flagExists: flagRead.active, targetRunning: false, reminderMs: config.alerts.reminderMs };
   let decision = decide(input);
 
   let flag: FlagOutcome = flagRead.active ? { kind: 'exists', file: config.flagFile } : { kind: 'none' };
@@ -223,7 +388,10 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     flag = placeFlag(
       config,
       {
-        reason: trigger === null ? `spend at ${decision.level}` : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`,
+        reason:
+          trigger === null
+            ? `spend at ${decision.level}`
+            : (trigger.detail ?? `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`),
         window: trigger?.name ?? null,
         spend_usd: trigger === null ? null : round6(trigger.spend),
         limit_usd: limit,
@@ -265,9 +433,14 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   );
   decision.next.incidents = incidents;
 
+  const observation = await observe(config, result, decision.level);
+  const found = announce(observation.findings, decision.next.findings, nowMs);
+  decision.next.findings = found.memory;
+  for (const finding of found.announce) audit?.record('finding', { kind: finding.kind, key: finding.key, text: finding.text });
+
   const events = decision.events;
   const alerts: { facts: AlertFacts; level: Level }[] = [];
-  if (events.length > 0 || problems.length > 0) {
+  if (events.length > 0 || problems.length > 0 || found.announce.length > 0) {
     const about = decision.trigger?.name ?? events.find((e) => e.window !== '')?.window ?? null;
     alerts.push({
       facts: {
@@ -280,8 +453,10 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
         flag,
         kill,
         problems,
+        // A storm that is an event of its own (at its level) is not said twice.
+        findings: found.announce.filter((f) => f.kind !== 'storm' || !events.some((e) => e.window === STORM_SIGNAL && e.detail !== undefined && e.detail.startsWith(f.text))).map((f) => f.text),
       },
-      level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : decision.level,
+      level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : events.length === 0 && problems.length === 0 ? 'warn' : decision.level,
     });
   }
   audit?.record('decision', {
@@ -294,7 +469,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   });
   const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun);
   if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
-  return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length } };
+  return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length }, observation, announced: found.announce };
 }
 
 /**
@@ -355,6 +530,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         enforcement.flag.kind === 'failed' ||
         enforcement.kill !== null ||
         enforcement.failures.length > 0 ||
+        enforcement.announced.length > 0 ||
         result.logError !== null ||
         result.newMalformed > 0 ||
         result.newFuture > 0 ||

@@ -27,9 +27,9 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
     const person = who();
-    const verdict = clearVerdict(result.windows, force, result.logError === null);
+    const verdict = clearVerdict(result.signals, force, result.logError === null);
     const over = verdict.over;
-    const spendText = (ws: typeof over): string => ws.map((w) => `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`).join('; ');
+    const spendText = (ws: typeof over): string => ws.map((w) => (w.detail !== undefined ? `${w.detail} at ${w.level}` : `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`)).join('; ');
     const flagBefore = readFlag(config.flagFile);
     if (!verdict.allowed) {
       audit.record('clear_refused', {
@@ -54,7 +54,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     }
     const { state } = loadAlerts(config);
     const hadSwitch = state.kill_switch !== null;
-    const next = afterClear(state, result.windows, force, nowMs);
+    const next = afterClear(state, result.signals, force, nowMs);
     const acknowledged = next.acknowledged;
     audit.record('flag_cleared', {
       by: person,

@@ -36,6 +36,8 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     alerts: result.alerts,
     failures: result.failures,
     error: result.logError,
+    retry_storms: result.storms.map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
+    warnings: result.observation.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text, alerted_now: result.announced.includes(f) })),
   };
 }
 
@@ -69,6 +71,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     );
     if (first !== undefined) lines.push(`first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`);
     for (const action of actionLines(result.flag, result.kill)) lines.push(`${dryRun && !action.startsWith('would') ? 'dry run: ' : ''}${printable(action)}`);
+    for (const finding of result.observation.findings) lines.push(`WARNING: ${printable(finding.text)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (result.rebuilt !== null && result.rebuilt.startsWith('checkpoint')) process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);

@@ -11,6 +11,10 @@ import { readFlag } from '../effects/flag.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
 import { loadAlerts } from '../enforce.js';
+import { type Observation, observe } from '../observe.js';
+import { priceTableError, priceTableVersion } from '../price-table.js';
+import { UNPRICED_RECENT_MS } from '../core/findings.js';
+import type { Top } from '../core/attribution.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 
 export interface StatusOptions {
@@ -20,7 +24,15 @@ export interface StatusOptions {
 
 const VERDICT = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
-function statusJson(config: Config, result: CheckResult, target: TargetFinding, nowMs: number): { json: Record<string, unknown>; code: number } {
+function topJson(top: Top): { name: string; spend_usd: number }[] {
+  return top.map(([name, spend]) => ({ name, spend_usd: round6(spend) }));
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}
+
+function statusJson(config: Config, result: CheckResult, target: TargetFinding, seen: Observation, nowMs: number): { json: Record<string, unknown>; code: number } {
   const flag = readFlag(config.flagFile);
   const alerts = loadAlerts(config).state;
   const hb = readHeartbeat(config.stateDir);
@@ -28,7 +40,10 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
   const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
   const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
   const levels = result.windows.map((w) => w.level);
-  const code = statusCode({ levels, flagActive: flag.active, heartbeatAgeMs: ageMs, heartbeatMaxAgeMs: config.heartbeat.maxAgeMs, logUnreadable: result.logError !== null });
+  // A retry storm at emergency is as critical as a window there; any other finding is a warning.
+  const judged = statusCode({ levels: result.signals.map((w) => w.level), flagActive: flag.active, heartbeatAgeMs: ageMs, heartbeatMaxAgeMs: config.heartbeat.maxAgeMs, logUnreadable: result.logError !== null });
+  const code = judged === MONITOR.OK && seen.findings.length > 0 ? MONITOR.WARNING : judged;
+  const app = seen.app;
   const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
   const json = {
     status: VERDICT[code],
@@ -41,6 +56,9 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
           level: w.level,
           limits: { ...w.limits },
           ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
+          top_models: topJson(result.attribution.top(w.seconds, 'model')),
+          top_agents: topJson(result.attribution.top(w.seconds, 'agent')),
+          ...(app !== null ? { app_usd: app.windows.find((f) => f.window === w.name)?.app ?? null } : {}),
         },
       ]),
     ),
@@ -68,6 +86,50 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
         : null,
     malformed_lines: result.totals.malformed,
     malformed_samples: result.totals.malformed_samples,
+    cost: {
+      policy: config.cost.policy,
+      price_table: { package: '@pydantic/genai-prices', version: priceTableVersion(), error: priceTableError },
+      unpriced_per_million_tokens: config.cost.unpricedPerMillion,
+      unpriced_models: Object.entries(result.totals.unpriced)
+        .filter(([, u]) => nowMs - u.last_ms <= UNPRICED_RECENT_MS)
+        .map(([model, u]) => ({ model, lines: u.lines, tokens: u.tokens, spend_usd: round6(u.usd), counted_at_unpriced_rate: u.at_rate, last_at: iso(u.last_ms) })),
+      zero_cost_lines: result.totals.zero_cost_lines,
+      zero_cost_counted_usd: round6(result.totals.zero_cost_usd),
+    },
+    retry_storms:
+      config.retryStorm === null
+        ? null
+        : {
+            key: config.retryStorm.key,
+            count: config.retryStorm.count,
+            window_seconds: Math.round(config.retryStorm.windowMs / 1000),
+            level: config.retryStorm.level,
+            storms: result.storms.map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd), first_at: iso(s.firstMs), last_at: iso(s.lastMs) })),
+            ids_not_followed: result.stormOverflow,
+          },
+    burn_rate:
+      config.burnRate === null || result.burn === null
+        ? null
+        : {
+            factor: config.burnRate.factor,
+            short: { seconds: Math.round(config.burnRate.shortMs / 1000), spend_usd: round6(result.burn.shortUsd) },
+            long: { seconds: Math.round(config.burnRate.longMs / 1000), spend_usd: round6(result.burn.longUsd) },
+            burning: seen.burnReachMs !== null,
+            daily_limit_reached_at: iso(seen.burnReachMs),
+          },
+    app:
+      app === null
+        ? null
+        : {
+            file: app.file,
+            status: app.status,
+            error: app.error,
+            updated_at: iso(app.updatedAtMs),
+            age_seconds: app.updatedAtMs === null ? null : Math.round((nowMs - app.updatedAtMs) / 1000),
+            emergency: app.emergency,
+            windows: Object.fromEntries(app.windows.map((f) => [f.window, { key: f.key, app_usd: f.app, watchdog_usd: f.watchdog === null ? null : round6(f.watchdog) }])),
+          },
+    warnings: seen.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text })),
     future_lines: result.totals.future_lines,
     uncosted_lines: result.totals.uncosted_lines,
     lines_counted: result.totals.records,
@@ -91,10 +153,17 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   out.push(`cost-watchdog status: ${json.status}   (config ${config.file})`);
   out.push('');
   const nameWidth = Math.max(6, ...result.windows.map((w) => w.name.length));
+  const windowsJson = json.windows as Record<string, { top_models: { name: string; spend_usd: number }[]; top_agents: { name: string; spend_usd: number }[]; app_usd?: number | null }>;
+  const tops = (list: { name: string; spend_usd: number }[]): string => list.map((t) => `${printable(t.name)} ${usd(t.spend_usd)}`).join(', ');
   for (const w of result.windows) {
     out.push(
       `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
     );
+    const view = windowsJson[w.name];
+    const pad = ' '.repeat(nameWidth + 3);
+    if (view !== undefined && view.top_models.length > 0) out.push(`  ${pad}top models: ${tops(view.top_models)}`);
+    if (view !== undefined && view.top_agents.length > 0) out.push(`  ${pad}top agents: ${tops(view.top_agents)}`);
+    if (view?.app_usd !== undefined) out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
   }
   out.push('');
   const flag = json.emergency as Record<string, unknown>;
@@ -132,7 +201,21 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   }
   out.push(`  lines            ${result.totals.records} counted, ${result.newRecords} new since the last check`);
   if (result.totals.future_lines > 0) out.push(`  clock skew       ${result.totals.future_lines} line(s) dated over 5 minutes ahead, counted as now`);
-  if (result.totals.uncosted_lines > 0) out.push(`  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted as $0`);
+  if (result.totals.uncosted_lines > 0) out.push(`  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted from their tokens`);
+  const cost = json.cost as { unpriced_models: { model: string; lines: number; tokens: number; spend_usd: number; counted_at_unpriced_rate: number }[]; zero_cost_lines: number; zero_cost_counted_usd: number };
+  out.push(`  cost policy      ${config.cost.policy}${config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''}`);
+  if (cost.zero_cost_lines > 0) out.push(`  cost 0 logged    ${cost.zero_cost_lines} line(s) with tokens logged cost 0; counted ${usd(cost.zero_cost_counted_usd)} from the price table`);
+  for (const u of cost.unpriced_models) {
+    out.push(`  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ${usd(u.spend_usd)} counted${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)` : ' (at the logged cost)'}`);
+  }
+  const storms = json.retry_storms as { key: string; storms: { id: string; count: number; spend_usd: number }[] } | null;
+  for (const s of storms?.storms ?? []) out.push(`  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ${usd(s.spend_usd)}`);
+  const app = json.app as { file: string; status: string; error: string | null; updated_at: string | null; age_seconds: number | null; emergency: boolean | null } | null;
+  if (app !== null) {
+    const detail = app.status === 'ok' ? `updated ${app.updated_at === null ? 'at an unknown time' : `${app.updated_at} (${ago((app.age_seconds ?? 0) * 1000)})`}${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}` : app.status === 'missing' ? 'MISSING' : `UNREADABLE: ${printable(app.error ?? '')}`;
+    out.push(`  app state        ${app.file}: ${detail}`);
+  }
+  for (const warning of json.warnings as { text: string }[]) out.push(`  WARNING          ${printable(warning.text)}`);
   out.push(`  malformed lines  ${result.totals.malformed}`);
   for (const s of result.totals.malformed_samples) {
     out.push(`                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ${printable(s.excerpt.slice(0, 60))}`);
@@ -147,7 +230,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
     const nowMs = Date.now();
     const result = inspect(config, nowMs, false);
     const target = await findTarget(config);
-    const { json, code } = statusJson(config, result, target, nowMs);
+    const seen = await observe(config, result, highestLevel(result.signals.map((w) => w.level)), target);
+    const { json, code } = statusJson(config, result, target, seen, nowMs);
     process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs));
     if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
     return code;

@@ -44,6 +44,8 @@ export interface AlertFacts {
   headline?: string;
   /** Extra lines (a kill that failed, a flag that could not be written, ...). */
   problems?: readonly string[];
+  /** What else was found (core/findings.ts): an app that under-reports, a burn rate, ... */
+  findings?: readonly string[];
 }
 
 const TITLES: Record<AlertEvent['kind'], string> = {
@@ -63,6 +65,7 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
   switch (event.kind) {
     case 'enter':
     case 'escalate': {
+      if (event.detail !== undefined) return `${levelWord(event.level)}: ${event.detail}${event.kind === 'escalate' ? ` (was ${event.previous})` : ''}`;
       const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
       const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
       return `${levelWord(event.level)}: ${event.window} spend ${usd(event.spend)}${limit}${was}`;
@@ -148,6 +151,9 @@ export function alertLines(facts: AlertFacts): string[] {
   if (facts.headline !== undefined) lines.push(facts.headline);
   for (const event of events) lines.push(eventText(event, flagFile));
   if (lines.length === 0 && facts.problems !== undefined && facts.problems.length > 0) lines.push(...facts.problems.slice(0, 1));
+  const findings = facts.findings ?? [];
+  if (lines.length === 0 && findings.length > 0) lines.push(`WARNING: ${findings[0] as string}`);
+  for (const finding of findings) if (lines[0] !== `WARNING: ${finding}`) lines.push(`  also: ${finding}`);
   for (const w of facts.windows) {
     lines.push(`  ${w.name}: ${usd(w.spend)} ${levelWord(w.level)} (${limitsText(w.limits)})`);
   }

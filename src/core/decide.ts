@@ -4,6 +4,7 @@
 //
 // The remembered state (alerts.json in state_dir) is what makes every action idempotent: a second
 // check in the same state sends nothing new.
+import type { FindingMemory } from './findings.js';
 import { type Level, levelRank, type WindowStatus } from './levels.js';
 
 export interface WindowMemory {
@@ -33,6 +34,8 @@ export interface AlertState {
   incidents: Record<string, number>;
   /** Alerts that could not be sent: retried on the next check. */
   pending: PendingAlert[];
+  /** Findings alerted (core/findings.ts): key -> when seen, so each is alerted once. */
+  findings: Record<string, FindingMemory>;
 }
 
 /** The key under which the one-time note on adding Slack is remembered. */
@@ -45,7 +48,7 @@ export const STOP_FAILED = 'stop-failed';
 export const KILL_FAILED = 'kill-failed';
 
 export function emptyAlertState(): AlertState {
-  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [] };
+  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [], findings: {} };
 }
 
 export type EventKind = 'enter' | 'escalate' | 'recovery' | 'reminder' | 'came-back' | 'flag-removed';
@@ -58,6 +61,8 @@ export interface AlertEvent {
   spend: number;
   /** The limit of `level` in that window (for recovery: null). */
   limit: number | null;
+  /** A signal's own words (a retry storm), said instead of spend against a limit. */
+  detail?: string;
 }
 
 export interface DecideInput {
@@ -105,6 +110,7 @@ export function decide(input: DecideInput): Decision {
     acknowledged: { ...state.acknowledged },
     incidents: { ...state.incidents },
     pending: [...state.pending],
+    findings: { ...state.findings },
   };
   const events: AlertEvent[] = [];
   let level: Level = 'ok';
@@ -129,6 +135,7 @@ export function decide(input: DecideInput): Decision {
         previous,
         spend: window.spend,
         limit: limitFor(window, window.level),
+        ...(window.detail !== undefined ? { detail: window.detail } : {}),
       });
       next.windows[window.name] = { level: window.level, since_ms: nowMs };
     }
@@ -305,6 +312,12 @@ export function loadAlertState(value: unknown): AlertState | null {
   if (v.incidents !== null && typeof v.incidents === 'object') {
     for (const [key, when] of Object.entries(v.incidents)) if (typeof when === 'number') incidents[key] = when;
   }
+  const findings: Record<string, FindingMemory> = {};
+  if (v.findings !== null && typeof v.findings === 'object') {
+    for (const [key, m] of Object.entries(v.findings)) {
+      if (m !== null && typeof m === 'object' && typeof m.since_ms === 'number' && typeof m.last_ms === 'number') findings[key] = { since_ms: m.since_ms, last_ms: m.last_ms };
+    }
+  }
   const pending = Array.isArray(v.pending)
     ? v.pending.filter((p): p is PendingAlert => p !== null && typeof p === 'object' && typeof p.text === 'string' && typeof p.created_ms === 'number' && typeof p.attempts === 'number')
     : [];
@@ -317,6 +330,7 @@ export function loadAlertState(value: unknown): AlertState | null {
     last_reminder_ms: typeof v.last_reminder_ms === 'number' ? v.last_reminder_ms : null,
     incidents,
     pending,
+    findings,
   };
 }
 

@@ -99,6 +99,34 @@ export class Ledger {
     return total;
   }
 
+  /**
+   * Spend in the rolling window of `windowSec` seconds ending at `atMs` (not after now), or null
+   * when that reaches back beyond the seconds kept.
+   */
+  rollingAt(windowSec: number, atMs: number): number | null {
+    const at = Math.floor(atMs / 1000);
+    if (at >= this.nowSec) return this.rolling(windowSec);
+    const from = at - windowSec;
+    if (from < this.nowSec - this.horizonSec) return null;
+    let total = 0;
+    for (let slot = 0; slot < this.size; slot++) {
+      const sec = this.secs[slot] as number;
+      if (sec > from && sec <= at) total += this.costs[slot] as number;
+    }
+    return total;
+  }
+
+  /** Spend on today's date up to `atMs`, or null when `atMs` is another day or too long ago to tell. */
+  todayAt(atMs: number): number | null {
+    const at = Math.floor(atMs / 1000);
+    if (at >= this.nowSec) return this.today();
+    if (this.calendar.dayOf(atMs).key !== this.calendar.dayOf(this.nowSec * 1000).key) return null;
+    if (at < this.nowSec - this.horizonSec) return null;
+    let after = 0;
+    for (let slot = 0; slot < this.size; slot++) if ((this.secs[slot] as number) > at) after += this.costs[slot] as number;
+    return Math.max(0, this.today() - after);
+  }
+
   /** Spend on the local calendar day that contains now. */
   today(): number {
     return this.day(this.calendar.dayOf(this.nowSec * 1000).key);

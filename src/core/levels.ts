@@ -71,6 +71,8 @@ export interface WindowSpec {
 export interface WindowStatus extends WindowSpec {
   spend: number;
   level: Level;
+  /** For a signal that is not a spend window (a retry storm): what it is, in words. */
+  detail?: string;
 }
 
 /** Spend and level of each window, from anything that can total spend. */

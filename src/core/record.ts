@@ -6,6 +6,7 @@
 // JSON.parse, which is the judge of what is valid: the fast path may only ever accept lines that
 // JSON.parse accepts, with the same values. A property test holds it to that.
 import { labelIdOfBytes, labelIdOfString, labelIs, labelName } from './labels.js';
+import { idHashOfBytes, idHashOfString, isRequestId, mayBePlaceholder } from './storms.js';
 import { epochToMs, isoAt, isoMs, parseTimeBytes, parseTimeString } from './timestamp.js';
 
 export const FIELDS = [
@@ -52,9 +53,14 @@ export interface CostRecord {
   /** Registered ids of model and agent (core/labels.ts): -2 when absent, -1 when without an id. */
   modelId: number;
   agentId: number;
+  providerId: number;
   task: string | null;
   requestId: string | null;
   fingerprint: string | null;
+  /** The retry-storm id's hash (core/storms.ts), or -1: none, a placeholder, or not read. */
+  stormHash: number;
+  /** Its text, when already made (otherwise lastStormText() makes it from the line's bytes). */
+  stormText: string | null;
 }
 
 /** A parsed line is a record, or a string saying why the line is malformed. */
@@ -72,8 +78,12 @@ export interface FieldTable {
   readonly slots: readonly AliasSlot[];
   /** Whether to read model / provider / agent / task / request_id / fingerprint. */
   readonly labels: boolean;
-  /** Read provider, task, request_id and fingerprint (`labels` reads model and agent). */
+  /** Read task, request_id and fingerprint (`labels` reads model, provider and agent). */
   readonly ids: boolean;
+  /** Read those, and the retry-storm id, only on lines dated after this time (epoch ms). */
+  idsSinceMs: number;
+  /** The field whose value is hashed as the retry-storm id (a FIELDS index), or -1. */
+  readonly stormField: number;
   /** Whether to read token counts on every line (otherwise only on lines without a cost). */
   readonly tokens: boolean;
   // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
@@ -88,6 +98,8 @@ export interface FieldTable {
   readonly nameBytes: Uint8Array;
   /** 1 for the slots of the time field, whose strings are parsed as they are scanned. */
   readonly isTime: Uint8Array;
+  /** Per slot, 1 << its field. */
+  readonly fieldBit: Int32Array;
 }
 
 const F_TIME = 0;
@@ -97,6 +109,7 @@ const F_OUT = 3;
 const F_CACHED = 4;
 const F_FIRST_LABEL = 5;
 const F_MODEL = F_FIRST_LABEL;
+const F_PROVIDER = F_FIRST_LABEL + 1;
 const F_AGENT = F_FIRST_LABEL + 2;
 
 const utf8 = new TextEncoder();
@@ -106,7 +119,7 @@ const utf8 = new TextEncoder();
  * (model, agent), `ids` (provider, task, request_id, fingerprint) and `tokens` turn on reading
  * those fields of every line: they cost time on every line, so only when something uses them.
  */
-export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; ids?: boolean; tokens?: boolean } = {}): FieldTable {
+export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; ids?: boolean; tokens?: boolean; idsSinceMs?: number; stormKey?: 'request_id' | 'fingerprint' } = {}): FieldTable {
   const slots: AliasSlot[] = [];
   const slotsByField: number[][] = [];
   FIELDS.forEach((field, fieldIndex) => {
@@ -143,7 +156,9 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   });
   const isTime = new Uint8Array(slots.length);
   for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
-  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime };
+  const fieldBit = new Int32Array(slots.length);
+  slots.forEach((slot, index) => (fieldBit[index] = 1 << slot.field));
+  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, idsSinceMs: options.idsSinceMs ?? -Infinity, stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey), tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime, fieldBit };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
@@ -161,6 +176,8 @@ let starts = new Int32Array(64);
 let ends = new Int32Array(64);
 let gens = new Int32Array(64);
 let generation = 0;
+/** The fields the current line has a key for (bit = FIELDS index): absent ones are not looked for. */
+let fieldsSeen = 0;
 
 /** JSON whitespace, less the newline: the newline ends the line. */
 function isWs(c: number | undefined): boolean {
@@ -189,6 +206,7 @@ for (let c = 48; c <= 57; c++) DIGIT[c] = 1;
 function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable): number {
   generation++;
   const gen = generation;
+  fieldsSeen = 0;
   let i = start;
   while (isWs(b[i])) i++;
   if (b[i] !== 123) return -1; // '{'
@@ -303,6 +321,7 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
       if (slot >= 0) {
         // A repeated key keeps its last value, as JSON.parse does.
         gens[slot] = gen;
+        fieldsSeen |= table.fieldBit[slot] as number;
         kinds[slot] = kind;
         starts[slot] = valueStart;
         ends[slot] = i;
@@ -371,6 +390,7 @@ function numberAt(b: Uint8Array, start: number, end: number): number {
 }
 
 function firstSlot(table: FieldTable, field: number): number {
+  if ((fieldsSeen & (1 << field)) === 0) return -1;
   const slots = table.slotsByField[field] as number[];
   for (let k = 0; k < slots.length; k++) {
     const slot = slots[k] as number;
@@ -443,7 +463,45 @@ const reused: CostRecord = {
   fingerprint: null,
   modelId: -2,
   agentId: -2,
+  providerId: -2,
+  stormHash: -1,
+  stormText: null,
 };
+
+// Where the last fast-read line's storm id is, to make its text only when it is needed.
+let stormBytes: Uint8Array = new Uint8Array(0);
+let stormStart = 0;
+let stormEnd = 0;
+let stormMade: string | null = null;
+
+/** The storm id of the line the fast path read last, as text (see CostRecord.stormHash). */
+export function lastStormText(): string {
+  if (stormMade !== null) return stormMade;
+  return ascii(stormBytes, stormStart, stormEnd);
+}
+
+/** The storm id's hash, or -1 when the line has none (missing, null, empty, a placeholder). */
+function stormHashAt(b: Uint8Array, table: FieldTable): number {
+  const slot = firstSlot(table, table.stormField);
+  if (slot < 0) return -1;
+  const kind = kinds[slot];
+  if (kind === KIND_STRING) {
+    const start = (starts[slot] as number) + 1;
+    const end = (ends[slot] as number) - 1;
+    // Only a short id starting with a blank, u, n or - can be a placeholder ("unknown", "n/a").
+    const first = (b[start] as number) | 0x20;
+    if (mayBePlaceholder(end - start) && (end === start || first === 0x75 || first === 0x6e || first === 45 || first === 32 || first === 41) && !isRequestId(ascii(b, start, end))) return -1;
+    stormBytes = b;
+    stormStart = start;
+    stormEnd = end;
+    stormMade = null;
+    return idHashOfBytes(b, start, end);
+  }
+  const text = kind === KIND_ESCAPED || kind === KIND_NUMBER ? labelAt(b, table, table.stormField) : null;
+  if (text === null || !isRequestId(text)) return -1;
+  stormMade = text;
+  return idHashOfString(text);
+}
 
 /**
  * The record of a line the scanner understood, or null to let the JSON.parse path decide (and
@@ -479,23 +537,27 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   if (table.labels) {
     const modelId = labelIdAt(b, table, F_MODEL);
     const agentId = labelIdAt(b, table, F_AGENT);
+    const providerId = labelIdAt(b, table, F_PROVIDER);
     reused.modelId = modelId;
     reused.agentId = agentId;
+    reused.providerId = providerId;
     reused.model = modelId >= 0 ? labelName(modelId) : modelId === -2 ? null : labelAt(b, table, F_MODEL);
     reused.agent = agentId >= 0 ? labelName(agentId) : agentId === -2 ? null : labelAt(b, table, F_AGENT);
+    reused.provider = providerId >= 0 ? labelName(providerId) : providerId === -2 ? null : labelAt(b, table, F_PROVIDER);
   } else {
     reused.model = null;
     reused.agent = null;
+    reused.provider = null;
     reused.modelId = -2;
     reused.agentId = -2;
+    reused.providerId = -2;
   }
-  if (table.ids) {
-    reused.provider = labelAt(b, table, F_FIRST_LABEL + 1);
+  reused.stormHash = table.stormField >= 0 && timeMs > table.idsSinceMs ? stormHashAt(b, table) : -1;
+  if (table.ids && timeMs >= table.idsSinceMs) {
     reused.task = labelAt(b, table, F_FIRST_LABEL + 3);
     reused.requestId = labelAt(b, table, F_FIRST_LABEL + 4);
     reused.fingerprint = labelAt(b, table, F_FIRST_LABEL + 5);
   } else {
-    reused.provider = null;
     reused.task = null;
     reused.requestId = null;
     reused.fingerprint = null;
@@ -561,9 +623,11 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     if (costValue < 0) return `"${costKey}" is negative: ${costValue}`;
     cost = costValue;
   }
-  const labelOf = (field: number): string | null => ((field === F_MODEL || field === F_AGENT ? table.labels : table.ids) ? label(pick(field)?.[0]) : null);
+  const labelOf = (field: number): string | null =>
+    (field === F_MODEL || field === F_AGENT || field === F_PROVIDER ? table.labels : table.ids && timeMs >= table.idsSinceMs) ? label(pick(field)?.[0]) : null;
   const model = labelOf(F_MODEL);
   const agent = labelOf(F_AGENT);
+  const provider = labelOf(F_PROVIDER);
   return {
     timeMs,
     cost,
@@ -571,14 +635,23 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     outputTokens,
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
     model,
-    provider: labelOf(F_FIRST_LABEL + 1),
+    provider,
     agent,
     task: labelOf(F_FIRST_LABEL + 3),
     requestId: labelOf(F_FIRST_LABEL + 4),
     fingerprint: labelOf(F_FIRST_LABEL + 5),
     modelId: model === null ? -2 : labelIdOfString(model),
     agentId: agent === null ? -2 : labelIdOfString(agent),
+    providerId: provider === null ? -2 : labelIdOfString(provider),
+    ...stormOf(table, timeMs, pick),
   };
+}
+
+/** The storm id of a line read with JSON.parse. */
+function stormOf(table: FieldTable, timeMs: number, pick: (field: number) => [unknown, string] | null): { stormHash: number; stormText: string | null } {
+  if (table.stormField < 0 || !(timeMs > table.idsSinceMs)) return { stormHash: -1, stormText: null };
+  const text = label(pick(table.stormField)?.[0]);
+  return text !== null && isRequestId(text) ? { stormHash: idHashOfString(text), stormText: text } : { stormHash: -1, stormText: null };
 }
 
 const NON_JSON_NUMBER = /(?::|\[|,)\s*-?(?:NaN|Infinity)\b/;

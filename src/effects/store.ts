@@ -74,15 +74,15 @@ export function fsyncDir(dir: string): void {
  * the old content or the new, never half; a crash leaves at worst a stray temporary file.
  * Throws the system error (the caller words it for the operator).
  */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    const data = Buffer.from(text);
+    const data = typeof text === 'string' ? Buffer.from(text) : text;
     let written = 0;
     while (written < data.length) written += writeSync(fd, data, written);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
     try {
@@ -103,7 +103,7 @@ export function writeFileAtomic(file: string, text: string, mode = 0o644): void 
     }
     throw error;
   }
-  fsyncDir(dir);
+  if (durable) fsyncDir(dir);
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {

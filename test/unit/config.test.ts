@@ -31,7 +31,7 @@ describe('config errors name the key path and what was expected', () => {
     ['window too long', { ...base, limits: { '2d': { kill: 1 } } }, ['limits.2d: rolling window "2d": expected whole seconds from 1s to 24h (use "daily" for the calendar day)']],
     ['same window twice', { ...base, limits: { '15m': { kill: 1 }, '900s': { kill: 2 } } }, ['limits.900s: the same window as limits.15m']],
     ['typo in a limit', { ...base, limits: { '15m': { wran: 3 } } }, ['limits.15m.wran: unknown key (expected one of: warn, emergency, kill)', 'limits.15m: set at least one of warn, emergency, kill']],
-    ['unknown top-level key', { ...base, limts: {} }, [expect.stringMatching(/^limts: unknown key \(expected one of: log, state_file, flag_file, state_dir, timezone, limits, target, cost, slack, alerts, heartbeat, watch, fields\)$/)]],
+    ['unknown top-level key', { ...base, limts: {} }, [expect.stringMatching(/^limts: unknown key \(expected one of: log, state_file, flag_file, state_dir, timezone, limits, target, cost, app_state, retry_storm, burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$/)]],
     ['missing log', { limits: base.limits }, ['log: required (expected a file path)']],
     ['missing limits', { log: 'x' }, [expect.stringMatching(/^limits: required/)]],
     ['bad time zone', { ...base, timezone: 'Mars/Olympus' }, ['timezone: unknown time zone "Mars/Olympus": expected an IANA name like "UTC" or "Europe/Berlin"']],

@@ -1,0 +1,222 @@
+// Cost estimated from tokens. Pure: a model's price (as the config gives it, or as the
+// @pydantic/genai-prices table describes it) becomes per-token rates once, and each line is then
+// a few multiplications. The price table itself is loaded by prices-table.ts, only when a line
+// needs an estimate.
+//
+// Token counts follow the price table's convention: input tokens include the cached ones, which
+// are billed at the cached rate instead. A line with more cached than input tokens clearly counts
+// them apart (Anthropic's style), and then both are billed in full.
+
+/** USD per token (input, output, cached input) and per request. */
+export interface TokenRates {
+  input: number;
+  output: number;
+  cached: number;
+  request: number;
+}
+
+/** A model's rates: `base`, then each tier in order of `above` (total input tokens > above). */
+export interface ModelRates {
+  base: TokenRates;
+  tiers: { above: number; rates: TokenRates }[];
+  /** Where the price came from, for status: `config`, or `provider/model` of the price table. */
+  source: string;
+}
+
+/** A tiered price as the price table writes it: `base` USD/Mtok, and `price` above `start` input tokens. */
+interface Tiered {
+  base: number;
+  tiers: { start: number; price: number }[];
+}
+
+type PriceValue = number | Tiered | undefined;
+
+function isTiered(value: unknown): value is Tiered {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Partial<Tiered>;
+  return typeof v.base === 'number' && Array.isArray(v.tiers) && v.tiers.every((t) => typeof t?.start === 'number' && typeof t.price === 'number');
+}
+
+function priceValue(value: unknown): PriceValue {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  return isTiered(value) ? value : undefined;
+}
+
+/** A USD-per-million price (flat or tiered) at a given number of input tokens. */
+function perMillionAt(value: PriceValue, inputTokens: number): number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  let price = value.base;
+  for (const tier of value.tiers) if (inputTokens > tier.start) price = tier.price;
+  return price;
+}
+
+/**
+ * Rates from one or more of the price table's ModelPrice objects (several when a model's price
+ * depends on the time of day: then the dearest of them, so that an estimate never depends on
+ * when the line was written). Null when none prices tokens.
+ */
+export function ratesFromTable(prices: readonly Record<string, unknown>[], source: string): ModelRates | null {
+  const usable = prices.filter((p) => priceValue(p.input_mtok) !== undefined || priceValue(p.output_mtok) !== undefined);
+  if (usable.length === 0) return null;
+  const starts = new Set<number>();
+  for (const p of usable) {
+    for (const key of ['input_mtok', 'output_mtok', 'cache_read_mtok']) {
+      const value = priceValue(p[key]);
+      if (typeof value === 'object') for (const tier of value.tiers) starts.add(tier.start);
+    }
+  }
+  const at = (inputTokens: number): TokenRates => {
+    const rates: TokenRates = { input: 0, output: 0, cached: 0, request: 0 };
+    for (const p of usable) {
+      const input = perMillionAt(priceValue(p.input_mtok), inputTokens) ?? 0;
+      const output = perMillionAt(priceValue(p.output_mtok), inputTokens) ?? 0;
+      // No cached price: cached tokens cost what input tokens cost (never less than known).
+      const cached = perMillionAt(priceValue(p.cache_read_mtok), inputTokens) ?? input;
+      const requests = priceValue(p.requests_kcount);
+      rates.input = Math.max(rates.input, input / 1e6);
+      rates.output = Math.max(rates.output, output / 1e6);
+      rates.cached = Math.max(rates.cached, cached / 1e6);
+      rates.request = Math.max(rates.request, typeof requests === 'number' ? requests / 1000 : 0);
+    }
+    return rates;
+  };
+  const tiers = [...starts].sort((a, b) => a - b).map((above) => ({ above, rates: at(above + 1) }));
+  return { base: at(0), tiers, source };
+}
+
+/** Rates from the config's `cost.prices` entry (USD per million tokens). */
+export function ratesFromConfig(price: { input: number; output: number; cached: number | null }): ModelRates {
+  return { base: { input: price.input / 1e6, output: price.output / 1e6, cached: (price.cached ?? price.input) / 1e6, request: 0 }, tiers: [], source: 'config' };
+}
+
+/** The price table's entry for a model: one price, or prices that depend on a date or the time of day. */
+export type TablePrices = Record<string, unknown> | { constraint?: { type?: string; start_date?: string }; prices: Record<string, unknown> }[];
+
+/**
+ * The prices that may apply from now on: the newest dated price already in force, and every
+ * time-of-day price (each applies some hours of the day). `nowMs` chooses among dated prices.
+ */
+export function pricesInForce(prices: TablePrices, nowMs: number): Record<string, unknown>[] {
+  if (!Array.isArray(prices)) return [prices];
+  const out: Record<string, unknown>[] = [];
+  for (let k = prices.length - 1; k >= 0; k--) {
+    const entry = prices[k];
+    if (entry === undefined) continue;
+    const constraint = entry.constraint;
+    if (constraint?.type === 'time_of_date') {
+      out.push(entry.prices);
+      continue;
+    }
+    if (constraint === undefined || (constraint.type === 'start_date' && typeof constraint.start_date === 'string' && Date.parse(constraint.start_date) <= nowMs)) {
+      out.push(entry.prices);
+      break;
+    }
+  }
+  if (out.length === 0 && prices[0] !== undefined) out.push(prices[0].prices);
+  return out;
+}
+
+/** The rates that apply to a line with this many input tokens. */
+export function ratesFor(model: ModelRates, inputTokens: number): TokenRates {
+  let rates = model.base;
+  for (const tier of model.tiers) if (inputTokens > tier.above) rates = tier.rates;
+  return rates;
+}
+
+/** The estimated cost of one call, USD. */
+export function estimateWith(rates: TokenRates, input: number, output: number, cached: number): number {
+  const uncached = cached <= input ? input - cached : input;
+  return uncached * rates.input + cached * rates.cached + output * rates.output + rates.request;
+}
+
+export function estimate(model: ModelRates, input: number, output: number, cached: number): number {
+  return estimateWith(ratesFor(model, input), input, output, cached);
+}
+
+/** The cost of tokens of a model without a price: all of them at the unpriced rate. */
+export function unpricedCost(perMillion: number, input: number, output: number, cached: number): number {
+  const tokens = (cached <= input ? input : input + cached) + output;
+  return (tokens * perMillion) / 1e6;
+}
+
+/** Finds a model's rates (config first, then the price table); null when it has none. */
+export type PriceLookup = (model: string, provider: string | null) => ModelRates | null;
+
+const NOT_LOOKED_UP = 0;
+const FLAT = 1;
+const TIERED = 2;
+const UNPRICED = 3;
+
+/**
+ * Rates per model, found once and then read per line by the model's label id (core/labels.ts),
+ * so that a line costs an array read and four multiplications. Names without an id, and lines
+ * that name a provider, are kept in a map.
+ */
+export class PriceBook {
+  private readonly kind: Int8Array;
+  private readonly rates: Float64Array;
+  private readonly tiered: (ModelRates | undefined)[] = [];
+  private readonly byKey = new Map<string | number, ModelRates | null>();
+  /** Every model looked up: name (with provider) -> where its price came from, or null. */
+  readonly found = new Map<string, string | null>();
+
+  constructor(
+    private readonly lookup: PriceLookup,
+    capacity: number,
+  ) {
+    this.kind = new Int8Array(capacity);
+    this.rates = new Float64Array(capacity * 4);
+  }
+
+  /**
+   * The estimated cost of a line, USD, or -1 when its model has no price. `modelId` and
+   * `providerId` are label ids (-2: the line has none; -1: a name without an id).
+   */
+  estimate(modelId: number, model: string | null, providerId: number, provider: string | null, input: number, output: number, cached: number): number {
+    if (model === null) return -1;
+    if (modelId >= 0 && providerId === -2) {
+      let kind = this.kind[modelId] as number;
+      if (kind === NOT_LOOKED_UP) kind = this.remember(modelId, this.find(model, null));
+      if (kind === FLAT) {
+        const at = modelId * 4;
+        const r = this.rates;
+        const uncached = cached <= input ? input - cached : input;
+        return uncached * (r[at] as number) + cached * (r[at + 2] as number) + output * (r[at + 1] as number) + (r[at + 3] as number);
+      }
+      if (kind === UNPRICED) return -1;
+      return estimate(this.tiered[modelId] as ModelRates, input, output, cached);
+    }
+    const key = modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
+    let rates = this.byKey.get(key);
+    if (rates === undefined) {
+      rates = this.find(model, provider);
+      this.byKey.set(key, rates);
+    }
+    return rates === null ? -1 : estimate(rates, input, output, cached);
+  }
+
+  private find(model: string, provider: string | null): ModelRates | null {
+    const rates = this.lookup(model, provider);
+    if (this.found.size < 1000) this.found.set(provider === null ? model : `${provider}/${model}`, rates?.source ?? null);
+    return rates;
+  }
+
+  private remember(id: number, rates: ModelRates | null): number {
+    if (rates === null) {
+      this.kind[id] = UNPRICED;
+      return UNPRICED;
+    }
+    if (rates.tiers.length > 0) {
+      this.tiered[id] = rates;
+      this.kind[id] = TIERED;
+      return TIERED;
+    }
+    const at = id * 4;
+    this.rates[at] = rates.base.input;
+    this.rates[at + 1] = rates.base.output;
+    this.rates[at + 2] = rates.base.cached;
+    this.rates[at + 3] = rates.base.request;
+    this.kind[id] = FLAT;
+    return FLAT;
+  }
+}

@@ -1,0 +1,372 @@
+// Retry storms: the same request id (or fingerprint) billed again and again. A batch re-run 21
+// times by a task queue pays for every call each time; each re-run logs the same ids. Every
+// sighting inside the storm window is kept (time and cost), across checks, so that a storm is
+// counted exactly whichever checks its lines fall in. Pure.
+//
+// A busy app logs tens of thousands of ids in 15 minutes, nearly all of them once. Those are kept
+// by a 53-bit hash of the id in typed arrays (no string per line, saved as raw bytes); an id is
+// kept by name only from its second sighting on. Two different ids share a hash with odds of about
+// n^2 / 2^54 (under one in a billion for 100,000 ids in the window), and even then they only add
+// up towards a storm, never hide one.
+
+export interface StormSettings {
+  /** Sightings of one id within the window that make a storm. */
+  count: number;
+  windowMs: number;
+}
+
+export interface Storm {
+  id: string;
+  count: number;
+  usd: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+/** At most this many ids are followed at once; beyond it new ids are not (and status says so). */
+export const MAX_TRACKED_IDS = 1_000_000;
+const ID_MAX = 200;
+
+/** Placeholders that name no request: lines carrying them are never grouped together. */
+const PLACEHOLDERS = new Set(['', 'unknown', 'null', 'none', 'undefined', 'nil', 'n/a', 'na', '-']);
+const LONGEST_PLACEHOLDER = 9;
+
+/** Whether an id names a request (not missing, empty or a placeholder such as "unknown"). */
+export function isRequestId(id: string | null): id is string {
+  if (id === null) return false;
+  return !(id.length <= LONGEST_PLACEHOLDER + 2 && PLACEHOLDERS.has(id.trim().toLowerCase()));
+}
+
+/** Whether an id given as ASCII bytes may be a placeholder (then its text decides). */
+export function mayBePlaceholder(length: number): boolean {
+  return length <= LONGEST_PLACEHOLDER + 2;
+}
+
+/** The 53-bit hash of an id's UTF-16 code units (ASCII bytes hash the same as their string). */
+export function idHashOfBytes(b: Uint8Array, start: number, end: number): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c ^ (end - start);
+  for (let i = start; i < end; i++) {
+    const c = b[i] as number;
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
+}
+
+export function idHashOfString(s: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
+}
+
+const EMPTY = 0; // keys are stored as hash + 1, so that a new table needs no filling
+const GONE = -1; // promoted to a named id: the slot stays taken so probes run past it
+
+/** Ids seen once: open addressing on typed arrays, keyed by hash + 1. */
+class Singles {
+  keys: Float64Array;
+  times: Float64Array;
+  costs: Float64Array;
+  size = 0;
+  private mask: number;
+
+  constructor(capacity: number) {
+    let n = 16_384;
+    while (n < capacity * 2) n *= 2;
+    this.keys = new Float64Array(n);
+    this.times = new Float64Array(n);
+    this.costs = new Float64Array(n);
+    this.mask = n - 1;
+  }
+
+  /** The slot of `hash`, or of the empty slot where it would go. */
+  slotOf(hash: number): number {
+    const stored = hash + 1;
+    let slot = (hash ^ (hash / 2_097_152)) & this.mask;
+    for (;;) {
+      const key = this.keys[slot] as number;
+      if (key === stored || key === EMPTY) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** The hash kept in a slot, or a negative number when the slot holds none. */
+  hashAt(slot: number): number {
+    return (this.keys[slot] as number) - 1;
+  }
+
+  put(slot: number, hash: number, timeMs: number, cost: number): void {
+    this.keys[slot] = hash + 1;
+    this.times[slot] = timeMs;
+    this.costs[slot] = cost;
+    this.size++;
+    if (this.size * 2 > this.keys.length) this.grow();
+  }
+
+  private grow(): void {
+    const { keys, times, costs } = this;
+    const n = keys.length * 4;
+    this.keys = new Float64Array(n);
+    this.times = new Float64Array(n);
+    this.costs = new Float64Array(n);
+    this.mask = n - 1;
+    this.size = 0;
+    for (let k = 0; k < keys.length; k++) {
+      const hash = (keys[k] as number) - 1;
+      if (hash >= 0) this.put(this.slotOf(hash), hash, times[k] as number, costs[k] as number);
+    }
+  }
+}
+
+/** One id's sightings in the window, by name: times (epoch ms) and costs, oldest first. */
+interface Named {
+  id: string;
+  times: number[];
+  costs: number[];
+}
+
+/** Saved form of the named ids: [id, time, cost, time, cost, ...] per id. */
+export type StormState = (string | number)[][];
+
+/** The saved ids seen once, sorted by hash ([hash, time, cost] per id), searched in place. */
+class Saved {
+  constructor(readonly data: Float64Array) {}
+
+  get count(): number {
+    return this.data.length / 3;
+  }
+
+  /** The index of `hash`, or -1. */
+  find(hash: number): number {
+    let lo = 0;
+    let hi = this.count - 1;
+    const data = this.data;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const key = data[mid * 3] as number;
+      if (key === hash) return mid;
+      // A promoted entry keeps its place: its hash is stored negated (-hash - 1), still sortable.
+      const sortKey = key < 0 ? -key - 1 : key;
+      if (sortKey === hash) return -1;
+      if (sortKey < hash) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
+/** Whether saved singles are sorted by hash with sane fields (else they are not used). */
+function sortedSingles(data: Float64Array): boolean {
+  let last = -1;
+  for (let k = 0; k < data.length; k += 3) {
+    const hash = data[k] as number;
+    if (!(hash >= 0) || hash <= last || !Number.isFinite(data[k + 1] as number) || !((data[k + 2] as number) >= 0)) return false;
+    last = hash;
+  }
+  return true;
+}
+
+export class StormTracker {
+  private readonly named = new Map<number, Named>();
+  /** Ids seen once in this check. */
+  private singles: Singles | null = null;
+  /** Ids seen once in earlier checks (loaded when first needed). */
+  private saved: Saved | null = null;
+  private savedLoaded = false;
+  /** Ids seen once changed (added or promoted): they must be saved again. */
+  singlesChanged = false;
+  /** New ids were not followed because MAX_TRACKED_IDS were already. */
+  overflow = false;
+  /** Something was added since loading: the state must be saved. */
+  changed = false;
+  private readonly fromMs: number;
+
+  /**
+   * @param loadSingles the ids seen once, as saved by `singlesToSave` ([hash, time, cost] per id),
+   *   read only when a line first needs them (a check with nothing new never reads them)
+   */
+  constructor(
+    readonly settings: StormSettings,
+    readonly nowMs: number,
+    private readonly loadSingles: () => Float64Array | null = () => null,
+  ) {
+    this.fromMs = nowMs - settings.windowMs;
+  }
+
+  /** The earliest line time worth reading an id for (lines at or before it are outside the window). */
+  get sinceMs(): number {
+    return this.fromMs;
+  }
+
+  private loadSaved(): Saved | null {
+    if (!this.savedLoaded) {
+      this.savedLoaded = true;
+      const data = this.loadSingles();
+      this.saved = data !== null && data.length % 3 === 0 && data.length > 0 && sortedSingles(data) ? new Saved(data) : null;
+    }
+    return this.saved;
+  }
+
+  /**
+   * A sighting of the id with this hash; `text` gives its name (asked only from its second
+   * sighting on). Lines at or before the window's start are not kept.
+   */
+  add(hash: number, timeMs: number, cost: number, text: () => string): void {
+    if (timeMs <= this.fromMs) return;
+    this.changed = true;
+    const named = this.named.get(hash);
+    if (named !== undefined) {
+      insertSorted(named, timeMs, cost);
+      return;
+    }
+    this.singlesChanged = true;
+    const saved = this.loadSaved();
+    const at = saved === null ? -1 : saved.find(hash);
+    let earlierTime = -Infinity;
+    let earlierCost = 0;
+    if (at >= 0) {
+      const data = (saved as Saved).data;
+      earlierTime = data[at * 3 + 1] as number;
+      earlierCost = data[at * 3 + 2] as number;
+      data[at * 3] = -hash - 1;
+    } else {
+      const singles = (this.singles ??= new Singles(0));
+      const slot = singles.slotOf(hash);
+      if (singles.keys[slot] === EMPTY) {
+        if (singles.size + this.named.size + (saved?.count ?? 0) >= MAX_TRACKED_IDS) {
+          this.overflow = true;
+          return;
+        }
+        singles.put(slot, hash, timeMs, cost);
+        return;
+      }
+      earlierTime = singles.times[slot] as number;
+      earlierCost = singles.costs[slot] as number;
+      singles.keys[slot] = GONE;
+    }
+    // Seen before: from now on it is kept by name.
+    const entry: Named = { id: text(), times: [], costs: [] };
+    if (earlierTime > this.fromMs) insertSorted(entry, earlierTime, earlierCost);
+    insertSorted(entry, timeMs, cost);
+    this.named.set(hash, entry);
+  }
+
+  /** Add by name (lines read with JSON.parse, and tests). */
+  addId(id: string, timeMs: number, cost: number): void {
+    this.add(idHashOfString(id), timeMs, cost, () => id);
+  }
+
+  /** Ids seen `count` times or more inside the window, most sightings first. */
+  storms(): Storm[] {
+    const out: Storm[] = [];
+    for (const named of this.named.values()) {
+      if (named.times.length < this.settings.count) continue;
+      let first = -1;
+      let count = 0;
+      let usd = 0;
+      for (let k = 0; k < named.times.length; k++) {
+        const t = named.times[k] as number;
+        if (t <= this.fromMs) continue;
+        if (first < 0) first = t;
+        count++;
+        usd += named.costs[k] as number;
+      }
+      if (count >= this.settings.count) out.push({ id: named.id.length > ID_MAX ? `${named.id.slice(0, ID_MAX)}…` : named.id, count, usd, firstMs: first, lastMs: named.times[named.times.length - 1] as number });
+    }
+    return out.sort((a, b) => b.count - a.count || b.usd - a.usd || (a.id < b.id ? -1 : 1));
+  }
+
+  /** The ids seen more than once, by name, with their sightings inside the window. */
+  toState(): StormState {
+    const out: StormState = [];
+    for (const named of this.named.values()) {
+      const entry: (string | number)[] = [named.id];
+      for (let k = 0; k < named.times.length; k++) {
+        if ((named.times[k] as number) > this.fromMs) entry.push(named.times[k] as number, Math.round((named.costs[k] as number) * 1e9) / 1e9);
+      }
+      if (entry.length > 1) out.push(entry);
+    }
+    return out;
+  }
+
+  /**
+   * The ids seen once, inside the window, as [hash, time, cost] per id sorted by hash; null when
+   * nothing changed them (what is saved stays as it is).
+   */
+  singlesToSave(): Float64Array | null {
+    if (!this.singlesChanged) return null;
+    const saved = this.loadSaved()?.data ?? new Float64Array(0);
+    const singles = this.singles;
+    // This check's new ids, sorted by hash; their time and cost are found again by hash.
+    const fresh = new Float64Array(singles?.size ?? 0);
+    let f = 0;
+    if (singles !== null) {
+      for (let slot = 0; slot < singles.keys.length; slot++) {
+        const hash = singles.hashAt(slot);
+        if (hash >= 0 && (singles.times[slot] as number) > this.fromMs) fresh[f++] = hash;
+      }
+    }
+    const sorted = fresh.subarray(0, f).sort();
+    const out = new Float64Array(saved.length + f * 3);
+    let n = 0;
+    let i = 0;
+    let j = 0;
+    const savedCount = saved.length / 3;
+    while (i < savedCount || j < f) {
+      const savedKey = i < savedCount ? (saved[i * 3] as number) : Infinity;
+      const freshKey = j < f ? (sorted[j] as number) : Infinity;
+      if (savedKey < 0) {
+        i++; // promoted to a named id
+      } else if (savedKey <= freshKey) {
+        if ((saved[i * 3 + 1] as number) > this.fromMs) {
+          out[n++] = savedKey;
+          out[n++] = saved[i * 3 + 1] as number;
+          out[n++] = saved[i * 3 + 2] as number;
+        }
+        i++;
+        if (savedKey === freshKey) j++; // cannot happen (a saved id is found first); never write a hash twice
+      } else {
+        const slot = (singles as Singles).slotOf(freshKey);
+        out[n++] = freshKey;
+        out[n++] = (singles as Singles).times[slot] as number;
+        out[n++] = (singles as Singles).costs[slot] as number;
+        j++;
+      }
+    }
+    return out.subarray(0, n);
+  }
+
+  /** From saved state; sightings that left the window (or malformed entries) are dropped. */
+  static fromState(state: unknown, settings: StormSettings, nowMs: number, loadSingles: () => Float64Array | null = () => null): StormTracker {
+    const tracker = new StormTracker(settings, nowMs, loadSingles);
+    if (!Array.isArray(state)) return tracker;
+    for (const entry of state) {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
+      const id = entry[0];
+      const named: Named = { id, times: [], costs: [] };
+      for (let k = 1; k + 1 < entry.length; k += 2) {
+        const t = entry[k];
+        const c = entry[k + 1];
+        if (typeof t === 'number' && typeof c === 'number' && Number.isFinite(t) && Number.isFinite(c) && c >= 0 && t > tracker.fromMs) insertSorted(named, t, c);
+      }
+      if (named.times.length > 0) tracker.named.set(idHashOfString(id), named);
+    }
+    return tracker;
+  }
+}
+
+/** Lines mostly come in time order: keep each list sorted with at most a short walk back. */
+function insertSorted(named: Named, timeMs: number, cost: number): void {
+  let at = named.times.length;
+  while (at > 0 && (named.times[at - 1] as number) > timeMs) at--;
+  named.times.splice(at, 0, timeMs);
+  named.costs.splice(at, 0, cost);
+}
