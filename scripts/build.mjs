@@ -8,7 +8,8 @@ import { build } from 'esbuild';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli.ts'],
+  // The scan helper thread (scan-helper.ts) is an entry of its own: a worker loads it by path.
+  entryPoints: ['src/cli.ts', 'src/scan-worker.ts'],
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -14,11 +14,12 @@ import { MAX_LABELS } from './core/labels.js';
 import { type Storm, StormTracker } from './core/storms.js';
 import { stormText } from './core/findings.js';
 import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
+import { ScanHelper } from './scan-helper.js';
 import { FailureError } from './errors.js';
 import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from './effects/store.js';
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
 import { type AlertEvent, type Decision, decide, limitFor, routineCheck, troubles } from './core/decide.js';
@@ -81,8 +82,8 @@ interface Loaded {
   attribution: Attribution;
   totals: ScanTotals;
   storms: StormTracker | null;
-  /** The file of retry-storm ids seen once that the checkpoint names. */
-  singlesRef: unknown;
+  /** The retry-storm ids seen once that the checkpoint names. */
+  singlesRef: SinglesRef | null;
   prices: PriceCache;
   savedAtMs: number | null;
   rebuilt: string | null;
@@ -135,26 +136,53 @@ function isSample(value: unknown): value is MalformedSample {
  */
 const SINGLES_PREFIX = 'storm-ids.';
 
-function loadSingles(config: Config, ref: unknown): Float64Array | null {
-  const r = ref as { file?: unknown; count?: unknown } | null | undefined;
-  if (r === null || r === undefined || typeof r.file !== 'string' || typeof r.count !== 'number' || !r.file.startsWith(SINGLES_PREFIX) || r.file.includes('/')) return null;
-  let bytes: Buffer;
+/** What the checkpoint says of the ids seen once: the base file (or none) and the few since. */
+interface SinglesRef {
+  file: string | null;
+  count: number;
+  written_ms: number;
+  delta: number[];
+}
+
+function singlesRefOf(value: unknown): SinglesRef | null {
+  const r = value as Partial<SinglesRef> | null | undefined;
+  if (r === null || r === undefined || typeof r !== 'object' || typeof r.count !== 'number' || typeof r.written_ms !== 'number' || !Array.isArray(r.delta)) return null;
+  if (r.file !== null && (typeof r.file !== 'string' || !r.file.startsWith(SINGLES_PREFIX) || r.file.includes('/'))) return null;
+  return { file: r.file ?? null, count: r.count, written_ms: r.written_ms, delta: r.delta.filter((n): n is number => typeof n === 'number') };
+}
+
+function loadSingles(config: Config, ref: SinglesRef | null): Float64Array | null {
+  if (ref === null || ref.file === null) return null;
+  const data = new Float64Array(ref.count);
+  let fd: number;
   try {
-    bytes = readFileSync(path.join(config.stateDir, r.file));
+    fd = openSync(path.join(config.stateDir, ref.file), 'r');
   } catch {
     return null;
   }
-  if (bytes.length !== r.count * 24) return null;
-  const copy = new Float64Array(r.count * 3);
-  new Uint8Array(copy.buffer).set(bytes);
-  return copy;
+  try {
+    // Read straight into the doubles' memory: no second copy of a file of megabytes.
+    const bytes = new Uint8Array(data.buffer);
+    let got = 0;
+    while (got < bytes.length) {
+      const n = readSync(fd, bytes, got, bytes.length - got, got);
+      if (n <= 0) return null;
+      got += n;
+    }
+    if (fstatSync(fd).size !== bytes.length) return null;
+    return data;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Write the ids seen once under a new name; the caller names it in the checkpoint. */
-function saveSingles(config: Config, singles: Float64Array): { file: string; count: number } {
+function saveSingles(config: Config, singles: Float64Array): string {
   const file = `${SINGLES_PREFIX}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.bin`;
   writeFileAtomic(path.join(config.stateDir, file), new Uint8Array(singles.buffer, singles.byteOffset, singles.byteLength), 0o644, false);
-  return { file, count: singles.length / 3 };
+  return file;
 }
 
 /** Remove the files of ids seen once that the checkpoint no longer names. */
@@ -208,9 +236,9 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
     ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
     totals: withNewCounts(cp.totals),
-    singlesRef: cp.storm_singles ?? null,
+    singlesRef: singlesRefOf(cp.storm_singles),
     prices: loadPriceCache(cp.prices, nowMs),
-    storms: settings === null ? null : StormTracker.fromState(cp.storms, settings, nowMs, () => loadSingles(config, cp.storm_singles)),
+    storms: settings === null ? null : StormTracker.fromState(cp.storms, settings, nowMs, () => loadSingles(config, singlesRefOf(cp.storm_singles)), singlesRefOf(cp.storm_singles)?.delta ?? []),
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
   };
@@ -225,10 +253,11 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const loaded = loadCheckpoint(config, calendar, nowMs);
   const storms = loaded.storms;
   const estimates = config.cost.policy !== 'reported';
+  const lookup = priceLookup(config.cost.prices, nowMs, loaded.prices);
   const costing: Costing = {
     policy: config.cost.policy,
     // Under `reported`, prices are still needed for lines that log tokens but no cost.
-    prices: new PriceBook(priceLookup(config, nowMs, loaded.prices), MAX_LABELS),
+    prices: new PriceBook(lookup, MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
   };
   const table = fieldTable(config.fields, { labels: true, tokens: estimates, ...(storms !== null && config.retryStorm !== null ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key } : {}) });
@@ -241,11 +270,40 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     costing,
     storms,
   );
+  // A whole large log to read: a second thread reads its second part (scan-helper.ts).
+  const helper =
+    loaded.tail === null
+      ? ScanHelper.start({
+          file: config.log,
+          nowMs,
+          horizonSec: horizonSeconds(config),
+          timezone: config.timezone,
+          fields: config.fields,
+          tokens: estimates,
+          stormKey: config.retryStorm?.key ?? null,
+          storms: stormSettings(config),
+          policy: config.cost.policy,
+          unpricedPerMillion: config.cost.unpricedPerMillion,
+          prices: config.cost.prices,
+          priceCache: loaded.prices,
+        })
+      : null;
+  if (helper !== null) {
+    const attached = helper.attach(scanner, lookup);
+    scanner.claimFrom = attached.claimFrom;
+    scanner.claim = attached.claim;
+    scanner.poll = attached.poll;
+  }
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
   const zeroUsdBefore = loaded.totals.zero_cost_usd;
   const futureBefore = loaded.totals.future_lines;
-  const tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
+  let tail: ReturnType<typeof readNewLines>;
+  try {
+    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
+  } finally {
+    helper?.stop();
+  }
   // Anything this check learned must be saved, or the next check learns (and reports) it again:
   // bytes read, a rebuild, a rotation, a malformed line (also one with no new bytes: the cut-off
   // last line of a rotated file), or a rotated file no longer followed.
@@ -256,13 +314,19 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     scanner.foundCount > 0 ||
     (loaded.tail?.previous ?? null) !== tail.state.previous;
   if (save && changed) {
-    let singlesRef: { file: string; count: number } | null = null;
-    const singles = storms?.singlesToSave() ?? null;
-    try {
-      // Unchanged ids keep the file the old checkpoint names.
-      singlesRef = singles !== null ? saveSingles(config, singles) : storms !== null && loaded.rebuilt === null ? (loaded.singlesRef as { file: string; count: number } | null) : null;
-    } catch (error) {
-      throw new FailureError(`cannot write ${path.join(config.stateDir, SINGLES_PREFIX)}*.bin: ${(error as Error).message}`);
+    const before = loaded.rebuilt === null ? loaded.singlesRef : null;
+    let singlesRef: SinglesRef | null = null;
+    // The base file is rewritten once it is older than the window (mostly expired by then).
+    const plan = storms?.singlesToSave(before !== null && before.file !== null && config.retryStorm !== null && nowMs - before.written_ms > config.retryStorm.windowMs) ?? null;
+    if (storms === null) singlesRef = null;
+    else if (plan === null) singlesRef = before;
+    else if (plan.base === null) singlesRef = { file: before?.file ?? null, count: before?.count ?? 0, written_ms: before?.written_ms ?? nowMs, delta: plan.delta };
+    else {
+      try {
+        singlesRef = { file: plan.base.length > 0 ? saveSingles(config, plan.base) : null, count: plan.base.length, written_ms: nowMs, delta: [] };
+      } catch (error) {
+        throw new FailureError(`cannot write ${path.join(config.stateDir, SINGLES_PREFIX)}*.bin: ${(error as Error).message}`);
+      }
     }
     const checkpoint = {
       version: CHECKPOINT_VERSION,
@@ -281,7 +345,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     } catch (error) {
       throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
     }
-    if (singles !== null || storms === null) pruneSingles(config, singlesRef?.file ?? null);
+    if (plan?.base != null || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
   }
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];

@@ -75,19 +75,28 @@ export function loadPriceCache(saved: unknown, nowMs: number): PriceCache {
   return { tag, models };
 }
 
-export function priceLookup(config: Config, nowMs: number, cache: PriceCache = { tag: '', models: Object.create(null) as Record<string, ModelRates | null> }): PriceLookup {
+/**
+ * `table` finds a model in the price table; a helper thread passes one that asks the main thread
+ * (so that the table is loaded once).
+ */
+export function priceLookup(
+  configured: Config['cost']['prices'],
+  nowMs: number,
+  cache: PriceCache = { tag: '', models: Object.create(null) as Record<string, ModelRates | null> },
+  table: (model: string, provider: string | null, nowMs: number) => ModelRates | null = fromTable,
+): PriceLookup {
   const own = new Map<string, ModelRates>();
-  for (const [name, price] of Object.entries(config.cost.prices)) {
+  for (const [name, price] of Object.entries(configured)) {
     own.set(name, ratesFromConfig(price));
     if (!own.has(name.toLowerCase())) own.set(name.toLowerCase(), ratesFromConfig(price));
   }
   return (model, provider) => {
-    const configured =
+    const mine =
       (provider === null ? undefined : (own.get(`${provider}/${model}`) ?? own.get(`${provider}/${model}`.toLowerCase()))) ?? own.get(model) ?? own.get(model.toLowerCase());
-    if (configured !== undefined) return configured;
+    if (mine !== undefined) return mine;
     const key = `${provider ?? ''}\u0000${model}`;
     if (key in cache.models) return cache.models[key] ?? null;
-    const found = fromTable(model, provider, nowMs);
+    const found = table(model, provider, nowMs);
     // A table that did not load is not remembered as "no price": it may load next time.
     if (priceTableError === null && Object.keys(cache.models).length < 1000) cache.models[key] = found;
     return found;

@@ -210,6 +210,31 @@ export class Attribution {
     };
   }
 
+  /** Add the spend of another reader of the same log at the same time (a helper thread). */
+  absorb(state: AttributionState): void {
+    this.flush();
+    const add = (into: Spend, from: Record<string, number>): void => {
+      for (const [name, usd] of Object.entries(from)) if (Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
+    };
+    for (const [minute, models, agents] of state.minutes) {
+      let bucket = this.minutes.get(minute);
+      if (bucket === undefined) {
+        bucket = newBucket();
+        this.minutes.set(minute, bucket);
+      }
+      add(bucket.model, models);
+      add(bucket.agent, agents);
+    }
+    for (const [key, [models, agents]] of Object.entries(state.days)) {
+      const bucket = this.dayBucket(key);
+      add(bucket.model, models);
+      add(bucket.agent, agents);
+    }
+    this.hotFrom = 0;
+    this.hotTo = 0;
+    this.hotBucket = null;
+  }
+
   /** From saved state; anything not of the shape written is dropped (attribution is a hint). */
   static fromState(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): Attribution {
     const out = new Attribution(horizonSec, calendar, nowMs);

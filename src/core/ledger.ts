@@ -137,6 +137,30 @@ export class Ledger {
     return this.days.find((d) => d.key === key)?.total ?? 0;
   }
 
+  /**
+   * Add the spend of a ledger kept by another reader of the same log at the same time (a helper
+   * thread that read part of it): its seconds and its days.
+   */
+  absorb(state: LedgerState): void {
+    const from = this.nowSec - this.horizonSec;
+    for (const [sec, cost] of state.rolling) {
+      if (sec <= from) continue;
+      const slot = sec % this.size;
+      const held = this.secs[slot] as number;
+      if (held === sec) this.costs[slot] = (this.costs[slot] as number) + cost;
+      else if (held < sec) {
+        this.secs[slot] = sec;
+        this.costs[slot] = cost;
+      }
+    }
+    for (const [key, cost] of Object.entries(state.daily)) {
+      const [y, m, d] = key.split('-').map(Number) as [number, number, number];
+      const noon = Date.UTC(y, m - 1, d, 12);
+      const inside = [noon, noon - 12 * 3_600_000].find((t) => this.calendar.dayOf(t).key === key);
+      if (inside !== undefined) this.dayBucket(key, inside).total += cost;
+    }
+  }
+
   toState(): LedgerState {
     const rolling: [number, number][] = [];
     const from = this.nowSec - this.horizonSec;

@@ -21,6 +21,18 @@ export interface LineSink {
    */
   lineAt?(bytes: Uint8Array, start: number, limit: number, lineNo: number): number;
   malformed(lineNo: number, reason: string, excerpt: string): void;
+  /**
+   * Optional: bytes from this offset of the file are being read elsewhere (a helper thread). The
+   * reader stops its chunks there and calls claim().
+   */
+  claimFrom?: number;
+  /**
+   * The reader is at `claimFrom` of the open file `fd`, at a line start: the lines from there are
+   * counted already (returns how many and the offset they end at), or null to read them as usual.
+   */
+  claim?(fd: number, at: number, linesBefore: number): { lines: number; end: number } | null;
+  /** Optional: called between chunks (a helper thread's questions are answered there). */
+  poll?(): void;
 }
 
 /** Where reading one file stands; saved in the checkpoint between runs. */

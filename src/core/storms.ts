@@ -67,6 +67,9 @@ export function idHashOfString(s: string): number {
   return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
 }
 
+/** Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of the base). */
+const DELTA_MIN = 4096;
+
 const EMPTY = 0; // keys are stored as hash + 1, so that a new table needs no filling
 const GONE = -1; // promoted to a named id: the slot stays taken so probes run past it
 
@@ -79,7 +82,7 @@ class Singles {
   private mask: number;
 
   constructor(capacity: number) {
-    let n = 16_384;
+    let n = 256;
     while (n < capacity * 2) n *= 2;
     this.keys = new Float64Array(n);
     this.times = new Float64Array(n);
@@ -163,17 +166,6 @@ class Saved {
   }
 }
 
-/** Whether saved singles are sorted by hash with sane fields (else they are not used). */
-function sortedSingles(data: Float64Array): boolean {
-  let last = -1;
-  for (let k = 0; k < data.length; k += 3) {
-    const hash = data[k] as number;
-    if (!(hash >= 0) || hash <= last || !Number.isFinite(data[k + 1] as number) || !((data[k + 2] as number) >= 0)) return false;
-    last = hash;
-  }
-  return true;
-}
-
 export class StormTracker {
   private readonly named = new Map<number, Named>();
   /** Ids seen once in this check. */
@@ -183,6 +175,8 @@ export class StormTracker {
   private savedLoaded = false;
   /** Ids seen once changed (added or promoted): they must be saved again. */
   singlesChanged = false;
+  /** The ids seen once held as the base are not those of a saved file (a helper thread's). */
+  private baseDirty = false;
   /** New ids were not followed because MAX_TRACKED_IDS were already. */
   overflow = false;
   /** Something was added since loading: the state must be saved. */
@@ -197,8 +191,19 @@ export class StormTracker {
     readonly settings: StormSettings,
     readonly nowMs: number,
     private readonly loadSingles: () => Float64Array | null = () => null,
+    delta: readonly number[] = [],
   ) {
     this.fromMs = nowMs - settings.windowMs;
+    // The ids seen once since the base file was last written: few, kept in the checkpoint itself.
+    for (let k = 0; k + 2 < delta.length; k += 3) {
+      const hash = delta[k] as number;
+      const time = delta[k + 1] as number;
+      const cost = delta[k + 2] as number;
+      if (!(hash >= 0) || !(time > this.fromMs) || !(cost >= 0)) continue;
+      const singles = (this.singles ??= new Singles(0));
+      const slot = singles.slotOf(hash);
+      if (singles.keys[slot] === EMPTY) singles.put(slot, hash, time, cost);
+    }
   }
 
   /** The earliest line time worth reading an id for (lines at or before it are outside the window). */
@@ -209,8 +214,9 @@ export class StormTracker {
   private loadSaved(): Saved | null {
     if (!this.savedLoaded) {
       this.savedLoaded = true;
+      // Our own file, named by the checkpoint with its exact length (see engine.ts).
       const data = this.loadSingles();
-      this.saved = data !== null && data.length % 3 === 0 && data.length > 0 && sortedSingles(data) ? new Saved(data) : null;
+      this.saved = data !== null && data.length % 3 === 0 && data.length > 0 ? new Saved(data) : null;
     }
     return this.saved;
   }
@@ -259,6 +265,54 @@ export class StormTracker {
     this.named.set(hash, entry);
   }
 
+  /**
+   * Take in what a helper thread found reading another part of the log at the same time: its ids
+   * seen more than once (by name), and its ids seen once, sorted by hash as singlesToSave gives
+   * them, with `textOf(k)` naming the k-th of those (asked only when one turns out to be seen here
+   * too). Called once, before anything was loaded from a saved file (a fresh read of the log).
+   */
+  absorb(named: StormState, singles: Float64Array, textOf: (k: number) => string): void {
+    for (const entry of named) {
+      const id = entry[0] as string;
+      for (let k = 1; k + 1 < entry.length; k += 2) this.addId(id, entry[k] as number, entry[k + 1] as number);
+    }
+    if (this.savedLoaded && this.saved !== null) {
+      // Not expected (absorb comes with a fresh read); correct, only slower.
+      for (let k = 0; k * 3 < singles.length; k++) this.add(singles[k * 3] as number, singles[k * 3 + 1] as number, singles[k * 3 + 2] as number, () => textOf(k));
+      return;
+    }
+    const data = new Float64Array(singles);
+    const ours = this.singles;
+    if (this.named.size > 0 || (ours !== null && ours.size > 0)) {
+      // An id seen once there and also here: from now on it is kept by name.
+      for (let k = 0; k * 3 < data.length; k++) {
+        const hash = data[k * 3] as number;
+        const time = data[k * 3 + 1] as number;
+        const cost = data[k * 3 + 2] as number;
+        const named = this.named.get(hash);
+        if (named !== undefined) {
+          insertSorted(named, time, cost);
+          data[k * 3] = -hash - 1;
+          continue;
+        }
+        if (ours === null) continue;
+        const slot = ours.slotOf(hash);
+        if (ours.keys[slot] === EMPTY || ours.keys[slot] === GONE) continue;
+        const entry: Named = { id: textOf(k), times: [], costs: [] };
+        insertSorted(entry, ours.times[slot] as number, ours.costs[slot] as number);
+        insertSorted(entry, time, cost);
+        ours.keys[slot] = GONE;
+        data[k * 3] = -hash - 1;
+        this.named.set(hash, entry);
+      }
+    }
+    this.saved = data.length > 0 ? new Saved(data) : null;
+    this.savedLoaded = true;
+    this.singlesChanged = true;
+    this.baseDirty = true;
+    this.changed = true;
+  }
+
   /** Add by name (lines read with JSON.parse, and tests). */
   addId(id: string, timeMs: number, cost: number): void {
     this.add(idHashOfString(id), timeMs, cost, () => id);
@@ -298,41 +352,51 @@ export class StormTracker {
   }
 
   /**
-   * The ids seen once, inside the window, as [hash, time, cost] per id sorted by hash; null when
-   * nothing changed them (what is saved stays as it is).
+   * What to save of the ids seen once: null when nothing changed them; otherwise the few seen
+   * since the base file was written (`delta`, for the checkpoint), and a new base file only when
+   * that would be long (`base`: all of them inside the window, [hash, time, cost] sorted by hash),
+   * or when `rewriteBase` (the base is older than the window: it is mostly expired).
    */
-  singlesToSave(): Float64Array | null {
+  singlesToSave(rewriteBase = false): { base: Float64Array | null; delta: number[] } | null {
     if (!this.singlesChanged) return null;
-    const saved = this.loadSaved()?.data ?? new Float64Array(0);
+    const saved = this.loadSaved();
     const singles = this.singles;
-    // This check's new ids, sorted by hash; their time and cost are found again by hash.
-    const fresh = new Float64Array(singles?.size ?? 0);
-    let f = 0;
+    const fresh: number[] = [];
     if (singles !== null) {
       for (let slot = 0; slot < singles.keys.length; slot++) {
         const hash = singles.hashAt(slot);
-        if (hash >= 0 && (singles.times[slot] as number) > this.fromMs) fresh[f++] = hash;
+        if (hash >= 0 && (singles.times[slot] as number) > this.fromMs) fresh.push(hash);
       }
     }
-    const sorted = fresh.subarray(0, f).sort();
-    const out = new Float64Array(saved.length + f * 3);
+    const baseCount = saved?.count ?? 0;
+    if (!rewriteBase && !this.baseDirty && fresh.length <= Math.max(DELTA_MIN, baseCount / 4)) {
+      const delta: number[] = [];
+      for (const hash of fresh) {
+        const slot = (singles as Singles).slotOf(hash);
+        delta.push(hash, (singles as Singles).times[slot] as number, (singles as Singles).costs[slot] as number);
+      }
+      return { base: null, delta };
+    }
+    const data = saved?.data ?? new Float64Array(0);
+    const sorted = Float64Array.from(fresh).sort();
+    const out = new Float64Array(data.length + sorted.length * 3);
     let n = 0;
     let i = 0;
     let j = 0;
-    const savedCount = saved.length / 3;
-    while (i < savedCount || j < f) {
-      const savedKey = i < savedCount ? (saved[i * 3] as number) : Infinity;
-      const freshKey = j < f ? (sorted[j] as number) : Infinity;
-      if (savedKey < 0) {
+    while (i < baseCount || j < sorted.length) {
+      const savedKey = i < baseCount ? (data[i * 3] as number) : Infinity;
+      const freshKey = j < sorted.length ? (sorted[j] as number) : Infinity;
+      if (savedKey < 0 || (savedKey !== Infinity && savedKey <= freshKey && this.named.has(savedKey))) {
         i++; // promoted to a named id
+        if (savedKey === freshKey) j++;
       } else if (savedKey <= freshKey) {
-        if ((saved[i * 3 + 1] as number) > this.fromMs) {
+        if ((data[i * 3 + 1] as number) > this.fromMs) {
           out[n++] = savedKey;
-          out[n++] = saved[i * 3 + 1] as number;
-          out[n++] = saved[i * 3 + 2] as number;
+          out[n++] = data[i * 3 + 1] as number;
+          out[n++] = data[i * 3 + 2] as number;
         }
         i++;
-        if (savedKey === freshKey) j++; // cannot happen (a saved id is found first); never write a hash twice
+        if (savedKey === freshKey) j++; // never write a hash twice
       } else {
         const slot = (singles as Singles).slotOf(freshKey);
         out[n++] = freshKey;
@@ -341,12 +405,12 @@ export class StormTracker {
         j++;
       }
     }
-    return out.subarray(0, n);
+    return { base: out.subarray(0, n), delta: [] };
   }
 
   /** From saved state; sightings that left the window (or malformed entries) are dropped. */
-  static fromState(state: unknown, settings: StormSettings, nowMs: number, loadSingles: () => Float64Array | null = () => null): StormTracker {
-    const tracker = new StormTracker(settings, nowMs, loadSingles);
+  static fromState(state: unknown, settings: StormSettings, nowMs: number, loadSingles: () => Float64Array | null = () => null, delta: readonly number[] = []): StormTracker {
+    const tracker = new StormTracker(settings, nowMs, loadSingles, delta);
     if (!Array.isArray(state)) return tracker;
     for (const entry of state) {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;

@@ -60,12 +60,22 @@ function readRange(fd: number, cursor: FileCursor, to: number, sink: LineSink): 
   // after the data keep them in bounds (see SCAN_PADDING).
   buffer ??= new Uint8Array(CHUNK + SCAN_PADDING);
   let pos = cursor.offset;
+  const claimFrom = sink.claimFrom ?? -1;
   while (pos < to) {
-    const n = readSync(fd, buffer, 0, Math.min(CHUNK, to - pos), pos);
+    if (pos === claimFrom && sink.claim !== undefined && cursor.asm.pending.length === 0 && !cursor.asm.overlong) {
+      const taken = sink.claim(fd, pos, cursor.asm.lineNo);
+      if (taken !== null && taken.end > pos && taken.end <= to) {
+        cursor.asm.lineNo += taken.lines;
+        pos = taken.end;
+        continue;
+      }
+    }
+    const n = readSync(fd, buffer, 0, claimFrom > pos ? Math.min(CHUNK, to - pos, claimFrom - pos) : Math.min(CHUNK, to - pos), pos);
     if (n <= 0) break;
     buffer.fill(10, n, n + SCAN_PADDING);
     feed(cursor.asm, buffer.subarray(0, n + SCAN_PADDING), sink, pos === 0, n);
     pos += n;
+    sink.poll?.();
   }
   const read = pos - cursor.offset;
   cursor.offset = pos;

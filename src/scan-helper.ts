@@ -1,0 +1,230 @@
+// A helper thread for a full read of a large log: with two cores, the second half of the file is
+// read by a worker thread while this thread reads the first half, and what the worker counted is
+// then taken in as if read here (SpendScanner.absorb). Used only when the whole log must be read
+// (no checkpoint, or a rebuild) and it is large; anything unexpected (the worker failed, the file
+// changed under it) and this thread reads that half itself, as it would without a helper.
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { Config } from './config.js';
+import type { ModelRates, PriceLookup } from './core/prices.js';
+import type { PartScan, SpendScanner } from './core/scan.js';
+import type { PriceCache } from './price-table.js';
+import { packageFile } from './install.js';
+
+/** Below this many bytes to read, one thread is quicker than starting a second. */
+export const HELPER_MIN_BYTES = 48 * 1024 * 1024;
+/** The worker's share: a little less than half, for the time it takes to start. */
+const HELPER_SHARE = 0.46;
+/** How long to wait for the worker before reading its part here (it reads at ~200 MB/s). */
+const HELPER_WAIT_MS = 120_000;
+
+export interface HelperJob {
+  file: string;
+  start: number;
+  end: number;
+  nowMs: number;
+  horizonSec: number;
+  timezone: string;
+  fields: Config['fields'];
+  tokens: boolean;
+  stormKey: 'request_id' | 'fingerprint' | null;
+  storms: { count: number; windowMs: number } | null;
+  policy: Config['cost']['policy'];
+  unpricedPerMillion: number;
+  prices: Config['cost']['prices'];
+  priceCache: PriceCache;
+}
+
+export type HelperAnswer = ({ ok: true; dev: number; ino: number } & PartScan) | { ok: false; error: string };
+
+/**
+ * The worker does not load the price table (about 20 MB and 25 ms a thread): it asks the main
+ * thread, which answers between its chunks (poll) and while it waits (claim).
+ */
+export interface PriceQuestion {
+  ask: number;
+  model: string;
+  provider: string | null;
+}
+export interface PriceAnswer {
+  answer: number;
+  rates: ModelRates | null;
+}
+
+/** Shared words: [0] the worker is done (1) or failed (2); [1] answers given so far. */
+export const DONE = 0;
+export const ANSWERS = 1;
+
+/** The first line start at or after `at` (the byte after a newline), or -1. */
+function lineStartAfter(file: string, at: number, size: number): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (let pos = at; pos < size; ) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, size - pos), pos);
+      if (n <= 0) return -1;
+      const nl = buffer.subarray(0, n).indexOf(10);
+      if (nl >= 0) return pos + nl + 1;
+      pos += n;
+    }
+    return -1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last line start at or before `size` (the byte after the last newline), or -1. */
+function lastLineEnd(file: string, size: number): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(size, 1024 * 1024));
+    const from = size - buffer.length;
+    const n = readSync(fd, buffer, 0, buffer.length, from);
+    const nl = buffer.subarray(0, n).lastIndexOf(10);
+    return nl < 0 ? -1 : from + nl + 1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class ScanHelper {
+  private worker: Worker | null;
+  private readonly signal: Int32Array;
+  private readonly port: MessageChannel['port1'];
+  private final: HelperAnswer | null = null;
+  private lookup: PriceLookup | null = null;
+
+  private constructor(
+    readonly job: HelperJob,
+    private readonly identity: { dev: number; ino: number },
+    worker: Worker,
+    signal: Int32Array,
+    port: MessageChannel['port1'],
+  ) {
+    this.worker = worker;
+    this.signal = signal;
+    this.port = port;
+  }
+
+  /**
+   * Start a helper for the second part of `file` when the whole of it is about to be read and
+   * it is large enough; null otherwise (or when a worker cannot be started).
+   */
+  static start(job: Omit<HelperJob, 'start' | 'end'>, env: NodeJS.ProcessEnv = process.env): ScanHelper | null {
+    if (env.COST_WATCHDOG_THREADS === '1' || availableParallelism() < 2) return null;
+    const script = packageFile('dist/scan-worker.js');
+    if (script === null) return null;
+    let size: number;
+    let identity: { dev: number; ino: number };
+    try {
+      const st = fstatOf(job.file);
+      size = st.size;
+      identity = { dev: st.dev, ino: st.ino };
+    } catch {
+      return null;
+    }
+    const minimum = env.COST_WATCHDOG_HELPER_MIN_BYTES !== undefined ? Number(env.COST_WATCHDOG_HELPER_MIN_BYTES) : HELPER_MIN_BYTES;
+    if (!(size >= minimum)) return null;
+    let start: number;
+    let end: number;
+    try {
+      start = lineStartAfter(job.file, Math.floor(size * (1 - HELPER_SHARE)), size);
+      end = lastLineEnd(job.file, size);
+    } catch {
+      return null;
+    }
+    if (start < 0 || end <= start) return null;
+    const signal = new Int32Array(new SharedArrayBuffer(8));
+    const { port1, port2 } = new MessageChannel();
+    const full: HelperJob = { ...job, start, end };
+    try {
+      const worker = new Worker(script, { workerData: { job: full, signal, port: port2 }, transferList: [port2], stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      // A helper is never a reason to stay alive, nor to crash: failures are read as "no help".
+      worker.unref();
+      worker.on('error', () => {
+        Atomics.store(signal, DONE, 2);
+        Atomics.notify(signal, DONE);
+      });
+      return new ScanHelper(full, identity, worker, signal, port1);
+    } catch {
+      port1.close();
+      return null;
+    }
+  }
+
+  /** The sink methods that hand the helper's part over (see LineSink.claim). */
+  attach(
+    scanner: SpendScanner,
+    lookup: PriceLookup,
+  ): { claimFrom: number; claim: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null; poll: () => void } {
+    this.lookup = lookup;
+    return {
+      claimFrom: this.job.start,
+      poll: () => this.poll(),
+      claim: (fd, at, linesBefore) => {
+        // Another file read first (a rotated one) is not the helper's: it reads that one itself.
+        const st = fstatSync(fd);
+        if (st.dev !== this.identity.dev || st.ino !== this.identity.ino || at !== this.job.start) return null;
+        const answer = this.wait();
+        if (answer === null || !answer.ok) return null;
+        if (st.dev !== answer.dev || st.ino !== answer.ino || st.size < this.job.end) return null;
+        // The worker numbered its lines from 1: they follow the lines read here.
+        for (const sample of answer.found) sample.line += linesBefore;
+        scanner.absorb(answer);
+        return { lines: answer.lines, end: this.job.end };
+      },
+    };
+  }
+
+  /** Answer the worker's price questions; keep its final answer when it has come. */
+  poll(): void {
+    if (this.worker === null) return;
+    for (;;) {
+      const received = receiveMessageOnPort(this.port);
+      if (received === undefined) return;
+      const message = received.message as PriceQuestion | HelperAnswer;
+      if ('ask' in message) {
+        let rates: ModelRates | null = null;
+        try {
+          rates = this.lookup?.(message.model, message.provider) ?? null;
+        } catch {
+          rates = null;
+        }
+        this.port.postMessage({ answer: message.ask, rates } satisfies PriceAnswer);
+        Atomics.add(this.signal, ANSWERS, 1);
+        Atomics.notify(this.signal, ANSWERS);
+      } else {
+        this.final = message;
+      }
+    }
+  }
+
+  private wait(): HelperAnswer | null {
+    if (this.worker === null) return this.final;
+    const deadline = Date.now() + HELPER_WAIT_MS;
+    while (this.final === null && Atomics.load(this.signal, DONE) === 0 && Date.now() < deadline) {
+      Atomics.wait(this.signal, DONE, 0, 2);
+      this.poll();
+    }
+    this.poll();
+    this.stop();
+    return this.final;
+  }
+
+  /** Stop the worker (it is done, or its help is no longer wanted). */
+  stop(): void {
+    if (this.worker !== null) {
+      void this.worker.terminate();
+      this.worker = null;
+    }
+    this.port.close();
+  }
+}
+
+/** A regular file's size and identity (never opened here: a named pipe would block the open). */
+function fstatOf(file: string): { size: number; dev: number; ino: number } {
+  const st = statSync(file);
+  if (!st.isFile()) throw new Error('not a regular file');
+  return st;
+}

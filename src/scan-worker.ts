@@ -1,0 +1,110 @@
+// The helper thread of scan-helper.ts: reads bytes [start, end) of the log (whole lines) and
+// counts them exactly as the main thread would, into its own ledger, attribution, totals and
+// retry-storm tracker, then posts them back and wakes the main thread.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import path from 'node:path';
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Attribution } from './core/attribution.js';
+import { DayCalendar } from './core/calendar.js';
+import { MAX_LABELS } from './core/labels.js';
+import { Ledger } from './core/ledger.js';
+import { feed, newAssembler, SCAN_PADDING } from './core/lines.js';
+import { type ModelRates, PriceBook } from './core/prices.js';
+import { fieldTable } from './core/record.js';
+import { newTotals, SpendScanner } from './core/scan.js';
+import { StormTracker } from './core/storms.js';
+import { priceLookup } from './price-table.js';
+import { ANSWERS, DONE, type HelperAnswer, type HelperJob, type PriceAnswer, type PriceQuestion } from './scan-helper.js';
+
+const CHUNK = 1024 * 1024;
+
+/** Keeps the name of every id seen, so that the main thread can name one it also saw. */
+class NamingTracker extends StormTracker {
+  readonly names = new Map<number, string>();
+
+  override add(hash: number, timeMs: number, cost: number, text: () => string): void {
+    if (timeMs > this.sinceMs && !this.names.has(hash)) this.names.set(hash, text());
+    super.add(hash, timeMs, cost, text);
+  }
+}
+
+function scanPart(job: HelperJob): HelperAnswer {
+  const calendar = new DayCalendar(job.timezone);
+  const ledger = new Ledger(job.horizonSec, calendar, job.nowMs);
+  const attribution = new Attribution(job.horizonSec, calendar, job.nowMs);
+  const totals = newTotals();
+  const storms = job.storms === null ? null : new NamingTracker(job.storms, job.nowMs);
+  const table = fieldTable(job.fields, { labels: true, tokens: job.tokens, ...(storms !== null && job.stormKey !== null ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey } : {}) });
+  const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
+  const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion }, storms);
+  const sink = scanner.sinkFor(path.basename(job.file));
+  const asm = newAssembler();
+  const fd = openSync(job.file, 'r');
+  let dev: number;
+  let ino: number;
+  try {
+    const st = fstatSync(fd);
+    dev = st.dev;
+    ino = st.ino;
+    const buffer = new Uint8Array(CHUNK + SCAN_PADDING);
+    let pos = job.start;
+    while (pos < job.end) {
+      const n = readSync(fd, buffer, 0, Math.min(CHUNK, job.end - pos), pos);
+      if (n <= 0) return { ok: false, error: 'the log is shorter than when the helper started' };
+      buffer.fill(10, n, n + SCAN_PADDING);
+      feed(asm, buffer.subarray(0, n + SCAN_PADDING), sink, false, n);
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (asm.pending.length > 0 || asm.overlong) return { ok: false, error: 'the part did not end at a line end' };
+  const singles = storms?.singlesToSave(true)?.base ?? new Float64Array(0);
+  const texts: string[] = [];
+  for (let k = 0; k * 3 < singles.length; k++) texts.push((storms?.names.get(singles[k * 3] as number) ?? '').replaceAll('\u0001', ' '));
+  return {
+    ok: true,
+    dev,
+    ino,
+    lines: asm.lineNo,
+    ledger: ledger.toState(),
+    attribution: attribution.toState(),
+    totals,
+    found: scanner.found,
+    foundCount: scanner.foundCount,
+    newestReadMs: scanner.newestReadMs,
+    stormNamed: storms?.toState() ?? [],
+    stormSingles: singles,
+    stormTexts: texts.join('\u0001'),
+  };
+}
+
+const { job, signal, port } = workerData as { job: HelperJob; signal: Int32Array; port: MessagePort };
+
+let asked = 0;
+
+/** A model's rates from the main thread's price table (it answers between its chunks). */
+function askMain(model: string, provider: string | null): ModelRates | null {
+  asked++;
+  const question: PriceQuestion = { ask: asked, model, provider };
+  port.postMessage(question);
+  for (;;) {
+    const seen = Atomics.load(signal, ANSWERS);
+    const received = receiveMessageOnPort(port);
+    if (received !== undefined) {
+      const answer = received.message as PriceAnswer;
+      if (answer.answer === asked) return answer.rates;
+      continue;
+    }
+    Atomics.wait(signal, ANSWERS, seen, 1000);
+  }
+}
+let answer: HelperAnswer;
+try {
+  answer = scanPart(job);
+} catch (error) {
+  answer = { ok: false, error: (error as Error).message };
+}
+port.postMessage(answer);
+Atomics.store(signal, DONE, 1);
+Atomics.notify(signal, DONE);
