@@ -10,7 +10,7 @@ import { MAX_LABELS } from './core/labels.js';
 import { Ledger } from './core/ledger.js';
 import { feed, newAssembler, SCAN_PADDING } from './core/lines.js';
 import { type ModelRates, PriceBook } from './core/prices.js';
-import { fieldTable } from './core/record.js';
+import { fieldTable, lastStormBytes, lastStormEnd, lastStormStart, lastStormText } from './core/record.js';
 import { newTotals, SpendScanner } from './core/scan.js';
 import { StormTracker } from './core/storms.js';
 import { priceLookup } from './price-table.js';
@@ -18,13 +18,25 @@ import { ANSWERS, DONE, type HelperAnswer, type HelperJob, type PriceAnswer, typ
 
 const CHUNK = 1024 * 1024;
 
-/** Keeps the name of every id seen, so that the main thread can name one it also saw. */
-class NamingTracker extends StormTracker {
+/** The chunk being read: where it starts in the file, and its bytes. */
+let chunkBase = 0;
+let chunkBytes: Uint8Array = new Uint8Array(0);
+
+/**
+ * Notes where each id seen once is in the log (so that the main thread can read its name, should
+ * it see the id too), or its name when it is not plain bytes of a chunk.
+ */
+class PlacingTracker extends StormTracker {
   readonly names = new Map<number, string>();
 
   override add(hash: number, timeMs: number, cost: number, text: () => string): void {
-    if (timeMs > this.sinceMs && !this.names.has(hash)) this.names.set(hash, text());
-    super.add(hash, timeMs, cost, text);
+    let ref = 0;
+    if (timeMs > this.sinceMs) {
+      const length = lastStormEnd() - lastStormStart();
+      if (text === lastStormText && lastStormBytes() === chunkBytes && length > 0 && length < 65_536) ref = (chunkBase + lastStormStart()) * 65_536 + length;
+      else if (!this.names.has(hash)) this.names.set(hash, text());
+    }
+    super.add(hash, timeMs, cost, text, ref);
   }
 }
 
@@ -33,7 +45,9 @@ function scanPart(job: HelperJob): HelperAnswer {
   const ledger = new Ledger(job.horizonSec, calendar, job.nowMs);
   const attribution = new Attribution(job.horizonSec, calendar, job.nowMs);
   const totals = newTotals();
-  const storms = job.storms === null ? null : new NamingTracker(job.storms, job.nowMs);
+  const storms = job.storms === null ? null : new PlacingTracker(job.storms, job.nowMs);
+  // At most one sighting per line, and a line takes at least 16 bytes.
+  storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 16));
   const table = fieldTable(job.fields, { labels: true, tokens: job.tokens, ...(storms !== null && job.stormKey !== null ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey } : {}) });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
   const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion }, storms);
@@ -42,6 +56,8 @@ function scanPart(job: HelperJob): HelperAnswer {
   const fd = openSync(job.file, 'r');
   let dev: number;
   let ino: number;
+  let singles: Float64Array;
+  let refs: Float64Array;
   try {
     const st = fstatSync(fd);
     dev = st.dev;
@@ -49,19 +65,29 @@ function scanPart(job: HelperJob): HelperAnswer {
     const buffer = new Uint8Array(CHUNK + SCAN_PADDING);
     let pos = job.start;
     while (pos < job.end) {
+      chunkBase = pos;
       const n = readSync(fd, buffer, 0, Math.min(CHUNK, job.end - pos), pos);
       if (n <= 0) return { ok: false, error: 'the log is shorter than when the helper started' };
       buffer.fill(10, n, n + SCAN_PADDING);
-      feed(asm, buffer.subarray(0, n + SCAN_PADDING), sink, false, n);
+      chunkBytes = buffer.subarray(0, n + SCAN_PADDING);
+      feed(asm, chunkBytes, sink, false, n);
       pos += n;
     }
+    if (asm.pending.length > 0 || asm.overlong) return { ok: false, error: 'the part did not end at a line end' };
+    // Ids seen more than once in this part are named from the log's bytes (or the names kept).
+    const grouped = storms?.finishBulk((ref, hash) => {
+      if (ref === 0) return storms.names.get(hash) ?? '';
+      const bytes = Buffer.alloc(ref % 65_536);
+      readSync(fd, bytes, 0, bytes.length, Math.floor(ref / 65_536));
+      return bytes.toString('latin1');
+    }) ?? { singles: new Float64Array(0), refs: new Float64Array(0) };
+    singles = grouped.singles;
+    refs = grouped.refs;
   } finally {
     closeSync(fd);
   }
-  if (asm.pending.length > 0 || asm.overlong) return { ok: false, error: 'the part did not end at a line end' };
-  const singles = storms?.singlesToSave(true)?.base ?? new Float64Array(0);
-  const texts: string[] = [];
-  for (let k = 0; k * 3 < singles.length; k++) texts.push((storms?.names.get(singles[k * 3] as number) ?? '').replaceAll('\u0001', ' '));
+  const names: [number, string][] = [];
+  for (let k = 0; k < refs.length; k++) if (refs[k] === 0) names.push([k, storms?.names.get(singles[k * 3] as number) ?? '']);
   return {
     ok: true,
     dev,
@@ -75,7 +101,8 @@ function scanPart(job: HelperJob): HelperAnswer {
     newestReadMs: scanner.newestReadMs,
     stormNamed: storms?.toState() ?? [],
     stormSingles: singles,
-    stormTexts: texts.join('\u0001'),
+    stormRefs: refs,
+    stormNames: names,
   };
 }
 
@@ -105,6 +132,7 @@ try {
 } catch (error) {
   answer = { ok: false, error: (error as Error).message };
 }
-port.postMessage(answer);
+// The big arrays are moved, not copied.
+port.postMessage(answer, answer.ok ? [answer.stormSingles.buffer as ArrayBuffer, answer.stormRefs.buffer as ArrayBuffer] : []);
 Atomics.store(signal, DONE, 1);
 Atomics.notify(signal, DONE);

@@ -100,6 +100,13 @@ export interface FieldTable {
   readonly isTime: Uint8Array;
   /** Per slot, 1 << its field. */
   readonly fieldBit: Int32Array;
+  /**
+   * With at most 31 slots (the default names need 24): per slot 1 << slot, and per field the bits
+   * of its slots. Slots are numbered in order of precedence, so a field's first name present on a
+   * line is the lowest bit set. Null when there are more slots (then the slots are searched).
+   */
+  readonly slotBit: Int32Array | null;
+  readonly fieldSlots: Int32Array | null;
 }
 
 const F_TIME = 0;
@@ -158,7 +165,16 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
   const fieldBit = new Int32Array(slots.length);
   slots.forEach((slot, index) => (fieldBit[index] = 1 << slot.field));
-  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, idsSinceMs: options.idsSinceMs ?? -Infinity, stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey), tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime, fieldBit };
+  const narrow = slots.length <= 31;
+  const slotBit = narrow ? new Int32Array(slots.length) : null;
+  const fieldSlots = narrow ? new Int32Array(FIELDS.length) : null;
+  if (slotBit !== null && fieldSlots !== null) {
+    slots.forEach((slot, index) => {
+      slotBit[index] = 1 << index;
+      fieldSlots[slot.field] = (fieldSlots[slot.field] as number) | (1 << index);
+    });
+  }
+  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, idsSinceMs: options.idsSinceMs ?? -Infinity, stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey), tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime, fieldBit, slotBit, fieldSlots };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
@@ -178,6 +194,8 @@ let gens = new Int32Array(64);
 let generation = 0;
 /** The fields the current line has a key for (bit = FIELDS index): absent ones are not looked for. */
 let fieldsSeen = 0;
+/** The slots the current line has a value other than null for (see FieldTable.slotBit). */
+let slotsSeen = 0;
 
 /** JSON whitespace, less the newline: the newline ends the line. */
 function isWs(c: number | undefined): boolean {
@@ -207,6 +225,7 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
   generation++;
   const gen = generation;
   fieldsSeen = 0;
+  slotsSeen = 0;
   let i = start;
   while (isWs(b[i])) i++;
   if (b[i] !== 123) return -1; // '{'
@@ -322,6 +341,8 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
         // A repeated key keeps its last value, as JSON.parse does.
         gens[slot] = gen;
         fieldsSeen |= table.fieldBit[slot] as number;
+        const bits = table.slotBit;
+        if (bits !== null) slotsSeen = kind === KIND_NULL ? slotsSeen & ~(bits[slot] as number) : slotsSeen | (bits[slot] as number);
         kinds[slot] = kind;
         starts[slot] = valueStart;
         ends[slot] = i;
@@ -391,6 +412,11 @@ function numberAt(b: Uint8Array, start: number, end: number): number {
 
 function firstSlot(table: FieldTable, field: number): number {
   if ((fieldsSeen & (1 << field)) === 0) return -1;
+  const fieldSlots = table.fieldSlots;
+  if (fieldSlots !== null) {
+    const present = slotsSeen & (fieldSlots[field] as number);
+    return present === 0 ? -1 : 31 - Math.clz32(present & -present);
+  }
   const slots = table.slotsByField[field] as number[];
   for (let k = 0; k < slots.length; k++) {
     const slot = slots[k] as number;
@@ -473,6 +499,17 @@ let stormBytes: Uint8Array = new Uint8Array(0);
 let stormStart = 0;
 let stormEnd = 0;
 let stormMade: string | null = null;
+
+/** Where the storm id of the line the fast path read last is: its bytes (see lastStormText). */
+export function lastStormBytes(): Uint8Array {
+  return stormBytes;
+}
+export function lastStormStart(): number {
+  return stormStart;
+}
+export function lastStormEnd(): number {
+  return stormEnd;
+}
 
 /** The storm id of the line the fast path read last, as text (see CostRecord.stormHash). */
 export function lastStormText(): string {

@@ -18,9 +18,12 @@ export interface PartScan {
   foundCount: number;
   newestReadMs: number;
   stormNamed: StormState;
-  /** Ids seen once, [hash, time, cost] sorted by hash; their names in stormTexts, joined by U+0001. */
+  /** Ids seen once, [hash, time, cost] sorted by hash. */
   stormSingles: Float64Array;
-  stormTexts: string;
+  /** Where each of those is in the log: byte offset * 65536 + length; 0 when in stormNames. */
+  stormRefs: Float64Array;
+  /** The names of ids seen once that have no place in the log's bytes (escaped, or numbers): [index, name]. */
+  stormNames: [number, string][];
 }
 
 export const SAMPLE_LIMIT = 5;
@@ -197,7 +200,7 @@ export class SpendScanner {
    * Count what a helper thread found in a part of the log that starts after `lineBase` lines of
    * this file, as if this scanner had read it.
    */
-  absorb(part: PartScan): void {
+  absorb(part: PartScan, nameAt: (offset: number, length: number) => string): void {
     this.ledger.absorb(part.ledger);
     this.attribution?.absorb(part.attribution);
     const t = this.totals;
@@ -228,8 +231,13 @@ export class SpendScanner {
     this.foundCount += part.foundCount;
     if (part.newestReadMs > this.newestReadMs) this.newestReadMs = part.newestReadMs;
     if (this.storms !== null) {
-      let texts: string[] | null = null;
-      this.storms.absorb(part.stormNamed, part.stormSingles, (k) => (texts ??= part.stormTexts.split('\u0001'))[k] ?? '');
+      let names: Map<number, string> | null = null;
+      this.storms.absorb(part.stormNamed, part.stormSingles, (k) => {
+        const ref = part.stormRefs[k] ?? 0;
+        if (ref > 0) return nameAt(Math.floor(ref / 65_536), ref % 65_536);
+        names ??= new Map(part.stormNames);
+        return names.get(k) ?? '';
+      });
     }
   }
 
