@@ -29,7 +29,12 @@ const duration = z
 /** Tokens of a model with no price and no logged cost count at this (USD per million). */
 export const DEFAULT_UNPRICED_PER_MILLION = 75;
 
-const positiveDuration = duration.refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` });
+/** `off` (or false) for a check that is on by default. */
+function offAsNull(value: unknown): unknown {
+  return value === false || value === 'off' ? null : value;
+}
+
+const positiveDuration = duration.refine((text) => (parseDuration(text) ?? Infinity) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` });
 
 const perMillion = z.number({ error: 'expected USD per million tokens' }).min(0, { error: (issue) => `expected USD per million tokens >= 0, got ${describe(issue.input)}` }).max(1_000_000, { error: 'expected USD per million tokens (at most 1000000)' });
 
@@ -149,32 +154,38 @@ const schema = z.strictObject({
       stale_after: positiveDuration.default('5m'),
     })
     .default({ updated_at: 'updated_at', tolerance_usd: 0.5, tolerance_percent: 10, stale_after: '5m' }),
-  retry_storm: z
-    .union([
-      z.literal(false),
-      z.literal('off'),
-      z.strictObject({
-        key: z.enum(['request_id', 'fingerprint'], { error: (issue) => `expected request_id or fingerprint, got ${describe(issue.input)}` }).default('request_id'),
-        count: z.int({ error: 'expected a whole number of sightings, 2 or more' }).min(2, { error: 'expected a whole number of sightings, 2 or more' }).max(1_000_000).default(5),
-        window: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('15m'),
-        level: z.enum(['warn', 'emergency', 'kill'], { error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}` }).default('emergency'),
-      }),
-    ], { error: 'expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off' })
-    .default({ key: 'request_id', count: 5, window: '15m', level: 'emergency' }),
-  burn_rate: z
-    .union([
-      z.literal(false),
-      z.literal('off'),
-      z.strictObject({
-        factor: z.number({ error: 'expected a number above 1' }).gt(1, { error: 'expected a number above 1' }).default(10),
-        short: positiveDuration.default('5m'),
-        long: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('1h'),
-      }),
-    ], { error: 'expected a mapping like `{ factor: 10, short: 5m, long: 1h }`, or off' })
-    .default({ factor: 10, short: '5m', long: '1h' }),
+  retry_storm: z.preprocess(
+    offAsNull,
+    z
+      .strictObject(
+        {
+          key: z.enum(['request_id', 'fingerprint'], { error: (issue) => `expected request_id or fingerprint, got ${describe(issue.input)}` }).default('request_id'),
+          count: z.int({ error: 'expected a whole number of sightings, 2 or more' }).min(2, { error: 'expected a whole number of sightings, 2 or more' }).max(1_000_000).default(5),
+          window: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('15m'),
+          level: z.enum(['warn', 'emergency', 'kill'], { error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}` }).default('emergency'),
+        },
+        { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off' : undefined) },
+      )
+      .nullable()
+      .default({ key: 'request_id', count: 5, window: '15m', level: 'emergency' }),
+  ),
+  burn_rate: z.preprocess(
+    offAsNull,
+    z
+      .strictObject(
+        {
+          factor: z.number({ error: 'expected a number above 1' }).gt(1, { error: 'expected a number above 1' }).default(10),
+          short: positiveDuration.default('5m'),
+          long: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('1h'),
+        },
+        { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ factor: 10, short: 5m, long: 1h }`, or off' : undefined) },
+      )
+      .nullable()
+      .default({ factor: 10, short: '5m', long: '1h' }),
+  ),
   silence: z
-    .strictObject({ after: z.union([z.literal(false), z.literal('off'), positiveDuration], { error: 'expected a duration like "30m", or off' }).default(false) })
-    .default({ after: false }),
+    .strictObject({ after: z.preprocess(offAsNull, positiveDuration.nullable().default(null)) })
+    .default({ after: null }),
   slack: z
     .strictObject({
       webhook_url_env: z.string({ error: 'expected the name of an environment variable' }).min(1).default('SLACK_WEBHOOK_URL'),
@@ -409,7 +420,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     }
   }
   const burn = raw.burn_rate;
-  if (typeof burn === 'object' && (parseDuration(burn.short) as number) >= (parseDuration(burn.long) as number)) {
+  if (burn !== null && typeof burn === 'object' && (parseDuration(burn.short) as number) >= (parseDuration(burn.long) as number)) {
     problems.push(`burn_rate.short: ${burn.short} is not shorter than burn_rate.long (${burn.long})`);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -453,8 +464,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
       tolerancePercent: raw.app_state.tolerance_percent,
       staleAfterMs: parseDuration(raw.app_state.stale_after) as number,
     },
-    retryStorm: typeof raw.retry_storm === 'object' ? { key: raw.retry_storm.key, count: raw.retry_storm.count, windowMs: parseDuration(raw.retry_storm.window) as number, level: raw.retry_storm.level } : null,
-    burnRate: typeof raw.burn_rate === 'object' ? { factor: raw.burn_rate.factor, shortMs: parseDuration(raw.burn_rate.short) as number, longMs: parseDuration(raw.burn_rate.long) as number } : null,
+    retryStorm: raw.retry_storm !== null && typeof raw.retry_storm === 'object' ? { key: raw.retry_storm.key, count: raw.retry_storm.count, windowMs: parseDuration(raw.retry_storm.window) as number, level: raw.retry_storm.level } : null,
+    burnRate: raw.burn_rate !== null && typeof raw.burn_rate === 'object' ? { factor: raw.burn_rate.factor, shortMs: parseDuration(raw.burn_rate.short) as number, longMs: parseDuration(raw.burn_rate.long) as number } : null,
     silenceAfterMs: typeof raw.silence.after === 'string' ? (parseDuration(raw.silence.after) as number) : null,
     slack: {
       webhookUrlEnv: raw.slack.webhook_url_env,

@@ -13,6 +13,8 @@ export interface StormSettings {
   /** Sightings of one id within the window that make a storm. */
   count: number;
   windowMs: number;
+  /** At most this many ids followed at once (default MAX_TRACKED_IDS). */
+  maxIds?: number;
 }
 
 export interface Storm {
@@ -347,7 +349,7 @@ export class StormTracker {
       const singles = (this.singles ??= new Singles(0));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) {
-        if (singles.size + this.named.size + (saved?.count ?? 0) >= MAX_TRACKED_IDS) {
+        if (singles.size + this.named.size + (saved?.count ?? 0) >= (this.settings.maxIds ?? MAX_TRACKED_IDS)) {
           this.overflow = true;
           return;
         }

@@ -48,9 +48,51 @@ describe('config errors name the key path and what was expected', () => {
     ['a number for a window', { ...base, limits: { '15m': 3 } }, ['limits.15m: expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`, got 3']],
     ['a target with no way to find it', { ...base, target: { grace: '10s' } }, ['target: set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)']],
     ['an empty required value', { ...base, log: null }, ['log: expected a file path, got null']],
+    ['a price as a word', { ...base, cost: { prices: { 'my-ft': { input: 'cheap', output: 1 } } } }, ['cost.prices.my-ft.input: expected USD per million tokens, got "cheap"']],
+    ['a price without output', { ...base, cost: { prices: { 'my-ft': { input: 1 } } } }, ['cost.prices.my-ft.output: required (expected USD per million tokens)']],
+    ['a negative unpriced rate', { ...base, cost: { unpriced_per_million_tokens: -1 } }, ['cost.unpriced_per_million_tokens: expected USD per million tokens >= 0, got -1']],
+    ['a storm of one', { ...base, retry_storm: { count: 1 } }, ['retry_storm.count: expected a whole number of sightings, 2 or more']],
+    ['a storm keyed by something else', { ...base, retry_storm: { key: 'task' } }, ['retry_storm.key: expected request_id or fingerprint, got "task"']],
+    ['a storm level of ok', { ...base, retry_storm: { level: 'ok' } }, ['retry_storm.level: expected one of warn, emergency, kill, got "ok"']],
+    ['retry_storm as a word', { ...base, retry_storm: 'yes' }, ['retry_storm: expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off, got "yes"']],
+    ['burn windows the wrong way round', { ...base, burn_rate: { short: '1h', long: '5m' } }, ['burn_rate.short: 1h is not shorter than burn_rate.long (5m)']],
+    ['a burn factor of 1', { ...base, burn_rate: { factor: 1 } }, ['burn_rate.factor: expected a number above 1']],
+    ['silence after a word', { ...base, silence: { after: 'a while' } }, ['silence.after: expected a duration like "30s", "15m" or "1h", got "a while"']],
+    ['an app figure for a window not configured', { ...base, app_state: { windows: { '1h': 'cost_1hour' } } }, ['app_state.windows.1h: not a configured window (expected one of: 15m, daily)']],
+    ['an unknown app_state key', { ...base, app_state: { tolerance: 1 } }, ['app_state.tolerance: unknown key (expected one of: windows, updated_at, emergency, tolerance_usd, tolerance_percent, stale_after)']],
   ];
   it.each(cases)('%s', (_name, raw, expected) => {
     expect(problems(raw)).toEqual(expected);
+  });
+});
+
+describe('cost truth settings', () => {
+  it('defaults: policy max, the unpriced rate, storms on, burn rate on, silence off, the tracker\'s state names', () => {
+    const config = resolveConfig({ ...base, limits: { '5m': { warn: 1 }, '15m': { kill: 8 }, '1h': { kill: 20 }, daily: { kill: 30 } } }, FILE);
+    expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75 });
+    expect(config.retryStorm).toEqual({ key: 'request_id', count: 5, windowMs: 900_000, level: 'emergency' });
+    expect(config.burnRate).toEqual({ factor: 10, shortMs: 300_000, longMs: 3_600_000 });
+    expect(config.silenceAfterMs).toBeNull();
+    expect(config.appState).toEqual({
+      windows: { '5m': 'cost_5min', '15m': 'cost_15min', '1h': 'cost_1hour', daily: 'cost_daily' },
+      updatedAt: 'updated_at',
+      emergency: ['emergency_mode', 'emergency'],
+      toleranceUsd: 0.5,
+      tolerancePercent: 10,
+      staleAfterMs: 300_000,
+    });
+  });
+
+  it('off turns storms and burn rate off; silence takes a duration; names are configurable', () => {
+    const config = resolveConfig(
+      { ...base, retry_storm: 'off', burn_rate: false, silence: { after: '30m' }, app_state: { windows: { '15m': 'spent_15m' }, updated_at: 'ts', emergency: 'paused', tolerance_usd: 1, tolerance_percent: 5, stale_after: '2m' }, cost: { policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12 } }, unpriced_per_million_tokens: 100 } },
+      FILE,
+    );
+    expect(config.retryStorm).toBeNull();
+    expect(config.burnRate).toBeNull();
+    expect(config.silenceAfterMs).toBe(1_800_000);
+    expect(config.appState).toEqual({ windows: { '15m': 'spent_15m' }, updatedAt: 'ts', emergency: ['paused'], toleranceUsd: 1, tolerancePercent: 5, staleAfterMs: 120_000 });
+    expect(config.cost).toEqual({ policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12, cached: null } }, unpricedPerMillion: 100 });
   });
 });
 

@@ -112,3 +112,29 @@ describe('the clock jumps backwards across midnight', () => {
     expect(back.toState().daily).toEqual({ '2026-11-25': 5 });
   });
 });
+
+describe('figures at an earlier time (the app state file is dated)', () => {
+  const NOW = Date.parse('2026-11-25T12:00:00Z');
+  const ledger = new Ledger(3600, new DayCalendar('UTC'), NOW);
+  ledger.add(NOW - 50 * 60_000, 1); // 50 minutes ago
+  ledger.add(NOW - 10 * 60_000, 2);
+  ledger.add(NOW - 60_000, 4);
+  it.each([
+    ['15m now', 900, NOW, 6],
+    ['15m as of 5 minutes ago', 900, NOW - 5 * 60_000, 2],
+    ['15m as of 40 minutes ago', 900, NOW - 40 * 60_000, 1],
+    ['15m as of 50 minutes ago: beyond what is kept', 900, NOW - 50 * 60_000, null],
+    ['a time in the future: now', 900, NOW + 60_000, 6],
+  ])('rollingAt: %s', (_name, seconds, atMs, usd) => {
+    expect(ledger.rollingAt(seconds, atMs)).toBe(usd);
+  });
+
+  it.each([
+    ['now', NOW, 7],
+    ['5 minutes ago', NOW - 5 * 60_000, 3],
+    ['before all of it', NOW - 55 * 60_000, 0],
+    ['yesterday', NOW - 13 * 3_600_000, null],
+  ])('todayAt: %s', (_name, atMs, usd) => {
+    expect(ledger.todayAt(atMs)).toBe(usd);
+  });
+});
