@@ -64,6 +64,8 @@ export interface CheckResult {
   ledger: Ledger;
   /** The windows, and signals that act like one (a retry storm at its level): what decisions see. */
   signals: WindowStatus[];
+  /** Threads that read the log in this check: 2 when a helper thread read part of it. */
+  scanThreads: number;
   /** Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted for. */
   newZeroCost: number;
   newZeroCostUsd: number;
@@ -366,6 +368,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     nowMs,
     windows,
     signals,
+    scanThreads: helper?.used === true ? 2 : 1,
     newZeroCost: loaded.totals.zero_cost_lines - zeroBefore,
     newZeroCostUsd: loaded.totals.zero_cost_usd - zeroUsdBefore,
     attribution: loaded.attribution,

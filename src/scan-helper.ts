@@ -93,6 +93,8 @@ export class ScanHelper {
   private readonly signal: Int32Array;
   private readonly port: MessageChannel['port1'];
   private final: HelperAnswer | null = null;
+  /** The helper's part was taken in (the check read the log with two threads). */
+  used = false;
   private lookup: PriceLookup | null = null;
 
   private constructor(
@@ -176,6 +178,7 @@ export class ScanHelper {
           readSync(fd, bytes, 0, length, offset);
           return bytes.toString('latin1');
         });
+        this.used = true;
         return { lines: answer.lines, end: this.job.end };
       },
     };

@@ -10,7 +10,7 @@ import { MAX_LABELS } from './core/labels.js';
 import { Ledger } from './core/ledger.js';
 import { feed, newAssembler, SCAN_PADDING } from './core/lines.js';
 import { type ModelRates, PriceBook } from './core/prices.js';
-import { fieldTable, lastStormBytes, lastStormEnd, lastStormStart, lastStormText } from './core/record.js';
+import { fieldTable, lastStormBytes, lastStormEnd, lastStormIsBytes, lastStormStart, lastStormText } from './core/record.js';
 import { newTotals, SpendScanner } from './core/scan.js';
 import { StormTracker } from './core/storms.js';
 import { priceLookup } from './price-table.js';
@@ -33,7 +33,7 @@ class PlacingTracker extends StormTracker {
     let ref = 0;
     if (timeMs > this.sinceMs) {
       const length = lastStormEnd() - lastStormStart();
-      if (text === lastStormText && lastStormBytes() === chunkBytes && length > 0 && length < 65_536) ref = (chunkBase + lastStormStart()) * 65_536 + length;
+      if (text === lastStormText && lastStormIsBytes() && lastStormBytes() === chunkBytes && length > 0 && length < 65_536) ref = (chunkBase + lastStormStart()) * 65_536 + length;
       else if (!this.names.has(hash)) this.names.set(hash, text());
     }
     super.add(hash, timeMs, cost, text, ref);

@@ -27,6 +27,7 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     future_lines: result.totals.future_lines,
     new_future_lines: result.newFuture,
     bytes_read: result.bytesRead,
+    scan_threads: result.scanThreads,
     rebuilt: result.rebuilt,
     notes: result.notes,
     dry_run: dryRun,

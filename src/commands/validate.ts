@@ -5,7 +5,14 @@ import { formatDuration } from '../core/duration.js';
 import { EXIT } from '../errors.js';
 import { webhookSource } from '../effects/slack.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
-import { limitsText } from '../format.js';
+import { limitsText, usd as formatUsd } from '../format.js';
+import { priceTableVersion } from '../price-table.js';
+
+const POLICY_WORDS = {
+  reported: 'the cost the app logged (the estimate only for lines with tokens and no cost)',
+  estimated: 'the estimate from tokens and the price table (the logged cost for models without a price)',
+  max: 'the larger of the logged cost and the estimate from tokens',
+} as const;
 import { checkSchedule } from './watch.js';
 
 export interface ValidateOptions {
@@ -29,6 +36,11 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
   if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
   if (!config.windows.some((w) => w.limits.kill !== undefined)) notes.push('no kill limit on any window: spend is never stopped by a kill');
+  if (config.silenceAfterMs !== null && config.target === null) notes.push('silence.after is set but there is no target: whether the app runs cannot be told, so a silent log is never alerted');
+  const daily = config.windows.find((w) => w.seconds === null);
+  if (config.burnRate !== null && daily !== undefined && daily.limits.warn === undefined && daily.limits.emergency === undefined && daily.limits.kill === undefined) {
+    notes.push('burn_rate is on but the daily window has no limit: there is no pace to compare with');
+  }
   // What the target rule finds right now: a pattern that matches far more than the app is
   // better seen here than during a kill.
   const finding = config.target === null ? null : await findTarget(config);
@@ -67,7 +79,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  alerts      stderr always; Slack ${slackText}; reminder every ${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
       `  heartbeat   check-heartbeat fails when the last check is older than ${formatDuration(config.heartbeat.maxAgeMs)}; ${config.heartbeat.pingUrl === null ? 'no dead-man\'s-switch ping' : `pings ${new URL(config.heartbeat.pingUrl).host} after each check (/fail after a failed one)`}`,
       `  watch       timed checks "${config.watch.schedule}" besides one on every change`,
-      `  cost policy ${config.cost.policy}${config.cost.policy === 'reported' ? '' : ' (estimates from tokens are not in this version yet: the logged cost counts)'}`,
+      `  cost policy ${config.cost.policy}: ${POLICY_WORDS[config.cost.policy]}`,
+      `  prices      the table of @pydantic/genai-prices ${priceTableVersion() ?? '(NOT INSTALLED: every model counts as unpriced)'}${Object.keys(config.cost.prices).length > 0 ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}` : ''}; a model without a price counts ${formatUsd(config.cost.unpricedPerMillion)} per million tokens when it logs no cost`,
+      `  app state   ${config.stateFile === null ? 'not compared (no state_file)' : `compared: ${Object.entries(config.appState.windows).map(([w, k]) => `${w} = ${k}`).join(', ') || 'no window figures'}; stale when "${config.appState.updatedAt}" is ${formatDuration(config.appState.staleAfterMs)} behind the log; under-reports beyond ${formatUsd(config.appState.toleranceUsd)} or ${config.appState.tolerancePercent}%`}`,
+      `  storms      ${config.retryStorm === null ? 'off' : `the same ${config.retryStorm.key} ${config.retryStorm.count} times in ${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ${config.retryStorm.level}`}`,
+      `  burn rate   ${config.burnRate === null ? 'off' : `warns when the last ${formatDuration(config.burnRate.shortMs)} and the last ${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}x the even pace of the daily limit`}`,
+      `  silence     ${config.silenceAfterMs === null ? 'off (silence.after)' : `alerts when the target runs and the log has not grown for ${formatDuration(config.silenceAfterMs)}`}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

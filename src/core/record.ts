@@ -510,6 +510,10 @@ export function lastStormStart(): number {
 export function lastStormEnd(): number {
   return stormEnd;
 }
+/** Whether that id is those bytes as they are (not an escaped string, nor a number made text). */
+export function lastStormIsBytes(): boolean {
+  return stormMade === null;
+}
 
 /** The storm id of the line the fast path read last, as text (see CostRecord.stormHash). */
 export function lastStormText(): string {
