@@ -1,28 +1,13 @@
 // Cost truth end to end: the real CLI against logs where the app hides or misstates its spend,
 // a real target process, real files, and a real HTTP server on 127.0.0.1 standing in for Slack.
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliAsync, readJsonFile, workspace, type Workspace } from './helpers.js';
+import { alertsIn, cliAsync, flagFile, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startTree, waitFor } from './procs.js';
 
 const M = 1_000_000;
 const now = (): number => Date.now() / 1000;
-
-function flagFile(ws: Workspace): string {
-  return path.join(ws.dir, 'state', 'cost_emergency.flag');
-}
-
-function audit(ws: Workspace): Record<string, unknown>[] {
-  return readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-function alertsIn(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('cost-watchdog: ALERT '));
-}
 
 /** One log line as an agent writes it. */
 function call(fields: Record<string, unknown>, agoSec = 30): string {

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsNobody, cliAsync, lines, readJsonFile, workspace, type Workspace } from './helpers.js';
+import { alertsIn, audit, cli, cliAsNobody, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startNamed, startPlain, startTree, stateOf, waitFor } from './procs.js';
 
 function config(extra = '', limits = '  15m: { warn: 3, emergency: 5, kill: 8 }\n'): string {
@@ -13,21 +13,6 @@ function config(extra = '', limits = '  15m: { warn: 3, emergency: 5, kill: 8 }\
 }
 
 const PID_TARGET = 'target:\n  pid_file: state/app.pid\n  grace: 1s\n';
-
-function flagFile(ws: Workspace): string {
-  return path.join(ws.dir, 'state', 'cost_emergency.flag');
-}
-
-function audit(ws: Workspace): Record<string, unknown>[] {
-  return readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-function alertsIn(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('cost-watchdog: ALERT '));
-}
 
 describe('the ladder: warn alerts, emergency flags, kill kills', () => {
   it('kills the whole tree (parent and children) at the kill limit, after writing the flag', async () => {

@@ -187,3 +187,21 @@ export function runWithUnreadable(ws: Workspace, unreadable: string): CliResult 
   };
   return spawnAsNobody(ws, ['run', '--json'], chown);
 }
+
+/** The emergency flag of a workspace (the config's default place). */
+export function flagFile(ws: Workspace): string {
+  return path.join(ws.dir, 'state', 'cost_emergency.flag');
+}
+
+/** The workspace's audit log, one object per line. */
+export function audit(ws: Workspace): Record<string, unknown>[] {
+  return readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The alert lines a command printed on stderr. */
+export function alertsIn(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('cost-watchdog: ALERT '));
+}

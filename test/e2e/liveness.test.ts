@@ -7,15 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, cli, cliAsync, lines, readJsonFile, workspace, type Workspace } from './helpers.js';
+import { BIN, cli, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startNamed, waitFor } from './procs.js';
 
 function config(extra = ''): string {
   return `log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n${extra}`;
-}
-
-function flagFile(ws: Workspace): string {
-  return path.join(ws.dir, 'state', 'cost_emergency.flag');
 }
 
 function heartbeatFile(ws: Workspace): string {
