@@ -12,7 +12,7 @@ import { type MalformedSample, newTotals, type ScanTotals, SpendScanner, type Co
 import { PriceBook } from './core/prices.js';
 import { MAX_LABELS } from './core/labels.js';
 import { type Storm, StormTracker } from './core/storms.js';
-import { stormText } from './core/findings.js';
+import { stormSignal } from './core/findings.js';
 import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
 import { ScanHelper } from './scan-helper.js';
 import { FailureError } from './errors.js';
@@ -27,7 +27,7 @@ import type { Level } from './core/levels.js';
 import { usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
-import { announce, type Finding } from './core/findings.js';
+import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
 
 const CHECKPOINT_VERSION = 1;
@@ -71,8 +71,7 @@ export interface CheckResult {
   newZeroCostUsd: number;
 }
 
-/** The name under which a retry storm is remembered and acknowledged, as a window is. */
-export const STORM_SIGNAL = 'retry-storm';
+
 
 export function checkpointPath(config: Config): string {
   return path.join(config.stateDir, 'checkpoint.json');
@@ -351,19 +350,8 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   }
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];
-  const signals: WindowStatus[] = [...windows];
-  if (config.retryStorm !== null && found.length > 0) {
-    const worst = found[0] as Storm;
-    const more = found.length > 1 ? ` and ${found.length - 1} more id${found.length > 2 ? 's' : ''}` : '';
-    signals.push({
-      name: STORM_SIGNAL,
-      seconds: Math.round(config.retryStorm.windowMs / 1000),
-      limits: {},
-      spend: found.reduce((sum, s) => sum + s.usd, 0),
-      level: config.retryStorm.level,
-      detail: `${stormText(worst, config.retryStorm.key, config.retryStorm.windowMs)}${more}`,
-    });
-  }
+  const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
+  const signals: WindowStatus[] = storm === null ? [...windows] : [...windows, storm];
   return {
     nowMs,
     windows,
@@ -520,8 +508,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
         flag,
         kill,
         problems,
-        // A storm that is an event of its own (at its level) is not said twice.
-        findings: found.announce.filter((f) => f.kind !== 'storm' || !events.some((e) => e.window === STORM_SIGNAL && e.detail !== undefined && e.detail.startsWith(f.text))).map((f) => f.text),
+        findings: findingsToSay(found.announce, events),
       },
       level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : events.length === 0 && problems.length === 0 ? 'warn' : decision.level,
     });

@@ -8,6 +8,7 @@ import { DayCalendar, isUtc } from './core/calendar.js';
 import {
   type AppStateView,
   appFindings,
+  burnLimit,
   burnRate,
   clockFindings,
   type Finding,
@@ -76,7 +77,7 @@ export async function observe(config: Config, result: CheckResult, level: Level,
   let burnReachMs: number | null = null;
   const daily = result.windows.find((w) => w.seconds === null);
   if (config.burnRate !== null && result.burn !== null && daily !== undefined) {
-    const limit = daily.limits.kill !== undefined ? { level: 'kill' as const, usd: daily.limits.kill } : daily.limits.emergency !== undefined ? { level: 'emergency' as const, usd: daily.limits.emergency } : daily.limits.warn !== undefined ? { level: 'warn' as const, usd: daily.limits.warn } : null;
+    const limit = burnLimit(daily.limits);
     const burn = burnRate({
       shortUsd: result.burn.shortUsd,
       longUsd: result.burn.longUsd,

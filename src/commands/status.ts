@@ -40,9 +40,15 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
   const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
   const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
   const levels = result.windows.map((w) => w.level);
-  // A retry storm at emergency is as critical as a window there; any other finding is a warning.
-  const judged = statusCode({ levels: result.signals.map((w) => w.level), flagActive: flag.active, heartbeatAgeMs: ageMs, heartbeatMaxAgeMs: config.heartbeat.maxAgeMs, logUnreadable: result.logError !== null });
-  const code = judged === MONITOR.OK && seen.findings.length > 0 ? MONITOR.WARNING : judged;
+  // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
+  const code = statusCode({
+    levels: result.signals.map((w) => w.level),
+    flagActive: flag.active,
+    heartbeatAgeMs: ageMs,
+    heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
+    logUnreadable: result.logError !== null,
+    warnings: seen.findings.length,
+  });
   const app = seen.app;
   const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
   const json = {

@@ -3,7 +3,8 @@
 // daily kill limit, a cost log that has gone silent while the app runs, clocks that disagree,
 // models without a price, calls logged at cost 0. Each is a finding with a key; a finding is
 // alerted once when it appears (see announce) and shown by `status` while it lasts. Pure.
-import type { Level } from './levels.js';
+import type { AlertEvent } from './decide.js';
+import type { Level, Limits, WindowStatus } from './levels.js';
 import { usd } from './money.js';
 import { formatDuration } from './duration.js';
 import type { Storm } from './storms.js';
@@ -165,6 +166,34 @@ export function stormText(storm: Storm, key: string, windowMs: number): string {
   return `retry storm: ${key} ${quoted(storm.id)} seen ${storm.count} times in ${formatDuration(windowMs)} (${usd(storm.usd)})`;
 }
 
+/** The name under which a retry storm is remembered and acknowledged, as a window is. */
+export const STORM_SIGNAL = 'retry-storm';
+
+/**
+ * Retry storms as a signal for the decision: a window-like status at the configured level (so
+ * that it flags, kills, is acknowledged by a forced clear, like a window there), or null when
+ * there is none. Its words name the worst storm.
+ */
+export function stormSignal(storms: readonly Storm[], settings: { key: string; windowMs: number; level: Level }): WindowStatus | null {
+  const worst = storms[0];
+  if (worst === undefined) return null;
+  const more = storms.length > 1 ? ` and ${storms.length - 1} more id${storms.length > 2 ? 's' : ''}` : '';
+  return {
+    name: STORM_SIGNAL,
+    seconds: Math.round(settings.windowMs / 1000),
+    limits: {},
+    spend: storms.reduce((sum, s) => sum + s.usd, 0),
+    level: settings.level,
+    detail: `${stormText(worst, settings.key, settings.windowMs)}${more}`,
+  };
+}
+
+/** The findings an alert says: a storm already said as an event of its own is not said twice. */
+export function findingsToSay(announced: readonly Finding[], events: readonly AlertEvent[]): string[] {
+  const said = events.filter((e) => e.window === STORM_SIGNAL && e.detail !== undefined).map((e) => e.detail as string);
+  return announced.filter((f) => f.kind !== 'storm' || !said.some((d) => d.startsWith(f.text))).map((f) => f.text);
+}
+
 export function stormFindings(storms: readonly Storm[], key: string, windowMs: number, overflow: boolean, idLimit: number): Finding[] {
   const out: Finding[] = storms.map((s) => ({ key: findingKey('storm', s.id), kind: 'storm' as const, text: stormText(s, key, windowMs) }));
   if (overflow) {
@@ -193,6 +222,14 @@ export interface BurnFacts {
   dayEndMs: number;
   /** Local HH:MM of a time, in the daily window's zone. */
   clock: (ms: number) => string;
+}
+
+/** The daily limit a burn rate is measured against: kill, else emergency, else warn; null without one. */
+export function burnLimit(daily: Limits): { level: Level; usd: number } | null {
+  if (daily.kill !== undefined) return { level: 'kill', usd: daily.kill };
+  if (daily.emergency !== undefined) return { level: 'emergency', usd: daily.emergency };
+  if (daily.warn !== undefined) return { level: 'warn', usd: daily.warn };
+  return null;
 }
 
 /** The burn-rate verdict: both windows faster than `factor` times the even pace of the daily limit. */

@@ -38,12 +38,14 @@ export interface StatusFacts {
   heartbeatMaxAgeMs: number;
   /** The log could not be read: spend is not known. */
   logUnreadable: boolean;
+  /** Findings hold (core/findings.ts: an app that under-reports, a burn rate, a blind spot...). */
+  warnings?: number;
 }
 
 /**
  * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
  * force (even after spend has dropped), or the heartbeat is stale; otherwise UNKNOWN when the log
- * cannot be read; WARNING at warn; otherwise OK. A heartbeat that was never written is not stale:
+ * cannot be read; WARNING at warn or while a finding holds; otherwise OK. A heartbeat that was never written is not stale:
  * nothing has run yet (`check-heartbeat` is the check that insists on one).
  */
 export function statusCode(facts: StatusFacts): number {
@@ -52,7 +54,7 @@ export function statusCode(facts: StatusFacts): number {
     return MONITOR.CRITICAL;
   }
   if (facts.logUnreadable) return MONITOR.UNKNOWN;
-  if (top === 'warn') return MONITOR.WARNING;
+  if (top === 'warn' || (facts.warnings ?? 0) > 0) return MONITOR.WARNING;
   return MONITOR.OK;
 }
 

@@ -5,13 +5,16 @@ import {
   announce,
   type AppStateView,
   appFindings,
+  burnLimit,
   burnRate,
   clockFindings,
   EPISODE_GAP_MS,
   type Finding,
+  findingsToSay,
   silentLog,
   STANDING_GAP_MS,
   stormFindings,
+  stormSignal,
   unpricedFindings,
   zeroCostFinding,
 } from '../../src/core/findings.js';
@@ -205,5 +208,40 @@ describe('announce: each finding once', () => {
     r = announce([], r.memory, NOW + 60_000);
     r = announce([f('storm:r1')], r.memory, NOW + 120_000);
     expect(r.announce).toEqual([]);
+  });
+});
+
+describe('retry storms as a signal, and what an alert says', () => {
+  const storm = (id: string, count: number, usd: number) => ({ id, count, usd, firstMs: NOW - 1000, lastMs: NOW });
+  it('no storm, no signal; storms: one signal at the configured level, named by the worst', () => {
+    expect(stormSignal([], { key: 'request_id', windowMs: 900_000, level: 'emergency' })).toBeNull();
+    expect(stormSignal([storm('b-1', 21, 4.2), storm('b-2', 6, 1), storm('b-3', 5, 1)], { key: 'request_id', windowMs: 900_000, level: 'kill' })).toEqual({
+      name: 'retry-storm',
+      seconds: 900,
+      limits: {},
+      spend: 6.2,
+      level: 'kill',
+      detail: 'retry storm: request_id "b-1" seen 21 times in 15m ($4.20) and 2 more ids',
+    });
+  });
+
+  it('a storm said as an event is not said again among the findings; others are', () => {
+    const announced: Finding[] = [
+      { key: 'storm:b-1', kind: 'storm', text: 'retry storm: request_id "b-1" seen 21 times in 15m ($4.20)' },
+      { key: 'storm:b-2', kind: 'storm', text: 'retry storm: request_id "b-2" seen 6 times in 15m ($1.00)' },
+      { key: 'burn-rate', kind: 'burn-rate', text: 'burn rate: ...' },
+    ];
+    const event = { kind: 'enter' as const, window: 'retry-storm', level: 'emergency' as const, previous: 'ok' as const, spend: 5.2, limit: null, detail: 'retry storm: request_id "b-1" seen 21 times in 15m ($4.20) and 1 more id' };
+    expect(findingsToSay(announced, [event])).toEqual([announced[1]?.text, 'burn rate: ...']);
+    expect(findingsToSay(announced, [])).toEqual(announced.map((f) => f.text));
+  });
+
+  it.each([
+    [{ warn: 1, emergency: 2, kill: 3 }, { level: 'kill', usd: 3 }],
+    [{ warn: 1, emergency: 2 }, { level: 'emergency', usd: 2 }],
+    [{ warn: 1 }, { level: 'warn', usd: 1 }],
+    [{}, null],
+  ])('the burn rate measures against %j', (limits, expected) => {
+    expect(burnLimit(limits)).toEqual(expected);
   });
 });
