@@ -37,7 +37,7 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     alerts: result.alerts,
     failures: result.failures,
     error: result.logError,
-    retry_storms: result.storms.map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
+    retry_storms: result.storms.slice(0, 100).map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
     warnings: result.observation.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text, alerted_now: result.announced.includes(f) })),
   };
 }

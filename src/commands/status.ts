@@ -110,7 +110,9 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
             count: config.retryStorm.count,
             window_seconds: Math.round(config.retryStorm.windowMs / 1000),
             level: config.retryStorm.level,
-            storms: result.storms.map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd), first_at: iso(s.firstMs), last_at: iso(s.lastMs) })),
+            // The worst hundred by name (a batch re-run is thousands at once), and how many in all.
+            storms: result.storms.slice(0, 100).map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd), first_at: iso(s.firstMs), last_at: iso(s.lastMs) })),
+            total: result.storms.length,
             ids_not_followed: result.stormOverflow,
           },
     burn_rate:
@@ -214,8 +216,9 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   for (const u of cost.unpriced_models) {
     out.push(`  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ${usd(u.spend_usd)} counted${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)` : ' (at the logged cost)'}`);
   }
-  const storms = json.retry_storms as { key: string; storms: { id: string; count: number; spend_usd: number }[] } | null;
-  for (const s of storms?.storms ?? []) out.push(`  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ${usd(s.spend_usd)}`);
+  const storms = json.retry_storms as { key: string; storms: { id: string; count: number; spend_usd: number }[]; total: number } | null;
+  for (const s of (storms?.storms ?? []).slice(0, 10)) out.push(`  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ${usd(s.spend_usd)}`);
+  if (storms !== null && storms.total > 10) out.push(`                   and ${storms.total - 10} more (status --json lists the worst 100)`);
   const app = json.app as { file: string; status: string; error: string | null; updated_at: string | null; age_seconds: number | null; emergency: boolean | null } | null;
   if (app !== null) {
     const detail = app.status === 'ok' ? `updated ${app.updated_at === null ? 'at an unknown time' : `${app.updated_at} (${ago((app.age_seconds ?? 0) * 1000)})`}${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}` : app.status === 'missing' ? 'MISSING' : `UNREADABLE: ${printable(app.error ?? '')}`;

@@ -194,8 +194,20 @@ export function findingsToSay(announced: readonly Finding[], events: readonly Al
   return announced.filter((f) => f.kind !== 'storm' || !said.some((d) => d.startsWith(f.text))).map((f) => f.text);
 }
 
+/** At most this many storms, or unpriced models, are named one by one; the rest are counted. */
+export const NAMED_AT_MOST = 5;
+
 export function stormFindings(storms: readonly Storm[], key: string, windowMs: number, overflow: boolean, idLimit: number): Finding[] {
-  const out: Finding[] = storms.map((s) => ({ key: findingKey('storm', s.id), kind: 'storm' as const, text: stormText(s, key, windowMs) }));
+  // A batch re-run is thousands of storms at once: the worst are named, the rest counted.
+  const out: Finding[] = storms.slice(0, NAMED_AT_MOST).map((s) => ({ key: findingKey('storm', s.id), kind: 'storm' as const, text: stormText(s, key, windowMs) }));
+  if (storms.length > NAMED_AT_MOST) {
+    const rest = storms.slice(NAMED_AT_MOST);
+    out.push({
+      key: findingKey('storm', '+more'),
+      kind: 'storm',
+      text: `and ${rest.length} more ${key}s seen again and again in ${formatDuration(windowMs)} (${usd(rest.reduce((sum, s) => sum + s.usd, 0))}): see \`cost-watchdog status\``,
+    });
+  }
   if (overflow) {
     out.push({
       key: findingKey('storm-overflow'),
@@ -294,13 +306,20 @@ export const UNPRICED_RECENT_MS = 24 * 3_600_000;
 
 /** Models with tokens and no price, counted at the unpriced rate (a logged cost above 0 is used where there is one). */
 export function unpricedFindings(unpriced: Readonly<Record<string, UnpricedModel>>, perMillion: number, nowMs: number): Finding[] {
-  const out: Finding[] = [];
-  for (const [model, entry] of Object.entries(unpriced)) {
-    if (entry.at_rate === 0 || nowMs - entry.last_ms > UNPRICED_RECENT_MS) continue;
+  const recent = Object.entries(unpriced)
+    .filter(([, entry]) => entry.at_rate > 0 && nowMs - entry.last_ms <= UNPRICED_RECENT_MS)
+    .sort((a, b) => b[1].usd - a[1].usd || (a[0] < b[0] ? -1 : 1));
+  const out: Finding[] = recent.slice(0, NAMED_AT_MOST).map(([model, entry]) => ({
+    key: findingKey('unpriced', model),
+    kind: 'unpriced' as const,
+    text: `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} without a logged cost counted at ${usd(perMillion)} per million tokens (${usd(entry.usd)} so far); set cost.prices for it`,
+  }));
+  if (recent.length > NAMED_AT_MOST) {
+    const rest = recent.slice(NAMED_AT_MOST);
     out.push({
-      key: findingKey('unpriced', model),
+      key: findingKey('unpriced', '+more'),
       kind: 'unpriced',
-      text: `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} without a logged cost counted at ${usd(perMillion)} per million tokens (${usd(entry.usd)} so far); set cost.prices for it`,
+      text: `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million tokens (${usd(rest.reduce((sum, [, e]) => sum + e.usd, 0))}): see \`cost-watchdog status\``,
     });
   }
   return out;

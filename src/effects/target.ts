@@ -1,6 +1,6 @@
 // Finding the target's processes: the PID file and the process list (ps-list), judged by
 // core/target.ts. Read-only: killing is a separate effect.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { judgePidFile, matchesRule, type ProcessInfo, protectedPids } from '../core/target.js';
 import { isAlive } from './proc.js';
@@ -30,6 +30,23 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
   }));
 }
 
+/**
+ * A PID file's content and time. Opened without blocking and refused unless a regular file: a
+ * named pipe (or a device) put in its place must not hang the watchdog. Only its start is read.
+ */
+function readPidFile(file: string): { content: string; mtimeMs: number } {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    const buffer = Buffer.alloc(Math.min(st.size, 4096));
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return { content: buffer.subarray(0, n).toString('utf8'), mtimeMs: st.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function findTarget(config: Config): Promise<TargetFinding> {
   const target = config.target;
   if (target === null || (target.pidFile === null && target.processName === null && target.cmdline === null)) {
@@ -51,8 +68,7 @@ export async function findTarget(config: Config): Promise<TargetFinding> {
   const pids = new Set<number>();
   if (target.pidFile !== null) {
     try {
-      const content = readFileSync(target.pidFile, 'utf8');
-      const mtimeMs = statSync(target.pidFile).mtimeMs;
+      const { content, mtimeMs } = readPidFile(target.pidFile);
       const pidText = content.trim();
       const verdict = judgePidFile(content, mtimeMs, /^\d+$/.test(pidText) ? byPid.get(Number(pidText)) : undefined, rule, guard);
       if (verdict.trusted) pids.add(verdict.pid);

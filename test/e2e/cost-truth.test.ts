@@ -1,5 +1,6 @@
 // Cost truth end to end: the real CLI against logs where the app hides or misstates its spend,
 // a real target process, real files, and a real HTTP server on 127.0.0.1 standing in for Slack.
+import { execFileSync } from 'node:child_process';
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -278,5 +279,21 @@ describe('status shows who spent', () => {
     const human = ws.run('status');
     expect(human.stdout).toContain('top models: gpt-4o $3.00, gpt-4o-mini $0.5000');
     expect(human.stdout).toContain('top agents: planner $2.00, coder $1.50');
+  });
+});
+
+describe('hostile files in the places the app owns', () => {
+  it('a named pipe as the state file or the PID file does not hang the check', () => {
+    const ws = workspace(`log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}target:\n  pid_file: state/app.pid\n`);
+    ws.append(call({ cost: 0.5 }, 10));
+    for (const name of ['cost_tracker.json', 'app.pid']) execFileSync('mkfifo', [path.join(ws.dir, 'state', name)]);
+    const started = Date.now();
+    const r = ws.runJson();
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(r.stderr).toContain('cost_tracker.json cannot be read: not a regular file');
+    const status = ws.run('status');
+    expect(status.stdout).toContain('PID file');
+    expect(status.stdout).toContain('not a regular file');
   });
 });

@@ -245,3 +245,19 @@ describe('retry storms as a signal, and what an alert says', () => {
     expect(burnLimit(limits)).toEqual(expected);
   });
 });
+
+describe('many at once: the worst are named, the rest counted', () => {
+  it('a batch re-run is thousands of storms: five named, one line for the rest', () => {
+    const storms = Array.from({ length: 1200 }, (_, k) => ({ id: `item-${k}`, count: 21 - (k % 3), usd: 0.1, firstMs: 0, lastMs: 0 }));
+    const found = stormFindings(storms, 'request_id', 900_000, false, 1_000_000);
+    expect(found.length).toBe(6);
+    expect(found[5]).toEqual({ key: 'storm:+more', kind: 'storm', text: 'and 1195 more request_ids seen again and again in 15m ($119.50): see `cost-watchdog status`' });
+  });
+
+  it('many unpriced models: the five that cost most are named', () => {
+    const unpriced = Object.fromEntries(Array.from({ length: 8 }, (_, k) => [`m${k}`, { lines: 1, tokens: 1, usd: k, at_rate: 1, last_ms: NOW }]));
+    const found = unpricedFindings(unpriced, 75, NOW);
+    expect(found.map((f) => f.key)).toEqual(['unpriced:m7', 'unpriced:m6', 'unpriced:m5', 'unpriced:m4', 'unpriced:m3', 'unpriced:+more']);
+    expect(found[5]?.text).toBe('and 3 more models without a price, counted at $75.00 per million tokens ($3.00): see `cost-watchdog status`');
+  });
+});
