@@ -77,7 +77,7 @@ Examples:
   lazyCommand(
     cli,
     'run',
-    'one check: read new log lines, recompute spend per window, act on the limits (warn: alert; emergency: alert + flag; kill: alert + flag + kill the target), write the heartbeat',
+    'one check: read new log lines, recompute spend per window (the logged cost, or the estimate from tokens when higher: cost.policy), act on the limits and on retry storms (warn: alert; emergency: alert + flag; kill: alert + flag + kill the target), alert once on what else it finds (an app that under-reports, a burn rate, a silent log), write the heartbeat',
     async () => (await import('./commands/run.js')).runCommand,
   )
     .option('--dry-run', 'decide and print what would be done; write, signal and send nothing')
@@ -108,7 +108,7 @@ Examples:
       '\nThe kill switch stays on: while the flag is in force, every check kills the target again if it\ncomes back (a supervisor restarted it), until `cost-watchdog clear-emergency`.\n\nExit: 0 done (also when no target is configured or running), 1 flag not written or kill failed\n(EPERM, survivors), 64 bad usage, 78 bad config.',
     );
 
-  lazyCommand(cli, 'clear-emergency', "remove the emergency flag after a person's decision; refused while a window is still at emergency or above, unless --force", async () => (await import('./commands/clear-emergency.js')).clearEmergencyCommand)
+  lazyCommand(cli, 'clear-emergency', "remove the emergency flag after a person's decision; refused while a window (or a retry storm) is still at emergency or above, unless --force", async () => (await import('./commands/clear-emergency.js')).clearEmergencyCommand)
     .requiredOption('--reason <text>', 'why it is safe to spend again (required; audited and announced)')
     .option('--force', 'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns only when a window climbs higher, or drops to ok and crosses again')
     .option('--json', 'print the result as JSON')
@@ -117,9 +117,9 @@ Examples:
       '\nExit: 0 cleared (or there was no flag), 1 refused (a window still at emergency or above, or the\nlog unreadable so the spend is not known) or the flag could not be removed, 64 no --reason, 78 bad config.',
     );
 
-  lazyCommand(cli, 'status', 'spend per window against limits, emergency flag, target, heartbeat, malformed lines (read-only)', async () => (await import('./commands/status.js')).statusCommand)
+  lazyCommand(cli, 'status', 'spend per window against limits with the top models and agents, emergency flag, target, heartbeat, malformed lines, unpriced models, retry storms, the app\'s own figures, warnings (read-only)', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn), 2 CRITICAL (a window at emergency or kill, the\nflag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).');
+    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn\nrate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or\nkill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).');
 
   lazyCommand(cli, 'check-heartbeat', "is the watchdog alive? Exit non-zero and alert (once, and once on recovery) when its last completed check is older than allowed", async () => (await import('./commands/check-heartbeat.js')).checkHeartbeatCommand)
     .option('--max-age <duration>', 'how old the last check may be, like 90s, 5m, 1h (default: heartbeat.max_age, 5m)')
