@@ -7,7 +7,7 @@
 // JSON.parse accepts, with the same values. A property test holds it to that.
 import { labelIdOfBytes, labelIdOfString, labelIs, labelName } from './labels.js';
 import { idHashOfBytes, idHashOfString, isRequestId, mayBePlaceholder } from './storms.js';
-import { epochToMs, isoAt, isoMs, parseTimeBytes, parseTimeString } from './timestamp.js';
+import { epochToMs, isoAt, isoOut, parseTimeBytes, parseTimeString } from './timestamp.js';
 
 export const FIELDS = [
   'time',
@@ -275,7 +275,7 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
       if (c === 34 && slot >= 0 && table.isTime[slot] === 1 && (timeEnd = isoAt(b, i + 1, limit)) > 0 && b[timeEnd] === 34) {
         // An ISO time, read in place: only digits and T, Z, +, -, :, . so a plain JSON string.
         kind = KIND_TIME;
-        times[slot] = isoMs;
+        times[slot] = isoOut[0] as number;
         i = timeEnd + 1;
       } else if (c === 34) {
         kind = KIND_STRING;

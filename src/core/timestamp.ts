@@ -49,13 +49,14 @@ function daysIn(year: number, month: number): number {
 }
 
 /** The time read by the last successful isoAt(). */
-export let isoMs = 0;
+/** isoAt's result (a typed array: a double written to a module variable is allocated each time). */
+export const isoOut = new Float64Array(1);
 
 /**
  * Read an ISO 8601 time starting at b[start], no further than `limit`: `YYYY-MM-DD`, then
  * optionally `T`/`t`/space `HH:MM[:SS[.fraction]]` and a zone (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
  * No zone means UTC, as the contract says (never local time). Returns the index after the last
- * byte read, with the time in `isoMs`, or -1. Reads as far as the grammar goes, so the scanner
+ * byte read, with the time in `isoOut[0]`, or -1. Reads as far as the grammar goes, so the scanner
  * can parse a time string in place and then expect its closing quote.
  */
 export function isoAt(b: Uint8Array, start: number, limit: number): number {
@@ -75,7 +76,7 @@ export function isoAt(b: Uint8Array, start: number, limit: number): number {
   let i = start + 10;
   const sep = b[i];
   if (i >= limit || (sep !== 84 && sep !== 116 && sep !== 32)) {
-    isoMs = lastDayMs;
+    isoOut[0] = lastDayMs;
     return i;
   }
   const hour = digits(b, i + 1, 2, limit);
@@ -125,7 +126,7 @@ export function isoAt(b: Uint8Array, start: number, limit: number): number {
       offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
     }
   }
-  isoMs = lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
+  isoOut[0] = lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
   return i;
 }
 
@@ -135,7 +136,7 @@ function DIGIT_BYTE(c: number | undefined): boolean {
 
 /** ISO 8601 filling exactly b[start, end), to epoch milliseconds, or NaN. */
 export function parseIsoBytes(b: Uint8Array, start: number, end: number): number {
-  return isoAt(b, start, end) === end ? isoMs : NaN;
+  return isoAt(b, start, end) === end ? (isoOut[0] as number) : NaN;
 }
 
 /** A numeric string (`"1769472000.1"`) as an epoch, or NaN. */
