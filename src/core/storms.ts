@@ -270,8 +270,6 @@ export class StormTracker {
   private bulk: Bulk | null = null;
   /** New ids were not followed because MAX_TRACKED_IDS were already. */
   overflow = false;
-  /** Something was added since loading: the state must be saved. */
-  changed = false;
   private readonly fromMs: number;
 
   /**
@@ -318,7 +316,6 @@ export class StormTracker {
    */
   add(hash: number, timeMs: number, cost: number, text: () => string, ref = 0): void {
     if (timeMs <= this.fromMs) return;
-    this.changed = true;
     const bulk = this.bulk;
     if (bulk !== null) {
       if (bulk.n === bulk.hashes.length) this.bulk = growBulk(bulk);
@@ -412,7 +409,6 @@ export class StormTracker {
     this.savedLoaded = true;
     this.singlesChanged = true;
     this.baseDirty = true;
-    this.changed = true;
   }
 
   /**
