@@ -46,8 +46,8 @@ function scanPart(job: HelperJob): HelperAnswer {
   const attribution = new Attribution(job.horizonSec, calendar, job.nowMs);
   const totals = newTotals();
   const storms = job.storms === null ? null : new PlacingTracker(job.storms, job.nowMs);
-  // At most one sighting per line, and a line takes at least 16 bytes.
-  storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 16));
+  // At most one sighting per line, and a line with a time, an id and a cost takes over 32 bytes.
+  storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
   const table = fieldTable(job.fields, { labels: true, tokens: job.tokens, ...(storms !== null && job.stormKey !== null ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey } : {}) });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
   const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion }, storms);
