@@ -22,7 +22,7 @@ import { MAX_TRACKED_IDS } from './core/storms.js';
 import type { CheckResult } from './engine.js';
 import { readAppState } from './effects/app-state.js';
 import { findTarget, type TargetFinding } from './effects/target.js';
-import { priceTableError } from './price-table.js';
+import { priceTableProblem } from './price-table.js';
 
 export interface Observation {
   app: AppStateView | null;
@@ -50,7 +50,8 @@ export async function observe(config: Config, result: CheckResult, level: Level,
   const findings: Finding[] = [];
   const logWrittenMs = result.log?.mtimeMs ?? null;
 
-  if (priceTableError !== null) findings.push({ key: 'price-table', kind: 'price-table', text: `${priceTableError}: every model counts at cost.unpriced_per_million_tokens` });
+  const noTable = config.cost.policy === 'reported' && result.totals.uncosted_lines === 0 ? null : priceTableProblem();
+  if (noTable !== null) findings.push({ key: 'price-table', kind: 'price-table', text: `${noTable}: every model counts at cost.unpriced_per_million_tokens` });
   findings.push(...unpricedFindings(result.totals.unpriced, config.cost.unpricedPerMillion, nowMs));
   const zero = zeroCostFinding(result.newZeroCost, result.newZeroCostUsd);
   if (zero !== null) findings.push(zero);

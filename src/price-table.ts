@@ -29,6 +29,12 @@ function loadTable(): GenaiPrices | null {
   return table;
 }
 
+/** Why estimates cannot use the price table (it failed to load, or is not installed); null when they can. */
+export function priceTableProblem(): string | null {
+  if (priceTableError !== null) return priceTableError;
+  return priceTableVersion() === null ? 'the price table (@pydantic/genai-prices) is not installed' : null;
+}
+
 /** The package's version, for status; null when it is not installed. */
 export function priceTableVersion(): string | null {
   try {

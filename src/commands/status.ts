@@ -12,7 +12,7 @@ import { readHeartbeat } from '../effects/heartbeat.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
 import { loadAlerts } from '../enforce.js';
 import { type Observation, observe } from '../observe.js';
-import { priceTableError, priceTableVersion } from '../price-table.js';
+import { priceTableProblem, priceTableVersion } from '../price-table.js';
 import { UNPRICED_RECENT_MS } from '../core/findings.js';
 import type { Top } from '../core/attribution.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
@@ -94,7 +94,7 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
     malformed_samples: result.totals.malformed_samples,
     cost: {
       policy: config.cost.policy,
-      price_table: { package: '@pydantic/genai-prices', version: priceTableVersion(), error: priceTableError },
+      price_table: { package: '@pydantic/genai-prices', version: priceTableVersion(), error: priceTableProblem() },
       unpriced_per_million_tokens: config.cost.unpricedPerMillion,
       unpriced_models: Object.entries(result.totals.unpriced)
         .filter(([, u]) => nowMs - u.last_ms <= UNPRICED_RECENT_MS)
