@@ -35,8 +35,15 @@ export function priceTableProblem(): string | null {
   return priceTableVersion() === null ? 'the price table (@pydantic/genai-prices) is not installed' : null;
 }
 
+let versionFound: string | null | undefined;
+
 /** The package's version, for status; null when it is not installed. */
 export function priceTableVersion(): string | null {
+  versionFound ??= findVersion();
+  return versionFound;
+}
+
+function findVersion(): string | null {
   try {
     const require = createRequire(import.meta.url);
     const main = require.resolve('@pydantic/genai-prices');
@@ -57,11 +64,8 @@ export interface PriceCache {
   models: Record<string, ModelRates | null>;
 }
 
-let versionSeen: string | null | undefined;
-
 function cacheTag(nowMs: number): string {
-  versionSeen ??= priceTableVersion();
-  return `${versionSeen ?? 'none'} ${new Date(nowMs).toISOString().slice(0, 10)}`;
+  return `${priceTableVersion() ?? 'none'} ${new Date(nowMs).toISOString().slice(0, 10)}`;
 }
 
 function isRates(value: unknown): value is ModelRates {
