@@ -39,7 +39,7 @@ let versionFound: string | null | undefined;
 
 /** The package's version, for status; null when it is not installed. */
 export function priceTableVersion(): string | null {
-  versionFound ??= findVersion();
+  if (versionFound === undefined) versionFound = findVersion();
   return versionFound;
 }
 
