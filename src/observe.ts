@@ -105,6 +105,6 @@ export async function observe(config: Config, result: CheckResult, level: Level,
     if (silent !== null) findings.push(silent);
   }
 
-  findings.push(...clockFindings(result.newFuture, result.newestReadMs, logWrittenMs));
+  findings.push(...clockFindings(result.newFuture, result.totals.newest_ms, logWrittenMs, result.log?.size ?? 0));
   return { app, findings, burnReachMs, target: seen };
 }

@@ -153,12 +153,13 @@ describe('blind spots', () => {
   });
 
   it.each([
-    ['nothing odd', 0, NOW - 1000, NOW, []],
-    ['future lines', 3, NOW - 1000, NOW, ['future-lines']],
-    ['newest line 6 minutes before the write', 0, NOW - 6 * 60_000, NOW, ['log-behind']],
-    ['no line read', 0, 0, NOW, []],
-  ])('clocks: %s', (_name, future, newest, written, expected) => {
-    expect(kinds(clockFindings(future, newest, written))).toEqual(expected);
+    ['nothing odd', 0, NOW - 1000, NOW, 100, []],
+    ['future lines', 3, NOW - 1000, NOW, 100, ['future-lines']],
+    ['newest line 6 minutes before the write', 0, NOW - 6 * 60_000, NOW, 100, ['log-behind']],
+    ['the same, but the log was just emptied (copytruncate)', 0, NOW - 6 * 60_000, NOW, 0, []],
+    ['no line yet', 0, 0, NOW, 100, []],
+  ])('clocks: %s', (_name, future, newest, written, bytes, expected) => {
+    expect(kinds(clockFindings(future, newest, written, bytes))).toEqual(expected);
   });
 
   it('unpriced models counted at the rate are reported, recent ones only', () => {
