@@ -71,7 +71,7 @@ describe('a helper thread reads part of a large log', () => {
     // The log really has storms, malformed lines in both halves, and all of them counted.
     expect(a.storms).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'storm-A', count: 6 }), expect.objectContaining({ id: 'storm"B', count: 4 }), expect.objectContaining({ id: '42', count: 5 }), expect.objectContaining({ id: 'sorm-é', count: 7 })]));
     expect(a.malformed).toBe(7);
-    // The fifth sample is in the helper's part (the last 44% of the bytes): numbered the same.
+    // The fifth sample is in the helper's part (the last 42% of the bytes): numbered the same.
     expect((a.samples as { line: number }[]).map((x) => x.line).sort((x, y) => x - y)[4]).toBeGreaterThan(3500);
     // One more sighting of ids seen once before, in both: the base saved after the helper's part
     // holds them, so they become storms of the same size in both.
