@@ -212,7 +212,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   if (result.totals.uncosted_lines > 0) out.push(`  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted from their tokens`);
   const cost = json.cost as { unpriced_models: { model: string; lines: number; tokens: number; spend_usd: number; counted_at_unpriced_rate: number }[]; zero_cost_lines: number; zero_cost_counted_usd: number };
   out.push(`  cost policy      ${config.cost.policy}${config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''}`);
-  if (cost.zero_cost_lines > 0) out.push(`  cost 0 logged    ${cost.zero_cost_lines} line(s) with tokens logged cost 0; counted ${usd(cost.zero_cost_counted_usd)} from the price table`);
+  if (cost.zero_cost_lines > 0) out.push(`  cost 0 logged    ${cost.zero_cost_lines} line(s) with tokens logged cost 0; counted ${usd(cost.zero_cost_counted_usd)} from their tokens`);
   for (const u of cost.unpriced_models) {
     out.push(`  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ${usd(u.spend_usd)} counted${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)` : ' (at the logged cost)'}`);
   }

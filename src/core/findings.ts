@@ -334,6 +334,6 @@ export function zeroCostFinding(lines: number, usdCounted: number): Finding | nu
   return {
     key: findingKey('zero-cost'),
     kind: 'zero-cost',
-    text: `the app logged cost 0 for ${lines} call${lines === 1 ? '' : 's'} with tokens; counted from the price table instead (${usd(usdCounted)})`,
+    text: `the app logged cost 0 for ${lines} call${lines === 1 ? '' : 's'} with tokens; counted from their tokens instead (${usd(usdCounted)})`,
   };
 }

@@ -42,7 +42,7 @@ describe('cost from tokens', () => {
     for (const pid of [tree.pid, ...tree.children]) await waitFor(`pid ${pid} gone`, () => !alive(pid));
     const [alert] = alertsIn(r.stderr);
     expect(alert).toContain('KILL: 15m spend $10.50 crossed the kill limit $8.00');
-    expect(alert).toContain('the app logged cost 0 for 3 calls with tokens; counted from the price table instead ($10.50)');
+    expect(alert).toContain('the app logged cost 0 for 3 calls with tokens; counted from their tokens instead ($10.50)');
     expect(alert).toContain('top models (15m): gpt-4o $10.50');
   });
 

@@ -175,7 +175,7 @@ describe('blind spots', () => {
     expect(kinds(found)).toEqual(['unpriced:mystery']);
     expect(found[0]?.text).toBe('model "mystery" has no price: 3 calls without a logged cost counted at $75.00 per million tokens ($0.6750 so far); set cost.prices for it');
     expect(zeroCostFinding(0, 0)).toBeNull();
-    expect(zeroCostFinding(2, 6)?.text).toBe('the app logged cost 0 for 2 calls with tokens; counted from the price table instead ($6.00)');
+    expect(zeroCostFinding(2, 6)?.text).toBe('the app logged cost 0 for 2 calls with tokens; counted from their tokens instead ($6.00)');
   });
 
   it('storms name the id quoted (text from the log cannot break the line)', () => {
