@@ -11,7 +11,7 @@ import { fieldTable } from './core/record.js';
 import { type MalformedSample, newTotals, type ScanTotals, SpendScanner, type Costing } from './core/scan.js';
 import { PriceBook } from './core/prices.js';
 import { MAX_LABELS } from './core/labels.js';
-import { type Storm, StormTracker } from './core/storms.js';
+import { baseExpired, type Storm, StormTracker } from './core/storms.js';
 import { stormSignal } from './core/findings.js';
 import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
 import { ScanHelper } from './scan-helper.js';
@@ -318,7 +318,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     const before = loaded.rebuilt === null ? loaded.singlesRef : null;
     let singlesRef: SinglesRef | null = null;
     // The base file is rewritten once it is older than the window (mostly expired by then).
-    const plan = storms?.singlesToSave(before !== null && before.file !== null && config.retryStorm !== null && nowMs - before.written_ms > config.retryStorm.windowMs) ?? null;
+    const plan = storms?.singlesToSave(baseExpired(before?.file != null ? before.written_ms : null, nowMs, storms.settings.windowMs)) ?? null;
     if (storms === null) singlesRef = null;
     else if (plan === null) singlesRef = before;
     else if (plan.base === null) singlesRef = { file: before?.file ?? null, count: before?.count ?? 0, written_ms: before?.written_ms ?? nowMs, delta: plan.delta };

@@ -69,6 +69,14 @@ export function idHashOfString(s: string): number {
   return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
 }
 
+/**
+ * Should the base file of ids seen once be rewritten now? Once it is older than the window, the
+ * sightings in it have mostly left the window: rewriting drops them. Null: there is no base file.
+ */
+export function baseExpired(writtenMs: number | null, nowMs: number, windowMs: number): boolean {
+  return writtenMs !== null && nowMs - writtenMs > windowMs;
+}
+
 /** Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of the base). */
 const DELTA_MIN = 4096;
 

@@ -2,7 +2,7 @@
 // checks (named ids in the checkpoint, ids seen once in a base file plus a delta), in bulk mode
 // (the helper thread), and when a helper's part is taken in.
 import { describe, expect, it } from 'vitest';
-import { idHashOfBytes, idHashOfString, isRequestId, sortByHash, StormTracker } from '../../src/core/storms.js';
+import { baseExpired, idHashOfBytes, idHashOfString, isRequestId, sortByHash, StormTracker } from '../../src/core/storms.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const WINDOW = 15 * 60_000;
@@ -84,6 +84,16 @@ function check(saved: { named: unknown; base: Float64Array | null; delta: number
   }
   return { tracker, saved: next };
 }
+
+describe('when the base file of ids seen once is rewritten', () => {
+  it.each([
+    ['no base file', null, NOW, false],
+    ['written within the window', NOW - WINDOW, NOW, false],
+    ['older than the window', NOW - WINDOW - 1, NOW, true],
+  ] as [string, number | null, number, boolean][])('%s', (_name, written, now, expected) => {
+    expect(baseExpired(written, now, WINDOW)).toBe(expected);
+  });
+});
 
 describe('exact across checks', () => {
   it('one sighting per check for five checks is a storm (first sightings kept as a delta)', () => {
