@@ -9,6 +9,7 @@ import { isValidTimeZone } from './core/calendar.js';
 import { parseDuration } from './core/duration.js';
 import type { Limits, WindowSpec } from './core/levels.js';
 import { FIELDS, type FieldName } from './core/record.js';
+import { DEFAULT_MAX_LINE_USD } from './core/scan.js';
 import { unsafeFile, unsafeFolder } from './core/strict.js';
 import { ConfigError } from './errors.js';
 
@@ -138,8 +139,15 @@ const schema = z.strictObject({
         )
         .optional(),
       unpriced_per_million_tokens: perMillion.default(DEFAULT_UNPRICED_PER_MILLION),
+      // Above it a line is malformed, never summed (1e308 would make the sums Infinity). At most
+      // $1e9 so that a line's micro-dollars stay an exact integer.
+      max_line_usd: z
+        .number({ error: 'expected USD (the most one log line can cost)' })
+        .gt(0, { error: (issue) => `expected USD > 0, got ${describe(issue.input)}` })
+        .max(1e9, { error: 'expected USD (at most 1000000000)' })
+        .default(DEFAULT_MAX_LINE_USD),
     })
-    .default({ policy: 'max', unpriced_per_million_tokens: DEFAULT_UNPRICED_PER_MILLION }),
+    .default({ policy: 'max', unpriced_per_million_tokens: DEFAULT_UNPRICED_PER_MILLION, max_line_usd: DEFAULT_MAX_LINE_USD }),
   app_state: z
     .strictObject({
       windows: z
@@ -250,6 +258,8 @@ export interface Config {
     /** Per model (exact name), USD per million input / output / cached-input tokens. */
     prices: Record<string, { input: number; output: number; cached: number | null }>;
     unpricedPerMillion: number;
+    /** cost.max_line_usd: a line above it (logged or estimated) is malformed. */
+    maxLineUsd: number;
   };
   /** How the app's state file is read and compared (used when stateFile is set). */
   appState: {
@@ -455,6 +465,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
       policy: raw.cost.policy,
       prices: Object.fromEntries(Object.entries(raw.cost.prices ?? {}).map(([model, p]) => [model, { input: p.input, output: p.output, cached: p.cached ?? null }])),
       unpricedPerMillion: raw.cost.unpriced_per_million_tokens,
+      maxLineUsd: raw.cost.max_line_usd,
     },
     appState: {
       windows: appWindows,

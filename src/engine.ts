@@ -24,13 +24,15 @@ import { VERSION } from './version.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js';
 import { type AlertEvent, type Decision, decide, limitFor, routineCheck, troubles } from './core/decide.js';
 import type { Level } from './core/levels.js';
-import { usd } from './core/money.js';
+import { dollarsOf, usd } from './core/money.js';
 import { readFlag } from './effects/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
 
-const CHECKPOINT_VERSION = 1;
+// 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
+// rebuilt from the log once, with a note.
+const CHECKPOINT_VERSION = 2;
 export const LOCK_WAIT_MS = 30_000;
 
 export interface CheckResult {
@@ -88,6 +90,8 @@ interface Loaded {
   prices: PriceCache;
   savedAtMs: number | null;
   rebuilt: string | null;
+  /** Spend saved as dated beyond now + the tolerance was moved to now (the clock went back): save that. */
+  clockMoved: boolean;
 }
 
 function isTotals(value: unknown): value is ScanTotals {
@@ -108,13 +112,13 @@ function withNewCounts(totals: ScanTotals): ScanTotals {
   const unpriced: ScanTotals['unpriced'] = {};
   if (v.unpriced !== null && typeof v.unpriced === 'object') {
     for (const [name, entry] of Object.entries(v.unpriced)) {
-      if (entry !== null && typeof entry === 'object' && ['lines', 'tokens', 'usd', 'at_rate', 'last_ms'].every((k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number')) unpriced[name] = entry;
+      if (entry !== null && typeof entry === 'object' && ['lines', 'tokens', 'micros', 'at_rate', 'last_ms'].every((k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number')) unpriced[name] = entry;
     }
   }
   return {
     ...totals,
     zero_cost_lines: typeof v.zero_cost_lines === 'number' ? v.zero_cost_lines : fresh.zero_cost_lines,
-    zero_cost_usd: typeof v.zero_cost_usd === 'number' ? v.zero_cost_usd : fresh.zero_cost_usd,
+    zero_cost_micros: typeof v.zero_cost_micros === 'number' ? v.zero_cost_micros : fresh.zero_cost_micros,
     unpriced,
   };
 }
@@ -219,22 +223,24 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
     prices: loadPriceCache(null, nowMs),
     savedAtMs: null,
     rebuilt: why,
+    clockMoved: false,
   });
   const read = readJson(checkpointPath(config));
   if (read.kind === 'missing') return fresh('no checkpoint yet: reading the whole log');
   if (read.kind === 'corrupt') return fresh(`checkpoint unreadable (${read.reason}): rebuilt from the log`);
   const cp = read.value as Record<string, unknown> | null;
+  if (cp !== null && typeof cp === 'object' && cp.version === 1) return fresh('checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once');
   if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION) return fresh('checkpoint in an unknown format: rebuilt from the log');
   if (cp.log !== config.log) return fresh('the configured log changed: rebuilt from the log');
-  const ledger = Ledger.fromState(cp.ledger, horizon, calendar, nowMs);
-  if (ledger === null) return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
+  const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
+  if (restored === null) return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const current = cp.current === null ? null : loadCursor(cp.current);
   const previous = cp.previous === null || cp.previous === undefined ? null : loadCursor(cp.previous);
   if ((cp.current !== null && current === null) || !isTotals(cp.totals)) return fresh('checkpoint damaged: rebuilt from the log');
   const savedAtMs = typeof cp.saved_at === 'string' ? Date.parse(cp.saved_at) : NaN;
   return {
     tail: current === null ? null : { current, previous },
-    ledger,
+    ledger: restored.ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
     totals: withNewCounts(cp.totals),
     singlesRef: singlesRefOf(cp.storm_singles),
@@ -242,6 +248,7 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
     storms: settings === null ? null : StormTracker.fromState(cp.storms, settings, nowMs, () => loadSingles(config, singlesRefOf(cp.storm_singles)), singlesRefOf(cp.storm_singles)?.delta ?? []),
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
+    clockMoved: restored.moved > 0,
   };
 }
 
@@ -260,6 +267,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     // Under `reported`, prices are still needed for lines that log tokens but no cost.
     prices: new PriceBook(lookup, MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
+    maxLineUsd: config.cost.maxLineUsd,
   };
   const table = fieldTable(config.fields, { labels: true, tokens: estimates, ...(storms !== null && config.retryStorm !== null ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key } : {}) });
   const scanner = new SpendScanner(
@@ -285,6 +293,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           storms: stormSettings(config),
           policy: config.cost.policy,
           unpricedPerMillion: config.cost.unpricedPerMillion,
+          maxLineUsd: config.cost.maxLineUsd,
           prices: config.cost.prices,
           priceCache: loaded.prices,
         })
@@ -297,7 +306,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   }
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
-  const zeroUsdBefore = loaded.totals.zero_cost_usd;
+  const zeroMicrosBefore = loaded.totals.zero_cost_micros;
   const futureBefore = loaded.totals.future_lines;
   let tail: ReturnType<typeof readNewLines>;
   try {
@@ -311,6 +320,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const changed =
     tail.bytesRead > 0 ||
     loaded.rebuilt !== null ||
+    loaded.clockMoved ||
     tail.notes.length > 0 ||
     scanner.foundCount > 0 ||
     (loaded.tail?.previous ?? null) !== tail.state.previous;
@@ -358,7 +368,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     signals,
     scanThreads: helper?.used === true ? 2 : 1,
     newZeroCost: loaded.totals.zero_cost_lines - zeroBefore,
-    newZeroCostUsd: loaded.totals.zero_cost_usd - zeroUsdBefore,
+    newZeroCostUsd: dollarsOf(loaded.totals.zero_cost_micros - zeroMicrosBefore),
     attribution: loaded.attribution,
     totals: loaded.totals,
     newRecords: loaded.totals.records - recordsBefore,
@@ -373,7 +383,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     storms: found,
     stormOverflow: storms?.overflow ?? false,
     newestReadMs: scanner.newestReadMs,
-    burn: config.burnRate === null ? null : { shortUsd: loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000)), longUsd: loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000)) },
+    burn: config.burnRate === null ? null : { shortUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000))), longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))) },
     ledger: loaded.ledger,
   };
 }

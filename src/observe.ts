@@ -18,6 +18,7 @@ import {
   zeroCostFinding,
 } from './core/findings.js';
 import type { Level } from './core/levels.js';
+import { dollarsOf } from './core/money.js';
 import { MAX_TRACKED_IDS } from './core/storms.js';
 import type { CheckResult } from './engine.js';
 import { readAppState } from './effects/app-state.js';
@@ -66,7 +67,8 @@ export async function observe(config: Config, result: CheckResult, level: Level,
       (name, atMs) => {
         const w = windows.get(name);
         if (w === undefined) return null;
-        return w.seconds === null ? result.ledger.todayAt(atMs) : result.ledger.rollingAt(w.seconds, atMs);
+        const micros = w.seconds === null ? result.ledger.todayAt(atMs) : result.ledger.rollingAt(w.seconds, atMs);
+        return micros === null ? null : dollarsOf(micros);
       },
       nowMs,
     );

@@ -32,6 +32,7 @@ export interface HelperJob {
   storms: { count: number; windowMs: number } | null;
   policy: Config['cost']['policy'];
   unpricedPerMillion: number;
+  maxLineUsd: number;
   prices: Config['cost']['prices'];
   priceCache: PriceCache;
 }

@@ -50,7 +50,7 @@ function scanPart(job: HelperJob): HelperAnswer {
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
   const table = fieldTable(job.fields, { labels: true, tokens: job.tokens, ...(storms !== null && job.stormKey !== null ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey } : {}) });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
-  const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion }, storms);
+  const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd }, storms);
   const sink = scanner.sinkFor(path.basename(job.file));
   const asm = newAssembler();
   const fd = openSync(job.file, 'r');

@@ -4,6 +4,7 @@
 import { type Config, configPath, loadConfig } from '../config.js';
 import { DayCalendar } from '../core/calendar.js';
 import { formatDuration } from '../core/duration.js';
+import { dollarsOf } from '../core/money.js';
 import { heartbeatStale, highestLevel, MONITOR, statusCode } from '../core/levels.js';
 import { type CheckResult, inspect, round6 } from '../engine.js';
 import { CliError } from '../errors.js';
@@ -98,9 +99,9 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
       unpriced_per_million_tokens: config.cost.unpricedPerMillion,
       unpriced_models: Object.entries(result.totals.unpriced)
         .filter(([, u]) => nowMs - u.last_ms <= UNPRICED_RECENT_MS)
-        .map(([model, u]) => ({ model, lines: u.lines, tokens: u.tokens, spend_usd: round6(u.usd), counted_at_unpriced_rate: u.at_rate, last_at: iso(u.last_ms) })),
+        .map(([model, u]) => ({ model, lines: u.lines, tokens: u.tokens, spend_usd: dollarsOf(u.micros), counted_at_unpriced_rate: u.at_rate, last_at: iso(u.last_ms) })),
       zero_cost_lines: result.totals.zero_cost_lines,
-      zero_cost_counted_usd: round6(result.totals.zero_cost_usd),
+      zero_cost_counted_usd: dollarsOf(result.totals.zero_cost_micros),
     },
     retry_storms:
       config.retryStorm === null

@@ -5,6 +5,7 @@
 // minute before the window. Each bucket keeps at most LABELS_PER_BUCKET names per dimension; the
 // rest is summed as "(other)". Days older than yesterday are dropped.
 import type { DayCalendar } from './calendar.js';
+import { dollarsOf } from './money.js';
 import { labelName, MAX_LABELS } from './labels.js';
 
 export const LABELS_PER_BUCKET = 20;
@@ -13,6 +14,7 @@ export const OTHER = '(other)';
 
 /** A mutable total, so that counting a line is one map lookup, or none for the label seen last. */
 interface Cell {
+  /** Whole µ$ (core/money.ts), as everything saved here; top() says dollars. */
   usd: number;
 }
 type Spend = Map<string, Cell>;
@@ -26,6 +28,7 @@ export interface AttributionState {
   days: Record<string, [Record<string, number>, Record<string, number>]>;
 }
 
+/** Names and their spend in USD. */
 export type Top = [name: string, usd: number][];
 
 function newBucket(): Bucket {
@@ -194,7 +197,11 @@ export class Attribution {
       const from = Math.floor((this.nowMs / 1000 - windowSec) / 60);
       for (const [minute, bucket] of this.minutes) if (minute >= from) addAll(bucket[dimension]);
     }
-    return [...sum].filter(([, usd]) => usd > 0).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, count);
+    return [...sum]
+      .filter(([, micros]) => micros > 0)
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, count)
+      .map(([name, micros]) => [name, dollarsOf(micros)]);
   }
 
   toState(): AttributionState {

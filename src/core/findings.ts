@@ -5,7 +5,7 @@
 // alerted once when it appears (see announce) and shown by `status` while it lasts. Pure.
 import type { AlertEvent } from './decide.js';
 import type { Level, Limits, WindowStatus } from './levels.js';
-import { usd } from './money.js';
+import { usd, usdOfMicros } from './money.js';
 import { formatDuration } from './duration.js';
 import type { Storm } from './storms.js';
 import type { UnpricedModel } from './scan.js';
@@ -312,18 +312,18 @@ export const UNPRICED_RECENT_MS = 24 * 3_600_000;
 export function unpricedFindings(unpriced: Readonly<Record<string, UnpricedModel>>, perMillion: number, nowMs: number): Finding[] {
   const recent = Object.entries(unpriced)
     .filter(([, entry]) => entry.at_rate > 0 && nowMs - entry.last_ms <= UNPRICED_RECENT_MS)
-    .sort((a, b) => b[1].usd - a[1].usd || (a[0] < b[0] ? -1 : 1));
+    .sort((a, b) => b[1].micros - a[1].micros || (a[0] < b[0] ? -1 : 1));
   const out: Finding[] = recent.slice(0, NAMED_AT_MOST).map(([model, entry]) => ({
     key: findingKey('unpriced', model),
     kind: 'unpriced' as const,
-    text: `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} without a logged cost counted at ${usd(perMillion)} per million tokens (${usd(entry.usd)} so far); set cost.prices for it`,
+    text: `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} without a logged cost counted at ${usd(perMillion)} per million tokens (${usdOfMicros(entry.micros)} so far); set cost.prices for it`,
   }));
   if (recent.length > NAMED_AT_MOST) {
     const rest = recent.slice(NAMED_AT_MOST);
     out.push({
       key: findingKey('unpriced', '+more'),
       kind: 'unpriced',
-      text: `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million tokens (${usd(rest.reduce((sum, [, e]) => sum + e.usd, 0))}): see \`cost-watchdog status\``,
+      text: `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million tokens (${usdOfMicros(rest.reduce((sum, [, e]) => sum + e.micros, 0))}): see \`cost-watchdog status\``,
     });
   }
   return out;

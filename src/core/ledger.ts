@@ -1,6 +1,7 @@
 // Spend buckets. Rolling windows are kept as one bucket per second in a ring sized to the longest
 // window (plus room for lines dated a little in the future), so memory is bounded by the window
 // length whatever the call rate. Calendar days are one total per local date, kept for a week.
+// Every amount is whole micro-dollars (core/money.ts): sums are exact.
 import type { DayCalendar } from './calendar.js';
 
 /** Lines dated up to this far ahead count at their own time; beyond it, at "now". */
@@ -12,9 +13,9 @@ const RING_SLACK_SEC = 2 * (FUTURE_TOLERANCE_MS / 1000);
 export interface LedgerState {
   horizon_seconds: number;
   timezone: string;
-  /** [epoch second, USD] for every second with spend inside the horizon, oldest first. */
+  /** [epoch second, µ$] for every second with spend inside the horizon, oldest first. */
   rolling: [number, number][];
-  /** Local date -> USD. */
+  /** Local date -> µ$. */
   daily: Record<string, number>;
 }
 
@@ -48,7 +49,7 @@ export class Ledger {
     this.retainFromMs = this.calendar.dayOf(nowMs - (RETAIN_DAYS - 1) * 86_400_000).startMs;
   }
 
-  /** Count `cost` USD spent at `timeMs`. The caller has already moved far-future times to now. */
+  /** Count `cost` µ$ spent at `timeMs`. The caller has already moved far-future times to now. */
   add(timeMs: number, cost: number): void {
     if (cost === 0) return;
     const sec = Math.floor(timeMs / 1000);
@@ -182,6 +183,15 @@ export class Ledger {
    * horizon than now needed, or not the shape we write): the caller then rebuilds from the log.
    */
   static fromState(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): Ledger | null {
+    return Ledger.restore(state, horizonSec, calendar, nowMs)?.ledger ?? null;
+  }
+
+  /**
+   * fromState, also saying how much spend (µ$) was dated beyond now + the tolerance and so was
+   * moved to now (the clock went back since it was saved). The caller saves the checkpoint when
+   * `moved` > 0, so that the move is made once: a line then counts in one day only.
+   */
+  static restore(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): { ledger: Ledger; moved: number } | null {
     if (!isLedgerState(state)) return null;
     if (state.timezone !== calendar.timeZone || state.horizon_seconds < horizonSec) return null;
     const ledger = new Ledger(horizonSec, calendar, nowMs);
@@ -189,7 +199,17 @@ export class Ledger {
     // Spend saved further ahead than the tolerance means the clock went back since: count it as
     // now, as a line dated in the future is, so it is neither hidden nor in the way of new spend.
     const latest = ledger.nowSec + FUTURE_TOLERANCE_MS / 1000;
+    const today = calendar.dayOf(nowMs);
+    // Per future day, what of it the seconds show dated up to now + the tolerance: that part stays
+    // in its day, the rest of it moves to today.
+    const keptAhead = new Map<string, number>();
+    let moved = 0;
     for (const [saved, cost] of state.rolling) {
+      if (saved > latest) moved += cost;
+      else if (saved * 1000 >= today.endMs) {
+        const key = calendar.dayOf(saved * 1000).key;
+        keptAhead.set(key, (keptAhead.get(key) ?? 0) + cost);
+      }
       const sec = saved > latest ? ledger.nowSec : saved;
       if (sec > from) {
         const slot = sec % ledger.size;
@@ -199,26 +219,34 @@ export class Ledger {
         }
       }
     }
-    const today = calendar.dayOf(nowMs);
+    let movedDaily = 0;
     for (const [key, cost] of Object.entries(state.daily)) {
-      if (key > today.key) {
-        // A day after today: the clock went back. Its spend is today's.
-        ledger.dayBucket(today.key, nowMs).total += cost;
-        continue;
-      }
       // An instant inside that day in this zone: UTC noon is inside it for offsets from -12h to
       // +12h; 12 hours earlier covers zones up to +14h. (A day the zone skipped has none.)
       const [y, m, d] = key.split('-').map(Number) as [number, number, number];
       const noon = Date.UTC(y, m - 1, d, 12);
       const inside = [noon, noon - 12 * 3_600_000].find((t) => calendar.dayOf(t).key === key);
+      if (key > today.key) {
+        // A day after today. Its spend dated up to now + the tolerance is its own (a line read at
+        // 23:59:30 dated 00:00:30); what is dated beyond that means the clock went back: today's.
+        const range = inside === undefined ? null : calendar.dayOf(inside);
+        const kept = range !== null && range.startMs <= nowMs + FUTURE_TOLERANCE_MS ? Math.min(cost, keptAhead.get(key) ?? 0) : 0;
+        if (kept > 0) ledger.dayBucket(key, inside as number).total += kept;
+        if (cost > kept) {
+          ledger.dayBucket(today.key, nowMs).total += cost - kept;
+          movedDaily += cost - kept;
+        }
+        continue;
+      }
       if (inside !== undefined) ledger.dayBucket(key, inside).total += cost;
     }
-    return ledger;
+    return { ledger, moved: Math.max(moved, movedDaily) };
   }
 }
 
-function isFiniteNonNegative(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+/** A saved amount: whole µ$, not negative (an older checkpoint's dollar fractions are not). */
+function isWholeMicros(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 function isLedgerState(value: unknown): value is LedgerState {
@@ -228,10 +256,10 @@ function isLedgerState(value: unknown): value is LedgerState {
   if (!Array.isArray(v.rolling) || v.daily === null || typeof v.daily !== 'object') return false;
   for (const entry of v.rolling) {
     if (!Array.isArray(entry) || entry.length !== 2) return false;
-    if (!Number.isInteger(entry[0]) || !isFiniteNonNegative(entry[1])) return false;
+    if (!Number.isInteger(entry[0]) || !isWholeMicros(entry[1])) return false;
   }
   for (const [key, cost] of Object.entries(v.daily as object)) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || !isFiniteNonNegative(cost)) return false;
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || !isWholeMicros(cost)) return false;
   }
   return true;
 }

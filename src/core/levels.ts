@@ -1,4 +1,6 @@
 // Where spend stands against limits. Pure: the same figures always give the same answer.
+// Compared in whole micro-dollars (core/money.ts), so $0.05 a hundred times reaches $5.
+import { dollarsOf, toMicros } from './money.js';
 
 export const LEVELS = ['ok', 'warn', 'emergency', 'kill'] as const;
 export type Level = (typeof LEVELS)[number];
@@ -9,11 +11,16 @@ export interface Limits {
   kill?: number | undefined;
 }
 
-/** The highest limit that spend has reached (`>=`), or `ok`. */
+/** The highest limit that spend (USD) has reached (`>=`), or `ok`. */
 export function levelOf(spend: number, limits: Limits): Level {
-  if (limits.kill !== undefined && spend >= limits.kill) return 'kill';
-  if (limits.emergency !== undefined && spend >= limits.emergency) return 'emergency';
-  if (limits.warn !== undefined && spend >= limits.warn) return 'warn';
+  return levelOfMicros(toMicros(spend), limits);
+}
+
+/** The highest limit that spend in whole µ$ has reached (`>=`, in µ$), or `ok`. */
+export function levelOfMicros(micros: number, limits: Limits): Level {
+  if (limits.kill !== undefined && micros >= toMicros(limits.kill)) return 'kill';
+  if (limits.emergency !== undefined && micros >= toMicros(limits.emergency)) return 'emergency';
+  if (limits.warn !== undefined && micros >= toMicros(limits.warn)) return 'warn';
   return 'ok';
 }
 
@@ -71,19 +78,20 @@ export interface WindowSpec {
 }
 
 export interface WindowStatus extends WindowSpec {
+  /** USD (whole µ$ / 1e6: exact in print). */
   spend: number;
   level: Level;
   /** For a signal that is not a spend window (a retry storm): what it is, in words. */
   detail?: string;
 }
 
-/** Spend and level of each window, from anything that can total spend. */
+/** Spend and level of each window, from anything that can total spend in whole µ$ (a Ledger). */
 export function assess(
   windows: readonly WindowSpec[],
   spend: { rolling(seconds: number): number; today(): number },
 ): WindowStatus[] {
   return windows.map((window) => {
-    const total = window.seconds === null ? spend.today() : spend.rolling(window.seconds);
-    return { ...window, spend: total, level: levelOf(total, window.limits) };
+    const micros = window.seconds === null ? spend.today() : spend.rolling(window.seconds);
+    return { ...window, spend: dollarsOf(micros), level: levelOfMicros(micros, window.limits) };
   });
 }

@@ -1,12 +1,34 @@
-// Money for people. (Not toLocaleString: its first call loads ICU, ~10 ms a run.)
+// Money. Spend is counted in integer micro-dollars (µ$): a line's cost is rounded to µ$ once, where
+// it is read, and every sum after that is a sum of integers, exact in a double up to 2^53 µ$
+// ($9e9). Limits are compared in µ$. Dollars appear only in output (µ$ / 1e6, which prints as the
+// decimal it is: 5, not 4.999999999). (Not toLocaleString: its first call loads ICU, ~10 ms a run.)
 import type { Limits } from './levels.js';
 
-/** $4.20, $0.0405, $1,234.50. */
+export const MICROS_PER_USD = 1_000_000;
+
+/** Dollars -> whole micro-dollars. */
+export function toMicros(dollars: number): number {
+  return Math.round(dollars * MICROS_PER_USD);
+}
+
+/** Whole micro-dollars -> dollars, for output. */
+export function dollarsOf(micros: number): number {
+  return micros / MICROS_PER_USD;
+}
+
+/** $4.20, $0.0405, $1,234.50. Never "$Infinity.undefined": a figure that is not finite says so. */
 export function usd(amount: number): string {
+  if (!Number.isFinite(amount)) return '$(not a number)';
   if (amount === 0) return '$0.00';
   if (Math.abs(amount) < 1) return `$${amount.toFixed(4)}`;
-  const [whole, cents] = Math.abs(amount).toFixed(2).split('.') as [string, string];
-  return `${amount < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
+  // toFixed writes 1e+21 and above in exponent form: whole dollars by BigInt there.
+  const [whole, part] = Math.abs(amount) < 1e15 ? (Math.abs(amount).toFixed(2).split('.') as [string, string]) : [BigInt(Math.round(Math.abs(amount))).toString(), '00'];
+  return `${amount < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${part}`;
+}
+
+/** usd() of an amount in micro-dollars. */
+export function usdOfMicros(micros: number): string {
+  return usd(dollarsOf(micros));
 }
 
 export function limitsText(limits: Limits): string {

@@ -3,6 +3,7 @@
 import type { Attribution, AttributionState } from './attribution.js';
 import { FUTURE_TOLERANCE_MS, type Ledger, type LedgerState } from './ledger.js';
 import { excerptOf, type LineSink } from './lines.js';
+import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
 import { type CostRecord, type FieldTable, lastFastRecord, lastStormText, parseLineBytes, parseLineFast } from './record.js';
 import type { StormState, StormTracker } from './storms.js';
@@ -49,8 +50,8 @@ export interface ScanTotals {
   newest_ms: number;
   /** Lines that logged cost 0 although their tokens cost money by the price table. */
   zero_cost_lines: number;
-  /** What those lines were counted for, USD (what the app's log hides). */
-  zero_cost_usd: number;
+  /** What those lines were counted for, µ$ (what the app's log hides). */
+  zero_cost_micros: number;
   /** Models with tokens but no price, by name ("(no model)" for lines that name none). */
   unpriced: Record<string, UnpricedModel>;
 }
@@ -58,8 +59,8 @@ export interface ScanTotals {
 export interface UnpricedModel {
   lines: number;
   tokens: number;
-  /** USD counted for them: at cost.unpriced_per_million_tokens, or the logged cost where higher than 0. */
-  usd: number;
+  /** µ$ counted for them: at cost.unpriced_per_million_tokens, or the logged cost where higher than 0. */
+  micros: number;
   /** Lines counted at the unpriced rate (no logged cost, or 0). */
   at_rate: number;
   last_ms: number;
@@ -70,7 +71,7 @@ export const UNPRICED_NAMES = 50;
 export const NO_MODEL = '(no model)';
 
 export function newTotals(): ScanTotals {
-  return { records: 0, malformed: 0, malformed_samples: [], future_lines: 0, uncosted_lines: 0, newest_ms: 0, zero_cost_lines: 0, zero_cost_usd: 0, unpriced: {} };
+  return { records: 0, malformed: 0, malformed_samples: [], future_lines: 0, uncosted_lines: 0, newest_ms: 0, zero_cost_lines: 0, zero_cost_micros: 0, unpriced: {} };
 }
 
 export type CostPolicy = 'reported' | 'estimated' | 'max';
@@ -81,11 +82,31 @@ export interface Costing {
   /** Null: no estimates (policy `reported` with a logged cost on every line, or tests). */
   prices: PriceBook | null;
   unpricedPerMillion: number;
+  /** cost.max_line_usd: a line that costs more (logged or estimated) is malformed, never summed. */
+  maxLineUsd?: number;
 }
+
+export const DEFAULT_MAX_LINE_USD = 10_000;
 
 /** Logged costs only: the policy `reported` with nothing to estimate with. */
 export const REPORTED_ONLY: Costing = { policy: 'reported', prices: null, unpricedPerMillion: 0 };
 
+/** A line's cost in whole µ$, or a reason it cannot be summed. */
+function microsOf(usd: number, maxLineUsd: number, what: string): number | string {
+  // NaN and Infinity cannot come from the parser, but an estimate from absurd token counts can be
+  // Infinity: never let one reach a sum.
+  if (!(usd <= maxLineUsd)) return `${what} ${Number.isFinite(usd) ? usd : 'not finite'} is above cost.max_line_usd (${maxLineUsd})`;
+  return Math.round(usd * MICROS_PER_USD);
+}
+
+
+const NOTE_NONE = 0;
+/** Logged cost 0, counted from its tokens. */
+const NOTE_ZERO = 1;
+/** A model without a price, counted at the unpriced rate. */
+const NOTE_AT_RATE = 2;
+/** A model without a price, counted at its logged cost. */
+const NOTE_UNPRICED = 3;
 
 export class SpendScanner {
   /** Malformed lines found by this scanner (this check), for the audit log. */
@@ -117,66 +138,87 @@ export class SpendScanner {
 
   lineAt(bytes: Uint8Array, start: number, limit: number): number {
     const newline = parseLineFast(bytes, start, limit, this.table);
-    if (newline >= 0) this.count(lastFastRecord());
+    // A line that costs too much is left to line(), which says why it is malformed.
+    if (newline >= 0 && this.count(lastFastRecord()) !== null) return -1;
     return newline;
   }
 
   line(bytes: Uint8Array, start: number, end: number, lineNo: number): void {
     const parsed = parseLineBytes(bytes, start, end, this.table);
-    if (typeof parsed === 'string') this.malformed(lineNo, parsed, excerptOf(bytes, start, end));
-    else this.count(parsed);
+    const why = typeof parsed === 'string' ? parsed : this.count(parsed);
+    if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));
   }
 
-  private count(parsed: CostRecord): void {
+  /** Count a record, or say why it cannot be (its cost above cost.max_line_usd): then nothing is counted. */
+  private count(parsed: CostRecord): string | null {
     let timeMs = parsed.timeMs;
-    if (timeMs > this.newestReadMs) this.newestReadMs = timeMs;
-    if (timeMs > this.nowMs + FUTURE_TOLERANCE_MS) {
-      this.totals.future_lines++;
-      timeMs = this.nowMs;
-    }
+    const future = timeMs > this.nowMs + FUTURE_TOLERANCE_MS;
+    if (future) timeMs = this.nowMs;
+    const cost = this.costOf(parsed);
+    if (typeof cost === 'string') return cost;
+    if (parsed.timeMs > this.newestReadMs) this.newestReadMs = parsed.timeMs;
+    if (future) this.totals.future_lines++;
     if (parsed.cost === null) this.totals.uncosted_lines++;
     if (timeMs > this.totals.newest_ms) this.totals.newest_ms = timeMs;
     this.totals.records++;
-    const cost = this.costOf(parsed, timeMs);
+    const note = this.note;
+    if (note === NOTE_ZERO) {
+      this.totals.zero_cost_lines++;
+      this.totals.zero_cost_micros += cost;
+    } else if (note !== NOTE_NONE) {
+      this.unpriced(parsed.model ?? NO_MODEL, this.noteTokens, cost, note === NOTE_AT_RATE, timeMs);
+    }
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null)) this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? lastStormText : () => made);
     }
+    return null;
   }
 
+  /** What count() is to note about the line costOf() priced last (see NOTE_*). */
+  private note = NOTE_NONE;
+  private noteTokens = 0;
+
   /**
-   * What a line counts for, by the cost policy: the logged cost (`reported`), the estimate from
-   * tokens (`estimated`), or the larger (`max`). A line without a logged cost counts its estimate
-   * under every policy. A model with no price counts its logged cost when that is above 0, and
-   * otherwise its tokens at the unpriced rate: never $0 in silence.
+   * What a line counts for, in µ$, by the cost policy: the logged cost (`reported`), the estimate
+   * from tokens (`estimated`), or the larger (`max`). A line without a logged cost counts its
+   * estimate under every policy. A model with no price counts its logged cost when that is above
+   * 0, and otherwise its tokens at the unpriced rate: never $0 in silence. A cost above
+   * cost.max_line_usd is a reason instead. Changes nothing but `note`: count() acts on it.
    */
-  private costOf(record: CostRecord, timeMs: number): number {
+  private costOf(record: CostRecord): number | string {
+    this.note = NOTE_NONE;
+    const max = this.costing.maxLineUsd ?? DEFAULT_MAX_LINE_USD;
     const reported = record.cost;
     const { policy, prices } = this.costing;
-    if (reported !== null && (policy === 'reported' || prices === null)) return reported;
+    if (reported !== null && (policy === 'reported' || prices === null)) return microsOf(reported, max, 'cost');
     const input = record.inputTokens ?? 0;
     const output = record.outputTokens ?? 0;
     const cached = record.cachedTokens ?? 0;
-    if (input === 0 && output === 0 && cached === 0) return reported ?? 0;
+    if (input === 0 && output === 0 && cached === 0) return microsOf(reported ?? 0, max, 'cost');
     const estimate = prices === null ? -1 : prices.estimate(record.modelId, record.model, record.providerId, record.provider, input, output, cached);
     if (estimate < 0) {
       const atRate = reported === null || reported === 0;
-      const cost = atRate ? unpricedCost(this.costing.unpricedPerMillion, input, output, cached) : reported;
+      const cost = atRate ? microsOf(unpricedCost(this.costing.unpricedPerMillion, input, output, cached), max, 'cost at the unpriced rate') : microsOf(reported, max, 'cost');
+      if (typeof cost === 'string') return cost;
       // A line naming no model, with a logged cost, has nothing to price: nothing to report.
-      if (atRate || record.model !== null) this.unpriced(record.model ?? NO_MODEL, input + output + (cached > input ? cached : 0), cost, atRate, timeMs);
+      if (atRate || record.model !== null) {
+        this.note = atRate ? NOTE_AT_RATE : NOTE_UNPRICED;
+        this.noteTokens = input + output + (cached > input ? cached : 0);
+      }
       return cost;
     }
-    if (reported === null) return estimate;
-    if (reported === 0 && estimate > 0) {
-      this.totals.zero_cost_lines++;
-      this.totals.zero_cost_usd += estimate;
-    }
-    return policy === 'estimated' || estimate > reported ? estimate : reported;
+    const estimated = microsOf(estimate, max, 'estimated cost');
+    if (reported === null || typeof estimated === 'string') return estimated;
+    const logged = microsOf(reported, max, 'cost');
+    if (typeof logged === 'string') return logged;
+    if (logged === 0 && estimated > 0) this.note = NOTE_ZERO;
+    return policy === 'estimated' || estimated > logged ? estimated : logged;
   }
 
-  private unpriced(model: string, tokens: number, usd: number, atRate: boolean, timeMs: number): void {
+  private unpriced(model: string, tokens: number, micros: number, atRate: boolean, timeMs: number): void {
     const all = this.totals.unpriced;
     // Names come from the log: kept short, and never an object's own machinery.
     const key = model === '__proto__' ? '(__proto__)' : model.length > 80 ? `${model.slice(0, 80)}…` : model;
@@ -185,13 +227,13 @@ export class SpendScanner {
       const name = Object.keys(all).length < UNPRICED_NAMES ? key : '(other)';
       entry = Object.hasOwn(all, name) ? all[name] : undefined;
       if (entry === undefined) {
-        entry = { lines: 0, tokens: 0, usd: 0, at_rate: 0, last_ms: 0 };
+        entry = { lines: 0, tokens: 0, micros: 0, at_rate: 0, last_ms: 0 };
         all[name] = entry;
       }
     }
     entry.lines++;
     entry.tokens += tokens;
-    entry.usd += usd;
+    entry.micros += micros;
     if (atRate) entry.at_rate++;
     if (timeMs > entry.last_ms) entry.last_ms = timeMs;
   }
@@ -210,7 +252,7 @@ export class SpendScanner {
     t.future_lines += p.future_lines;
     t.uncosted_lines += p.uncosted_lines;
     t.zero_cost_lines += p.zero_cost_lines;
-    t.zero_cost_usd += p.zero_cost_usd;
+    t.zero_cost_micros += p.zero_cost_micros;
     if (p.newest_ms > t.newest_ms) t.newest_ms = p.newest_ms;
     for (const [model, entry] of Object.entries(p.unpriced)) {
       const key = Object.hasOwn(t.unpriced, model) || Object.keys(t.unpriced).length < UNPRICED_NAMES ? model : '(other)';
@@ -219,7 +261,7 @@ export class SpendScanner {
       else {
         held.lines += entry.lines;
         held.tokens += entry.tokens;
-        held.usd += entry.usd;
+        held.micros += entry.micros;
         held.at_rate += entry.at_rate;
         if (entry.last_ms > held.last_ms) held.last_ms = entry.last_ms;
       }

@@ -9,6 +9,8 @@
 // n^2 / 2^54 (under one in a billion for 100,000 ids in the window), and even then they only add
 // up towards a storm, never hide one.
 
+import { dollarsOf } from './money.js';
+
 export interface StormSettings {
   /** Sightings of one id within the window that make a storm. */
   count: number;
@@ -20,6 +22,7 @@ export interface StormSettings {
 export interface Storm {
   id: string;
   count: number;
+  /** USD (the sightings' costs are whole µ$: see core/money.ts). */
   usd: number;
   firstMs: number;
   lastMs: number;
@@ -489,7 +492,7 @@ export class StormTracker {
         count++;
         usd += named.costs[k] as number;
       }
-      if (count >= this.settings.count) out.push({ id: named.id.length > ID_MAX ? `${named.id.slice(0, ID_MAX)}…` : named.id, count, usd, firstMs: first, lastMs: named.times[named.times.length - 1] as number });
+      if (count >= this.settings.count) out.push({ id: named.id.length > ID_MAX ? `${named.id.slice(0, ID_MAX)}…` : named.id, count, usd: dollarsOf(usd), firstMs: first, lastMs: named.times[named.times.length - 1] as number });
     }
     return out.sort((a, b) => b.count - a.count || b.usd - a.usd || (a.id < b.id ? -1 : 1));
   }

@@ -92,10 +92,10 @@ describe('attribution: top spenders per window', () => {
   const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
   it('ranks models and agents in a rolling window and in the day, and survives a save', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
-    a.add(NOW - 60_000, 2, labelIdOfString('gpt-4o'), labelIdOfString('a1'), 'gpt-4o', 'a1');
-    a.add(NOW - 30_000, 5, labelIdOfString('claude'), labelIdOfString('a2'), 'claude', 'a2');
-    a.add(NOW - 3 * 3_600_000, 10, labelIdOfString('old-model'), labelIdOfString('a1'), 'old-model', 'a1'); // today, outside 15 minutes
-    a.add(NOW - 2 * 86_400_000, 99, labelIdOfString('ancient'), labelIdOfString('a9'), 'ancient', 'a9'); // before yesterday: dropped
+    a.add(NOW - 60_000, 2_000_000, labelIdOfString('gpt-4o'), labelIdOfString('a1'), 'gpt-4o', 'a1');
+    a.add(NOW - 30_000, 5_000_000, labelIdOfString('claude'), labelIdOfString('a2'), 'claude', 'a2');
+    a.add(NOW - 3 * 3_600_000, 10_000_000, labelIdOfString('old-model'), labelIdOfString('a1'), 'old-model', 'a1'); // today, outside 15 minutes
+    a.add(NOW - 2 * 86_400_000, 99_000_000, labelIdOfString('ancient'), labelIdOfString('a9'), 'ancient', 'a9'); // before yesterday: dropped
     expect(a.top(900, 'model')).toEqual([
       ['claude', 5],
       ['gpt-4o', 2],
@@ -120,7 +120,7 @@ describe('attribution: top spenders per window', () => {
 
   it('keeps at most 20 names per bucket, the rest as (other)', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
-    for (let i = 0; i < 30; i++) a.add(NOW - 1000, 1, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);
+    for (let i = 0; i < 30; i++) a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);
     const top = a.top(900, 'model', 100);
     expect(top.length).toBe(21);
     expect(top[0]).toEqual(['(other)', 10]);

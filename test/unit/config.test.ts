@@ -51,6 +51,9 @@ describe('config errors name the key path and what was expected', () => {
     ['a price as a word', { ...base, cost: { prices: { 'my-ft': { input: 'cheap', output: 1 } } } }, ['cost.prices.my-ft.input: expected USD per million tokens, got "cheap"']],
     ['a price without output', { ...base, cost: { prices: { 'my-ft': { input: 1 } } } }, ['cost.prices.my-ft.output: required (expected USD per million tokens)']],
     ['a negative unpriced rate', { ...base, cost: { unpriced_per_million_tokens: -1 } }, ['cost.unpriced_per_million_tokens: expected USD per million tokens >= 0, got -1']],
+    ['a line limit of 0', { ...base, cost: { max_line_usd: 0 } }, ['cost.max_line_usd: expected USD > 0, got 0']],
+    ['a line limit beyond exact micro-dollars', { ...base, cost: { max_line_usd: 1e10 } }, ['cost.max_line_usd: expected USD (at most 1000000000)']],
+    ['a line limit as a word', { ...base, cost: { max_line_usd: 'lots' } }, ['cost.max_line_usd: expected USD (the most one log line can cost), got "lots"']],
     ['a storm of one', { ...base, retry_storm: { count: 1 } }, ['retry_storm.count: expected a whole number of sightings, 2 or more']],
     ['a storm keyed by something else', { ...base, retry_storm: { key: 'task' } }, ['retry_storm.key: expected request_id or fingerprint, got "task"']],
     ['a storm level of ok', { ...base, retry_storm: { level: 'ok' } }, ['retry_storm.level: expected one of warn, emergency, kill, got "ok"']],
@@ -69,7 +72,7 @@ describe('config errors name the key path and what was expected', () => {
 describe('cost truth settings', () => {
   it('defaults: policy max, the unpriced rate, storms on, burn rate on, silence off, the tracker\'s state names', () => {
     const config = resolveConfig({ ...base, limits: { '5m': { warn: 1 }, '15m': { kill: 8 }, '1h': { kill: 20 }, daily: { kill: 30 } } }, FILE);
-    expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75 });
+    expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75, maxLineUsd: 10_000 });
     expect(config.retryStorm).toEqual({ key: 'request_id', count: 5, windowMs: 900_000, level: 'emergency' });
     expect(config.burnRate).toEqual({ factor: 10, shortMs: 300_000, longMs: 3_600_000 });
     expect(config.silenceAfterMs).toBeNull();
@@ -85,14 +88,14 @@ describe('cost truth settings', () => {
 
   it('off turns storms and burn rate off; silence takes a duration; names are configurable', () => {
     const config = resolveConfig(
-      { ...base, retry_storm: 'off', burn_rate: false, silence: { after: '30m' }, app_state: { windows: { '15m': 'spent_15m' }, updated_at: 'ts', emergency: 'paused', tolerance_usd: 1, tolerance_percent: 5, stale_after: '2m' }, cost: { policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12 } }, unpriced_per_million_tokens: 100 } },
+      { ...base, retry_storm: 'off', burn_rate: false, silence: { after: '30m' }, app_state: { windows: { '15m': 'spent_15m' }, updated_at: 'ts', emergency: 'paused', tolerance_usd: 1, tolerance_percent: 5, stale_after: '2m' }, cost: { policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12 } }, unpriced_per_million_tokens: 100, max_line_usd: 500 } },
       FILE,
     );
     expect(config.retryStorm).toBeNull();
     expect(config.burnRate).toBeNull();
     expect(config.silenceAfterMs).toBe(1_800_000);
     expect(config.appState).toEqual({ windows: { '15m': 'spent_15m' }, updatedAt: 'ts', emergency: ['paused'], toleranceUsd: 1, tolerancePercent: 5, staleAfterMs: 120_000 });
-    expect(config.cost).toEqual({ policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12, cached: null } }, unpricedPerMillion: 100 });
+    expect(config.cost).toEqual({ policy: 'estimated', prices: { 'my-ft': { input: 3, output: 12, cached: null } }, unpricedPerMillion: 100, maxLineUsd: 500 });
   });
 });
 

@@ -165,9 +165,9 @@ describe('blind spots', () => {
   it('unpriced models counted at the rate are reported, recent ones only', () => {
     const found = unpricedFindings(
       {
-        mystery: { lines: 3, tokens: 9000, usd: 0.675, at_rate: 3, last_ms: NOW - 1000 },
-        logged: { lines: 3, tokens: 9000, usd: 1, at_rate: 0, last_ms: NOW - 1000 },
-        old: { lines: 1, tokens: 1, usd: 1, at_rate: 1, last_ms: NOW - 2 * 86_400_000 },
+        mystery: { lines: 3, tokens: 9000, micros: 675_000, at_rate: 3, last_ms: NOW - 1000 },
+        logged: { lines: 3, tokens: 9000, micros: 1_000_000, at_rate: 0, last_ms: NOW - 1000 },
+        old: { lines: 1, tokens: 1, micros: 1_000_000, at_rate: 1, last_ms: NOW - 2 * 86_400_000 },
       },
       75,
       NOW,
@@ -256,7 +256,7 @@ describe('many at once: the worst are named, the rest counted', () => {
   });
 
   it('many unpriced models: the five that cost most are named', () => {
-    const unpriced = Object.fromEntries(Array.from({ length: 8 }, (_, k) => [`m${k}`, { lines: 1, tokens: 1, usd: k, at_rate: 1, last_ms: NOW }]));
+    const unpriced = Object.fromEntries(Array.from({ length: 8 }, (_, k) => [`m${k}`, { lines: 1, tokens: 1, micros: k * 1_000_000, at_rate: 1, last_ms: NOW }]));
     const found = unpricedFindings(unpriced, 75, NOW);
     expect(found.map((f) => f.key)).toEqual(['unpriced:m7', 'unpriced:m6', 'unpriced:m5', 'unpriced:m4', 'unpriced:m3', 'unpriced:+more']);
     expect(found[5]?.text).toBe('and 3 more models without a price, counted at $75.00 per million tokens ($3.00): see `cost-watchdog status`');

@@ -51,8 +51,8 @@ describe('counting sightings', () => {
 
   it('names the id, the count, the spend and the span; most sightings first', () => {
     const tracker = new StormTracker(settings, NOW);
-    for (let k = 0; k < 21; k++) tracker.addId('batch-A', NOW - 600_000 + k * 1000, 0.25);
-    for (let k = 0; k < 6; k++) tracker.addId('batch-B', NOW - 500_000 + k * 1000, 1);
+    for (let k = 0; k < 21; k++) tracker.addId('batch-A', NOW - 600_000 + k * 1000, 250_000); // µ$
+    for (let k = 0; k < 6; k++) tracker.addId('batch-B', NOW - 500_000 + k * 1000, 1_000_000);
     tracker.addId('other', NOW - 1000, 9);
     const storms = tracker.storms();
     expect(storms.map((s) => [s.id, s.count, s.usd])).toEqual([
@@ -180,13 +180,13 @@ describe('bulk mode and a helper part taken in', () => {
     const helper = new StormTracker(settings, NOW);
     helper.startBulk();
     const ids = ['x1', 'x2', 'both', 'x3'];
-    ids.forEach((id, k) => helper.add(idHashOfString(id), NOW - 100 - k, 1, () => id, k + 1));
-    for (let k = 0; k < 3; k++) helper.add(idHashOfString('thrice'), NOW - 50 - k, 1, () => 'thrice', 9);
+    ids.forEach((id, k) => helper.add(idHashOfString(id), NOW - 100 - k, 1_000_000, () => id, k + 1));
+    for (let k = 0; k < 3; k++) helper.add(idHashOfString('thrice'), NOW - 50 - k, 1_000_000, () => 'thrice', 9);
     const part = helper.finishBulk((ref) => (ref === 9 ? 'thrice' : '?'));
     const main = new StormTracker(settings, NOW);
-    main.addId('both', NOW - 5000, 2);
-    main.addId('thrice', NOW - 4000, 2);
-    main.addId('thrice', NOW - 3000, 2);
+    main.addId('both', NOW - 5000, 2_000_000);
+    main.addId('thrice', NOW - 4000, 2_000_000);
+    main.addId('thrice', NOW - 3000, 2_000_000);
     main.absorb(helper.toState(), part.singles, (k) => (part.refs[k] === 3 ? 'both' : `ref-${part.refs[k]}`));
     const named = Object.fromEntries(main.toState().map((e) => [e[0], (e.length - 1) / 2]));
     expect(named).toEqual({ both: 2, thrice: 5 });
