@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, flagFile, lines, workspace } from '../e2e/helpers.js';
+import { BIN, cli, flagFile, lines, workspace } from '../e2e/helpers.js';
 import { checkAt, checkpoint, daily, exactSum, lineAt, rng, zoneJustPastMidnight } from './money-and-clock-support.js';
 
 const CP = (dir: string) => path.join(dir, '.cost-watchdog', 'checkpoint.json');
@@ -75,6 +75,28 @@ describe('money', () => {
     const r = ws.runJson();
     expect(r.json.windows.daily!.spend_usd).toBe(2);
     expect(ws.status().json.malformed_samples.map((m) => m.reason)).toEqual(['cost 2.000001 is above cost.max_line_usd (2)', 'estimated cost 10 is above cost.max_line_usd (2)']);
+  });
+  it('NaN / negative / Infinity / string / 1e308 cost: in a helper thread\'s part too (two threads, the same exact total)', () => {
+    const random = rng(11);
+    const now = Date.now();
+    const costs: number[] = [];
+    let text = '';
+    for (let k = 0; k < 4000; k++) {
+      if (k % 500 === 250) text += lineAt(now - 60_000 + k, k % 1000 === 250 ? '1e308' : 'NaN');
+      const c = Math.floor(random() * 1e6) / 1e6;
+      costs.push(c);
+      text += lineAt(now - 60_000 + k, c);
+    }
+    const config = `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`;
+    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }]) {
+      const ws = workspace(config);
+      ws.append(text);
+      const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
+      const json = JSON.parse(r.stdout) as { scan_threads: number; malformed_lines: number; windows: Record<string, { spend_usd: number }> };
+      expect(json.scan_threads).toBe(env.COST_WATCHDOG_THREADS === '1' ? 1 : 2);
+      expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual([8, exactSum(costs), exactSum(costs)]);
+      expect(ws.runJson().json.rebuilt).toBeNull();
+    }
   });
 });
 
