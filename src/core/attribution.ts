@@ -192,7 +192,8 @@ export class Attribution {
       const today = this.calendar.dayOf(this.nowMs);
       const bucket = this.days.get(today.key);
       if (bucket !== undefined) addAll(bucket[dimension]);
-      for (const [minute, b] of this.minutes) if (minute * MINUTE_MS >= today.startMs) addAll(b[dimension]);
+      // Not tomorrow's minutes (lines dated ahead within the tolerance): those are tomorrow's.
+      for (const [minute, b] of this.minutes) if (minute * MINUTE_MS >= today.startMs && minute * MINUTE_MS < today.endMs) addAll(b[dimension]);
     } else {
       const from = Math.floor((this.nowMs / 1000 - windowSec) / 60);
       for (const [minute, bucket] of this.minutes) if (minute >= from) addAll(bucket[dimension]);

@@ -123,8 +123,13 @@ export class Ledger {
     if (at >= this.nowSec) return this.today();
     if (this.calendar.dayOf(atMs).key !== this.calendar.dayOf(this.nowSec * 1000).key) return null;
     if (at < this.nowSec - this.horizonSec) return null;
+    // Seconds after `at` that are today's (not tomorrow's, dated ahead within the tolerance).
+    const endSec = Math.ceil(this.calendar.dayOf(this.nowSec * 1000).endMs / 1000);
     let after = 0;
-    for (let slot = 0; slot < this.size; slot++) if ((this.secs[slot] as number) > at) after += this.costs[slot] as number;
+    for (let slot = 0; slot < this.size; slot++) {
+      const sec = this.secs[slot] as number;
+      if (sec > at && sec < endSec) after += this.costs[slot] as number;
+    }
     return Math.max(0, this.today() - after);
   }
 

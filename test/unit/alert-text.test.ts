@@ -118,6 +118,15 @@ describe('attribution: top spenders per window', () => {
     ]);
   });
 
+  it('the day\'s top spenders are not tomorrow\'s (a line dated ahead within the tolerance)', () => {
+    const now = Date.UTC(2026, 10, 25, 23, 59, 30);
+    const a = new Attribution(900, new DayCalendar('UTC'), now);
+    a.add(now - 20_000, 1_000_000, labelIdOfString('today-model'), -2, 'today-model', null);
+    a.add(Date.UTC(2026, 10, 26, 0, 0, 30), 2_000_000, labelIdOfString('tomorrow-model'), -2, 'tomorrow-model', null);
+    expect(a.top(null, 'model')).toEqual([['today-model', 1]]);
+    expect(a.top(900, 'model')).toEqual([['tomorrow-model', 2], ['today-model', 1]]);
+  });
+
   it('keeps at most 20 names per bucket, the rest as (other)', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
     for (let i = 0; i < 30; i++) a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);

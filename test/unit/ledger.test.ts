@@ -243,3 +243,14 @@ describe('DST days: daily totals of the 23- and 25-hour days', () => {
     expect(ledger.day(key)).toBe(hours * 1_000_000 + 250_000);
   });
 });
+
+describe('today as of an earlier time, with a line of tomorrow already read', () => {
+  it('todayAt does not take tomorrow\'s spend off today\'s', () => {
+    const now = Date.parse('2026-11-25T23:59:30Z');
+    const ledger = new Ledger(900, utc, now);
+    ledger.add(Date.parse('2026-11-25T23:59:00Z'), 1_000_000);
+    ledger.add(Date.parse('2026-11-26T00:00:30Z'), 2_000_000);
+    expect(ledger.todayAt(Date.parse('2026-11-25T23:59:10Z'))).toBe(1_000_000);
+    expect(ledger.todayAt(Date.parse('2026-11-25T23:58:00Z'))).toBe(0);
+  });
+});
