@@ -232,7 +232,8 @@ export class SpendScanner {
       }
     }
     entry.lines++;
-    entry.tokens += tokens;
+    // Token counts come from the log (1e308 is a number): the tally never becomes Infinity.
+    entry.tokens = Math.min(entry.tokens + tokens, Number.MAX_SAFE_INTEGER);
     entry.micros += micros;
     if (atRate) entry.at_rate++;
     if (timeMs > entry.last_ms) entry.last_ms = timeMs;
@@ -260,7 +261,7 @@ export class SpendScanner {
       if (held === undefined) t.unpriced[key] = { ...entry };
       else {
         held.lines += entry.lines;
-        held.tokens += entry.tokens;
+        held.tokens = Math.min(held.tokens + entry.tokens, Number.MAX_SAFE_INTEGER);
         held.micros += entry.micros;
         held.at_rate += entry.at_rate;
         if (entry.last_ms > held.last_ms) held.last_ms = entry.last_ms;

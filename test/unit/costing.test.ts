@@ -114,6 +114,16 @@ describe('what a line counts for', () => {
     }
   });
 
+  it('absurd token counts on a line with a logged cost never make a tally Infinity', () => {
+    const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
+    const totals = newTotals();
+    const scanner = new SpendScanner(fieldTable({}, { labels: true, tokens: true }), ledger, NOW, totals, null, { policy: 'max', prices: new PriceBook(lookup, MAX_LABELS), unpricedPerMillion: 0 });
+    const bytes = new TextEncoder().encode(`{"t":${T},"model":"mystery","in":1e308,"out":1e308,"cost":1}\n`);
+    for (let k = 1; k <= 3; k++) scanner.line(bytes, 0, bytes.length - 1, k);
+    expect(totals.unpriced.mystery).toMatchObject({ lines: 3, tokens: Number.MAX_SAFE_INTEGER, micros: 3_000_000 });
+    expect(JSON.parse(JSON.stringify(totals)).unpriced.mystery.tokens).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('100 lines of $0.05 are exactly $5 (whole µ$ summed)', () => {
     const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
     const scanner = new SpendScanner(fieldTable({}), ledger, NOW, newTotals());
