@@ -88,7 +88,7 @@ describe('money', () => {
       text += lineAt(now - 60_000 + k, c);
     }
     const config = `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`;
-    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }]) {
+    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }] as Record<string, string>[]) {
       const ws = workspace(config);
       ws.append(text);
       const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
