@@ -5,7 +5,7 @@
 // alerted once when it appears (see announce) and shown by `status` while it lasts. Pure.
 import type { AlertEvent } from './decide.js';
 import type { Level, Limits, WindowStatus } from './levels.js';
-import { usd, usdOfMicros } from './money.js';
+import { dollarsOf, toMicros, usd, usdOfMicros } from './money.js';
 import { formatDuration } from './duration.js';
 import type { Storm } from './storms.js';
 import type { UnpricedModel } from './scan.js';
@@ -182,7 +182,7 @@ export function stormSignal(storms: readonly Storm[], settings: { key: string; w
     name: STORM_SIGNAL,
     seconds: Math.round(settings.windowMs / 1000),
     limits: {},
-    spend: storms.reduce((sum, s) => sum + s.usd, 0),
+    spend: dollarsOf(storms.reduce((sum, s) => sum + toMicros(s.usd), 0)),
     level: settings.level,
     detail: `${stormText(worst, settings.key, settings.windowMs)}${more}`,
   };
@@ -205,7 +205,7 @@ export function stormFindings(storms: readonly Storm[], key: string, windowMs: n
     out.push({
       key: findingKey('storm', '+more'),
       kind: 'storm',
-      text: `and ${rest.length} more ${key}s seen again and again in ${formatDuration(windowMs)} (${usd(rest.reduce((sum, s) => sum + s.usd, 0))}): see \`cost-watchdog status\``,
+      text: `and ${rest.length} more ${key}s seen again and again in ${formatDuration(windowMs)} (${usdOfMicros(rest.reduce((sum, s) => sum + toMicros(s.usd), 0))}): see \`cost-watchdog status\``,
     });
   }
   if (overflow) {
