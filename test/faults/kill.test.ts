@@ -72,16 +72,15 @@ describe('fault: kill', () => {
 
       ws.append(lines(3, 3));
       const run = ws.run('run');
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`PID ${pid} started \\d\\.\\d\\d s after the PID file was written: the PID was reused by another process, which is spared`));
-      expect(run.stdout).toContain('kill: no target running');
       const kill = ws.run('kill', '--reason', 'fault test');
-      expect(kill.code, kill.stderr).toBe(0);
-      expect(kill.stdout).toMatch(/the PID was reused by another process, which is spared/);
-
       expect(alive(pid), `phase ${phaseMs}: the innocent process is alive`).toBe(true);
       expect(await settle(pid, record), `phase ${phaseMs}: signals the innocent process got`).toEqual([]);
       expect(signalsTo(ws, pid)).toEqual([]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`PID ${pid} started \\d\\.\\d\\d s after the PID file was written: the PID was reused by another process, which is spared`));
+      expect(run.stdout).toContain('kill: no target running');
+      expect(kill.code, kill.stderr).toBe(0);
+      expect(kill.stdout).toMatch(/the PID was reused by another process, which is spared/);
       child.kill('SIGKILL');
     }
   });
