@@ -20,13 +20,6 @@ function killAtEnd(pids: () => number[]): void {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-}
-
 /**
  * A node process that writes every signal it gets (TERM, HUP, INT, USR1, USR2) to `record`, one
  * per line, and `ready` once its handlers are in place. SIGKILL cannot be recorded: it dies.
@@ -58,49 +51,43 @@ export async function settle(pid: number, record: string): Promise<string[]> {
 
 export type PidMethod = 'ns_last_pid' | 'fork-until';
 
+const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`;
+
 /**
- * Start `start()` so that its process gets `pid`, for real: the kernel's next PID is set through
- * /proc/sys/kernel/ns_last_pid (root, in our PID namespace); when that file is not writable,
- * cheap processes are forked until the PID counter comes round to it (bounded in time), and that
- * is said loudly. Other processes on the machine fork too, so a miss is retried.
+ * Start `argv` so that its process gets `pid`, for real. A shell sets the kernel's last PID
+ * (/proc/sys/kernel/ns_last_pid: root, in our PID namespace) and forks the command at once; when
+ * that file is not writable, the shell forks cheap subshells until the PID counter comes round to
+ * `pid - 1` (bounded in time), and that is said loudly. Other processes on the machine fork too,
+ * so a miss is retried. The process outlives the shell and is SIGKILLed when the test ends.
  */
-export async function spawnWithPid(pid: number, start: () => ChildProcess, timeoutMs = 120_000): Promise<{ child: ChildProcess; method: PidMethod }> {
+export function spawnWithPid(pid: number, argv: readonly string[], timeoutMs = 240_000): { method: PidMethod } {
   const deadline = Date.now() + timeoutMs;
   // CW_FAULTS_FORK_UNTIL=1 tries the fallback where ns_last_pid could be written.
   let method: PidMethod = process.env.CW_FAULTS_FORK_UNTIL === '1' ? 'fork-until' : 'ns_last_pid';
   let why = method === 'fork-until' ? 'CW_FAULTS_FORK_UNTIL=1' : '';
-  if (method === 'fork-until') process.stderr.write(`\n*** PID reuse forced by forking until PID ${pid} comes round (${why}) ***\n\n`);
-  for (let attempt = 1; Date.now() < deadline; attempt++) {
+  if (method === 'ns_last_pid') {
+    try {
+      writeFileSync(NS_LAST_PID, String(pid - 1));
+    } catch (error) {
+      method = 'fork-until';
+      why = `${NS_LAST_PID} is not writable: ${(error as Error).message}`;
+    }
+  }
+  if (method === 'fork-until') process.stderr.write(`\n*** PID reuse forced by forking until PID ${pid} comes round (${why}): slow ***\n\n`);
+  const prepare =
+    method === 'ns_last_pid'
+      ? `echo ${pid - 1} > ${NS_LAST_PID}`
+      : `while :; do : & p=$!; wait $p; [ $p -eq ${pid - 1} ] && break; done`;
+  const command = `${prepare}; ${argv.map(quote).join(' ')} </dev/null >/dev/null 2>&1 & echo $!`;
+  for (let attempt = 1; attempt <= 200 && Date.now() < deadline; attempt++) {
     if (alive(pid)) throw new Error(`PID ${pid} was taken by another process before the test could reuse it`);
-    if (method === 'ns_last_pid') {
-      try {
-        writeFileSync(NS_LAST_PID, String(pid - 1));
-      } catch (error) {
-        method = 'fork-until';
-        why = (error as Error).message;
-        process.stderr.write(`\n*** ${NS_LAST_PID} is not writable (${why}): forcing PID reuse by forking until PID ${pid} comes round (slow) ***\n\n`);
-      }
-    }
-    if (method === 'fork-until') forkUntil(pid - 1, deadline);
-    const child = start();
-    if (child.pid === pid) {
-      killAtEnd(() => [pid]);
-      return { child, method };
-    }
-    child.kill('SIGKILL');
-    await exited(child);
-    if (attempt >= 200) break;
+    const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', timeout: Math.max(1000, deadline - Date.now()) });
+    const got = Number(r.stdout.trim());
+    if (got > 0) killAtEnd(() => [got]);
+    if (got === pid) return { method };
+    if (got > 0) process.kill(got, 'SIGKILL');
   }
   throw new Error(`could not start a process with PID ${pid} (${method}${why === '' ? '' : `: ${why}`})`);
-}
-
-/** Fork (shell subshells: no exec) until the last PID handed out is `last`, or just below it. */
-function forkUntil(last: number, deadline: number): void {
-  const script = `t=${last}; while :; do : & p=$!; wait $p; if [ $p -ge $((t-3)) ] && [ $p -le $t ]; then break; fi; done; echo $p`;
-  const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', timeout: Math.max(1000, deadline - Date.now()) });
-  let at = Number(r.stdout.trim());
-  // The last steps one by one, from here.
-  while (Number.isInteger(at) && at < last && Date.now() < deadline) at = spawnSync('/bin/true').pid ?? last;
 }
 
 /**

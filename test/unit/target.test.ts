@@ -37,9 +37,9 @@ describe('judgePidFile', () => {
     ['started after the PID file was written', '100', 5000, proc({ startMs: 7000 }), none, false, /reused/],
     ['started within the second of writing', '100', 5000, proc({ startMs: 6000 }), none, true, null],
     // Start times from the kernel carry fractions; the PID file's time too (from nanoseconds).
-    ['started 1.001 s after: reused', '100', 5000.25, proc({ startMs: 6001.26 }), none, false, /started 1\.00 s after the PID file was written: the PID was reused/],
+    ['started 1.001 s after: reused', '100', 5000.25, proc({ startMs: 6001.26 }), none, false, /started after the PID file was written \(1\.00 s later\): the PID was reused/],
     ['started 0.999 s after: the target', '100', 5000.25, proc({ startMs: 5999.25 }), none, true, null],
-    ['started 2.02 s after (forced PID reuse): reused', '100', 1_796_155_459_626.123, proc({ startMs: 1_796_155_461_646.5 }), none, false, /started 2\.02 s after/],
+    ['started 2.02 s after (forced PID reuse): reused', '100', 1_796_155_459_626.123, proc({ startMs: 1_796_155_461_646.5 }), none, false, /\(2\.02 s later\)/],
     ['started before the file was written (the app writes its own PID)', '100', 5000, proc({ startMs: 4200.5 }), none, true, null],
     ['start unknown: judged by the rest', '100', 5000, proc({ startMs: null }), none, true, null],
     ['PID 1 or an ancestor of the watchdog', '50', 5000, proc({ pid: 50 }), none, false, /ancestors/],
