@@ -27,6 +27,12 @@ const duration = z
     error: (issue) => `expected a duration like "30s", "15m" or "1h", got ${describe(issue.input)}`,
   });
 
+/**
+ * USD the log may gain during the grace period (after the kill decision) before SIGKILL comes at
+ * once: 15 s of a $0.40/min app, 0.24 s of a $25/min runaway.
+ */
+export const DEFAULT_GRACE_SPEND_USD = 0.1;
+
 /** Tokens of a model with no price and no logged cost count at this (USD per million). */
 export const DEFAULT_UNPRICED_PER_MILLION = 75;
 
@@ -113,6 +119,7 @@ const schema = z.strictObject({
         )
         .optional(),
       grace: duration.default('10s'),
+      grace_spend: z.preprocess(offAsNull, usd.nullable().default(DEFAULT_GRACE_SPEND_USD)),
       stop_command: z.string({ error: 'expected a shell command' }).min(1).optional(),
       stop_timeout: duration
         .refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` })
@@ -248,6 +255,8 @@ export interface Config {
     processName: string | null;
     cmdline: string | null;
     graceMs: number;
+    /** SIGKILL at once when the log gains more than this during the grace period; null: off. */
+    graceSpendUsd: number | null;
     stopCommand: string | null;
     stopTimeoutMs: number;
   } | null;
@@ -457,6 +466,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
             processName: target.process_name ?? null,
             cmdline: target.cmdline ?? null,
             graceMs: parseDuration(target.grace) as number,
+            graceSpendUsd: target.grace_spend,
             stopCommand: target.stop_command ?? null,
             stopTimeoutMs: parseDuration(target.stop_timeout) as number,
           },

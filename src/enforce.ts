@@ -5,12 +5,12 @@
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { type AlertFacts, consoleLine, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
+import { type AlertFacts, consoleLine, graceCutText, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
 import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, SLACK_NOTE } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { appendAudit } from './effects/audit.js';
 import { createFlag, type FlagContent } from './effects/flag.js';
-import { killTree, planTree, runStopCommand } from './effects/kill.js';
+import { type GraceSpend, killTree, planTree, runStopCommand } from './effects/kill.js';
 import { postToSlack, webhookSource } from './effects/slack.js';
 import { readJson, writeJsonAtomic } from './effects/store.js';
 import { findTarget } from './effects/target.js';
@@ -142,9 +142,10 @@ export interface KillResult {
 
 /**
  * Stop the target: the stop command first (a supervisor would restart it), then the process
- * tree. No target configured or running is reported, not a failure.
+ * tree. No target configured or running is reported, not a failure. `meter` measures what the
+ * log gains from the kill decision on (target.grace_spend).
  */
-export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor | null): Promise<KillResult> {
+export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor | null, meter: (() => Pick<GraceSpend, 'spentMicro'>) | null = null): Promise<KillResult> {
   const blank: KillSummary = { notRunning: true, tree: [], exited: [], killed: [], refused: [], survivors: [], stop: null, notes: [], dryRun };
   const target = config.target;
   if (target === null) {
@@ -184,7 +185,9 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
       return { summary: { ...blank, notRunning: false, stop, exited: before, tree: before.map((pid) => ({ pid, name: '' })), notes }, failed: null };
     }
   }
-  const report = await killTree(finding.pids, finding.processes, target.graceMs);
+  const spend = meter === null || target.graceSpendUsd === null ? null : { spentMicro: meter().spentMicro, limitMicro: Math.round(target.graceSpendUsd * 1e6) };
+  const report = await killTree(finding.pids, finding.processes, target.graceMs, spend);
+  const graceCut = report.graceCut === null ? null : { spendUsd: report.graceCut.spentMicro / 1e6, afterMs: report.graceCut.afterMs };
   for (const s of report.signals) audit?.record('signal', { ...s });
   audit?.record('kill', {
     result: report.ok ? 'killed' : 'failed',
@@ -193,6 +196,9 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
     killed_by_sigkill: report.killed,
     refused: report.refused,
     survivors: report.survivors,
+    ...(graceCut !== null
+      ? { grace_cut: { spend_usd: graceCut.spendUsd, after_ms: graceCut.afterMs, grace_spend_usd: target.graceSpendUsd, note: graceCutText(graceCut.spendUsd) } }
+      : {}),
   });
   const summary: KillSummary = {
     notRunning: false,
@@ -204,6 +210,7 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
     stop,
     notes,
     dryRun: false,
+    ...(graceCut !== null ? { graceCut } : {}),
   };
   const failed = report.ok
     ? null

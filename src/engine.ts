@@ -29,6 +29,7 @@ import { readFlag } from './effects/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
+import { graceMeter, type MeterStart } from './grace-meter.js';
 
 // 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
 // rebuilt from the log once, with a note.
@@ -71,6 +72,8 @@ export interface CheckResult {
   /** Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted for. */
   newZeroCost: number;
   newZeroCostUsd: number;
+  /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */
+  meterStart: MeterStart;
 }
 
 
@@ -385,6 +388,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     newestReadMs: scanner.newestReadMs,
     burn: config.burnRate === null ? null : { shortUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000))), longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))) },
     ledger: loaded.ledger,
+    meterStart: { tail: tail.state, prices: loaded.prices },
   };
 }
 
@@ -474,7 +478,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   let kill: KillSummary | null = null;
   let killFailed: string | null = null;
   if (decision.kill) {
-    const stopped = await stopTarget(config, dryRun, audit);
+    const stopped = await stopTarget(config, dryRun, audit, () => graceMeter(config, result.meterStart));
     kill = stopped.summary;
     killFailed = stopped.failed;
     if (killFailed !== null) failures.push(killFailed);

@@ -4,6 +4,7 @@
 import { configPath, loadConfig } from '../config.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
 import { topsOf, underLock } from '../engine.js';
+import { graceMeter } from '../grace-meter.js';
 import { EXIT, FailureError } from '../errors.js';
 import { killProblem } from '../core/decide.js';
 import { deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
@@ -48,7 +49,7 @@ export async function killCommand(options: KillOptions): Promise<number> {
       false,
       audit,
     );
-    const stopped = await stopTarget(config, false, audit);
+    const stopped = await stopTarget(config, false, audit, () => graceMeter(config, result.meterStart));
     const failures: string[] = [];
     if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
     if (stopped.failed !== null) failures.push(stopped.failed);

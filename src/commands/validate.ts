@@ -71,6 +71,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             config.target.processName && `process_name ${config.target.processName}`,
             config.target.cmdline && `cmdline /${config.target.cmdline}/`,
             `grace ${formatDuration(config.target.graceMs)}`,
+            config.target.graceSpendUsd === null ? 'grace_spend off' : `SIGKILL at once if the log gains over ${formatUsd(config.target.graceSpendUsd)} during the grace`,
             config.target.stopCommand && `stop_command "${config.target.stopCommand}" (timeout ${formatDuration(config.target.stopTimeoutMs)})`,
           ]
             .filter(Boolean)

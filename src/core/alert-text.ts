@@ -22,6 +22,13 @@ export interface KillSummary {
   /** Why a PID file or process was not trusted, or the process list failed. */
   notes: string[];
   dryRun: boolean;
+  /** SIGKILL came before the grace period was over: the log gained this much after the kill decision. */
+  graceCut?: { spendUsd: number; afterMs: number };
+}
+
+/** Why SIGKILL came early (target.grace_spend). */
+export function graceCutText(spendUsd: number): string {
+  return `SIGKILL after ${usd(spendUsd)} more spend during the grace period`;
 }
 
 export type FlagOutcome =
@@ -135,6 +142,7 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
         const how = kill.killed.length === 0 ? 'after SIGTERM' : kill.exited.length === 0 ? 'after SIGKILL' : `${kill.killed.length} needed SIGKILL`;
         out.push(`killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ${pidList(gone, kill.tree)}`);
       }
+      if (kill.graceCut !== undefined) out.push(`${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s after SIGTERM)`);
       if (kill.refused.length > 0) out.push(`KILL REFUSED (EPERM, not ours to signal): ${pidList(kill.refused, kill.tree)}`);
       if (kill.survivors.length > 0) out.push(`KILL FAILED, still running: ${pidList(kill.survivors, kill.tree)}`);
     }
@@ -207,6 +215,7 @@ export function killJson(kill: KillSummary | null): Record<string, unknown> | nu
     survivors: kill.survivors,
     stop_command: kill.stop === null ? null : { ok: kill.stop.ok, exit_code: kill.stop.exitCode, timed_out: kill.stop.timedOut, ...(kill.stop.error !== undefined ? { error: kill.stop.error } : {}) },
     notes: kill.notes,
+    ...(kill.graceCut !== undefined ? { grace_cut: { spend_usd: kill.graceCut.spendUsd, after_ms: kill.graceCut.afterMs } } : {}),
   };
 }
 

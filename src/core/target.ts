@@ -9,7 +9,10 @@ export interface ProcessInfo {
   cmd: string;
   /** Executable path, when known. */
   path: string;
-  /** Start time, epoch ms, to the second; null when unknown. */
+  /**
+   * Start time, epoch ms; null when unknown. From ps it is to the second and reads up to a second
+   * early; for a PID file's process it comes from the kernel (see processStartMs), to ~10 ms.
+   */
   startMs: number | null;
 }
 
@@ -58,10 +61,31 @@ export type PidFileVerdict =
   | { trusted: true; pid: number }
   | { trusted: false; pid: number | null; reason: string };
 
+/** A PID file's process may have started up to this long after the file was written. */
+export const PID_FILE_TOLERANCE_MS = 1000;
+
+/**
+ * When a process started, epoch ms, from what Linux says of it: its start in clock ticks since
+ * boot (/proc/<pid>/stat, field 22) and the time since boot now (/proc/uptime, in centiseconds).
+ * Its age is uptime minus start: no boot time is needed (/proc/stat's `btime` is whole seconds,
+ * which is why `ps` reads up to a second early). Null when the figures make no sense.
+ */
+export function processStartMs(nowMs: number, uptimeSec: number, startTicks: number, clockTicksPerSec: number): number | null {
+  if (![nowMs, uptimeSec, startTicks, clockTicksPerSec].every(Number.isFinite) || startTicks < 0 || clockTicksPerSec <= 0) return null;
+  const ageMs = (uptimeSec - startTicks / clockTicksPerSec) * 1000;
+  // A start read a little after the uptime (the two files are read one after the other) is now.
+  return nowMs - Math.max(0, ageMs);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 0)} s`;
+}
+
 /**
  * Is the process named by a PID file the target? Only when it is alive, matches the rule when one
  * is set, and started no more than a second after the PID file was written: a process that
- * started later got a reused PID and is somebody else.
+ * started later got a reused PID and is somebody else. `pidFileMtimeMs` may carry a fraction
+ * (the file's time is kept to the nanosecond).
  */
 export function judgePidFile(
   content: string,
@@ -74,15 +98,28 @@ export function judgePidFile(
   if (!/^\d+$/.test(text)) return { trusted: false, pid: null, reason: `does not hold a PID (${JSON.stringify(text.slice(0, 20))})` };
   const pid = Number(text);
   if (pid <= 0) return { trusted: false, pid, reason: 'holds PID 0' };
-  if (proc === undefined) return { trusted: false, pid, reason: `PID ${pid} is not running` };
+  if (proc === undefined) return { trusted: false, pid, reason: `names PID ${pid}, which is not running (a stale PID file): nothing signalled` };
   if (protectedSet.has(pid)) return { trusted: false, pid, reason: `PID ${pid} is PID 1, the watchdog or one of its ancestors` };
   if ((rule.processName !== null || rule.cmdline !== null) && !matchesRule(rule, proc)) {
     return { trusted: false, pid, reason: `PID ${pid} is "${proc.name}", not the configured target (PID reused?)` };
   }
-  if (proc.startMs !== null && proc.startMs > pidFileMtimeMs + 1000) {
-    return { trusted: false, pid, reason: `PID ${pid} started after the PID file was written: the PID was reused by another process` };
+  if (proc.startMs !== null && proc.startMs > pidFileMtimeMs + PID_FILE_TOLERANCE_MS) {
+    return {
+      trusted: false,
+      pid,
+      reason: `PID ${pid} started after the PID file was written (${seconds(proc.startMs - pidFileMtimeMs)} later): the PID was reused by another process, which is spared`,
+    };
   }
   return { trusted: true, pid };
+}
+
+/**
+ * During the grace period: has the log gained more than `graceSpendMicro` since the kill
+ * decision? Then waiting out the grace only costs money: SIGKILL now. Null figures (no limit
+ * set, or the log could not be read) never cut the grace short.
+ */
+export function graceSpendExceeded(spentMicro: number | null, graceSpendMicro: number | null): boolean {
+  return spentMicro !== null && graceSpendMicro !== null && spentMicro > graceSpendMicro;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Killing the target: the optional stop command first (for supervised apps), then the whole
-// process tree: SIGTERM to every process, up to `grace` for them to go, SIGKILL to every
-// survivor, then a check that each is gone. A zombie is dead. A PID is signalled only while it is
+// process tree: SIGTERM to every process, up to `grace` for them to go (cut short when the log
+// shows they go on spending: target.grace_spend), SIGKILL to every survivor, then a check that
+// each is gone. A zombie is dead. A PID is signalled only while it is
 // still the same process (same start time in /proc), so a PID reused during the grace period is
 // never hit.
 //
@@ -8,7 +9,7 @@
 // parent died of the SIGTERM are no longer in the tree when SIGKILL comes), and it stops at the
 // first refused signal (EPERM), leaving the rest of the tree untouched.
 import { spawn } from 'node:child_process';
-import { processTree, type ProcessInfo, protectedPids } from '../core/target.js';
+import { graceSpendExceeded, processTree, type ProcessInfo, protectedPids } from '../core/target.js';
 import { isAlive, procStat } from './proc.js';
 import { listProcesses } from './target.js';
 
@@ -32,7 +33,15 @@ export interface KillReport {
   refused: number[];
   /** Still alive at the end. */
   survivors: number[];
+  /** The grace period was cut short: the log gained this much after the kill decision. */
+  graceCut: { spentMicro: number; afterMs: number } | null;
   ok: boolean;
+}
+
+/** Spend during the grace period: a meter, and what it may reach (micro-dollars) before SIGKILL. */
+export interface GraceSpend {
+  spentMicro(): number | null;
+  limitMicro: number;
 }
 
 const POLL_MS = 50;
@@ -67,7 +76,7 @@ export function planTree(roots: readonly number[], processes: readonly ProcessIn
   return processTree(roots, processes, protectedPids(process.pid, processes));
 }
 
-export async function killTree(roots: readonly number[], processes: readonly ProcessInfo[], graceMs: number): Promise<KillReport> {
+export async function killTree(roots: readonly number[], processes: readonly ProcessInfo[], graceMs: number, spend: GraceSpend | null = null): Promise<KillReport> {
   const tree = planTree(roots, processes);
   const start = new Map<number, number | null>(tree.map((p) => [p.pid, startOf(p.pid)]));
   const names = new Map<number, string>(tree.map((p) => [p.pid, p.name]));
@@ -82,8 +91,11 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
     return result === 'sent';
   };
 
-  /** Watch `pids` until all are gone or `ms` have passed; the gone go to `gone`, the rest come back. */
-  const watch = async (pids: number[], ms: number, gone: number[]): Promise<number[]> => {
+  /**
+   * Watch `pids` until all are gone, `ms` have passed or `enough()` says so; the gone go to
+   * `gone`, the rest come back.
+   */
+  const watch = async (pids: number[], ms: number, gone: number[], enough: () => boolean = () => false): Promise<number[]> => {
     const deadline = Date.now() + ms;
     let left = pids;
     for (;;) {
@@ -92,12 +104,21 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
         gone.push(pid);
         return false;
       });
-      if (left.length === 0 || Date.now() >= deadline) return left;
+      if (left.length === 0 || Date.now() >= deadline || enough()) return left;
       await sleep(POLL_MS);
     }
   };
 
-  const waiting = await watch(tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid), graceMs, exited);
+  let graceCut: KillReport['graceCut'] = null;
+  const termAt = Date.now();
+  const spentTooMuch = (): boolean => {
+    if (spend === null) return false;
+    const spent = spend.spentMicro();
+    if (!graceSpendExceeded(spent, spend.limitMicro)) return false;
+    graceCut = { spentMicro: spent as number, afterMs: Date.now() - termAt };
+    return true;
+  };
+  const waiting = await watch(tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid), graceMs, exited, spentTooMuch);
 
   // Children forked during the grace period belong to the tree too.
   let survivors = waiting;
@@ -124,6 +145,7 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
     killed,
     refused: [...refused].sort((a, b) => a - b),
     survivors: alive,
+    graceCut,
     ok: alive.length === 0,
   };
 }

@@ -1,6 +1,13 @@
 // What Linux says about a process, from /proc. `kill(pid, 0)` alone is not enough: a zombie (dead,
 // not yet reaped, common when PID 1 in a container does not reap) answers it as if alive.
 import { readFileSync } from 'node:fs';
+import { processStartMs } from '../core/target.js';
+
+/**
+ * Clock ticks per second of /proc's times (USER_HZ, `getconf CLK_TCK`): fixed at 100 by the Linux
+ * ABI on every architecture Node runs on, whatever the kernel's own HZ.
+ */
+export const CLK_TCK = 100;
 
 export interface ProcStat {
   pid: number;
@@ -52,4 +59,25 @@ let procMounted: boolean | undefined;
 function hasProc(): boolean {
   procMounted ??= procStat(process.pid) !== null;
   return procMounted;
+}
+
+/** Seconds since boot (/proc/uptime, to the centisecond); null without /proc. */
+export function uptimeSeconds(): number | null {
+  try {
+    const value = Number.parseFloat(readFileSync('/proc/uptime', 'latin1'));
+    return Number.isFinite(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * When a process started, epoch ms, to about 10 ms: from the kernel's start time and the uptime
+ * (see core processStartMs). Null when it is gone or there is no /proc.
+ */
+export function startedAtMs(pid: number, nowMs: number = Date.now()): number | null {
+  const stat = procStat(pid);
+  if (stat === null) return null;
+  const uptime = uptimeSeconds();
+  return uptime === null ? null : processStartMs(nowMs, uptime, stat.startTicks, CLK_TCK);
 }

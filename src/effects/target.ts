@@ -3,7 +3,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { judgePidFile, matchesRule, type ProcessInfo, protectedPids } from '../core/target.js';
-import { isAlive } from './proc.js';
+import { isAlive, startedAtMs } from './proc.js';
 
 export interface TargetFinding {
   configured: boolean;
@@ -33,15 +33,17 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
 /**
  * A PID file's content and time. Opened without blocking and refused unless a regular file: a
  * named pipe (or a device) put in its place must not hang the watchdog. Only its start is read.
+ * The time is kept to the microsecond (from the nanoseconds): it is compared with a start time
+ * known to ~10 ms, against a tolerance of one second.
  */
 function readPidFile(file: string): { content: string; mtimeMs: number } {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const st = fstatSync(fd);
+    const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw new Error('not a regular file');
-    const buffer = Buffer.alloc(Math.min(st.size, 4096));
+    const buffer = Buffer.alloc(Math.min(Number(st.size), 4096));
     const n = readSync(fd, buffer, 0, buffer.length, 0);
-    return { content: buffer.subarray(0, n).toString('utf8'), mtimeMs: st.mtimeMs };
+    return { content: buffer.subarray(0, n).toString('utf8'), mtimeMs: Number(st.mtimeNs / 1000n) / 1000 };
   } finally {
     closeSync(fd);
   }
@@ -70,9 +72,13 @@ export async function findTarget(config: Config): Promise<TargetFinding> {
     try {
       const { content, mtimeMs } = readPidFile(target.pidFile);
       const pidText = content.trim();
-      const verdict = judgePidFile(content, mtimeMs, /^\d+$/.test(pidText) ? byPid.get(Number(pidText)) : undefined, rule, guard);
+      const listed = /^\d+$/.test(pidText) ? byPid.get(Number(pidText)) : undefined;
+      // ps gives the start to the second, read up to a second early: the kernel's is exact.
+      const exact = listed === undefined ? null : startedAtMs(listed.pid);
+      const proc = listed === undefined ? undefined : { ...listed, startMs: exact ?? listed.startMs };
+      const verdict = judgePidFile(content, mtimeMs, proc, rule, guard);
       if (verdict.trusted) pids.add(verdict.pid);
-      else if (verdict.pid === null || byPid.has(verdict.pid)) notes.push(`PID file ${target.pidFile} ${verdict.reason}`);
+      else notes.push(`PID file ${target.pidFile} ${verdict.reason}`);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') notes.push(`cannot read PID file ${target.pidFile}: ${(error as Error).message}`);
     }
