@@ -27,7 +27,9 @@ export interface KillSummary {
 export type FlagOutcome =
   | { kind: 'none' }
   | { kind: 'written' | 'exists' | 'would-write'; file: string }
-  | { kind: 'failed'; file: string; error: string };
+  | { kind: 'failed'; file: string; error: string }
+  /** The flag could not be seen (not written either, nothing needed it): `error` says why. */
+  | { kind: 'unknown'; file: string; error: string };
 
 export interface AlertFacts {
   host: string;
@@ -111,6 +113,9 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
     case 'failed':
       out.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);
       break;
+    case 'unknown':
+      out.push(`EMERGENCY FLAG UNKNOWN: ${flag.error}`);
+      break;
     case 'none':
       break;
   }
@@ -161,9 +166,11 @@ export function alertLines(facts: AlertFacts): string[] {
     if (facts.tops.models.length > 0) lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
     if (facts.tops.agents.length > 0) lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
   }
+  // Said once: a problem that is the headline or a "done" entry already is not repeated.
   const done = actionLines(facts.flag, facts.kill);
-  if (done.length > 0) lines.push(`  done: ${done.join('; ')}`);
-  for (const problem of facts.problems ?? []) if (!lines.includes(problem)) lines.push(`  ${problem}`);
+  const doneShown = done.filter((d) => d !== lines[0]);
+  if (doneShown.length > 0) lines.push(`  done: ${doneShown.join('; ')}`);
+  for (const problem of facts.problems ?? []) if (!lines.includes(problem) && !done.includes(problem)) lines.push(`  ${problem}`);
   lines.push(`  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})`);
   return lines;
 }

@@ -70,6 +70,11 @@ export interface DecideInput {
   windows: readonly WindowStatus[];
   state: AlertState;
   flagExists: boolean;
+  /**
+   * The flag could not be seen (core/flag.ts): it is not in force for the app's sake, but it was
+   * not removed either: no "flag removed" alert, and what was known of it is kept.
+   */
+  flagUnknown?: boolean;
   /** The target is running now (only known when a kill may be needed; false otherwise). */
   targetRunning: boolean;
   reminderMs: number;
@@ -147,10 +152,12 @@ export function decide(input: DecideInput): Decision {
   }
 
   const writeFlag = levelRank(level) >= levelRank('emergency') && !input.flagExists;
-  const flagInForce = input.flagExists || writeFlag;
+  const unknown = input.flagUnknown === true;
+  // A kill switch is not turned off by a flag that cannot be seen: only clear-emergency does that.
+  const flagInForce = input.flagExists || writeFlag || (unknown && state.flag_seen);
 
   // The flag was seen and is gone, but nobody ran clear-emergency: someone deleted it by hand.
-  if (state.flag_seen && !input.flagExists) {
+  if (state.flag_seen && !input.flagExists && !unknown) {
     events.push({ kind: 'flag-removed', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
     next.kill_switch = null;
     next.last_reminder_ms = null;
@@ -209,6 +216,7 @@ export function afterClear(state: AlertState, windows: readonly WindowStatus[], 
 
 /** The incident key of an emergency flag that could not be written. */
 export const FLAG_FAILED = 'flag-failed';
+export const FLAG_UNKNOWN = 'flag-unknown';
 
 /** What went wrong while acting, as the engine found it. */
 export interface ActionTrouble {
@@ -220,6 +228,8 @@ export interface ActionTrouble {
   stopFailed: string | null | undefined;
   /** Why the emergency flag could not be written; null otherwise. */
   flagFailed: string | null;
+  /** Why the flag's state cannot be told (core/flag.ts); null or left out when it can. */
+  flagUnknown?: string | null;
 }
 
 /** The alert line for a kill that failed. */
@@ -266,6 +276,16 @@ export function troubles(
     }
   } else {
     delete incidents[FLAG_FAILED];
+  }
+  const unknown = trouble.flagUnknown ?? null;
+  if (unknown !== null) {
+    // A write that failed says it already; the incident is remembered all the same.
+    if (due(FLAG_UNKNOWN)) {
+      if (trouble.flagFailed === null) problems.push(`EMERGENCY FLAG UNKNOWN: ${unknown}`);
+      incidents[FLAG_UNKNOWN] = nowMs;
+    }
+  } else {
+    delete incidents[FLAG_UNKNOWN];
   }
   return { problems, incidents };
 }
