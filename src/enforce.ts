@@ -130,7 +130,7 @@ export function placeFlag(config: Config, content: FlagContent, dryRun: boolean,
             : e.code === 'ENOSPC'
               ? 'no space left on the device'
               : e.code === 'ENOTDIR'
-                ? `${path.dirname(config.flagFile)} (or a folder above it) is a file, not a folder (ENOTDIR)`
+                ? `not a folder (ENOTDIR): ${path.dirname(config.flagFile)}, or a folder above it, is a file`
                 : errnoWords(e.code, e.message);
     audit?.record('flag_failed', { file: config.flagFile, error: why, code: e.code ?? null });
     return { kind: 'failed', file: config.flagFile, error: why };
