@@ -72,7 +72,7 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
     emergency: {
       ...(flag.kind === 'present' ? { ...(flag.content ?? {}), active: true } : { active: false }),
       file: config.flagFile,
-      ...(flag.kind === 'present' && flag.problem ? { problem: `flag file is not JSON: ${flag.problem}` } : {}),
+      ...(flag.kind === 'present' && flag.problem ? { problem: `flag file ${flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '}${flag.problem}` } : {}),
       // Not in force, and not known to be absent either: why, in one line (exit 2 or 3).
       ...(flag.kind === 'unknown' ? { error: flag.reason } : {}),
       kill_switch: alerts.kill_switch === null ? null : { since: new Date(alerts.kill_switch.since_ms).toISOString(), by: alerts.kill_switch.by },

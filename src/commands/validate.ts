@@ -50,7 +50,9 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   for (const note of finding?.notes ?? []) notes.push(note);
   const source = webhookSource(config, process.env);
   const slackText =
-    source.kind === 'url' ? `from ${source.from}` : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
+    source.kind === 'url'
+      ? `from ${source.from}${source.from === config.slack.webhookUrlFile ? ' (held like a key: a regular file, yours or root\'s, open to nobody else)' : ''}`
+      : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
   if (source.kind === 'none') notes.push(`no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.webhook_url_file)`);
   if (source.kind === 'broken') notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {

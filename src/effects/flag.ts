@@ -1,7 +1,7 @@
 // The emergency flag: its existence tells the app to stop spending. Written once per emergency
 // (the first trigger is the record) and never removed here: only `clear-emergency` removes it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { type FlagSeen, flagUnknownReason } from '../core/flag.js';
 import { fsyncDir, readJson } from './store.js';
@@ -26,7 +26,13 @@ export function readFlag(flagFile: string): FlagRead {
     const code = e.code ?? null;
     return { kind: 'unknown', code, detail: e.message, reason: flagUnknownReason(flagFile, path.dirname(flagFile), code, e.message) };
   }
-  // It exists, so it is in force whatever it holds: the app only checks that it exists.
+  // It exists, so it is in force whatever it holds: the app only checks that it exists. A link
+  // (to a file that exists) is in force too, but what it points at is not ours to read or quote.
+  try {
+    if (lstatSync(flagFile).isSymbolicLink()) return { kind: 'present', content: null, problem: 'a symbolic link to another file (in force: the app follows it; not read)' };
+  } catch {
+    return { kind: 'absent' }; // removed between the two looks
+  }
   const read = readJson(flagFile);
   if (read.kind === 'missing') return { kind: 'absent' }; // removed between the two looks
   if (read.kind === 'corrupt') return { kind: 'present', content: null, problem: read.reason };
