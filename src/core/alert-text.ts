@@ -77,7 +77,7 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
     case 'reminder':
       return `REMINDER: the emergency flag is still in force${event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : ''}; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`;
     case 'came-back':
-      return 'TARGET CAME BACK: the kill switch is on (an emergency flag written by a kill is in force), so it was killed again; stop its supervisor or run clear-emergency';
+      return 'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; stop its supervisor or run clear-emergency';
     case 'flag-removed':
       return `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted without \`cost-watchdog clear-emergency\`; the kill switch is off`;
   }

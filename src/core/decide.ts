@@ -153,8 +153,11 @@ export function decide(input: DecideInput): Decision {
 
   const writeFlag = levelRank(level) >= levelRank('emergency') && !input.flagExists;
   const unknown = input.flagUnknown === true;
-  // A kill switch is not turned off by a flag that cannot be seen: only clear-emergency does that.
-  const flagInForce = input.flagExists || writeFlag || (unknown && state.flag_seen);
+  const flagInForce = input.flagExists || writeFlag;
+  // What is remembered of the flag: one that cannot be seen keeps what was known, so that a kill
+  // switch is not turned off by it (only clear-emergency does that). It is never reminded of as
+  // "in force" meanwhile: that is only said of a flag that is there.
+  const flagKept = flagInForce || (unknown && state.flag_seen);
 
   // The flag was seen and is gone, but nobody ran clear-emergency: someone deleted it by hand.
   if (state.flag_seen && !input.flagExists && !unknown) {
@@ -162,19 +165,19 @@ export function decide(input: DecideInput): Decision {
     next.kill_switch = null;
     next.last_reminder_ms = null;
   }
-  next.flag_seen = flagInForce;
+  next.flag_seen = flagKept;
 
   // Kill at the kill level, and on sight while a kill switch is on and its flag in force (a
   // supervisor restarted the target). A target still running after a kill that failed did not
   // come back: it never went, and that is alerted as the failure it is.
-  const kill = level === 'kill' || (next.kill_switch !== null && flagInForce);
+  const kill = level === 'kill' || (next.kill_switch !== null && flagKept);
   if (kill && next.kill_switch !== null && input.targetRunning && state.incidents[KILL_FAILED] === undefined) {
     events.push({ kind: 'came-back', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
   }
   if (level === 'kill') next.kill_switch ??= { since_ms: nowMs, by: 'limit' };
 
   if (!flagInForce) {
-    next.last_reminder_ms = null;
+    if (!unknown) next.last_reminder_ms = null;
   } else if (events.some((e) => (e.kind === 'enter' || e.kind === 'escalate') && levelRank(e.level) >= levelRank('emergency')) || writeFlag) {
     next.last_reminder_ms = nowMs;
   } else if (next.last_reminder_ms === null) {

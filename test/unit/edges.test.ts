@@ -88,6 +88,17 @@ describe('decide with a flag that cannot be seen', () => {
     expect(d.next.kill_switch).not.toBeNull();
   });
 
+  it('a flag that cannot be seen is never reminded of as "still in force"', () => {
+    const late = { ...seenBefore, last_reminder_ms: NOW - 7_200_000 };
+    // Spend has dropped to warn since the flag was written: nothing would write it again.
+    const unknown = decide({ ...base, windows: [window('warn', 4)], state: late, flagExists: false, flagUnknown: true });
+    expect(unknown.events.map((e) => e.kind)).not.toContain('reminder');
+    expect(unknown.next.last_reminder_ms).toBe(late.last_reminder_ms);
+    expect(unknown.next.flag_seen).toBe(true);
+    const there = decide({ ...base, windows: [window('warn', 4)], state: late, flagExists: true });
+    expect(there.events.map((e) => e.kind)).toContain('reminder');
+  });
+
   it('at emergency the write is still tried (it may go through)', () => {
     const d = decide({ ...base, windows: [window('emergency', 6)], state: emptyAlertState(), flagExists: false, flagUnknown: true });
     expect(d.writeFlag).toBe(true);
