@@ -132,7 +132,10 @@ export function readJson(file: string): JsonRead {
     return { kind: 'corrupt', reason: (error as Error).message };
   }
   try {
-    if (!fstatSync(fd).isFile()) return { kind: 'corrupt', reason: 'not a regular file (ignored; replaced on the next write)' };
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { kind: 'corrupt', reason: 'not a regular file (ignored; replaced on the next write)' };
+    // Files of ours are made by renaming a fresh temporary file: one with another name is planted.
+    if (st.nlink > 1) return { kind: 'corrupt', reason: `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced on the next write)` };
     text = readFileSync(fd, 'utf8');
   } catch (error) {
     return { kind: 'corrupt', reason: (error as Error).message };
@@ -143,7 +146,7 @@ export function readJson(file: string): JsonRead {
     return { kind: 'ok', value: JSON.parse(text) };
   } catch (error) {
     // V8 quotes the start of the text in its message: keep only where it went wrong.
-    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message.replace(/,? ".*" is not valid JSON$/s, ' (not valid JSON)')})` };
+    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')})` };
   }
 }
 

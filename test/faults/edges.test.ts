@@ -388,7 +388,7 @@ describe('fault: planted symlinks at every state path', () => {
     expect(readdirSync(path.join(ws2.dir, 'state')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
-  it('planted files at state paths: a hard link at audit.jsonl is never appended to', async () => {
+  it('planted files at state paths: a hard link at audit.jsonl is never appended to, one at checkpoint.json or alerts.json never read or quoted', async () => {
     const ws = workspace(cfg());
     mkdirSync(ws.stateDir);
     const v = victims();
@@ -399,6 +399,21 @@ describe('fault: planted symlinks at every state path', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/cannot append to the audit log .*has 2 names \(a hard link planted there\?\)/);
     expect(readFileSync(victim, 'utf8')).toBe(v.text('hardlinked'));
+
+    const ws2 = workspace(cfg());
+    mkdirSync(ws2.stateDir);
+    const said: string[] = [];
+    for (const name of ['checkpoint.json', 'alerts.json']) {
+      const other = writeVictim(v.dir, `linked-${name}`, v.text(name));
+      linkSync(other, path.join(ws2.stateDir, name));
+    }
+    ws2.append(lines(2, 3));
+    const r2 = await run(ws2, ['run', '--json']);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(JSON.parse(r2.stdout).rebuilt).toMatch(/checkpoint unreadable \(a file with 2 names/);
+    said.push(r2.stdout, r2.stderr, readFileSync(path.join(ws2.stateDir, 'audit.jsonl'), 'utf8'));
+    for (const name of ['checkpoint.json', 'alerts.json']) expect(readFileSync(path.join(v.dir, `linked-${name}`), 'utf8')).toBe(v.text(name));
+    expect(said.join('\n')).not.toMatch(/SECRET-/);
   });
 
   it('planted files at state paths: a FIFO at checkpoint.json or audit.jsonl never hangs a check', async () => {
