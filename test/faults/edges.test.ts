@@ -78,6 +78,10 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     expect(clear.stderr).toMatch(reason);
     expect(clear.stdout).not.toMatch(/no emergency flag/);
 
+    const validate = await run(ws, ['validate']);
+    expect(validate.code).toBe(0); // the config is valid; what it points at is said
+    expect(validate.stderr).toMatch(/note: cannot tell whether the emergency flag .*ENOTDIR.*: every check fails until it is fixed/);
+
     const watch = await startWatch(ws, env);
     await waitFor('watch to say the check failed', () => /CHECK FAILED: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)/.test(watch.stderr()), 30_000);
     const hb = readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as { mode: string; result: { ok: boolean; error?: string } };
