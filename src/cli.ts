@@ -84,7 +84,7 @@ Examples:
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
-      '\nExit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could\nnot (log unreadable, flag not written, kill failed, state folder not writable), 64 bad usage,\n78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or\nslack.webhook_url_file) is set.',
+      '\nExit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could\nnot (log unreadable, flag not written or its state unknown, kill failed, state folder not\nwritable), 64 bad usage,\n78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or\nslack.webhook_url_file) is set.',
     );
 
   lazyCommand(
@@ -119,7 +119,7 @@ Examples:
 
   lazyCommand(cli, 'status', 'spend per window against limits with the top models and agents, emergency flag, target, heartbeat, malformed lines, unpriced models, retry storms, the app\'s own figures, warnings (read-only)', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON')
-    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn\nrate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or\nkill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable).');
+    .addHelpText('after', '\nExit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn\nrate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or\nkill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, the flag\'s folder cannot be looked into).');
 
   lazyCommand(cli, 'check-heartbeat', "is the watchdog alive? Exit non-zero and alert (once, and once on recovery) when its last completed check is older than allowed", async () => (await import('./commands/check-heartbeat.js')).checkHeartbeatCommand)
     .option('--max-age <duration>', 'how old the last check may be, like 90s, 5m, 1h (default: heartbeat.max_age, 5m)')

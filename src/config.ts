@@ -11,6 +11,7 @@ import type { Limits, WindowSpec } from './core/levels.js';
 import { FIELDS, type FieldName } from './core/record.js';
 import { DEFAULT_MAX_LINE_USD } from './core/scan.js';
 import { unsafeFile, unsafeFolder } from './core/strict.js';
+import { webhookSource } from './effects/slack.js';
 import { ConfigError } from './errors.js';
 
 export const DEFAULT_CONFIG_FILE = 'watchdog.yaml';
@@ -534,16 +535,12 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     );
   }
   const config = resolveConfig(doc.toJS(), file, env);
+  // A secret file is checked whenever the config names it (also while the environment variable
+  // is set, which takes precedence): held like a key, it must be usable when it is needed.
   const webhookFile = config.slack.webhookUrlFile;
   if (webhookFile !== null) {
-    let st;
-    try {
-      st = statSync(webhookFile);
-    } catch (error) {
-      throw new ConfigError(file, [`slack.webhook_url_file: cannot use ${webhookFile}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`]);
-    }
-    const problem = unsafeFile({ mode: st.mode, uid: st.uid, isDirectory: st.isDirectory() }, process.geteuid?.() ?? st.uid, webhookFile);
-    if (problem !== null) throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} is ${problem}`]);
+    const source = webhookSource({ slack: { webhookUrlEnv: config.slack.webhookUrlEnv, webhookUrlFile: webhookFile } }, {});
+    if (source.kind === 'broken') throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} ${source.problem}`]);
   }
   return config;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { type AlertFacts, consoleLine, graceCutText, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
 import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, SLACK_NOTE } from './core/decide.js';
+import { errnoWords } from './core/flag.js';
 import type { Level } from './core/levels.js';
 import { appendAudit } from './effects/audit.js';
 import { createFlag, type FlagContent } from './effects/flag.js';
@@ -128,7 +129,9 @@ export function placeFlag(config: Config, content: FlagContent, dryRun: boolean,
             ? 'read-only file system'
             : e.code === 'ENOSPC'
               ? 'no space left on the device'
-              : e.message;
+              : e.code === 'ENOTDIR'
+                ? `not a folder (ENOTDIR): ${path.dirname(config.flagFile)}, or a folder above it, is a file`
+                : errnoWords(e.code, e.message);
     audit?.record('flag_failed', { file: config.flagFile, error: why, code: e.code ?? null });
     return { kind: 'failed', file: config.flagFile, error: why };
   }

@@ -25,7 +25,8 @@ import type { AlertFacts, FlagOutcome, KillSummary } from './core/alert-text.js'
 import { type AlertEvent, type Decision, decide, limitFor, routineCheck, troubles } from './core/decide.js';
 import type { Level } from './core/levels.js';
 import { dollarsOf, usd } from './core/money.js';
-import { readFlag } from './effects/flag.js';
+import { flagSeen, readFlag } from './effects/flag.js';
+import { flagCheckFailed, flagInForce } from './core/flag.js';
 import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
@@ -447,10 +448,14 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     audit?.record('note', { note: loaded.note });
   }
   const flagRead = readFlag(config.flagFile);
-  const input = { nowMs, windows: result.signals, state: loaded.state, flagExists: flagRead.active, targetRunning: false, reminderMs: config.alerts.reminderMs };
+  const seen = flagSeen(flagRead);
+  const input = { nowMs, windows: result.signals, state: loaded.state, flagExists: flagInForce(seen), flagUnknown: seen.kind === 'unknown', targetRunning: false, reminderMs: config.alerts.reminderMs };
   let decision = decide(input);
 
-  let flag: FlagOutcome = flagRead.active ? { kind: 'exists', file: config.flagFile } : { kind: 'none' };
+  // Only a flag confirmed to exist is in force; one that cannot be seen is a failed check.
+  let flag: FlagOutcome =
+    flagRead.kind === 'present' ? { kind: 'exists', file: config.flagFile } : flagRead.kind === 'unknown' ? { kind: 'unknown', file: config.flagFile, error: flagRead.reason } : { kind: 'none' };
+  if (flagRead.kind === 'unknown') audit?.record('flag_unknown', { file: config.flagFile, error: flagRead.reason, code: flagRead.code });
   if (decision.writeFlag) {
     const trigger = decision.trigger;
     const limit = trigger === null ? null : limitFor(trigger, decision.level);
@@ -474,6 +479,8 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     );
     if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
   }
+  const flagUnknown = flagRead.kind === 'unknown' && flagCheckFailed(seen, flag.kind) ? flagRead.reason : null;
+  if (flagUnknown !== null && flag.kind !== 'failed') failures.push(flagUnknown);
 
   let kill: KillSummary | null = null;
   let killFailed: string | null = null;
@@ -487,7 +494,9 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   }
   // The flag is in force only if it is there now: a write that failed must not look, next time,
   // like a flag somebody deleted.
-  decision.next.flag_seen = flag.kind === 'written' || flag.kind === 'exists' || (flag.kind === 'would-write' && decision.next.flag_seen);
+  // One that cannot be seen is neither: what was known of it is kept.
+  decision.next.flag_seen =
+    flag.kind === 'written' || flag.kind === 'exists' || (flag.kind === 'would-write' && decision.next.flag_seen) || (flagUnknown !== null && loaded.state.flag_seen);
   const { problems, incidents } = troubles(
     decision.next.incidents,
     {
@@ -495,6 +504,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
       killTried: decision.kill,
       stopFailed: kill?.stop == null ? undefined : kill.stop.ok ? null : (config.target?.stopCommand ?? ''),
       flagFailed: flag.kind === 'failed' ? `${flag.file}: ${flag.error}` : null,
+      flagUnknown,
     },
     decision.events.length > 0,
     nowMs,
@@ -596,6 +606,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         enforcement.events.length > 0 ||
         enforcement.flag.kind === 'written' ||
         enforcement.flag.kind === 'failed' ||
+        enforcement.flag.kind === 'unknown' ||
         enforcement.kill !== null ||
         enforcement.failures.length > 0 ||
         enforcement.announced.length > 0 ||

@@ -31,6 +31,11 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const over = verdict.over;
     const spendText = (ws: typeof over): string => ws.map((w) => (w.detail !== undefined ? `${w.detail} at ${w.level}` : `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`)).join('; ');
     const flagBefore = readFlag(config.flagFile);
+    if (flagBefore.kind === 'unknown') {
+      // Not "no flag": the app may be paused by a flag that cannot be seen from here.
+      audit.record('clear_failed', { by: person, reason, error: flagBefore.reason, code: flagBefore.code });
+      throw new FailureError(`${flagBefore.reason}: nothing was cleared`);
+    }
     if (!verdict.allowed) {
       audit.record('clear_refused', {
         by: person,
@@ -63,7 +68,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       forced: force,
       removed,
       file: config.flagFile,
-      ...(flagBefore.active && flagBefore.content !== null ? { flag: flagBefore.content } : {}),
+      ...(flagBefore.kind === 'present' && flagBefore.content !== null ? { flag: flagBefore.content } : {}),
       acknowledged,
       windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
     });

@@ -44,7 +44,8 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
   // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
   const code = statusCode({
     levels: result.signals.map((w) => w.level),
-    flagActive: flag.active,
+    flagActive: flag.kind === 'present',
+    flagUnknown: flag.kind === 'unknown',
     heartbeatAgeMs: ageMs,
     heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
     logUnreadable: result.logError !== null,
@@ -70,9 +71,11 @@ function statusJson(config: Config, result: CheckResult, target: TargetFinding, 
       ]),
     ),
     emergency: {
-      ...(flag.active ? { ...(flag.content ?? {}), active: true } : { active: false }),
+      ...(flag.kind === 'present' ? { ...(flag.content ?? {}), active: true } : { active: false }),
       file: config.flagFile,
-      ...(flag.active && flag.problem ? { problem: `flag file is not JSON: ${flag.problem}` } : {}),
+      ...(flag.kind === 'present' && flag.problem ? { problem: `flag file ${flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '}${flag.problem}` } : {}),
+      // Not in force, and not known to be absent either: why, in one line (exit 2 or 3).
+      ...(flag.kind === 'unknown' ? { error: flag.reason } : {}),
       kill_switch: alerts.kill_switch === null ? null : { since: new Date(alerts.kill_switch.since_ms).toISOString(), by: alerts.kill_switch.by },
       acknowledged: alerts.acknowledged,
     },
@@ -176,7 +179,9 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   }
   out.push('');
   const flag = json.emergency as Record<string, unknown>;
-  if (flag.active) {
+  if (typeof flag.error === 'string') {
+    out.push(`  emergency flag   UNKNOWN: ${printable(flag.error)}`);
+  } else if (flag.active) {
     const why = typeof flag.reason === 'string' ? `: ${printable(flag.reason)}` : '';
     const when = typeof flag.triggered_at === 'string' ? ` since ${flag.triggered_at}` : '';
     const by = typeof flag.triggered_by === 'string' ? ` by ${flag.triggered_by}` : '';
@@ -244,6 +249,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
     const { json, code } = statusJson(config, result, target, seen, nowMs);
     process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs));
     if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
+    const flagError = (json.emergency as { error?: string }).error;
+    if (flagError !== undefined) process.stderr.write(`cost-watchdog: ${flagError}\n`);
     return code;
   } catch (error) {
     // A monitoring check that cannot tell says UNKNOWN (3), never WARNING (1): a bad config, an

@@ -1,8 +1,10 @@
 // `validate`: check a config and show what it resolves to (absolute paths, windows, defaults).
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { EXIT } from '../errors.js';
+import { readFlag } from '../effects/flag.js';
 import { webhookSource } from '../effects/slack.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
 import { limitsText, usd as formatUsd } from '../format.js';
@@ -34,6 +36,9 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   // Worth knowing, not wrong: the config is valid either way.
   const notes: string[] = [];
   if (!existsSync(config.log)) notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
+  const flag = readFlag(config.flagFile);
+  if (flag.kind === 'unknown') notes.push(`${flag.reason}: every check fails until it is fixed`);
+  else if (flag.kind === 'absent' && !existsSync(path.dirname(config.flagFile))) notes.push(`the flag's folder ${path.dirname(config.flagFile)} does not exist (yet): a flag cannot be written until the app creates it`);
   if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
   if (!config.windows.some((w) => w.limits.kill !== undefined)) notes.push('no kill limit on any window: spend is never stopped by a kill');
   if (config.silenceAfterMs !== null && config.target === null) notes.push('silence.after is set but there is no target: whether the app runs cannot be told, so a silent log is never alerted');
@@ -50,7 +55,9 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   for (const note of finding?.notes ?? []) notes.push(note);
   const source = webhookSource(config, process.env);
   const slackText =
-    source.kind === 'url' ? `from ${source.from}` : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
+    source.kind === 'url'
+      ? `from ${source.from}${source.from === config.slack.webhookUrlFile ? ' (held like a key: a regular file, yours or root\'s, open to nobody else)' : ''}`
+      : source.kind === 'broken' ? `BROKEN: ${source.from} ${source.problem}` : `not set ($${config.slack.webhookUrlEnv} is empty)`;
   if (source.kind === 'none') notes.push(`no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.webhook_url_file)`);
   if (source.kind === 'broken') notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {

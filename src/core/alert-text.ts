@@ -34,7 +34,9 @@ export function graceCutText(spendUsd: number): string {
 export type FlagOutcome =
   | { kind: 'none' }
   | { kind: 'written' | 'exists' | 'would-write'; file: string }
-  | { kind: 'failed'; file: string; error: string };
+  | { kind: 'failed'; file: string; error: string }
+  /** The flag could not be seen (not written either, nothing needed it): `error` says why. */
+  | { kind: 'unknown'; file: string; error: string };
 
 export interface AlertFacts {
   host: string;
@@ -82,7 +84,7 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
     case 'reminder':
       return `REMINDER: the emergency flag is still in force${event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : ''}; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`;
     case 'came-back':
-      return 'TARGET CAME BACK: the kill switch is on (an emergency flag written by a kill is in force), so it was killed again; stop its supervisor or run clear-emergency';
+      return 'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; stop its supervisor or run clear-emergency';
     case 'flag-removed':
       return `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted without \`cost-watchdog clear-emergency\`; the kill switch is off`;
   }
@@ -117,6 +119,9 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
       break;
     case 'failed':
       out.push(`EMERGENCY FLAG NOT WRITTEN: ${flag.file}: ${flag.error}`);
+      break;
+    case 'unknown':
+      out.push(`EMERGENCY FLAG UNKNOWN: ${flag.error}`);
       break;
     case 'none':
       break;
@@ -169,9 +174,11 @@ export function alertLines(facts: AlertFacts): string[] {
     if (facts.tops.models.length > 0) lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
     if (facts.tops.agents.length > 0) lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
   }
+  // Said once: a problem that is the headline or a "done" entry already is not repeated.
   const done = actionLines(facts.flag, facts.kill);
-  if (done.length > 0) lines.push(`  done: ${done.join('; ')}`);
-  for (const problem of facts.problems ?? []) if (!lines.includes(problem)) lines.push(`  ${problem}`);
+  const doneShown = done.filter((d) => d !== lines[0]);
+  if (doneShown.length > 0) lines.push(`  done: ${doneShown.join('; ')}`);
+  for (const problem of facts.problems ?? []) if (!lines.includes(problem) && !done.includes(problem)) lines.push(`  ${problem}`);
   lines.push(`  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})`);
   return lines;
 }

@@ -70,6 +70,11 @@ export interface DecideInput {
   windows: readonly WindowStatus[];
   state: AlertState;
   flagExists: boolean;
+  /**
+   * The flag could not be seen (core/flag.ts): it is not in force for the app's sake, but it was
+   * not removed either: no "flag removed" alert, and what was known of it is kept.
+   */
+  flagUnknown?: boolean;
   /** The target is running now (only known when a kill may be needed; false otherwise). */
   targetRunning: boolean;
   reminderMs: number;
@@ -147,27 +152,32 @@ export function decide(input: DecideInput): Decision {
   }
 
   const writeFlag = levelRank(level) >= levelRank('emergency') && !input.flagExists;
+  const unknown = input.flagUnknown === true;
   const flagInForce = input.flagExists || writeFlag;
+  // What is remembered of the flag: one that cannot be seen keeps what was known, so that a kill
+  // switch is not turned off by it (only clear-emergency does that). It is never reminded of as
+  // "in force" meanwhile: that is only said of a flag that is there.
+  const flagKept = flagInForce || (unknown && state.flag_seen);
 
   // The flag was seen and is gone, but nobody ran clear-emergency: someone deleted it by hand.
-  if (state.flag_seen && !input.flagExists) {
+  if (state.flag_seen && !input.flagExists && !unknown) {
     events.push({ kind: 'flag-removed', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
     next.kill_switch = null;
     next.last_reminder_ms = null;
   }
-  next.flag_seen = flagInForce;
+  next.flag_seen = flagKept;
 
   // Kill at the kill level, and on sight while a kill switch is on and its flag in force (a
   // supervisor restarted the target). A target still running after a kill that failed did not
   // come back: it never went, and that is alerted as the failure it is.
-  const kill = level === 'kill' || (next.kill_switch !== null && flagInForce);
+  const kill = level === 'kill' || (next.kill_switch !== null && flagKept);
   if (kill && next.kill_switch !== null && input.targetRunning && state.incidents[KILL_FAILED] === undefined) {
     events.push({ kind: 'came-back', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
   }
   if (level === 'kill') next.kill_switch ??= { since_ms: nowMs, by: 'limit' };
 
   if (!flagInForce) {
-    next.last_reminder_ms = null;
+    if (!unknown) next.last_reminder_ms = null;
   } else if (events.some((e) => (e.kind === 'enter' || e.kind === 'escalate') && levelRank(e.level) >= levelRank('emergency')) || writeFlag) {
     next.last_reminder_ms = nowMs;
   } else if (next.last_reminder_ms === null) {
@@ -209,6 +219,7 @@ export function afterClear(state: AlertState, windows: readonly WindowStatus[], 
 
 /** The incident key of an emergency flag that could not be written. */
 export const FLAG_FAILED = 'flag-failed';
+export const FLAG_UNKNOWN = 'flag-unknown';
 
 /** What went wrong while acting, as the engine found it. */
 export interface ActionTrouble {
@@ -220,6 +231,8 @@ export interface ActionTrouble {
   stopFailed: string | null | undefined;
   /** Why the emergency flag could not be written; null otherwise. */
   flagFailed: string | null;
+  /** Why the flag's state cannot be told (core/flag.ts); null or left out when it can. */
+  flagUnknown?: string | null;
 }
 
 /** The alert line for a kill that failed. */
@@ -266,6 +279,16 @@ export function troubles(
     }
   } else {
     delete incidents[FLAG_FAILED];
+  }
+  const unknown = trouble.flagUnknown ?? null;
+  if (unknown !== null) {
+    // A write that failed says it already; the incident is remembered all the same.
+    if (due(FLAG_UNKNOWN)) {
+      if (trouble.flagFailed === null) problems.push(`EMERGENCY FLAG UNKNOWN: ${unknown}`);
+      incidents[FLAG_UNKNOWN] = nowMs;
+    }
+  } else {
+    delete incidents[FLAG_UNKNOWN];
   }
   return { problems, incidents };
 }

@@ -45,6 +45,8 @@ export interface StatusFacts {
   heartbeatMaxAgeMs: number;
   /** The log could not be read: spend is not known. */
   logUnreadable: boolean;
+  /** The flag's state cannot be told (its folder is a file, or cannot be searched): see core/flag.ts. */
+  flagUnknown?: boolean;
   /** Findings hold (core/findings.ts: an app that under-reports, a burn rate, a blind spot...). */
   warnings?: number;
 }
@@ -52,7 +54,7 @@ export interface StatusFacts {
 /**
  * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
  * force (even after spend has dropped), or the heartbeat is stale; otherwise UNKNOWN when the log
- * cannot be read; WARNING at warn or while a finding holds; otherwise OK. A heartbeat that was never written is not stale:
+ * cannot be read or the flag cannot be seen; WARNING at warn or while a finding holds; otherwise OK. A heartbeat that was never written is not stale:
  * nothing has run yet (`check-heartbeat` is the check that insists on one).
  */
 export function statusCode(facts: StatusFacts): number {
@@ -60,7 +62,7 @@ export function statusCode(facts: StatusFacts): number {
   if (facts.flagActive || heartbeatStale(facts.heartbeatAgeMs, facts.heartbeatMaxAgeMs) || top === 'emergency' || top === 'kill') {
     return MONITOR.CRITICAL;
   }
-  if (facts.logUnreadable) return MONITOR.UNKNOWN;
+  if (facts.logUnreadable || facts.flagUnknown === true) return MONITOR.UNKNOWN;
   if (top === 'warn' || (facts.warnings ?? 0) > 0) return MONITOR.WARNING;
   return MONITOR.OK;
 }

@@ -1,19 +1,48 @@
 // The emergency flag: its existence tells the app to stop spending. Written once per emergency
 // (the first trigger is the record) and never removed here: only `clear-emergency` removes it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { type FlagSeen, flagUnknownReason } from '../core/flag.js';
 import { fsyncDir, readJson } from './store.js';
 
-export type FlagRead = { active: false } | { active: true; content: Record<string, unknown> | null; problem?: string };
+/**
+ * What is at the flag's path. `present` only when stat() (which follows a symlink, as the app's
+ * own exists() check does) succeeds: a dangling symlink is no flag. Any other error than "not
+ * found" (its folder is a file: ENOTDIR; the folder cannot be searched: EACCES) is `unknown`:
+ * never taken for a flag in force (core/flag.ts decides what follows).
+ */
+export type FlagRead =
+  | { kind: 'absent' }
+  | { kind: 'present'; content: Record<string, unknown> | null; problem?: string }
+  | { kind: 'unknown'; code: string | null; detail: string; reason: string };
 
 export function readFlag(flagFile: string): FlagRead {
+  try {
+    statSync(flagFile);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return { kind: 'absent' };
+    const code = e.code ?? null;
+    return { kind: 'unknown', code, detail: e.message, reason: flagUnknownReason(flagFile, path.dirname(flagFile), code, e.message) };
+  }
+  // It exists, so it is in force whatever it holds: the app only checks that it exists. A link
+  // (to a file that exists) is in force too, but what it points at is not ours to read or quote.
+  try {
+    if (lstatSync(flagFile).isSymbolicLink()) return { kind: 'present', content: null, problem: 'a symbolic link to another file (in force: the app follows it; not read)' };
+  } catch {
+    return { kind: 'absent' }; // removed between the two looks
+  }
   const read = readJson(flagFile);
-  if (read.kind === 'missing') return { active: false };
-  // A flag that exists is in force, whatever it holds: the app only checks that it exists.
-  if (read.kind === 'corrupt') return { active: true, content: null, problem: read.reason };
+  if (read.kind === 'missing') return { kind: 'absent' }; // removed between the two looks
+  if (read.kind === 'corrupt') return { kind: 'present', content: null, problem: read.reason };
   const value = read.value;
-  return { active: true, content: value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null };
+  return { kind: 'present', content: value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null };
+}
+
+/** What a FlagRead says for core's decisions. */
+export function flagSeen(read: FlagRead): FlagSeen {
+  return read.kind === 'unknown' ? { kind: 'unknown', code: read.code, detail: read.detail } : { kind: read.kind };
 }
 
 export interface FlagContent {

@@ -2,8 +2,8 @@
 // on 429 (honouring Retry-After) and 5xx, and never throws: the caller keeps what was not sent.
 // The URL is a secret (anyone with it can post to the channel): it never appears in a message,
 // an error, the audit log or the state folder.
-import { readFileSync } from 'node:fs';
 import type { Config } from '../config.js';
+import { readSecretFile } from './secret-file.js';
 
 export type WebhookSource = { kind: 'none' } | { kind: 'url'; url: string; from: string } | { kind: 'broken'; from: string; problem: string };
 
@@ -15,13 +15,11 @@ export function webhookSource(config: Pick<Config, 'slack'>, env: NodeJS.Process
   }
   const file = config.slack.webhookUrlFile;
   if (file === null) return { kind: 'none' };
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    return { kind: 'broken', from: file, problem: `cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
-  }
-  return checked(text.trim(), file);
+  // Held like a key (effects/secret-file.ts): a file that others can read or write, a folder, or
+  // one that cannot be read is broken, here and (the same words) when the config is loaded.
+  const read = readSecretFile(file);
+  if (!read.ok) return { kind: 'broken', from: file, problem: read.problem };
+  return checked(read.text.trim(), file);
 }
 
 function checked(url: string, from: string): WebhookSource {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   fsyncSync,
   lstatSync,
   mkdirSync,
@@ -112,19 +113,40 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 export type JsonRead = { kind: 'ok'; value: unknown } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
 
-/** Read a JSON file of ours; a missing or corrupt one is an answer, not an exception. */
+/**
+ * Read a JSON file of ours; a missing or corrupt one is an answer, not an exception. Never through
+ * a symlink, and only a regular file: the state folder may be writable by the app's user, and a
+ * link planted in place of a file of ours would have a root watchdog read (and, through the
+ * parser's message, quote) any file; a FIFO would hang the check for good. Either is "corrupt":
+ * ignored, and replaced by the next atomic write (which renames over the name, not into the link).
+ */
 export function readJson(file: string): JsonRead {
   let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'corrupt', reason: 'a symbolic link, not a file the watchdog wrote (ignored; replaced on the next write)' };
     return { kind: 'corrupt', reason: (error as Error).message };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return { kind: 'corrupt', reason: 'not a regular file (ignored; replaced on the next write)' };
+    // Files of ours are made by renaming a fresh temporary file: one with another name is planted.
+    if (st.nlink > 1) return { kind: 'corrupt', reason: `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced on the next write)` };
+    text = readFileSync(fd, 'utf8');
+  } catch (error) {
+    return { kind: 'corrupt', reason: (error as Error).message };
+  } finally {
+    closeSync(fd);
   }
   try {
     return { kind: 'ok', value: JSON.parse(text) };
   } catch (error) {
-    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message})` };
+    // V8 quotes the start of the text in its message: keep only where it went wrong.
+    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')})` };
   }
 }
 

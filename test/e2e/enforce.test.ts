@@ -449,7 +449,7 @@ describe('Slack', () => {
     expect(second.stderr).not.toMatch(/To send them to Slack/);
   });
 
-  it('reads the URL from slack.webhook_url_file, and refuses one others can write', async () => {
+  it('reads the URL from slack.webhook_url_file, and refuses one others can read or write', async () => {
     const slack = await slackServer();
     const ws = workspace(config('slack:\n  webhook_url_file: slack-url\n'));
     const file = path.join(ws.dir, 'slack-url');
@@ -461,7 +461,7 @@ describe('Slack', () => {
     chmodSync(file, 0o666);
     const refused = ws.run('run');
     expect(refused.code).toBe(78);
-    expect(refused.stderr).toMatch(/slack\.webhook_url_file: .*slack-url is writable by group and others .*chmod go-w/);
+    expect(refused.stderr).toMatch(/slack\.webhook_url_file: .*slack-url is open to group and others \(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 /);
   });
 });
 
