@@ -1,19 +1,24 @@
 // Read what the cost log gained since the last check, whatever rotation did to it in between.
 //
 // The checkpoint names the file by device + inode and holds the byte offset read up to, plus a
-// fingerprint: the first and the last 64 bytes read. Then:
+// fingerprint: the first 64 bytes read, and the last whole lines read (the tail, 512 bytes to
+// 8 KiB, see core/rotation.ts). Then:
 // - same inode, fingerprint intact: read from the offset (the usual case: only the new bytes);
-// - same inode, file shorter or fingerprint changed: truncated in place (copytruncate). The copy
-//   beside it that starts with the same bytes holds what was appended before the truncation: read
-//   its rest from the offset, then the log from 0;
+// - same inode, file shorter or fingerprint changed: rewritten in place. When the tail is found
+//   in the new content, the rewrite kept what was read (rotate_log: truncate, then write back the
+//   last lines): read on after it. Otherwise it was truncated (copytruncate): the copy beside it
+//   that starts with the same bytes holds what was appended before the truncation: read its rest
+//   from the offset, then the log from 0;
 // - another inode: renamed away (logrotate `create`, Python's RotatingFileHandler). The old file is
-//   found by its inode among the files beside the log: read its rest, then the new log from 0. If
-//   its last line is still unfinished, keep following it until it is (the app may still hold it).
+//   found by its inode among the files beside the log: read its rest, then the new log from 0. An
+//   app that keeps its old file handle goes on writing to it: each rotated generation is followed
+//   while it grows, until it has been quiet for longer than the longest window (8 at most).
 // Every byte is read once: nothing lost, nothing counted twice.
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { formatDuration } from '../core/duration.js';
 import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
-import { classifyLog, fingerprintHolds } from '../core/rotation.js';
+import { ANCHOR_MAX, anchorStart, classifyLog, fingerprintHolds, followVerdict, generationsKept, offsetInRewrite } from '../core/rotation.js';
 
 const CHUNK = 1024 * 1024;
 const FINGERPRINT = 64;
@@ -26,18 +31,20 @@ export interface FileCursor {
   ino: number;
   /** Bytes read so far (complete lines and the unfinished one). */
   offset: number;
-  /** base64 of the first bytes read, and of the last bytes before `offset`. */
+  /** base64 of the first bytes read, and of the last whole lines before `offset` (see core/rotation.ts). */
   head: string;
   tail: string;
   /** The file's name when last seen, for reports. */
   name: string;
   asm: AssemblerState;
+  /** A rotated generation: when it last grew (or was rotated away). */
+  grownMs?: number;
 }
 
 export interface TailState {
   current: FileCursor | null;
-  /** A rotated-away file whose last line was unfinished when it was rotated. */
-  previous: FileCursor | null;
+  /** Rotated-away files still followed (the app may still write to them), oldest first. */
+  previous: FileCursor[];
 }
 
 export interface TailResult {
@@ -48,6 +55,15 @@ export interface TailResult {
   /** Why the log itself could not be read (the caller fails the check), or null. */
   error: string | null;
   log: { size: number; mtimeMs: number } | null;
+  /** The followed rotated files changed (one started or stopped being followed): save the state. */
+  followChanged: boolean;
+}
+
+export interface TailOptions {
+  /** When `prior` was saved. */
+  lastSavedMs?: number | null;
+  /** The ledger's horizon (the longest window): a rotated file quiet for longer is let go. */
+  horizonMs?: number;
 }
 
 type SinkFor = (fileName: string) => LineSink;
@@ -93,11 +109,27 @@ function pread(fd: number, from: number, length: number): Buffer {
   return out.subarray(0, got);
 }
 
+/** The file's bytes [0, size) in chunks, read as they are asked for. */
+function* chunksOf(fd: number, size: number): Generator<Uint8Array> {
+  for (let at = 0; at < size; at += CHUNK) {
+    const chunk = pread(fd, at, Math.min(CHUNK, size - at));
+    if (chunk.length === 0) return;
+    yield chunk;
+  }
+}
+
+/** Newlines in bytes [0, end): the complete lines before a place in the file. */
+function linesBefore(fd: number, end: number): number {
+  let count = 0;
+  for (const chunk of chunksOf(fd, end)) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) count++;
+  return count;
+}
+
 /** Refresh the fingerprint after reading. */
 function stamp(fd: number, cursor: FileCursor): void {
   cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
-  const tailLength = Math.min(FINGERPRINT, cursor.offset);
-  cursor.tail = pread(fd, cursor.offset - tailLength, tailLength).toString('base64');
+  const before = pread(fd, cursor.offset - Math.min(ANCHOR_MAX, cursor.offset), Math.min(ANCHOR_MAX, cursor.offset));
+  cursor.tail = before.subarray(anchorStart(before)).toString('base64');
 }
 
 /** Does the open file still hold, at the same places, the bytes we read before? */
@@ -175,68 +207,139 @@ function findByInode(logPath: string, cursor: FileCursor): Entry | null {
   return entriesBeside(logPath, false).find((e) => sameFile(e, cursor)) ?? null;
 }
 
+function whyNot(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it vanished' : (error as Error).message;
+}
+
 /**
- * Read the rest of a file we were following, from `cursor.offset`; returns the bytes read, or null. A
- * rotated file that cannot be read (permissions, vanished) is a note, not a failure: the watchdog
- * goes on with the log itself, as it does when a rotated file was deleted.
+ * Read the rest of a file we were following, from `cursor.offset`, and refresh its fingerprint;
+ * returns the bytes read, or null. A rotated file that cannot be read (permissions, vanished) is a
+ * note, not a failure: the watchdog goes on with the log itself, as it does when a rotated file
+ * was deleted.
  */
 function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor, notes: string[]): number | null {
   try {
     const fd = openSync(entry.file, 'r');
     try {
       cursor.name = entry.name;
-      return readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
+      const read = readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
+      stamp(fd, cursor);
+      return read;
     } finally {
       closeSync(fd);
     }
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it vanished' : (error as Error).message;
-    notes.push(`cannot read rotated log ${entry.name} (${why}): its lines after byte ${cursor.offset} are lost to the watchdog`);
+    notes.push(`cannot read rotated log ${entry.name} (${whyNot(error)}): its lines after byte ${cursor.offset} are lost to the watchdog`);
     return null;
   }
 }
 
-/** Read whole files we never followed (rotated generations), oldest first; the last line too. */
-function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: string[]): number {
+/** Read whole files we never followed (rotated generations), oldest first; returns their cursors. */
+function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: string[]): { bytes: number; cursors: FileCursor[] } {
   let bytes = 0;
+  const cursors: FileCursor[] = [];
   for (const file of files) {
     const cursor = newCursor(file.dev, file.ino, file.name);
-    bytes += readRest(file, cursor, sinkFor, notes) ?? 0;
-    finish(cursor.asm, sinkFor(file.name));
+    const read = readRest(file, cursor, sinkFor, notes);
+    bytes += read ?? 0;
+    if (read === null) finish(cursor.asm, sinkFor(file.name));
+    else cursors.push({ ...cursor, grownMs: file.mtimeMs });
   }
-  return bytes;
+  return { bytes, cursors };
+}
+
+/** Let a rotated generation go: its unfinished last line, if any, is now known to be cut short. */
+function letGo(cursor: FileCursor, sinkFor: SinkFor): void {
+  finish(cursor.asm, sinkFor(cursor.name));
+}
+
+/**
+ * Take what each followed rotated generation gained; let go (with a note) of those that are gone,
+ * replaced, or quiet for longer than the horizon.
+ */
+function followGenerations(logPath: string, generations: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): { bytes: number; kept: FileCursor[] } {
+  if (generations.length === 0) return { bytes: 0, kept: [] };
+  const beside = entriesBeside(logPath, false);
+  const horizon = formatDuration(horizonMs);
+  let bytes = 0;
+  const kept: FileCursor[] = [];
+  for (const gen of generations) {
+    const entry = beside.find((e) => sameFile(e, gen)) ?? null;
+    const look = entry === null ? 'gone' : withFile(entry.file, 'unreadable', (fd) => (fingerprintMatches(fd, fstatSync(fd).size, gen) ? 'intact' : 'changed'));
+    if (look === 'unreadable') {
+      notes.push(`cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`);
+      letGo(gen, sinkFor);
+      continue;
+    }
+    const intact = look === 'intact';
+    let grew = false;
+    if (entry !== null && intact && entry.size > gen.offset) {
+      const read = readRest(entry, gen, sinkFor, notes);
+      if (read === null) {
+        letGo(gen, sinkFor);
+        continue;
+      }
+      bytes += read;
+      grew = read > 0;
+    }
+    const verdict = followVerdict({ exists: entry !== null, intact, grew }, gen.grownMs ?? nowMs, nowMs, horizonMs);
+    if (verdict === 'follow') {
+      kept.push(grew ? { ...gen, grownMs: nowMs } : gen);
+      continue;
+    }
+    letGo(gen, sinkFor);
+    if (verdict === 'gone') notes.push(`no longer following rotated log ${gen.name}: it was deleted or compressed; lines written to it after the last check, if any, are not counted`);
+    else if (verdict === 'replaced') notes.push(`no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was read, or what was read changed`);
+    else notes.push(`no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ledger's horizon: its longest window)`);
+  }
+  return { bytes, kept };
+}
+
+/** Add newly rotated generations; beyond MAX_GENERATIONS the longest quiet ones are let go, said so. */
+function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): FileCursor[] {
+  const all = [...generations];
+  for (const gen of added) {
+    // Rotated long ago (found on a rebuild): read whole, nothing more will come.
+    if (nowMs - (gen.grownMs ?? nowMs) > horizonMs) letGo(gen, sinkFor);
+    else all.push(gen);
+  }
+  const keep = generationsKept(all.map((g) => g.grownMs ?? nowMs));
+  const out: FileCursor[] = [];
+  all.forEach((gen, i) => {
+    if (keep.has(i)) return out.push(gen);
+    letGo(gen, sinkFor);
+    notes.push(`no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`);
+    return undefined;
+  });
+  return out;
 }
 
 /**
  * Read every new complete line of the log into `sinkFor(name)`. `prior` is null on a first run or
  * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
- * modified in the last 48 hours. `lastSavedMs` is when `prior` was saved.
+ * modified in the last 48 hours.
  */
-export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, lastSavedMs: number | null = null): TailResult {
+export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, options: TailOptions = {}): TailResult {
+  const lastSavedMs = options.lastSavedMs ?? null;
+  const horizonMs = options.horizonMs ?? 900_000;
   const notes: string[] = [];
   let bytesRead = 0;
   const logName = path.basename(logPath);
   let current = prior?.current ?? null;
-  let previous = prior?.previous ?? null;
+  const before = prior?.previous ?? [];
 
-  // 1. A rotated file whose last line was unfinished: take what it gained, or give up on it.
-  if (previous !== null) {
-    const entry = findByInode(logPath, previous);
-    let grew = 0;
-    if (entry !== null && entry.size > previous.offset) {
-      grew = readRest(entry, previous, sinkFor, notes) ?? 0;
-      bytesRead += grew;
-    }
-    if (previous.asm.pending.length > 0 || previous.asm.overlong) {
-      if (grew === 0) {
-        finish(previous.asm, sinkFor(previous.name));
-        previous = null;
-      }
-    } else {
-      previous = null;
-    }
-  }
+  // 1. Rotated files still followed: take what they gained, or let them go.
+  const followed = followGenerations(logPath, before, sinkFor, notes, nowMs, horizonMs);
+  bytesRead += followed.bytes;
+  let previous = followed.kept;
+  const result = (rest: Omit<TailResult, 'state' | 'notes' | 'bytesRead' | 'followChanged'>): TailResult => ({
+    state: { current, previous },
+    notes,
+    bytesRead,
+    followChanged: previous.length !== before.length || previous.some((p, i) => !sameFile(p, before[i]!) || p.grownMs !== before[i]!.grownMs),
+    ...rest,
+  });
 
   let fd: number;
   try {
@@ -257,13 +360,13 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     }
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: ${why}`, log: null };
+    return result({ error: `cannot read the cost log ${logPath}: ${why}`, log: null });
   }
 
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: not a regular file`, log: null };
+      return result({ error: `cannot read the cost log ${logPath}: not a regular file`, log: null });
     }
     const change = classifyLog(current, st, () => fingerprintMatches(fd, st.size, current!));
     if (change === 'fresh' || current === null) {
@@ -271,49 +374,61 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       const siblings = entriesBeside(logPath, true)
         .filter((e) => !sameFile(e, st) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
         .sort((a, b) => a.mtimeMs - b.mtimeMs);
-      bytesRead += readWhole(siblings, sinkFor, notes);
+      const whole = readWhole(siblings, sinkFor, notes);
+      bytesRead += whole.bytes;
+      previous = adopt(previous, whole.cursors, sinkFor, notes, nowMs, horizonMs);
       if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
-      // Truncated in place. A copy that starts with what we read holds the lines appended
-      // between our last check and the truncation.
-      const copy = entriesBeside(logPath, true)
-        .filter((e) => e.size >= current!.offset && !sameFile(e, st))
-        .sort((a, b) => b.mtimeMs - a.mtimeMs)
-        .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, current!)));
-      if (copy !== undefined) {
-        const rest = { ...current, asm: { ...current.asm } };
-        const read = readRest(copy, rest, sinkFor, notes);
-        finish(rest.asm, sinkFor(copy.name));
-        if (read !== null) {
-          bytesRead += read;
-          notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
-        }
+      const relocated = st.size === 0 ? null : offsetInRewrite(Buffer.from(current.tail, 'base64'), chunksOf(fd, st.size));
+      if (relocated !== null) {
+        // Rewritten in place keeping its last lines (rotate_log): what was read is still there,
+        // ending at `relocated`; what follows it (kept unread lines, appends) is new.
+        notes.push(`${logName} was rewritten in place keeping lines already counted: reading on after them (from byte ${relocated}, was ${current.offset})`);
+        current = { ...current, offset: relocated, asm: { ...current.asm, lineNo: linesBefore(fd, relocated) } };
       } else {
-        notes.push(
-          `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
-        );
+        // Truncated in place. A copy that starts with what we read holds the lines appended
+        // between our last check and the truncation.
+        const copy = entriesBeside(logPath, true)
+          .filter((e) => e.size >= current!.offset && !sameFile(e, st) && !previous.some((p) => sameFile(p, e)))
+          .sort((a, b) => b.mtimeMs - a.mtimeMs)
+          .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, current!)));
+        if (copy === undefined && st.size === 0) {
+          // Emptied, and nothing written yet: a rewrite may be under way (truncate, then write
+          // back). Decide when there is content to look at; until then there is nothing to read.
+          return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
+        }
+        if (copy !== undefined) {
+          const rest = { ...current, asm: { ...current.asm } };
+          const read = readRest(copy, rest, sinkFor, notes);
+          finish(rest.asm, sinkFor(copy.name));
+          if (read !== null) {
+            bytesRead += read;
+            notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+          }
+        } else {
+          notes.push(
+            `${logName} was truncated or rewritten: the lines last read are not in it and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+          );
+        }
+        current = newCursor(st.dev, st.ino, logName);
       }
-      current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'rotated') {
       // Renamed away: finish the old file, then start on the new one.
       const old = findByInode(logPath, current);
       if (old === null) {
         notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
+        letGo(current, sinkFor);
       } else {
         const read = readRest(old, current, sinkFor, notes);
         if (read !== null) {
           bytesRead += read;
           notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
         }
-        if (current.asm.pending.length > 0 || current.asm.overlong) {
-          if (previous !== null) finish(previous.asm, sinkFor(previous.name));
-          previous = current;
-        }
         // Rotated more than once since the last check: a rotated file written since then that is
-        // neither the old log nor the new one, nor a copy of the old one, is a whole generation
-        // created after the last check, never seen. (Older generations were finished before the
-        // old log became the log, so before the last check.) Read it, oldest first.
+        // neither the old log nor the new one, nor a copy of the old one, nor one followed, is a
+        // whole generation created after the last check, never seen. (Older generations were
+        // finished before the old log became the log, so before the last check.) Read it, oldest first.
         const head = Buffer.from(current.head, 'base64');
         const between = entriesBeside(logPath, true)
           .filter(
@@ -322,11 +437,17 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
               e.mtimeMs > lastSavedMs &&
               !sameFile(e, old) &&
               !sameFile(e, st) &&
+              !previous.some((p) => sameFile(p, e)) &&
               !startsWith(e.file, head),
           )
           .sort((a, b) => a.mtimeMs - b.mtimeMs);
-        bytesRead += readWhole(between, sinkFor, notes);
+        const whole = readWhole(between, sinkFor, notes);
+        bytesRead += whole.bytes;
         if (between.length > 0) notes.push(`${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`);
+        // The app may still hold the old file open and write to it: follow it (and the ones between).
+        const added = read === null ? [] : [{ ...current, grownMs: nowMs }];
+        if (read === null) letGo(current, sinkFor);
+        previous = adopt(previous, [...added, ...whole.cursors.map((c) => ({ ...c, grownMs: nowMs }))], sinkFor, notes, nowMs, horizonMs);
       }
       current = newCursor(st.dev, st.ino, logName);
     }
@@ -334,14 +455,14 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     bytesRead += readRange(fd, current, st.size, sinkFor(logName));
     current.name = logName;
     stamp(fd, current);
-    return { state: { current, previous }, notes, bytesRead, error: null, log: { size: st.size, mtimeMs: st.mtimeMs } };
+    return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
   } finally {
     closeSync(fd);
   }
 }
 
 // The checkpoint stores cursors as JSON: the assembler's bytes in base64.
-export type SavedCursor = Omit<FileCursor, 'asm'> & { line: number; pending: string; overlong: boolean };
+export type SavedCursor = Omit<FileCursor, 'asm' | 'grownMs'> & { line: number; pending: string; overlong: boolean; grown_ms?: number };
 
 export function saveCursor(cursor: FileCursor): SavedCursor {
   return {
@@ -354,6 +475,7 @@ export function saveCursor(cursor: FileCursor): SavedCursor {
     line: cursor.asm.lineNo,
     pending: Buffer.from(cursor.asm.pending).toString('base64'),
     overlong: cursor.asm.overlong,
+    ...(cursor.grownMs !== undefined ? { grown_ms: cursor.grownMs } : {}),
   };
 }
 
@@ -371,5 +493,20 @@ export function loadCursor(value: unknown): FileCursor | null {
     tail: v.tail,
     name: v.name,
     asm: { pending: new Uint8Array(Buffer.from(v.pending, 'base64')), lineNo: v.line as number, overlong: v.overlong === true },
+    ...(typeof v.grown_ms === 'number' && Number.isFinite(v.grown_ms) ? { grownMs: v.grown_ms } : {}),
   };
+}
+
+/**
+ * The followed rotated files as saved: a list (or, from before generations were followed, one
+ * cursor or null). One without a growth time counts as grown when the checkpoint was saved.
+ */
+export function loadGenerations(value: unknown, savedAtMs: number | null, nowMs: number): FileCursor[] {
+  const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  const out: FileCursor[] = [];
+  for (const item of list) {
+    const cursor = loadCursor(item);
+    if (cursor !== null) out.push({ ...cursor, grownMs: cursor.grownMs ?? savedAtMs ?? nowMs });
+  }
+  return out;
 }
