@@ -18,7 +18,7 @@ import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statS
 import path from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
-import { ANCHOR_MAX, anchorStart, classifyLog, fingerprintHolds, followVerdict, generationsKept, offsetInRewrite } from '../core/rotation.js';
+import { ANCHOR_MAX, anchorStart, classifyLog, type FileId, fingerprintHolds, followVerdict, generationsKept, offsetInRewrite } from '../core/rotation.js';
 
 const CHUNK = 1024 * 1024;
 const FINGERPRINT = 64;
@@ -315,6 +315,58 @@ function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor:
   return out;
 }
 
+/** How long a rewrite that seems to have kept nothing read is given to finish (truncate, then write back). */
+const SETTLE_MS = 50;
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The open file `fd` (`id`, named `name`) no longer holds what was read where it was read: it was
+ * rewritten in place. Where what was read now ends, when the rewrite kept it (rotate_log); else the
+ * rest of a copy beside it (copytruncate) and the file from 0. Null when the file is empty and
+ * `mayWait`: a rewrite may be under way, decided at the next check (there is nothing to read).
+ */
+function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: string, logPath: string, skip: readonly FileId[], sinkFor: SinkFor, notes: string[], mayWait: boolean): { cursor: FileCursor; bytes: number } | null {
+  const tail = Buffer.from(cursor.tail, 'base64');
+  let size = fstatSync(fd).size;
+  const locate = (): number | null => (size === 0 ? null : offsetInRewrite(tail, chunksOf(fd, size)));
+  const relocated = (at: number) => {
+    // What was read is still there, ending at `at`; what follows it (kept unread lines, appends) is new.
+    notes.push(`${name} was rewritten in place keeping lines already counted: reading on after them (from byte ${at}, was ${cursor.offset})`);
+    return { cursor: { ...cursor, dev: id.dev, ino: id.ino, name, offset: at, asm: { ...cursor.asm, lineNo: linesBefore(fd, at) } }, bytes: 0 };
+  };
+  const at = locate();
+  if (at !== null) return relocated(at);
+  // Truncated in place. A copy that starts with what we read holds the lines appended between
+  // our last check and the truncation.
+  const copy = entriesBeside(logPath, true)
+    .filter((e) => e.size >= cursor.offset && !sameFile(e, id) && !skip.some((p) => sameFile(p, e)))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs)
+    .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, cursor)));
+  if (copy !== undefined) {
+    const rest = { ...cursor, asm: { ...cursor.asm } };
+    const read = readRest(copy, rest, sinkFor, notes);
+    finish(rest.asm, sinkFor(copy.name));
+    if (read !== null) notes.push(`${name} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+    return { cursor: newCursor(id.dev, id.ino, name), bytes: read ?? 0 };
+  }
+  if (size === 0 && mayWait) return null;
+  // A rewrite caught half-written may not hold what was read yet: give it a moment.
+  pause(SETTLE_MS);
+  const later = fstatSync(fd).size;
+  if (later !== size) {
+    size = later;
+    const found = locate();
+    if (found !== null) return relocated(found);
+  }
+  notes.push(
+    `${name} was truncated or rewritten: the lines last read are not in it and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+  );
+  return { cursor: newCursor(id.dev, id.ino, name), bytes: 0 };
+}
+
 /**
  * Read every new complete line of the log into `sinkFor(name)`. `prior` is null on a first run or
  * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
@@ -380,39 +432,10 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
-      const relocated = st.size === 0 ? null : offsetInRewrite(Buffer.from(current.tail, 'base64'), chunksOf(fd, st.size));
-      if (relocated !== null) {
-        // Rewritten in place keeping its last lines (rotate_log): what was read is still there,
-        // ending at `relocated`; what follows it (kept unread lines, appends) is new.
-        notes.push(`${logName} was rewritten in place keeping lines already counted: reading on after them (from byte ${relocated}, was ${current.offset})`);
-        current = { ...current, offset: relocated, asm: { ...current.asm, lineNo: linesBefore(fd, relocated) } };
-      } else {
-        // Truncated in place. A copy that starts with what we read holds the lines appended
-        // between our last check and the truncation.
-        const copy = entriesBeside(logPath, true)
-          .filter((e) => e.size >= current!.offset && !sameFile(e, st) && !previous.some((p) => sameFile(p, e)))
-          .sort((a, b) => b.mtimeMs - a.mtimeMs)
-          .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, current!)));
-        if (copy === undefined && st.size === 0) {
-          // Emptied, and nothing written yet: a rewrite may be under way (truncate, then write
-          // back). Decide when there is content to look at; until then there is nothing to read.
-          return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
-        }
-        if (copy !== undefined) {
-          const rest = { ...current, asm: { ...current.asm } };
-          const read = readRest(copy, rest, sinkFor, notes);
-          finish(rest.asm, sinkFor(copy.name));
-          if (read !== null) {
-            bytesRead += read;
-            notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
-          }
-        } else {
-          notes.push(
-            `${logName} was truncated or rewritten: the lines last read are not in it and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
-          );
-        }
-        current = newCursor(st.dev, st.ino, logName);
-      }
+      const resumed = resumeRewritten(fd, current, st, logName, logPath, previous, sinkFor, notes, true);
+      if (resumed === null) return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
+      bytesRead += resumed.bytes;
+      current = resumed.cursor;
     } else if (change === 'rotated') {
       // Renamed away: finish the old file, then start on the new one.
       const old = findByInode(logPath, current);
@@ -420,6 +443,13 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
         notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
         letGo(current, sinkFor);
       } else {
+        const head = Buffer.from(current.head, 'base64');
+        // Renamed after a rewrite in place (copytruncate, rotate_log): go on from where what was read is now.
+        const changed = withFile(old.file, null, (ofd) => (fingerprintMatches(ofd, fstatSync(ofd).size, current!) ? null : resumeRewritten(ofd, current!, old, old.name, logPath, [...previous, st], sinkFor, notes, false)));
+        if (changed !== null) {
+          bytesRead += changed.bytes;
+          current = changed.cursor;
+        }
         const read = readRest(old, current, sinkFor, notes);
         if (read !== null) {
           bytesRead += read;
@@ -429,7 +459,6 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
         // neither the old log nor the new one, nor a copy of the old one, nor one followed, is a
         // whole generation created after the last check, never seen. (Older generations were
         // finished before the old log became the log, so before the last check.) Read it, oldest first.
-        const head = Buffer.from(current.head, 'base64');
         const between = entriesBeside(logPath, true)
           .filter(
             (e) =>
