@@ -317,6 +317,9 @@ function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor:
 
 /** How long a rewrite that seems to have kept nothing read is given to finish (truncate, then write back). */
 const SETTLE_MS = 50;
+/** Looks at an unchanged size before deciding it kept nothing (150 ms), and at most this many in all (1 s). */
+const SETTLE_STILL = 3;
+const SETTLE_MAX = 20;
 
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -353,10 +356,16 @@ function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: strin
     return { cursor: newCursor(id.dev, id.ino, name), bytes: read ?? 0 };
   }
   if (size === 0 && mayWait) return null;
-  // A rewrite caught half-written may not hold what was read yet: give it a moment.
-  pause(SETTLE_MS);
-  const later = fstatSync(fd).size;
-  if (later !== size) {
+  // A rewrite caught half-written may not hold what was read yet: give it a moment, and look again
+  // each time it grows, until it has stood still for a while.
+  for (let still = 0, waited = 0; still < SETTLE_STILL && waited < SETTLE_MAX; waited++) {
+    pause(SETTLE_MS);
+    const later = fstatSync(fd).size;
+    if (later === size) {
+      still++;
+      continue;
+    }
+    still = 0;
     size = later;
     const found = locate();
     if (found !== null) return relocated(found);
