@@ -198,11 +198,6 @@ function withFile<T>(file: string, otherwise: T, use: (fd: number) => T): T {
   }
 }
 
-/** Does the file begin with these bytes? (A copy of a file we read.) */
-function startsWith(file: string, head: Uint8Array): boolean {
-  return head.length > 0 && withFile(file, false, (fd) => pread(fd, 0, head.length).equals(head));
-}
-
 function findByInode(logPath: string, cursor: FileCursor): Entry | null {
   return entriesBeside(logPath, false).find((e) => sameFile(e, cursor)) ?? null;
 }
@@ -452,7 +447,7 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
         notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
         letGo(current, sinkFor);
       } else {
-        const head = Buffer.from(current.head, 'base64');
+        const asRead = { ...current };
         // Renamed after a rewrite in place (copytruncate, rotate_log): go on from where what was read is now.
         const changed = withFile(old.file, null, (ofd) => (fingerprintMatches(ofd, fstatSync(ofd).size, current!) ? null : resumeRewritten(ofd, current!, old, old.name, logPath, [...previous, st], sinkFor, notes, false)));
         if (changed !== null) {
@@ -465,9 +460,10 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
           notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
         }
         // Rotated more than once since the last check: a rotated file written since then that is
-        // neither the old log nor the new one, nor a copy of the old one, nor one followed, is a
-        // whole generation created after the last check, never seen. (Older generations were
-        // finished before the old log became the log, so before the last check.) Read it, oldest first.
+        // neither the old log nor the new one, nor a copy of the old one (it holds what was read,
+        // where it was read), nor one followed, is a whole generation created after the last
+        // check, never seen. (Older generations were finished before the old log became the log,
+        // so before the last check.) Read it, oldest first.
         const between = entriesBeside(logPath, true)
           .filter(
             (e) =>
@@ -476,7 +472,7 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
               !sameFile(e, old) &&
               !sameFile(e, st) &&
               !previous.some((p) => sameFile(p, e)) &&
-              !startsWith(e.file, head),
+              !withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, asRead)),
           )
           .sort((a, b) => a.mtimeMs - b.mtimeMs);
         const whole = readWhole(between, sinkFor, notes);

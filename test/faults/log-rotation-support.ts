@@ -26,6 +26,17 @@ export function fixedLines(count: number, cost: number): string {
 }
 
 /**
+ * Lines whose first and last 64 bytes are the same on every line (attribution first, the time in
+ * the middle, constant fields last), all of one length: `agoSec` tells them apart.
+ */
+export function sameEdgedLines(count: number, agoSec: number): string {
+  const t = (Date.now() / 1000 - agoSec).toFixed(3);
+  let out = '';
+  for (let i = 0; i < count; i++) out += `{"model":"gpt-4o-mini-2024-07-18","provider":"openai","agent":"support-bot","t":${t},"in":1200,"out":300,"cost":0.25,"tags":"prod,eu-west-1,batch,triage"}\n`;
+  return out;
+}
+
+/**
  * The Python tracker's rotate_log(): read the log, then open it for writing (truncate, same
  * inode) and write back its last `keep` lines. `open(path, "w")` is O_WRONLY|O_CREAT|O_TRUNC, as
  * writeFileSync's default flag.

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { audit, flagFile, lines, type Workspace, workspace } from '../e2e/helpers.js';
 import { waitFor } from '../e2e/procs.js';
-import { cliWithPeak, fixedLine, fixedLines, inode, rotateLog, startWatch } from './log-rotation-support.js';
+import { cliWithPeak, fixedLine, fixedLines, inode, rotateLog, sameEdgedLines, startWatch } from './log-rotation-support.js';
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
 
@@ -53,30 +53,31 @@ describe('log rotation faults', () => {
   });
 
   it('copytruncate, also a same-size rewrite: regrown to exactly the size read, the new lines count', () => {
+    // the first and the last 64 bytes of every line are alike: only more than that tells old from new
     const ws = workspace();
-    ws.append(fixedLines(6, 0.5));
-    ws.runJson();
+    ws.append(sameEdgedLines(6, 60));
+    expect(ws.runJson().json.new_lines).toBe(6);
     const size = statSync(ws.log).size;
     copyFileSync(ws.log, `${ws.log}.1`);
     truncateSync(ws.log, 0);
-    ws.append(fixedLines(6, 0.25)); // the same 6 x 84 bytes: same size, same inode, other lines
+    ws.append(sameEdgedLines(6, 5)); // same size, same inode, other lines
     expect(statSync(ws.log).size).toBe(size);
     const r = ws.runJson();
     expect(r.json.new_lines).toBe(6);
-    expect(spend15(r.json)).toBeCloseTo(4.5, 9);
+    expect(spend15(r.json)).toBeCloseTo(3, 9);
     expect(ws.status().json.lines_counted).toBe(12);
   });
 
   it('copytruncate, also a same-size rewrite: other content of the same length in place, no copy', () => {
     const ws = workspace();
-    ws.append(fixedLines(6, 0.5));
+    ws.append(sameEdgedLines(6, 60));
     ws.runJson();
     const before = { size: statSync(ws.log).size, ino: inode(ws.log) };
-    writeFileSync(ws.log, fixedLines(6, 0.75)); // truncated and written again: same length
+    writeFileSync(ws.log, sameEdgedLines(6, 5)); // truncated and written again: same length
     expect({ size: statSync(ws.log).size, ino: inode(ws.log) }).toEqual(before);
     const r = ws.runJson();
     expect(r.json.new_lines).toBe(6);
-    expect(spend15(r.json)).toBeCloseTo(7.5, 9);
+    expect(spend15(r.json)).toBeCloseTo(3, 9);
     expect(r.json.notes.join()).toMatch(/no copy of it was found: reading it again from the start/);
   });
 
@@ -95,6 +96,21 @@ describe('log rotation faults', () => {
     expect(spend15(r.json)).toBeCloseTo(3.5, 9);
     expect(ws.runJson().json.new_lines).toBe(0);
     expect(ws.status().json.lines_counted).toBe(7);
+  });
+
+  it('rotation between reads: the generation in between is read even when its lines start like the old file\'s', () => {
+    const ws = workspace();
+    ws.append(sameEdgedLines(2, 60));
+    ws.runJson();
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(sameEdgedLines(3, 30)); // its first 64 bytes are the old file's: not a copy of it for all that
+    renameSync(`${ws.log}.1`, `${ws.log}.2`);
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(sameEdgedLines(1, 5));
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(4);
+    expect(spend15(r.json)).toBeCloseTo(1.5, 9);
+    expect(ws.status().json.lines_counted).toBe(6);
   });
 
   it('a rotated file still written: the app keeps its old handle, every line it appends there counts once', () => {
