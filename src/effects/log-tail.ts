@@ -255,12 +255,24 @@ function letGo(cursor: FileCursor, sinkFor: SinkFor): void {
  */
 function followGenerations(logPath: string, generations: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): { bytes: number; kept: FileCursor[] } {
   if (generations.length === 0) return { bytes: 0, kept: [] };
-  const beside = entriesBeside(logPath, false);
+  let beside: Entry[] | null = null;
+  // Under the name it had at the last check, or else (renamed again) among the files beside the log.
+  const locate = (gen: FileCursor): Entry | null => {
+    const file = path.join(path.dirname(logPath), gen.name);
+    try {
+      const st = statSync(file);
+      if (st.isFile() && sameFile(st, gen)) return { file, name: gen.name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    } catch {
+      // renamed or gone: look further
+    }
+    beside ??= entriesBeside(logPath, false);
+    return beside.find((e) => sameFile(e, gen)) ?? null;
+  };
   const horizon = formatDuration(horizonMs);
   let bytes = 0;
   const kept: FileCursor[] = [];
   for (const gen of generations) {
-    const entry = beside.find((e) => sameFile(e, gen)) ?? null;
+    const entry = locate(gen);
     const look = entry === null ? 'gone' : withFile(entry.file, 'unreadable', (fd) => (fingerprintMatches(fd, fstatSync(fd).size, gen) ? 'intact' : 'changed'));
     if (look === 'unreadable') {
       notes.push(`cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`);
