@@ -248,6 +248,37 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(32);
   });
 
+  it('an in-place suffix rewrite (rotate_log): rewritten, then renamed away before the next read', () => {
+    const ws = workspace();
+    ws.append(fixedLines(30, 0.05));
+    ws.runJson();
+    rotateLog(ws.log, 20);
+    ws.append(fixedLines(5, 0.05)); // after the rewrite, before the rename
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(fixedLines(2, 0.05));
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(7);
+    expect(r.json.malformed_lines).toBe(0);
+    expect(ws.status().json.lines_counted).toBe(37);
+  });
+
+  it('copytruncate, then renamed away before the next read: the copy\'s rest, the truncated file, the new log', () => {
+    const ws = workspace();
+    ws.append(fixedLines(4, 0.5));
+    ws.runJson();
+    ws.append(fixedLines(2, 0.5)); // before the copy
+    copyFileSync(ws.log, `${ws.log}.1`);
+    truncateSync(ws.log, 0);
+    ws.append(fixedLines(3, 0.5)); // after the truncation
+    renameSync(`${ws.log}.1`, `${ws.log}.2`);
+    renameSync(ws.log, `${ws.log}.1`);
+    ws.append(fixedLines(1, 0.5));
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(6);
+    expect(r.json.malformed_lines).toBe(0);
+    expect(ws.status().json.lines_counted).toBe(10);
+  });
+
   it('partial line: a last line without its newline is waited for, then counted once', () => {
     const ws = workspace();
     const line = fixedLine(1.5);
