@@ -313,12 +313,14 @@ function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor:
   }
   const keep = generationsKept(all.map((g) => g.grownMs ?? nowMs));
   const out: FileCursor[] = [];
-  all.forEach((gen, i) => {
-    if (keep.has(i)) return out.push(gen);
+  for (const [i, gen] of all.entries()) {
+    if (keep.has(i)) {
+      out.push(gen);
+      continue;
+    }
     letGo(gen, sinkFor);
     notes.push(`no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`);
-    return undefined;
-  });
+  }
   return out;
 }
 
