@@ -166,6 +166,24 @@ describe('log rotation faults', () => {
     expect(spend15(gone.json)).toBeCloseTo(3.5, 9);
   });
 
+  it('a rotated file still written: 8 generations followed at most, the longest quiet let go with a note', () => {
+    const ws = workspace();
+    ws.append(fixedLines(1, 0.01));
+    ws.runJson();
+    const notes: string[] = [];
+    for (let i = 1; i <= 9; i++) {
+      renameSync(ws.log, `${ws.log}-${i}`);
+      ws.append(fixedLines(1, 0.01));
+      notes.push(...ws.runJson().json.notes);
+    }
+    expect(notes.filter((n) => /no longer following/.test(n))).toEqual([
+      'no longer following rotated log cost_log.jsonl-1: more than 8 rotated files are followed, and it was the longest quiet',
+    ]);
+    const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as { previous: { name: string }[] };
+    expect(cp.previous.map((g) => g.name)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`));
+    expect(ws.status().json.lines_counted).toBe(10);
+  });
+
   it('an in-place suffix rewrite (rotate_log): the lines written back are not counted again, the app\'s next ones are', () => {
     const ws = workspace();
     ws.append(fixedLines(80, 0.05)); // $4.00
