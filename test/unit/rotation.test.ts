@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ANCHOR_MAX, ANCHOR_MIN, anchorStart, classifyLog, fingerprintHolds, followVerdict, generationsKept, keptInsideTail, type LogChange, MAX_GENERATIONS, offsetInRewrite } from '../../src/core/rotation.js';
+import { loadGenerations } from '../../src/effects/log-tail.js';
 
 describe('classifyLog', () => {
   const cases: [string, { dev: number; ino: number } | null, { dev: number; ino: number }, boolean, LogChange][] = [
@@ -136,5 +137,18 @@ describe('generationsKept', () => {
   });
   it('the default bound is MAX_GENERATIONS', () => {
     expect(generationsKept(Array.from({ length: 20 }, (_, i) => i)).size).toBe(MAX_GENERATIONS);
+  });
+});
+
+describe('loadGenerations (the checkpoint\'s followed rotated files)', () => {
+  const saved = { dev: 1, ino: 2, offset: 10, head: '', tail: '', name: 'cost_log.jsonl.1', line: 1, pending: '', overlong: false };
+  it.each([
+    ['none (older checkpoints: null)', null, []],
+    ['missing', undefined, []],
+    ['one cursor, as saved before generations were followed: grown when saved', saved, [500]],
+    ['a list, with its growth times', [{ ...saved, grown_ms: 100 }, { ...saved, ino: 3, grown_ms: 200 }], [100, 200]],
+    ['damaged entries are dropped', [{ ...saved, offset: -1 }, 'x', { ...saved, grown_ms: 7 }], [7]],
+  ] as const)('%s', (_name, value, grown) => {
+    expect(loadGenerations(value, 500, 900).map((g) => g.grownMs)).toEqual(grown);
   });
 });
