@@ -16,7 +16,7 @@ import { stormSignal } from './core/findings.js';
 import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
 import { ScanHelper } from './scan-helper.js';
 import { FailureError } from './errors.js';
-import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
+import { loadCursor, loadGenerations, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { writeHeartbeat } from './effects/heartbeat.js';
 import { acquireLock, ensureDir, readJson, writeFileAtomic, writeJsonAtomic } from './effects/store.js';
 import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
@@ -239,9 +239,9 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
   const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
   if (restored === null) return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const current = cp.current === null ? null : loadCursor(cp.current);
-  const previous = cp.previous === null || cp.previous === undefined ? null : loadCursor(cp.previous);
   if ((cp.current !== null && current === null) || !isTotals(cp.totals)) return fresh('checkpoint damaged: rebuilt from the log');
   const savedAtMs = typeof cp.saved_at === 'string' ? Date.parse(cp.saved_at) : NaN;
+  const previous = loadGenerations(cp.previous, Number.isNaN(savedAtMs) ? null : savedAtMs, nowMs);
   return {
     tail: current === null ? null : { current, previous },
     ledger: restored.ledger,
@@ -314,7 +314,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const futureBefore = loaded.totals.future_lines;
   let tail: ReturnType<typeof readNewLines>;
   try {
-    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, loaded.savedAtMs);
+    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, { lastSavedMs: loaded.savedAtMs, horizonMs: horizonSeconds(config) * 1000 });
   } finally {
     helper?.stop();
   }
@@ -327,7 +327,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     loaded.clockMoved ||
     tail.notes.length > 0 ||
     scanner.foundCount > 0 ||
-    (loaded.tail?.previous ?? null) !== tail.state.previous;
+    tail.followChanged;
   if (save && changed) {
     const before = loaded.rebuilt === null ? loaded.singlesRef : null;
     let singlesRef: SinglesRef | null = null;
@@ -348,7 +348,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       log: config.log,
       saved_at: new Date(nowMs).toISOString(),
       current: tail.state.current === null ? null : saveCursor(tail.state.current),
-      previous: tail.state.previous === null ? null : saveCursor(tail.state.previous),
+      previous: tail.state.previous.map(saveCursor),
       ledger: loaded.ledger.toState(),
       attribution: loaded.attribution.toState(),
       totals: loaded.totals,

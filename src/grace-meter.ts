@@ -5,14 +5,14 @@
 // very place (a copy of the cursors, in memory) and on each poll reads only the bytes the log
 // gained since, with the check's line parser and cost policy, rotation-aware like any read.
 // It writes nothing and needs no lock of its own.
-import type { Config } from './config.js';
+import { type Config, horizonSeconds } from './config.js';
 import { DayCalendar } from './core/calendar.js';
 import { MAX_LABELS } from './core/labels.js';
 import { Ledger } from './core/ledger.js';
 import { PriceBook } from './core/prices.js';
 import { fieldTable } from './core/record.js';
 import { newTotals, SpendScanner } from './core/scan.js';
-import { loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
+import { type FileCursor, loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { type PriceCache, priceLookup } from './price-table.js';
 
 /** A ledger that only sums what it is given, in micro-dollars: no windows, no days. */
@@ -39,8 +39,11 @@ export interface MeterStart {
 }
 
 function copyTail(tail: TailState): TailState {
-  const copy = (c: TailState['current']): TailState['current'] => (c === null ? null : loadCursor(saveCursor(c)));
-  return { current: copy(tail.current), previous: copy(tail.previous) };
+  const copy = (c: FileCursor): FileCursor | null => loadCursor(saveCursor(c));
+  return {
+    current: tail.current === null ? null : copy(tail.current),
+    previous: tail.previous.map(copy).filter((c): c is FileCursor => c !== null),
+  };
 }
 
 export function graceMeter(config: Config, start: MeterStart, nowMs: number = Date.now()): GraceMeter {
@@ -58,7 +61,7 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
   return {
     spentMicro() {
       try {
-        const read = readNewLines(config.log, tail, (name) => scanner.sinkFor(name), Date.now());
+        const read = readNewLines(config.log, tail, (name) => scanner.sinkFor(name), Date.now(), { horizonMs: horizonSeconds(config) * 1000 });
         if (read.error === null) tail = read.state;
       } catch {
         // what was counted so far still stands

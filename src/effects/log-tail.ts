@@ -1,43 +1,51 @@
 // Read what the cost log gained since the last check, whatever rotation did to it in between.
 //
 // The checkpoint names the file by device + inode and holds the byte offset read up to, plus a
-// fingerprint: the first and the last 64 bytes read. Then:
+// fingerprint: the first 64 bytes read, and the last whole lines read (the tail, 512 bytes to
+// 8 KiB, see core/rotation.ts). Then:
 // - same inode, fingerprint intact: read from the offset (the usual case: only the new bytes);
-// - same inode, file shorter or fingerprint changed: truncated in place (copytruncate). The copy
-//   beside it that starts with the same bytes holds what was appended before the truncation: read
-//   its rest from the offset, then the log from 0;
+// - same inode, file shorter or fingerprint changed: rewritten in place. When the tail is found
+//   in the new content, the rewrite kept what was read (rotate_log: truncate, then write back the
+//   last lines): read on after it. Otherwise it was truncated (copytruncate): the copy beside it
+//   that starts with the same bytes holds what was appended before the truncation: read its rest
+//   from the offset, then the log from 0;
 // - another inode: renamed away (logrotate `create`, Python's RotatingFileHandler). The old file is
-//   found by its inode among the files beside the log: read its rest, then the new log from 0. If
-//   its last line is still unfinished, keep following it until it is (the app may still hold it).
+//   found by its inode among the files beside the log: read its rest, then the new log from 0. An
+//   app that keeps its old file handle goes on writing to it: each rotated generation is followed
+//   while it grows, until it has been quiet for longer than the longest window (8 at most).
 // Every byte is read once: nothing lost, nothing counted twice.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
-import { classifyLog, fingerprintHolds } from '../core/rotation.js';
+import { formatDuration } from '../core/duration.js';
+import { finish } from '../core/lines.js';
+import { classifyLog, type FileId, followVerdict, generationsKept, offsetInRewrite } from '../core/rotation.js';
+import {
+  chunksOf,
+  type Entry,
+  entriesBeside,
+  type FileCursor,
+  findByInode,
+  fingerprintMatches,
+  linesBefore,
+  newCursor,
+  readRange,
+  readRest,
+  readWhole,
+  sameFile,
+  type SinkFor,
+  stamp,
+  withFile,
+} from './log-files.js';
 
-const CHUNK = 1024 * 1024;
-const FINGERPRINT = 64;
-const COMPRESSED = /\.(gz|bz2|xz|zst|z|lz4|zip)$/i;
+export { type FileCursor, loadCursor, loadGenerations, type SavedCursor, saveCursor } from './log-files.js';
+
 /** On a rebuild, rotated files modified this recently are read too (today's spend may be there). */
 const REBUILD_SIBLINGS_MS = 48 * 3_600_000;
 
-export interface FileCursor {
-  dev: number;
-  ino: number;
-  /** Bytes read so far (complete lines and the unfinished one). */
-  offset: number;
-  /** base64 of the first bytes read, and of the last bytes before `offset`. */
-  head: string;
-  tail: string;
-  /** The file's name when last seen, for reports. */
-  name: string;
-  asm: AssemblerState;
-}
-
 export interface TailState {
   current: FileCursor | null;
-  /** A rotated-away file whose last line was unfinished when it was rotated. */
-  previous: FileCursor | null;
+  /** Rotated-away files still followed (the app may still write to them), oldest first. */
+  previous: FileCursor[];
 }
 
 export interface TailResult {
@@ -48,195 +56,185 @@ export interface TailResult {
   /** Why the log itself could not be read (the caller fails the check), or null. */
   error: string | null;
   log: { size: number; mtimeMs: number } | null;
+  /** The followed rotated files changed (one started or stopped being followed): save the state. */
+  followChanged: boolean;
 }
 
-type SinkFor = (fileName: string) => LineSink;
-
-let buffer: Uint8Array | undefined;
-
-/** Feed bytes [from, to) of an open file; returns how many were read (less at EOF). */
-function readRange(fd: number, cursor: FileCursor, to: number, sink: LineSink): number {
-  // A plain Uint8Array (not a Buffer) keeps the scanner's array reads monomorphic; the newlines
-  // after the data keep them in bounds (see SCAN_PADDING).
-  buffer ??= new Uint8Array(CHUNK + SCAN_PADDING);
-  let pos = cursor.offset;
-  const claimFrom = sink.claimFrom ?? -1;
-  while (pos < to) {
-    if (pos === claimFrom && sink.claim !== undefined && cursor.asm.pending.length === 0 && !cursor.asm.overlong) {
-      const taken = sink.claim(fd, pos, cursor.asm.lineNo);
-      if (taken !== null && taken.end > pos && taken.end <= to) {
-        cursor.asm.lineNo += taken.lines;
-        pos = taken.end;
-        continue;
-      }
-    }
-    const n = readSync(fd, buffer, 0, claimFrom > pos ? Math.min(CHUNK, to - pos, claimFrom - pos) : Math.min(CHUNK, to - pos), pos);
-    if (n <= 0) break;
-    buffer.fill(10, n, n + SCAN_PADDING);
-    feed(cursor.asm, buffer.subarray(0, n + SCAN_PADDING), sink, pos === 0, n);
-    pos += n;
-    sink.poll?.();
-  }
-  const read = pos - cursor.offset;
-  cursor.offset = pos;
-  return read;
+export interface TailOptions {
+  /** When `prior` was saved. */
+  lastSavedMs?: number | null;
+  /** The ledger's horizon (the longest window): a rotated file quiet for longer is let go. */
+  horizonMs?: number;
 }
 
-function pread(fd: number, from: number, length: number): Buffer {
-  const out = Buffer.alloc(Math.max(0, length));
-  let got = 0;
-  while (got < out.length) {
-    const n = readSync(fd, out, got, out.length - got, from + got);
-    if (n <= 0) break;
-    got += n;
-  }
-  return out.subarray(0, got);
+
+
+/** Let a rotated generation go: its unfinished last line, if any, is now known to be cut short. */
+function letGo(cursor: FileCursor, sinkFor: SinkFor): void {
+  finish(cursor.asm, sinkFor(cursor.name));
 }
 
-/** Refresh the fingerprint after reading. */
-function stamp(fd: number, cursor: FileCursor): void {
-  cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
-  const tailLength = Math.min(FINGERPRINT, cursor.offset);
-  cursor.tail = pread(fd, cursor.offset - tailLength, tailLength).toString('base64');
-}
-
-/** Does the open file still hold, at the same places, the bytes we read before? */
-function fingerprintMatches(fd: number, size: number, cursor: FileCursor): boolean {
-  const head = Buffer.from(cursor.head, 'base64');
-  const tail = Buffer.from(cursor.tail, 'base64');
-  if (size < cursor.offset) return false;
-  return fingerprintHolds(size, cursor.offset, head, pread(fd, 0, head.length), tail, pread(fd, cursor.offset - tail.length, tail.length));
-}
-
-function newCursor(dev: number, ino: number, name: string): FileCursor {
-  return { dev, ino, offset: 0, head: '', tail: '', name, asm: newAssembler() };
-}
-
-interface Entry {
-  file: string;
-  name: string;
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
-/** Regular files in the log's folder (not following links), optionally only rotated siblings. */
-function entriesBeside(logPath: string, siblingsOnly: boolean): Entry[] {
-  const dir = path.dirname(logPath);
-  const base = path.basename(logPath);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const out: Entry[] = [];
-  for (const name of names.slice(0, 10_000)) {
-    if (name === base) continue;
-    if (siblingsOnly && !(name.startsWith(`${base}.`) || name.startsWith(`${base}-`))) continue;
-    if (siblingsOnly && COMPRESSED.test(name)) continue;
-    const file = path.join(dir, name);
+/**
+ * Take what each followed rotated generation gained; let go (with a note) of those that are gone,
+ * replaced, or quiet for longer than the horizon.
+ */
+function followGenerations(logPath: string, generations: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): { bytes: number; kept: FileCursor[] } {
+  if (generations.length === 0) return { bytes: 0, kept: [] };
+  let beside: Entry[] | null = null;
+  // Under the name it had at the last check, or else (renamed again) among the files beside the log.
+  const locate = (gen: FileCursor): Entry | null => {
+    const file = path.join(path.dirname(logPath), gen.name);
     try {
       const st = statSync(file);
-      if (st.isFile()) out.push({ file, name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      if (st.isFile() && sameFile(st, gen)) return { file, name: gen.name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
     } catch {
-      // vanished or unreadable: not ours
+      // renamed or gone: look further
     }
+    beside ??= entriesBeside(logPath, false);
+    return beside.find((e) => sameFile(e, gen)) ?? null;
+  };
+  const horizon = formatDuration(horizonMs);
+  let bytes = 0;
+  const kept: FileCursor[] = [];
+  for (const gen of generations) {
+    const entry = locate(gen);
+    const look = entry === null ? 'gone' : withFile(entry.file, 'unreadable', (fd) => (fingerprintMatches(fd, fstatSync(fd).size, gen) ? 'intact' : 'changed'));
+    if (look === 'unreadable') {
+      notes.push(`cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`);
+      letGo(gen, sinkFor);
+      continue;
+    }
+    const intact = look === 'intact';
+    let grew = false;
+    if (entry !== null && intact && entry.size > gen.offset) {
+      const read = readRest(entry, gen, sinkFor, notes);
+      if (read === null) {
+        letGo(gen, sinkFor);
+        continue;
+      }
+      bytes += read;
+      grew = read > 0;
+    }
+    const verdict = followVerdict({ exists: entry !== null, intact, grew }, gen.grownMs ?? nowMs, nowMs, horizonMs);
+    if (verdict === 'follow') {
+      kept.push(grew ? { ...gen, grownMs: nowMs } : gen);
+      continue;
+    }
+    letGo(gen, sinkFor);
+    if (verdict === 'gone') notes.push(`no longer following rotated log ${gen.name}: it was deleted or compressed; lines written to it after the last check, if any, are not counted`);
+    else if (verdict === 'replaced') notes.push(`no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was read, or what was read changed`);
+    else notes.push(`no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ledger's horizon: its longest window)`);
+  }
+  return { bytes, kept };
+}
+
+/** Add newly rotated generations; beyond MAX_GENERATIONS the longest quiet ones are let go, said so. */
+function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): FileCursor[] {
+  const all = [...generations];
+  for (const gen of added) {
+    // Rotated long ago (found on a rebuild): read whole, nothing more will come.
+    if (nowMs - (gen.grownMs ?? nowMs) > horizonMs) letGo(gen, sinkFor);
+    else all.push(gen);
+  }
+  const keep = generationsKept(all.map((g) => g.grownMs ?? nowMs));
+  const out: FileCursor[] = [];
+  for (const [i, gen] of all.entries()) {
+    if (keep.has(i)) {
+      out.push(gen);
+      continue;
+    }
+    letGo(gen, sinkFor);
+    notes.push(`no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`);
   }
   return out;
 }
 
-function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
-  return a.dev === b.dev && a.ino === b.ino;
-}
+/** How long a rewrite that seems to have kept nothing read is given to finish (truncate, then write back). */
+const SETTLE_MS = 50;
+/** Looks at an unchanged size before deciding it kept nothing (150 ms), and at most this many in all (0.5 s). */
+const SETTLE_STILL = 3;
+const SETTLE_MAX = 10;
 
-/** `use(fd)` on the file opened for reading, or `otherwise` when it cannot be opened. */
-function withFile<T>(file: string, otherwise: T, use: (fd: number) => T): T {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return otherwise;
-  }
-  try {
-    return use(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Does the file begin with these bytes? (A copy of a file we read.) */
-function startsWith(file: string, head: Uint8Array): boolean {
-  return head.length > 0 && withFile(file, false, (fd) => pread(fd, 0, head.length).equals(head));
-}
-
-function findByInode(logPath: string, cursor: FileCursor): Entry | null {
-  return entriesBeside(logPath, false).find((e) => sameFile(e, cursor)) ?? null;
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
- * Read the rest of a file we were following, from `cursor.offset`; returns the bytes read, or null. A
- * rotated file that cannot be read (permissions, vanished) is a note, not a failure: the watchdog
- * goes on with the log itself, as it does when a rotated file was deleted.
+ * The open file `fd` (`id`, named `name`) no longer holds what was read where it was read: it was
+ * rewritten in place. Where what was read now ends, when the rewrite kept it (rotate_log); else the
+ * rest of a copy beside it (copytruncate) and the file from 0. Null when the file is empty and
+ * `mayWait`: a rewrite may be under way, decided at the next check (there is nothing to read).
  */
-function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor, notes: string[]): number | null {
-  try {
-    const fd = openSync(entry.file, 'r');
-    try {
-      cursor.name = entry.name;
-      return readRange(fd, cursor, fstatSync(fd).size, sinkFor(entry.name));
-    } finally {
-      closeSync(fd);
+function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: string, logPath: string, skip: readonly FileId[], sinkFor: SinkFor, notes: string[], mayWait: boolean): { cursor: FileCursor; bytes: number } | null {
+  const tail = Buffer.from(cursor.tail, 'base64');
+  let size = fstatSync(fd).size;
+  const locate = (): number | null => (size === 0 ? null : offsetInRewrite(tail, chunksOf(fd, size)));
+  const relocated = (at: number) => {
+    // What was read is still there, ending at `at`; what follows it (kept unread lines, appends) is new.
+    notes.push(`${name} was rewritten in place keeping lines already counted: reading on after them (from byte ${at}, was ${cursor.offset})`);
+    return { cursor: { ...cursor, dev: id.dev, ino: id.ino, name, offset: at, asm: { ...cursor.asm, lineNo: linesBefore(fd, at) } }, bytes: 0 };
+  };
+  const at = locate();
+  if (at !== null) return relocated(at);
+  // Truncated in place. A copy that starts with what we read holds the lines appended between
+  // our last check and the truncation.
+  const copy = entriesBeside(logPath, true)
+    .filter((e) => e.size >= cursor.offset && !sameFile(e, id) && !skip.some((p) => sameFile(p, e)))
+    .sort((a, b) => b.mtimeMs - a.mtimeMs)
+    .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, cursor)));
+  if (copy !== undefined) {
+    const rest = { ...cursor, asm: { ...cursor.asm } };
+    const read = readRest(copy, rest, sinkFor, notes);
+    finish(rest.asm, sinkFor(copy.name));
+    if (read !== null) notes.push(`${name} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+    return { cursor: newCursor(id.dev, id.ino, name), bytes: read ?? 0 };
+  }
+  if (size === 0 && mayWait) return null;
+  // A rewrite caught half-written may not hold what was read yet: give it a moment, and look again
+  // each time it grows, until it has stood still for a while.
+  for (let still = 0, waited = 0; still < SETTLE_STILL && waited < SETTLE_MAX; waited++) {
+    pause(SETTLE_MS);
+    const later = fstatSync(fd).size;
+    if (later === size) {
+      still++;
+      continue;
     }
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it vanished' : (error as Error).message;
-    notes.push(`cannot read rotated log ${entry.name} (${why}): its lines after byte ${cursor.offset} are lost to the watchdog`);
-    return null;
+    still = 0;
+    size = later;
+    const found = locate();
+    if (found !== null) return relocated(found);
   }
-}
-
-/** Read whole files we never followed (rotated generations), oldest first; the last line too. */
-function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: string[]): number {
-  let bytes = 0;
-  for (const file of files) {
-    const cursor = newCursor(file.dev, file.ino, file.name);
-    bytes += readRest(file, cursor, sinkFor, notes) ?? 0;
-    finish(cursor.asm, sinkFor(file.name));
-  }
-  return bytes;
+  notes.push(
+    `${name} was truncated or rewritten: the lines last read are not in it and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+  );
+  return { cursor: newCursor(id.dev, id.ino, name), bytes: 0 };
 }
 
 /**
  * Read every new complete line of the log into `sinkFor(name)`. `prior` is null on a first run or
  * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
- * modified in the last 48 hours. `lastSavedMs` is when `prior` was saved.
+ * modified in the last 48 hours.
  */
-export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, lastSavedMs: number | null = null): TailResult {
+export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, options: TailOptions = {}): TailResult {
+  const lastSavedMs = options.lastSavedMs ?? null;
+  const horizonMs = options.horizonMs ?? 900_000;
   const notes: string[] = [];
   let bytesRead = 0;
   const logName = path.basename(logPath);
   let current = prior?.current ?? null;
-  let previous = prior?.previous ?? null;
+  const before = prior?.previous ?? [];
 
-  // 1. A rotated file whose last line was unfinished: take what it gained, or give up on it.
-  if (previous !== null) {
-    const entry = findByInode(logPath, previous);
-    let grew = 0;
-    if (entry !== null && entry.size > previous.offset) {
-      grew = readRest(entry, previous, sinkFor, notes) ?? 0;
-      bytesRead += grew;
-    }
-    if (previous.asm.pending.length > 0 || previous.asm.overlong) {
-      if (grew === 0) {
-        finish(previous.asm, sinkFor(previous.name));
-        previous = null;
-      }
-    } else {
-      previous = null;
-    }
-  }
+  // 1. Rotated files still followed: take what they gained, or let them go.
+  const followed = followGenerations(logPath, before, sinkFor, notes, nowMs, horizonMs);
+  bytesRead += followed.bytes;
+  let previous = followed.kept;
+  const result = (rest: Omit<TailResult, 'state' | 'notes' | 'bytesRead' | 'followChanged'>): TailResult => ({
+    state: { current, previous },
+    notes,
+    bytesRead,
+    followChanged: previous.length !== before.length || previous.some((p, i) => !sameFile(p, before[i]!) || p.grownMs !== before[i]!.grownMs),
+    ...rest,
+  });
 
   let fd: number;
   try {
@@ -257,13 +255,13 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     }
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: ${why}`, log: null };
+    return result({ error: `cannot read the cost log ${logPath}: ${why}`, log: null });
   }
 
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      return { state: { current, previous }, notes, bytesRead, error: `cannot read the cost log ${logPath}: not a regular file`, log: null };
+      return result({ error: `cannot read the cost log ${logPath}: not a regular file`, log: null });
     }
     const change = classifyLog(current, st, () => fingerprintMatches(fd, st.size, current!));
     if (change === 'fresh' || current === null) {
@@ -271,50 +269,40 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       const siblings = entriesBeside(logPath, true)
         .filter((e) => !sameFile(e, st) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
         .sort((a, b) => a.mtimeMs - b.mtimeMs);
-      bytesRead += readWhole(siblings, sinkFor, notes);
+      const whole = readWhole(siblings, sinkFor, notes);
+      bytesRead += whole.bytes;
+      previous = adopt(previous, whole.cursors, sinkFor, notes, nowMs, horizonMs);
       if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
-      // Truncated in place. A copy that starts with what we read holds the lines appended
-      // between our last check and the truncation.
-      const copy = entriesBeside(logPath, true)
-        .filter((e) => e.size >= current!.offset && !sameFile(e, st))
-        .sort((a, b) => b.mtimeMs - a.mtimeMs)
-        .find((e) => withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, current!)));
-      if (copy !== undefined) {
-        const rest = { ...current, asm: { ...current.asm } };
-        const read = readRest(copy, rest, sinkFor, notes);
-        finish(rest.asm, sinkFor(copy.name));
-        if (read !== null) {
-          bytesRead += read;
-          notes.push(`${logName} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
-        }
-      } else {
-        notes.push(
-          `${logName} was truncated or replaced (its start no longer matches what was read) and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
-        );
-      }
-      current = newCursor(st.dev, st.ino, logName);
+      const resumed = resumeRewritten(fd, current, st, logName, logPath, previous, sinkFor, notes, true);
+      if (resumed === null) return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
+      bytesRead += resumed.bytes;
+      current = resumed.cursor;
     } else if (change === 'rotated') {
       // Renamed away: finish the old file, then start on the new one.
       const old = findByInode(logPath, current);
       if (old === null) {
         notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
+        letGo(current, sinkFor);
       } else {
+        const asRead = { ...current };
+        // Renamed after a rewrite in place (copytruncate, rotate_log): go on from where what was read is now.
+        const changed = withFile(old.file, null, (ofd) => (fingerprintMatches(ofd, fstatSync(ofd).size, current!) ? null : resumeRewritten(ofd, current!, old, old.name, logPath, [...previous, st], sinkFor, notes, false)));
+        if (changed !== null) {
+          bytesRead += changed.bytes;
+          current = changed.cursor;
+        }
         const read = readRest(old, current, sinkFor, notes);
         if (read !== null) {
           bytesRead += read;
           notes.push(`${logName} was rotated to ${old.name}: read its last lines`);
         }
-        if (current.asm.pending.length > 0 || current.asm.overlong) {
-          if (previous !== null) finish(previous.asm, sinkFor(previous.name));
-          previous = current;
-        }
         // Rotated more than once since the last check: a rotated file written since then that is
-        // neither the old log nor the new one, nor a copy of the old one, is a whole generation
-        // created after the last check, never seen. (Older generations were finished before the
-        // old log became the log, so before the last check.) Read it, oldest first.
-        const head = Buffer.from(current.head, 'base64');
+        // neither the old log nor the new one, nor a copy of the old one (it holds what was read,
+        // where it was read), nor one followed, is a whole generation created after the last
+        // check, never seen. (Older generations were finished before the old log became the log,
+        // so before the last check.) Read it, oldest first.
         const between = entriesBeside(logPath, true)
           .filter(
             (e) =>
@@ -322,11 +310,17 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
               e.mtimeMs > lastSavedMs &&
               !sameFile(e, old) &&
               !sameFile(e, st) &&
-              !startsWith(e.file, head),
+              !previous.some((p) => sameFile(p, e)) &&
+              !withFile(e.file, false, (cfd) => fingerprintMatches(cfd, e.size, asRead)),
           )
           .sort((a, b) => a.mtimeMs - b.mtimeMs);
-        bytesRead += readWhole(between, sinkFor, notes);
+        const whole = readWhole(between, sinkFor, notes);
+        bytesRead += whole.bytes;
         if (between.length > 0) notes.push(`${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`);
+        // The app may still hold the old file open and write to it: follow it (and the ones between).
+        const added = read === null ? [] : [{ ...current, grownMs: nowMs }];
+        if (read === null) letGo(current, sinkFor);
+        previous = adopt(previous, [...added, ...whole.cursors.map((c) => ({ ...c, grownMs: nowMs }))], sinkFor, notes, nowMs, horizonMs);
       }
       current = newCursor(st.dev, st.ino, logName);
     }
@@ -334,42 +328,8 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     bytesRead += readRange(fd, current, st.size, sinkFor(logName));
     current.name = logName;
     stamp(fd, current);
-    return { state: { current, previous }, notes, bytesRead, error: null, log: { size: st.size, mtimeMs: st.mtimeMs } };
+    return result({ error: null, log: { size: st.size, mtimeMs: st.mtimeMs } });
   } finally {
     closeSync(fd);
   }
-}
-
-// The checkpoint stores cursors as JSON: the assembler's bytes in base64.
-export type SavedCursor = Omit<FileCursor, 'asm'> & { line: number; pending: string; overlong: boolean };
-
-export function saveCursor(cursor: FileCursor): SavedCursor {
-  return {
-    dev: cursor.dev,
-    ino: cursor.ino,
-    offset: cursor.offset,
-    head: cursor.head,
-    tail: cursor.tail,
-    name: cursor.name,
-    line: cursor.asm.lineNo,
-    pending: Buffer.from(cursor.asm.pending).toString('base64'),
-    overlong: cursor.asm.overlong,
-  };
-}
-
-export function loadCursor(value: unknown): FileCursor | null {
-  if (value === null || typeof value !== 'object') return null;
-  const v = value as Partial<SavedCursor>;
-  const ints = [v.dev, v.ino, v.offset, v.line];
-  if (!ints.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)) return null;
-  if (typeof v.head !== 'string' || typeof v.tail !== 'string' || typeof v.pending !== 'string' || typeof v.name !== 'string') return null;
-  return {
-    dev: v.dev as number,
-    ino: v.ino as number,
-    offset: v.offset as number,
-    head: v.head,
-    tail: v.tail,
-    name: v.name,
-    asm: { pending: new Uint8Array(Buffer.from(v.pending, 'base64')), lineNo: v.line as number, overlong: v.overlong === true },
-  };
 }

@@ -202,9 +202,16 @@ describe('rotation', () => {
     ws.run('run');
     renameSync(ws.log, `${ws.log}.1`);
     ws.append(lines(1, 0.5));
-    expect(ws.runJson().json.new_malformed).toBe(0); // still following the old file
+    expect(ws.runJson().json.new_malformed).toBe(0); // following the old file
+    expect(ws.runJson().json.new_malformed).toBe(0); // still, while quiet for less than the longest window
+    // a day passes without it growing (longer than any window): the checkpoint says when it last grew
+    const file = path.join(ws.stateDir, 'checkpoint.json');
+    const cp = JSON.parse(readFileSync(file, 'utf8')) as { previous: { grown_ms: number }[] };
+    for (const gen of cp.previous) gen.grown_ms -= 86_400_000;
+    writeFileSync(file, JSON.stringify(cp));
     const gaveUp = ws.runJson();
     expect(gaveUp.json.new_malformed).toBe(1);
+    expect(gaveUp.json.notes.join()).toMatch(/no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/);
     expect(ws.status().json.malformed_samples[0]!.reason).toMatch(/unfinished last line of a rotated log/);
     for (let i = 0; i < 2; i++) {
       const later = ws.runJson();
