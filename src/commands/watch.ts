@@ -14,7 +14,8 @@ import { CheckQueue } from '../check-queue.js';
 import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
 import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
-import { Auditor, pingAfterCheck } from '../enforce.js';
+import { AlertSender } from '../alert-sender.js';
+import { alertsPath, Auditor, pingAfterCheck } from '../enforce.js';
 import { printable, usd } from '../format.js';
 import { runJson } from './run.js';
 
@@ -25,6 +26,8 @@ export interface WatchOptions {
 
 /** A burst of file events becomes one check this long after its first event. */
 export const DEBOUNCE_MS = 20;
+/** On SIGTERM, unsent alerts (and a ping in flight) get this long before the daemon exits. */
+export const STOP_SEND_MS = 3_000;
 /** The same failure is said again at most this often (it is in the heartbeat and the ping too). */
 const REPEAT_FAILURE_MS = 5 * 60_000;
 
@@ -69,7 +72,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
 
   let lastLevels = '';
   let lastFailure: { text: string; atMs: number } | null = null;
-  const pings = new Set<Promise<void>>();
+  // At most one ping in flight: a newer one cuts off the one before (it says the newer outcome).
+  let inFlightPing: { promise: Promise<void>; abort: AbortController } | null = null;
+  const sender = new AlertSender({ config: () => config, say: (text) => process.stderr.write(`cost-watchdog: ${text}\n`) });
   let lastPing: { atMs: number; ok: boolean } | null = null;
   /** Routine checks are left out of the audit log (see routineCheck). */
   const quiet: { last: { levels: string; atMs: number } | null } = { last: null };
@@ -110,7 +115,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       let outcome: CheckOutcome | null = null;
       let error: string | null = null;
       try {
-        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet });
+        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet, outbox: sender });
       } catch (caught) {
         // A daemon outlives a failed check: it is said, pinged as failed, and tried again.
         error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
@@ -120,9 +125,14 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const now = Date.now();
       if (current.heartbeat.pingUrl !== null && pingDue(lastPing, ok, now, WATCH_PING_EVERY_MS)) {
         lastPing = { atMs: now, ok };
-        const ping = pingAfterCheck(current, ok, Date.now).catch(() => undefined);
-        pings.add(ping);
-        void ping.finally(() => pings.delete(ping));
+        inFlightPing?.abort.abort();
+        const abort = new AbortController();
+        const promise = pingAfterCheck(current, ok, Date.now, abort.signal).catch(() => undefined);
+        const mine = { promise, abort };
+        inFlightPing = mine;
+        void promise.finally(() => {
+          if (inFlightPing === mine) inFlightPing = null;
+        });
       }
     },
   });
@@ -200,7 +210,15 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await queue.stop();
         await scheduled?.destroy();
         await watcher.close();
-        await Promise.allSettled([...pings]);
+        // What is unsent gets one last try within a bound, then stays in alerts.json for the next check.
+        const unsent = await sender.stop(STOP_SEND_MS);
+        if (unsent > 0) say(`${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`);
+        const ping = inFlightPing;
+        if (ping !== null) {
+          const cut = setTimeout(() => ping.abort.abort(), STOP_SEND_MS);
+          await ping.promise;
+          clearTimeout(cut);
+        }
         process.removeListener('SIGHUP', onHup);
         say(`${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`);
         resolve(EXIT.OK);
