@@ -6,7 +6,7 @@
 //   - an incremental `run` after 10 appended lines, on that log and on a 10-line log;
 //   - a `run` with nothing new, and bare `node -e 0`;
 //   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
-//     1M-line log.
+//     1M-line log; and with a Slack that never answers (bench/slack.mjs; alone: BENCH_ONLY=slack).
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +25,13 @@ const REPEAT_SMALL = Number(process.env.BENCH_REPEAT_SMALL ?? 15);
 
 const work = mkdtempSync(path.join(tmpdir(), 'cw-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+// BENCH_ONLY=slack: only the section on a Slack that never answers under watch (bench/slack.mjs).
+if (process.env.BENCH_ONLY === 'slack') {
+  const { slackBench } = await import('./slack.mjs');
+  await slackBench(BIN, work);
+  process.exit(0);
+}
 
 let serial = 0;
 /** One line like a real agent's log: ISO time, model, agent, tokens, cost, request id. */
@@ -213,3 +220,9 @@ for (const [name, value, target, ok] of ratios) {
 }
 const agree = Math.abs(checkSum.watchdog - checkSum.naive) < 1e-6 * Math.max(1, checkSum.naive);
 console.log(`\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`);
+
+// A Slack that never answers must not delay the flag under watch (issue 11, item 2).
+{
+  const { slackBench } = await import('./slack.mjs');
+  await slackBench(BIN, work);
+}
