@@ -136,11 +136,14 @@ export async function slackBench(bin, work) {
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
   console.log(`\nwatch with a Slack that never answers (${repeat} samples each; a log climbing at $5/s through warn, emergency, kill; ${slack.requests()} requests held by the stand-in)`);
-  console.log(`${pad('', 26)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  flag levels (spend)                          target alive at flag`);
+  console.log(`${pad('', 22)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  ${pad('flag level (spend)', 30)} ${pad('alive at flag', 14)} flag->kill median`);
   for (const [name, rows] of [['no Slack', none], ['Slack never answers', hanging]]) {
     const ms = rows.map((r) => r.flagMs);
+    const levels = [...new Set(rows.map((r) => r.level))].map((l) => `${rows.filter((r) => r.level === l).length}x ${l}`).join(', ');
+    const spends = rows.map((r) => r.spend ?? NaN);
+    const kills = rows.map((r) => r.killAfterFlagMs).filter((v) => v !== null);
     console.log(
-      `${pad(name, 26)} ${lpad(`${median(ms).toFixed(1)} ms`, 20)} ${lpad(Math.max(...ms).toFixed(1), 8)}  ${pad(rows.map((r) => `${r.level} ($${r.spend})`).join(', '), 44)} ${rows.map((r) => (r.aliveAtFlag ? 'yes' : 'no')).join(', ')}`,
+      `${pad(name, 22)} ${lpad(`${median(ms).toFixed(1)} ms`, 20)} ${lpad(Math.max(...ms).toFixed(1), 8)}  ${pad(`${levels} ($${Math.min(...spends)}-$${Math.max(...spends)})`, 30)} ${pad(`${rows.filter((r) => r.aliveAtFlag).length}/${rows.length}`, 14)} ${kills.length > 0 ? `${median(kills).toFixed(0)} ms` : 'no kill'}`,
     );
   }
   const ratio = median(hanging.map((r) => r.flagMs)) / median(none.map((r) => r.flagMs));

@@ -182,7 +182,7 @@ export class AlertSender implements AlertOutbox {
     const first = item.id === undefined || !this.failureSaid.has(item.id);
     // Each alert's first failure is said and recorded; later rounds only in the audit log, at most
     // once per back-off step (a Slack down for a day is not a line a second).
-    this.audit('alert_failed', { headline, attempts: outcome.attempts, error, kept_for_retry: this.stopping === null, retry_in_s: Math.round(retryIn / 1000) });
+    this.audit('alert_failed', { headline, attempts: outcome.attempts, error, kept_for_retry: true, retry_in_s: Math.round(retryIn / 1000) });
     if (first && this.stopping === null) {
       if (item.id !== undefined) this.failureSaid.add(item.id);
       this.say(`could not send an alert to Slack (${error}); it is kept and retried beside the checks (next try in ${Math.round(retryIn / 1000)}s)`);
