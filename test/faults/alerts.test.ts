@@ -171,9 +171,9 @@ describe('Slack faults in watch', () => {
     const flagAt = Date.parse((JSON.parse(readFileSync(flagFile(ws), 'utf8')) as { triggered_at: string }).triggered_at);
     expect(flagAt).toBeLessThan(slack.requests[0]?.closedAt ?? Infinity);
     ws.append(lines(1, 3)); // $8.50: kill
-    await waitFor('the kill', () => !alive(tree.pid), 30_000);
+    const killed = await waitFor('the kill, in the audit log', () => !alive(tree.pid) && auditOf(ws).find(is('kill')), 30_000);
     // The kill's check came before the warn alert's first round had even ended.
-    const killAt = Date.parse(String(auditOf(ws).find(is('kill'))?.ts));
+    const killAt = Date.parse(String(killed.ts));
     expect(killAt).toBeLessThan(slack.requests[0]?.closedAt ?? Infinity);
     slack.recover();
     await waitFor('the kill alert sent', () => auditOf(ws).some(sentAbout(/KILL/)), 60_000);
