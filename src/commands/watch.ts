@@ -2,8 +2,11 @@
 // on every change to the cost log, the flag or the app's state file (sub-second), and on a cron
 // schedule (watch.schedule, every 15 s by default) because windows move with time: spend leaves a
 // window, reminders fall due, and the heartbeat must be written even when nothing is logged.
-// Checks never overlap (CheckQueue) and take the same lock as `run`. SIGTERM / SIGINT finish the check in
-// progress and exit 0; SIGHUP reloads the config (a bad one is refused and the old one kept).
+// Checks never overlap (CheckQueue) and take the same lock as `run`. Alerts and pings never hold a
+// check back: the AlertSender sends alerts beside the checks, and at most one ping is in flight.
+// SIGTERM / SIGINT finish the check in progress, give unsent alerts a last bounded try (what is
+// left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
+// and the old one kept).
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
