@@ -213,15 +213,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await queue.stop();
         await scheduled?.destroy();
         await watcher.close();
-        // What is unsent gets one last try within a bound, then stays in alerts.json for the next check.
-        const unsent = await sender.stop(STOP_SEND_MS);
-        if (unsent > 0) say(`${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`);
+        // What is unsent gets one last try within a bound (alerts and the ping in flight side by
+        // side), then stays in alerts.json for the next check.
         const ping = inFlightPing;
-        if (ping !== null) {
-          const cut = setTimeout(() => ping.abort.abort(), STOP_SEND_MS);
-          await ping.promise;
-          clearTimeout(cut);
-        }
+        const cut = setTimeout(() => ping?.abort.abort(), STOP_SEND_MS);
+        const [unsent] = await Promise.all([sender.stop(STOP_SEND_MS), ping?.promise]);
+        clearTimeout(cut);
+        if (unsent > 0) say(`${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`);
         process.removeListener('SIGHUP', onHup);
         say(`${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`);
         resolve(EXIT.OK);
