@@ -6,8 +6,9 @@
 //   - an incremental `run` after 10 appended lines, on that log and on a 10-line log;
 //   - a `run` with nothing new, and bare `node -e 0`;
 //   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
-//     1M-line log;
+//     1M-line log; and with a Slack that never answers (bench/slack.mjs);
 //   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs).
+// BENCH_ONLY=<section> runs one section alone: grace, slack.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -27,10 +28,21 @@ const REPEAT_SMALL = Number(process.env.BENCH_REPEAT_SMALL ?? 15);
 const work = mkdtempSync(path.join(tmpdir(), 'cw-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-// BENCH_ONLY=grace: only the grace-period section (bench/grace.mjs), small and self-contained.
-if (process.env.BENCH_ONLY === 'grace') {
-  const { graceBench } = await import('./grace.mjs');
-  await graceBench({ bin: BIN, work });
+// The sections that stand alone (issue 11), each in its own file.
+const SECTIONS = {
+  // A Slack that never answers must not delay the flag under watch (item 2).
+  slack: async () => (await import('./slack.mjs')).slackBench(BIN, work),
+  // What a SIGTERM-ignoring runaway spends after the kill crossing (item 8).
+  grace: async () => (await import('./grace.mjs')).graceBench({ bin: BIN, work }),
+};
+const only = process.env.BENCH_ONLY;
+if (only !== undefined && only !== '') {
+  const section = SECTIONS[only];
+  if (section === undefined) {
+    console.error(`bench: BENCH_ONLY=${only}: no such section (${Object.keys(SECTIONS).join(', ')})`);
+    process.exit(64);
+  }
+  await section();
   process.exit(0);
 }
 
@@ -222,7 +234,6 @@ for (const [name, value, target, ok] of ratios) {
 const agree = Math.abs(checkSum.watchdog - checkSum.naive) < 1e-6 * Math.max(1, checkSum.naive);
 console.log(`\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`);
 
-{
-  const { graceBench } = await import('./grace.mjs');
-  await graceBench({ bin: BIN, work });
+for (const section of Object.values(SECTIONS)) {
+  await section();
 }

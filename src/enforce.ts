@@ -2,16 +2,18 @@
 // lines that record each of them. Shared by `run` (and `watch`), `kill` and `clear-emergency`.
 // The order is the contract's: the flag and the kill first, then the alerts, which are bounded in
 // time and never delay either.
+import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { type AlertFacts, consoleLine, graceCutText, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
-import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, SLACK_NOTE } from './core/decide.js';
+import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, type PendingOwner, SLACK_NOTE } from './core/decide.js';
 import { errnoWords } from './core/flag.js';
 import type { Level } from './core/levels.js';
 import { appendAudit } from './effects/audit.js';
 import { createFlag, type FlagContent } from './effects/flag.js';
 import { type GraceSpend, killTree, planTree, runStopCommand } from './effects/kill.js';
+import { isAlive, procStat } from './effects/proc.js';
 import { postToSlack, webhookSource } from './effects/slack.js';
 import { readJson, writeJsonAtomic } from './effects/store.js';
 import { findTarget } from './effects/target.js';
@@ -228,11 +230,56 @@ export interface Delivery {
   failed: number;
 }
 
+/**
+ * The in-process sender of `watch` (src/alert-sender.ts) as a check sees it: it takes the new
+ * alerts (and any it does not know yet from alerts.json) and sends them beside the checks.
+ */
+export interface AlertOutbox {
+  readonly owner: PendingOwner;
+  /** Queue `fresh`, adopt what `saved` holds that the outbox does not know; returns the queue to save. */
+  take(saved: readonly PendingAlert[], fresh: readonly PendingAlert[], nowMs: number): PendingAlert[];
+}
+
+/** This process, as the owner of pending alerts. */
+export function selfOwner(): PendingOwner {
+  return { pid: process.pid, start: procStat(process.pid)?.startTicks ?? null, host: hostname() };
+}
+
+/** Is the `watch` that owns the pending alerts still running (and not this process)? */
+export function foreignOwnerAlive(owner: PendingOwner | null | undefined): boolean {
+  if (owner == null || owner.pid === process.pid) return false;
+  if (owner.host !== hostname()) return true; // a state folder shared with another host: cannot tell
+  if (!isAlive(owner.pid)) return false;
+  const stat = procStat(owner.pid);
+  return !(stat !== null && owner.start !== null && stat.startTicks !== owner.start);
+}
+
+let serial = 0;
+
+/** A new alert as it waits to be sent: its text for Slack, its level and what it announces. */
+export function pendingOf(alert: { facts: AlertFacts; level: Level }, nowMs: number): PendingAlert {
+  const f = alert.facts;
+  const climbs = [...new Set(f.events.filter((e) => e.kind === 'enter' || e.kind === 'escalate').map((e) => e.window))];
+  const plain = f.headline === undefined && (f.problems ?? []).length === 0 && (f.findings ?? []).length === 0 && f.events.length > 0 && f.events.every((e) => e.kind === 'enter' || e.kind === 'escalate');
+  return {
+    text: slackText(f, alert.level),
+    created_ms: nowMs,
+    attempts: 0,
+    id: `${process.pid.toString(36)}-${nowMs.toString(36)}-${(++serial).toString(36)}-${randomBytes(3).toString('hex')}`,
+    level: alert.level,
+    climbs,
+    ...(plain ? { plain: true } : {}),
+  };
+}
+
 let slackNoteShown = false;
 
 /**
- * Print each new alert on stderr (always), then send the pending ones and the new ones to Slack
- * within the budget. What could not be sent stays pending for the next check.
+ * Print each new alert on stderr (always, at once), then send the pending ones and the new ones
+ * to Slack within the budget; what could not be sent stays pending for the next check. Under
+ * `watch` (`outbox`), nothing is sent here: the daemon's sender takes them and the check goes on.
+ * The pending alerts of a `watch` that is running are its own to send: another command leaves
+ * them alone (sends only its own), so that none is sent twice.
  */
 export async function deliver(
   config: Config,
@@ -241,27 +288,38 @@ export async function deliver(
   audit: Auditor | null,
   nowMs: number,
   dryRun: boolean,
+  outbox: AlertOutbox | null = null,
 ): Promise<Delivery> {
   for (const alert of alerts) process.stderr.write(`cost-watchdog: ${dryRun ? 'would alert: ' : ''}${printable(consoleLine(alert.facts))}\n`);
   if (dryRun) return { pending: state.pending, sent: 0, failed: 0 };
-  const queue: PendingAlert[] = [...state.pending, ...alerts.map((a) => ({ text: slackText(a.facts, a.level), created_ms: nowMs, attempts: 0 }))];
-  if (queue.length === 0) return { pending: [], sent: 0, failed: 0 };
+  const fresh = alerts.map((a) => pendingOf(a, nowMs));
   const source = webhookSource(config, process.env);
   if (source.kind === 'none') {
-    if (state.incidents[SLACK_NOTE] === undefined && !slackNoteShown) {
+    if (alerts.length > 0 && state.incidents[SLACK_NOTE] === undefined && !slackNoteShown) {
       slackNoteShown = true;
       process.stderr.write(
         `cost-watchdog: note: alerts go to stderr only. To send them to Slack, create an incoming webhook and put its URL in $${config.slack.webhookUrlEnv} (or in a file named by slack.webhook_url_file)\n`,
       );
       state.incidents[SLACK_NOTE] = nowMs;
     }
+    state.pending_owner = null;
     return { pending: [], sent: 0, failed: 0 };
   }
+  if (outbox !== null) {
+    state.pending_owner = outbox.owner;
+    return { pending: outbox.take(state.pending, fresh, nowMs), sent: 0, failed: 0 };
+  }
+  const foreign = foreignOwnerAlive(state.pending_owner);
+  // A running `watch` sends what it holds; this command sends only its own alerts.
+  const held = foreign ? state.pending : [];
+  const queue: PendingAlert[] = foreign ? fresh : [...state.pending, ...fresh];
+  if (!foreign) state.pending_owner = null;
+  if (queue.length === 0) return { pending: held, sent: 0, failed: 0 };
   if (source.kind === 'broken') {
     const problem = `cannot send alerts to Slack: the webhook URL from ${source.from} ${source.problem}`;
     process.stderr.write(`cost-watchdog: ${problem}\n`);
     audit?.record('alert_failed', { error: problem, count: queue.length });
-    const kept = keepPending(queue, nowMs);
+    const kept = keepPending([...held, ...queue], nowMs);
     return { pending: kept.kept, sent: 0, failed: queue.length };
   }
   const deadline = Date.now() + SEND_BUDGET_MS;
@@ -285,7 +343,7 @@ export async function deliver(
       process.stderr.write(`cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is kept and retried on the next check\n`);
     }
   }
-  const kept = keepPending(left, nowMs);
+  const kept = keepPending([...held, ...left], nowMs);
   if (kept.dropped > 0) audit?.record('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   return { pending: kept.kept, sent, failed };
 }
@@ -308,14 +366,15 @@ export function rememberAlerts(config: Config, state: AlertState, delivery: Deli
 
 /**
  * Tell the dead-man's-switch how the check went (heartbeat.ping_url). Bounded, never throws; a
- * failed ping is said on stderr and in the audit log, and changes nothing else.
+ * failed ping is said on stderr and in the audit log, and changes nothing else. `signal`: a newer
+ * ping takes this one's place (`watch` keeps at most one in flight), and that is not a failure.
  */
-export async function pingAfterCheck(config: Config, checkOk: boolean, now: () => number): Promise<void> {
+export async function pingAfterCheck(config: Config, checkOk: boolean, now: () => number, signal?: AbortSignal): Promise<void> {
   const url = config.heartbeat.pingUrl;
   if (url === null) return;
-  const { ping } = await import('./effects/ping.js');
-  const outcome = await ping(url, checkOk);
-  if (outcome.ok) return;
+  const { ping, PING_TIMEOUT_MS } = await import('./effects/ping.js');
+  const outcome = await ping(url, checkOk, PING_TIMEOUT_MS, signal);
+  if (outcome.ok || outcome.superseded === true) return;
   process.stderr.write(`cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (${outcome.error ?? 'unknown'}); the check itself is not affected\n`);
   new Auditor(config.stateDir, now).record('ping_failed', { target: outcome.target, check_ok: checkOk, error: outcome.error ?? 'unknown' });
 }

@@ -27,7 +27,7 @@ import type { Level } from './core/levels.js';
 import { dollarsOf, usd } from './core/money.js';
 import { flagSeen, readFlag } from './effects/flag.js';
 import { flagCheckFailed, flagInForce } from './core/flag.js';
-import { Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
+import { type AlertOutbox, Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
 import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
 import { graceMeter, type MeterStart } from './grace-meter.js';
@@ -405,6 +405,8 @@ export interface RunOptions {
    * object between checks: the levels and time of the last check recorded.
    */
   quiet?: { last: { levels: string; atMs: number } | null };
+  /** `watch`: its sender, which takes the alerts so that the check never waits for Slack. */
+  outbox?: AlertOutbox | null;
 }
 
 export interface Enforcement {
@@ -439,7 +441,7 @@ export function topsOf(config: Config, result: CheckResult, windowName: string |
  * Decide and act on one check's figures: flag, kill, alerts, in that order. With dryRun, say
  * what would be done and touch nothing.
  */
-async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: boolean, audit: Auditor | null): Promise<Enforcement> {
+async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: boolean, audit: Auditor | null, outbox: AlertOutbox | null = null): Promise<Enforcement> {
   const nowMs = result.nowMs;
   const failures: string[] = [];
   const loaded = loadAlerts(config);
@@ -545,7 +547,7 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     kill: decision.kill,
     kill_switch: decision.next.kill_switch !== null,
   });
-  const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun);
+  const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun, outbox);
   if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
   return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length }, observation, announced: found.announce };
 }
@@ -595,7 +597,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
     if (audit.failed !== null) throw new FailureError(audit.failed);
     let enforcement: Enforcement;
     try {
-      enforcement = await enforce(config, result, options.mode, false, audit);
+      enforcement = await enforce(config, result, options.mode, false, audit, options.outbox ?? null);
     } catch (error) {
       audit.release(true);
       throw error;

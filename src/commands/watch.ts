@@ -2,8 +2,11 @@
 // on every change to the cost log, the flag or the app's state file (sub-second), and on a cron
 // schedule (watch.schedule, every 15 s by default) because windows move with time: spend leaves a
 // window, reminders fall due, and the heartbeat must be written even when nothing is logged.
-// Checks never overlap (CheckQueue) and take the same lock as `run`. SIGTERM / SIGINT finish the check in
-// progress and exit 0; SIGHUP reloads the config (a bad one is refused and the old one kept).
+// Checks never overlap (CheckQueue) and take the same lock as `run`. Alerts and pings never hold a
+// check back: the AlertSender sends alerts beside the checks, and at most one ping is in flight.
+// SIGTERM / SIGINT finish the check in progress, give unsent alerts a last bounded try (what is
+// left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
+// and the old one kept).
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
@@ -14,7 +17,8 @@ import { CheckQueue } from '../check-queue.js';
 import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
 import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
-import { Auditor, pingAfterCheck } from '../enforce.js';
+import { AlertSender } from '../alert-sender.js';
+import { alertsPath, Auditor, pingAfterCheck } from '../enforce.js';
 import { printable, usd } from '../format.js';
 import { runJson } from './run.js';
 
@@ -25,6 +29,8 @@ export interface WatchOptions {
 
 /** A burst of file events becomes one check this long after its first event. */
 export const DEBOUNCE_MS = 20;
+/** On SIGTERM, unsent alerts (and a ping in flight) get this long before the daemon exits. */
+export const STOP_SEND_MS = 3_000;
 /** The same failure is said again at most this often (it is in the heartbeat and the ping too). */
 const REPEAT_FAILURE_MS = 5 * 60_000;
 
@@ -69,7 +75,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
 
   let lastLevels = '';
   let lastFailure: { text: string; atMs: number } | null = null;
-  const pings = new Set<Promise<void>>();
+  // At most one ping in flight: a newer one cuts off the one before (it says the newer outcome).
+  let inFlightPing: { promise: Promise<void>; abort: AbortController } | null = null;
+  const sender = new AlertSender({ config: () => config, say: (text) => process.stderr.write(`cost-watchdog: ${text}\n`) });
   let lastPing: { atMs: number; ok: boolean } | null = null;
   /** Routine checks are left out of the audit log (see routineCheck). */
   const quiet: { last: { levels: string; atMs: number } | null } = { last: null };
@@ -110,7 +118,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       let outcome: CheckOutcome | null = null;
       let error: string | null = null;
       try {
-        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet });
+        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet, outbox: sender });
       } catch (caught) {
         // A daemon outlives a failed check: it is said, pinged as failed, and tried again.
         error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
@@ -120,9 +128,14 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const now = Date.now();
       if (current.heartbeat.pingUrl !== null && pingDue(lastPing, ok, now, WATCH_PING_EVERY_MS)) {
         lastPing = { atMs: now, ok };
-        const ping = pingAfterCheck(current, ok, Date.now).catch(() => undefined);
-        pings.add(ping);
-        void ping.finally(() => pings.delete(ping));
+        inFlightPing?.abort.abort();
+        const abort = new AbortController();
+        const promise = pingAfterCheck(current, ok, Date.now, abort.signal).catch(() => undefined);
+        const mine = { promise, abort };
+        inFlightPing = mine;
+        void promise.finally(() => {
+          if (inFlightPing === mine) inFlightPing = null;
+        });
       }
     },
   });
@@ -200,7 +213,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await queue.stop();
         await scheduled?.destroy();
         await watcher.close();
-        await Promise.allSettled([...pings]);
+        // What is unsent gets one last try within a bound (alerts and the ping in flight side by
+        // side), then stays in alerts.json for the next check.
+        const ping = inFlightPing;
+        const cut = setTimeout(() => ping?.abort.abort(), STOP_SEND_MS);
+        const [unsent] = await Promise.all([sender.stop(STOP_SEND_MS), ping?.promise]);
+        clearTimeout(cut);
+        if (unsent > 0) say(`${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`);
         process.removeListener('SIGHUP', onHup);
         say(`${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`);
         resolve(EXIT.OK);

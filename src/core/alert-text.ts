@@ -188,9 +188,17 @@ function rank(event: AlertEvent): number {
   return kindRank * 10 + levelRank(event.level);
 }
 
-/** Slack's three control characters: text can no longer make a link or a mention. */
+/**
+ * Slack's three control characters: text can no longer make a link or a mention (`<!channel>`,
+ * `<@U123>`). The bare words @here, @channel and @everyone get a zero-width space after the `@`,
+ * so that they cannot ping even where Slack links names.
+ */
 export function slackEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/@(here|channel|everyone)\b/gi, '@\u200b$1');
 }
 
 const EMOJI: Record<Level, string> = { ok: ':white_check_mark:', warn: ':warning:', emergency: ':rotating_light:', kill: ':skull_and_crossbones:' };

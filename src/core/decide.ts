@@ -17,6 +17,21 @@ export interface PendingAlert {
   text: string;
   created_ms: number;
   attempts: number;
+  /** Stable while it waits, so that a sender that holds it already knows it in alerts.json. */
+  id?: string;
+  /** Its level, and the windows whose climb (enter/escalate) it announces: for superseding. */
+  level?: Level;
+  climbs?: string[];
+  /** Nothing in it but climbs: a newer alert that covers them at a level as high says it all. */
+  plain?: boolean;
+}
+
+/** Who sends the pending alerts: a `watch` daemon owns them while it runs (null: whoever checks next). */
+export interface PendingOwner {
+  pid: number;
+  /** The kernel's start time of that pid (clock ticks since boot), to tell a reused pid. */
+  start: number | null;
+  host: string;
 }
 
 export interface AlertState {
@@ -34,6 +49,8 @@ export interface AlertState {
   incidents: Record<string, number>;
   /** Alerts that could not be sent: retried on the next check. */
   pending: PendingAlert[];
+  /** A live `watch` that holds the pending alerts in memory and sends them itself. */
+  pending_owner?: PendingOwner | null;
   /** Findings alerted (core/findings.ts): key -> when seen, so each is alerted once. */
   findings: Record<string, FindingMemory>;
 }
@@ -48,7 +65,7 @@ export const STOP_FAILED = 'stop-failed';
 export const KILL_FAILED = 'kill-failed';
 
 export function emptyAlertState(): AlertState {
-  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [], findings: {} };
+  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [], pending_owner: null, findings: {} };
 }
 
 export type EventKind = 'enter' | 'escalate' | 'recovery' | 'reminder' | 'came-back' | 'flag-removed';
@@ -306,11 +323,63 @@ export function incidentDue(state: AlertState, key: string, nowMs: number, repea
 export const PENDING_LIMIT = 20;
 export const PENDING_MAX_AGE_MS = 24 * 3_600_000;
 
-/** The unsent alerts worth keeping: the newest PENDING_LIMIT, none older than a day. */
-export function keepPending(pending: readonly PendingAlert[], nowMs: number): { kept: PendingAlert[]; dropped: number } {
-  const fresh = pending.filter((p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS);
-  const kept = fresh.slice(-PENDING_LIMIT);
+function rankOf(p: PendingAlert): number {
+  return p.level === undefined ? levelRank('warn') : levelRank(p.level);
+}
+
+/**
+ * The unsent alerts worth keeping: none older than a day, and at most PENDING_LIMIT: beyond it the
+ * lowest level goes first, the oldest of it first (a kill alert outlives a pile of warnings).
+ * `keep` (the one being sent) is never dropped. Order is kept.
+ */
+export function keepPending(pending: readonly PendingAlert[], nowMs: number, keep: string | null = null): { kept: PendingAlert[]; dropped: number } {
+  const fresh = pending.filter((p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS || (keep !== null && p.id === keep));
+  const out = new Set<PendingAlert>();
+  if (fresh.length > PENDING_LIMIT) {
+    const order = fresh.map((p, i) => ({ p, i })).filter(({ p }) => keep === null || p.id !== keep);
+    order.sort((a, b) => rankOf(a.p) - rankOf(b.p) || a.i - b.i);
+    for (const { p } of order.slice(0, fresh.length - PENDING_LIMIT)) out.add(p);
+  }
+  const kept = fresh.filter((p) => !out.has(p));
   return { kept, dropped: pending.length - kept.length };
+}
+
+/** Does `newer` say all that `older` (not sent yet) would: the same windows' climbs, at a level as high? */
+export function supersedes(newer: PendingAlert, older: PendingAlert): boolean {
+  if (older.plain !== true || newer.level === undefined || older.level === undefined) return false;
+  const climbs = older.climbs ?? [];
+  if (climbs.length === 0 || levelRank(newer.level) < levelRank(older.level)) return false;
+  return climbs.every((w) => (newer.climbs ?? []).includes(w));
+}
+
+/** The first line of a Slack text, without its emoji and bold: "EMERGENCY: 15m spend ...". */
+function headlineOf(text: string): string {
+  const first = text.split('\n', 1)[0] ?? '';
+  return first.replace(/^:[a-z_]+: \*(?:cost-watchdog: )?/, '').replace(/\*$/, '');
+}
+
+/**
+ * Queue a new alert behind the unsent ones. A queued alert that the new one supersedes is taken
+ * out (never `busy`, the one being sent now), and the new one says what it replaces, so that nothing
+ * said is lost: a queued "EMERGENCY 15m" becomes a line of the newer "KILL 15m". Then bounded.
+ */
+export function enqueuePending(
+  queue: readonly PendingAlert[],
+  item: PendingAlert,
+  nowMs: number,
+  busy: string | null = null,
+): { queue: PendingAlert[]; replaced: PendingAlert[]; dropped: number } {
+  const replaced = queue.filter((q) => (busy === null || q.id !== busy) && supersedes(item, q));
+  let merged = item;
+  if (replaced.length > 0) {
+    const notes = replaced.flatMap((r) => [
+      `• replaces an alert not sent in time (${new Date(r.created_ms).toISOString()}): ${headlineOf(r.text)}`,
+      ...r.text.split('\n').filter((l) => l.startsWith('• replaces an alert not sent in time')),
+    ]);
+    merged = { ...item, text: [item.text, ...notes].join('\n') };
+  }
+  const kept = keepPending([...queue.filter((q) => !replaced.includes(q)), merged], nowMs, busy);
+  return { queue: kept.kept, replaced, dropped: kept.dropped };
 }
 
 /** Parse a remembered state; anything unusable starts afresh (and the caller says so). */
@@ -342,8 +411,15 @@ export function loadAlertState(value: unknown): AlertState | null {
     }
   }
   const pending = Array.isArray(v.pending)
-    ? v.pending.filter((p): p is PendingAlert => p !== null && typeof p === 'object' && typeof p.text === 'string' && typeof p.created_ms === 'number' && typeof p.attempts === 'number')
+    ? v.pending
+        .filter((p): p is PendingAlert => p !== null && typeof p === 'object' && typeof p.text === 'string' && typeof p.created_ms === 'number' && typeof p.attempts === 'number')
+        .map((p, i) => pendingFrom(p, i))
     : [];
+  const o = v.pending_owner;
+  const owner =
+    o !== null && typeof o === 'object' && typeof o.pid === 'number' && typeof o.host === 'string' && (o.start === null || typeof o.start === 'number')
+      ? { pid: o.pid, start: o.start, host: o.host }
+      : null;
   return {
     version: 1,
     windows,
@@ -353,8 +429,18 @@ export function loadAlertState(value: unknown): AlertState | null {
     last_reminder_ms: typeof v.last_reminder_ms === 'number' ? v.last_reminder_ms : null,
     incidents,
     pending,
+    pending_owner: owner,
     findings,
   };
+}
+
+/** A remembered pending alert, its optional fields checked; one saved before ids gets one. */
+function pendingFrom(p: PendingAlert, index: number): PendingAlert {
+  const out: PendingAlert = { text: p.text, created_ms: p.created_ms, attempts: p.attempts, id: typeof p.id === 'string' && p.id !== '' ? p.id : `saved-${p.created_ms}-${index}` };
+  if (p.level === 'ok' || p.level === 'warn' || p.level === 'emergency' || p.level === 'kill') out.level = p.level;
+  if (Array.isArray(p.climbs) && p.climbs.every((c) => typeof c === 'string')) out.climbs = [...p.climbs];
+  if (p.plain === true) out.plain = true;
+  return out;
 }
 
 export type ClearVerdict =

@@ -14,6 +14,8 @@ export interface PingOutcome {
   target: string;
   /** Why it failed, without the URL. */
   error?: string;
+  /** Cut off by `signal` (a newer ping took its place): not a failure to report. */
+  superseded?: boolean;
 }
 
 function shown(url: string, ok: boolean): string {
@@ -21,18 +23,20 @@ function shown(url: string, ok: boolean): string {
   return `${parsed.protocol}//${parsed.host}/…${ok ? '' : '/fail'}`;
 }
 
-export async function ping(url: string, checkOk: boolean, timeoutMs: number = PING_TIMEOUT_MS): Promise<PingOutcome> {
+export async function ping(url: string, checkOk: boolean, timeoutMs: number = PING_TIMEOUT_MS, signal?: AbortSignal): Promise<PingOutcome> {
   const target = shown(url, checkOk);
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(pingUrlFor(url, checkOk), {
       method: 'GET',
       headers: { 'user-agent': `cost-watchdog/${VERSION}` },
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal === undefined ? timeout : AbortSignal.any([timeout, signal]),
     });
     await response.arrayBuffer().catch(() => undefined);
     if (!response.ok) return { ok: false, target, error: `HTTP ${response.status}` };
     return { ok: true, target };
   } catch (error) {
+    if (signal?.aborted === true && !timeout.aborted) return { ok: false, target, superseded: true };
     const e = error as Error & { cause?: { code?: string } };
     const why =
       e.name === 'TimeoutError' || e.name === 'AbortError'

@@ -32,12 +32,22 @@ export interface SendOutcome {
   attempts: number;
   /** Why it failed, in words that never include the URL. */
   error?: string;
+  /** Slack asked to wait this long (429 Retry-After) and that was beyond the deadline. */
+  retryAfterMs?: number;
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 4000];
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** Retry-After in ms: seconds, or an HTTP date. */
@@ -68,21 +78,24 @@ function describeError(error: unknown, url: string): string {
 }
 
 /**
- * Post `text` to the webhook, retrying 429 and 5xx and failed requests until `deadlineMs`.
- * Resolves (never rejects) with what happened.
+ * Post `text` to the webhook, retrying 429 and 5xx and failed requests until `deadlineMs` (or
+ * until `signal` aborts: a daemon that stops). Resolves (never rejects) with what happened.
  */
-export async function postToSlack(url: string, text: string, deadlineMs: number): Promise<SendOutcome> {
+export async function postToSlack(url: string, text: string, deadlineMs: number, signal?: AbortSignal): Promise<SendOutcome> {
   // A CommonJS package: its exports arrive as the default export once bundled.
   const mod = (await import('@slack/webhook')) as typeof import('@slack/webhook') & { default?: typeof import('@slack/webhook') };
   const IncomingWebhook = mod.IncomingWebhook ?? mod.default?.IncomingWebhook;
   let attempts = 0;
   let lastError = 'not sent: no time left';
+  const stopped = (): boolean => signal?.aborted === true;
   for (;;) {
+    if (stopped()) return { ok: false, attempts, error: attempts > 0 ? `${lastError}; then stopped` : 'not sent: stopped' };
     const remaining = deadlineMs - Date.now();
     if (remaining <= 50) return { ok: false, attempts, error: lastError };
     let retryAfter: string | null = null;
     const fetchCapturing: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
+      const joined = signal === undefined ? init : { ...init, signal: init?.signal == null ? signal : AbortSignal.any([init.signal, signal]) };
+      const response = await fetch(input, joined);
       retryAfter = response.headers.get('retry-after');
       return response;
     };
@@ -94,10 +107,12 @@ export async function postToSlack(url: string, text: string, deadlineMs: number)
       return { ok: false, attempts, error: `cannot use the webhook: ${describeError(error, url)}` };
     }
     try {
-      await hook.send({ text, unfurl_links: false, unfurl_media: false });
+      // link_names off: a name like @here in the text stays text (alert-text.ts breaks it too).
+      await hook.send({ text, link_names: false, unfurl_links: false, unfurl_media: false });
       return { ok: true, attempts };
     } catch (error) {
-      lastError = describeError(error, url);
+      lastError = stopped() ? 'not sent: stopped' : describeError(error, url);
+      if (stopped()) return { ok: false, attempts, error: lastError };
       const status = (error as { statusCode?: number }).statusCode;
       let waitMs: number;
       if (status === 429) {
@@ -108,8 +123,10 @@ export async function postToSlack(url: string, text: string, deadlineMs: number)
       } else {
         waitMs = BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
       }
-      if (Date.now() + waitMs >= deadlineMs - 50) return { ok: false, attempts, error: `${lastError}; no time left to retry within the bound` };
-      await sleep(waitMs);
+      if (Date.now() + waitMs >= deadlineMs - 50) {
+        return { ok: false, attempts, error: `${lastError}; no time left to retry within the bound`, ...(status === 429 ? { retryAfterMs: waitMs } : {}) };
+      }
+      await sleep(waitMs, signal);
     }
   }
 }

@@ -1,0 +1,263 @@
+// `watch` sends its alerts beside the checks, never in them: a check hands its alerts to this
+// sender and goes on at once to the next append, so a Slack that is slow, rate-limited or never
+// answers cannot hold back a flag or a kill. One send at a time (Slack keeps the order), retried
+// with back-off (Retry-After honoured), a queue kept small (core/decide.ts: a newer, higher alert
+// about the same windows replaces one not sent yet; at most PENDING_LIMIT), and the unsent queue
+// saved in alerts.json under the state folder's lock, so that a restart loses none. While the
+// daemon runs it owns that queue (alerts.json `pending_owner`): other commands leave it alone,
+// so no alert is sent twice.
+import type { Config } from './config.js';
+import { enqueuePending, keepPending, type PendingAlert, type PendingOwner } from './core/decide.js';
+import { acquireLock } from './effects/store.js';
+import { postToSlack, webhookSource } from './effects/slack.js';
+import { printable } from './format.js';
+import { type AlertOutbox, Auditor, loadAlerts, saveAlerts, SEND_BUDGET_MS, selfOwner } from './enforce.js';
+
+/** Waits between failed rounds of sending; the last repeats. A new alert is tried at once. */
+export const RETRY_MS = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
+/** Ids remembered after their alert has gone (sent, replaced, dropped): never taken back from alerts.json. */
+const KNOWN_IDS = 2_000;
+/** A save that found the lock held (a check is running) is tried again this soon. */
+const SAVE_RETRY_MS = 500;
+
+export interface AlertSenderOptions {
+  config: () => Config;
+  now?: () => number;
+  /** Where to say what happened (stderr in the daemon). */
+  say?: (text: string) => void;
+}
+
+function headlineOf(item: PendingAlert): string {
+  return item.text.split('\n', 1)[0] ?? '';
+}
+
+export class AlertSender implements AlertOutbox {
+  readonly owner: PendingOwner = selfOwner();
+  private queue: PendingAlert[] = [];
+  private readonly known = new Set<string>();
+  private busy: string | null = null;
+  private failedRounds = 0;
+  private retryAtMs = 0;
+  private readonly failureSaid = new Set<string>();
+  private pumping: Promise<void> | null = null;
+  private wakeUp: (() => void) | null = null;
+  private readonly abort = new AbortController();
+  private stopping: { deadlineMs: number } | null = null;
+  private dirty = false;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+  private readonly say: (text: string) => void;
+
+  constructor(private readonly options: AlertSenderOptions) {
+    this.now = options.now ?? Date.now;
+    this.say = options.say ?? ((text) => process.stderr.write(`cost-watchdog: ${text}\n`));
+  }
+
+  /** Unsent alerts held now (the one being sent included). */
+  get unsent(): number {
+    return this.queue.length;
+  }
+
+  private audit(event: string, fields: Record<string, unknown>): void {
+    new Auditor(this.options.config().stateDir, this.now).record(event, fields);
+  }
+
+  private remember(id: string): void {
+    this.known.add(id);
+    if (this.known.size > KNOWN_IDS) {
+      const oldest = this.known.values().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+  }
+
+  take(saved: readonly PendingAlert[], fresh: readonly PendingAlert[], nowMs: number): PendingAlert[] {
+    // What alerts.json holds that is not ours yet: left by a run, a kill, an earlier daemon.
+    let adopted = false;
+    for (const item of saved) {
+      if (item.id === undefined || this.known.has(item.id)) continue;
+      this.remember(item.id);
+      this.queue.push(item);
+      adopted = true;
+    }
+    if (adopted) {
+      this.queue.sort((a, b) => a.created_ms - b.created_ms);
+      this.bound(keepPending(this.queue, nowMs, this.busy));
+    }
+    for (const item of fresh) {
+      if (item.id !== undefined) this.remember(item.id);
+      const result = enqueuePending(this.queue, item, nowMs, this.busy);
+      this.queue = result.queue;
+      for (const r of result.replaced) this.audit('alert_superseded', { headline: headlineOf(r), by: headlineOf(item), queued_at: new Date(r.created_ms).toISOString() });
+      if (result.dropped > 0) this.audit('alert_dropped', { count: result.dropped, reason: 'older than a day or beyond the 20 kept' });
+    }
+    if (fresh.length > 0) this.retryAtMs = 0; // a new alert is worth a try now
+    this.dirty = false; // the caller saves what this returns
+    if (this.queue.length > 0) this.kick();
+    return [...this.queue];
+  }
+
+  private bound(kept: { kept: PendingAlert[]; dropped: number }): void {
+    this.queue = kept.kept;
+    if (kept.dropped > 0) this.audit('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
+  }
+
+  private kick(): void {
+    if (this.pumping !== null) {
+      this.wakeUp?.();
+      return;
+    }
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        self.wakeUp = null;
+        resolve();
+      }
+      this.wakeUp = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async pump(): Promise<void> {
+    for (;;) {
+      if (this.abort.signal.aborted) return;
+      const item = this.queue[0];
+      if (item === undefined) return;
+      const wait = this.retryAtMs - Date.now();
+      if (wait > 0 && this.stopping === null) {
+        await this.sleep(wait);
+        continue;
+      }
+      const id = item.id ?? null;
+      this.busy = id;
+      const ok = await this.sendOne(item);
+      this.busy = null;
+      this.markDirty();
+      if (!ok && this.stopping !== null) return; // one last try each, when stopping
+    }
+  }
+
+  /** One round for the oldest alert: sent (and gone from the queue), or kept with a retry time. */
+  private async sendOne(item: PendingAlert): Promise<boolean> {
+    const config = this.options.config();
+    const source = webhookSource(config, process.env);
+    const headline = headlineOf(item);
+    if (source.kind === 'none') {
+      // The webhook was taken away (a reload): nothing to send to; the alerts were on stderr.
+      this.say(`note: ${this.queue.length} unsent alert(s) dropped: no Slack webhook is configured any more`);
+      this.audit('alert_dropped', { count: this.queue.length, reason: 'no webhook configured' });
+      this.queue = [];
+      return true;
+    }
+    const budgetEnd = this.stopping?.deadlineMs ?? Infinity;
+    const outcome =
+      source.kind === 'broken'
+        ? { ok: false, attempts: 1, error: `the webhook URL from ${source.from} ${source.problem}` }
+        : await postToSlack(source.url, item.text, Math.min(Date.now() + SEND_BUDGET_MS, budgetEnd), this.abort.signal);
+    const attempts = item.attempts + outcome.attempts;
+    const index = this.queue.findIndex((q) => q === item || (item.id !== undefined && q.id === item.id));
+    if (outcome.ok) {
+      if (index >= 0) this.queue.splice(index, 1);
+      this.failedRounds = 0;
+      this.retryAtMs = 0;
+      this.audit('alert_sent', { headline, attempts: outcome.attempts, ...(item.attempts > 0 ? { delayed_from: new Date(item.created_ms).toISOString(), total_attempts: attempts } : {}) });
+      if (item.id !== undefined && this.failureSaid.delete(item.id)) this.say(`an alert held back by Slack was sent after ${attempts} attempts: ${printable(printableHead(headline))}`);
+      return true;
+    }
+    if (index >= 0) this.queue[index] = { ...item, attempts };
+    this.failedRounds++;
+    const backoff = RETRY_MS[Math.min(this.failedRounds - 1, RETRY_MS.length - 1)] as number;
+    const retryIn = Math.max(backoff, 'retryAfterMs' in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : 0);
+    this.retryAtMs = Date.now() + retryIn;
+    const error = outcome.error ?? 'unknown';
+    const first = item.id === undefined || !this.failureSaid.has(item.id);
+    // Each alert's first failure is said and recorded; later rounds only in the audit log, at most
+    // once per back-off step (a Slack down for a day is not a line a second).
+    this.audit('alert_failed', { headline, attempts: outcome.attempts, error, kept_for_retry: true, retry_in_s: Math.round(retryIn / 1000) });
+    if (first && this.stopping === null) {
+      if (item.id !== undefined) this.failureSaid.add(item.id);
+      this.say(`could not send an alert to Slack (${error}); it is kept and retried beside the checks (next try in ${Math.round(retryIn / 1000)}s)`);
+    }
+    return false;
+  }
+
+  private markDirty(): void {
+    this.dirty = true;
+    if (this.stopping === null) this.save(false);
+  }
+
+  /**
+   * Write the queue into alerts.json under the lock. Between checks the lock is only tried (a
+   * check that holds it saves the queue itself, and never waits for this); at the end it is waited for.
+   */
+  private save(final: boolean): boolean {
+    if (this.saveTimer !== null) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = null;
+    }
+    const config = this.options.config();
+    let lock;
+    try {
+      lock = acquireLock(config.stateDir, final ? 10_000 : 0);
+    } catch (error) {
+      if (final) {
+        this.say(`could not save the unsent alerts: ${(error as Error).message}`);
+        return false;
+      }
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = null;
+        if (this.dirty && this.stopping === null) this.save(false);
+      }, SAVE_RETRY_MS);
+      this.saveTimer.unref();
+      return false;
+    }
+    try {
+      const loaded = loadAlerts(config);
+      if (loaded.note !== null) return false; // the next check says so and starts afresh
+      const state = loaded.state;
+      state.pending = this.take(state.pending, [], this.now());
+      state.pending_owner = final ? null : this.owner;
+      saveAlerts(config, state);
+      this.dirty = false;
+      return true;
+    } catch (error) {
+      if (final) this.say(`could not save the unsent alerts: ${(error as Error).message}`);
+      return false;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Stop: one last try for each unsent alert within `budgetMs` (a send in flight is cut off at
+   * the end of it), then save what is left as pending for whoever checks next. Resolves with
+   * how many alerts are left unsent.
+   */
+  async stop(budgetMs: number): Promise<number> {
+    this.stopping = { deadlineMs: Date.now() + budgetMs };
+    this.retryAtMs = 0;
+    this.wakeUp?.();
+    const timer = setTimeout(() => this.abort.abort(), budgetMs);
+    if (this.queue.length > 0 && this.pumping === null) this.kick();
+    await this.pumping;
+    clearTimeout(timer);
+    this.abort.abort();
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    // Saved even when nothing is left: alerts.json must not name a daemon that is gone as the owner.
+    this.save(true);
+    return this.queue.length;
+  }
+}
+
+function printableHead(headline: string): string {
+  return headline.replace(/^:[a-z_]+: \*(?:cost-watchdog: )?/, '').replace(/\*$/, '');
+}
