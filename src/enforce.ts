@@ -309,11 +309,20 @@ export async function deliver(
     state.pending_owner = outbox.owner;
     return { pending: outbox.take(state.pending, fresh, nowMs), sent: 0, failed: 0 };
   }
-  const foreign = foreignOwnerAlive(state.pending_owner);
-  // A running `watch` sends what it holds; this command sends only its own alerts.
-  const held = foreign ? state.pending : [];
-  const queue: PendingAlert[] = foreign ? fresh : [...state.pending, ...fresh];
-  if (!foreign) state.pending_owner = null;
+  if (foreignOwnerAlive(state.pending_owner)) {
+    // A running `watch` owns the queue and sends beside its checks: hand it these alerts and
+    // return at once. Sending here would hold the state lock for a network round trip, and that
+    // watch's checks (the flag, the kill) would wait on it.
+    const kept = keepPending([...state.pending, ...fresh], nowMs);
+    if (fresh.length > 0) {
+      process.stderr.write(`cost-watchdog: ${fresh.length} alert(s) handed to the running watch (pid ${state.pending_owner?.pid}) to send to Slack\n`);
+      audit?.record('alert_handed_over', { count: fresh.length, to_pid: state.pending_owner?.pid ?? null });
+    }
+    return { pending: kept.kept, sent: 0, failed: 0 };
+  }
+  const held: PendingAlert[] = [];
+  const queue: PendingAlert[] = [...state.pending, ...fresh];
+  state.pending_owner = null;
   if (queue.length === 0) return { pending: held, sent: 0, failed: 0 };
   if (source.kind === 'broken') {
     const problem = `cannot send alerts to Slack: the webhook URL from ${source.from} ${source.problem}`;

@@ -188,6 +188,30 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws)).toMatchObject({ pending: [], pending_owner: null });
   }, 120_000);
 
+  it('Slack hang in watch, and a kill by hand beside it: the kill hands its alert to the watch (no send under the lock), the watch sends it once', async () => {
+    const slack = await standIn(['hang']);
+    const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
+    const d = await startWatch(ws, { CW_TEST_WEBHOOK: slack.url });
+    ws.append(lines(1, 3.5)); // warn: the watch's alert hangs at Slack
+    await waitFor('the warn alert at Slack', () => slack.requests.length === 1, 30_000);
+    // A send from here would hold the state lock, and the watch's checks with it, for as long as
+    // Slack holds the request: the kill must not post at all while the watch owns the queue.
+    const kill = await cliAsync(['kill', '--reason', 'stop it', '-c', ws.config], { cwd: ws.dir, env: { CW_TEST_WEBHOOK: slack.url } });
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(kill.stderr).toMatch(/1 alert\(s\) handed to the running watch \(pid \d+\) to send to Slack/);
+    expect(slack.requests).toHaveLength(1);
+    expect(existsSync(flagFile(ws))).toBe(true);
+    expect(auditOf(ws).some(is('alert_handed_over'))).toBe(true);
+    expect(alertsJson(ws).pending.some((p) => /MANUAL KILL by/.test(p.text))).toBe(true);
+    // The flag the kill wrote wakes the watch, which takes the alert into its own queue.
+    slack.recover();
+    await waitFor('the kill alert sent by the watch', () => slack.requests.some((q) => q.answered && /MANUAL KILL by/.test(q.text)), 60_000);
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    expect(slack.requests.filter((q) => /MANUAL KILL by/.test(q.text))).toHaveLength(1);
+    expect(alertsJson(ws)).toMatchObject({ pending: [], pending_owner: null });
+  }, 120_000);
+
   it('Slack hang in watch, then SIGTERM: exits within its bound, says what is unsent, keeps it pending; the next run sends it once', async () => {
     const slack = await standIn(['hang']);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
