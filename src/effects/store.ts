@@ -74,14 +74,15 @@ export function fsyncDir(dir: string): void {
  * the old content or the new, never half; a crash leaves at worst a stray temporary file.
  * Throws the system error (the caller words it for the operator).
  */
-export function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o644, durable = true): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array | Uint8Array[], mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    const data = typeof text === 'string' ? Buffer.from(text) : text;
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written);
+    for (const data of typeof text === 'string' ? [Buffer.from(text)] : Array.isArray(text) ? text : [text]) {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written);
+    }
     if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
@@ -106,8 +107,26 @@ export function writeFileAtomic(file: string, text: string | Uint8Array, mode = 
   if (durable) fsyncDir(dir);
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+/**
+ * `raw`: more keys of the object whose values are JSON text already (UTF-8 chunks), written after
+ * the others as they are: a large part is never one string, nor one buffer, beside the rest.
+ */
+export function writeJsonAtomic(file: string, value: unknown, raw: Record<string, Uint8Array[]> = {}): void {
+  const names = Object.keys(raw);
+  if (names.length === 0) {
+    writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+    return;
+  }
+  const head = JSON.stringify(value);
+  if (!head.endsWith('}')) throw new Error('writeJsonAtomic: raw parts need an object');
+  const parts: Uint8Array[] = [Buffer.from(head.slice(0, -1))];
+  let comma = head !== '{}';
+  for (const name of names) {
+    parts.push(Buffer.from(`${comma ? ',' : ''}${JSON.stringify(name)}:`), ...(raw[name] as Uint8Array[]));
+    comma = true;
+  }
+  parts.push(Buffer.from('}\n'));
+  writeFileAtomic(file, parts);
 }
 
 export type JsonRead = { kind: 'ok'; value: unknown } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
