@@ -3,6 +3,7 @@
 // text one id at a time, the same bytes as JSON.stringify of the whole state.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fieldTable, parseLine, parseLineBytes } from '../../src/core/record.js';
+import { NAMES_KEPT, PriceBook } from '../../src/core/prices.js';
 import { StormTracker } from '../../src/core/storms.js';
 
 const table = fieldTable({}, { labels: true, tokens: true, stormKey: 'request_id', idsSinceMs: 0 });
@@ -57,5 +58,23 @@ describe('StormTracker.stateJson', () => {
   it('of a tracker with no ids is an empty list', () => {
     const tracker = new StormTracker({ count: 3, windowMs: 900_000 }, 1_800_000_000_000);
     expect(Buffer.concat(tracker.stateJson()).toString('utf8')).toBe('[]');
+  });
+});
+
+describe('PriceBook: names without a label id', () => {
+  it('past NAMES_KEPT, an unpriced name is still looked up once, and a priced one still priced', () => {
+    const asked = new Map<string, number>();
+    const rates = { base: { input: 1e-6, output: 2e-6, cached: 1e-6, request: 0 }, tiers: [], source: 'config' };
+    const book = new PriceBook((model) => {
+      asked.set(model, (asked.get(model) ?? 0) + 1);
+      return model.startsWith('priced-') ? rates : null;
+    }, 16);
+    const names = NAMES_KEPT + 20_000;
+    for (let round = 0; round < 3; round++) {
+      for (let k = 0; k < names; k++) expect(book.estimate(-1, `invented-${k}`, -2, null, 1000, 100, 0)).toBe(-1);
+      expect(book.estimate(-1, `priced-${round}`, -2, null, 1000, 100, 0)).toBeCloseTo(1000e-6 + 200e-6, 12);
+    }
+    expect(asked.size).toBe(names + 3);
+    expect([...asked.values()].every((n) => n === 1)).toBe(true);
   });
 });
