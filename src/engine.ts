@@ -343,7 +343,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     };
     try {
       // The storm ids by name may be 100,000 of them: written as JSON text, one id at a time.
-      writeJsonAtomic(checkpointPath(config), checkpoint, storms !== null ? { storms: storms.stateJson() } : {});
+      writeJsonAtomic(checkpointPath(config), checkpoint, storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {});
     } catch (error) {
       throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
     }
