@@ -8,7 +8,7 @@
 //   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
 //     1M-line log; and with a Slack that never answers (bench/slack.mjs);
 //   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs).
-// BENCH_ONLY=<section> runs one section alone: grace, slack.
+// BENCH_ONLY=<section> runs one section alone: slack, grace, memory.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -34,17 +34,9 @@ const SECTIONS = {
   slack: async () => (await import('./slack.mjs')).slackBench(BIN, work),
   // What a SIGTERM-ignoring runaway spends after the kill crossing (item 8).
   grace: async () => (await import('./grace.mjs')).graceBench({ bin: BIN, work }),
+  // Peak RSS of full reads whatever the input (item 9).
+  memory: async () => memorySection(),
 };
-const only = process.env.BENCH_ONLY;
-if (only !== undefined && only !== '') {
-  const section = SECTIONS[only];
-  if (section === undefined) {
-    console.error(`bench: BENCH_ONLY=${only}: no such section (${Object.keys(SECTIONS).join(', ')})`);
-    process.exit(64);
-  }
-  await section();
-  process.exit(0);
-}
 
 let serial = 0;
 /** One line like a real agent's log: ISO time, model, agent, tokens, cost, request id. */
@@ -102,6 +94,18 @@ const appendTen = (log) => {
   for (let i = 0; i < 10; i++) text += line(Date.now());
   appendFileSync(log, text);
 };
+
+// BENCH_ONLY=<section>: that section alone; unset, every section runs (after the scan benchmark).
+const only = process.env.BENCH_ONLY;
+if (only !== undefined && only !== '') {
+  const section = SECTIONS[only];
+  if (section === undefined) {
+    console.error(`bench: BENCH_ONLY=${only}: no such section (${Object.keys(SECTIONS).join(', ')})`);
+    process.exit(64);
+  }
+  await section();
+  process.exit(0);
+}
 
 console.error(`generating ${LINES.toLocaleString('en-US')} lines...`);
 const big = makeWorkspace('big', LINES);
@@ -236,4 +240,93 @@ console.log(`\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${check
 
 for (const section of Object.values(SECTIONS)) {
   await section();
+}
+
+// Memory: peak RSS of a full `run` (no checkpoint: every byte read, with the helper thread when the
+// log is large) over three inputs that each grow something else, against the 100 MB goal:
+//   - 2,000,000 malformed lines of every kind (not JSON, no time, a bad time, a negative, NaN or
+//     string cost, invalid UTF-8): only the first few are kept as samples;
+//   - 1,000,000 valid lines with every check on (the defaults), as the scan benchmark above;
+//   - 100,000 distinct names: every line of the last 10 minutes names its own model, agent and
+//     request id among 100,000 (each id three times: below the storm count, all followed by name).
+// Generated here, each figure the worst of BENCH_REPEAT_MEMORY runs (default 2).
+async function memorySection() {
+  const repeat = Number(process.env.BENCH_REPEAT_MEMORY ?? 2);
+  const GOAL_MB = 100;
+  const limits = 'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
+  const generate = (name, count, lineAt) => {
+    const dir = path.join(work, name);
+    mkdirSync(path.join(dir, 'state'), { recursive: true });
+    writeFileSync(path.join(dir, 'watchdog.yaml'), `log: state/cost_log.jsonl\n${limits}`);
+    const fd = openSync(path.join(dir, 'state', 'cost_log.jsonl'), 'w');
+    let batch = [];
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const text = lineAt(i);
+      batch.push(typeof text === 'string' ? Buffer.from(text) : text);
+      bytes += batch[batch.length - 1].length;
+      if (batch.length >= 16_384) {
+        writeSync(fd, Buffer.concat(batch));
+        batch = [];
+      }
+    }
+    writeSync(fd, Buffer.concat(batch));
+    closeSync(fd);
+    return { dir, config: path.join(dir, 'watchdog.yaml'), stateDir: path.join(dir, '.cost-watchdog'), bytes };
+  };
+  const now = Date.now();
+  const todayStart = now - (now % 86_400_000);
+  const iso = (ms) => new Date(ms).toISOString();
+  const span = Math.min(3 * 3600_000, now - todayStart - 1000);
+  const badUtf8 = Buffer.from([0x7b, 0x22, 0x74, 0x73, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d, 0x0a]);
+  const malformed = (i) => {
+    const t = iso(now - span + Math.floor((i / 2_000_000) * span));
+    switch (i % 8) {
+      case 0: return `not json at all, line ${i} of a log gone wrong\n`;
+      case 1: return `{"model":"gpt-4o-mini","agent":"a${i % 7}","cost_usd":0.0012,"request_id":"r${i}"}\n`;
+      case 2: return `{"ts":"yesterday at ${i % 24}h","model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r${i}"}\n`;
+      case 3: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":-0.${i % 1000},"request_id":"r${i}"}\n`;
+      case 4: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":NaN,"request_id":"r${i}"}\n`;
+      case 5: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":"0.${i % 1000}","request_id":"r${i}"}\n`;
+      case 6: return badUtf8;
+      default: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":0.001,"request_id":"r${i}"\n`; // cut short
+    }
+  };
+  let serialValid = 0;
+  const valid = (i) => {
+    serialValid++;
+    const s = serialValid;
+    return `{"ts":"${iso(now - span + Math.floor((i / 1_000_000) * span))}","model":"gpt-4o-mini","agent":"a${s % 7}","in":${1000 + (s % 900)},"out":${200 + (s % 300)},"cost_usd":0.000${600 + (s % 400)},"request_id":"r${s}"}\n`;
+  };
+  const NAMES = 100_000;
+  const distinctLines = 3 * NAMES;
+  const distinct = (i) => {
+    const k = i % NAMES;
+    return `{"ts":"${iso(now - 600_000 + Math.floor((i / distinctLines) * 590_000))}","model":"model-${k}","agent":"agent-${k}","in":${1000 + (i % 900)},"out":${200 + (i % 300)},"cost_usd":0.000${600 + (i % 400)},"request_id":"req-${k}"}\n`;
+  };
+  const cases = [
+    ['2,000,000 malformed lines', 'mem-malformed', 2_000_000, malformed],
+    ['1,000,000 valid lines, every check on', 'mem-valid', 1_000_000, valid],
+    [`${NAMES.toLocaleString('en-US')} distinct models, agents, request ids`, 'mem-names', distinctLines, distinct],
+  ];
+  console.log(`\nmemory: peak RSS of a full run (no checkpoint), worst of ${repeat}, goal <= ${GOAL_MB} MB`);
+  console.log(`${'input'.padEnd(46)} ${'MB'.padStart(7)} ${'peak RSS MB'.padStart(12)}`);
+  const rows = [];
+  for (const [name, dirName, count, lineAt] of cases) {
+    console.error(`generating ${name}...`);
+    const ws = generate(dirName, count, lineAt);
+    let worst = 0;
+    let out = null;
+    for (let r = 0; r < repeat; r++) {
+      rmSync(ws.stateDir, { recursive: true, force: true });
+      const m = measure([BIN, 'run', '--json', '-c', ws.config], ws.dir);
+      worst = Math.max(worst, m.rssMb);
+      out ??= JSON.parse(m.stdout);
+    }
+    rows.push([name, worst]);
+    const said = `new lines ${out.new_lines}, malformed ${out.malformed_lines}, threads ${out.scan_threads}`;
+    console.log(`${name.padEnd(46)} ${(ws.bytes / 1e6).toFixed(1).padStart(7)} ${worst.toFixed(1).padStart(12)}   ${worst <= GOAL_MB ? 'met' : 'NOT MET'}   (${said})`);
+    rmSync(ws.dir, { recursive: true, force: true });
+  }
+  return rows;
 }

@@ -352,11 +352,12 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       ledger: loaded.ledger.toState(),
       attribution: loaded.attribution.toState(),
       totals: loaded.totals,
-      ...(storms !== null ? { storms: storms.toState(), storm_singles: singlesRef } : {}),
+      ...(storms !== null ? { storm_singles: singlesRef } : {}),
       prices: loaded.prices,
     };
     try {
-      writeJsonAtomic(checkpointPath(config), checkpoint);
+      // The storm ids by name may be 100,000 of them: written as JSON text, one id at a time.
+      writeJsonAtomic(checkpointPath(config), checkpoint, storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {});
     } catch (error) {
       throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
     }

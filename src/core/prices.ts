@@ -6,6 +6,7 @@
 // Token counts follow the price table's convention: input tokens include the cached ones, which
 // are billed at the cached rate instead. A line with more cached than input tokens clearly counts
 // them apart (Anthropic's style), and then both are billed in full.
+import { idHashOfString } from './storms.js';
 
 /** USD per token (input, output, cached input) and per request. */
 export interface TokenRates {
@@ -147,6 +148,38 @@ const FLAT = 1;
 const TIERED = 2;
 const UNPRICED = 3;
 
+/** Names without a label id kept by name in a PriceBook; past this, unpriced ones by hash (see estimate). */
+export const NAMES_KEPT = 4096;
+
+/** A set of 53-bit hashes: open addressing on a Float64Array, keyed by hash + 1. */
+class HashSet {
+  private d = new Float64Array(1024);
+  private size = 0;
+
+  has(hash: number): boolean {
+    return this.d[this.slotOf(hash)] === hash + 1;
+  }
+
+  add(hash: number): void {
+    const slot = this.slotOf(hash);
+    if (this.d[slot] === hash + 1) return;
+    this.d[slot] = hash + 1;
+    this.size++;
+    if (this.size * 4 > this.d.length * 3) {
+      const old = this.d;
+      this.d = new Float64Array(old.length * 2);
+      for (const key of old) if (key > 0) this.d[this.slotOf(key - 1)] = key;
+    }
+  }
+
+  private slotOf(hash: number): number {
+    const mask = this.d.length - 1;
+    let slot = (hash ^ (hash / 2_097_152)) & mask;
+    while (this.d[slot] !== 0 && this.d[slot] !== hash + 1) slot = (slot + 1) & mask;
+    return slot;
+  }
+}
+
 /**
  * Rates per model, found once and then read per line by the model's label id (core/labels.ts),
  * so that a line costs an array read and four multiplications. Names without an id, and lines
@@ -157,6 +190,7 @@ export class PriceBook {
   private readonly rates: Float64Array;
   private readonly tiered: (ModelRates | undefined)[] = [];
   private readonly byKey = new Map<string | number, ModelRates | null>();
+  private readonly unpricedHashes = new HashSet();
   /** Every model looked up: name (with provider) -> where its price came from, or null. */
   readonly found = new Map<string, string | null>();
 
@@ -189,8 +223,14 @@ export class PriceBook {
     const key = modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
     let rates = this.byKey.get(key);
     if (rates === undefined) {
+      const hash = typeof key === 'string' && this.byKey.size >= NAMES_KEPT ? idHashOfString(key) : -1;
+      if (hash >= 0 && this.unpricedHashes.has(hash)) return -1;
       rates = this.find(model, provider);
-      this.byKey.set(key, rates);
+      // Past NAMES_KEPT names, one without a price is remembered by a 53-bit hash alone (16 bytes,
+      // not a string and a map entry): 100,000 invented model names cost 1.6 MB, not 8. Two names
+      // sharing a hash (odds about n^2 / 2^54) would price the second one at the unpriced rate.
+      if (hash >= 0 && rates === null) this.unpricedHashes.add(hash);
+      else this.byKey.set(key, rates);
     }
     return rates === null ? -1 : estimate(rates, input, output, cached);
   }

@@ -75,14 +75,17 @@ export function fsyncDir(dir: string): void {
  * the old content or the new, never half; a crash leaves at worst a stray temporary file.
  * Throws the system error (the caller words it for the operator).
  */
-export function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o644, durable = true): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array | ByteSource, mode = 0o644, durable = true): void {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    const data = typeof text === 'string' ? Buffer.from(text) : text;
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written);
+    const write = (data: Uint8Array): void => {
+      let written = 0;
+      while (written < data.length) written += writeSync(fd, data, written);
+    };
+    if (typeof text === 'function') text(write);
+    else write(typeof text === 'string' ? Buffer.from(text) : text);
     if (durable) fsyncSync(fd);
   } catch (error) {
     closeSync(fd);
@@ -107,8 +110,31 @@ export function writeFileAtomic(file: string, text: string | Uint8Array, mode = 
   if (durable) fsyncDir(dir);
 }
 
-export function writeJsonAtomic(file: string, value: unknown): void {
-  writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+/** Bytes made a part at a time: each handed to `write` as it is made (see writeFileAtomic). */
+export type ByteSource = (write: (bytes: Uint8Array) => void) => void;
+
+/**
+ * `raw`: more keys of the object whose values are JSON text already (UTF-8), written after the
+ * others as they are made: a large part is never one string, nor one buffer, beside the rest.
+ */
+export function writeJsonAtomic(file: string, value: unknown, raw: Record<string, ByteSource> = {}): void {
+  const names = Object.keys(raw);
+  if (names.length === 0) {
+    writeFileAtomic(file, `${JSON.stringify(value)}\n`);
+    return;
+  }
+  const head = JSON.stringify(value);
+  if (!head.endsWith('}')) throw new Error('writeJsonAtomic: raw parts need an object');
+  writeFileAtomic(file, (write) => {
+    write(Buffer.from(head.slice(0, -1)));
+    let comma = head !== '{}';
+    for (const name of names) {
+      write(Buffer.from(`${comma ? ',' : ''}${JSON.stringify(name)}:`));
+      (raw[name] as ByteSource)(write);
+      comma = true;
+    }
+    write(Buffer.from('}\n'));
+  });
 }
 
 export type JsonRead = { kind: 'ok'; value: unknown } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
