@@ -76,8 +76,11 @@ export function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
  */
 export function offsetInRewrite(tail: Uint8Array, chunks: Iterable<Uint8Array>): number | null {
   if (tail.length === 0) return null;
+  // The last tail.length - 1 bytes before the chunk, for a match across a chunk boundary. The
+  // chunks themselves are searched where they are (a reader may hand the same buffer each time):
+  // nothing the size of the log is ever copied.
   let carry = new Uint8Array(0);
-  let carryAt = 0;
+  let chunkAt = 0;
   const start = new Uint8Array(tail.length);
   let startLength = 0;
   for (const chunk of chunks) {
@@ -86,14 +89,22 @@ export function offsetInRewrite(tail: Uint8Array, chunks: Iterable<Uint8Array>):
       start.set(chunk.subarray(0, take), startLength);
       startLength += take;
     }
-    const hay = new Uint8Array(carry.length + chunk.length);
-    hay.set(carry, 0);
-    hay.set(chunk, carry.length);
-    const at = indexOfBytes(hay, tail);
-    if (at >= 0) return carryAt + at + tail.length;
-    const keep = Math.min(tail.length - 1, hay.length);
-    carry = hay.slice(hay.length - keep);
-    carryAt += hay.length - keep;
+    if (carry.length > 0) {
+      const joined = new Uint8Array(carry.length + Math.min(tail.length - 1, chunk.length));
+      joined.set(carry, 0);
+      joined.set(chunk.subarray(0, joined.length - carry.length), carry.length);
+      const across = indexOfBytes(joined, tail);
+      if (across >= 0) return chunkAt - carry.length + across + tail.length;
+    }
+    const at = indexOfBytes(chunk, tail);
+    if (at >= 0) return chunkAt + at + tail.length;
+    const keep = Math.min(tail.length - 1, carry.length + chunk.length);
+    const next = new Uint8Array(keep);
+    const fromChunk = Math.min(keep, chunk.length);
+    next.set(carry.subarray(carry.length - (keep - fromChunk)), 0);
+    next.set(chunk.subarray(chunk.length - fromChunk), keep - fromChunk);
+    carry = next;
+    chunkAt += chunk.length;
   }
   return keptInsideTail(tail, start.subarray(0, startLength));
 }

@@ -96,6 +96,19 @@ describe('offsetInRewrite', () => {
     const rewritten = `${lines(20, 30)}{"t":1769472999,"request_id":"x"}\n${L(50)}`;
     expect(offsetInRewrite(t, chunked(rewritten, 13))).toBe(`${lines(20, 30)}{"t":1769472999,"req`.length);
   });
+  it('chunks handed in one reused buffer (as the file reader does): the same answers', () => {
+    function* reused(text: string, size: number): Generator<Uint8Array> {
+      const all = enc(text);
+      const buffer = new Uint8Array(size);
+      for (let at = 0; at < all.length; at += size) {
+        const part = all.subarray(at, at + size);
+        buffer.set(part);
+        yield buffer.subarray(0, part.length);
+        buffer.fill(0x7b); // what a later read would leave there
+      }
+    }
+    for (const [, content, offset] of cases) for (const size of [1, 7, 100, 4096]) expect(offsetInRewrite(tail, reused(content, size))).toBe(offset);
+  });
   it('no tail saved: nothing to find', () => {
     expect(offsetInRewrite(new Uint8Array(0), [enc(read)])).toBe(null);
   });
