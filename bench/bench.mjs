@@ -193,7 +193,8 @@ const watchBig = [];
   // Each sample's limit is above all earlier samples' spend: 1e6, 2e6, 4e6, ... (the lines stay).
   for (let i = 0; i < Math.max(1, Math.floor(REPEAT_WATCH / 3)); i++) {
     const limit = 1e6 * 2 ** i;
-    writeFileSync(path.join(big.dir, 'latency.yaml'), `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\nlimits:\n  15m: { emergency: ${limit} }\n`);
+    // One line crosses it: a cost that large is above the default cost.max_line_usd ($10,000).
+    writeFileSync(path.join(big.dir, 'latency.yaml'), `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\ncost:\n  max_line_usd: 1000000000\nlimits:\n  15m: { emergency: ${limit} }\n`);
     watchBig.push(await watchLatency(big.dir, 'latency.yaml', big.log, path.join(big.dir, 'state', 'latency.flag'), path.join(big.dir, '.cw-latency'), limit));
   }
 }
