@@ -123,7 +123,7 @@ export class StormTracker {
       const time = delta[k + 1] as number;
       const cost = delta[k + 2] as number;
       if (!(hash >= 0) || !(time > this.fromMs) || !(cost >= 0)) continue;
-      const singles = (this.singles ??= new Singles(0));
+      const singles = (this.singles ??= new Singles(0, this.fromMs));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) singles.put(slot, hash, time, cost);
     }
@@ -177,7 +177,7 @@ export class StormTracker {
       earlierCost = data[at * 3 + 2] as number;
       data[at * 3] = -hash - 1;
     } else {
-      const singles = (this.singles ??= new Singles(0));
+      const singles = (this.singles ??= new Singles(0, this.fromMs));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) {
         if (singles.size + this.named.size + (saved?.count ?? 0) >= (this.settings.maxIds ?? MAX_TRACKED_IDS)) {
