@@ -91,7 +91,7 @@ const DELTA_MIN = 4096;
 export type StormState = (string | number)[][];
 
 export class StormTracker {
-  private readonly named = new NamedTable();
+  private readonly named: NamedTable;
   /** Ids seen once in this check. */
   private singles: Singles | null = null;
   /** Ids seen once in earlier checks (loaded when first needed). */
@@ -117,6 +117,7 @@ export class StormTracker {
     delta: readonly number[] = [],
   ) {
     this.fromMs = nowMs - settings.windowMs;
+    this.named = new NamedTable(this.fromMs);
     // The ids seen once since the base file was last written: few, kept in the checkpoint itself.
     for (let k = 0; k + 2 < delta.length; k += 3) {
       const hash = delta[k] as number;

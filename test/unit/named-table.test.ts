@@ -10,6 +10,7 @@ import { Singles } from '../../src/core/storms/singles.js';
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const WINDOW = 15 * 60_000;
 const settings = { count: 5, windowMs: WINDOW };
+const FROM = NOW - 10_000_000; // the named-id tables' window start: every sighting is after it
 
 /** Every id of the table with its sightings, as plain arrays. */
 function dump(table: NamedTable): [string, number[], number[]][] {
@@ -45,7 +46,7 @@ function numbers(seed: number): () => number {
 
 describe('the named-id table', () => {
   it('grows past many blocks and slot tables: each id found, numbered in the order first added', () => {
-    const table = new NamedTable();
+    const table = new NamedTable(FROM);
     for (let k = 0; k < 20_000; k++) {
       const id = `req-${k}`;
       expect(table.find(idHashOfString(id))).toBe(-1);
@@ -63,7 +64,7 @@ describe('the named-id table', () => {
   });
 
   it('sightings in and out of order, few or many per id, match the plain model exactly', () => {
-    const table = new NamedTable();
+    const table = new NamedTable(FROM);
     const model: [string, number[], number[]][] = [];
     const random = numbers(7);
     // Ids seen 1 to 40 times (some past the inline room, their runs moved and the pool compacted
@@ -86,7 +87,7 @@ describe('the named-id table', () => {
   });
 
   it('one id seen 100,000 times: every sighting kept, in order', () => {
-    const table = new NamedTable();
+    const table = new NamedTable(FROM);
     const n = table.create(1234, 'batch-7');
     for (let j = 0; j < 100_000; j++) table.insert(n, NOW - 100_000 + j, j % 977);
     table.insert(n, NOW - 100_000 - 1, 5); // older than all: goes first
@@ -107,12 +108,28 @@ describe('the named-id table', () => {
     ['long (kept as a string)', 'x'.repeat(5000)],
     ['long in bytes', 'é'.repeat(4096)],
   ])('an id comes back exactly as given: %s', (_name, id) => {
-    const table = new NamedTable();
+    const table = new NamedTable(FROM);
     for (let k = 0; k < 50; k++) table.create(idHashOfString(`pad-${k}`), `pad-${k}`);
     const n = table.create(idHashOfString(id), id);
     expect(table.id(n)).toBe(id);
     expect(table.id(n - 1)).toBe('pad-49');
     expect(table.find(idHashOfString(id))).toBe(n);
+  });
+
+  it.each([
+    ['all pack', [[FROM + 30, 5], [FROM + 10, 7], [FROM + 20, 0]]],
+    ['the first is dear ($2.097152 and more do not pack)', [[FROM + 30, 2_097_152], [FROM + 10, 7], [FROM + 20, 1]]],
+    ['the third is dear', [[FROM + 30, 5], [FROM + 10, 7], [FROM + 20, 9_000_000_000]]],
+    ['a time 49 days on', [[FROM + 30, 5], [FROM + 4_294_967_296, 7]]],
+    ['a fraction of a µ$', [[FROM + 30, 0.25], [FROM + 10, 7]]],
+    ['four: past the inline room', [[FROM + 4, 4], [FROM + 3, 3], [FROM + 2, 2], [FROM + 1, 1]]],
+  ])('packed or not, sightings come back exact and in time order: %s', (_name, sightings) => {
+    const table = new NamedTable(FROM);
+    const n = table.create(99, 'r');
+    for (const [t, c] of sightings as [number, number][]) table.insert(n, t, c);
+    const got = dump(table)[0] as [string, number[], number[]];
+    const want = [...(sightings as [number, number][])].sort((a, b) => a[0] - b[0]);
+    expect([got[1], got[2]]).toEqual([want.map((x) => x[0]), want.map((x) => x[1])]);
   });
 
   it('reset: a saved state naming an id twice keeps the later entry, in the earlier place', () => {

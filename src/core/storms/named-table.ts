@@ -9,14 +9,18 @@
 // - An id's text is kept as one byte per character in blocks of bytes when every character is
 //   below U+0100 (nearly always), or as its string otherwise, so that it comes back exactly as it
 //   was given (a lone surrogate too).
-// - Up to INLINE sightings (time, cost) are kept in the id's block, oldest first; more go to a
-//   run of pairs in one pool of doubles, with room to grow: a run that is full moves to the pool's
-//   end at twice its room, and a pool that is full is copied, without the runs left behind, into
-//   one twice the size of what is live. Only ids seen more than INLINE times take pool room.
+// - Up to INLINE sightings are kept in the id's block, oldest first, each one double: its time
+//   (whole ms after the window's start) and cost (whole µ$) packed as cost * 2^32 + time, exactly
+//   (as core/storms/singles.ts does). More, or one that does not pack, go to a run of (time, cost)
+//   pairs in one pool of doubles, with room to grow: a run that is full moves to the pool's end
+//   at twice its room, and a pool that is full is copied, without the runs left behind, into one
+//   twice the size of what is live. Only ids seen more than INLINE times take pool room.
 
 const BLOCK = 4096;
 const SHIFT = 12; // BLOCK = 2 ** SHIFT
 const INLINE = 3;
+const TIME_SPAN = 4_294_967_296; // 2^32
+const COST_SPAN = 2_097_152; // 2^21: TIME_SPAN * COST_SPAN = 2^53
 const TEXT_BLOCK = 65_536;
 /** Ids longer than this are kept as strings (a byte block holds at least 16 of them). */
 const TEXT_MAX = 4096;
@@ -29,7 +33,7 @@ interface Block {
   /** Where the id's run starts in the pool (pairs), or -1: its sightings are inline. */
   runs: Int32Array;
   rooms: Int32Array;
-  /** INLINE pairs (time, cost) per id. */
+  /** INLINE packed sightings per id. */
   inline: Float64Array;
 }
 
@@ -40,7 +44,7 @@ function newBlock(): Block {
     counts: new Int32Array(BLOCK),
     runs: new Int32Array(BLOCK),
     rooms: new Int32Array(BLOCK),
-    inline: new Float64Array(BLOCK * INLINE * 2),
+    inline: new Float64Array(BLOCK * INLINE),
   };
 }
 
@@ -58,6 +62,9 @@ export class NamedTable {
   /** Pairs used in the pool, and pairs of it in live runs. */
   private top = 0;
   private live = 0;
+
+  /** @param fromMs the window's start: every sighting kept is after it */
+  constructor(private readonly fromMs: number) {}
 
   /** The number of the id with this hash, or -1. */
   find(hash: number): number {
@@ -121,14 +128,16 @@ export class NamedTable {
     const block = this.blocks[k >>> SHIFT] as Block;
     const i = k & (BLOCK - 1);
     const run = block.runs[i] as number;
-    return (run < 0 ? block.inline[(i * INLINE + j) * 2] : this.pool[(run + j) * 2]) as number;
+    if (run < 0) return this.fromMs + ((block.inline[i * INLINE + j] as number) % TIME_SPAN);
+    return this.pool[(run + j) * 2] as number;
   }
 
   cost(k: number, j: number): number {
     const block = this.blocks[k >>> SHIFT] as Block;
     const i = k & (BLOCK - 1);
     const run = block.runs[i] as number;
-    return (run < 0 ? block.inline[(i * INLINE + j) * 2 + 1] : this.pool[(run + j) * 2 + 1]) as number;
+    if (run < 0) return Math.floor((block.inline[i * INLINE + j] as number) / TIME_SPAN);
+    return this.pool[(run + j) * 2 + 1] as number;
   }
 
   /** Add a sighting, in time order (after those at the same time): lines mostly come in order, so the walk back is short. */
@@ -136,22 +145,27 @@ export class NamedTable {
     const block = this.blocks[k >>> SHIFT] as Block;
     const i = k & (BLOCK - 1);
     const count = block.counts[i] as number;
-    let pairs: Float64Array;
-    let base: number;
-    if (count < INLINE) {
-      pairs = block.inline;
-      base = i * INLINE * 2;
-    } else {
-      if (count === INLINE) this.toRun(block, i, INLINE * 4);
-      else if (count === block.rooms[i]) this.toRun(block, i, count * 2);
-      pairs = this.pool;
-      base = (block.runs[i] as number) * 2;
-    }
+    if ((block.runs[i] as number) < 0) {
+      const time = timeMs - this.fromMs;
+      if (count < INLINE && time >>> 0 === time && (cost & (COST_SPAN - 1)) === cost) {
+        const inline = block.inline;
+        const base = i * INLINE;
+        let at = count;
+        while (at > 0 && (inline[base + at - 1] as number) % TIME_SPAN > time) at--;
+        for (let j = count; j > at; j--) inline[base + j] = inline[base + j - 1] as number;
+        inline[base + at] = cost * TIME_SPAN + time;
+        block.counts[i] = count + 1;
+        return;
+      }
+      this.toRun(block, i, Math.max(INLINE * 3, count * 2));
+    } else if (count === block.rooms[i]) this.toRun(block, i, count * 2);
+    const pool = this.pool;
+    const base = (block.runs[i] as number) * 2;
     let at = count;
-    while (at > 0 && (pairs[base + (at - 1) * 2] as number) > timeMs) at--;
-    if (at < count) pairs.copyWithin(base + (at + 1) * 2, base + at * 2, base + count * 2);
-    pairs[base + at * 2] = timeMs;
-    pairs[base + at * 2 + 1] = cost;
+    while (at > 0 && (pool[base + (at - 1) * 2] as number) > timeMs) at--;
+    if (at < count) pool.copyWithin(base + (at + 1) * 2, base + at * 2, base + count * 2);
+    pool[base + at * 2] = timeMs;
+    pool[base + at * 2 + 1] = cost;
     block.counts[i] = count + 1;
   }
 
@@ -196,8 +210,13 @@ export class NamedTable {
     const start = this.top;
     const count = block.counts[i] as number;
     const run = block.runs[i] as number;
-    if (run < 0) this.pool.set(block.inline.subarray(i * INLINE * 2, (i * INLINE + count) * 2), start * 2);
-    else {
+    if (run < 0) {
+      for (let j = 0; j < count; j++) {
+        const packed = block.inline[i * INLINE + j] as number;
+        this.pool[(start + j) * 2] = this.fromMs + (packed % TIME_SPAN);
+        this.pool[(start + j) * 2 + 1] = Math.floor(packed / TIME_SPAN);
+      }
+    } else {
       this.pool.copyWithin(start * 2, run * 2, (run + count) * 2);
       this.live -= block.rooms[i] as number;
     }
