@@ -7,7 +7,8 @@
 // by a 53-bit hash of the id in typed arrays (no string per line, saved as raw bytes); an id is
 // kept by name only from its second sighting on. Two different ids share a hash with odds of about
 // n^2 / 2^54 (under one in a billion for 100,000 ids in the window), and even then they only add
-// up towards a storm, never hide one.
+// up towards a storm, never hide one. Both kinds are kept in typed arrays, not an object per id
+// (storms/singles.ts, storms/named-table.ts): 100,000 ids seen three times each take about 16 MB.
 
 import { dollarsOf } from './money.js';
 import { NamedTable } from './storms/named-table.js';
