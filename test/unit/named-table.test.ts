@@ -194,6 +194,20 @@ describe('the tracker over the compact table', () => {
   });
 });
 
+describe('the saved state written a chunk at a time', () => {
+  it('an id longer than a chunk holds, among short ones: the same bytes as JSON.stringify', () => {
+    const tracker = new StormTracker(settings, NOW);
+    const ids = ['a', 'z'.repeat(300_000), 'é☃'.repeat(50_000), 'b'];
+    for (let k = 0; k < 2000; k++) ids.push(`short-${k}`);
+    for (const id of ids) for (let j = 0; j < 2; j++) tracker.addId(id, NOW - 1000 + j, 1 + j);
+    const state = tracker.toState();
+    expect(state.length).toBe(ids.length);
+    const chunks = tracker.stateJson();
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(Buffer.concat(chunks).equals(Buffer.from(JSON.stringify(state), 'utf8'))).toBe(true);
+  });
+});
+
 describe('ids seen once: time and cost packed into one double', () => {
   const fromMs = NOW - WINDOW;
   it.each([
