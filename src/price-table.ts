@@ -100,6 +100,7 @@ export function priceLookup(
     own.set(name, ratesFromConfig(price));
     if (!own.has(name.toLowerCase())) own.set(name.toLowerCase(), ratesFromConfig(price));
   }
+  let kept: number | undefined;
   return (model, provider) => {
     const mine =
       (provider === null ? undefined : (own.get(`${provider}/${model}`) ?? own.get(`${provider}/${model}`.toLowerCase()))) ?? own.get(model) ?? own.get(model.toLowerCase());
@@ -108,7 +109,11 @@ export function priceLookup(
     if (key in cache.models) return cache.models[key] ?? null;
     const found = table(model, provider, nowMs);
     // A table that did not load is not remembered as "no price": it may load next time.
-    if (priceTableError === null && Object.keys(cache.models).length < 1000) cache.models[key] = found;
+    // Counted, not Object.keys(...).length: 100,000 unpriced model names made that a 1,000-key array per name.
+    if (priceTableError === null && (kept ??= Object.keys(cache.models).length) < 1000) {
+      cache.models[key] = found;
+      kept++;
+    }
     return found;
   };
 }

@@ -7,9 +7,14 @@
 // by a 53-bit hash of the id in typed arrays (no string per line, saved as raw bytes); an id is
 // kept by name only from its second sighting on. Two different ids share a hash with odds of about
 // n^2 / 2^54 (under one in a billion for 100,000 ids in the window), and even then they only add
-// up towards a storm, never hide one.
+// up towards a storm, never hide one. Both kinds are kept in typed arrays, not an object per id
+// (storms/singles.ts, storms/named-table.ts): 100,000 ids seen three times each take about 16 MB.
 
 import { dollarsOf } from './money.js';
+import { NamedTable } from './storms/named-table.js';
+import { type Bulk, EMPTY, GONE, growBulk, Saved, Singles, sortByHash } from './storms/singles.js';
+
+export { sortByHash } from './storms/singles.js';
 
 export interface StormSettings {
   /** Sightings of one id within the window that make a storm. */
@@ -83,194 +88,11 @@ export function baseExpired(writtenMs: number | null, nowMs: number, windowMs: n
 /** Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of the base). */
 const DELTA_MIN = 4096;
 
-const EMPTY = 0; // keys are stored as hash + 1, so that a new table needs no filling
-const GONE = -1; // promoted to a named id: the slot stays taken so probes run past it
-
-/**
- * Ids seen once: open addressing on one typed array, keyed by hash + 1, each slot four doubles
- * (key, time, cost, and where the id is in the log when that is kept), so that a probe touches
- * one cache line.
- */
-class Singles {
-  d: Float64Array;
-  size = 0;
-  private mask: number;
-
-  constructor(capacity: number) {
-    let n = 256;
-    while (n < capacity * 2) n *= 2;
-    this.d = new Float64Array(n * 4);
-    this.mask = n - 1;
-  }
-
-  get slots(): number {
-    return this.mask + 1;
-  }
-
-  /** The slot of `hash`, or of the empty slot where it would go. */
-  slotOf(hash: number): number {
-    const stored = hash + 1;
-    const d = this.d;
-    let slot = (hash ^ (hash / 2_097_152)) & this.mask;
-    for (;;) {
-      const key = d[slot * 4] as number;
-      if (key === stored || key === EMPTY) return slot;
-      slot = (slot + 1) & this.mask;
-    }
-  }
-
-  keyAt(slot: number): number {
-    return this.d[slot * 4] as number;
-  }
-
-  /** The hash kept in a slot, or a negative number when the slot holds none. */
-  hashAt(slot: number): number {
-    return (this.d[slot * 4] as number) - 1;
-  }
-
-  timeAt(slot: number): number {
-    return this.d[slot * 4 + 1] as number;
-  }
-
-  costAt(slot: number): number {
-    return this.d[slot * 4 + 2] as number;
-  }
-
-  refAt(slot: number): number {
-    return this.d[slot * 4 + 3] as number;
-  }
-
-  remove(slot: number): void {
-    this.d[slot * 4] = GONE;
-  }
-
-  put(slot: number, hash: number, timeMs: number, cost: number, ref = 0): void {
-    const at = slot * 4;
-    this.d[at] = hash + 1;
-    this.d[at + 1] = timeMs;
-    this.d[at + 2] = cost;
-    this.d[at + 3] = ref;
-    this.size++;
-    // Three quarters full, then twice the slots: each id takes 43 to 85 bytes. (Half full, then
-    // four times: 64 to 256 bytes, 32 MB for 300,000 ids seen once.)
-    if (this.size * 4 > (this.mask + 1) * 3) this.grow();
-  }
-
-  private grow(): void {
-    const old = this.d;
-    const n = (this.mask + 1) * 2;
-    this.d = new Float64Array(n * 4);
-    this.mask = n - 1;
-    this.size = 0;
-    for (let at = 0; at < old.length; at += 4) {
-      const hash = (old[at] as number) - 1;
-      if (hash >= 0) this.put(this.slotOf(hash), hash, old[at + 1] as number, old[at + 2] as number, old[at + 3] as number);
-    }
-  }
-}
-
-/**
- * The order of hashes[0, n) from smallest to largest: an LSD radix sort over the 53-bit hash in
- * five passes (a comparison sort of 100,000 ids takes ten times as long).
- */
-export function sortByHash(hashes: Float64Array, n: number): Uint32Array {
-  const lo = new Int32Array(n);
-  const hi = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
-    const h = hashes[k] as number;
-    const high = Math.floor(h / 2_097_152);
-    hi[k] = high | 0;
-    lo[k] = (h - high * 2_097_152) | 0;
-  }
-  const a = new Uint32Array(n);
-  const b = new Uint32Array(n);
-  for (let k = 0; k < n; k++) a[k] = k;
-  const counts = new Int32Array(2049);
-  // lo: bits 0-10, 11-20; hi: bits 0-10, 11-21, 22-31. Each pass moves a into b or back.
-  radixPass(a, b, lo, 0, 2047, counts, n);
-  radixPass(b, a, lo, 11, 1023, counts, n);
-  radixPass(a, b, hi, 0, 2047, counts, n);
-  radixPass(b, a, hi, 11, 2047, counts, n);
-  radixPass(a, b, hi, 22, 1023, counts, n);
-  return b;
-}
-
-/** One stable counting-sort pass of `from` into `to` by the digit (digits >>> shift) & mask. */
-function radixPass(from: Uint32Array, to: Uint32Array, digits: Int32Array, shift: number, mask: number, counts: Int32Array, n: number): void {
-  counts.fill(0);
-  for (let k = 0; k < n; k++) {
-    const d = (((digits[k] as number) >>> shift) & mask) + 1;
-    counts[d] = (counts[d] as number) + 1;
-  }
-  for (let d = 1; d <= mask + 1; d++) counts[d] = (counts[d] as number) + (counts[d - 1] as number);
-  for (let k = 0; k < n; k++) {
-    const index = from[k] as number;
-    const d = ((digits[index] as number) >>> shift) & mask;
-    const at = counts[d] as number;
-    to[at] = index;
-    counts[d] = at + 1;
-  }
-}
-
-interface Bulk {
-  hashes: Float64Array;
-  times: Float64Array;
-  costs: Float64Array;
-  refs: Float64Array;
-  n: number;
-}
-
-function growBulk(bulk: Bulk | null, capacity = 4096): Bulk {
-  const size = bulk === null ? capacity : bulk.hashes.length * 2;
-  const next: Bulk = { hashes: new Float64Array(size), times: new Float64Array(size), costs: new Float64Array(size), refs: new Float64Array(size), n: bulk?.n ?? 0 };
-  if (bulk !== null) {
-    next.hashes.set(bulk.hashes);
-    next.times.set(bulk.times);
-    next.costs.set(bulk.costs);
-    next.refs.set(bulk.refs);
-  }
-  return next;
-}
-
-/** One id's sightings in the window, by name: times (epoch ms) and costs, oldest first. */
-interface Named {
-  id: string;
-  times: number[];
-  costs: number[];
-}
-
 /** Saved form of the named ids: [id, time, cost, time, cost, ...] per id. */
 export type StormState = (string | number)[][];
 
-/** The saved ids seen once, sorted by hash ([hash, time, cost] per id), searched in place. */
-class Saved {
-  constructor(readonly data: Float64Array) {}
-
-  get count(): number {
-    return this.data.length / 3;
-  }
-
-  /** The index of `hash`, or -1. */
-  find(hash: number): number {
-    let lo = 0;
-    let hi = this.count - 1;
-    const data = this.data;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const key = data[mid * 3] as number;
-      if (key === hash) return mid;
-      // A promoted entry keeps its place: its hash is stored negated (-hash - 1), still sortable.
-      const sortKey = key < 0 ? -key - 1 : key;
-      if (sortKey === hash) return -1;
-      if (sortKey < hash) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return -1;
-  }
-}
-
 export class StormTracker {
-  private readonly named = new Map<number, Named>();
+  private readonly named: NamedTable;
   /** Ids seen once in this check. */
   private singles: Singles | null = null;
   /** Ids seen once in earlier checks (loaded when first needed). */
@@ -296,13 +118,14 @@ export class StormTracker {
     delta: readonly number[] = [],
   ) {
     this.fromMs = nowMs - settings.windowMs;
+    this.named = new NamedTable(this.fromMs);
     // The ids seen once since the base file was last written: few, kept in the checkpoint itself.
     for (let k = 0; k + 2 < delta.length; k += 3) {
       const hash = delta[k] as number;
       const time = delta[k + 1] as number;
       const cost = delta[k + 2] as number;
       if (!(hash >= 0) || !(time > this.fromMs) || !(cost >= 0)) continue;
-      const singles = (this.singles ??= new Singles(0));
+      const singles = (this.singles ??= new Singles(0, this.fromMs));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) singles.put(slot, hash, time, cost);
     }
@@ -340,9 +163,9 @@ export class StormTracker {
       b.n++;
       return;
     }
-    const named = this.named.get(hash);
-    if (named !== undefined) {
-      insertSorted(named, timeMs, cost);
+    const known = this.named.find(hash);
+    if (known >= 0) {
+      this.named.insert(known, timeMs, cost);
       return;
     }
     this.singlesChanged = true;
@@ -356,14 +179,14 @@ export class StormTracker {
       earlierCost = data[at * 3 + 2] as number;
       data[at * 3] = -hash - 1;
     } else {
-      const singles = (this.singles ??= new Singles(0));
+      const singles = (this.singles ??= new Singles(0, this.fromMs));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) {
         if (singles.size + this.named.size + (saved?.count ?? 0) >= (this.settings.maxIds ?? MAX_TRACKED_IDS)) {
           this.overflow = true;
           return;
         }
-        singles.put(slot, hash, timeMs, cost, ref);
+        singles.put(slot, hash, timeMs, cost);
         return;
       }
       earlierTime = singles.timeAt(slot);
@@ -371,10 +194,9 @@ export class StormTracker {
       singles.remove(slot);
     }
     // Seen before: from now on it is kept by name.
-    const entry: Named = { id: text(), times: [], costs: [] };
-    if (earlierTime > this.fromMs) insertSorted(entry, earlierTime, earlierCost);
-    insertSorted(entry, timeMs, cost);
-    this.named.set(hash, entry);
+    const k = this.named.create(hash, text());
+    if (earlierTime > this.fromMs) this.named.insert(k, earlierTime, earlierCost);
+    this.named.insert(k, timeMs, cost);
   }
 
   /**
@@ -401,21 +223,20 @@ export class StormTracker {
         const hash = data[k * 3] as number;
         const time = data[k * 3 + 1] as number;
         const cost = data[k * 3 + 2] as number;
-        const named = this.named.get(hash);
-        if (named !== undefined) {
-          insertSorted(named, time, cost);
+        const known = this.named.find(hash);
+        if (known >= 0) {
+          this.named.insert(known, time, cost);
           data[k * 3] = -hash - 1;
           continue;
         }
         if (ours === null) continue;
         const slot = ours.slotOf(hash);
         if (ours.keyAt(slot) === EMPTY || ours.keyAt(slot) === GONE) continue;
-        const entry: Named = { id: textOf(k), times: [], costs: [] };
-        insertSorted(entry, ours.timeAt(slot), ours.costAt(slot));
-        insertSorted(entry, time, cost);
+        const entry = this.named.create(hash, textOf(k));
+        this.named.insert(entry, ours.timeAt(slot), ours.costAt(slot));
+        this.named.insert(entry, time, cost);
         ours.remove(slot);
         data[k * 3] = -hash - 1;
-        this.named.set(hash, entry);
       }
     }
     this.saved = data.length > 0 ? new Saved(data) : null;
@@ -460,9 +281,9 @@ export class StormTracker {
       } else {
         let ref = 0;
         for (let j = k; j < end && ref === 0; j++) ref = bulk.refs[order[j] as number] as number;
-        const named: Named = this.named.get(hash) ?? { id: nameOf(ref, hash), times: [], costs: [] };
-        for (let j = k; j < end; j++) insertSorted(named, bulk.times[order[j] as number] as number, bulk.costs[order[j] as number] as number);
-        this.named.set(hash, named);
+        const known = this.named.find(hash);
+        const entry = known >= 0 ? known : this.named.create(hash, nameOf(ref, hash));
+        for (let j = k; j < end; j++) this.named.insert(entry, bulk.times[order[j] as number] as number, bulk.costs[order[j] as number] as number);
       }
       k = end;
     }
@@ -482,19 +303,23 @@ export class StormTracker {
   /** Ids seen `count` times or more inside the window, most sightings first. */
   storms(): Storm[] {
     const out: Storm[] = [];
-    for (const named of this.named.values()) {
-      if (named.times.length < this.settings.count) continue;
+    const named = this.named;
+    for (let k = 0; k < named.size; k++) {
+      const sightings = named.count(k);
+      if (sightings < this.settings.count) continue;
       let first = -1;
       let count = 0;
       let usd = 0;
-      for (let k = 0; k < named.times.length; k++) {
-        const t = named.times[k] as number;
+      for (let j = 0; j < sightings; j++) {
+        const t = named.time(k, j);
         if (t <= this.fromMs) continue;
         if (first < 0) first = t;
         count++;
-        usd += named.costs[k] as number;
+        usd += named.cost(k, j);
       }
-      if (count >= this.settings.count) out.push({ id: named.id.length > ID_MAX ? `${named.id.slice(0, ID_MAX)}…` : named.id, count, usd: dollarsOf(usd), firstMs: first, lastMs: named.times[named.times.length - 1] as number });
+      if (count < this.settings.count) continue;
+      const id = named.id(k);
+      out.push({ id: id.length > ID_MAX ? `${id.slice(0, ID_MAX)}…` : id, count, usd: dollarsOf(usd), firstMs: first, lastMs: named.time(k, sightings - 1) });
     }
     return out.sort((a, b) => b.count - a.count || b.usd - a.usd || (a.id < b.id ? -1 : 1));
   }
@@ -502,8 +327,8 @@ export class StormTracker {
   /** The ids seen more than once, by name, with their sightings inside the window. */
   toState(): StormState {
     const out: StormState = [];
-    for (const named of this.named.values()) {
-      const entry = stateEntry(named, this.fromMs);
+    for (let k = 0; k < this.named.size; k++) {
+      const entry = stateEntry(this.named, k, this.fromMs);
       if (entry !== null) out.push(entry);
     }
     return out;
@@ -532,8 +357,8 @@ export class StormTracker {
     };
     put('[');
     let first = true;
-    for (const named of this.named.values()) {
-      const entry = stateEntry(named, this.fromMs);
+    for (let k = 0; k < this.named.size; k++) {
+      const entry = stateEntry(this.named, k, this.fromMs);
       if (entry === null) continue;
       put(first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`);
       first = false;
@@ -584,7 +409,7 @@ export class StormTracker {
     while (i < baseCount || j < sorted.length) {
       const savedKey = i < baseCount ? (data[i * 3] as number) : Infinity;
       const freshKey = j < sorted.length ? (sorted[j] as number) : Infinity;
-      if (savedKey < 0 || (savedKey !== Infinity && savedKey <= freshKey && this.named.has(savedKey))) {
+      if (savedKey < 0 || (savedKey !== Infinity && savedKey <= freshKey && this.named.find(savedKey) >= 0)) {
         i++; // promoted to a named id
         if (savedKey === freshKey) j++;
       } else if (savedKey <= freshKey) {
@@ -613,62 +438,42 @@ export class StormTracker {
     for (const entry of state) {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
       const id = entry[0];
-      const named: Named = { id, times: [], costs: [] };
-      for (let k = 1; k + 1 < entry.length; k += 2) {
-        const t = entry[k];
-        const c = entry[k + 1];
-        if (typeof t === 'number' && typeof c === 'number' && Number.isFinite(t) && Number.isFinite(c) && c >= 0 && t > tracker.fromMs) insertSorted(named, t, c);
+      let k = -1;
+      for (let j = 1; j + 1 < entry.length; j += 2) {
+        const t = entry[j];
+        const c = entry[j + 1];
+        if (!(typeof t === 'number' && typeof c === 'number' && Number.isFinite(t) && Number.isFinite(c) && c >= 0 && t > tracker.fromMs)) continue;
+        if (k < 0) {
+          // An id named twice (not written so, but read as it is): the later entry, in the earlier's place.
+          const hash = idHashOfString(id);
+          k = tracker.named.find(hash);
+          if (k >= 0) tracker.named.reset(k, id);
+          else k = tracker.named.create(hash, id);
+        }
+        tracker.named.insert(k, t, c);
       }
-      if (named.times.length > 0) tracker.named.set(idHashOfString(id), named);
     }
     return tracker;
   }
 }
 
 const utf8 = new TextEncoder();
-const STATE_CHUNK = 1024 * 1024;
+const STATE_CHUNK = 256 * 1024; // 1 MB cost 1 MB more peak RSS for 100,000 ids, and no time
 
 /** One id's saved form, [id, time, cost, time, cost, ...] of its sightings after `fromMs`; null when none is. */
-function stateEntry(named: Named, fromMs: number): (string | number)[] | null {
+function stateEntry(named: NamedTable, k: number, fromMs: number): (string | number)[] | null {
+  const count = named.count(k);
   let inside = 0;
-  for (let k = 0; k < named.times.length; k++) if ((named.times[k] as number) > fromMs) inside++;
+  for (let j = 0; j < count; j++) if (named.time(k, j) > fromMs) inside++;
   if (inside === 0) return null;
-  // At its exact length (see EXACT_UP_TO): 100,000 ids are saved at a time.
   const entry = new Array<string | number>(1 + inside * 2);
-  entry[0] = named.id;
+  entry[0] = named.id(k);
   let at = 1;
-  for (let k = 0; k < named.times.length; k++) {
-    if ((named.times[k] as number) <= fromMs) continue;
-    entry[at++] = named.times[k] as number;
-    entry[at++] = Math.round((named.costs[k] as number) * 1e9) / 1e9;
+  for (let j = 0; j < count; j++) {
+    const t = named.time(k, j);
+    if (t <= fromMs) continue;
+    entry[at++] = t;
+    entry[at++] = Math.round(named.cost(k, j) * 1e9) / 1e9;
   }
   return entry;
-}
-
-/**
- * Up to this many sightings, an id's lists are rebuilt at their exact length on each insert: an
- * array that grows keeps 16 spare slots, which for 100,000 ids seen a few times each was half of
- * the tracker's memory (500 bytes an id, 276 exact). Longer lists grow as arrays do.
- */
-const EXACT_UP_TO = 16;
-
-function inserted(list: number[], at: number, value: number): number[] {
-  const out = new Array<number>(list.length + 1);
-  for (let k = 0; k < at; k++) out[k] = list[k] as number;
-  out[at] = value;
-  for (let k = at; k < list.length; k++) out[k + 1] = list[k] as number;
-  return out;
-}
-
-/** Lines mostly come in time order: keep each list sorted with at most a short walk back. */
-function insertSorted(named: Named, timeMs: number, cost: number): void {
-  let at = named.times.length;
-  while (at > 0 && (named.times[at - 1] as number) > timeMs) at--;
-  if (named.times.length < EXACT_UP_TO) {
-    named.times = inserted(named.times, at, timeMs);
-    named.costs = inserted(named.costs, at, cost);
-    return;
-  }
-  named.times.splice(at, 0, timeMs);
-  named.costs.splice(at, 0, cost);
 }
