@@ -7,6 +7,7 @@
 // SIGTERM / SIGINT finish the check in progress, give unsent alerts a last bounded try (what is
 // left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
 // and the old one kept).
+import { existsSync } from 'node:fs';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
@@ -152,7 +153,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       (message) => say(`file watching: ${printable(message)} (timed checks go on)`),
     );
     if (stopping) await watcher.close(); // stopped while it was being set up
-    for (const dir of watcher.missing) say(`note: ${dir} does not exist; it is watched once it does (until then, timed checks only)`);
+    for (const dir of watcher.missing) {
+      say(
+        existsSync(dir)
+          ? `note: ${dir} is not a folder, so it cannot be watched (timed checks only, until it is made a folder)`
+          : `note: ${dir} does not exist; it is watched once it does (until then, timed checks only)`,
+      );
+    }
   };
 
   const tick = (): void => {

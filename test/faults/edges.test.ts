@@ -86,6 +86,8 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     await waitFor('watch to say the check failed', () => /CHECK FAILED: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)/.test(watch.stderr()), 30_000);
     const hb = readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as { mode: string; result: { ok: boolean; error?: string } };
     expect(hb.result.ok).toBe(false);
+    expect(watch.stderr()).toMatch(/note: \S+\/flags is not a folder, so it cannot be watched/);
+    expect(watch.stderr()).not.toMatch(/flags does not exist/);
     watch.child.kill('SIGTERM');
     expect(await watch.exited).toBe(0);
   });
