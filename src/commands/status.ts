@@ -194,7 +194,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   const acknowledged = Object.entries((flag as { acknowledged?: Record<string, string> }).acknowledged ?? {});
   if (acknowledged.length > 0) out.push(`  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergency --force)`);
   const pending = (json.alerts as { pending: number }).pending;
-  if (pending > 0) out.push(`  unsent alerts    ${pending} (retried on the next check)`);
+  if (pending > 0) out.push(`  unsent alerts    ${pending} (retried by the running watch, else on the next check)`);
   const target = json.target as { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
   if (!target.configured) out.push('  target           not configured (nothing to kill)');
   else out.push(`  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`);
