@@ -3,7 +3,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Config } from '../config.js';
 import { judgePidFile, matchesRule, type ProcessInfo, protectedPids } from '../core/target.js';
-import { isAlive, startedAtMs } from './proc.js';
+import { isAlive, procStat, startedAtMs } from './proc.js';
 
 export interface TargetFinding {
   configured: boolean;
@@ -23,7 +23,10 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
   return list.map((p) => ({
     pid: p.pid,
     ppid: p.ppid,
-    name: p.name,
+    // The kernel's name (comm), what `pgrep -x`, `ps -C` and `killall` match: ps-list's own `name`
+    // is the executable's (`dash` for a shell script, `python3.11` for a Python process that
+    // renamed itself). It falls back to that when /proc cannot say (gone, or no /proc).
+    name: procStat(p.pid)?.comm ?? p.name,
     cmd: p.cmd ?? '',
     path: p.path ?? '',
     startMs: p.startTime instanceof Date ? p.startTime.getTime() : null,

@@ -167,6 +167,32 @@ describe('fault: kill', () => {
     expect(after * 0.01).toBeGreaterThan(cut.spend_usd);
   });
 
+  it('several processes match process_name by the kernel\'s name (comm), as pgrep -x does: a shell script, a process that renamed itself', async () => {
+    const ws = workspace(config('  process_name: cw-sh-agent\n  grace: 1s\n'));
+    // A shell script: its executable is /bin/sh (ps-list calls it `dash`), its kernel name the script's.
+    const script = path.join(ws.dir, 'cw-sh-agent');
+    writeFileSync(script, '#!/bin/sh\nwhile :; do sleep 1; done\n', { mode: 0o755 });
+    const sh = spawn(script, [], { stdio: 'ignore' });
+    // A node process that renames itself through /proc/self/comm, as prctl(PR_SET_NAME) does.
+    const renamed = spawn(process.execPath, ['-e', "require('node:fs').writeFileSync('/proc/self/comm', 'cw-sh-agent'); setInterval(() => {}, 1000);"], { stdio: 'ignore' });
+    const bystander = startNamed(ws.dir, 'cw-sh-agent-2');
+    try {
+      const pids = [sh.pid as number, renamed.pid as number];
+      await waitFor('the kernel names', () => pids.every((pid) => stateOf(pid) !== null && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cw-sh-agent'));
+      const dry = ws.run('kill', '--dry-run', '--reason', 'which ones');
+      expect(dry.code, dry.stderr).toBe(0);
+      for (const pid of pids) expect(dry.stdout).toContain(String(pid));
+      ws.append(lines(3, 3));
+      const r = ws.run('run');
+      expect(r.code, r.stderr).toBe(0);
+      for (const pid of pids) await waitFor(`pid ${pid} gone`, () => !alive(pid));
+      expect(alive(bystander.pid as number)).toBe(true);
+    } finally {
+      sh.kill('SIGKILL');
+      renamed.kill('SIGKILL');
+    }
+  });
+
   it('several processes match process_name / cmdline: all of them are killed, nothing else', async () => {
     const ws = workspace(config('  process_name: cw-many-agent\n  grace: 1s\n'));
     const many = [startNamed(ws.dir, 'cw-many-agent'), startNamed(ws.dir, 'cw-many-agent'), startNamed(ws.dir, 'cw-many-agent')];
