@@ -48,9 +48,16 @@ const perMillion = z.number({ error: 'expected USD per million tokens' }).min(0,
 
 const usd = z.number({ error: 'expected a number (USD)' }).min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
 
+// A limit of 0 would hold at $0 spent (every check at that level, a flag and a kill with nothing
+// spent), and one below a micro-dollar rounds to 0 (money is counted in whole µ$): refused.
+const limitUsd = z
+  .number({ error: 'expected a number (USD)' })
+  .min(0.000001, { error: (issue) => `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level` })
+  .max(1e9, { error: (issue) => `expected a limit of at most 1000000000 (USD), got ${describe(issue.input)}` });
+
 const limitsSchema = z
   .strictObject(
-    { warn: usd.optional(), emergency: usd.optional(), kill: usd.optional() },
+    { warn: limitUsd.optional(), emergency: limitUsd.optional(), kill: limitUsd.optional() },
     { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`' : undefined) },
   )
   .superRefine((limits, ctx) => {
