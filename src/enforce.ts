@@ -191,9 +191,9 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
     }
   }
   const spend = meter === null || target.graceSpendUsd === null ? null : { spentMicro: meter().spentMicro, limitMicro: Math.round(target.graceSpendUsd * 1e6) };
-  const report = await killTree(finding.pids, finding.processes, target.graceMs, spend);
+  // Each signal is recorded as it is sent, not after the grace period.
+  const report = await killTree(finding.pids, finding.processes, target.graceMs, spend, (s) => audit?.record('signal', { ...s }));
   const graceCut = report.graceCut === null ? null : { spendUsd: report.graceCut.spentMicro / 1e6, afterMs: report.graceCut.afterMs };
-  for (const s of report.signals) audit?.record('signal', { ...s });
   audit?.record('kill', {
     result: report.ok ? 'killed' : 'failed',
     tree: report.tree,

@@ -76,7 +76,17 @@ export function planTree(roots: readonly number[], processes: readonly ProcessIn
   return processTree(roots, processes, protectedPids(process.pid, processes));
 }
 
-export async function killTree(roots: readonly number[], processes: readonly ProcessInfo[], graceMs: number, spend: GraceSpend | null = null): Promise<KillReport> {
+/**
+ * `onSignal` hears of each signal as it is sent (the audit log records it then: a watchdog that
+ * dies during the grace period still leaves the record of its SIGTERM).
+ */
+export async function killTree(
+  roots: readonly number[],
+  processes: readonly ProcessInfo[],
+  graceMs: number,
+  spend: GraceSpend | null = null,
+  onSignal: (record: SignalRecord) => void = () => undefined,
+): Promise<KillReport> {
   const tree = planTree(roots, processes);
   const start = new Map<number, number | null>(tree.map((p) => [p.pid, startOf(p.pid)]));
   const names = new Map<number, string>(tree.map((p) => [p.pid, p.name]));
@@ -86,7 +96,9 @@ export async function killTree(roots: readonly number[], processes: readonly Pro
   const killed: number[] = [];
   const send = (pid: number, sig: 'SIGTERM' | 'SIGKILL'): boolean => {
     const result = stillSame(pid, start.get(pid) ?? null) ? signal(pid, sig) : 'gone';
-    signals.push({ pid, name: names.get(pid) ?? '?', signal: sig, result });
+    const record: SignalRecord = { pid, name: names.get(pid) ?? '?', signal: sig, result };
+    signals.push(record);
+    onSignal(record);
     if (result !== 'sent' && result !== 'gone') refused.add(pid);
     return result === 'sent';
   };

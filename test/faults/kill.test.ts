@@ -124,6 +124,29 @@ describe('fault: kill', () => {
     expect(existsSync(flagFile(ws))).toBe(true);
   });
 
+  it('SIGTERM ignored: the SIGTERM is in the audit log as it is sent, while the grace period still runs', async () => {
+    const ws = workspace(config('  pid_file: state/app.pid\n  grace: 60s\n  grace_spend: off\n'));
+    const script = `process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(${JSON.stringify(pidFileOf(ws))}, String(process.pid)); setInterval(() => {}, 1000);`;
+    const stubborn = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    try {
+      const pid = stubborn.pid as number;
+      await waitFor('the PID file', () => existsSync(pidFileOf(ws)));
+      ws.append(lines(3, 3));
+      const running = cliAsync(['run', '-c', ws.config], { cwd: ws.dir });
+      // A watchdog that dies during a long grace (OOM, a unit's timeout) must have said SIGTERM.
+      const auditFile = path.join(ws.stateDir, 'audit.jsonl');
+      await waitFor('the SIGTERM in the audit log', () => existsSync(auditFile) && signalsTo(ws, pid).some((s) => s.signal === 'SIGTERM' && s.result === 'sent'), 30_000);
+      expect(alive(pid)).toBe(true);
+      expect(signalsTo(ws, pid).map((s) => s.signal)).toEqual(['SIGTERM']);
+      stubborn.kill('SIGKILL'); // gone before the grace is out: the watchdog sees it and ends
+      const r = await running;
+      expect(r.code, r.stderr).toBe(0);
+      expect(signalsTo(ws, pid).map((s) => s.signal)).toEqual(['SIGTERM']);
+    } finally {
+      stubborn.kill('SIGKILL');
+    }
+  });
+
   it('SIGTERM ignored: SIGKILL after the grace period', async () => {
     const ws = workspace(config('  pid_file: state/app.pid\n  grace: 1s\n'));
     const script = `process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(${JSON.stringify(pidFileOf(ws))}, String(process.pid)); setInterval(() => {}, 1000);`;
