@@ -13,6 +13,17 @@ describe('money in whole micro-dollars', () => {
     [1e21, '$1,000,000,000,000,000,000,000.00'],
     [Infinity, '$(not a number)'],
     [NaN, '$(not a number)'],
+    // cut, never rounded up: a figure shown is never more than was spent
+    [4.999999, '$4.99'],
+    [4.995, '$4.99'],
+    [8.515, '$8.51'],
+    [12.465, '$12.46'],
+    [2.485, '$2.48'],
+    [0.12345, '$0.1234'],
+    [0.99999, '$0.9999'],
+    [0.000001, '$0.0000'],
+    [-1.005, '-$1.00'],
+    [123456789.999999, '$123,456,789.99'],
   ])('usd(%s) = %s', (amount, text) => {
     expect(usd(amount)).toBe(text);
   });
