@@ -10,6 +10,7 @@ import { round6, underLock } from '../engine.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
 import { type Delivery, deliver, host, loadAlerts, rememberAlerts, who } from '../enforce.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
+import { errnoWords } from '../core/flag.js';
 import { printable } from '../format.js';
 
 export interface ClearOptions {
@@ -54,8 +55,11 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     try {
       removed = removeFlag(config.flagFile);
     } catch (error) {
-      audit.record('clear_failed', { by: person, reason, error: (error as Error).message });
-      throw new FailureError(`cannot remove the emergency flag ${config.flagFile}: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code ?? null;
+      // A folder in the flag's place is not a flag anybody wrote: say what it is, not Node's words.
+      const why = code === 'EISDIR' ? `it is a folder, not a flag file (remove it by hand if it is not the app's)` : errnoWords(code, (error as Error).message);
+      audit.record('clear_failed', { by: person, reason, error: why, code });
+      throw new FailureError(`cannot remove the emergency flag ${config.flagFile}: ${why}`);
     }
     const { state } = loadAlerts(config);
     const hadSwitch = state.kill_switch !== null;

@@ -177,6 +177,18 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
   });
 });
 
+describe('fault: a folder where the flag should be', () => {
+  it('flag path a folder: clear-emergency --force says what it is, in words, not Node\'s EISDIR (exit 1, audited)', async () => {
+    const ws = workspace(cfg());
+    mkdirSync(path.join(ws.dir, 'state', 'cost_emergency.flag'));
+    const r = await run(ws, ['clear-emergency', '--reason', 'test', '--force']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/^cost-watchdog: cannot remove the emergency flag \S+cost_emergency\.flag: it is a folder, not a flag file/m);
+    expect(r.stderr).not.toMatch(/EISDIR: illegal operation/);
+    expect(audit(ws).some((e) => e.event === 'clear_failed' && e.code === 'EISDIR')).toBe(true);
+  });
+});
+
 describe('fault: overlapping runs and run beside watch', () => {
   it('overlapping runs: three `run`s at once, five times over, count every line exactly once', async () => {
     const ws = workspace(cfg('', HIGH));
