@@ -164,8 +164,16 @@ function stderrLine(text: string): void {
 async function main(argv: string[]): Promise<number> {
   const cli = program();
   cli.exitOverride();
-  cli.configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const sub of cli.commands) sub.exitOverride();
+  // Usage errors carry the same prefix as every other error line (commander writes `error: ...`).
+  const output = {
+    writeErr: (text: string) => process.stderr.write(text),
+    outputError: (text: string, write: (text: string) => void) => write(text.replace(/^error: /, 'cost-watchdog: ')),
+  };
+  cli.configureOutput(output);
+  for (const sub of cli.commands) {
+    sub.exitOverride();
+    sub.configureOutput(output);
+  }
   try {
     if (argv.length <= 2) {
       cli.outputHelp({ error: true });

@@ -34,10 +34,11 @@ describe('usage', () => {
   });
 
   it.each([
-    [['bogus'], /unknown command 'bogus'/],
-    [['run', '--bogus'], /unknown option '--bogus'/],
-    [['status', '--jsno'], /unknown option '--jsno'/],
-    [['run', '-c'], /argument missing/],
+    [['bogus'], /^cost-watchdog: unknown command 'bogus'/m],
+    [['run', '--bogus'], /^cost-watchdog: unknown option '--bogus'/m],
+    [['status', '--jsno'], /^cost-watchdog: unknown option '--jsno'/m],
+    [['run', '-c'], /^cost-watchdog: option .* argument missing/m],
+    [['clear-emergency'], /^cost-watchdog: required option '--reason <text>' not specified/m],
     [[], /Usage: cost-watchdog/],
     [['help', 'bogus'], /Usage: cost-watchdog/],
   ])('%j exits 64', (args, message) => {
