@@ -13,6 +13,19 @@ function config(target: string): string {
 }
 
 const pidFileOf = (ws: Workspace): string => path.join(ws.dir, 'state', 'app.pid');
+
+/** A target that ignores SIGTERM and spends nothing, started once its PID file is written. */
+async function startStubborn(ws: Workspace): Promise<ReturnType<typeof spawn>> {
+  const script = `process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(${JSON.stringify(pidFileOf(ws))}, String(process.pid)); setInterval(() => {}, 1000);`;
+  const stubborn = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+  try {
+    await waitFor('the PID file', () => existsSync(pidFileOf(ws)));
+  } catch (error) {
+    stubborn.kill('SIGKILL');
+    throw error;
+  }
+  return stubborn;
+}
 const signalsTo = (ws: Workspace, pid: number): Record<string, unknown>[] => audit(ws).filter((e) => e.event === 'signal' && e.pid === pid);
 const lastKill = (ws: Workspace): Record<string, unknown> => audit(ws).filter((e) => e.event === 'kill').at(-1) as Record<string, unknown>;
 
@@ -126,11 +139,9 @@ describe('fault: kill', () => {
 
   it('SIGTERM ignored: the SIGTERM is in the audit log as it is sent, while the grace period still runs', async () => {
     const ws = workspace(config('  pid_file: state/app.pid\n  grace: 60s\n  grace_spend: off\n'));
-    const script = `process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(${JSON.stringify(pidFileOf(ws))}, String(process.pid)); setInterval(() => {}, 1000);`;
-    const stubborn = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    const stubborn = await startStubborn(ws);
     try {
       const pid = stubborn.pid as number;
-      await waitFor('the PID file', () => existsSync(pidFileOf(ws)));
       ws.append(lines(3, 3));
       const running = cliAsync(['run', '-c', ws.config], { cwd: ws.dir });
       // A watchdog that dies during a long grace (OOM, a unit's timeout) must have said SIGTERM.
@@ -149,11 +160,9 @@ describe('fault: kill', () => {
 
   it('SIGTERM ignored: SIGKILL after the grace period', async () => {
     const ws = workspace(config('  pid_file: state/app.pid\n  grace: 1s\n'));
-    const script = `process.on('SIGTERM', () => {}); require('node:fs').writeFileSync(${JSON.stringify(pidFileOf(ws))}, String(process.pid)); setInterval(() => {}, 1000);`;
-    const stubborn = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    const stubborn = await startStubborn(ws);
     try {
       const pid = stubborn.pid as number;
-      await waitFor('the PID file', () => existsSync(pidFileOf(ws)));
       ws.append(lines(3, 3));
       const r = ws.run('run');
       expect(r.code, r.stderr).toBe(0);
