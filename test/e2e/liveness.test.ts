@@ -1,14 +1,15 @@
 // Liveness end to end: the real `watch` daemon against real files and signals, `check-heartbeat`
 // and `notify` against a real HTTP server on 127.0.0.1 standing in for Slack and for a
 // dead-man's-switch service, and the systemd units checked by systemd-analyze itself.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BIN, cli, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
+import { cli, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startNamed, waitFor } from './procs.js';
+import { startWatch } from './daemon.js';
 
 function config(extra = ''): string {
   return `log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n${extra}`;
@@ -27,32 +28,6 @@ function audit(ws: Workspace): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-interface Daemon {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the exit code once the process has ended. */
-  exited: Promise<number | null>;
-}
-
-/** `cost-watchdog watch` in the workspace, ready (its files are watched) when this resolves. */
-async function startWatch(ws: Workspace, env: Record<string, string> = {}, args: string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'watch', '-c', ws.config, ...args], {
-    cwd: ws.dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await waitFor('watch to start watching', () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null);
-  if (child.exitCode !== null) throw new Error(`watch exited ${child.exitCode}: ${err}`);
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
 
 function heartbeatTime(ws: Workspace): number | null {
   if (!existsSync(heartbeatFile(ws))) return null;

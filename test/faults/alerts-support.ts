@@ -1,14 +1,12 @@
 // For the alert fault rows: the real `watch` daemon, and an HTTP server on 127.0.0.1 standing in
 // for Slack (or a dead-man's-switch service) whose behaviour can be changed mid-test: answer,
 // fail, rate-limit, or hold every request open (and let them go when it "recovers").
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
-import { BIN, type Workspace } from '../e2e/helpers.js';
-import { waitFor } from '../e2e/procs.js';
+import type { Workspace } from '../e2e/helpers.js';
 
 export type Mode = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
@@ -110,31 +108,7 @@ export async function standIn(replies: Mode[] = [{ status: 200, body: 'ok' }]): 
   };
 }
 
-export interface Daemon {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
-
-/** `cost-watchdog watch` in the workspace, ready (its files watched) when this resolves. */
-export async function startWatch(ws: Workspace, env: Record<string, string> = {}, args: string[] = []): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'watch', '-c', ws.config, ...args], {
-    cwd: ws.dir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await waitFor('watch to start watching', () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null, 30_000);
-  if (child.exitCode !== null) throw new Error(`watch exited ${child.exitCode}: ${err}`);
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
+export { type Daemon, startWatch } from '../e2e/daemon.js';
 
 /** The audit log, one object per line (empty when there is none yet). */
 export function auditOf(ws: Workspace): Record<string, unknown>[] {

@@ -1,14 +1,14 @@
 // Helpers for the edge faults (test/faults/edges.test.ts): the real CLI as an unprivileged user
 // (root bypasses EACCES on folders), `watch` as a real daemon, a tiny tmpfs that is full, and a
 // FIFO. Everything started here is stopped, and everything mounted is unmounted, when the test ends.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import { BIN, type CliResult, type Workspace } from '../e2e/helpers.js';
-import { waitFor } from '../e2e/procs.js';
+import { type Daemon, startWatch as startDaemon } from '../e2e/daemon.js';
 
 export const NOBODY = 65534;
 export const IS_ROOT = process.getuid?.() === 0;
@@ -78,26 +78,11 @@ export function cliBounded(args: string[], cwd: string, timeoutMs: number, extra
   });
 }
 
-export interface Daemon {
-  child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
+export type { Daemon } from '../e2e/daemon.js';
 
 /** `cost-watchdog watch` in the workspace; resolves once it watches (or has exited: see `exited`). */
-export async function startWatch(ws: Workspace, extraEnv: Record<string, string> = {}): Promise<Daemon> {
-  const child = spawn(process.execPath, [BIN, 'watch', '-c', ws.config], { cwd: ws.dir, env: env(extraEnv) });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await waitFor('watch to start watching (or exit)', () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null, 30_000);
-  return { child, stdout: () => out, stderr: () => err, exited };
+export function startWatch(ws: Workspace, extraEnv: Record<string, string> = {}): Promise<Daemon> {
+  return startDaemon(ws, extraEnv, [], true);
 }
 
 /**
