@@ -151,9 +151,12 @@ function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor:
 
 /** How long a rewrite that seems to have kept nothing read is given to finish (truncate, then write back). */
 const SETTLE_MS = 50;
-/** Looks at an unchanged size before deciding it kept nothing (150 ms), and at most this many in all (0.5 s). */
-const SETTLE_STILL = 3;
-const SETTLE_MAX = 10;
+/**
+ * Looks at an unchanged size before deciding it kept nothing (500 ms: a writer descheduled on a
+ * loaded machine stalls that long), and at most this many in all (2 s).
+ */
+const SETTLE_STILL = 10;
+const SETTLE_MAX = 40;
 
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
