@@ -12,7 +12,19 @@
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +60,10 @@ function line(tMs) {
 function makeWorkspace(name, lineCount) {
   const dir = path.join(work, name);
   mkdirSync(path.join(dir, 'state'), { recursive: true });
-  writeFileSync(path.join(dir, 'watchdog.yaml'), 'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n');
+  writeFileSync(
+    path.join(dir, 'watchdog.yaml'),
+    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n',
+  );
   const log = path.join(dir, 'state', 'cost_log.jsonl');
   const fd = openSync(log, 'w');
   const now = Date.now();
@@ -71,7 +86,11 @@ function makeWorkspace(name, lineCount) {
 function measure(args, cwd) {
   const rssFile = path.join(work, `rss-${process.hrtime.bigint()}`);
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['-r', RSS, ...args], { cwd, env: { ...process.env, CW_BENCH_RSS_FILE: rssFile }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-r', RSS, ...args], {
+    cwd,
+    env: { ...process.env, CW_BENCH_RSS_FILE: rssFile },
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   const rssKb = Number(readFileSync(rssFile, 'utf8'));
@@ -149,7 +168,10 @@ const sleepMs = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0
 async function watchLatency(dir, configName, log, flag, stateDir, cost) {
   rmSync(stateDir, { recursive: true, force: true });
   rmSync(flag, { force: true });
-  const child = spawn(process.execPath, [BIN, 'watch', '-c', path.join(dir, configName)], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'watch', '-c', path.join(dir, configName)], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise((resolve) => child.on('close', resolve));
@@ -183,19 +205,43 @@ const watchBig = [];
 {
   const dir = path.join(work, 'watch-small');
   mkdirSync(path.join(dir, 'state'), { recursive: true });
-  writeFileSync(path.join(dir, 'watchdog.yaml'), 'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n');
+  writeFileSync(
+    path.join(dir, 'watchdog.yaml'),
+    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n',
+  );
   const log = path.join(dir, 'state', 'cost_log.jsonl');
   for (let i = 0; i < REPEAT_WATCH; i++) {
     writeFileSync(log, line(Date.now()));
-    watchSmall.push(await watchLatency(dir, 'watchdog.yaml', log, path.join(dir, 'state', 'cost_emergency.flag'), path.join(dir, '.cost-watchdog'), 6));
+    watchSmall.push(
+      await watchLatency(
+        dir,
+        'watchdog.yaml',
+        log,
+        path.join(dir, 'state', 'cost_emergency.flag'),
+        path.join(dir, '.cost-watchdog'),
+        6,
+      ),
+    );
   }
   // The 1M-line log, with limits far above its spend and its own flag and state folder.
   // Each sample's limit is above all earlier samples' spend: 1e6, 2e6, 4e6, ... (the lines stay).
   for (let i = 0; i < Math.max(1, Math.floor(REPEAT_WATCH / 3)); i++) {
     const limit = 1e6 * 2 ** i;
     // One line crosses it: a cost that large is above the default cost.max_line_usd ($10,000).
-    writeFileSync(path.join(big.dir, 'latency.yaml'), `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\ncost:\n  max_line_usd: 1000000000\nlimits:\n  15m: { emergency: ${limit} }\n`);
-    watchBig.push(await watchLatency(big.dir, 'latency.yaml', big.log, path.join(big.dir, 'state', 'latency.flag'), path.join(big.dir, '.cw-latency'), limit));
+    writeFileSync(
+      path.join(big.dir, 'latency.yaml'),
+      `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\ncost:\n  max_line_usd: 1000000000\nlimits:\n  15m: { emergency: ${limit} }\n`,
+    );
+    watchBig.push(
+      await watchLatency(
+        big.dir,
+        'latency.yaml',
+        big.log,
+        path.join(big.dir, 'state', 'latency.flag'),
+        path.join(big.dir, '.cw-latency'),
+        limit,
+      ),
+    );
   }
 }
 
@@ -210,23 +256,41 @@ const rows = [
 
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
-console.log(`\ncost-watchdog scan benchmark: ${LINES.toLocaleString('en-US')} lines, ${(bigBytes / 1e6).toFixed(1)} MB`);
-console.log(`machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log(
+  `\ncost-watchdog scan benchmark: ${LINES.toLocaleString('en-US')} lines, ${(bigBytes / 1e6).toFixed(1)} MB`,
+);
+console.log(
+  `machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
 console.log(`medians of ${REPEAT_FULL} (full scans) and ${REPEAT_SMALL} (small runs)\n`);
-console.log(`${pad('measurement', 42)} ${lpad('median ms', 10)} ${lpad('MB/s', 8)} ${lpad('peak RSS MB', 12)}`);
+console.log(
+  `${pad('measurement', 42)} ${lpad('median ms', 10)} ${lpad('MB/s', 8)} ${lpad('peak RSS MB', 12)}`,
+);
 for (const [name, s, bytes] of rows) {
-  console.log(`${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ${lpad(s.rssMb.toFixed(1), 12)}`);
+  console.log(
+    `${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ${lpad(s.rssMb.toFixed(1), 12)}`,
+  );
 }
 
 console.log('');
-for (const [name, samples] of [['watch: append -> flag, small log', watchSmall], ['watch: append -> flag, 1M-line log', watchBig]]) {
-  console.log(`${pad(name, 42)} ${lpad(median(samples).toFixed(1), 10)} ms median, ${Math.max(...samples).toFixed(1)} ms worst of ${samples.length}`);
+for (const [name, samples] of [
+  ['watch: append -> flag, small log', watchSmall],
+  ['watch: append -> flag, 1M-line log', watchBig],
+]) {
+  console.log(
+    `${pad(name, 42)} ${lpad(median(samples).toFixed(1), 10)} ms median, ${Math.max(...samples).toFixed(1)} ms worst of ${samples.length}`,
+  );
 }
 
 const fullS = summary(full);
 const ratios = [
   ['full scan speed-up over the naive script', summary(naive).ms / fullS.ms, '>= 2.0x', (v) => v >= 2],
-  ['incremental run: 1M-line log / 10-line log', summary(incBig).ms / summary(incSmall).ms, '<= 1.1x', (v) => v <= 1.1],
+  [
+    'incremental run: 1M-line log / 10-line log',
+    summary(incBig).ms / summary(incSmall).ms,
+    '<= 1.1x',
+    (v) => v <= 1.1,
+  ],
   ['run with nothing new / bare node', summary(nothing).ms / summary(bare).ms, '<= 3.0x', (v) => v <= 3],
   ['peak RSS of the full scan (MB)', fullS.rssMb, '< 100', (v) => v < 100],
   ['watch: worst append -> flag, small log (ms)', Math.max(...watchSmall), '<= 250', (v) => v <= 250],
@@ -234,10 +298,14 @@ const ratios = [
 ];
 console.log('');
 for (const [name, value, target, ok] of ratios) {
-  console.log(`${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ${ok(value) ? 'met' : 'NOT MET'}`);
+  console.log(
+    `${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ${ok(value) ? 'met' : 'NOT MET'}`,
+  );
 }
 const agree = Math.abs(checkSum.watchdog - checkSum.naive) < 1e-6 * Math.max(1, checkSum.naive);
-console.log(`\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`);
+console.log(
+  `\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`,
+);
 
 for (const section of Object.values(SECTIONS)) {
   await section();
@@ -254,7 +322,8 @@ for (const section of Object.values(SECTIONS)) {
 async function memorySection() {
   const repeat = Number(process.env.BENCH_REPEAT_MEMORY ?? 2);
   const GOAL_MB = 100;
-  const limits = 'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
+  const limits =
+    'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
   const generate = (name, count, lineAt) => {
     const dir = path.join(work, name);
     mkdirSync(path.join(dir, 'state'), { recursive: true });
@@ -273,7 +342,12 @@ async function memorySection() {
     }
     writeSync(fd, Buffer.concat(batch));
     closeSync(fd);
-    return { dir, config: path.join(dir, 'watchdog.yaml'), stateDir: path.join(dir, '.cost-watchdog'), bytes };
+    return {
+      dir,
+      config: path.join(dir, 'watchdog.yaml'),
+      stateDir: path.join(dir, '.cost-watchdog'),
+      bytes,
+    };
   };
   const now = Date.now();
   const todayStart = now - (now % 86_400_000);
@@ -283,14 +357,22 @@ async function memorySection() {
   const malformed = (i) => {
     const t = iso(now - span + Math.floor((i / 2_000_000) * span));
     switch (i % 8) {
-      case 0: return `not json at all, line ${i} of a log gone wrong\n`;
-      case 1: return `{"model":"gpt-4o-mini","agent":"a${i % 7}","cost_usd":0.0012,"request_id":"r${i}"}\n`;
-      case 2: return `{"ts":"yesterday at ${i % 24}h","model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r${i}"}\n`;
-      case 3: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":-0.${i % 1000},"request_id":"r${i}"}\n`;
-      case 4: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":NaN,"request_id":"r${i}"}\n`;
-      case 5: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":"0.${i % 1000}","request_id":"r${i}"}\n`;
-      case 6: return badUtf8;
-      default: return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":0.001,"request_id":"r${i}"\n`; // cut short
+      case 0:
+        return `not json at all, line ${i} of a log gone wrong\n`;
+      case 1:
+        return `{"model":"gpt-4o-mini","agent":"a${i % 7}","cost_usd":0.0012,"request_id":"r${i}"}\n`;
+      case 2:
+        return `{"ts":"yesterday at ${i % 24}h","model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r${i}"}\n`;
+      case 3:
+        return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":-0.${i % 1000},"request_id":"r${i}"}\n`;
+      case 4:
+        return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":NaN,"request_id":"r${i}"}\n`;
+      case 5:
+        return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":"0.${i % 1000}","request_id":"r${i}"}\n`;
+      case 6:
+        return badUtf8;
+      default:
+        return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":0.001,"request_id":"r${i}"\n`; // cut short
     }
   };
   let serialValid = 0;
@@ -308,7 +390,12 @@ async function memorySection() {
   const cases = [
     ['2,000,000 malformed lines', 'mem-malformed', 2_000_000, malformed],
     ['1,000,000 valid lines, every check on', 'mem-valid', 1_000_000, valid],
-    [`${NAMES.toLocaleString('en-US')} distinct models, agents, request ids`, 'mem-names', distinctLines, distinct],
+    [
+      `${NAMES.toLocaleString('en-US')} distinct models, agents, request ids`,
+      'mem-names',
+      distinctLines,
+      distinct,
+    ],
   ];
   console.log(`\nmemory: peak RSS of a full run (no checkpoint), worst of ${repeat}, goal <= ${GOAL_MB} MB`);
   console.log(`${'input'.padEnd(46)} ${'MB'.padStart(7)} ${'peak RSS MB'.padStart(12)}`);
@@ -326,7 +413,9 @@ async function memorySection() {
     }
     rows.push([name, worst]);
     const said = `new lines ${out.new_lines}, malformed ${out.malformed_lines}, threads ${out.scan_threads}`;
-    console.log(`${name.padEnd(46)} ${(ws.bytes / 1e6).toFixed(1).padStart(7)} ${worst.toFixed(1).padStart(12)}   ${worst <= GOAL_MB ? 'met' : 'NOT MET'}   (${said})`);
+    console.log(
+      `${name.padEnd(46)} ${(ws.bytes / 1e6).toFixed(1).padStart(7)} ${worst.toFixed(1).padStart(12)}   ${worst <= GOAL_MB ? 'met' : 'NOT MET'}   (${said})`,
+    );
     rmSync(ws.dir, { recursive: true, force: true });
   }
   return rows;

@@ -38,17 +38,41 @@ async function sample(bin, dir) {
   mkdirSync(path.join(dir, 'state'), { recursive: true });
   const log = path.join(dir, 'state', 'cost_log.jsonl');
   const pidFile = path.join(dir, 'state', 'app.pid');
-  writeFileSync(path.join(dir, 'watchdog.yaml'), `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\ntarget:\n  pid_file: state/app.pid\n`);
-  writeFileSync(log, `${JSON.stringify({ t: Date.now() / 1000, request_id: 'before', cost: PREFILL_CENTS / 100 })}\n`);
-  const watch = spawn(process.execPath, [bin, 'watch', '-c', path.join(dir, 'watchdog.yaml')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(
+    path.join(dir, 'watchdog.yaml'),
+    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\ntarget:\n  pid_file: state/app.pid\n`,
+  );
+  writeFileSync(
+    log,
+    `${JSON.stringify({ t: Date.now() / 1000, request_id: 'before', cost: PREFILL_CENTS / 100 })}\n`,
+  );
+  const watch = spawn(process.execPath, [bin, 'watch', '-c', path.join(dir, 'watchdog.yaml')], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   watch.stderr.on('data', (d) => (err += d));
   const watchExit = new Promise((resolve) => watch.on('close', resolve));
-  await until('watch to start', () => err.includes('watching '), 30_000, () => err);
-  await until('its first check', () => existsSync(path.join(dir, 'state', 'cost_emergency.flag')), 30_000, () => err);
+  await until(
+    'watch to start',
+    () => err.includes('watching '),
+    30_000,
+    () => err,
+  );
+  await until(
+    'its first check',
+    () => existsSync(path.join(dir, 'state', 'cost_emergency.flag')),
+    30_000,
+    () => err,
+  );
   const child = runaway(pidFile, log);
   let diedAt = 0;
-  const died = new Promise((resolve) => child.on('exit', () => resolve((diedAt = Date.now()))));
+  const died = new Promise((resolve) =>
+    child.on('exit', () => {
+      diedAt = Date.now();
+      resolve(diedAt);
+    }),
+  );
   const timeout = setTimeout(() => child.kill('SIGKILL'), 30_000);
   await died;
   clearTimeout(timeout);
@@ -66,7 +90,10 @@ async function sample(bin, dir) {
     if (crossedAt === null && cents >= KILL_LIMIT_CENTS) crossedAt = line.wall_ms;
   }
   if (crossedAt === null) throw new Error('grace bench: the runaway died before crossing the kill limit');
-  const audit = readFileSync(path.join(dir, '.cost-watchdog', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(path.join(dir, '.cost-watchdog', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const kill = audit.filter((e) => e.event === 'kill').at(-1);
   return { usd: after / 100, ms: diedAt - crossedAt, cut: kill?.grace_cut ?? null };
 }
@@ -79,11 +106,17 @@ export async function graceBench({ bin, work, repeat = Number(process.env.BENCH_
   const worst = usd.at(-1);
   const median = usd[Math.floor(usd.length / 2)];
   const pad = (s, n) => String(s).padEnd(n);
-  console.log(`\ngrace period: a SIGTERM-ignoring runaway at $25/min under watch (grace 10s, grace_spend default)`);
+  console.log(
+    `\ngrace period: a SIGTERM-ignoring runaway at $25/min under watch (grace 10s, grace_spend default)`,
+  );
   for (const [i, s] of samples.entries()) {
-    console.log(`  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`}`);
+    console.log(
+      `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`}`,
+    );
   }
   const ok = worst <= GOAL_USD;
-  console.log(`${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ${ok ? 'met' : 'NOT MET'}`);
+  console.log(
+    `${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ${ok ? 'met' : 'NOT MET'}`,
+  );
   return ok;
 }

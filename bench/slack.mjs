@@ -41,7 +41,11 @@ async function hangingSlack() {
     await new Promise((r) => setTimeout(r, 10));
   }
   const port = /port (\d+)/.exec(out)[1];
-  return { url: `http://127.0.0.1:${port}/services/T000/B000/bench`, requests: () => (out.match(/^request /gm) ?? []).length, stop: () => child.kill('SIGKILL') };
+  return {
+    url: `http://127.0.0.1:${port}/services/T000/B000/bench`,
+    requests: () => (out.match(/^request /gm) ?? []).length,
+    stop: () => child.kill('SIGKILL'),
+  };
 }
 
 async function sample(bin, dir, slackUrl) {
@@ -57,8 +61,17 @@ async function sample(bin, dir, slackUrl) {
   );
   const app = spawn('sleep', ['300'], { stdio: 'ignore' });
   writeFileSync(path.join(dir, 'state', 'app.pid'), String(app.pid));
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...(slackUrl ? { CW_BENCH_WEBHOOK: slackUrl } : {}) };
-  const child = spawn(process.execPath, [bin, 'watch', '-c', path.join(dir, 'watchdog.yaml')], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NO_COLOR: '1',
+    ...(slackUrl ? { CW_BENCH_WEBHOOK: slackUrl } : {}),
+  };
+  const child = spawn(process.execPath, [bin, 'watch', '-c', path.join(dir, 'watchdog.yaml')], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise((resolve) => child.on('close', resolve));
@@ -83,7 +96,10 @@ async function sample(bin, dir, slackUrl) {
   };
   for (let i = 0; i < 40; i++) {
     const at = now();
-    appendFileSync(log, `{"ts":"${new Date().toISOString()}","model":"runaway","agent":"loop","cost_usd":0.25}\n`);
+    appendFileSync(
+      log,
+      `{"ts":"${new Date().toISOString()}","model":"runaway","agent":"loop","cost_usd":0.25}\n`,
+    );
     spend += 0.25;
     if (crossAt === null && spend >= 5) crossAt = at;
     while (now() - at < 50) {
@@ -135,11 +151,20 @@ export async function slackBench(bin, work) {
   }
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
-  console.log(`\nwatch with a Slack that never answers (${repeat} samples each; a log climbing at $5/s through warn, emergency, kill; ${slack.requests()} requests held by the stand-in)`);
-  console.log(`${pad('', 22)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  ${pad('flag level (spend)', 30)} ${pad('alive at flag', 14)} flag->kill median`);
-  for (const [name, rows] of [['no Slack', none], ['Slack never answers', hanging]]) {
+  console.log(
+    `\nwatch with a Slack that never answers (${repeat} samples each; a log climbing at $5/s through warn, emergency, kill; ${slack.requests()} requests held by the stand-in)`,
+  );
+  console.log(
+    `${pad('', 22)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  ${pad('flag level (spend)', 30)} ${pad('alive at flag', 14)} flag->kill median`,
+  );
+  for (const [name, rows] of [
+    ['no Slack', none],
+    ['Slack never answers', hanging],
+  ]) {
     const ms = rows.map((r) => r.flagMs);
-    const levels = [...new Set(rows.map((r) => r.level))].map((l) => `${rows.filter((r) => r.level === l).length}x ${l}`).join(', ');
+    const levels = [...new Set(rows.map((r) => r.level))]
+      .map((l) => `${rows.filter((r) => r.level === l).length}x ${l}`)
+      .join(', ');
     const spends = rows.map((r) => r.spend ?? NaN);
     const kills = rows.map((r) => r.killAfterFlagMs).filter((v) => v !== null);
     console.log(
@@ -147,11 +172,23 @@ export async function slackBench(bin, work) {
     );
   }
   const ratio = median(hanging.map((r) => r.flagMs)) / median(none.map((r) => r.flagMs));
-  const emergencyFirst = hanging.every((r) => r.level === 'emergency' && r.aliveAtFlag === true && r.killAfterFlagMs !== null && r.killAfterFlagMs > 0);
+  const emergencyFirst = hanging.every(
+    (r) =>
+      r.level === 'emergency' &&
+      r.aliveAtFlag === true &&
+      r.killAfterFlagMs !== null &&
+      r.killAfterFlagMs > 0,
+  );
   const goals = [
     ['append -> flag: hanging Slack / no Slack (median)', ratio.toFixed(2), '<= 1.5x', ratio <= 1.5],
-    ['flag at emergency, target alive, kill after it', `${hanging.filter((r) => r.level === 'emergency' && r.aliveAtFlag).length}/${hanging.length}`, 'all', emergencyFirst],
+    [
+      'flag at emergency, target alive, kill after it',
+      `${hanging.filter((r) => r.level === 'emergency' && r.aliveAtFlag).length}/${hanging.length}`,
+      'all',
+      emergencyFirst,
+    ],
   ];
-  for (const [name, value, target, ok] of goals) console.log(`${pad(name, 50)} ${lpad(value, 8)}   target ${pad(target, 8)} ${ok ? 'met' : 'NOT MET'}`);
+  for (const [name, value, target, ok] of goals)
+    console.log(`${pad(name, 50)} ${lpad(value, 8)}   target ${pad(target, 8)} ${ok ? 'met' : 'NOT MET'}`);
   return goals.every((g) => g[3]);
 }

@@ -22,7 +22,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   define: { __COST_WATCHDOG_VERSION__: JSON.stringify(pkg.version) },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-  banner: { js: "import { createRequire as __cwCreateRequire } from 'node:module'; const require = __cwCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __cwCreateRequire } from 'node:module'; const require = __cwCreateRequire(import.meta.url);",
+  },
   // Loaded only when a line first needs an estimate (price-table.ts), from node_modules.
   external: ['@pydantic/genai-prices'],
   logLevel: 'warning',

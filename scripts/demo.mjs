@@ -44,7 +44,15 @@ server = http.createServer((req, res) => {
     } catch {
       // shown as it came
     }
-    console.log(paint('35', text.split('\n').map((l, i) => `${i === 0 ? '  [slack] ' : '          '}${l}`).join('\n')));
+    console.log(
+      paint(
+        '35',
+        text
+          .split('\n')
+          .map((l, i) => `${i === 0 ? '  [slack] ' : '          '}${l}`)
+          .join('\n'),
+      ),
+    );
     res.end('ok');
   });
 });
@@ -92,7 +100,9 @@ agentGone.then((how) => (gone = how));
 
 function runCli(args, extraEnv) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...extraEnv, NO_COLOR: color ? '' : '1' } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...extraEnv, NO_COLOR: color ? '' : '1' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -109,11 +119,20 @@ let afterKill = 0;
 while (Date.now() - started < HARD_STOP_MS) {
   round++;
   const t = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(paint('2', `-- t=${t}s  run #${round}  (agent ${gone === null ? 'running' : `dead: ${gone}`})`));
+  console.log(
+    paint('2', `-- t=${t}s  run #${round}  (agent ${gone === null ? 'running' : `dead: ${gone}`})`),
+  );
   // Not spawnSync: the Slack stand-in in this process must keep answering while the run posts.
   const r = await runCli(['run', '-c', config], { SLACK_WEBHOOK_URL: webhook });
-  process.stdout.write(r.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('daily')).map((l) => `  ${l}\n`).join(''));
-  for (const l of r.stderr.split('\n').filter(Boolean)) console.log(paint('33', `  ${l.replace(/^cost-watchdog: /, '[stderr] ')}`));
+  process.stdout.write(
+    r.stdout
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('daily'))
+      .map((l) => `  ${l}\n`)
+      .join(''),
+  );
+  for (const l of r.stderr.split('\n').filter(Boolean))
+    console.log(paint('33', `  ${l.replace(/^cost-watchdog: /, '[stderr] ')}`));
   await new Promise((r2) => setTimeout(r2, 100)); // let the Slack stand-in print
   if (gone !== null && ++afterKill >= 1) break;
   await new Promise((r2) => setTimeout(r2, 900));
@@ -129,10 +148,15 @@ if (gone === null) {
   const s = await runCli(['status', '-c', config], {});
   process.stdout.write(s.stdout);
   say('the audit log records every decision and action (state_dir/audit.jsonl)');
-  const audit = readFileSync(path.join(dir, '.cost-watchdog', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const audit = readFileSync(path.join(dir, '.cost-watchdog', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const kinds = new Map();
   for (const e of audit) kinds.set(e.event, (kinds.get(e.event) ?? 0) + 1);
   console.log([...kinds].map(([k, n]) => `${k} x${n}`).join(', '));
-  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was killed${existsSync(path.join(state, 'cost_emergency.flag')) ? ' and the flag stays until `cost-watchdog clear-emergency --reason ...`' : ''}`);
+  say(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was killed${existsSync(path.join(state, 'cost_emergency.flag')) ? ' and the flag stays until `cost-watchdog clear-emergency --reason ...`' : ''}`,
+  );
 }
 process.exit();

@@ -87,8 +87,17 @@ export class AlertSender implements AlertOutbox {
       if (item.id !== undefined) this.remember(item.id);
       const result = enqueuePending(this.queue, item, nowMs, this.busy);
       this.queue = result.queue;
-      for (const r of result.replaced) this.audit('alert_superseded', { headline: headlineOf(r), by: headlineOf(item), queued_at: new Date(r.created_ms).toISOString() });
-      if (result.dropped > 0) this.audit('alert_dropped', { count: result.dropped, reason: 'older than a day or beyond the 20 kept' });
+      for (const r of result.replaced)
+        this.audit('alert_superseded', {
+          headline: headlineOf(r),
+          by: headlineOf(item),
+          queued_at: new Date(r.created_ms).toISOString(),
+        });
+      if (result.dropped > 0)
+        this.audit('alert_dropped', {
+          count: result.dropped,
+          reason: 'older than a day or beyond the 20 kept',
+        });
     }
     if (fresh.length > 0) this.retryAtMs = 0; // a new alert is worth a try now
     this.dirty = false; // the caller saves what this returns
@@ -98,7 +107,8 @@ export class AlertSender implements AlertOutbox {
 
   private bound(kept: { kept: PendingAlert[]; dropped: number }): void {
     this.queue = kept.kept;
-    if (kept.dropped > 0) this.audit('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
+    if (kept.dropped > 0)
+      this.audit('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   }
 
   private kick(): void {
@@ -162,30 +172,55 @@ export class AlertSender implements AlertOutbox {
     const outcome =
       source.kind === 'broken'
         ? { ok: false, attempts: 1, error: `the webhook URL from ${source.from} ${source.problem}` }
-        : await postToSlack(source.url, item.text, Math.min(Date.now() + SEND_BUDGET_MS, budgetEnd), this.abort.signal);
+        : await postToSlack(
+            source.url,
+            item.text,
+            Math.min(Date.now() + SEND_BUDGET_MS, budgetEnd),
+            this.abort.signal,
+          );
     const attempts = item.attempts + outcome.attempts;
     const index = this.queue.findIndex((q) => q === item || (item.id !== undefined && q.id === item.id));
     if (outcome.ok) {
       if (index >= 0) this.queue.splice(index, 1);
       this.failedRounds = 0;
       this.retryAtMs = 0;
-      this.audit('alert_sent', { headline, attempts: outcome.attempts, ...(item.attempts > 0 ? { delayed_from: new Date(item.created_ms).toISOString(), total_attempts: attempts } : {}) });
-      if (item.id !== undefined && this.failureSaid.delete(item.id)) this.say(`an alert held back by Slack was sent after ${attempts} attempts: ${printable(printableHead(headline))}`);
+      this.audit('alert_sent', {
+        headline,
+        attempts: outcome.attempts,
+        ...(item.attempts > 0
+          ? { delayed_from: new Date(item.created_ms).toISOString(), total_attempts: attempts }
+          : {}),
+      });
+      if (item.id !== undefined && this.failureSaid.delete(item.id))
+        this.say(
+          `an alert held back by Slack was sent after ${attempts} attempts: ${printable(printableHead(headline))}`,
+        );
       return true;
     }
     if (index >= 0) this.queue[index] = { ...item, attempts };
     this.failedRounds++;
     const backoff = RETRY_MS[Math.min(this.failedRounds - 1, RETRY_MS.length - 1)] as number;
-    const retryIn = Math.max(backoff, 'retryAfterMs' in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : 0);
+    const retryIn = Math.max(
+      backoff,
+      'retryAfterMs' in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : 0,
+    );
     this.retryAtMs = Date.now() + retryIn;
     const error = outcome.error ?? 'unknown';
     const first = item.id === undefined || !this.failureSaid.has(item.id);
     // Each alert's first failure is said and recorded; later rounds only in the audit log, at most
     // once per back-off step (a Slack down for a day is not a line a second).
-    this.audit('alert_failed', { headline, attempts: outcome.attempts, error, kept_for_retry: true, retry_in_s: Math.round(retryIn / 1000) });
+    this.audit('alert_failed', {
+      headline,
+      attempts: outcome.attempts,
+      error,
+      kept_for_retry: true,
+      retry_in_s: Math.round(retryIn / 1000),
+    });
     if (first && this.stopping === null) {
       if (item.id !== undefined) this.failureSaid.add(item.id);
-      this.say(`could not send an alert to Slack (${error}); it is kept and retried beside the checks (next try in ${Math.round(retryIn / 1000)}s)`);
+      this.say(
+        `could not send an alert to Slack (${error}); it is kept and retried beside the checks (next try in ${Math.round(retryIn / 1000)}s)`,
+      );
     }
     return false;
   }
@@ -205,7 +240,7 @@ export class AlertSender implements AlertOutbox {
       this.saveTimer = null;
     }
     const config = this.options.config();
-    let lock;
+    let lock: ReturnType<typeof acquireLock>;
     try {
       lock = acquireLock(config.stateDir, final ? 10_000 : 0);
     } catch (error) {

@@ -37,12 +37,16 @@ export class CheckQueue {
 
   private fire(): void {
     this.timer = null;
-    if (this.stopped || this.reasons.size === 0) return this.settle();
+    if (this.stopped || this.reasons.size === 0) {
+      this.settle();
+      return;
+    }
     const reasons = [...this.reasons];
     this.reasons.clear();
     this.running = this.options.run(reasons).finally(() => {
       this.running = null;
-      if (!this.stopped && this.reasons.size > 0) this.timer = setTimeout(() => this.fire(), this.options.debounceMs);
+      if (!this.stopped && this.reasons.size > 0)
+        this.timer = setTimeout(() => this.fire(), this.options.debounceMs);
       else this.settle();
     });
   }

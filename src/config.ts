@@ -42,23 +42,40 @@ function offAsNull(value: unknown): unknown {
   return value === false || value === 'off' ? null : value;
 }
 
-const positiveDuration = duration.refine((text) => (parseDuration(text) ?? Infinity) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` });
+const positiveDuration = duration.refine((text) => (parseDuration(text) ?? Infinity) >= 1000, {
+  error: (issue) => `expected at least "1s", got ${describe(issue.input)}`,
+});
 
-const perMillion = z.number({ error: 'expected USD per million tokens' }).min(0, { error: (issue) => `expected USD per million tokens >= 0, got ${describe(issue.input)}` }).max(1_000_000, { error: 'expected USD per million tokens (at most 1000000)' });
+const perMillion = z
+  .number({ error: 'expected USD per million tokens' })
+  .min(0, { error: (issue) => `expected USD per million tokens >= 0, got ${describe(issue.input)}` })
+  .max(1_000_000, { error: 'expected USD per million tokens (at most 1000000)' });
 
-const usd = z.number({ error: 'expected a number (USD)' }).min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
+const usd = z
+  .number({ error: 'expected a number (USD)' })
+  .min(0, { error: (issue) => `expected a number >= 0 (USD), got ${describe(issue.input)}` });
 
 // A limit of 0 would hold at $0 spent (every check at that level, a flag and a kill with nothing
 // spent), and one below a micro-dollar rounds to 0 (money is counted in whole µ$): refused.
 const limitUsd = z
   .number({ error: 'expected a number (USD)' })
-  .min(0.000001, { error: (issue) => `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level` })
-  .max(1e9, { error: (issue) => `expected a limit of at most 1000000000 (USD), got ${describe(issue.input)}` });
+  .min(0.000001, {
+    error: (issue) =>
+      `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level`,
+  })
+  .max(1e9, {
+    error: (issue) => `expected a limit of at most 1000000000 (USD), got ${describe(issue.input)}`,
+  });
 
 const limitsSchema = z
   .strictObject(
     { warn: limitUsd.optional(), emergency: limitUsd.optional(), kill: limitUsd.optional() },
-    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`' : undefined) },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'expected a mapping like `{ warn: 3, emergency: 5, kill: 8 }`'
+          : undefined,
+    },
   )
   .superRefine((limits, ctx) => {
     const set = (['warn', 'emergency', 'kill'] as const).filter((name) => limits[name] !== undefined);
@@ -82,13 +99,21 @@ const windowName = z.string().superRefine((name, ctx) => {
   if (name === 'daily') return;
   const ms = parseDuration(name);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `unknown window ${describe(name)}: expected "daily" or a rolling window named by its duration, like "15m" or "1h"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown window ${describe(name)}: expected "daily" or a rolling window named by its duration, like "15m" or "1h"`,
+    });
   } else if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_ROLLING_SECONDS * 1000) {
-    ctx.addIssue({ code: 'custom', message: `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for the calendar day)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for the calendar day)`,
+    });
   }
 });
 
-const relativePath = z.string({ error: 'expected a file path' }).min(1, { error: 'expected a file path, got ""' });
+const relativePath = z
+  .string({ error: 'expected a file path' })
+  .min(1, { error: 'expected a file path, got ""' });
 
 const fieldNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
   error: (issue) => `expected a key name or a list of key names, got ${describe(issue.input)}`,
@@ -101,13 +126,21 @@ const schema = z.strictObject({
   state_dir: relativePath.optional(),
   timezone: z
     .string({ error: 'expected an IANA time zone name like "UTC" or "Europe/Berlin"' })
-    .refine(isValidTimeZone, { error: (issue) => `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"` })
+    .refine(isValidTimeZone, {
+      error: (issue) =>
+        `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"`,
+    })
     .default('UTC'),
   limits: z
     .record(windowName, limitsSchema, {
-      error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`' : undefined),
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`'
+          : undefined,
     })
-    .refine((limits) => Object.keys(limits).length > 0, { error: 'expected at least one window, like `15m: { warn: 3, emergency: 5, kill: 8 }`' }),
+    .refine((limits) => Object.keys(limits).length > 0, {
+      error: 'expected at least one window, like `15m: { warn: 3, emergency: 5, kill: 8 }`',
+    }),
   target: z
     .strictObject({
       pid_file: relativePath.optional(),
@@ -130,27 +163,48 @@ const schema = z.strictObject({
       grace_spend: z.preprocess(offAsNull, usd.nullable().default(DEFAULT_GRACE_SPEND_USD)),
       stop_command: z.string({ error: 'expected a shell command' }).min(1).optional(),
       stop_timeout: duration
-        .refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` })
+        .refine((text) => (parseDuration(text) as number) >= 1000, {
+          error: (issue) => `expected at least "1s", got ${describe(issue.input)}`,
+        })
         .default('30s'),
     })
     .refine((target) => !(target.process_name !== undefined && target.cmdline !== undefined), {
       error: 'set process_name (an exact name) or cmdline (a pattern), not both',
     })
-    .refine((target) => target.pid_file !== undefined || target.process_name !== undefined || target.cmdline !== undefined, {
-      error: 'set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)',
-    })
+    .refine(
+      (target) =>
+        target.pid_file !== undefined || target.process_name !== undefined || target.cmdline !== undefined,
+      {
+        error:
+          'set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)',
+      },
+    )
     .optional(),
   cost: z
     .strictObject({
-      policy: z.enum(['reported', 'estimated', 'max'], { error: (issue) => `expected one of reported, estimated, max, got ${describe(issue.input)}` }).default('max'),
+      policy: z
+        .enum(['reported', 'estimated', 'max'], {
+          error: (issue) => `expected one of reported, estimated, max, got ${describe(issue.input)}`,
+        })
+        .default('max'),
       prices: z
         .record(
           z.string().min(1, { error: 'expected a model name' }),
           z.strictObject(
             { input: perMillion, output: perMillion, cached: perMillion.optional() },
-            { error: (issue) => (issue.code === 'invalid_type' ? 'expected USD per million tokens, like `{ input: 3, output: 15, cached: 0.3 }`' : undefined) },
+            {
+              error: (issue) =>
+                issue.code === 'invalid_type'
+                  ? 'expected USD per million tokens, like `{ input: 3, output: 15, cached: 0.3 }`'
+                  : undefined,
+            },
           ),
-          { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of model names to prices, like `my-model: { input: 3, output: 15 }`' : undefined) },
+          {
+            error: (issue) =>
+              issue.code === 'invalid_type'
+                ? 'expected a mapping of model names to prices, like `my-model: { input: 3, output: 15 }`'
+                : undefined,
+          },
         )
         .optional(),
       unpriced_per_million_tokens: perMillion.default(DEFAULT_UNPRICED_PER_MILLION),
@@ -162,18 +216,32 @@ const schema = z.strictObject({
         .max(1e9, { error: 'expected USD (at most 1000000000)' })
         .default(DEFAULT_MAX_LINE_USD),
     })
-    .default({ policy: 'max', unpriced_per_million_tokens: DEFAULT_UNPRICED_PER_MILLION, max_line_usd: DEFAULT_MAX_LINE_USD }),
+    .default({
+      policy: 'max',
+      unpriced_per_million_tokens: DEFAULT_UNPRICED_PER_MILLION,
+      max_line_usd: DEFAULT_MAX_LINE_USD,
+    }),
   app_state: z
     .strictObject({
       windows: z
         .record(z.string(), z.string({ error: 'expected the name of a key in the state file' }).min(1), {
-          error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of windows to state-file keys, like `15m: cost_15min`' : undefined),
+          error: (issue) =>
+            issue.code === 'invalid_type'
+              ? 'expected a mapping of windows to state-file keys, like `15m: cost_15min`'
+              : undefined,
         })
         .optional(),
-      updated_at: z.string({ error: 'expected the name of a key in the state file' }).min(1).default('updated_at'),
+      updated_at: z
+        .string({ error: 'expected the name of a key in the state file' })
+        .min(1)
+        .default('updated_at'),
       emergency: z.string({ error: 'expected the name of a key in the state file' }).min(1).optional(),
       tolerance_usd: usd.default(0.5),
-      tolerance_percent: z.number({ error: 'expected a percentage' }).min(0, { error: 'expected a percentage >= 0' }).max(1000, { error: 'expected a percentage <= 1000' }).default(10),
+      tolerance_percent: z
+        .number({ error: 'expected a percentage' })
+        .min(0, { error: 'expected a percentage >= 0' })
+        .max(1000, { error: 'expected a percentage <= 1000' })
+        .default(10),
       stale_after: positiveDuration.default('5m'),
     })
     .default({ updated_at: 'updated_at', tolerance_usd: 0.5, tolerance_percent: 10, stale_after: '5m' }),
@@ -182,12 +250,33 @@ const schema = z.strictObject({
     z
       .strictObject(
         {
-          key: z.enum(['request_id', 'fingerprint'], { error: (issue) => `expected request_id or fingerprint, got ${describe(issue.input)}` }).default('request_id'),
-          count: z.int({ error: 'expected a whole number of sightings, 2 or more' }).min(2, { error: 'expected a whole number of sightings, 2 or more' }).max(1_000_000).default(5),
-          window: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('15m'),
-          level: z.enum(['warn', 'emergency', 'kill'], { error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}` }).default('emergency'),
+          key: z
+            .enum(['request_id', 'fingerprint'], {
+              error: (issue) => `expected request_id or fingerprint, got ${describe(issue.input)}`,
+            })
+            .default('request_id'),
+          count: z
+            .int({ error: 'expected a whole number of sightings, 2 or more' })
+            .min(2, { error: 'expected a whole number of sightings, 2 or more' })
+            .max(1_000_000)
+            .default(5),
+          window: positiveDuration
+            .refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, {
+              error: 'expected at most "24h"',
+            })
+            .default('15m'),
+          level: z
+            .enum(['warn', 'emergency', 'kill'], {
+              error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}`,
+            })
+            .default('emergency'),
         },
-        { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off' : undefined) },
+        {
+          error: (issue) =>
+            issue.code === 'invalid_type'
+              ? 'expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off'
+              : undefined,
+        },
       )
       .nullable()
       .default({ key: 'request_id', count: 5, window: '15m', level: 'emergency' }),
@@ -197,11 +286,23 @@ const schema = z.strictObject({
     z
       .strictObject(
         {
-          factor: z.number({ error: 'expected a number above 1' }).gt(1, { error: 'expected a number above 1' }).default(10),
+          factor: z
+            .number({ error: 'expected a number above 1' })
+            .gt(1, { error: 'expected a number above 1' })
+            .default(10),
           short: positiveDuration.default('5m'),
-          long: positiveDuration.refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, { error: 'expected at most "24h"' }).default('1h'),
+          long: positiveDuration
+            .refine((text) => (parseDuration(text) as number) <= MAX_ROLLING_SECONDS * 1000, {
+              error: 'expected at most "24h"',
+            })
+            .default('1h'),
         },
-        { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping like `{ factor: 10, short: 5m, long: 1h }`, or off' : undefined) },
+        {
+          error: (issue) =>
+            issue.code === 'invalid_type'
+              ? 'expected a mapping like `{ factor: 10, short: 5m, long: 1h }`, or off'
+              : undefined,
+        },
       )
       .nullable()
       .default({ factor: 10, short: '5m', long: '1h' }),
@@ -211,14 +312,19 @@ const schema = z.strictObject({
     .default({ after: null }),
   slack: z
     .strictObject({
-      webhook_url_env: z.string({ error: 'expected the name of an environment variable' }).min(1).default('SLACK_WEBHOOK_URL'),
+      webhook_url_env: z
+        .string({ error: 'expected the name of an environment variable' })
+        .min(1)
+        .default('SLACK_WEBHOOK_URL'),
       webhook_url_file: relativePath.optional(),
     })
     .default({ webhook_url_env: 'SLACK_WEBHOOK_URL' }),
   alerts: z
     .strictObject({
       reminder: duration
-        .refine((text) => (parseDuration(text) as number) >= 1000, { error: (issue) => `expected at least "1s", got ${describe(issue.input)}` })
+        .refine((text) => (parseDuration(text) as number) >= 1000, {
+          error: (issue) => `expected at least "1s", got ${describe(issue.input)}`,
+        })
         .default('1h'),
     })
     .default({ reminder: '1h' }),
@@ -227,7 +333,9 @@ const schema = z.strictObject({
       max_age: duration.default('5m'),
       ping_url: z
         .string({ error: 'expected an http(s) URL' })
-        .refine((url) => /^https?:\/\/\S+$/i.test(url), { error: (issue) => `expected an http(s) URL, got ${describe(issue.input)}` })
+        .refine((url) => /^https?:\/\/\S+$/i.test(url), {
+          error: (issue) => `expected an http(s) URL, got ${describe(issue.input)}`,
+        })
         .optional(),
     })
     .default({ max_age: '5m' }),
@@ -236,12 +344,17 @@ const schema = z.strictObject({
       schedule: z
         .string({ error: 'expected a cron expression like "*/15 * * * * *" (seconds first, optional)' })
         .refine((text) => /^\S+(\s+\S+){4,5}$/.test(text.trim()), {
-          error: (issue) => `expected a cron expression of 5 or 6 fields like "*/15 * * * * *" (every 15 seconds), got ${describe(issue.input)}`,
+          error: (issue) =>
+            `expected a cron expression of 5 or 6 fields like "*/15 * * * * *" (every 15 seconds), got ${describe(issue.input)}`,
         })
         .default(DEFAULT_SCHEDULE),
     })
     .default({ schedule: DEFAULT_SCHEDULE }),
-  fields: z.partialRecord(z.enum(FIELDS), fieldNames, { error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of field names' : undefined) }).optional(),
+  fields: z
+    .partialRecord(z.enum(FIELDS), fieldNames, {
+      error: (issue) => (issue.code === 'invalid_type' ? 'expected a mapping of field names' : undefined),
+    })
+    .optional(),
 });
 
 type RawConfig = z.output<typeof schema>;
@@ -289,7 +402,12 @@ export interface Config {
     tolerancePercent: number;
     staleAfterMs: number;
   };
-  retryStorm: { key: 'request_id' | 'fingerprint'; count: number; windowMs: number; level: 'warn' | 'emergency' | 'kill' } | null;
+  retryStorm: {
+    key: 'request_id' | 'fingerprint';
+    count: number;
+    windowMs: number;
+    level: 'warn' | 'emergency' | 'kill';
+  } | null;
   burnRate: { factor: number; shortMs: number; longMs: number } | null;
   /** Alert when the target runs but the log has not grown for this long; null: off. */
   silenceAfterMs: number | null;
@@ -325,7 +443,14 @@ function allowedKeys(parts: readonly PropertyKey[]): string[] {
     let current = n;
     for (let guard = 0; current !== undefined && guard < 10; guard++) {
       const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-      if ((def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') && def.innerType) current = def.innerType;
+      if (
+        (def.type === 'optional' ||
+          def.type === 'default' ||
+          def.type === 'prefault' ||
+          def.type === 'nullable') &&
+        def.innerType
+      )
+        current = def.innerType;
       else if (def.type === 'pipe' && def.in) current = def.in;
       else break;
     }
@@ -334,15 +459,25 @@ function allowedKeys(parts: readonly PropertyKey[]): string[] {
   for (const part of parts) {
     node = unwrap(node);
     if (node === undefined) return [];
-    const def = node._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType; keyType?: z.core.$ZodType };
+    const def = node._zod.def as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      valueType?: z.core.$ZodType;
+      keyType?: z.core.$ZodType;
+    };
     if (def.type === 'object' && def.shape) node = def.shape[String(part)];
     else if (def.type === 'record') node = def.valueType;
     else return [];
   }
   node = unwrap(node);
-  const def = node?._zod.def as { type: string; shape?: Record<string, unknown>; keyType?: z.core.$ZodType } | undefined;
+  const def = node?._zod.def as
+    | { type: string; shape?: Record<string, unknown>; keyType?: z.core.$ZodType }
+    | undefined;
   if (def?.type === 'object' && def.shape) return Object.keys(def.shape);
-  const keyDef = def?.type === 'record' ? (def.keyType?._zod.def as { type: string; entries?: Record<string, string> }) : undefined;
+  const keyDef =
+    def?.type === 'record'
+      ? (def.keyType?._zod.def as { type: string; entries?: Record<string, string> })
+      : undefined;
   return keyDef?.type === 'enum' && keyDef.entries ? Object.values(keyDef.entries) : [];
 }
 
@@ -356,9 +491,13 @@ function problemsOf(error: z.ZodError): string[] {
         for (const key of issue.keys) {
           const at = keyPath([...issue.path, key]);
           if (at === 'slack.webhook_url') {
-            problems.push(`${at}: not allowed in the config file; put the URL in an environment variable (slack.webhook_url_env, default SLACK_WEBHOOK_URL) or a file only the watchdog can read (slack.webhook_url_file)`);
+            problems.push(
+              `${at}: not allowed in the config file; put the URL in an environment variable (slack.webhook_url_env, default SLACK_WEBHOOK_URL) or a file only the watchdog can read (slack.webhook_url_file)`,
+            );
           } else {
-            problems.push(`${at}: unknown key${allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : ''}`);
+            problems.push(
+              `${at}: unknown key${allowed.length > 0 ? ` (expected one of: ${allowed.join(', ')})` : ''}`,
+            );
           }
         }
         break;
@@ -368,12 +507,20 @@ function problemsOf(error: z.ZodError): string[] {
         for (const inner of issue.issues) problems.push(`${where}: ${inner.message}`);
         break;
       case 'invalid_type': {
-        const expected = issue.message.startsWith('Invalid input') ? `expected ${article(String(issue.expected))}` : issue.message;
-        problems.push(issue.input === undefined ? `${where}: required (${expected})` : `${where}: ${expected}, got ${describe(issue.input)}`);
+        const expected = issue.message.startsWith('Invalid input')
+          ? `expected ${article(String(issue.expected))}`
+          : issue.message;
+        problems.push(
+          issue.input === undefined
+            ? `${where}: required (${expected})`
+            : `${where}: ${expected}, got ${describe(issue.input)}`,
+        );
         break;
       }
       default:
-        problems.push(`${where}: ${issue.message.startsWith('Invalid') || issue.message.startsWith('Too') ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}` : issue.message}`);
+        problems.push(
+          `${where}: ${issue.message.startsWith('Invalid') || issue.message.startsWith('Too') ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}` : issue.message}`,
+        );
     }
   }
   return problems;
@@ -386,11 +533,25 @@ function article(type: string): string {
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
-const OPTIONAL_SECTIONS = ['state_file', 'target', 'cost', 'slack', 'alerts', 'heartbeat', 'watch', 'fields', 'app_state', 'silence'];
+const OPTIONAL_SECTIONS = [
+  'state_file',
+  'target',
+  'cost',
+  'slack',
+  'alerts',
+  'heartbeat',
+  'watch',
+  'fields',
+  'app_state',
+  'silence',
+];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
 export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = {}): Config {
-  if (raw === null || raw === undefined) throw new ConfigError(file, ['the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)']);
+  if (raw === null || raw === undefined)
+    throw new ConfigError(file, [
+      'the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)',
+    ]);
   if (typeof raw === 'object' && !Array.isArray(raw)) {
     const copy = { ...(raw as Record<string, unknown>) };
     for (const key of OPTIONAL_SECTIONS) if (copy[key] === null) delete copy[key];
@@ -405,7 +566,11 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
  * The state folder: the config's state_dir; else, under systemd with StateDirectory=, the folder
  * it made ($STATE_DIRECTORY, normally /var/lib/cost-watchdog); else .cost-watchdog beside the config.
  */
-function stateDirOf(raw: RawConfig, abs: (p: string) => string, env: NodeJS.ProcessEnv): { dir: string; from: Config['stateDirFrom'] } {
+function stateDirOf(
+  raw: RawConfig,
+  abs: (p: string) => string,
+  env: NodeJS.ProcessEnv,
+): { dir: string; from: Config['stateDirFrom'] } {
   if (raw.state_dir !== undefined) return { dir: abs(raw.state_dir), from: 'config' };
   const fromSystemd = (env.STATE_DIRECTORY ?? '').split(':')[0] ?? '';
   if (fromSystemd !== '' && path.isAbsolute(fromSystemd)) return { dir: fromSystemd, from: 'systemd' };
@@ -436,7 +601,10 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const appWindows: Record<string, string> = {};
   if (raw.app_state.windows !== undefined) {
     for (const [name, key] of Object.entries(raw.app_state.windows)) {
-      if (!windows.some((w) => w.name === name)) problems.push(`app_state.windows.${name}: not a configured window (expected one of: ${windows.map((w) => w.name).join(', ')})`);
+      if (!windows.some((w) => w.name === name))
+        problems.push(
+          `app_state.windows.${name}: not a configured window (expected one of: ${windows.map((w) => w.name).join(', ')})`,
+        );
       else appWindows[name] = key;
     }
   } else {
@@ -447,7 +615,11 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     }
   }
   const burn = raw.burn_rate;
-  if (burn !== null && typeof burn === 'object' && (parseDuration(burn.short) as number) >= (parseDuration(burn.long) as number)) {
+  if (
+    burn !== null &&
+    typeof burn === 'object' &&
+    (parseDuration(burn.short) as number) >= (parseDuration(burn.long) as number)
+  ) {
     problems.push(`burn_rate.short: ${burn.short} is not shorter than burn_rate.long (${burn.long})`);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -481,26 +653,51 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     alerts: { reminderMs: parseDuration(raw.alerts.reminder) as number },
     cost: {
       policy: raw.cost.policy,
-      prices: Object.fromEntries(Object.entries(raw.cost.prices ?? {}).map(([model, p]) => [model, { input: p.input, output: p.output, cached: p.cached ?? null }])),
+      prices: Object.fromEntries(
+        Object.entries(raw.cost.prices ?? {}).map(([model, p]) => [
+          model,
+          { input: p.input, output: p.output, cached: p.cached ?? null },
+        ]),
+      ),
       unpricedPerMillion: raw.cost.unpriced_per_million_tokens,
       maxLineUsd: raw.cost.max_line_usd,
     },
     appState: {
       windows: appWindows,
       updatedAt: raw.app_state.updated_at,
-      emergency: raw.app_state.emergency === undefined ? ['emergency_mode', 'emergency'] : [raw.app_state.emergency],
+      emergency:
+        raw.app_state.emergency === undefined ? ['emergency_mode', 'emergency'] : [raw.app_state.emergency],
       toleranceUsd: raw.app_state.tolerance_usd,
       tolerancePercent: raw.app_state.tolerance_percent,
       staleAfterMs: parseDuration(raw.app_state.stale_after) as number,
     },
-    retryStorm: raw.retry_storm !== null && typeof raw.retry_storm === 'object' ? { key: raw.retry_storm.key, count: raw.retry_storm.count, windowMs: parseDuration(raw.retry_storm.window) as number, level: raw.retry_storm.level } : null,
-    burnRate: raw.burn_rate !== null && typeof raw.burn_rate === 'object' ? { factor: raw.burn_rate.factor, shortMs: parseDuration(raw.burn_rate.short) as number, longMs: parseDuration(raw.burn_rate.long) as number } : null,
-    silenceAfterMs: typeof raw.silence.after === 'string' ? (parseDuration(raw.silence.after) as number) : null,
+    retryStorm:
+      raw.retry_storm !== null && typeof raw.retry_storm === 'object'
+        ? {
+            key: raw.retry_storm.key,
+            count: raw.retry_storm.count,
+            windowMs: parseDuration(raw.retry_storm.window) as number,
+            level: raw.retry_storm.level,
+          }
+        : null,
+    burnRate:
+      raw.burn_rate !== null && typeof raw.burn_rate === 'object'
+        ? {
+            factor: raw.burn_rate.factor,
+            shortMs: parseDuration(raw.burn_rate.short) as number,
+            longMs: parseDuration(raw.burn_rate.long) as number,
+          }
+        : null,
+    silenceAfterMs:
+      typeof raw.silence.after === 'string' ? (parseDuration(raw.silence.after) as number) : null,
     slack: {
       webhookUrlEnv: raw.slack.webhook_url_env,
       webhookUrlFile: raw.slack.webhook_url_file === undefined ? null : abs(raw.slack.webhook_url_file),
     },
-    heartbeat: { maxAgeMs: parseDuration(raw.heartbeat.max_age) as number, pingUrl: raw.heartbeat.ping_url ?? null },
+    heartbeat: {
+      maxAgeMs: parseDuration(raw.heartbeat.max_age) as number,
+      pingUrl: raw.heartbeat.ping_url ?? null,
+    },
     watch: { schedule: raw.watch.schedule.trim().replace(/\s+/g, ' ') },
     fields,
   };
@@ -508,7 +705,9 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
 
 /** Which config file to use: `-c`, then $COST_WATCHDOG_CONFIG, then ./watchdog.yaml. */
 export function configPath(option: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
-  const chosen = option ?? (env[CONFIG_ENV] !== undefined && env[CONFIG_ENV] !== '' ? env[CONFIG_ENV] : DEFAULT_CONFIG_FILE);
+  const chosen =
+    option ??
+    (env[CONFIG_ENV] !== undefined && env[CONFIG_ENV] !== '' ? env[CONFIG_ENV] : DEFAULT_CONFIG_FILE);
   return path.resolve(cwd, chosen);
 }
 
@@ -526,7 +725,10 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ConfigError(file, [`no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ${CONFIG_ENV} at yours)`]);
+    if (code === 'ENOENT')
+      throw new ConfigError(file, [
+        `no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ${CONFIG_ENV} at yours)`,
+      ]);
     if (code === 'EISDIR') throw new ConfigError(file, ['is a folder, expected a YAML file']);
     throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);
   }
@@ -536,8 +738,13 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       file,
       doc.errors.map((error) => {
         const pos = error.linePos?.[0];
-        const message = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
-        return pos ? `line ${pos.line}, column ${pos.col}: not valid YAML: ${message}` : `not valid YAML: ${message}`;
+        const message = (error.message.split('\n')[0] ?? error.message).replace(
+          / at line \d+, column \d+:?$/,
+          '',
+        );
+        return pos
+          ? `line ${pos.line}, column ${pos.col}: not valid YAML: ${message}`
+          : `not valid YAML: ${message}`;
       }),
     );
   }
@@ -546,8 +753,12 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   // is set, which takes precedence): held like a key, it must be usable when it is needed.
   const webhookFile = config.slack.webhookUrlFile;
   if (webhookFile !== null) {
-    const source = webhookSource({ slack: { webhookUrlEnv: config.slack.webhookUrlEnv, webhookUrlFile: webhookFile } }, {});
-    if (source.kind === 'broken') throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} ${source.problem}`]);
+    const source = webhookSource(
+      { slack: { webhookUrlEnv: config.slack.webhookUrlEnv, webhookUrlFile: webhookFile } },
+      {},
+    );
+    if (source.kind === 'broken')
+      throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} ${source.problem}`]);
   }
   return config;
 }
@@ -572,7 +783,8 @@ function checkSafe(file: string, st: { mode: number; uid: number; isDirectory():
 /** The longest rolling window in seconds (the ledger keeps spend this far back). */
 export function horizonSeconds(config: Config): number {
   let longest = 900; // always keep the contract's 15 minutes, even if unset
-  for (const window of config.windows) if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
+  for (const window of config.windows)
+    if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
   // Burn-rate windows and the retry-storm window are rolling sums too.
   if (config.burnRate !== null) longest = Math.max(longest, Math.ceil(config.burnRate.longMs / 1000));
   if (config.retryStorm !== null) longest = Math.max(longest, Math.ceil(config.retryStorm.windowMs / 1000));

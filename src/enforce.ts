@@ -6,8 +6,23 @@ import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { type AlertFacts, consoleLine, graceCutText, type FlagOutcome, type KillSummary, slackText } from './core/alert-text.js';
-import { type AlertState, emptyAlertState, keepPending, loadAlertState, type PendingAlert, type PendingOwner, SLACK_NOTE } from './core/decide.js';
+import {
+  type AlertFacts,
+  consoleLine,
+  graceCutText,
+  type FlagOutcome,
+  type KillSummary,
+  slackText,
+} from './core/alert-text.js';
+import {
+  type AlertState,
+  emptyAlertState,
+  keepPending,
+  loadAlertState,
+  type PendingAlert,
+  type PendingOwner,
+  SLACK_NOTE,
+} from './core/decide.js';
 import { errnoWords } from './core/flag.js';
 import type { Level } from './core/levels.js';
 import { appendAudit } from './effects/audit.js';
@@ -47,7 +62,10 @@ export function loadAlerts(config: Config): { state: AlertState; note: string | 
   if (read.kind === 'missing') return { state: emptyAlertState(), note: null };
   const state = read.kind === 'ok' ? loadAlertState(read.value) : null;
   if (state === null) {
-    return { state: emptyAlertState(), note: `alert state ${alertsPath(config)} unreadable (${read.kind === 'corrupt' ? read.reason : 'unknown format'}): started afresh, alerts may repeat once` };
+    return {
+      state: emptyAlertState(),
+      note: `alert state ${alertsPath(config)} unreadable (${read.kind === 'corrupt' ? read.reason : 'unknown format'}): started afresh, alerts may repeat once`,
+    };
   }
   return { state, note: null };
 }
@@ -114,11 +132,19 @@ export class Auditor {
 }
 
 /** Write the flag unless it exists; a failure is an outcome (the kill still happens). */
-export function placeFlag(config: Config, content: FlagContent, dryRun: boolean, audit: Auditor | null): FlagOutcome {
+export function placeFlag(
+  config: Config,
+  content: FlagContent,
+  dryRun: boolean,
+  audit: Auditor | null,
+): FlagOutcome {
   if (dryRun) return { kind: 'would-write', file: config.flagFile };
   try {
     const result = createFlag(config.flagFile, content);
-    audit?.record(result === 'written' ? 'flag_written' : 'flag_exists', { file: config.flagFile, ...(result === 'written' ? { flag: content } : {}) });
+    audit?.record(result === 'written' ? 'flag_written' : 'flag_exists', {
+      file: config.flagFile,
+      ...(result === 'written' ? { flag: content } : {}),
+    });
     return { kind: result, file: config.flagFile };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
@@ -150,8 +176,23 @@ export interface KillResult {
  * tree. No target configured or running is reported, not a failure. `meter` measures what the
  * log gains from the kill decision on (target.grace_spend).
  */
-export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor | null, meter: (() => Pick<GraceSpend, 'spentMicro'>) | null = null): Promise<KillResult> {
-  const blank: KillSummary = { notRunning: true, tree: [], exited: [], killed: [], refused: [], survivors: [], stop: null, notes: [], dryRun };
+export async function stopTarget(
+  config: Config,
+  dryRun: boolean,
+  audit: Auditor | null,
+  meter: (() => Pick<GraceSpend, 'spentMicro'>) | null = null,
+): Promise<KillResult> {
+  const blank: KillSummary = {
+    notRunning: true,
+    tree: [],
+    exited: [],
+    killed: [],
+    refused: [],
+    survivors: [],
+    stop: null,
+    notes: [],
+    dryRun,
+  };
   const target = config.target;
   if (target === null) {
     audit?.record('kill', { result: 'no target configured' });
@@ -160,12 +201,26 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
   let finding = await findTarget(config);
   if (finding.error !== null) {
     audit?.record('kill', { result: 'failed', error: finding.error });
-    return { summary: { ...blank, notRunning: false, notes: [`KILL FAILED: ${finding.error}`] }, failed: finding.error };
+    return {
+      summary: { ...blank, notRunning: false, notes: [`KILL FAILED: ${finding.error}`] },
+      failed: finding.error,
+    };
   }
   const notes = finding.notes.map((n) => printable(n));
   if (dryRun) {
     const tree = planTree(finding.pids, finding.processes).map((p) => ({ pid: p.pid, name: p.name }));
-    return { summary: { ...blank, notRunning: !finding.running, tree, notes, ...(target.stopCommand !== null && finding.running ? { notes: [...notes, `would run the stop command first: ${target.stopCommand}`] } : {}) }, failed: null };
+    return {
+      summary: {
+        ...blank,
+        notRunning: !finding.running,
+        tree,
+        notes,
+        ...(target.stopCommand !== null && finding.running
+          ? { notes: [...notes, `would run the stop command first: ${target.stopCommand}`] }
+          : {}),
+      },
+      failed: null,
+    };
   }
   if (!finding.running) {
     audit?.record('kill', { result: 'no target running', ...(notes.length > 0 ? { notes } : {}) });
@@ -179,21 +234,47 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
     delete env[config.slack.webhookUrlEnv];
     const report = await runStopCommand(target.stopCommand, target.stopTimeoutMs, env);
     audit?.record('stop_command', { ...report });
-    stop = { ok: report.ok, exitCode: report.exit_code, timedOut: report.timed_out, ...(report.error !== undefined ? { error: report.error } : {}) };
+    stop = {
+      ok: report.ok,
+      exitCode: report.exit_code,
+      timedOut: report.timed_out,
+      ...(report.error !== undefined ? { error: report.error } : {}),
+    };
     finding = await findTarget(config);
     if (finding.error !== null) {
       audit?.record('kill', { result: 'failed', error: finding.error });
-      return { summary: { ...blank, notRunning: false, stop, notes: [`KILL FAILED: ${finding.error}`] }, failed: finding.error };
+      return {
+        summary: { ...blank, notRunning: false, stop, notes: [`KILL FAILED: ${finding.error}`] },
+        failed: finding.error,
+      };
     }
     if (!finding.running) {
       audit?.record('kill', { result: 'stopped by the stop command', pids: before });
-      return { summary: { ...blank, notRunning: false, stop, exited: before, tree: before.map((pid) => ({ pid, name: '' })), notes }, failed: null };
+      return {
+        summary: {
+          ...blank,
+          notRunning: false,
+          stop,
+          exited: before,
+          tree: before.map((pid) => ({ pid, name: '' })),
+          notes,
+        },
+        failed: null,
+      };
     }
   }
-  const spend = meter === null || target.graceSpendUsd === null ? null : { spentMicro: meter().spentMicro, limitMicro: Math.round(target.graceSpendUsd * 1e6) };
+  const spend =
+    meter === null || target.graceSpendUsd === null
+      ? null
+      : { spentMicro: meter().spentMicro, limitMicro: Math.round(target.graceSpendUsd * 1e6) };
   // Each signal is recorded as it is sent, not after the grace period.
-  const report = await killTree(finding.pids, finding.processes, target.graceMs, spend, (s) => audit?.record('signal', { ...s }));
-  const graceCut = report.graceCut === null ? null : { spendUsd: report.graceCut.spentMicro / 1e6, afterMs: report.graceCut.afterMs };
+  const report = await killTree(finding.pids, finding.processes, target.graceMs, spend, (s) =>
+    audit?.record('signal', { ...s }),
+  );
+  const graceCut =
+    report.graceCut === null
+      ? null
+      : { spendUsd: report.graceCut.spentMicro / 1e6, afterMs: report.graceCut.afterMs };
   audit?.record('kill', {
     result: report.ok ? 'killed' : 'failed',
     tree: report.tree,
@@ -202,7 +283,14 @@ export async function stopTarget(config: Config, dryRun: boolean, audit: Auditor
     refused: report.refused,
     survivors: report.survivors,
     ...(graceCut !== null
-      ? { grace_cut: { spend_usd: graceCut.spendUsd, after_ms: graceCut.afterMs, grace_spend_usd: target.graceSpendUsd, note: graceCutText(graceCut.spendUsd) } }
+      ? {
+          grace_cut: {
+            spend_usd: graceCut.spendUsd,
+            after_ms: graceCut.afterMs,
+            grace_spend_usd: target.graceSpendUsd,
+            note: graceCutText(graceCut.spendUsd),
+          },
+        }
       : {}),
   });
   const summary: KillSummary = {
@@ -259,8 +347,15 @@ let serial = 0;
 /** A new alert as it waits to be sent: its text for Slack, its level and what it announces. */
 export function pendingOf(alert: { facts: AlertFacts; level: Level }, nowMs: number): PendingAlert {
   const f = alert.facts;
-  const climbs = [...new Set(f.events.filter((e) => e.kind === 'enter' || e.kind === 'escalate').map((e) => e.window))];
-  const plain = f.headline === undefined && (f.problems ?? []).length === 0 && (f.findings ?? []).length === 0 && f.events.length > 0 && f.events.every((e) => e.kind === 'enter' || e.kind === 'escalate');
+  const climbs = [
+    ...new Set(f.events.filter((e) => e.kind === 'enter' || e.kind === 'escalate').map((e) => e.window)),
+  ];
+  const plain =
+    f.headline === undefined &&
+    (f.problems ?? []).length === 0 &&
+    (f.findings ?? []).length === 0 &&
+    f.events.length > 0 &&
+    f.events.every((e) => e.kind === 'enter' || e.kind === 'escalate');
   return {
     text: slackText(f, alert.level),
     created_ms: nowMs,
@@ -290,7 +385,10 @@ export async function deliver(
   dryRun: boolean,
   outbox: AlertOutbox | null = null,
 ): Promise<Delivery> {
-  for (const alert of alerts) process.stderr.write(`cost-watchdog: ${dryRun ? 'would alert: ' : ''}${printable(consoleLine(alert.facts))}\n`);
+  for (const alert of alerts)
+    process.stderr.write(
+      `cost-watchdog: ${dryRun ? 'would alert: ' : ''}${printable(consoleLine(alert.facts))}\n`,
+    );
   if (dryRun) return { pending: state.pending, sent: 0, failed: 0 };
   const fresh = alerts.map((a) => pendingOf(a, nowMs));
   const source = webhookSource(config, process.env);
@@ -315,7 +413,9 @@ export async function deliver(
     // watch's checks (the flag, the kill) would wait on it.
     const kept = keepPending([...state.pending, ...fresh], nowMs);
     if (fresh.length > 0) {
-      process.stderr.write(`cost-watchdog: ${fresh.length} alert(s) handed to the running watch (pid ${state.pending_owner?.pid}) to send to Slack\n`);
+      process.stderr.write(
+        `cost-watchdog: ${fresh.length} alert(s) handed to the running watch (pid ${state.pending_owner?.pid}) to send to Slack\n`,
+      );
       audit?.record('alert_handed_over', { count: fresh.length, to_pid: state.pending_owner?.pid ?? null });
     }
     return { pending: kept.kept, sent: 0, failed: 0 };
@@ -344,16 +444,28 @@ export async function deliver(
     const headline = item.text.split('\n', 1)[0] ?? '';
     if (outcome.ok) {
       sent++;
-      audit?.record('alert_sent', { headline, attempts: outcome.attempts, ...(item.attempts > 0 ? { delayed_from: new Date(item.created_ms).toISOString() } : {}) });
+      audit?.record('alert_sent', {
+        headline,
+        attempts: outcome.attempts,
+        ...(item.attempts > 0 ? { delayed_from: new Date(item.created_ms).toISOString() } : {}),
+      });
     } else {
       failed++;
       left.push({ ...item, attempts: item.attempts + outcome.attempts });
-      audit?.record('alert_failed', { headline, attempts: outcome.attempts, error: outcome.error ?? 'unknown', kept_for_retry: true });
-      process.stderr.write(`cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is kept and retried on the next check\n`);
+      audit?.record('alert_failed', {
+        headline,
+        attempts: outcome.attempts,
+        error: outcome.error ?? 'unknown',
+        kept_for_retry: true,
+      });
+      process.stderr.write(
+        `cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is kept and retried on the next check\n`,
+      );
     }
   }
   const kept = keepPending([...held, ...left], nowMs);
-  if (kept.dropped > 0) audit?.record('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
+  if (kept.dropped > 0)
+    audit?.record('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   return { pending: kept.kept, sent, failed };
 }
 
@@ -361,7 +473,12 @@ export async function deliver(
  * Keep the alert state for the next check (with what is still unsent). Returns why the command
  * must fail: the state could not be saved, or the audit log could not be appended.
  */
-export function rememberAlerts(config: Config, state: AlertState, delivery: Delivery, audit: Auditor | null): string[] {
+export function rememberAlerts(
+  config: Config,
+  state: AlertState,
+  delivery: Delivery,
+  audit: Auditor | null,
+): string[] {
   const failures: string[] = [];
   state.pending = delivery.pending;
   try {
@@ -378,14 +495,25 @@ export function rememberAlerts(config: Config, state: AlertState, delivery: Deli
  * failed ping is said on stderr and in the audit log, and changes nothing else. `signal`: a newer
  * ping takes this one's place (`watch` keeps at most one in flight), and that is not a failure.
  */
-export async function pingAfterCheck(config: Config, checkOk: boolean, now: () => number, signal?: AbortSignal): Promise<void> {
+export async function pingAfterCheck(
+  config: Config,
+  checkOk: boolean,
+  now: () => number,
+  signal?: AbortSignal,
+): Promise<void> {
   const url = config.heartbeat.pingUrl;
   if (url === null) return;
   const { ping, PING_TIMEOUT_MS } = await import('./effects/ping.js');
   const outcome = await ping(url, checkOk, PING_TIMEOUT_MS, signal);
   if (outcome.ok || outcome.superseded === true) return;
-  process.stderr.write(`cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (${outcome.error ?? 'unknown'}); the check itself is not affected\n`);
-  new Auditor(config.stateDir, now).record('ping_failed', { target: outcome.target, check_ok: checkOk, error: outcome.error ?? 'unknown' });
+  process.stderr.write(
+    `cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (${outcome.error ?? 'unknown'}); the check itself is not affected\n`,
+  );
+  new Auditor(config.stateDir, now).record('ping_failed', {
+    target: outcome.target,
+    check_ok: checkOk,
+    error: outcome.error ?? 'unknown',
+  });
 }
 
 export type NoticeDelivery = { kind: 'sent' } | { kind: 'stderr-only' } | { kind: 'failed'; error: string };
@@ -394,13 +522,23 @@ export type NoticeDelivery = { kind: 'sent' } | { kind: 'stderr-only' } | { kind
  * An alert about the watchdog itself (heartbeat, a failed unit): one line on stderr always, and to
  * Slack within the send budget when a webhook is set. Never throws.
  */
-export async function sendNotice(slack: Config['slack'], level: Level, headline: string, details: readonly string[]): Promise<NoticeDelivery> {
+export async function sendNotice(
+  slack: Config['slack'],
+  level: Level,
+  headline: string,
+  details: readonly string[],
+): Promise<NoticeDelivery> {
   const { noticeConsoleLine, noticeSlackText } = await import('./core/alert-text.js');
   process.stderr.write(`cost-watchdog: ${printable(noticeConsoleLine(headline, details))}\n`);
   const source = webhookSource({ slack }, process.env);
   if (source.kind === 'none') return { kind: 'stderr-only' };
-  if (source.kind === 'broken') return { kind: 'failed', error: `the webhook URL from ${source.from} ${source.problem}` };
-  const outcome = await postToSlack(source.url, noticeSlackText(level, headline, details), Date.now() + SEND_BUDGET_MS);
+  if (source.kind === 'broken')
+    return { kind: 'failed', error: `the webhook URL from ${source.from} ${source.problem}` };
+  const outcome = await postToSlack(
+    source.url,
+    noticeSlackText(level, headline, details),
+    Date.now() + SEND_BUDGET_MS,
+  );
   if (outcome.ok) return { kind: 'sent' };
   return { kind: 'failed', error: outcome.error ?? 'unknown' };
 }

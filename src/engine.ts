@@ -27,7 +27,16 @@ import type { Level } from './core/levels.js';
 import { dollarsOf, usd } from './core/money.js';
 import { flagSeen, readFlag } from './effects/flag.js';
 import { flagCheckFailed, flagInForce } from './core/flag.js';
-import { type AlertOutbox, Auditor, deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget } from './enforce.js';
+import {
+  type AlertOutbox,
+  Auditor,
+  deliver,
+  host,
+  loadAlerts,
+  placeFlag,
+  rememberAlerts,
+  stopTarget,
+} from './enforce.js';
 import { announce, type Finding, findingsToSay } from './core/findings.js';
 import { type Observation, observe } from './observe.js';
 import { graceMeter, type MeterStart } from './grace-meter.js';
@@ -77,8 +86,6 @@ export interface CheckResult {
   meterStart: MeterStart;
 }
 
-
-
 export function checkpointPath(config: Config): string {
   return path.join(config.stateDir, 'checkpoint.json');
 }
@@ -116,7 +123,14 @@ function withNewCounts(totals: ScanTotals): ScanTotals {
   const unpriced: ScanTotals['unpriced'] = {};
   if (v.unpriced !== null && typeof v.unpriced === 'object') {
     for (const [name, entry] of Object.entries(v.unpriced)) {
-      if (entry !== null && typeof entry === 'object' && ['lines', 'tokens', 'micros', 'at_rate', 'last_ms'].every((k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number')) unpriced[name] = entry;
+      if (
+        entry !== null &&
+        typeof entry === 'object' &&
+        ['lines', 'tokens', 'micros', 'at_rate', 'last_ms'].every(
+          (k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number',
+        )
+      )
+        unpriced[name] = entry;
     }
   }
   return {
@@ -128,12 +142,21 @@ function withNewCounts(totals: ScanTotals): ScanTotals {
 }
 
 function stormSettings(config: Config): { count: number; windowMs: number } | null {
-  return config.retryStorm === null ? null : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
+  return config.retryStorm === null
+    ? null
+    : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
 }
 
 function isSample(value: unknown): value is MalformedSample {
   const s = value as Partial<MalformedSample> | null;
-  return s !== null && typeof s === 'object' && typeof s.file === 'string' && typeof s.line === 'number' && typeof s.reason === 'string' && typeof s.excerpt === 'string';
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    typeof s.file === 'string' &&
+    typeof s.line === 'number' &&
+    typeof s.reason === 'string' &&
+    typeof s.excerpt === 'string'
+  );
 }
 
 /**
@@ -155,9 +178,26 @@ interface SinglesRef {
 
 function singlesRefOf(value: unknown): SinglesRef | null {
   const r = value as Partial<SinglesRef> | null | undefined;
-  if (r === null || r === undefined || typeof r !== 'object' || typeof r.count !== 'number' || typeof r.written_ms !== 'number' || !Array.isArray(r.delta)) return null;
-  if (r.file !== null && (typeof r.file !== 'string' || !r.file.startsWith(SINGLES_PREFIX) || r.file.includes('/'))) return null;
-  return { file: r.file ?? null, count: r.count, written_ms: r.written_ms, delta: r.delta.filter((n): n is number => typeof n === 'number') };
+  if (
+    r === null ||
+    r === undefined ||
+    typeof r !== 'object' ||
+    typeof r.count !== 'number' ||
+    typeof r.written_ms !== 'number' ||
+    !Array.isArray(r.delta)
+  )
+    return null;
+  if (
+    r.file !== null &&
+    (typeof r.file !== 'string' || !r.file.startsWith(SINGLES_PREFIX) || r.file.includes('/'))
+  )
+    return null;
+  return {
+    file: r.file ?? null,
+    count: r.count,
+    written_ms: r.written_ms,
+    delta: r.delta.filter((n): n is number => typeof n === 'number'),
+  };
 }
 
 function loadSingles(config: Config, ref: SinglesRef | null): Float64Array | null {
@@ -190,7 +230,12 @@ function loadSingles(config: Config, ref: SinglesRef | null): Float64Array | nul
 /** Write the ids seen once under a new name; the caller names it in the checkpoint. */
 function saveSingles(config: Config, singles: Float64Array): string {
   const file = `${SINGLES_PREFIX}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}.bin`;
-  writeFileAtomic(path.join(config.stateDir, file), new Uint8Array(singles.buffer, singles.byteOffset, singles.byteLength), 0o644, false);
+  writeFileAtomic(
+    path.join(config.stateDir, file),
+    new Uint8Array(singles.buffer, singles.byteOffset, singles.byteLength),
+    0o644,
+    false,
+  );
   return file;
 }
 
@@ -233,13 +278,19 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
   if (read.kind === 'missing') return fresh('no checkpoint yet: reading the whole log');
   if (read.kind === 'corrupt') return fresh(`checkpoint unreadable (${read.reason}): rebuilt from the log`);
   const cp = read.value as Record<string, unknown> | null;
-  if (cp !== null && typeof cp === 'object' && cp.version === 1) return fresh('checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once');
-  if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION) return fresh('checkpoint in an unknown format: rebuilt from the log');
+  if (cp !== null && typeof cp === 'object' && cp.version === 1)
+    return fresh(
+      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once',
+    );
+  if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION)
+    return fresh('checkpoint in an unknown format: rebuilt from the log');
   if (cp.log !== config.log) return fresh('the configured log changed: rebuilt from the log');
   const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
-  if (restored === null) return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
+  if (restored === null)
+    return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const current = cp.current === null ? null : loadCursor(cp.current);
-  if ((cp.current !== null && current === null) || !isTotals(cp.totals)) return fresh('checkpoint damaged: rebuilt from the log');
+  if ((cp.current !== null && current === null) || !isTotals(cp.totals))
+    return fresh('checkpoint damaged: rebuilt from the log');
   const savedAtMs = typeof cp.saved_at === 'string' ? Date.parse(cp.saved_at) : NaN;
   const previous = loadGenerations(cp.previous, Number.isNaN(savedAtMs) ? null : savedAtMs, nowMs);
   return {
@@ -249,7 +300,16 @@ function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): L
     totals: withNewCounts(cp.totals),
     singlesRef: singlesRefOf(cp.storm_singles),
     prices: loadPriceCache(cp.prices, nowMs),
-    storms: settings === null ? null : StormTracker.fromState(cp.storms, settings, nowMs, () => loadSingles(config, singlesRefOf(cp.storm_singles)), singlesRefOf(cp.storm_singles)?.delta ?? []),
+    storms:
+      settings === null
+        ? null
+        : StormTracker.fromState(
+            cp.storms,
+            settings,
+            nowMs,
+            () => loadSingles(config, singlesRefOf(cp.storm_singles)),
+            singlesRefOf(cp.storm_singles)?.delta ?? [],
+          ),
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
     clockMoved: restored.moved > 0,
@@ -273,7 +333,13 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
   };
-  const table = fieldTable(config.fields, { labels: true, tokens: estimates, ...(storms !== null && config.retryStorm !== null ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key } : {}) });
+  const table = fieldTable(config.fields, {
+    labels: true,
+    tokens: estimates,
+    ...(storms !== null && config.retryStorm !== null
+      ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
+      : {}),
+  });
   const scanner = new SpendScanner(
     table,
     loaded.ledger,
@@ -314,7 +380,10 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const futureBefore = loaded.totals.future_lines;
   let tail: ReturnType<typeof readNewLines>;
   try {
-    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, { lastSavedMs: loaded.savedAtMs, horizonMs: horizonSeconds(config) * 1000 });
+    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, {
+      lastSavedMs: loaded.savedAtMs,
+      horizonMs: horizonSeconds(config) * 1000,
+    });
   } finally {
     helper?.stop();
   }
@@ -332,15 +401,31 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     const before = loaded.rebuilt === null ? loaded.singlesRef : null;
     let singlesRef: SinglesRef | null = null;
     // The base file is rewritten once it is older than the window (mostly expired by then).
-    const plan = storms?.singlesToSave(baseExpired(before?.file != null ? before.written_ms : null, nowMs, storms.settings.windowMs)) ?? null;
+    const plan =
+      storms?.singlesToSave(
+        baseExpired(before?.file != null ? before.written_ms : null, nowMs, storms.settings.windowMs),
+      ) ?? null;
     if (storms === null) singlesRef = null;
     else if (plan === null) singlesRef = before;
-    else if (plan.base === null) singlesRef = { file: before?.file ?? null, count: before?.count ?? 0, written_ms: before?.written_ms ?? nowMs, delta: plan.delta };
+    else if (plan.base === null)
+      singlesRef = {
+        file: before?.file ?? null,
+        count: before?.count ?? 0,
+        written_ms: before?.written_ms ?? nowMs,
+        delta: plan.delta,
+      };
     else {
       try {
-        singlesRef = { file: plan.base.length > 0 ? saveSingles(config, plan.base) : null, count: plan.base.length, written_ms: nowMs, delta: [] };
+        singlesRef = {
+          file: plan.base.length > 0 ? saveSingles(config, plan.base) : null,
+          count: plan.base.length,
+          written_ms: nowMs,
+          delta: [],
+        };
       } catch (error) {
-        throw new FailureError(`cannot write ${path.join(config.stateDir, SINGLES_PREFIX)}*.bin: ${(error as Error).message}`);
+        throw new FailureError(
+          `cannot write ${path.join(config.stateDir, SINGLES_PREFIX)}*.bin: ${(error as Error).message}`,
+        );
       }
     }
     const checkpoint = {
@@ -357,11 +442,18 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     };
     try {
       // The storm ids by name may be 100,000 of them: written as JSON text, one id at a time.
-      writeJsonAtomic(checkpointPath(config), checkpoint, storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {});
+      writeJsonAtomic(
+        checkpointPath(config),
+        checkpoint,
+        storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {},
+      );
     } catch (error) {
-      throw new FailureError(`cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`);
+      throw new FailureError(
+        `cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`,
+      );
     }
-    if (plan?.base != null || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
+    if (plan?.base != null || storms === null || loaded.rebuilt !== null)
+      pruneSingles(config, singlesRef?.file ?? null);
   }
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];
@@ -388,7 +480,13 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     storms: found,
     stormOverflow: storms?.overflow ?? false,
     newestReadMs: scanner.newestReadMs,
-    burn: config.burnRate === null ? null : { shortUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000))), longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))) },
+    burn:
+      config.burnRate === null
+        ? null
+        : {
+            shortUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.shortMs / 1000))),
+            longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))),
+          },
     ledger: loaded.ledger,
     meterStart: { tail: tail.state, prices: loaded.prices },
   };
@@ -435,14 +533,25 @@ export function checkSucceeded(outcome: CheckOutcome): boolean {
 export function topsOf(config: Config, result: CheckResult, windowName: string | null): AlertFacts['tops'] {
   const window = config.windows.find((w) => w.name === windowName) ?? config.windows[0];
   if (window === undefined) return null;
-  return { window: window.name, models: result.attribution.top(window.seconds, 'model'), agents: result.attribution.top(window.seconds, 'agent') };
+  return {
+    window: window.name,
+    models: result.attribution.top(window.seconds, 'model'),
+    agents: result.attribution.top(window.seconds, 'agent'),
+  };
 }
 
 /**
  * Decide and act on one check's figures: flag, kill, alerts, in that order. With dryRun, say
  * what would be done and touch nothing.
  */
-async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: boolean, audit: Auditor | null, outbox: AlertOutbox | null = null): Promise<Enforcement> {
+async function enforce(
+  config: Config,
+  result: CheckResult,
+  mode: Mode,
+  dryRun: boolean,
+  audit: Auditor | null,
+  outbox: AlertOutbox | null = null,
+): Promise<Enforcement> {
   const nowMs = result.nowMs;
   const failures: string[] = [];
   const loaded = loadAlerts(config);
@@ -452,13 +561,26 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   }
   const flagRead = readFlag(config.flagFile);
   const seen = flagSeen(flagRead);
-  const input = { nowMs, windows: result.signals, state: loaded.state, flagExists: flagInForce(seen), flagUnknown: seen.kind === 'unknown', targetRunning: false, reminderMs: config.alerts.reminderMs };
+  const input = {
+    nowMs,
+    windows: result.signals,
+    state: loaded.state,
+    flagExists: flagInForce(seen),
+    flagUnknown: seen.kind === 'unknown',
+    targetRunning: false,
+    reminderMs: config.alerts.reminderMs,
+  };
   let decision = decide(input);
 
   // Only a flag confirmed to exist is in force; one that cannot be seen is a failed check.
   let flag: FlagOutcome =
-    flagRead.kind === 'present' ? { kind: 'exists', file: config.flagFile } : flagRead.kind === 'unknown' ? { kind: 'unknown', file: config.flagFile, error: flagRead.reason } : { kind: 'none' };
-  if (flagRead.kind === 'unknown') audit?.record('flag_unknown', { file: config.flagFile, error: flagRead.reason, code: flagRead.code });
+    flagRead.kind === 'present'
+      ? { kind: 'exists', file: config.flagFile }
+      : flagRead.kind === 'unknown'
+        ? { kind: 'unknown', file: config.flagFile, error: flagRead.reason }
+        : { kind: 'none' };
+  if (flagRead.kind === 'unknown')
+    audit?.record('flag_unknown', { file: config.flagFile, error: flagRead.reason, code: flagRead.code });
   if (decision.writeFlag) {
     const trigger = decision.trigger;
     const limit = trigger === null ? null : limitFor(trigger, decision.level);
@@ -468,7 +590,8 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
         reason:
           trigger === null
             ? `spend at ${decision.level}`
-            : (trigger.detail ?? `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`),
+            : (trigger.detail ??
+              `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`),
         window: trigger?.name ?? null,
         spend_usd: trigger === null ? null : round6(trigger.spend),
         limit_usd: limit,
@@ -482,7 +605,8 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
     );
     if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
   }
-  const flagUnknown = flagRead.kind === 'unknown' && flagCheckFailed(seen, flag.kind) ? flagRead.reason : null;
+  const flagUnknown =
+    flagRead.kind === 'unknown' && flagCheckFailed(seen, flag.kind) ? flagRead.reason : null;
   if (flagUnknown !== null && flag.kind !== 'failed') failures.push(flagUnknown);
 
   let kill: KillSummary | null = null;
@@ -499,7 +623,10 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   // like a flag somebody deleted.
   // One that cannot be seen is neither: what was known of it is kept.
   decision.next.flag_seen =
-    flag.kind === 'written' || flag.kind === 'exists' || (flag.kind === 'would-write' && decision.next.flag_seen) || (flagUnknown !== null && loaded.state.flag_seen);
+    flag.kind === 'written' ||
+    flag.kind === 'exists' ||
+    (flag.kind === 'would-write' && decision.next.flag_seen) ||
+    (flagUnknown !== null && loaded.state.flag_seen);
   const { problems, incidents } = troubles(
     decision.next.incidents,
     {
@@ -518,7 +645,8 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   const observation = await observe(config, result, decision.level);
   const found = announce(observation.findings, decision.next.findings, nowMs);
   decision.next.findings = found.memory;
-  for (const finding of found.announce) audit?.record('finding', { kind: finding.kind, key: finding.key, text: finding.text });
+  for (const finding of found.announce)
+    audit?.record('finding', { kind: finding.kind, key: finding.key, text: finding.text });
 
   const events = decision.events;
   const alerts: { facts: AlertFacts; level: Level }[] = [];
@@ -537,7 +665,12 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
         problems,
         findings: findingsToSay(found.announce, events),
       },
-      level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : events.length === 0 && problems.length === 0 ? 'warn' : decision.level,
+      level:
+        problems.length > 0 && decision.level === 'ok'
+          ? 'emergency'
+          : events.length === 0 && problems.length === 0
+            ? 'warn'
+            : decision.level,
     });
   }
   audit?.record('decision', {
@@ -550,7 +683,16 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
   });
   const delivery = await deliver(config, alerts, decision.next, audit, nowMs, dryRun, outbox);
   if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
-  return { decision, events, flag, kill, failures, alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length }, observation, announced: found.announce };
+  return {
+    decision,
+    events,
+    flag,
+    kill,
+    failures,
+    alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length },
+    observation,
+    announced: found.announce,
+  };
 }
 
 /**
@@ -558,7 +700,11 @@ async function enforce(config: Config, result: CheckResult, mode: Mode, dryRun: 
  * folder's lock (so no two act at once), read what the log gained and save the checkpoint, then
  * act on the figures. The lock is released however `act` ends.
  */
-export async function underLock<T>(config: Config, now: () => number, act: (result: CheckResult, audit: Auditor) => Promise<T>): Promise<T> {
+export async function underLock<T>(
+  config: Config,
+  now: () => number,
+  act: (result: CheckResult, audit: Auditor) => Promise<T>,
+): Promise<T> {
   ensureDir(config.stateDir);
   const lock = acquireLock(config.stateDir, LOCK_WAIT_MS);
   try {
@@ -586,7 +732,9 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
     if (quiet !== null) audit.hold();
     audit.record('check', {
       mode: options.mode,
-      windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+      windows: Object.fromEntries(
+        result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
+      ),
       new_lines: result.newRecords,
       new_malformed: result.newMalformed,
       ...(result.newFuture > 0 ? { future_lines: result.newFuture } : {}),
@@ -638,11 +786,22 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         level: enforcement.decision.level,
         actions: {
           flag: enforcement.flag.kind,
-          kill: enforcement.kill === null ? null : enforcement.kill.notRunning ? 'not running' : enforcement.kill.survivors.length > 0 || enforcement.kill.refused.length > 0 ? 'failed' : 'killed',
+          kill:
+            enforcement.kill === null
+              ? null
+              : enforcement.kill.notRunning
+                ? 'not running'
+                : enforcement.kill.survivors.length > 0 || enforcement.kill.refused.length > 0
+                  ? 'failed'
+                  : 'killed',
           alerts_sent: enforcement.alerts.sent,
           alerts_failed: enforcement.alerts.failed,
         },
-        ...(result.logError !== null ? { error: result.logError } : enforcement.failures.length > 0 ? { error: enforcement.failures.join('; ') } : {}),
+        ...(result.logError !== null
+          ? { error: result.logError }
+          : enforcement.failures.length > 0
+            ? { error: enforcement.failures.join('; ') }
+            : {}),
       },
       duration_ms: Math.max(0, finishedMs - started),
     });

@@ -4,7 +4,11 @@ import type { Level, WindowStatus } from './core/levels.js';
 import { limitsText, usd } from './core/money.js';
 
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
-  return stream.isTTY === true && (process.env.NO_COLOR === undefined || process.env.NO_COLOR === '') && process.env.TERM !== 'dumb';
+  return (
+    stream.isTTY === true &&
+    (process.env.NO_COLOR === undefined || process.env.NO_COLOR === '') &&
+    process.env.TERM !== 'dumb'
+  );
 }
 
 export { limitsText, usd };
@@ -37,7 +41,9 @@ export function levelText(level: Level, color: boolean, width = 0): string {
  * the highest limit sits at 80% of the width. `[#####|###:......|.......|....]`
  */
 export function gauge(window: WindowStatus, width: number, unicode: boolean): string {
-  const marks = [window.limits.warn, window.limits.emergency, window.limits.kill].filter((v): v is number => v !== undefined);
+  const marks = [window.limits.warn, window.limits.emergency, window.limits.kill].filter(
+    (v): v is number => v !== undefined,
+  );
   const top = marks.length > 0 ? Math.max(...marks) : Math.max(window.spend, 1);
   const scale = top / (width * 0.8);
   const fill = unicode ? '█' : '#';
@@ -56,5 +62,8 @@ export function gauge(window: WindowStatus, width: number, unicode: boolean): st
 /** Make text from the log safe on one terminal line: no control characters or escapes. */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

@@ -52,16 +52,25 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
   let tail = copyTail(start.tail);
   const ledger = new SumLedger(nowMs);
   const estimates = config.cost.policy !== 'reported';
-  const scanner = new SpendScanner(fieldTable(config.fields, { labels: true, tokens: estimates }), ledger, nowMs, newTotals(), null, {
-    policy: config.cost.policy,
-    prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
-    unpricedPerMillion: config.cost.unpricedPerMillion,
-    maxLineUsd: config.cost.maxLineUsd,
-  });
+  const scanner = new SpendScanner(
+    fieldTable(config.fields, { labels: true, tokens: estimates }),
+    ledger,
+    nowMs,
+    newTotals(),
+    null,
+    {
+      policy: config.cost.policy,
+      prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
+      unpricedPerMillion: config.cost.unpricedPerMillion,
+      maxLineUsd: config.cost.maxLineUsd,
+    },
+  );
   return {
     spentMicro() {
       try {
-        const read = readNewLines(config.log, tail, (name) => scanner.sinkFor(name), Date.now(), { horizonMs: horizonSeconds(config) * 1000 });
+        const read = readNewLines(config.log, tail, (name) => scanner.sinkFor(name), Date.now(), {
+          horizonMs: horizonSeconds(config) * 1000,
+        });
         if (read.error === null) tail = read.state;
       } catch {
         // what was counted so far still stands

@@ -37,7 +37,12 @@ export interface Observation {
 /** HH:MM in the daily window's zone, with the zone named. */
 function clockIn(timeZone: string): (ms: number) => string {
   if (isUtc(timeZone)) return (ms) => `${new Date(ms).toISOString().slice(11, 16)} UTC`;
-  const format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const format = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
   return (ms) => `${format.format(ms)} ${timeZone}`;
 }
 
@@ -46,13 +51,24 @@ function clockIn(timeZone: string): (ms: number) => string {
  * that says it is not in emergency while the watchdog is); `target` is reused when the check
  * already looked for the target.
  */
-export async function observe(config: Config, result: CheckResult, level: Level, target: TargetFinding | null = null): Promise<Observation> {
+export async function observe(
+  config: Config,
+  result: CheckResult,
+  level: Level,
+  target: TargetFinding | null = null,
+): Promise<Observation> {
   const nowMs = result.nowMs;
   const findings: Finding[] = [];
   const logWrittenMs = result.log?.mtimeMs ?? null;
 
-  const noTable = config.cost.policy === 'reported' && result.totals.uncosted_lines === 0 ? null : priceTableProblem();
-  if (noTable !== null) findings.push({ key: 'price-table', kind: 'price-table', text: `${noTable}: every model counts at cost.unpriced_per_million_tokens` });
+  const noTable =
+    config.cost.policy === 'reported' && result.totals.uncosted_lines === 0 ? null : priceTableProblem();
+  if (noTable !== null)
+    findings.push({
+      key: 'price-table',
+      kind: 'price-table',
+      text: `${noTable}: every model counts at cost.unpriced_per_million_tokens`,
+    });
   findings.push(...unpricedFindings(result.totals.unpriced, config.cost.unpricedPerMillion, nowMs));
   const zero = zeroCostFinding(result.newZeroCost, result.newZeroCostUsd);
   if (zero !== null) findings.push(zero);
@@ -67,7 +83,8 @@ export async function observe(config: Config, result: CheckResult, level: Level,
       (name, atMs) => {
         const w = windows.get(name);
         if (w === undefined) return null;
-        const micros = w.seconds === null ? result.ledger.todayAt(atMs) : result.ledger.rollingAt(w.seconds, atMs);
+        const micros =
+          w.seconds === null ? result.ledger.todayAt(atMs) : result.ledger.rollingAt(w.seconds, atMs);
         return micros === null ? null : dollarsOf(micros);
       },
       nowMs,
@@ -75,7 +92,16 @@ export async function observe(config: Config, result: CheckResult, level: Level,
     findings.push(...appFindings(app, config.appState, logWrittenMs, level));
   }
 
-  if (config.retryStorm !== null) findings.push(...stormFindings(result.storms, config.retryStorm.key, config.retryStorm.windowMs, result.stormOverflow, MAX_TRACKED_IDS));
+  if (config.retryStorm !== null)
+    findings.push(
+      ...stormFindings(
+        result.storms,
+        config.retryStorm.key,
+        config.retryStorm.windowMs,
+        result.stormOverflow,
+        MAX_TRACKED_IDS,
+      ),
+    );
 
   let burnReachMs: number | null = null;
   const daily = result.windows.find((w) => w.seconds === null);
@@ -101,12 +127,18 @@ export async function observe(config: Config, result: CheckResult, level: Level,
 
   // Only a log quiet for longer than silence.after makes it worth listing processes.
   let seen = target;
-  if (config.silenceAfterMs !== null && logWrittenMs !== null && nowMs - logWrittenMs >= config.silenceAfterMs) {
+  if (
+    config.silenceAfterMs !== null &&
+    logWrittenMs !== null &&
+    nowMs - logWrittenMs >= config.silenceAfterMs
+  ) {
     seen ??= await findTarget(config);
     const silent = silentLog(seen.running, logWrittenMs, nowMs, config.silenceAfterMs, config.log);
     if (silent !== null) findings.push(silent);
   }
 
-  findings.push(...clockFindings(result.newFuture, result.totals.newest_ms, logWrittenMs, result.log?.size ?? 0));
+  findings.push(
+    ...clockFindings(result.newFuture, result.totals.newest_ms, logWrittenMs, result.log?.size ?? 0),
+  );
   return { app, findings, burnReachMs, target: seen };
 }

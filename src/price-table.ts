@@ -4,7 +4,14 @@
 // the network: the package's remote update is never started.
 import { createRequire } from 'node:module';
 import type { Config } from './config.js';
-import { type ModelRates, type PriceLookup, pricesInForce, ratesFromConfig, ratesFromTable, type TablePrices } from './core/prices.js';
+import {
+  type ModelRates,
+  type PriceLookup,
+  pricesInForce,
+  ratesFromConfig,
+  ratesFromTable,
+  type TablePrices,
+} from './core/prices.js';
 
 interface GenaiPrices {
   calcPrice(
@@ -70,8 +77,20 @@ function cacheTag(nowMs: number): string {
 
 function isRates(value: unknown): value is ModelRates {
   const v = value as ModelRates | null;
-  const ok = (r: unknown): boolean => r !== null && typeof r === 'object' && ['input', 'output', 'cached', 'request'].every((k) => typeof (r as Record<string, unknown>)[k] === 'number');
-  return v !== null && typeof v === 'object' && ok(v.base) && typeof v.source === 'string' && Array.isArray(v.tiers) && v.tiers.every((t) => typeof t?.above === 'number' && ok(t.rates));
+  const ok = (r: unknown): boolean =>
+    r !== null &&
+    typeof r === 'object' &&
+    ['input', 'output', 'cached', 'request'].every(
+      (k) => typeof (r as Record<string, unknown>)[k] === 'number',
+    );
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    ok(v.base) &&
+    typeof v.source === 'string' &&
+    Array.isArray(v.tiers) &&
+    v.tiers.every((t) => typeof t?.above === 'number' && ok(t.rates))
+  );
 }
 
 /** The cache saved in the checkpoint, if it is still valid now; otherwise an empty one. */
@@ -79,8 +98,15 @@ export function loadPriceCache(saved: unknown, nowMs: number): PriceCache {
   const tag = cacheTag(nowMs);
   const s = saved as Partial<PriceCache> | null | undefined;
   const models: Record<string, ModelRates | null> = Object.create(null) as Record<string, ModelRates | null>;
-  if (s !== null && typeof s === 'object' && s.tag === tag && s.models !== null && typeof s.models === 'object') {
-    for (const [key, rates] of Object.entries(s.models)) if (rates === null || isRates(rates)) models[key] = rates;
+  if (
+    s !== null &&
+    typeof s === 'object' &&
+    s.tag === tag &&
+    s.models !== null &&
+    typeof s.models === 'object'
+  ) {
+    for (const [key, rates] of Object.entries(s.models))
+      if (rates === null || isRates(rates)) models[key] = rates;
   }
   return { tag, models };
 }
@@ -103,7 +129,11 @@ export function priceLookup(
   let kept: number | undefined;
   return (model, provider) => {
     const mine =
-      (provider === null ? undefined : (own.get(`${provider}/${model}`) ?? own.get(`${provider}/${model}`.toLowerCase()))) ?? own.get(model) ?? own.get(model.toLowerCase());
+      (provider === null
+        ? undefined
+        : (own.get(`${provider}/${model}`) ?? own.get(`${provider}/${model}`.toLowerCase()))) ??
+      own.get(model) ??
+      own.get(model.toLowerCase());
     if (mine !== undefined) return mine;
     const key = `${provider ?? ''}\u0000${model}`;
     if (key in cache.models) return cache.models[key] ?? null;
@@ -126,17 +156,25 @@ function fromTable(model: string, provider: string | null, nowMs: number): Model
   if (provider !== null && provider !== '') tries.push([model, provider]);
   tries.push([model, undefined]);
   const slash = model.indexOf('/');
-  if (slash > 0 && slash < model.length - 1) tries.push([model.slice(slash + 1), model.slice(0, slash)], [model.slice(slash + 1), undefined]);
+  if (slash > 0 && slash < model.length - 1)
+    tries.push([model.slice(slash + 1), model.slice(0, slash)], [model.slice(slash + 1), undefined]);
   const timestamp = new Date(nowMs);
   for (const [name, providerId] of tries) {
     let found: ReturnType<GenaiPrices['calcPrice']>;
     try {
-      found = prices.calcPrice({ input_tokens: 1, output_tokens: 1 }, name, providerId === undefined ? { timestamp } : { providerId, timestamp });
+      found = prices.calcPrice(
+        { input_tokens: 1, output_tokens: 1 },
+        name,
+        providerId === undefined ? { timestamp } : { providerId, timestamp },
+      );
     } catch {
       found = null;
     }
     if (found === null) continue;
-    const rates = ratesFromTable(pricesInForce(found.model.prices, nowMs), `${found.provider.id}/${found.model.id}`);
+    const rates = ratesFromTable(
+      pricesInForce(found.model.prices, nowMs),
+      `${found.provider.id}/${found.model.id}`,
+    );
     if (rates !== null) return rates;
   }
   return null;

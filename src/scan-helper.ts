@@ -114,7 +114,10 @@ export class ScanHelper {
    * Start a helper for the second part of `file` when the whole of it is about to be read and
    * it is large enough; null otherwise (or when a worker cannot be started).
    */
-  static start(job: Omit<HelperJob, 'start' | 'end'>, env: NodeJS.ProcessEnv = process.env): ScanHelper | null {
+  static start(
+    job: Omit<HelperJob, 'start' | 'end'>,
+    env: NodeJS.ProcessEnv = process.env,
+  ): ScanHelper | null {
     if (env.COST_WATCHDOG_THREADS === '1' || availableParallelism() < 2) return null;
     const script = packageFile('dist/scan-worker.js');
     if (script === null) return null;
@@ -127,7 +130,10 @@ export class ScanHelper {
     } catch {
       return null;
     }
-    const minimum = env.COST_WATCHDOG_HELPER_MIN_BYTES !== undefined ? Number(env.COST_WATCHDOG_HELPER_MIN_BYTES) : HELPER_MIN_BYTES;
+    const minimum =
+      env.COST_WATCHDOG_HELPER_MIN_BYTES !== undefined
+        ? Number(env.COST_WATCHDOG_HELPER_MIN_BYTES)
+        : HELPER_MIN_BYTES;
     if (!(size >= minimum)) return null;
     let start: number;
     let end: number;
@@ -142,7 +148,13 @@ export class ScanHelper {
     const { port1, port2 } = new MessageChannel();
     const full: HelperJob = { ...job, start, end };
     try {
-      const worker = new Worker(script, { workerData: { job: full, signal, port: port2 }, transferList: [port2], stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+      const worker = new Worker(script, {
+        workerData: { job: full, signal, port: port2 },
+        transferList: [port2],
+        stdout: false,
+        stderr: false,
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
+      });
       // A helper is never a reason to stay alive, nor to crash: failures are read as "no help".
       worker.unref();
       worker.on('error', () => {
@@ -160,7 +172,11 @@ export class ScanHelper {
   attach(
     scanner: SpendScanner,
     lookup: PriceLookup,
-  ): { claimFrom: number; claim: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null; poll: () => void } {
+  ): {
+    claimFrom: number;
+    claim: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null;
+    poll: () => void;
+  } {
     this.lookup = lookup;
     return {
       claimFrom: this.job.start,
@@ -168,7 +184,8 @@ export class ScanHelper {
       claim: (fd, at, linesBefore) => {
         // Another file read first (a rotated one) is not the helper's: it reads that one itself.
         const st = fstatSync(fd);
-        if (st.dev !== this.identity.dev || st.ino !== this.identity.ino || at !== this.job.start) return null;
+        if (st.dev !== this.identity.dev || st.ino !== this.identity.ino || at !== this.job.start)
+          return null;
         const answer = this.wait();
         if (answer === null || !answer.ok) return null;
         if (st.dev !== answer.dev || st.ino !== answer.ino || st.size < this.job.end) return null;

@@ -10,11 +10,25 @@ import { MAX_LABELS } from './core/labels.js';
 import { Ledger } from './core/ledger.js';
 import { feed, newAssembler, SCAN_PADDING } from './core/lines.js';
 import { type ModelRates, PriceBook } from './core/prices.js';
-import { fieldTable, lastStormBytes, lastStormEnd, lastStormIsBytes, lastStormStart, lastStormText } from './core/record.js';
+import {
+  fieldTable,
+  lastStormBytes,
+  lastStormEnd,
+  lastStormIsBytes,
+  lastStormStart,
+  lastStormText,
+} from './core/record.js';
 import { newTotals, SpendScanner } from './core/scan.js';
 import { StormTracker } from './core/storms.js';
 import { priceLookup } from './price-table.js';
-import { ANSWERS, DONE, type HelperAnswer, type HelperJob, type PriceAnswer, type PriceQuestion } from './scan-helper.js';
+import {
+  ANSWERS,
+  DONE,
+  type HelperAnswer,
+  type HelperJob,
+  type PriceAnswer,
+  type PriceQuestion,
+} from './scan-helper.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -33,7 +47,14 @@ class PlacingTracker extends StormTracker {
     let ref = 0;
     if (timeMs > this.sinceMs) {
       const length = lastStormEnd() - lastStormStart();
-      if (text === lastStormText && lastStormIsBytes() && lastStormBytes() === chunkBytes && length > 0 && length < 65_536) ref = (chunkBase + lastStormStart()) * 65_536 + length;
+      if (
+        text === lastStormText &&
+        lastStormIsBytes() &&
+        lastStormBytes() === chunkBytes &&
+        length > 0 &&
+        length < 65_536
+      )
+        ref = (chunkBase + lastStormStart()) * 65_536 + length;
       else if (!this.names.has(hash)) this.names.set(hash, text());
     }
     super.add(hash, timeMs, cost, text, ref);
@@ -48,9 +69,23 @@ function scanPart(job: HelperJob): HelperAnswer {
   const storms = job.storms === null ? null : new PlacingTracker(job.storms, job.nowMs);
   // At most one sighting per line, and a line with a time, an id and a cost takes over 32 bytes.
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
-  const table = fieldTable(job.fields, { labels: true, tokens: job.tokens, ...(storms !== null && job.stormKey !== null ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey } : {}) });
+  const table = fieldTable(job.fields, {
+    labels: true,
+    tokens: job.tokens,
+    ...(storms !== null && job.stormKey !== null
+      ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey }
+      : {}),
+  });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
-  const scanner = new SpendScanner(table, ledger, job.nowMs, totals, attribution, { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd }, storms);
+  const scanner = new SpendScanner(
+    table,
+    ledger,
+    job.nowMs,
+    totals,
+    attribution,
+    { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd },
+    storms,
+  );
   const sink = scanner.sinkFor(path.basename(job.file));
   const asm = newAssembler();
   const fd = openSync(job.file, 'r');
@@ -73,7 +108,8 @@ function scanPart(job: HelperJob): HelperAnswer {
       feed(asm, chunkBytes, sink, false, n);
       pos += n;
     }
-    if (asm.pending.length > 0 || asm.overlong) return { ok: false, error: 'the part did not end at a line end' };
+    if (asm.pending.length > 0 || asm.overlong)
+      return { ok: false, error: 'the part did not end at a line end' };
     // Ids seen more than once in this part are named from the log's bytes (or the names kept).
     const grouped = storms?.finishBulk((ref, hash) => {
       if (ref === 0) return storms.names.get(hash) ?? '';
@@ -87,7 +123,8 @@ function scanPart(job: HelperJob): HelperAnswer {
     closeSync(fd);
   }
   const names: [number, string][] = [];
-  for (let k = 0; k < refs.length; k++) if (refs[k] === 0) names.push([k, storms?.names.get(singles[k * 3] as number) ?? '']);
+  for (let k = 0; k < refs.length; k++)
+    if (refs[k] === 0) names.push([k, storms?.names.get(singles[k * 3] as number) ?? '']);
   return {
     ok: true,
     dev,
@@ -133,6 +170,9 @@ try {
   answer = { ok: false, error: (error as Error).message };
 }
 // The big arrays are moved, not copied.
-port.postMessage(answer, answer.ok ? [answer.stormSingles.buffer as ArrayBuffer, answer.stormRefs.buffer as ArrayBuffer] : []);
+port.postMessage(
+  answer,
+  answer.ok ? [answer.stormSingles.buffer as ArrayBuffer, answer.stormRefs.buffer as ArrayBuffer] : [],
+);
 Atomics.store(signal, DONE, 1);
 Atomics.notify(signal, DONE);

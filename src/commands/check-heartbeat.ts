@@ -37,7 +37,11 @@ function alertStatePath(config: Config): string {
 function found(config: Config): { found: HeartbeatFound; last: Record<string, unknown> | null } {
   const read = readHeartbeat(config.stateDir);
   if (read.kind === 'missing') return { found: { kind: 'missing' }, last: null };
-  if (read.kind === 'corrupt') return { found: { kind: 'corrupt', reason: `${path.join(config.stateDir, 'heartbeat.json')}: ${read.reason}` }, last: null };
+  if (read.kind === 'corrupt')
+    return {
+      found: { kind: 'corrupt', reason: `${path.join(config.stateDir, 'heartbeat.json')}: ${read.reason}` },
+      last: null,
+    };
   const hb = read.heartbeat;
   const ok = hb.result?.ok === true;
   return {
@@ -64,7 +68,11 @@ function found(config: Config): { found: HeartbeatFound; last: Record<string, un
 
 function unknown(message: string, json: boolean | undefined): number {
   for (const line of message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
-  process.stdout.write(json ? `${JSON.stringify({ status: 'UNKNOWN', state: 'unknown', error: message })}\n` : `HEARTBEAT UNKNOWN: ${message.split('\n')[0]}\n`);
+  process.stdout.write(
+    json
+      ? `${JSON.stringify({ status: 'UNKNOWN', state: 'unknown', error: message })}\n`
+      : `HEARTBEAT UNKNOWN: ${message.split('\n')[0]}\n`,
+  );
   return MONITOR.UNKNOWN;
 }
 
@@ -72,7 +80,10 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
   let maxAgeOption: number | null = null;
   if (options.maxAge !== undefined) {
     const parsed = parseDuration(options.maxAge);
-    if (parsed === null || parsed <= 0) throw new UsageError(`--max-age: expected a duration like "90s", "5m" or "1h", got ${JSON.stringify(options.maxAge)}`);
+    if (parsed === null || parsed <= 0)
+      throw new UsageError(
+        `--max-age: expected a duration like "90s", "5m" or "1h", got ${JSON.stringify(options.maxAge)}`,
+      );
     maxAgeOption = parsed;
   }
   let config: Config;
@@ -102,22 +113,40 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
       `config ${config.file}`,
       `checked at ${new Date(nowMs).toISOString()} by check-heartbeat (max age ${formatDuration(maxAgeMs)})`,
     ];
-    const delivery = await sendNotice(config.slack, plan.alert === 'recovered' ? 'ok' : verdict.state === 'failing' ? 'warn' : 'emergency', text, details);
+    const delivery = await sendNotice(
+      config.slack,
+      plan.alert === 'recovered' ? 'ok' : verdict.state === 'failing' ? 'warn' : 'emergency',
+      text,
+      details,
+    );
     if (delivery.kind === 'failed') {
       keep = plan.unsent;
-      process.stderr.write(`cost-watchdog: could not send the heartbeat alert to Slack (${delivery.error}); it is tried again on the next check-heartbeat\n`);
+      process.stderr.write(
+        `cost-watchdog: could not send the heartbeat alert to Slack (${delivery.error}); it is tried again on the next check-heartbeat\n`,
+      );
     }
-    alert = { kind: plan.alert, delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) };
+    alert = {
+      kind: plan.alert,
+      delivery: delivery.kind,
+      ...(delivery.kind === 'failed' ? { error: delivery.error } : {}),
+    };
   }
   if (JSON.stringify(keep) !== JSON.stringify(previous)) {
     try {
       makeDirs(config.stateDir);
       writeJsonAtomic(alertStatePath(config), keep);
     } catch (error) {
-      process.stderr.write(`cost-watchdog: note: cannot remember the heartbeat alert in ${alertStatePath(config)} (${(error as Error).message}): the alert may repeat\n`);
+      process.stderr.write(
+        `cost-watchdog: note: cannot remember the heartbeat alert in ${alertStatePath(config)} (${(error as Error).message}): the alert may repeat\n`,
+      );
     }
   }
-  if (alert !== null) new Auditor(config.stateDir, Date.now).record('heartbeat_alert', { state: verdict.state, ...alert, summary: verdict.summary });
+  if (alert !== null)
+    new Auditor(config.stateDir, Date.now).record('heartbeat_alert', {
+      state: verdict.state,
+      ...alert,
+      summary: verdict.summary,
+    });
 
   const word = WORD[verdict.code] ?? 'UNKNOWN';
   if (options.json) {

@@ -22,7 +22,10 @@ export interface ClearOptions {
 
 export async function clearEmergencyCommand(options: ClearOptions): Promise<number> {
   const reason = options.reason?.trim() ?? '';
-  if (reason === '') throw new UsageError("clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the audit log and Slack)");
+  if (reason === '')
+    throw new UsageError(
+      'clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the audit log and Slack)',
+    );
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const force = options.force === true;
   return underLock(config, Date.now, async (result, audit) => {
@@ -30,7 +33,14 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const person = who();
     const verdict = clearVerdict(result.signals, force, result.logError === null);
     const over = verdict.over;
-    const spendText = (ws: typeof over): string => ws.map((w) => (w.detail !== undefined ? `${w.detail} at ${w.level}` : `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`)).join('; ');
+    const spendText = (ws: typeof over): string =>
+      ws
+        .map((w) =>
+          w.detail !== undefined
+            ? `${w.detail} at ${w.level}`
+            : `${w.name} ${usd(w.spend)} at ${w.level} (${limitsText(w.limits)})`,
+        )
+        .join('; ');
     const flagBefore = readFlag(config.flagFile);
     if (flagBefore.kind === 'unknown') {
       // Not "no flag": the app may be paused by a flag that cannot be seen from here.
@@ -43,7 +53,9 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
         reason,
         why: verdict.why,
         ...(result.logError !== null ? { error: result.logError } : {}),
-        windows: Object.fromEntries(over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+        windows: Object.fromEntries(
+          over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
+        ),
       });
       throw new FailureError(
         verdict.why === 'spend unknown'
@@ -57,7 +69,10 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? null;
       // A folder in the flag's place is not a flag anybody wrote: say what it is, not Node's words.
-      const why = code === 'EISDIR' ? `it is a folder, not a flag file (remove it by hand if it is not the app's)` : errnoWords(code, (error as Error).message);
+      const why =
+        code === 'EISDIR'
+          ? `it is a folder, not a flag file (remove it by hand if it is not the app's)`
+          : errnoWords(code, (error as Error).message);
       audit.record('clear_failed', { by: person, reason, error: why, code });
       throw new FailureError(`cannot remove the emergency flag ${config.flagFile}: ${why}`);
     }
@@ -74,12 +89,17 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       file: config.flagFile,
       ...(flagBefore.kind === 'present' && flagBefore.content !== null ? { flag: flagBefore.content } : {}),
       acknowledged,
-      windows: Object.fromEntries(result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }])),
+      windows: Object.fromEntries(
+        result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
+      ),
     });
     const failures: string[] = [];
     let delivery: Delivery = { sent: 0, failed: 0, pending: state.pending };
     if (removed || hadSwitch) {
-      const forcedText = over.length > 0 ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after spend drops to ok and crosses again)` : '';
+      const forcedText =
+        over.length > 0
+          ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after spend drops to ok and crosses again)`
+          : '';
       const facts: AlertFacts = {
         host: host(),
         atIso: new Date(nowMs).toISOString(),
@@ -96,8 +116,15 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     failures.push(...rememberAlerts(config, next, delivery, audit));
     const lines = removed
       ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
-      : [`no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch is now off)' : ''}`];
-    if (Object.keys(acknowledged).length > 0) lines.push(`acknowledged: ${Object.entries(acknowledged).map(([w, l]) => `${w} at ${l}`).join(', ')}`);
+      : [
+          `no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch is now off)' : ''}`,
+        ];
+    if (Object.keys(acknowledged).length > 0)
+      lines.push(
+        `acknowledged: ${Object.entries(acknowledged)
+          .map(([w, l]) => `${w} at ${l}`)
+          .join(', ')}`,
+      );
     process.stdout.write(
       options.json
         ? `${JSON.stringify({ removed, file: config.flagFile, forced: force, acknowledged, reason, by: person, failures })}\n`

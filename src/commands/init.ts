@@ -24,10 +24,16 @@ export async function initCommand(options: InitOptions): Promise<number> {
   let fd: number;
   try {
     makeDirs(path.dirname(file));
-    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    fd = openSync(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new FailureError(`${file} already exists: not overwriting it (check it with \`cost-watchdog validate -c ${file}\`)`);
+      throw new FailureError(
+        `${file} already exists: not overwriting it (check it with \`cost-watchdog validate -c ${file}\`)`,
+      );
     }
     throw new FailureError(`cannot write ${file}: ${(error as Error).message}`);
   }

@@ -26,8 +26,16 @@ export async function killCommand(options: KillOptions): Promise<number> {
   };
   if (dryRun) {
     const stopped = await stopTarget(config, true, null);
-    const lines = [`dry run: would write the emergency flag ${config.flagFile} (triggered_by: kill)`, ...actionLines({ kind: 'none' }, stopped.summary), 'dry run: nothing was written, signalled or sent'];
-    print(lines, { dry_run: true, flag: { kind: 'would-write', file: config.flagFile }, kill: killJson(stopped.summary) });
+    const lines = [
+      `dry run: would write the emergency flag ${config.flagFile} (triggered_by: kill)`,
+      ...actionLines({ kind: 'none' }, stopped.summary),
+      'dry run: nothing was written, signalled or sent',
+    ];
+    print(lines, {
+      dry_run: true,
+      flag: { kind: 'would-write', file: config.flagFile },
+      kill: killJson(stopped.summary),
+    });
     return EXIT.OK;
   }
   return underLock(config, Date.now, async (result, audit) => {
@@ -83,7 +91,12 @@ export async function killCommand(options: KillOptions): Promise<number> {
           ? 'the emergency flag is the only brake: configure target: so that the app can be killed'
           : 'kill switch on: the target is killed again if it comes back, until `cost-watchdog clear-emergency`',
       ],
-      { flag, kill: killJson(stopped.summary), alerts: { sent: delivery.sent, failed: delivery.failed }, failures },
+      {
+        flag,
+        kill: killJson(stopped.summary),
+        alerts: { sent: delivery.sent, failed: delivery.failed },
+        failures,
+      },
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));
     return EXIT.OK;

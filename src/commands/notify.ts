@@ -21,7 +21,6 @@ export interface NotifyOptions {
 }
 
 const DEFAULT_SLACK: Config['slack'] = { webhookUrlEnv: 'SLACK_WEBHOOK_URL', webhookUrlFile: null };
-const DEFAULT_REMINDER_MS = 3_600_000;
 
 interface NotifyState {
   version: 1;
@@ -36,7 +35,8 @@ function statePath(config: Config): string {
 function loadState(config: Config): NotifyState {
   const read = readJson(statePath(config));
   const v = read.kind === 'ok' ? (read.value as Partial<NotifyState> | null) : null;
-  if (v === null || typeof v !== 'object' || v.version !== 1 || v.sent === null || typeof v.sent !== 'object') return { version: 1, sent: {} };
+  if (v === null || typeof v !== 'object' || v.version !== 1 || v.sent === null || typeof v.sent !== 'object')
+    return { version: 1, sent: {} };
   const sent: Record<string, number> = {};
   for (const [k, ms] of Object.entries(v.sent)) if (typeof ms === 'number') sent[k] = ms;
   return { version: 1, sent };
@@ -62,14 +62,21 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
   const key = unit !== undefined && unit !== '' ? `unit:${unit}` : `message:${message}`;
   const details: string[] = [];
   if (message !== undefined && message !== '' && unit !== undefined && unit !== '') details.push(message);
-  if (unit !== undefined && unit !== '') details.push(`see \`journalctl -u ${unit} -n 50\` and \`systemctl status ${unit}\``);
+  if (unit !== undefined && unit !== '')
+    details.push(`see \`journalctl -u ${unit} -n 50\` and \`systemctl status ${unit}\``);
   let state: NotifyState | null = null;
   if (config !== null) {
     const hb = readHeartbeat(config.stateDir);
     if (hb.kind === 'ok') {
-      details.push(`last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (${hb.heartbeat.mode}${hb.heartbeat.result?.ok === false ? `, failed: ${hb.heartbeat.result.error ?? 'no reason recorded'}` : ', ok'})`);
+      details.push(
+        `last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (${hb.heartbeat.mode}${hb.heartbeat.result?.ok === false ? `, failed: ${hb.heartbeat.result.error ?? 'no reason recorded'}` : ', ok'})`,
+      );
     } else {
-      details.push(hb.kind === 'missing' ? 'no check has ever completed here (no heartbeat)' : `heartbeat unreadable: ${hb.reason}`);
+      details.push(
+        hb.kind === 'missing'
+          ? 'no check has ever completed here (no heartbeat)'
+          : `heartbeat unreadable: ${hb.reason}`,
+      );
     }
     state = loadState(config);
     const last = state.sent[key];
@@ -78,11 +85,14 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     if (!notifyDue(last, nowMs, reminderMs, lastGood)) {
       const note = `already announced ${formatDuration(nowMs - (last ?? nowMs))} ago; announced again after ${formatDuration(reminderMs)} (alerts.reminder) while it keeps failing`;
       process.stderr.write(`cost-watchdog: ${unit ?? message} failed on ${host()}: ${note}\n`);
-      if (options.json) process.stdout.write(`${JSON.stringify({ sent: false, delivery: 'held back', reason: note })}\n`);
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ sent: false, delivery: 'held back', reason: note })}\n`);
       return EXIT.OK;
     }
   } else {
-    details.push(`and the config could not be loaded, so this alert went to $${DEFAULT_SLACK.webhookUrlEnv}: ${(configProblem ?? '').split('\n')[0]}`);
+    details.push(
+      `and the config could not be loaded, so this alert went to $${DEFAULT_SLACK.webhookUrlEnv}: ${(configProblem ?? '').split('\n')[0]}`,
+    );
   }
   details.push(`host ${host()} at ${new Date(nowMs).toISOString()} (cost-watchdog notify)`);
 
@@ -98,13 +108,26 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
         state.sent[key] = nowMs;
         writeJsonAtomic(statePath(config), state);
       }
-      new Auditor(config.stateDir, Date.now).record('notify', { unit: unit ?? null, message: message ?? null, delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) });
+      new Auditor(config.stateDir, Date.now).record('notify', {
+        unit: unit ?? null,
+        message: message ?? null,
+        delivery: delivery.kind,
+        ...(delivery.kind === 'failed' ? { error: delivery.error } : {}),
+      });
     } catch (error) {
-      process.stderr.write(`cost-watchdog: note: cannot record the notice in ${config.stateDir} (${(error as Error).message})\n`);
+      process.stderr.write(
+        `cost-watchdog: note: cannot record the notice in ${config.stateDir} (${(error as Error).message})\n`,
+      );
     }
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ sent: delivery.kind === 'sent', delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) })}\n`);
-  if (delivery.kind === 'failed') throw new FailureError(`could not send the notice to Slack: ${delivery.error} (it is on stderr, and so in the journal)`);
+  if (options.json)
+    process.stdout.write(
+      `${JSON.stringify({ sent: delivery.kind === 'sent', delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) })}\n`,
+    );
+  if (delivery.kind === 'failed')
+    throw new FailureError(
+      `could not send the notice to Slack: ${delivery.error} (it is on stderr, and so in the journal)`,
+    );
   if (configProblem !== null) process.stderr.write(`cost-watchdog: note: ${configProblem.split('\n')[0]}\n`);
   return EXIT.OK;
 }

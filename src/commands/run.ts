@@ -19,7 +19,10 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     level: highestLevel(result.windows.map((w) => w.level)),
     action_level: result.decision.level,
     windows: Object.fromEntries(
-      result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } }]),
+      result.windows.map((w) => [
+        w.name,
+        { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } },
+      ]),
     ),
     new_lines: result.newRecords,
     new_malformed: result.newMalformed,
@@ -31,14 +34,28 @@ export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, u
     rebuilt: result.rebuilt,
     notes: result.notes,
     dry_run: dryRun,
-    events: result.events.map((e) => ({ kind: e.kind, window: e.window, level: e.level, previous: e.previous, spend_usd: round6(e.spend), limit_usd: e.limit })),
+    events: result.events.map((e) => ({
+      kind: e.kind,
+      window: e.window,
+      level: e.level,
+      previous: e.previous,
+      spend_usd: round6(e.spend),
+      limit_usd: e.limit,
+    })),
     flag: result.flag,
     kill: killJson(result.kill),
     alerts: result.alerts,
     failures: result.failures,
     error: result.logError,
-    retry_storms: result.storms.slice(0, 100).map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
-    warnings: result.observation.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text, alerted_now: result.announced.includes(f) })),
+    retry_storms: result.storms
+      .slice(0, 100)
+      .map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
+    warnings: result.observation.findings.map((f) => ({
+      kind: f.kind,
+      key: f.key,
+      text: f.text,
+      alerted_now: result.announced.includes(f),
+    })),
   };
 }
 
@@ -61,7 +78,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const color = useColor();
     const nameWidth = Math.max(...result.windows.map((w) => w.name.length));
     const lines = result.windows.map(
-      (w) => `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)}  (${limitsText(w.limits)})`,
+      (w) =>
+        `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)}  (${limitsText(w.limits)})`,
     );
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
     const first = result.newMalformedSamples[0];
@@ -70,15 +88,22 @@ export async function runCommand(options: RunOptions): Promise<number> {
         ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${config.log}: the figures above are only what was counted before`
         : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
     );
-    if (first !== undefined) lines.push(`first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`);
-    for (const action of actionLines(result.flag, result.kill)) lines.push(`${dryRun && !action.startsWith('would') ? 'dry run: ' : ''}${printable(action)}`);
+    if (first !== undefined)
+      lines.push(
+        `first malformed: ${first.file}:${first.line}: ${first.reason}: ${printable(first.excerpt)}`,
+      );
+    for (const action of actionLines(result.flag, result.kill))
+      lines.push(`${dryRun && !action.startsWith('would') ? 'dry run: ' : ''}${printable(action)}`);
     for (const finding of result.observation.findings) lines.push(`WARNING: ${printable(finding.text)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (result.rebuilt !== null && result.rebuilt.startsWith('checkpoint')) process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
+  if (result.rebuilt?.startsWith('checkpoint'))
+    process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
   for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
   if (result.newFuture > 0) {
-    process.stderr.write(`cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`);
+    process.stderr.write(
+      `cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`,
+    );
   }
   if (result.logError !== null) throw new FailureError([result.logError, ...result.failures].join('\n'));
   if (result.failures.length > 0) throw new FailureError(result.failures.join('\n'));

@@ -30,12 +30,21 @@ const VERIFY_MS = 5_000;
 
 function execOf(option: string | undefined): string[] {
   if (option !== undefined) {
-    const words = option.trim().split(/\s+/).filter((w) => w !== '');
-    if (words.length === 0 || !path.isAbsolute(words[0] as string)) throw new UsageError(`--exec: expected an absolute path to the cost-watchdog command, got ${JSON.stringify(option)}`);
+    const words = option
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== '');
+    if (words.length === 0 || !path.isAbsolute(words[0] as string))
+      throw new UsageError(
+        `--exec: expected an absolute path to the cost-watchdog command, got ${JSON.stringify(option)}`,
+      );
     return words;
   }
   const script = packageFile('bin/cost-watchdog.js');
-  if (script === null) throw new FailureError('cannot find bin/cost-watchdog.js in this install; give the command with --exec /path/to/cost-watchdog');
+  if (script === null)
+    throw new FailureError(
+      'cannot find bin/cost-watchdog.js in this install; give the command with --exec /path/to/cost-watchdog',
+    );
   return [process.execPath, script];
 }
 
@@ -43,7 +52,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
   const user = options.user === true;
   const intervalMs = options.interval === undefined ? 60_000 : parseDuration(options.interval);
   if (intervalMs === null || onCalendarFor(intervalMs) === null) {
-    throw new UsageError(`--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, 1m, 5m, 1h), got ${JSON.stringify(options.interval)}`);
+    throw new UsageError(
+      `--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, 1m, 5m, 1h), got ${JSON.stringify(options.interval)}`,
+    );
   }
   const file = configPath(options.config, process.env, process.cwd());
   const exec = execOf(options.exec);
@@ -53,8 +64,11 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     // As the units will see it: under StateDirectory=, with no state_dir in the config.
     config = loadConfig(file, { ...process.env, STATE_DIRECTORY: user ? '' : '/var/lib/cost-watchdog' });
   } catch (error) {
-    if (!(error instanceof ConfigError) || !error.problems.some((p) => p.startsWith('no such file'))) throw error;
-    notes.push(`${file} does not exist yet: the units name it, and the flag's folder is not known, so the units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`), then run this command again.`);
+    if (!(error instanceof ConfigError) || !error.problems.some((p) => p.startsWith('no such file')))
+      throw error;
+    notes.push(
+      `${file} does not exist yet: the units name it, and the flag's folder is not known, so the units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`), then run this command again.`,
+    );
   }
   if (config !== null) {
     if (config.stateDirFrom !== 'config') {
@@ -68,11 +82,18 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
       );
     }
     if (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/')) {
-      notes.push('the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so they would not see it. Move them, or remove PrivateTmp= from the units.');
+      notes.push(
+        'the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so they would not see it. Move them, or remove PrivateTmp= from the units.',
+      );
     }
   }
   const target = config?.target ?? null;
-  const checkTimeoutMs = LOCK_WAIT_MS + (target === null ? 0 : target.stopTimeoutMs + target.graceMs + VERIFY_MS) + SEND_BUDGET_MS + PING_TIMEOUT_MS + CHECK_MARGIN_MS;
+  const checkTimeoutMs =
+    LOCK_WAIT_MS +
+    (target === null ? 0 : target.stopTimeoutMs + target.graceMs + VERIFY_MS) +
+    SEND_BUDGET_MS +
+    PING_TIMEOUT_MS +
+    CHECK_MARGIN_MS;
   const units = systemdUnits({
     user,
     exec,
@@ -96,7 +117,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     }
     for (const unit of units) process.stdout.write(`wrote ${path.join(dir, unit.name)}\n`);
   } else if (options.json) {
-    process.stdout.write(`${JSON.stringify({ user, interval_seconds: intervalMs / 1000, config: file, exec, install_dir: installDir, units }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ user, interval_seconds: intervalMs / 1000, config: file, exec, install_dir: installDir, units }, null, 2)}\n`,
+    );
   } else {
     for (const unit of units) process.stdout.write(`### ${installDir}/${unit.name}\n${unit.text}\n`);
   }
@@ -109,7 +132,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
         `  ${user ? '' : 'sudo '}${systemctl} daemon-reload`,
         `  ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer`,
         `  (or, for sub-second reaction: ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog-watch.service cost-watchdog-heartbeat.timer)`,
-        ...(user ? ['  loginctl enable-linger "$USER"   # keep user units running while you are logged out'] : []),
+        ...(user
+          ? ['  loginctl enable-linger "$USER"   # keep user units running while you are logged out']
+          : []),
         '',
       ].join('\n'),
     );

@@ -65,7 +65,12 @@ async function startSchedule(config: Config, tick: () => void): Promise<Schedule
     // (node-cron/node-cron#498).
     // A tick missed while a long check held the event loop is harmless: the next one comes.
     suppressMissedWarning: true,
-    logger: { info: quiet, debug: quiet, warn: (m) => say(`scheduler: ${m}`), error: (m) => say(`scheduler: ${m instanceof Error ? m.message : m}`) },
+    logger: {
+      info: quiet,
+      debug: quiet,
+      warn: (m) => say(`scheduler: ${m}`),
+      error: (m) => say(`scheduler: ${m instanceof Error ? m.message : m}`),
+    },
   });
 }
 
@@ -78,7 +83,10 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   let lastFailure: { text: string; atMs: number } | null = null;
   // At most one ping in flight: a newer one cuts off the one before (it says the newer outcome).
   let inFlightPing: { promise: Promise<void>; abort: AbortController } | null = null;
-  const sender = new AlertSender({ config: () => config, say: (text) => process.stderr.write(`cost-watchdog: ${text}\n`) });
+  const sender = new AlertSender({
+    config: () => config,
+    say: (text) => process.stderr.write(`cost-watchdog: ${text}\n`),
+  });
   let lastPing: { atMs: number; ok: boolean } | null = null;
   /** Routine checks are left out of the audit log (see routineCheck). */
   const quiet: { last: { levels: string; atMs: number } | null } = { last: null };
@@ -88,10 +96,18 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const line = outcome === null ? { error, reasons } : { ...runJson(outcome, false), reasons };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     }
-    const failure = error ?? (outcome === null ? null : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
+    const failure =
+      error ??
+      (outcome === null
+        ? null
+        : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
     if (failure !== null) {
       const now = Date.now();
-      if (lastFailure === null || lastFailure.text !== failure || repeatDue(lastFailure.atMs, now, REPEAT_FAILURE_MS)) {
+      if (
+        lastFailure === null ||
+        lastFailure.text !== failure ||
+        repeatDue(lastFailure.atMs, now, REPEAT_FAILURE_MS)
+      ) {
         say(`CHECK FAILED: ${printable(failure)}`);
         lastFailure = { text: failure, atMs: now };
       }
@@ -107,7 +123,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     if (acted || levelKey !== lastLevels || outcome.newMalformed > 0) {
       const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);
-      process.stdout.write(`${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}${actions.length > 0 ? ` | ${actions.join('; ')}` : ''}\n`);
+      process.stdout.write(
+        `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}${actions.length > 0 ? ` | ${actions.join('; ')}` : ''}\n`,
+      );
       lastLevels = levelKey;
     }
   };
@@ -119,10 +137,19 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       let outcome: CheckOutcome | null = null;
       let error: string | null = null;
       try {
-        outcome = await runCheck(current, { mode: 'watch', dryRun: false, now: Date.now, quiet, outbox: sender });
+        outcome = await runCheck(current, {
+          mode: 'watch',
+          dryRun: false,
+          now: Date.now,
+          quiet,
+          outbox: sender,
+        });
       } catch (caught) {
         // A daemon outlives a failed check: it is said, pinged as failed, and tried again.
-        error = caught instanceof CliError ? caught.message : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
+        error =
+          caught instanceof CliError
+            ? caught.message
+            : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
       }
       report(outcome, error, reasons);
       const ok = outcome !== null && error === null && checkSucceeded(outcome);
@@ -171,7 +198,11 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       void watcher
         .close()
         .then(startWatching)
-        .catch((error: unknown) => say(`file watching: ${error instanceof Error ? error.message : String(error)} (timed checks go on)`))
+        .catch((error: unknown) =>
+          say(
+            `file watching: ${error instanceof Error ? error.message : String(error)} (timed checks go on)`,
+          ),
+        )
         .finally(() => (restarting = false));
     }
   };
@@ -213,7 +244,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       }
       stopping = true;
       const started = Date.now();
-      if (queue.busy) say(`${signal}: finishing the check in progress, then exiting (send it again to exit at once)`);
+      if (queue.busy)
+        say(`${signal}: finishing the check in progress, then exiting (send it again to exit at once)`);
       void (async () => {
         await setup.catch(() => undefined);
         await reloading;
@@ -226,9 +258,14 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         const cut = setTimeout(() => ping?.abort.abort(), STOP_SEND_MS);
         const [unsent] = await Promise.all([sender.stop(STOP_SEND_MS), ping?.promise]);
         clearTimeout(cut);
-        if (unsent > 0) say(`${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`);
+        if (unsent > 0)
+          say(
+            `${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`,
+          );
         process.removeListener('SIGHUP', onHup);
-        say(`${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`);
+        say(
+          `${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`,
+        );
         resolve(EXIT.OK);
       })();
     };

@@ -57,15 +57,6 @@ export interface AlertFacts {
   findings?: readonly string[];
 }
 
-const TITLES: Record<AlertEvent['kind'], string> = {
-  enter: '',
-  escalate: '',
-  recovery: 'RECOVERED',
-  reminder: 'REMINDER',
-  'came-back': 'TARGET CAME BACK',
-  'flag-removed': 'FLAG REMOVED',
-};
-
 export function levelWord(level: Level): string {
   return level === 'ok' ? 'OK' : level.toUpperCase();
 }
@@ -74,7 +65,8 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
   switch (event.kind) {
     case 'enter':
     case 'escalate': {
-      if (event.detail !== undefined) return `${levelWord(event.level)}: ${event.detail}${event.kind === 'escalate' ? ` (was ${event.previous})` : ''}`;
+      if (event.detail !== undefined)
+        return `${levelWord(event.level)}: ${event.detail}${event.kind === 'escalate' ? ` (was ${event.previous})` : ''}`;
       const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
       const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
       return `${levelWord(event.level)}: ${event.window} spend ${usd(event.spend)}${limit}${was}`;
@@ -99,7 +91,9 @@ const PIDS_SHOWN = 12;
 
 function pidList(pids: readonly number[], tree: KillSummary['tree']): string {
   const names = new Map(tree.map((p) => [p.pid, p.name]));
-  const shown = pids.slice(0, PIDS_SHOWN).map((pid) => `${pid}${names.get(pid) ? ` (${names.get(pid)})` : ''}`);
+  const shown = pids
+    .slice(0, PIDS_SHOWN)
+    .map((pid) => `${pid}${names.get(pid) ? ` (${names.get(pid)})` : ''}`);
   if (pids.length > PIDS_SHOWN) shown.push(`and ${pids.length - PIDS_SHOWN} more (all in the audit log)`);
   return shown.join(', ');
 }
@@ -136,7 +130,14 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
       );
     }
     if (kill.dryRun) {
-      out.push(kill.tree.length === 0 ? 'would kill: no target running' : `would send SIGTERM, then SIGKILL after the grace period, to ${pidList(kill.tree.map((p) => p.pid), kill.tree)}`);
+      out.push(
+        kill.tree.length === 0
+          ? 'would kill: no target running'
+          : `would send SIGTERM, then SIGKILL after the grace period, to ${pidList(
+              kill.tree.map((p) => p.pid),
+              kill.tree,
+            )}`,
+      );
     } else if (kill.unconfigured === true) {
       out.push('kill: no target configured, nothing to kill (set target: in the config)');
     } else if (kill.notRunning) {
@@ -144,12 +145,24 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
     } else {
       const gone = [...kill.exited, ...kill.killed];
       if (gone.length > 0) {
-        const how = kill.killed.length === 0 ? 'after SIGTERM' : kill.exited.length === 0 ? 'after SIGKILL' : `${kill.killed.length} needed SIGKILL`;
-        out.push(`killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ${pidList(gone, kill.tree)}`);
+        const how =
+          kill.killed.length === 0
+            ? 'after SIGTERM'
+            : kill.exited.length === 0
+              ? 'after SIGKILL'
+              : `${kill.killed.length} needed SIGKILL`;
+        out.push(
+          `killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ${pidList(gone, kill.tree)}`,
+        );
       }
-      if (kill.graceCut !== undefined) out.push(`${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s after SIGTERM)`);
-      if (kill.refused.length > 0) out.push(`KILL REFUSED (EPERM, not ours to signal): ${pidList(kill.refused, kill.tree)}`);
-      if (kill.survivors.length > 0) out.push(`KILL FAILED, still running: ${pidList(kill.survivors, kill.tree)}`);
+      if (kill.graceCut !== undefined)
+        out.push(
+          `${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s after SIGTERM)`,
+        );
+      if (kill.refused.length > 0)
+        out.push(`KILL REFUSED (EPERM, not ours to signal): ${pidList(kill.refused, kill.tree)}`);
+      if (kill.survivors.length > 0)
+        out.push(`KILL FAILED, still running: ${pidList(kill.survivors, kill.tree)}`);
     }
     for (const note of kill.notes) out.push(note);
   }
@@ -163,7 +176,8 @@ export function alertLines(facts: AlertFacts): string[] {
   const lines: string[] = [];
   if (facts.headline !== undefined) lines.push(facts.headline);
   for (const event of events) lines.push(eventText(event, flagFile));
-  if (lines.length === 0 && facts.problems !== undefined && facts.problems.length > 0) lines.push(...facts.problems.slice(0, 1));
+  if (lines.length === 0 && facts.problems !== undefined && facts.problems.length > 0)
+    lines.push(...facts.problems.slice(0, 1));
   const findings = facts.findings ?? [];
   if (lines.length === 0 && findings.length > 0) lines.push(`WARNING: ${findings[0] as string}`);
   for (const finding of findings) if (lines[0] !== `WARNING: ${finding}`) lines.push(`  also: ${finding}`);
@@ -171,20 +185,24 @@ export function alertLines(facts: AlertFacts): string[] {
     lines.push(`  ${w.name}: ${usd(w.spend)} ${levelWord(w.level)} (${limitsText(w.limits)})`);
   }
   if (facts.tops !== null) {
-    if (facts.tops.models.length > 0) lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
-    if (facts.tops.agents.length > 0) lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
+    if (facts.tops.models.length > 0)
+      lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
+    if (facts.tops.agents.length > 0)
+      lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
   }
   // Said once: a problem that is the headline or a "done" entry already is not repeated.
   const done = actionLines(facts.flag, facts.kill);
   const doneShown = done.filter((d) => d !== lines[0]);
   if (doneShown.length > 0) lines.push(`  done: ${doneShown.join('; ')}`);
-  for (const problem of facts.problems ?? []) if (!lines.includes(problem) && !done.includes(problem)) lines.push(`  ${problem}`);
+  for (const problem of facts.problems ?? [])
+    if (!lines.includes(problem) && !done.includes(problem)) lines.push(`  ${problem}`);
   lines.push(`  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})`);
   return lines;
 }
 
 function rank(event: AlertEvent): number {
-  const kindRank = event.kind === 'came-back' || event.kind === 'flag-removed' ? 5 : event.kind === 'recovery' ? -1 : 0;
+  const kindRank =
+    event.kind === 'came-back' || event.kind === 'flag-removed' ? 5 : event.kind === 'recovery' ? -1 : 0;
   return kindRank * 10 + levelRank(event.level);
 }
 
@@ -201,12 +219,19 @@ export function slackEscape(text: string): string {
     .replace(/@(here|channel|everyone)\b/gi, '@\u200b$1');
 }
 
-const EMOJI: Record<Level, string> = { ok: ':white_check_mark:', warn: ':warning:', emergency: ':rotating_light:', kill: ':skull_and_crossbones:' };
+const EMOJI: Record<Level, string> = {
+  ok: ':white_check_mark:',
+  warn: ':warning:',
+  emergency: ':rotating_light:',
+  kill: ':skull_and_crossbones:',
+};
 
 /** The Slack message: an emoji for the level, the headline in bold, the rest as it is. */
 export function slackText(facts: AlertFacts, level: Level): string {
   const [head = '', ...rest] = alertLines(facts).map(slackEscape);
-  return [`${EMOJI[level]} *cost-watchdog: ${head}*`, ...rest.map((l) => l.replace(/^ {2}/, '• '))].join('\n');
+  return [`${EMOJI[level]} *cost-watchdog: ${head}*`, ...rest.map((l) => l.replace(/^ {2}/, '• '))].join(
+    '\n',
+  );
 }
 
 /** One line for stderr / the journal. */
@@ -228,9 +253,19 @@ export function killJson(kill: KillSummary | null): Record<string, unknown> | nu
     killed_by_sigkill: kill.killed,
     refused: kill.refused,
     survivors: kill.survivors,
-    stop_command: kill.stop === null ? null : { ok: kill.stop.ok, exit_code: kill.stop.exitCode, timed_out: kill.stop.timedOut, ...(kill.stop.error !== undefined ? { error: kill.stop.error } : {}) },
+    stop_command:
+      kill.stop === null
+        ? null
+        : {
+            ok: kill.stop.ok,
+            exit_code: kill.stop.exitCode,
+            timed_out: kill.stop.timedOut,
+            ...(kill.stop.error !== undefined ? { error: kill.stop.error } : {}),
+          },
     notes: kill.notes,
-    ...(kill.graceCut !== undefined ? { grace_cut: { spend_usd: kill.graceCut.spendUsd, after_ms: kill.graceCut.afterMs } } : {}),
+    ...(kill.graceCut !== undefined
+      ? { grace_cut: { spend_usd: kill.graceCut.spendUsd, after_ms: kill.graceCut.afterMs } }
+      : {}),
   };
 }
 
@@ -239,7 +274,9 @@ export function killJson(kill: KillSummary | null): Record<string, unknown> | nu
  * headline and detail lines, escaped like every other alert.
  */
 export function noticeSlackText(level: Level, headline: string, details: readonly string[]): string {
-  return [`${EMOJI[level]} *${slackEscape(headline)}*`, ...details.map((d) => `• ${slackEscape(d)}`)].join('\n');
+  return [`${EMOJI[level]} *${slackEscape(headline)}*`, ...details.map((d) => `• ${slackEscape(d)}`)].join(
+    '\n',
+  );
 }
 
 export function noticeConsoleLine(headline: string, details: readonly string[]): string {

@@ -19,7 +19,12 @@ export function timeOf(value: unknown): number | null {
 
 /** A USD figure: a finite number >= 0 (a numeric string is accepted: some apps write Decimals so). */
 export function figureOf(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
   return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
@@ -37,7 +42,10 @@ export interface AppStateSettings {
   emergency: string[];
 }
 
-export type AppStateContent = { status: 'ok'; value: Record<string, unknown> } | { status: 'missing' } | { status: 'unreadable'; error: string };
+export type AppStateContent =
+  | { status: 'ok'; value: Record<string, unknown> }
+  | { status: 'missing' }
+  | { status: 'unreadable'; error: string };
 
 function own(value: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(value, key) ? value[key] : undefined;
@@ -55,7 +63,14 @@ export function appView(
   watchdogAt: (window: string, atMs: number) => number | null,
   nowMs: number,
 ): AppStateView {
-  const base = { file, updatedAtKey: settings.updatedAt, updatedAtMs: null, windows: [] as AppWindowFigure[], emergency: null, emergencyKey: null };
+  const base = {
+    file,
+    updatedAtKey: settings.updatedAt,
+    updatedAtMs: null,
+    windows: [] as AppWindowFigure[],
+    emergency: null,
+    emergencyKey: null,
+  };
   if (content.status === 'missing') return { ...base, status: 'missing', error: null };
   if (content.status === 'unreadable') return { ...base, status: 'unreadable', error: content.error };
   const value = content.value;

@@ -39,7 +39,12 @@ function newBucket(): Bucket {
 function cellOf(spend: Spend, label: string): Cell {
   const held = spend.get(label);
   if (held !== undefined) return held;
-  const key = spend.size < LABELS_PER_BUCKET ? (label.length > LABEL_MAX ? `${label.slice(0, LABEL_MAX)}…` : label) : OTHER;
+  const key =
+    spend.size < LABELS_PER_BUCKET
+      ? label.length > LABEL_MAX
+        ? `${label.slice(0, LABEL_MAX)}…`
+        : label
+      : OTHER;
   let cell = spend.get(key);
   if (cell === undefined) {
     cell = { usd: 0 };
@@ -156,7 +161,14 @@ export class Attribution {
    * Count spend for a line's model and agent, by registered id (-1: no id, use the name; -2: the
    * line has none). Times already clamped.
    */
-  add(timeMs: number, cost: number, modelId: number, agentId: number, model: string | null, agent: string | null): void {
+  add(
+    timeMs: number,
+    cost: number,
+    modelId: number,
+    agentId: number,
+    model: string | null,
+    agent: string | null,
+  ): void {
     if (cost === 0) return;
     if (timeMs < this.hotFrom || timeMs >= this.hotTo) this.heat(timeMs);
     const bucket = this.hotBucket;
@@ -193,7 +205,8 @@ export class Attribution {
       const bucket = this.days.get(today.key);
       if (bucket !== undefined) addAll(bucket[dimension]);
       // Not tomorrow's minutes (lines dated ahead within the tolerance): those are tomorrow's.
-      for (const [minute, b] of this.minutes) if (minute * MINUTE_MS >= today.startMs && minute * MINUTE_MS < today.endMs) addAll(b[dimension]);
+      for (const [minute, b] of this.minutes)
+        if (minute * MINUTE_MS >= today.startMs && minute * MINUTE_MS < today.endMs) addAll(b[dimension]);
     } else {
       const from = Math.floor((this.nowMs / 1000 - windowSec) / 60);
       for (const [minute, bucket] of this.minutes) if (minute >= from) addAll(bucket[dimension]);
@@ -222,7 +235,8 @@ export class Attribution {
   absorb(state: AttributionState): void {
     this.flush();
     const add = (into: Spend, from: Record<string, number>): void => {
-      for (const [name, usd] of Object.entries(from)) if (Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
+      for (const [name, usd] of Object.entries(from))
+        if (Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
     };
     for (const [minute, models, agents] of state.minutes) {
       let bucket = this.minutes.get(minute);
@@ -249,7 +263,8 @@ export class Attribution {
     const s = state as Partial<AttributionState> | null;
     const load = (into: Spend, from: unknown): void => {
       if (from === null || typeof from !== 'object') return;
-      for (const [name, usd] of Object.entries(from)) if (typeof usd === 'number' && Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
+      for (const [name, usd] of Object.entries(from))
+        if (typeof usd === 'number' && Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
     };
     if (s !== null && typeof s === 'object') {
       if (Array.isArray(s.minutes)) {

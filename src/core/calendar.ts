@@ -20,7 +20,26 @@ export function isValidTimeZone(name: string): boolean {
   }
 }
 
-const UTC_NAMES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'GMT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich', 'Etc/Greenwich']);
+const UTC_NAMES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/UCT',
+  'UCT',
+  'Etc/Universal',
+  'Universal',
+  'Etc/Zulu',
+  'Zulu',
+  'GMT',
+  'Etc/GMT',
+  'Etc/GMT0',
+  'Etc/GMT+0',
+  'Etc/GMT-0',
+  'GMT0',
+  'GMT+0',
+  'GMT-0',
+  'Greenwich',
+  'Etc/Greenwich',
+]);
 
 /** UTC needs no time zone data: loading it (Intl) costs ~10 ms, a tenth of a whole `run`. */
 export function isUtc(timeZone: string): boolean {

@@ -65,7 +65,18 @@ export const STOP_FAILED = 'stop-failed';
 export const KILL_FAILED = 'kill-failed';
 
 export function emptyAlertState(): AlertState {
-  return { version: 1, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, pending: [], pending_owner: null, findings: {} };
+  return {
+    version: 1,
+    windows: {},
+    acknowledged: {},
+    kill_switch: null,
+    flag_seen: false,
+    last_reminder_ms: null,
+    incidents: {},
+    pending: [],
+    pending_owner: null,
+    findings: {},
+  };
 }
 
 export type EventKind = 'enter' | 'escalate' | 'recovery' | 'reminder' | 'came-back' | 'flag-removed';
@@ -138,15 +149,24 @@ export function decide(input: DecideInput): Decision {
   let level: Level = 'ok';
   let trigger: WindowStatus | null = null;
   // A window no longer in the config is forgotten, silently.
-  for (const name of Object.keys(next.windows)) if (!windows.some((w) => w.name === name)) delete next.windows[name];
-  for (const name of Object.keys(next.acknowledged)) if (!windows.some((w) => w.name === name)) delete next.acknowledged[name];
+  for (const name of Object.keys(next.windows))
+    if (!windows.some((w) => w.name === name)) delete next.windows[name];
+  for (const name of Object.keys(next.acknowledged))
+    if (!windows.some((w) => w.name === name)) delete next.acknowledged[name];
 
   for (const window of windows) {
     const previous = state.windows[window.name]?.level ?? 'ok';
     if (window.level === 'ok') {
       delete next.acknowledged[window.name];
       if (previous !== 'ok') {
-        events.push({ kind: 'recovery', window: window.name, level: 'ok', previous, spend: window.spend, limit: null });
+        events.push({
+          kind: 'recovery',
+          window: window.name,
+          level: 'ok',
+          previous,
+          spend: window.spend,
+          limit: null,
+        });
       }
       delete next.windows[window.name];
     } else if (levelRank(window.level) > levelRank(previous)) {
@@ -178,7 +198,14 @@ export function decide(input: DecideInput): Decision {
 
   // The flag was seen and is gone, but nobody ran clear-emergency: someone deleted it by hand.
   if (state.flag_seen && !input.flagExists && !unknown) {
-    events.push({ kind: 'flag-removed', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
+    events.push({
+      kind: 'flag-removed',
+      window: trigger?.name ?? '',
+      level,
+      previous: level,
+      spend: trigger?.spend ?? 0,
+      limit: null,
+    });
     next.kill_switch = null;
     next.last_reminder_ms = null;
   }
@@ -188,14 +215,31 @@ export function decide(input: DecideInput): Decision {
   // supervisor restarted the target). A target still running after a kill that failed did not
   // come back: it never went, and that is alerted as the failure it is.
   const kill = level === 'kill' || (next.kill_switch !== null && flagKept);
-  if (kill && next.kill_switch !== null && input.targetRunning && state.incidents[KILL_FAILED] === undefined) {
-    events.push({ kind: 'came-back', window: trigger?.name ?? '', level, previous: level, spend: trigger?.spend ?? 0, limit: null });
+  if (
+    kill &&
+    next.kill_switch !== null &&
+    input.targetRunning &&
+    state.incidents[KILL_FAILED] === undefined
+  ) {
+    events.push({
+      kind: 'came-back',
+      window: trigger?.name ?? '',
+      level,
+      previous: level,
+      spend: trigger?.spend ?? 0,
+      limit: null,
+    });
   }
   if (level === 'kill') next.kill_switch ??= { since_ms: nowMs, by: 'limit' };
 
   if (!flagInForce) {
     if (!unknown) next.last_reminder_ms = null;
-  } else if (events.some((e) => (e.kind === 'enter' || e.kind === 'escalate') && levelRank(e.level) >= levelRank('emergency')) || writeFlag) {
+  } else if (
+    events.some(
+      (e) => (e.kind === 'enter' || e.kind === 'escalate') && levelRank(e.level) >= levelRank('emergency'),
+    ) ||
+    writeFlag
+  ) {
     next.last_reminder_ms = nowMs;
   } else if (next.last_reminder_ms === null) {
     // In force without an announcement of ours (written by `kill`, or before the state was kept).
@@ -221,15 +265,29 @@ export function decide(input: DecideInput): Decision {
  * remembered at its current level (so a later climb alerts again). With `force`, the levels at
  * emergency or above are acknowledged: the flag returns only above them, or after `ok`.
  */
-export function afterClear(state: AlertState, windows: readonly WindowStatus[], force: boolean, nowMs: number): AlertState {
+export function afterClear(
+  state: AlertState,
+  windows: readonly WindowStatus[],
+  force: boolean,
+  nowMs: number,
+): AlertState {
   // Trouble is forgotten with the emergency; the one-time note on adding Slack is not.
   const incidents: Record<string, number> = {};
   if (state.incidents[SLACK_NOTE] !== undefined) incidents[SLACK_NOTE] = state.incidents[SLACK_NOTE];
-  const next: AlertState = { ...state, windows: {}, acknowledged: {}, kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents };
+  const next: AlertState = {
+    ...state,
+    windows: {},
+    acknowledged: {},
+    kill_switch: null,
+    flag_seen: false,
+    last_reminder_ms: null,
+    incidents,
+  };
   for (const window of windows) {
     if (window.level === 'ok') continue;
     next.windows[window.name] = { level: window.level, since_ms: nowMs };
-    if (force && levelRank(window.level) >= levelRank('emergency')) next.acknowledged[window.name] = window.level;
+    if (force && levelRank(window.level) >= levelRank('emergency'))
+      next.acknowledged[window.name] = window.level;
   }
   return next;
 }
@@ -272,7 +330,8 @@ export function troubles(
 ): { problems: string[]; incidents: Record<string, number> } {
   const incidents = { ...incidentsBefore };
   const problems: string[] = [];
-  const due = (key: string): boolean => incidentDue({ ...emptyAlertState(), incidents: incidentsBefore }, key, nowMs, repeatMs);
+  const due = (key: string): boolean =>
+    incidentDue({ ...emptyAlertState(), incidents: incidentsBefore }, key, nowMs, repeatMs);
   if (trouble.killFailed !== null) {
     if (due(KILL_FAILED)) {
       problems.push(killProblem(trouble.killFailed));
@@ -332,8 +391,14 @@ function rankOf(p: PendingAlert): number {
  * lowest level goes first, the oldest of it first (a kill alert outlives a pile of warnings).
  * `keep` (the one being sent) is never dropped. Order is kept.
  */
-export function keepPending(pending: readonly PendingAlert[], nowMs: number, keep: string | null = null): { kept: PendingAlert[]; dropped: number } {
-  const fresh = pending.filter((p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS || (keep !== null && p.id === keep));
+export function keepPending(
+  pending: readonly PendingAlert[],
+  nowMs: number,
+  keep: string | null = null,
+): { kept: PendingAlert[]; dropped: number } {
+  const fresh = pending.filter(
+    (p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS || (keep !== null && p.id === keep),
+  );
   const out = new Set<PendingAlert>();
   if (fresh.length > PENDING_LIMIT) {
     const order = fresh.map((p, i) => ({ p, i })).filter(({ p }) => keep === null || p.id !== keep);
@@ -386,11 +451,24 @@ export function enqueuePending(
 export function loadAlertState(value: unknown): AlertState | null {
   if (value === null || typeof value !== 'object') return null;
   const v = value as Partial<AlertState>;
-  if (v.version !== 1 || typeof v.windows !== 'object' || v.windows === null || typeof v.acknowledged !== 'object' || v.acknowledged === null) return null;
+  if (
+    v.version !== 1 ||
+    typeof v.windows !== 'object' ||
+    v.windows === null ||
+    typeof v.acknowledged !== 'object' ||
+    v.acknowledged === null
+  )
+    return null;
   const isLevel = (l: unknown): l is Level => l === 'ok' || l === 'warn' || l === 'emergency' || l === 'kill';
   const windows: Record<string, WindowMemory> = {};
   for (const [name, memory] of Object.entries(v.windows)) {
-    if (memory === null || typeof memory !== 'object' || !isLevel(memory.level) || typeof memory.since_ms !== 'number') return null;
+    if (
+      memory === null ||
+      typeof memory !== 'object' ||
+      !isLevel(memory.level) ||
+      typeof memory.since_ms !== 'number'
+    )
+      return null;
     windows[name] = { level: memory.level, since_ms: memory.since_ms };
   }
   const acknowledged: Record<string, Level> = {};
@@ -399,25 +477,46 @@ export function loadAlertState(value: unknown): AlertState | null {
     acknowledged[name] = level;
   }
   const ks = v.kill_switch;
-  const killSwitch = ks !== null && typeof ks === 'object' && typeof ks.since_ms === 'number' && typeof ks.by === 'string' ? { since_ms: ks.since_ms, by: ks.by } : null;
+  const killSwitch =
+    ks !== null && typeof ks === 'object' && typeof ks.since_ms === 'number' && typeof ks.by === 'string'
+      ? { since_ms: ks.since_ms, by: ks.by }
+      : null;
   const incidents: Record<string, number> = {};
   if (v.incidents !== null && typeof v.incidents === 'object') {
-    for (const [key, when] of Object.entries(v.incidents)) if (typeof when === 'number') incidents[key] = when;
+    for (const [key, when] of Object.entries(v.incidents))
+      if (typeof when === 'number') incidents[key] = when;
   }
   const findings: Record<string, FindingMemory> = {};
   if (v.findings !== null && typeof v.findings === 'object') {
     for (const [key, m] of Object.entries(v.findings)) {
-      if (m !== null && typeof m === 'object' && typeof m.since_ms === 'number' && typeof m.last_ms === 'number') findings[key] = { since_ms: m.since_ms, last_ms: m.last_ms };
+      if (
+        m !== null &&
+        typeof m === 'object' &&
+        typeof m.since_ms === 'number' &&
+        typeof m.last_ms === 'number'
+      )
+        findings[key] = { since_ms: m.since_ms, last_ms: m.last_ms };
     }
   }
   const pending = Array.isArray(v.pending)
     ? v.pending
-        .filter((p): p is PendingAlert => p !== null && typeof p === 'object' && typeof p.text === 'string' && typeof p.created_ms === 'number' && typeof p.attempts === 'number')
+        .filter(
+          (p): p is PendingAlert =>
+            p !== null &&
+            typeof p === 'object' &&
+            typeof p.text === 'string' &&
+            typeof p.created_ms === 'number' &&
+            typeof p.attempts === 'number',
+        )
         .map((p, i) => pendingFrom(p, i))
     : [];
   const o = v.pending_owner;
   const owner =
-    o !== null && typeof o === 'object' && typeof o.pid === 'number' && typeof o.host === 'string' && (o.start === null || typeof o.start === 'number')
+    o !== null &&
+    typeof o === 'object' &&
+    typeof o.pid === 'number' &&
+    typeof o.host === 'string' &&
+    (o.start === null || typeof o.start === 'number')
       ? { pid: o.pid, start: o.start, host: o.host }
       : null;
   return {
@@ -436,8 +535,14 @@ export function loadAlertState(value: unknown): AlertState | null {
 
 /** A remembered pending alert, its optional fields checked; one saved before ids gets one. */
 function pendingFrom(p: PendingAlert, index: number): PendingAlert {
-  const out: PendingAlert = { text: p.text, created_ms: p.created_ms, attempts: p.attempts, id: typeof p.id === 'string' && p.id !== '' ? p.id : `saved-${p.created_ms}-${index}` };
-  if (p.level === 'ok' || p.level === 'warn' || p.level === 'emergency' || p.level === 'kill') out.level = p.level;
+  const out: PendingAlert = {
+    text: p.text,
+    created_ms: p.created_ms,
+    attempts: p.attempts,
+    id: typeof p.id === 'string' && p.id !== '' ? p.id : `saved-${p.created_ms}-${index}`,
+  };
+  if (p.level === 'ok' || p.level === 'warn' || p.level === 'emergency' || p.level === 'kill')
+    out.level = p.level;
   if (Array.isArray(p.climbs) && p.climbs.every((c) => typeof c === 'string')) out.climbs = [...p.climbs];
   if (p.plain === true) out.plain = true;
   return out;
@@ -452,7 +557,11 @@ export type ClearVerdict =
  * the spend is not known (the log unreadable), unless forced. `over` names the windows at
  * emergency or above (what a forced clear acknowledges).
  */
-export function clearVerdict(windows: readonly WindowStatus[], force: boolean, spendKnown: boolean): ClearVerdict {
+export function clearVerdict(
+  windows: readonly WindowStatus[],
+  force: boolean,
+  spendKnown: boolean,
+): ClearVerdict {
   const over = windows.filter((w) => levelRank(w.level) >= levelRank('emergency'));
   if (force) return { allowed: true, over };
   if (!spendKnown) return { allowed: false, why: 'spend unknown', over };
@@ -478,7 +587,11 @@ export interface CheckFacts {
  * megabytes a day. A check is left out of the log when it is routine: nothing said or done, the
  * same levels as the last check recorded, and one was recorded within ROUTINE_AUDIT_EVERY_MS.
  */
-export function routineCheck(facts: CheckFacts, last: { levels: string; atMs: number } | null, nowMs: number): boolean {
+export function routineCheck(
+  facts: CheckFacts,
+  last: { levels: string; atMs: number } | null,
+  nowMs: number,
+): boolean {
   if (facts.eventful || last === null || facts.levels !== last.levels) return false;
   if (!facts.onlyRoutineLines) return false;
   return !repeatDue(last.atMs, nowMs, ROUTINE_AUDIT_EVERY_MS);

@@ -36,7 +36,14 @@ export interface Finding {
 export const EPISODE_GAP_MS = 3_600_000;
 /** The others (a model without a price, a clock that disagrees) are alerted once a day at most. */
 export const STANDING_GAP_MS = 24 * 3_600_000;
-const EPISODES: ReadonlySet<FindingKind> = new Set(['under-report', 'app-stale', 'app-not-in-emergency', 'storm', 'burn-rate', 'silent-log']);
+const EPISODES: ReadonlySet<FindingKind> = new Set([
+  'under-report',
+  'app-stale',
+  'app-not-in-emergency',
+  'storm',
+  'burn-rate',
+  'silent-log',
+]);
 
 export interface FindingMemory {
   /** When it was first seen in this episode, and last seen. */
@@ -49,10 +56,15 @@ export interface FindingMemory {
  * back after being away for EPISODE_GAP_MS (episodes) or STANDING_GAP_MS (the rest); a finding
  * away for longer than that is forgotten.
  */
-export function announce(findings: readonly Finding[], memory: Readonly<Record<string, FindingMemory>>, nowMs: number): { announce: Finding[]; memory: Record<string, FindingMemory> } {
+export function announce(
+  findings: readonly Finding[],
+  memory: Readonly<Record<string, FindingMemory>>,
+  nowMs: number,
+): { announce: Finding[]; memory: Record<string, FindingMemory> } {
   const next: Record<string, FindingMemory> = {};
   const out: Finding[] = [];
-  const gapOf = (kind: FindingKind | undefined): number => (kind !== undefined && EPISODES.has(kind) ? EPISODE_GAP_MS : STANDING_GAP_MS);
+  const gapOf = (kind: FindingKind | undefined): number =>
+    kind !== undefined && EPISODES.has(kind) ? EPISODE_GAP_MS : STANDING_GAP_MS;
   for (const [key, held] of Object.entries(memory)) {
     // Kept while it may still come back within its gap; the longest gap when its kind is unknown.
     const kind = key.split(':', 1)[0] as FindingKind;
@@ -121,16 +133,37 @@ export function tolerance(watchdog: number, rules: AppRules): number {
  * that stopped while the log still grows, an app not in emergency while the watchdog is, or a
  * file that cannot be read. `logWrittenMs` is when the cost log last grew.
  */
-export function appFindings(view: AppStateView, rules: AppRules, logWrittenMs: number | null, level: Level): Finding[] {
+export function appFindings(
+  view: AppStateView,
+  rules: AppRules,
+  logWrittenMs: number | null,
+  level: Level,
+): Finding[] {
   const out: Finding[] = [];
   if (view.status === 'missing') {
-    return [{ key: findingKey('app-state', 'missing'), kind: 'app-state', text: `app state file ${view.file} does not exist: the app's own figures cannot be compared` }];
+    return [
+      {
+        key: findingKey('app-state', 'missing'),
+        kind: 'app-state',
+        text: `app state file ${view.file} does not exist: the app's own figures cannot be compared`,
+      },
+    ];
   }
   if (view.status === 'unreadable') {
-    return [{ key: findingKey('app-state', 'unreadable'), kind: 'app-state', text: `app state file ${view.file} cannot be read: ${view.error ?? 'unknown error'}` }];
+    return [
+      {
+        key: findingKey('app-state', 'unreadable'),
+        kind: 'app-state',
+        text: `app state file ${view.file} cannot be read: ${view.error ?? 'unknown error'}`,
+      },
+    ];
   }
   if (view.updatedAtMs === null) {
-    out.push({ key: findingKey('app-state', 'no-updated-at'), kind: 'app-state', text: `app state file ${view.file} has no time under "${view.updatedAtKey}": whether it is stale cannot be told` });
+    out.push({
+      key: findingKey('app-state', 'no-updated-at'),
+      kind: 'app-state',
+      text: `app state file ${view.file} has no time under "${view.updatedAtKey}": whether it is stale cannot be told`,
+    });
   } else if (logWrittenMs !== null && logWrittenMs - view.updatedAtMs > rules.staleAfterMs) {
     const behind = formatDuration(logWrittenMs - view.updatedAtMs);
     out.push({
@@ -174,7 +207,10 @@ export const STORM_SIGNAL = 'retry-storm';
  * that it flags, kills, is acknowledged by a forced clear, like a window there), or null when
  * there is none. Its words name the worst storm.
  */
-export function stormSignal(storms: readonly Storm[], settings: { key: string; windowMs: number; level: Level }): WindowStatus | null {
+export function stormSignal(
+  storms: readonly Storm[],
+  settings: { key: string; windowMs: number; level: Level },
+): WindowStatus | null {
   const worst = storms[0];
   if (worst === undefined) return null;
   const more = storms.length > 1 ? ` and ${storms.length - 1} more id${storms.length > 2 ? 's' : ''}` : '';
@@ -190,16 +226,30 @@ export function stormSignal(storms: readonly Storm[], settings: { key: string; w
 
 /** The findings an alert says: a storm already said as an event of its own is not said twice. */
 export function findingsToSay(announced: readonly Finding[], events: readonly AlertEvent[]): string[] {
-  const said = events.filter((e) => e.window === STORM_SIGNAL && e.detail !== undefined).map((e) => e.detail as string);
-  return announced.filter((f) => f.kind !== 'storm' || !said.some((d) => d.startsWith(f.text))).map((f) => f.text);
+  const said = events
+    .filter((e) => e.window === STORM_SIGNAL && e.detail !== undefined)
+    .map((e) => e.detail as string);
+  return announced
+    .filter((f) => f.kind !== 'storm' || !said.some((d) => d.startsWith(f.text)))
+    .map((f) => f.text);
 }
 
 /** At most this many storms, or unpriced models, are named one by one; the rest are counted. */
 export const NAMED_AT_MOST = 5;
 
-export function stormFindings(storms: readonly Storm[], key: string, windowMs: number, overflow: boolean, idLimit: number): Finding[] {
+export function stormFindings(
+  storms: readonly Storm[],
+  key: string,
+  windowMs: number,
+  overflow: boolean,
+  idLimit: number,
+): Finding[] {
   // A batch re-run is thousands of storms at once: the worst are named, the rest counted.
-  const out: Finding[] = storms.slice(0, NAMED_AT_MOST).map((s) => ({ key: findingKey('storm', s.id), kind: 'storm' as const, text: stormText(s, key, windowMs) }));
+  const out: Finding[] = storms.slice(0, NAMED_AT_MOST).map((s) => ({
+    key: findingKey('storm', s.id),
+    kind: 'storm' as const,
+    text: stormText(s, key, windowMs),
+  }));
   if (storms.length > NAMED_AT_MOST) {
     const rest = storms.slice(NAMED_AT_MOST);
     out.push({
@@ -253,7 +303,10 @@ export function burnRate(f: BurnFacts): { finding: Finding; reachMs: number } | 
   if (!(shortRate > f.factor * pace && longRate > f.factor * pace)) return null;
   const reachMs = f.nowMs + (f.limit.usd - f.today) / shortRate;
   const times = (shortRate / pace).toFixed(0);
-  const when = reachMs >= f.dayEndMs ? `${f.clock(reachMs)} tomorrow, after the daily total starts again, unless the pace rises` : f.clock(reachMs);
+  const when =
+    reachMs >= f.dayEndMs
+      ? `${f.clock(reachMs)} tomorrow, after the daily total starts again, unless the pace rises`
+      : f.clock(reachMs);
   return {
     reachMs,
     finding: {
@@ -267,7 +320,13 @@ export function burnRate(f: BurnFacts): { finding: Finding; reachMs: number } | 
 // ---- blind spots -----------------------------------------------------------------------------
 
 /** The target runs but the log has not grown for `afterMs`: the app's accounting may be broken. */
-export function silentLog(targetRunning: boolean, logWrittenMs: number | null, nowMs: number, afterMs: number, logPath: string): Finding | null {
+export function silentLog(
+  targetRunning: boolean,
+  logWrittenMs: number | null,
+  nowMs: number,
+  afterMs: number,
+  logPath: string,
+): Finding | null {
   if (!targetRunning || logWrittenMs === null || nowMs - logWrittenMs < afterMs) return null;
   return {
     key: findingKey('silent-log'),
@@ -284,7 +343,12 @@ export const BEHIND_TOLERANCE_MS = 5 * 60_000;
  * newest line is far older than its last write. `newestMs` is the newest line time counted (0:
  * none); a log of 0 bytes (just rotated by copytruncate) is not judged.
  */
-export function clockFindings(newFuture: number, newestMs: number, logWrittenMs: number | null, logBytes = 1): Finding[] {
+export function clockFindings(
+  newFuture: number,
+  newestMs: number,
+  logWrittenMs: number | null,
+  logBytes = 1,
+): Finding[] {
   const out: Finding[] = [];
   if (newFuture > 0) {
     out.push({
@@ -293,7 +357,12 @@ export function clockFindings(newFuture: number, newestMs: number, logWrittenMs:
       text: `${newFuture} line${newFuture === 1 ? '' : 's'} dated more than 5 minutes in the future (clock skew?) were counted as now`,
     });
   }
-  if (newestMs > 0 && logBytes > 0 && logWrittenMs !== null && logWrittenMs - newestMs > BEHIND_TOLERANCE_MS) {
+  if (
+    newestMs > 0 &&
+    logBytes > 0 &&
+    logWrittenMs !== null &&
+    logWrittenMs - newestMs > BEHIND_TOLERANCE_MS
+  ) {
     out.push({
       key: findingKey('log-behind'),
       kind: 'log-behind',
@@ -309,7 +378,11 @@ export function clockFindings(newFuture: number, newestMs: number, logWrittenMs:
 export const UNPRICED_RECENT_MS = 24 * 3_600_000;
 
 /** Models with tokens and no price, counted at the unpriced rate (a logged cost above 0 is used where there is one). */
-export function unpricedFindings(unpriced: Readonly<Record<string, UnpricedModel>>, perMillion: number, nowMs: number): Finding[] {
+export function unpricedFindings(
+  unpriced: Readonly<Record<string, UnpricedModel>>,
+  perMillion: number,
+  nowMs: number,
+): Finding[] {
   const recent = Object.entries(unpriced)
     .filter(([, entry]) => entry.at_rate > 0 && nowMs - entry.last_ms <= UNPRICED_RECENT_MS)
     .sort((a, b) => b[1].micros - a[1].micros || (a[0] < b[0] ? -1 : 1));

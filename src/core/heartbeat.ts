@@ -37,11 +37,27 @@ export function judgeHeartbeat(found: HeartbeatFound, nowMs: number, maxAgeMs: n
   const max = formatDuration(maxAgeMs);
   switch (found.kind) {
     case 'missing':
-      return { state: 'missing', code: MONITOR.CRITICAL, ageMs: null, summary: 'no heartbeat: the watchdog has never completed a check here (is its timer or service running?)' };
+      return {
+        state: 'missing',
+        code: MONITOR.CRITICAL,
+        ageMs: null,
+        summary:
+          'no heartbeat: the watchdog has never completed a check here (is its timer or service running?)',
+      };
     case 'corrupt':
-      return { state: 'unknown', code: MONITOR.UNKNOWN, ageMs: null, summary: `heartbeat unreadable: ${found.reason}` };
+      return {
+        state: 'unknown',
+        code: MONITOR.UNKNOWN,
+        ageMs: null,
+        summary: `heartbeat unreadable: ${found.reason}`,
+      };
     case 'unreadable':
-      return { state: 'unknown', code: MONITOR.UNKNOWN, ageMs: null, summary: `cannot read the heartbeat: ${found.reason}` };
+      return {
+        state: 'unknown',
+        code: MONITOR.UNKNOWN,
+        ageMs: null,
+        summary: `cannot read the heartbeat: ${found.reason}`,
+      };
     case 'ok':
       break;
   }
@@ -57,12 +73,27 @@ export function judgeHeartbeat(found: HeartbeatFound, nowMs: number, maxAgeMs: n
   const age = Math.max(0, ageMs);
   const by = `${found.mode}${found.pid !== null ? `, pid ${found.pid}` : ''}`;
   if (age > maxAgeMs) {
-    return { state: 'stale', code: MONITOR.CRITICAL, ageMs: age, summary: `last check ${formatDuration(age)} ago (${by}), older than the ${max} allowed: the watchdog has stopped checking` };
+    return {
+      state: 'stale',
+      code: MONITOR.CRITICAL,
+      ageMs: age,
+      summary: `last check ${formatDuration(age)} ago (${by}), older than the ${max} allowed: the watchdog has stopped checking`,
+    };
   }
   if (!found.ok) {
-    return { state: 'failing', code: MONITOR.WARNING, ageMs: age, summary: `last check ${formatDuration(age)} ago (${by}) could not do its job: ${found.error ?? 'no reason recorded'}` };
+    return {
+      state: 'failing',
+      code: MONITOR.WARNING,
+      ageMs: age,
+      summary: `last check ${formatDuration(age)} ago (${by}) could not do its job: ${found.error ?? 'no reason recorded'}`,
+    };
   }
-  return { state: 'fresh', code: MONITOR.OK, ageMs: age, summary: `last check ${formatDuration(age)} ago (${by}), within the ${max} allowed` };
+  return {
+    state: 'fresh',
+    code: MONITOR.OK,
+    ageMs: age,
+    summary: `last check ${formatDuration(age)} ago (${by}), within the ${max} allowed`,
+  };
 }
 
 /** What check-heartbeat remembers between runs (state_dir/heartbeat-alert.json). */
@@ -82,7 +113,12 @@ export function loadHeartbeatAlertState(value: unknown): HeartbeatAlertState | n
   if (v.down === null) return { version: 1, down: null };
   const d = v.down as Partial<NonNullable<HeartbeatAlertState['down']>> | undefined;
   if (d === undefined || typeof d !== 'object' || d === null) return null;
-  if ((d.state !== 'failing' && d.state !== 'stale' && d.state !== 'missing') || typeof d.since_ms !== 'number' || typeof d.announced !== 'boolean') return null;
+  if (
+    (d.state !== 'failing' && d.state !== 'stale' && d.state !== 'missing') ||
+    typeof d.since_ms !== 'number' ||
+    typeof d.announced !== 'boolean'
+  )
+    return null;
   return { version: 1, down: { state: d.state, since_ms: d.since_ms, announced: d.announced } };
 }
 
@@ -102,17 +138,22 @@ export interface HeartbeatAlertPlan {
  * is fresh again; say nothing while it stays the same. An alert that could not be sent is tried
  * again next time. UNKNOWN changes nothing: it is reported by the exit code and on stderr.
  */
-export function planHeartbeatAlert(previous: HeartbeatAlertState, verdict: HeartbeatVerdict, nowMs: number): HeartbeatAlertPlan {
+export function planHeartbeatAlert(
+  previous: HeartbeatAlertState,
+  verdict: HeartbeatVerdict,
+  nowMs: number,
+): HeartbeatAlertPlan {
   const down = previous.down;
   if (verdict.state === 'unknown') return { alert: null, next: previous, unsent: previous };
   if (verdict.state === 'fresh') {
     if (down === null) return { alert: null, next: previous, unsent: previous };
     // A bad state that was never announced needs no "recovered".
-    if (!down.announced) return { alert: null, next: emptyHeartbeatAlertState(), unsent: emptyHeartbeatAlertState() };
+    if (!down.announced)
+      return { alert: null, next: emptyHeartbeatAlertState(), unsent: emptyHeartbeatAlertState() };
     return { alert: 'recovered', next: emptyHeartbeatAlertState(), unsent: previous };
   }
   const state = verdict.state;
-  if (down !== null && down.announced && BADNESS[down.state] >= BADNESS[state]) {
+  if (down?.announced && BADNESS[down.state] >= BADNESS[state]) {
     // Still down, or better than what was announced (stale -> failing): already said. Worse
     // again later (failing -> stale) is said again.
     const same = { version: 1 as const, down: { ...down, state } };
@@ -129,7 +170,13 @@ export function planHeartbeatAlert(previous: HeartbeatAlertState, verdict: Heart
 const BADNESS: Record<'failing' | 'stale' | 'missing', number> = { failing: 1, stale: 2, missing: 2 };
 
 /** The words of a heartbeat alert, for Slack (escaped by the caller) and stderr. */
-export function heartbeatAlertText(kind: HeartbeatAlertKind, verdict: HeartbeatVerdict, host: string, sinceMs: number | null, nowMs: number): string {
+export function heartbeatAlertText(
+  kind: HeartbeatAlertKind,
+  verdict: HeartbeatVerdict,
+  host: string,
+  sinceMs: number | null,
+  nowMs: number,
+): string {
   if (kind === 'recovered') {
     const downFor = sinceMs === null ? '' : ` after ${formatDuration(Math.max(0, nowMs - sinceMs))}`;
     return `RECOVERED: cost-watchdog on ${host} is checking again${downFor}: ${verdict.summary}`;
@@ -158,7 +205,12 @@ export function pingUrlFor(url: string, ok: boolean): string {
  * keeps failing; and at once if a good check completed since it was last announced (that is a
  * new failure, not the same one).
  */
-export function notifyDue(lastSentMs: number | undefined, nowMs: number, reminderMs: number, lastGoodCheckMs: number | null): boolean {
+export function notifyDue(
+  lastSentMs: number | undefined,
+  nowMs: number,
+  reminderMs: number,
+  lastGoodCheckMs: number | null,
+): boolean {
   if (lastSentMs !== undefined && lastGoodCheckMs !== null && lastGoodCheckMs > lastSentMs) return true;
   return repeatDue(lastSentMs, nowMs, reminderMs);
 }
@@ -171,7 +223,12 @@ export const WATCH_PING_EVERY_MS = 60_000;
  * times a second, which dead-man's-switch services rate-limit. So: after the first check, when the
  * outcome changes (good to failed or back), and otherwise at most every `everyMs`.
  */
-export function pingDue(last: { atMs: number; ok: boolean } | null, ok: boolean, nowMs: number, everyMs: number): boolean {
+export function pingDue(
+  last: { atMs: number; ok: boolean } | null,
+  ok: boolean,
+  nowMs: number,
+  everyMs: number,
+): boolean {
   if (last === null || last.ok !== ok) return true;
   return repeatDue(last.atMs, nowMs, everyMs);
 }

@@ -84,7 +84,11 @@ export function jsonProblem(s: string): string | null {
     } else if (c === 110 && s.startsWith('null', i)) {
       i += 4;
     } else {
-      return c === 78 && s.startsWith('NaN', i) ? 'NaN or Infinity is not a JSON number' : c === 73 && s.startsWith('Infinity', i) ? 'NaN or Infinity is not a JSON number' : `${at(s, i)} where a value should be`;
+      return c === 78 && s.startsWith('NaN', i)
+        ? 'NaN or Infinity is not a JSON number'
+        : c === 73 && s.startsWith('Infinity', i)
+          ? 'NaN or Infinity is not a JSON number'
+          : `${at(s, i)} where a value should be`;
     }
     // After a value: the end, or what continues or closes the container it is in.
     for (;;) {
@@ -136,7 +140,8 @@ function string(s: string, i: number): number | string {
     if (c === 92) {
       const e = j + 1 < n ? s.charCodeAt(j + 1) : -1;
       if (e === 117) {
-        for (let h = 2; h < 6; h++) if (!(j + h < n && isHex(s.charCodeAt(j + h)))) return `a bad \\u escape at column ${j + 1}`;
+        for (let h = 2; h < 6; h++)
+          if (!(j + h < n && isHex(s.charCodeAt(j + h)))) return `a bad \\u escape at column ${j + 1}`;
         j += 6;
         continue;
       }

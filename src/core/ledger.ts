@@ -73,7 +73,10 @@ export class Ledger {
     }
   }
 
-  private dayBucket(key: string, timeMs: number): { key: string; startMs: number; endMs: number; total: number } {
+  private dayBucket(
+    key: string,
+    timeMs: number,
+  ): { key: string; startMs: number; endMs: number; total: number } {
     const at = this.days.findIndex((d) => d.key === key);
     if (at >= 0) {
       const [found] = this.days.splice(at, 1);
@@ -196,7 +199,12 @@ export class Ledger {
    * moved to now (the clock went back since it was saved). The caller saves the checkpoint when
    * `moved` > 0, so that the move is made once: a line then counts in one day only.
    */
-  static restore(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): { ledger: Ledger; moved: number } | null {
+  static restore(
+    state: unknown,
+    horizonSec: number,
+    calendar: DayCalendar,
+    nowMs: number,
+  ): { ledger: Ledger; moved: number } | null {
     if (!isLedgerState(state)) return null;
     if (state.timezone !== calendar.timeZone || state.horizon_seconds < horizonSec) return null;
     const ledger = new Ledger(horizonSec, calendar, nowMs);
@@ -235,7 +243,10 @@ export class Ledger {
         // A day after today. Its spend dated up to now + the tolerance is its own (a line read at
         // 23:59:30 dated 00:00:30); what is dated beyond that means the clock went back: today's.
         const range = inside === undefined ? null : calendar.dayOf(inside);
-        const kept = range !== null && range.startMs <= nowMs + FUTURE_TOLERANCE_MS ? Math.min(cost, keptAhead.get(key) ?? 0) : 0;
+        const kept =
+          range !== null && range.startMs <= nowMs + FUTURE_TOLERANCE_MS
+            ? Math.min(cost, keptAhead.get(key) ?? 0)
+            : 0;
         if (kept > 0) ledger.dayBucket(key, inside as number).total += kept;
         if (cost > kept) {
           ledger.dayBucket(today.key, nowMs).total += cost - kept;

@@ -59,7 +59,12 @@ export interface StatusFacts {
  */
 export function statusCode(facts: StatusFacts): number {
   const top = highestLevel(facts.levels);
-  if (facts.flagActive || heartbeatStale(facts.heartbeatAgeMs, facts.heartbeatMaxAgeMs) || top === 'emergency' || top === 'kill') {
+  if (
+    facts.flagActive ||
+    heartbeatStale(facts.heartbeatAgeMs, facts.heartbeatMaxAgeMs) ||
+    top === 'emergency' ||
+    top === 'kill'
+  ) {
     return MONITOR.CRITICAL;
   }
   if (facts.logUnreadable || facts.flagUnknown === true) return MONITOR.UNKNOWN;

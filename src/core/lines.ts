@@ -80,7 +80,13 @@ function emit(state: AssemblerState, b: Uint8Array, start: number, end: number, 
  * decoding is left to the parser, which needs it only for lines that are not plain ASCII. A reader
  * on the hot path passes `length` below input.length, with SCAN_PADDING newlines after the data.
  */
-export function feed(state: AssemblerState, input: Uint8Array, sink: LineSink, atFileStart = false, length = input.length): void {
+export function feed(
+  state: AssemblerState,
+  input: Uint8Array,
+  sink: LineSink,
+  atFileStart = false,
+  length = input.length,
+): void {
   const chunk = input;
   let pos = 0;
   if (atFileStart && length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) pos = 3;
@@ -131,7 +137,8 @@ function hold(state: AssemblerState, bytes: Uint8Array): void {
     // Keep only the start, for the excerpt in the report when the newline arrives.
     const head = new Uint8Array(Math.min(240, state.pending.length + bytes.length));
     head.set(state.pending.subarray(0, head.length), 0);
-    if (state.pending.length < head.length) head.set(bytes.subarray(0, head.length - state.pending.length), state.pending.length);
+    if (state.pending.length < head.length)
+      head.set(bytes.subarray(0, head.length - state.pending.length), state.pending.length);
     state.pending = head;
     state.overlong = true;
     return;
@@ -149,7 +156,11 @@ function hold(state: AssemblerState, bytes: Uint8Array): void {
 export function finish(state: AssemblerState, sink: LineSink): void {
   if (state.pending.length === 0 && !state.overlong) return;
   state.lineNo++;
-  sink.malformed(state.lineNo, 'unfinished last line of a rotated log (no newline)', excerptOf(state.pending));
+  sink.malformed(
+    state.lineNo,
+    'unfinished last line of a rotated log (no newline)',
+    excerptOf(state.pending),
+  );
   state.pending = new Uint8Array(0);
   state.overlong = false;
 }

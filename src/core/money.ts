@@ -24,9 +24,18 @@ export function usd(amount: number): string {
   // so $4.999999 reads $4.99 beside an emergency limit of $5.00 that it has not reached (rounded,
   // it read "$5.00 ok"), and half-cents never fall either way by a double's error.
   const abs = Math.abs(amount);
-  if (abs < 1) return `${amount < 0 ? '-' : ''}$${(Math.floor(Math.round(abs * MICROS_PER_USD) / 100) / 10_000).toFixed(4)}`;
+  if (abs < 1)
+    return `${amount < 0 ? '-' : ''}$${(Math.floor(Math.round(abs * MICROS_PER_USD) / 100) / 10_000).toFixed(4)}`;
   // toFixed writes 1e+21 and above in exponent form: whole dollars by BigInt there.
-  const [whole, part] = abs < 1e9 ? ((Math.floor(Math.round(abs * MICROS_PER_USD) / 10_000) / 100).toFixed(2).split('.') as [string, string]) : abs < 1e15 ? (abs.toFixed(2).split('.') as [string, string]) : [BigInt(Math.round(abs)).toString(), '00'];
+  const [whole, part] =
+    abs < 1e9
+      ? ((Math.floor(Math.round(abs * MICROS_PER_USD) / 10_000) / 100).toFixed(2).split('.') as [
+          string,
+          string,
+        ])
+      : abs < 1e15
+        ? (abs.toFixed(2).split('.') as [string, string])
+        : [BigInt(Math.round(abs)).toString(), '00'];
   return `${amount < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${part}`;
 }
 

@@ -35,7 +35,11 @@ type PriceValue = number | Tiered | undefined;
 function isTiered(value: unknown): value is Tiered {
   if (value === null || typeof value !== 'object') return false;
   const v = value as Partial<Tiered>;
-  return typeof v.base === 'number' && Array.isArray(v.tiers) && v.tiers.every((t) => typeof t?.start === 'number' && typeof t.price === 'number');
+  return (
+    typeof v.base === 'number' &&
+    Array.isArray(v.tiers) &&
+    v.tiers.every((t) => typeof t?.start === 'number' && typeof t.price === 'number')
+  );
 }
 
 function priceValue(value: unknown): PriceValue {
@@ -56,8 +60,13 @@ function perMillionAt(value: PriceValue, inputTokens: number): number | undefine
  * depends on the time of day: then the dearest of them, so that an estimate never depends on
  * when the line was written). Null when none prices tokens.
  */
-export function ratesFromTable(prices: readonly Record<string, unknown>[], source: string): ModelRates | null {
-  const usable = prices.filter((p) => priceValue(p.input_mtok) !== undefined || priceValue(p.output_mtok) !== undefined);
+export function ratesFromTable(
+  prices: readonly Record<string, unknown>[],
+  source: string,
+): ModelRates | null {
+  const usable = prices.filter(
+    (p) => priceValue(p.input_mtok) !== undefined || priceValue(p.output_mtok) !== undefined,
+  );
   if (usable.length === 0) return null;
   const starts = new Set<number>();
   for (const p of usable) {
@@ -87,11 +96,22 @@ export function ratesFromTable(prices: readonly Record<string, unknown>[], sourc
 
 /** Rates from the config's `cost.prices` entry (USD per million tokens). */
 export function ratesFromConfig(price: { input: number; output: number; cached: number | null }): ModelRates {
-  return { base: { input: price.input / 1e6, output: price.output / 1e6, cached: (price.cached ?? price.input) / 1e6, request: 0 }, tiers: [], source: 'config' };
+  return {
+    base: {
+      input: price.input / 1e6,
+      output: price.output / 1e6,
+      cached: (price.cached ?? price.input) / 1e6,
+      request: 0,
+    },
+    tiers: [],
+    source: 'config',
+  };
 }
 
 /** The price table's entry for a model: one price, or prices that depend on a date or the time of day. */
-export type TablePrices = Record<string, unknown> | { constraint?: { type?: string; start_date?: string }; prices: Record<string, unknown> }[];
+export type TablePrices =
+  | Record<string, unknown>
+  | { constraint?: { type?: string; start_date?: string }; prices: Record<string, unknown> }[];
 
 /**
  * The prices that may apply from now on: the newest dated price already in force, and every
@@ -108,7 +128,12 @@ export function pricesInForce(prices: TablePrices, nowMs: number): Record<string
       out.push(entry.prices);
       continue;
     }
-    if (constraint === undefined || (constraint.type === 'start_date' && typeof constraint.start_date === 'string' && Date.parse(constraint.start_date) <= nowMs)) {
+    if (
+      constraint === undefined ||
+      (constraint.type === 'start_date' &&
+        typeof constraint.start_date === 'string' &&
+        Date.parse(constraint.start_date) <= nowMs)
+    ) {
       out.push(entry.prices);
       break;
     }
@@ -206,7 +231,15 @@ export class PriceBook {
    * The estimated cost of a line, USD, or -1 when its model has no price. `modelId` and
    * `providerId` are label ids (-2: the line has none; -1: a name without an id).
    */
-  estimate(modelId: number, model: string | null, providerId: number, provider: string | null, input: number, output: number, cached: number): number {
+  estimate(
+    modelId: number,
+    model: string | null,
+    providerId: number,
+    provider: string | null,
+    input: number,
+    output: number,
+    cached: number,
+  ): number {
     if (model === null) return -1;
     if (modelId >= 0 && providerId === -2) {
       let kind = this.kind[modelId] as number;
@@ -215,12 +248,18 @@ export class PriceBook {
         const at = modelId * 4;
         const r = this.rates;
         const uncached = cached <= input ? input - cached : input;
-        return uncached * (r[at] as number) + cached * (r[at + 2] as number) + output * (r[at + 1] as number) + (r[at + 3] as number);
+        return (
+          uncached * (r[at] as number) +
+          cached * (r[at + 2] as number) +
+          output * (r[at + 1] as number) +
+          (r[at + 3] as number)
+        );
       }
       if (kind === UNPRICED) return -1;
       return estimate(this.tiered[modelId] as ModelRates, input, output, cached);
     }
-    const key = modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
+    const key =
+      modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
     let rates = this.byKey.get(key);
     if (rates === undefined) {
       const hash = typeof key === 'string' && this.byKey.size >= NAMES_KEPT ? idHashOfString(key) : -1;
@@ -237,7 +276,8 @@ export class PriceBook {
 
   private find(model: string, provider: string | null): ModelRates | null {
     const rates = this.lookup(model, provider);
-    if (this.found.size < 1000) this.found.set(provider === null ? model : `${provider}/${model}`, rates?.source ?? null);
+    if (this.found.size < 1000)
+      this.found.set(provider === null ? model : `${provider}/${model}`, rates?.source ?? null);
     return rates;
   }
 

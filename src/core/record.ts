@@ -127,7 +127,16 @@ const utf8 = new TextEncoder();
  * (model, agent), `ids` (provider, task, request_id, fingerprint) and `tokens` turn on reading
  * those fields of every line: they cost time on every line, so only when something uses them.
  */
-export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>> = {}, options: { labels?: boolean; ids?: boolean; tokens?: boolean; idsSinceMs?: number; stormKey?: 'request_id' | 'fingerprint' } = {}): FieldTable {
+export function fieldTable(
+  renames: Partial<Record<FieldName, readonly string[]>> = {},
+  options: {
+    labels?: boolean;
+    ids?: boolean;
+    tokens?: boolean;
+    idsSinceMs?: number;
+    stormKey?: 'request_id' | 'fingerprint';
+  } = {},
+): FieldTable {
   const slots: AliasSlot[] = [];
   const slotsByField: number[][] = [];
   FIELDS.forEach((field, fieldIndex) => {
@@ -143,11 +152,13 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   slots.forEach((slot, index) => {
     const bytes = utf8.encode(slot.name);
     const plain = bytes.length > 0 && bytes.every((c) => c >= 32 && c <= 126 && c !== 34 && c !== 92);
-    if (plain) (byFirst[bytes[0] as number] as { slot: number; bytes: Uint8Array }[]).push({ slot: index, bytes });
+    if (plain)
+      (byFirst[bytes[0] as number] as { slot: number; bytes: Uint8Array }[]).push({ slot: index, bytes });
   });
   const flat = byFirst.flat();
   const firstStart = new Int32Array(257);
-  for (let c = 0; c < 256; c++) firstStart[c + 1] = (firstStart[c] as number) + (byFirst[c] as unknown[]).length;
+  for (let c = 0; c < 256; c++)
+    firstStart[c + 1] = (firstStart[c] as number) + (byFirst[c] as unknown[]).length;
   const candSlot = new Int32Array(flat.length);
   const candLength = new Int32Array(flat.length);
   const candWord = new Int32Array(flat.length);
@@ -157,7 +168,8 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   flat.forEach((c, k) => {
     candSlot[k] = c.slot;
     candLength[k] = c.bytes.length;
-    candWord[k] = (c.bytes[0] ?? 0) | ((c.bytes[1] ?? 0) << 8) | ((c.bytes[2] ?? 0) << 16) | ((c.bytes[3] ?? 0) << 24);
+    candWord[k] =
+      (c.bytes[0] ?? 0) | ((c.bytes[1] ?? 0) << 8) | ((c.bytes[2] ?? 0) << 16) | ((c.bytes[3] ?? 0) << 24);
     candOffset[k] = offset;
     nameBytes.set(c.bytes, offset);
     offset += c.bytes.length;
@@ -165,7 +177,7 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
   const isTime = new Uint8Array(slots.length);
   for (const slot of slotsByField[F_TIME] as number[]) isTime[slot] = 1;
   const fieldBit = new Int32Array(slots.length);
-  slots.forEach((slot, index) => (fieldBit[index] = 1 << slot.field));
+  for (const [index, slot] of slots.entries()) fieldBit[index] = 1 << slot.field;
   const narrow = slots.length <= 31;
   const slotBit = narrow ? new Int32Array(slots.length) : null;
   const fieldSlots = narrow ? new Int32Array(FIELDS.length) : null;
@@ -175,7 +187,25 @@ export function fieldTable(renames: Partial<Record<FieldName, readonly string[]>
       fieldSlots[slot.field] = (fieldSlots[slot.field] as number) | (1 << index);
     });
   }
-  return { slots, slotsByField, labels: options.labels === true, ids: options.ids === true, idsSinceMs: options.idsSinceMs ?? -Infinity, stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey), tokens: options.tokens === true, firstStart, candSlot, candLength, candWord, candOffset, nameBytes, isTime, fieldBit, slotBit, fieldSlots };
+  return {
+    slots,
+    slotsByField,
+    labels: options.labels === true,
+    ids: options.ids === true,
+    idsSinceMs: options.idsSinceMs ?? -Infinity,
+    stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey),
+    tokens: options.tokens === true,
+    firstStart,
+    candSlot,
+    candLength,
+    candWord,
+    candOffset,
+    nameBytes,
+    isTime,
+    fieldBit,
+    slotBit,
+    fieldSlots,
+  };
 }
 
 // Scratch space for the fast path, reused for every line (single-threaded, never re-entered).
@@ -246,11 +276,13 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
       const kEnd = firstStart[c0 + 1] as number;
       let k = firstStart[c0] as number;
       if (k < kEnd) {
-        const word = c0 | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24);
+        const word =
+          c0 | ((b[i + 1] as number) << 8) | ((b[i + 2] as number) << 16) | ((b[i + 3] as number) << 24);
         for (; k < kEnd; k++) {
           const length = candLength[k] as number;
           if (b[i + length] !== 34) continue;
-          if (length < 4 ? (word & (WORD_MASK[length] as number)) !== candWord[k] : word !== candWord[k]) continue;
+          if (length < 4 ? (word & (WORD_MASK[length] as number)) !== candWord[k] : word !== candWord[k])
+            continue;
           let j = 4;
           const offset = candOffset[k] as number;
           while (j < length && b[i + j] === nameBytes[offset + j]) j++;
@@ -273,7 +305,13 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
       let kind: number;
       let c = (b[i] as number) | 0;
       let timeEnd: number;
-      if (c === 34 && slot >= 0 && table.isTime[slot] === 1 && (timeEnd = isoAt(b, i + 1, limit)) > 0 && b[timeEnd] === 34) {
+      if (
+        c === 34 &&
+        slot >= 0 &&
+        table.isTime[slot] === 1 &&
+        (timeEnd = isoAt(b, i + 1, limit)) > 0 &&
+        b[timeEnd] === 34
+      ) {
         // An ISO time, read in place: only digits and T, Z, +, -, :, . so a plain JSON string.
         kind = KIND_TIME;
         times[slot] = isoOut[0] as number;
@@ -298,7 +336,16 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
               if (!((x >= 48 && x <= 57) || (x >= 65 && x <= 70) || (x >= 97 && x <= 102))) return -1;
             }
             i += 6;
-          } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
+          } else if (
+            e === 34 ||
+            e === 92 ||
+            e === 47 ||
+            e === 98 ||
+            e === 102 ||
+            e === 110 ||
+            e === 114 ||
+            e === 116
+          ) {
             i += 2;
           } else {
             return -1;
@@ -343,7 +390,9 @@ function scanFlat(b: Uint8Array, start: number, limit: number, table: FieldTable
         gens[slot] = gen;
         fieldsSeen |= table.fieldBit[slot] as number;
         const bits = table.slotBit;
-        if (bits !== null) slotsSeen = kind === KIND_NULL ? slotsSeen & ~(bits[slot] as number) : slotsSeen | (bits[slot] as number);
+        if (bits !== null)
+          slotsSeen =
+            kind === KIND_NULL ? slotsSeen & ~(bits[slot] as number) : slotsSeen | (bits[slot] as number);
         kinds[slot] = kind;
         starts[slot] = valueStart;
         ends[slot] = i;
@@ -371,7 +420,10 @@ function ensureScratch(table: FieldTable): void {
   }
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+  1e20, 1e21, 1e22,
+];
 
 /**
  * A number as String() writes it, through JSON.stringify: String() keeps what it made in V8's
@@ -541,7 +593,12 @@ function stormHashAt(b: Uint8Array, table: FieldTable): number {
     const end = (ends[slot] as number) - 1;
     // Only a short id starting with a blank, u, n or - can be a placeholder ("unknown", "n/a").
     const first = (b[start] as number) | 0x20;
-    if (mayBePlaceholder(end - start) && (end === start || first === 0x75 || first === 0x6e || first === 45 || first === 32 || first === 41) && !isRequestId(ascii(b, start, end))) return -1;
+    if (
+      mayBePlaceholder(end - start) &&
+      (end === start || first === 0x75 || first === 0x6e || first === 45 || first === 32 || first === 41) &&
+      !isRequestId(ascii(b, start, end))
+    )
+      return -1;
     stormBytes = b;
     stormStart = start;
     stormEnd = end;
@@ -564,8 +621,10 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
   let timeMs: number;
   const timeKind = kinds[timeSlot];
   if (timeKind === KIND_TIME) timeMs = times[timeSlot] as number;
-  else if (timeKind === KIND_NUMBER) timeMs = epochToMs(numberAt(b, starts[timeSlot] as number, ends[timeSlot] as number));
-  else if (timeKind === KIND_STRING) timeMs = parseTimeBytes(b, (starts[timeSlot] as number) + 1, (ends[timeSlot] as number) - 1);
+  else if (timeKind === KIND_NUMBER)
+    timeMs = epochToMs(numberAt(b, starts[timeSlot] as number, ends[timeSlot] as number));
+  else if (timeKind === KIND_STRING)
+    timeMs = parseTimeBytes(b, (starts[timeSlot] as number) + 1, (ends[timeSlot] as number) - 1);
   else return null;
   if (Number.isNaN(timeMs)) return null;
   const costSlot = firstSlot(table, F_COST);
@@ -594,7 +653,8 @@ function fastRecord(b: Uint8Array, table: FieldTable): CostRecord | null {
     reused.providerId = providerId;
     reused.model = modelId >= 0 ? labelName(modelId) : modelId === -2 ? null : labelAt(b, table, F_MODEL);
     reused.agent = agentId >= 0 ? labelName(agentId) : agentId === -2 ? null : labelAt(b, table, F_AGENT);
-    reused.provider = providerId >= 0 ? labelName(providerId) : providerId === -2 ? null : labelAt(b, table, F_PROVIDER);
+    reused.provider =
+      providerId >= 0 ? labelName(providerId) : providerId === -2 ? null : labelAt(b, table, F_PROVIDER);
   } else {
     reused.model = null;
     reused.agent = null;
@@ -626,7 +686,9 @@ function describe(value: unknown): string {
 }
 
 function names(table: FieldTable, field: number): string {
-  return (table.slotsByField[field] as number[]).map((slot) => (table.slots[slot] as AliasSlot).name).join(', ');
+  return (table.slotsByField[field] as number[])
+    .map((slot) => (table.slots[slot] as AliasSlot).name)
+    .join(', ');
 }
 
 function tokenCount(value: unknown): number | null {
@@ -678,7 +740,7 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
   const pick = (field: number): [unknown, string] | null => {
     for (const slot of table.slotsByField[field] as number[]) {
       const name = (table.slots[slot] as AliasSlot).name;
-      const value = Object.prototype.hasOwnProperty.call(object, name) ? object[name] : undefined;
+      const value = Object.hasOwn(object, name) ? object[name] : undefined;
       if (value !== undefined && value !== null) return [value, name];
     }
     return null;
@@ -690,7 +752,8 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
   if (typeof timeValue === 'number') timeMs = epochToMs(timeValue);
   else if (typeof timeValue === 'string') timeMs = parseTimeString(timeValue);
   else timeMs = NaN;
-  if (Number.isNaN(timeMs)) return `"${timeKey}" is not an ISO 8601 time or epoch number: ${describe(timeValue)}`;
+  if (Number.isNaN(timeMs))
+    return `"${timeKey}" is not an ISO 8601 time or epoch number: ${describe(timeValue)}`;
 
   const costPick = pick(F_COST);
   const withTokens = table.tokens || costPick === null;
@@ -709,7 +772,13 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
     cost = costValue;
   }
   const labelOf = (field: number): string | null =>
-    (field === F_MODEL || field === F_AGENT || field === F_PROVIDER ? table.labels : table.ids && timeMs >= table.idsSinceMs) ? label(pick(field)?.[0]) : null;
+    (
+      field === F_MODEL || field === F_AGENT || field === F_PROVIDER
+        ? table.labels
+        : table.ids && timeMs >= table.idsSinceMs
+    )
+      ? label(pick(field)?.[0])
+      : null;
   const model = labelOf(F_MODEL);
   const agent = labelOf(F_AGENT);
   const provider = labelOf(F_PROVIDER);
@@ -733,10 +802,16 @@ function fromObject(table: FieldTable, object: Record<string, unknown>): ParsedL
 }
 
 /** The storm id of a line read with JSON.parse. */
-function stormOf(table: FieldTable, timeMs: number, pick: (field: number) => [unknown, string] | null): { stormHash: number; stormText: string | null } {
+function stormOf(
+  table: FieldTable,
+  timeMs: number,
+  pick: (field: number) => [unknown, string] | null,
+): { stormHash: number; stormText: string | null } {
   if (table.stormField < 0 || !(timeMs > table.idsSinceMs)) return { stormHash: -1, stormText: null };
   const text = label(pick(table.stormField)?.[0]);
-  return text !== null && isRequestId(text) ? { stormHash: idHashOfString(text), stormText: text } : { stormHash: -1, stormText: null };
+  return text !== null && isRequestId(text)
+    ? { stormHash: idHashOfString(text), stormText: text }
+    : { stormHash: -1, stormText: null };
 }
 
 const NON_JSON_NUMBER = /(?::|\[|,)\s*-?(?:NaN|Infinity)\b/;
@@ -754,7 +829,10 @@ export function parseLineSlow(line: string, table: FieldTable): ParsedLine {
     // Python's json.dumps writes NaN and Infinity, which are not JSON: say so plainly.
     if (NON_JSON_NUMBER.test(line)) return 'not JSON: NaN or Infinity is not a JSON number';
     // V8 quotes the line back ("..." is not valid JSON); the excerpt already shows it.
-    const detail = (error instanceof Error ? error.message : String(error)).replace(/,? ".*" is not valid JSON$/s, '');
+    const detail = (error instanceof Error ? error.message : String(error)).replace(
+      /,? ".*" is not valid JSON$/s,
+      '',
+    );
     return `not JSON: ${detail.length > 80 ? `${detail.slice(0, 80)}…` : detail}`;
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -25,7 +25,14 @@ export function classifyLog(prior: FileId | null, now: FileId, contentMatches: (
 }
 
 /** The fingerprint holds when the file still reaches the offset and the saved bytes are unchanged. */
-export function fingerprintHolds(size: number, offset: number, savedHead: Uint8Array, headNow: Uint8Array, savedTail: Uint8Array, tailNow: Uint8Array): boolean {
+export function fingerprintHolds(
+  size: number,
+  offset: number,
+  savedHead: Uint8Array,
+  headNow: Uint8Array,
+  savedTail: Uint8Array,
+  tailNow: Uint8Array,
+): boolean {
   if (size < offset) return false;
   return sameBytes(savedHead, headNow) && sameBytes(savedTail, tailNow);
 }
@@ -134,7 +141,12 @@ export type FollowVerdict =
   | 'idle';
 
 /** Is a rotated generation still followed? `grownMs` is when it last grew (or was rotated). */
-export function followVerdict(seen: { exists: boolean; intact: boolean; grew: boolean }, grownMs: number, nowMs: number, horizonMs: number): FollowVerdict {
+export function followVerdict(
+  seen: { exists: boolean; intact: boolean; grew: boolean },
+  grownMs: number,
+  nowMs: number,
+  horizonMs: number,
+): FollowVerdict {
   if (!seen.exists) return 'gone';
   if (!seen.intact) return 'replaced';
   if (seen.grew) return 'follow';

@@ -5,7 +5,14 @@ import { FUTURE_TOLERANCE_MS, type Ledger, type LedgerState } from './ledger.js'
 import { excerptOf, type LineSink } from './lines.js';
 import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
-import { type CostRecord, type FieldTable, lastFastRecord, lastStormText, parseLineBytes, parseLineFast } from './record.js';
+import {
+  type CostRecord,
+  type FieldTable,
+  lastFastRecord,
+  lastStormText,
+  parseLineBytes,
+  parseLineFast,
+} from './record.js';
 import type { StormState, StormTracker } from './storms.js';
 
 /** What a helper thread found reading part of the log (see SpendScanner.absorb). */
@@ -71,7 +78,17 @@ export const UNPRICED_NAMES = 50;
 export const NO_MODEL = '(no model)';
 
 export function newTotals(): ScanTotals {
-  return { records: 0, malformed: 0, malformed_samples: [], future_lines: 0, uncosted_lines: 0, newest_ms: 0, zero_cost_lines: 0, zero_cost_micros: 0, unpriced: {} };
+  return {
+    records: 0,
+    malformed: 0,
+    malformed_samples: [],
+    future_lines: 0,
+    uncosted_lines: 0,
+    newest_ms: 0,
+    zero_cost_lines: 0,
+    zero_cost_micros: 0,
+    unpriced: {},
+  };
 }
 
 export type CostPolicy = 'reported' | 'estimated' | 'max';
@@ -95,10 +112,10 @@ export const REPORTED_ONLY: Costing = { policy: 'reported', prices: null, unpric
 function microsOf(usd: number, maxLineUsd: number, what: string): number | string {
   // NaN and Infinity cannot come from the parser, but an estimate from absurd token counts can be
   // Infinity: never let one reach a sum.
-  if (!(usd <= maxLineUsd)) return `${what} ${Number.isFinite(usd) ? usd : 'not finite'} is above cost.max_line_usd (${maxLineUsd})`;
+  if (!(usd <= maxLineUsd))
+    return `${what} ${Number.isFinite(usd) ? usd : 'not finite'} is above cost.max_line_usd (${maxLineUsd})`;
   return Math.round(usd * MICROS_PER_USD);
 }
-
 
 const NOTE_NONE = 0;
 /** Logged cost 0, counted from its tokens. */
@@ -169,7 +186,8 @@ export class SpendScanner {
       this.unpriced(parsed.model ?? NO_MODEL, this.noteTokens, cost, note === NOTE_AT_RATE, timeMs);
     }
     this.ledger.add(timeMs, cost);
-    if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null)) this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
+    if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
+      this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? lastStormText : () => made);
@@ -193,15 +211,33 @@ export class SpendScanner {
     const max = this.costing.maxLineUsd ?? DEFAULT_MAX_LINE_USD;
     const reported = record.cost;
     const { policy, prices } = this.costing;
-    if (reported !== null && (policy === 'reported' || prices === null)) return microsOf(reported, max, 'cost');
+    if (reported !== null && (policy === 'reported' || prices === null))
+      return microsOf(reported, max, 'cost');
     const input = record.inputTokens ?? 0;
     const output = record.outputTokens ?? 0;
     const cached = record.cachedTokens ?? 0;
     if (input === 0 && output === 0 && cached === 0) return microsOf(reported ?? 0, max, 'cost');
-    const estimate = prices === null ? -1 : prices.estimate(record.modelId, record.model, record.providerId, record.provider, input, output, cached);
+    const estimate =
+      prices === null
+        ? -1
+        : prices.estimate(
+            record.modelId,
+            record.model,
+            record.providerId,
+            record.provider,
+            input,
+            output,
+            cached,
+          );
     if (estimate < 0) {
       const atRate = reported === null || reported === 0;
-      const cost = atRate ? microsOf(unpricedCost(this.costing.unpricedPerMillion, input, output, cached), max, 'cost at the unpriced rate') : microsOf(reported, max, 'cost');
+      const cost = atRate
+        ? microsOf(
+            unpricedCost(this.costing.unpricedPerMillion, input, output, cached),
+            max,
+            'cost at the unpriced rate',
+          )
+        : microsOf(reported, max, 'cost');
       if (typeof cost === 'string') return cost;
       // A line naming no model, with a logged cost, has nothing to price: nothing to report.
       if (atRate || record.model !== null) {
@@ -256,7 +292,10 @@ export class SpendScanner {
     t.zero_cost_micros += p.zero_cost_micros;
     if (p.newest_ms > t.newest_ms) t.newest_ms = p.newest_ms;
     for (const [model, entry] of Object.entries(p.unpriced)) {
-      const key = Object.hasOwn(t.unpriced, model) || Object.keys(t.unpriced).length < UNPRICED_NAMES ? model : '(other)';
+      const key =
+        Object.hasOwn(t.unpriced, model) || Object.keys(t.unpriced).length < UNPRICED_NAMES
+          ? model
+          : '(other)';
       const held = Object.hasOwn(t.unpriced, key) ? t.unpriced[key] : undefined;
       if (held === undefined) t.unpriced[key] = { ...entry };
       else {

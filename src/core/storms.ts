@@ -182,7 +182,10 @@ export class StormTracker {
       const singles = (this.singles ??= new Singles(0, this.fromMs));
       const slot = singles.slotOf(hash);
       if (singles.keyAt(slot) === EMPTY) {
-        if (singles.size + this.named.size + (saved?.count ?? 0) >= (this.settings.maxIds ?? MAX_TRACKED_IDS)) {
+        if (
+          singles.size + this.named.size + (saved?.count ?? 0) >=
+          (this.settings.maxIds ?? MAX_TRACKED_IDS)
+        ) {
           this.overflow = true;
           return;
         }
@@ -208,11 +211,15 @@ export class StormTracker {
   absorb(named: StormState, singles: Float64Array, textOf: (k: number) => string): void {
     for (const entry of named) {
       const id = entry[0] as string;
-      for (let k = 1; k + 1 < entry.length; k += 2) this.addId(id, entry[k] as number, entry[k + 1] as number);
+      for (let k = 1; k + 1 < entry.length; k += 2)
+        this.addId(id, entry[k] as number, entry[k + 1] as number);
     }
     if (this.savedLoaded && this.saved !== null) {
       // Not expected (absorb comes with a fresh read); correct, only slower.
-      for (let k = 0; k * 3 < singles.length; k++) this.add(singles[k * 3] as number, singles[k * 3 + 1] as number, singles[k * 3 + 2] as number, () => textOf(k));
+      for (let k = 0; k * 3 < singles.length; k++)
+        this.add(singles[k * 3] as number, singles[k * 3 + 1] as number, singles[k * 3 + 2] as number, () =>
+          textOf(k),
+        );
       return;
     }
     const data = singles; // the helper's own copy: marked in place
@@ -283,7 +290,12 @@ export class StormTracker {
         for (let j = k; j < end && ref === 0; j++) ref = bulk.refs[order[j] as number] as number;
         const known = this.named.find(hash);
         const entry = known >= 0 ? known : this.named.create(hash, nameOf(ref, hash));
-        for (let j = k; j < end; j++) this.named.insert(entry, bulk.times[order[j] as number] as number, bulk.costs[order[j] as number] as number);
+        for (let j = k; j < end; j++)
+          this.named.insert(
+            entry,
+            bulk.times[order[j] as number] as number,
+            bulk.costs[order[j] as number] as number,
+          );
       }
       k = end;
     }
@@ -319,7 +331,13 @@ export class StormTracker {
       }
       if (count < this.settings.count) continue;
       const id = named.id(k);
-      out.push({ id: id.length > ID_MAX ? `${id.slice(0, ID_MAX)}…` : id, count, usd: dollarsOf(usd), firstMs: first, lastMs: named.time(k, sightings - 1) });
+      out.push({
+        id: id.length > ID_MAX ? `${id.slice(0, ID_MAX)}…` : id,
+        count,
+        usd: dollarsOf(usd),
+        firstMs: first,
+        lastMs: named.time(k, sightings - 1),
+      });
     }
     return out.sort((a, b) => b.count - a.count || b.usd - a.usd || (a.id < b.id ? -1 : 1));
   }
@@ -432,7 +450,13 @@ export class StormTracker {
   }
 
   /** From saved state; sightings that left the window (or malformed entries) are dropped. */
-  static fromState(state: unknown, settings: StormSettings, nowMs: number, loadSingles: () => Float64Array | null = () => null, delta: readonly number[] = []): StormTracker {
+  static fromState(
+    state: unknown,
+    settings: StormSettings,
+    nowMs: number,
+    loadSingles: () => Float64Array | null = () => null,
+    delta: readonly number[] = [],
+  ): StormTracker {
     const tracker = new StormTracker(settings, nowMs, loadSingles, delta);
     if (!Array.isArray(state)) return tracker;
     for (const entry of state) {
@@ -442,7 +466,17 @@ export class StormTracker {
       for (let j = 1; j + 1 < entry.length; j += 2) {
         const t = entry[j];
         const c = entry[j + 1];
-        if (!(typeof t === 'number' && typeof c === 'number' && Number.isFinite(t) && Number.isFinite(c) && c >= 0 && t > tracker.fromMs)) continue;
+        if (
+          !(
+            typeof t === 'number' &&
+            typeof c === 'number' &&
+            Number.isFinite(t) &&
+            Number.isFinite(c) &&
+            c >= 0 &&
+            t > tracker.fromMs
+          )
+        )
+          continue;
         if (k < 0) {
           // An id named twice (not written so, but read as it is): the later entry, in the earlier's place.
           const hash = idHashOfString(id);

@@ -51,15 +51,20 @@ function modeText(mode: number): string {
  * who can write it can send the alerts elsewhere.
  */
 export function secretFileProblem(st: SecretStat, euid: number, file: string): string | null {
-  if (st.kind === 'directory') return `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ${file}/slack)`;
-  if (st.kind === 'other') return 'is not a regular file (a device, FIFO or socket), expected a file holding the URL';
+  if (st.kind === 'directory')
+    return `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ${file}/slack)`;
+  if (st.kind === 'other')
+    return 'is not a regular file (a device, FIFO or socket), expected a file holding the URL';
   const user = euid === 0 ? 'root' : `uid ${euid}`;
   if (st.uid !== 0 && st.uid !== euid) {
     return `is owned by uid ${st.uid}, not by root or the user the watchdog runs as (${user}): a secret held by another user can be read, swapped or pointed elsewhere by that user (fix: chown ${euid === 0 ? 'root' : euid} ${file} && chmod 600 ${file})`;
   }
   if ((st.mode & 0o077) !== 0) {
-    const who = [st.mode & 0o070 ? 'group' : '', st.mode & 0o007 ? 'others' : ''].filter(Boolean).join(' and ');
-    const can = [st.mode & 0o044 ? 'read' : '', st.mode & 0o022 ? 'write' : ''].filter(Boolean).join(' and ') || 'use';
+    const who = [st.mode & 0o070 ? 'group' : '', st.mode & 0o007 ? 'others' : '']
+      .filter(Boolean)
+      .join(' and ');
+    const can =
+      [st.mode & 0o044 ? 'read' : '', st.mode & 0o022 ? 'write' : ''].filter(Boolean).join(' and ') || 'use';
     return `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can} it can post to the channel as the watchdog or send its alerts elsewhere; refused as ssh refuses a private key others can read (fix: chmod 600 ${file})`;
   }
   return null;

@@ -70,8 +70,18 @@ export const PID_FILE_TOLERANCE_MS = 1000;
  * Its age is uptime minus start: no boot time is needed (/proc/stat's `btime` is whole seconds,
  * which is why `ps` reads up to a second early). Null when the figures make no sense.
  */
-export function processStartMs(nowMs: number, uptimeSec: number, startTicks: number, clockTicksPerSec: number): number | null {
-  if (![nowMs, uptimeSec, startTicks, clockTicksPerSec].every(Number.isFinite) || startTicks < 0 || clockTicksPerSec <= 0) return null;
+export function processStartMs(
+  nowMs: number,
+  uptimeSec: number,
+  startTicks: number,
+  clockTicksPerSec: number,
+): number | null {
+  if (
+    ![nowMs, uptimeSec, startTicks, clockTicksPerSec].every(Number.isFinite) ||
+    startTicks < 0 ||
+    clockTicksPerSec <= 0
+  )
+    return null;
   const ageMs = (uptimeSec - startTicks / clockTicksPerSec) * 1000;
   // A start read a little after the uptime (the two files are read one after the other) is now.
   return nowMs - Math.max(0, ageMs);
@@ -95,13 +105,28 @@ export function judgePidFile(
   protectedSet: ReadonlySet<number>,
 ): PidFileVerdict {
   const text = content.trim();
-  if (!/^\d+$/.test(text)) return { trusted: false, pid: null, reason: `does not hold a PID (${JSON.stringify(text.slice(0, 20))})` };
+  if (!/^\d+$/.test(text))
+    return {
+      trusted: false,
+      pid: null,
+      reason: `does not hold a PID (${JSON.stringify(text.slice(0, 20))})`,
+    };
   const pid = Number(text);
   if (pid <= 0) return { trusted: false, pid, reason: 'holds PID 0' };
-  if (proc === undefined) return { trusted: false, pid, reason: `names PID ${pid}, which is not running (a stale PID file): nothing signalled` };
-  if (protectedSet.has(pid)) return { trusted: false, pid, reason: `PID ${pid} is PID 1, the watchdog or one of its ancestors` };
+  if (proc === undefined)
+    return {
+      trusted: false,
+      pid,
+      reason: `names PID ${pid}, which is not running (a stale PID file): nothing signalled`,
+    };
+  if (protectedSet.has(pid))
+    return { trusted: false, pid, reason: `PID ${pid} is PID 1, the watchdog or one of its ancestors` };
   if ((rule.processName !== null || rule.cmdline !== null) && !matchesRule(rule, proc)) {
-    return { trusted: false, pid, reason: `PID ${pid} is "${proc.name}", not the configured target (PID reused?)` };
+    return {
+      trusted: false,
+      pid,
+      reason: `PID ${pid} is "${proc.name}", not the configured target (PID reused?)`,
+    };
   }
   if (proc.startMs !== null && proc.startMs > pidFileMtimeMs + PID_FILE_TOLERANCE_MS) {
     return {
@@ -127,7 +152,11 @@ export function graceSpendExceeded(spentMicro: number | null, graceSpendMicro: n
  * (the watchdog may be a descendant of the target's supervisor, never of the target, but a
  * protected PID is never signalled whatever the tree says).
  */
-export function processTree(roots: readonly number[], processes: readonly ProcessInfo[], protectedSet: ReadonlySet<number>): ProcessInfo[] {
+export function processTree(
+  roots: readonly number[],
+  processes: readonly ProcessInfo[],
+  protectedSet: ReadonlySet<number>,
+): ProcessInfo[] {
   const children = new Map<number, ProcessInfo[]>();
   const byPid = new Map<number, ProcessInfo>();
   for (const proc of processes) {

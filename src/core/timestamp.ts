@@ -126,7 +126,8 @@ export function isoAt(b: Uint8Array, start: number, limit: number): number {
       offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
     }
   }
-  isoOut[0] = lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
+  isoOut[0] =
+    lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
   return i;
 }
 

@@ -112,29 +112,45 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
   if (o.user) {
     return [
       '# Hardening: a user unit cannot use most sandboxing settings without user namespaces, and',
-      '# PrivateUsers= would make the app\'s processes unkillable; so only this:',
+      "# PrivateUsers= would make the app's processes unkillable; so only this:",
       '# no privilege gain through setuid programs.',
       'NoNewPrivileges=yes',
     ];
   }
-  const paths = [...new Set([...(kill && o.flagFolder !== null ? [o.flagFolder] : []), ...(o.stateFolder !== null ? [o.stateFolder] : [])])];
+  const paths = [
+    ...new Set([
+      ...(kill && o.flagFolder !== null ? [o.flagFolder] : []),
+      ...(o.stateFolder !== null ? [o.stateFolder] : []),
+    ]),
+  ];
   const writable = paths.map((p) => `-${unitWord(p)}`).join(' ');
-  const what = [kill && o.flagFolder !== null ? "the emergency flag's folder" : null, o.stateFolder !== null ? 'the state folder set in the config' : null].filter((x) => x !== null).join(' and ');
+  const what = [
+    kill && o.flagFolder !== null ? "the emergency flag's folder" : null,
+    o.stateFolder !== null ? 'the state folder set in the config' : null,
+  ]
+    .filter((x) => x !== null)
+    .join(' and ');
   return [
     '# ---- Hardening, as far as killing the target allows ----',
     kill
-      ? '# Runs as root (no User=) so that it can signal the app whatever user runs it. To run as the\n# app\'s user instead, add User= and Group=: it can then signal only that user\'s processes\n# (a refused signal is alerted and the check exits 1).'
+      ? "# Runs as root (no User=) so that it can signal the app whatever user runs it. To run as the\n# app's user instead, add User= and Group=: it can then signal only that user's processes\n# (a refused signal is alerted and the check exits 1)."
       : '# Runs as root (no User=) like the check it watches, to read the same state folder.',
     '# No privilege gain through setuid programs (a stop_command that needs sudo would need this removed).',
     'NoNewPrivileges=yes',
     '# The whole file system is read-only to it, except its state folder and the paths below: it',
-    '# only reads the cost log, the PID file and the app\'s state file.',
+    "# only reads the cost log, the PID file and the app's state file.",
     'ProtectSystem=strict',
     ...(writable === ''
-      ? [kill ? "# ReadWritePaths=: nothing besides the state folder (no config was read to find the flag's folder)." : '# Nothing is writable besides the state folder.']
+      ? [
+          kill
+            ? "# ReadWritePaths=: nothing besides the state folder (no config was read to find the flag's folder)."
+            : '# Nothing is writable besides the state folder.',
+        ]
       : [
           `# Writable: ${what} ("-": no failure if missing).`,
-          ...(o.example === true && kill ? ["# EXAMPLE PATH: put your flag_file's folder here (`cost-watchdog systemd` does it for you)."] : []),
+          ...(o.example === true && kill
+            ? ["# EXAMPLE PATH: put your flag_file's folder here (`cost-watchdog systemd` does it for you)."]
+            : []),
           `ReadWritePaths=${writable}`,
         ]),
     '# Home folders stay readable (a cost log may live there) but not writable.',
@@ -154,28 +170,37 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
     'RestrictNamespaces=yes',
     'LockPersonality=yes',
     'SystemCallArchitectures=native',
-    '# Slack and the dead-man\'s-switch ping (IPv4/IPv6), and systemctl or docker in a stop_command (unix sockets).',
+    "# Slack and the dead-man's-switch ping (IPv4/IPv6), and systemctl or docker in a stop_command (unix sockets).",
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
     kill
-      ? '# Only the powers the job needs: signal other users\' processes (KILL), read /proc/<pid>/exe for\n# long process names (SYS_PTRACE), and read the log and write the flag in the app\'s folders\n# whatever their owner (DAC_*). Add more if your stop_command needs them.\nCapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER'
+      ? "# Only the powers the job needs: signal other users' processes (KILL), read /proc/<pid>/exe for\n# long process names (SYS_PTRACE), and read the log and write the flag in the app's folders\n# whatever their owner (DAC_*). Add more if your stop_command needs them.\nCapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER"
       : '# Only reading and writing in folders whatever their owner; it signals nothing.\nCapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH',
-    '# Deliberately not set: ProtectProc=invisible and PrivatePIDs= would hide the app\'s processes',
+    "# Deliberately not set: ProtectProc=invisible and PrivatePIDs= would hide the app's processes",
     '# (nothing left to kill); PrivateUsers= would make their owner "nobody" (signals refused);',
-    '# MemoryDenyWriteExecute= breaks Node\'s JIT; PrivateNetwork= and IPAddressDeny= cut off Slack.',
+    "# MemoryDenyWriteExecute= breaks Node's JIT; PrivateNetwork= and IPAddressDeny= cut off Slack.",
   ];
 }
 
 function onFailure(): string[] {
-  return ['# A failed check (exit 1: log unreadable, flag not written, kill failed; 78: bad config) or a', '# timeout alerts, naming this unit: a blind watchdog is never silent.', 'OnFailure=cost-watchdog-notify@%n.service'];
+  return [
+    '# A failed check (exit 1: log unreadable, flag not written, kill failed; 78: bad config) or a',
+    '# timeout alerts, naming this unit: a blind watchdog is never silent.',
+    'OnFailure=cost-watchdog-notify@%n.service',
+  ];
 }
 
 function network(): string[] {
-  return ['# Alerts need the network; a check does not wait for it longer than its own bounds.', 'Wants=network-online.target', 'After=network-online.target'];
+  return [
+    '# Alerts need the network; a check does not wait for it longer than its own bounds.',
+    'Wants=network-online.target',
+    'After=network-online.target',
+  ];
 }
 
 export function systemdUnits(o: UnitOptions): UnitFile[] {
   const calendar = onCalendarFor(o.intervalMs);
-  if (calendar === null) throw new Error(`interval ${o.intervalMs} ms does not divide a minute, an hour or a day`);
+  if (calendar === null)
+    throw new Error(`interval ${o.intervalMs} ms does not divide a minute, an hour or a day`);
   const every = o.intervalMs === 60_000 ? 'every minute' : `every ${seconds(o.intervalMs)}`;
   const configArgs = ['-c', o.config];
   const lines = (parts: (string | string[])[]): string => `${parts.flat().join('\n')}\n`;
@@ -217,7 +242,10 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
   ]);
 
   const heartbeatService = lines([
-    header(o, "cost-watchdog: who watches the watchdog. Checks that a check completed recently (heartbeat.max_age)."),
+    header(
+      o,
+      'cost-watchdog: who watches the watchdog. Checks that a check completed recently (heartbeat.max_age).',
+    ),
     '# Started every 5 minutes by cost-watchdog-heartbeat.timer.',
     '[Unit]',
     'Description=cost-watchdog: check that the watchdog is alive (heartbeat)',
@@ -240,7 +268,7 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
   const heartbeatTimer = lines([
     header(o, 'cost-watchdog: check the heartbeat every 5 minutes.'),
     '[Unit]',
-    'Description=cost-watchdog: check the watchdog\'s heartbeat every 5 minutes',
+    "Description=cost-watchdog: check the watchdog's heartbeat every 5 minutes",
     '',
     '[Timer]',
     'OnCalendar=*-*-* *:00/5:30',
@@ -286,7 +314,7 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
 
   const notifyService = lines([
     header(o, 'cost-watchdog: alert that a cost-watchdog unit failed. Started by OnFailure= with the'),
-    '# failed unit\'s name as the instance: cost-watchdog-notify@cost-watchdog.service.service.',
+    "# failed unit's name as the instance: cost-watchdog-notify@cost-watchdog.service.service.",
     '[Unit]',
     'Description=cost-watchdog: alert that %i failed',
     network(),

@@ -19,7 +19,8 @@ export function readAppState(file: string): AppStateRead {
     const st = fstatSync(fd);
     if (st.isDirectory()) return { status: 'unreadable', error: 'is a folder' };
     if (!st.isFile()) return { status: 'unreadable', error: 'not a regular file' };
-    if (st.size > MAX_BYTES) return { status: 'unreadable', error: `larger than ${MAX_BYTES / 1024 / 1024} MB` };
+    if (st.size > MAX_BYTES)
+      return { status: 'unreadable', error: `larger than ${MAX_BYTES / 1024 / 1024} MB` };
     text = readFileSync(fd).toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -33,8 +34,12 @@ export function readAppState(file: string): AppStateRead {
     value = JSON.parse(text);
   } catch (error) {
     // An app writing its state in place can be caught half-way: say so plainly.
-    return { status: 'unreadable', error: text.trim() === '' ? 'empty' : `not JSON (${(error as Error).message.split('\n')[0]})` };
+    return {
+      status: 'unreadable',
+      error: text.trim() === '' ? 'empty' : `not JSON (${(error as Error).message.split('\n')[0]})`,
+    };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { status: 'unreadable', error: 'not a JSON object' };
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return { status: 'unreadable', error: 'not a JSON object' };
   return { status: 'ok', value: value as Record<string, unknown> };
 }

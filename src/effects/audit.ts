@@ -15,14 +15,26 @@ export function auditPath(stateDir: string): string {
  * link shares (a symlink is refused by O_NOFOLLOW), and a FIFO would block the check (O_NONBLOCK).
  * Throws the system error; the caller decides whether that fails the check.
  */
-export function appendAudit(stateDir: string, event: string, fields: Record<string, unknown>, nowMs: number): void {
+export function appendAudit(
+  stateDir: string,
+  event: string,
+  fields: Record<string, unknown>,
+  nowMs: number,
+): void {
   const line = JSON.stringify({ ts: new Date(nowMs).toISOString(), event, pid: process.pid, ...fields });
   const file = auditPath(stateDir);
-  const fd = openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  const fd = openSync(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    0o644,
+  );
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new Error(`${file} is not a regular file: not appended (remove it)`);
-    if (st.nlink > 1) throw new Error(`${file} has ${st.nlink} names (a hard link planted there?): not appended (remove it; the next line starts a new one)`);
+    if (st.nlink > 1)
+      throw new Error(
+        `${file} has ${st.nlink} names (a hard link planted there?): not appended (remove it; the next line starts a new one)`,
+      );
     writeSync(fd, `${line}\n`);
   } finally {
     closeSync(fd);

@@ -1,7 +1,18 @@
 // The emergency flag: its existence tells the app to stop spending. Written once per emergency
 // (the first trigger is the record) and never removed here: only `clear-emergency` removes it.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { type FlagSeen, flagUnknownReason } from '../core/flag.js';
 import { fsyncDir, readJson } from './store.js';
@@ -24,12 +35,22 @@ export function readFlag(flagFile: string): FlagRead {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return { kind: 'absent' };
     const code = e.code ?? null;
-    return { kind: 'unknown', code, detail: e.message, reason: flagUnknownReason(flagFile, path.dirname(flagFile), code, e.message) };
+    return {
+      kind: 'unknown',
+      code,
+      detail: e.message,
+      reason: flagUnknownReason(flagFile, path.dirname(flagFile), code, e.message),
+    };
   }
   // It exists, so it is in force whatever it holds: the app only checks that it exists. A link
   // (to a file that exists) is in force too, but what it points at is not ours to read or quote.
   try {
-    if (lstatSync(flagFile).isSymbolicLink()) return { kind: 'present', content: null, problem: 'a symbolic link to another file (in force: the app follows it; not read)' };
+    if (lstatSync(flagFile).isSymbolicLink())
+      return {
+        kind: 'present',
+        content: null,
+        problem: 'a symbolic link to another file (in force: the app follows it; not read)',
+      };
   } catch {
     return { kind: 'absent' }; // removed between the two looks
   }
@@ -37,12 +58,20 @@ export function readFlag(flagFile: string): FlagRead {
   if (read.kind === 'missing') return { kind: 'absent' }; // removed between the two looks
   if (read.kind === 'corrupt') return { kind: 'present', content: null, problem: read.reason };
   const value = read.value;
-  return { kind: 'present', content: value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null };
+  return {
+    kind: 'present',
+    content:
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : null,
+  };
 }
 
 /** What a FlagRead says for core's decisions. */
 export function flagSeen(read: FlagRead): FlagSeen {
-  return read.kind === 'unknown' ? { kind: 'unknown', code: read.code, detail: read.detail } : { kind: read.kind };
+  return read.kind === 'unknown'
+    ? { kind: 'unknown', code: read.code, detail: read.detail }
+    : { kind: read.kind };
 }
 
 export interface FlagContent {
@@ -68,7 +97,11 @@ export interface FlagContent {
 export function createFlag(flagFile: string, content: FlagContent): 'written' | 'exists' {
   const dir = path.dirname(flagFile);
   const temp = path.join(dir, `.${path.basename(flagFile)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  const fd = openSync(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
   try {
     try {
       const data = Buffer.from(`${JSON.stringify(content, null, 2)}\n`);

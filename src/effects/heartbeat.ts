@@ -9,7 +9,13 @@ export interface Heartbeat {
   pid: number;
   version: string;
   mode: string;
-  result: { ok: boolean; levels: Record<string, string>; level?: string; actions?: Record<string, unknown>; error?: string };
+  result: {
+    ok: boolean;
+    levels: Record<string, string>;
+    level?: string;
+    actions?: Record<string, unknown>;
+    error?: string;
+  };
   duration_ms: number;
 }
 
@@ -21,11 +27,16 @@ export function writeHeartbeat(stateDir: string, heartbeat: Heartbeat): void {
   try {
     writeJsonAtomic(heartbeatPath(stateDir), heartbeat);
   } catch (error) {
-    throw new FailureError(`cannot write the heartbeat ${heartbeatPath(stateDir)}: ${(error as Error).message}`);
+    throw new FailureError(
+      `cannot write the heartbeat ${heartbeatPath(stateDir)}: ${(error as Error).message}`,
+    );
   }
 }
 
-export type HeartbeatRead = { kind: 'ok'; heartbeat: Heartbeat; timeMs: number } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
+export type HeartbeatRead =
+  | { kind: 'ok'; heartbeat: Heartbeat; timeMs: number }
+  | { kind: 'missing' }
+  | { kind: 'corrupt'; reason: string };
 
 export function readHeartbeat(stateDir: string): HeartbeatRead {
   const read = readJson(heartbeatPath(stateDir));

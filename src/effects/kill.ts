@@ -107,7 +107,12 @@ export async function killTree(
    * Watch `pids` until all are gone, `ms` have passed or `enough()` says so; the gone go to
    * `gone`, the rest come back.
    */
-  const watch = async (pids: number[], ms: number, gone: number[], enough: () => boolean = () => false): Promise<number[]> => {
+  const watch = async (
+    pids: number[],
+    ms: number,
+    gone: number[],
+    enough: () => boolean = () => false,
+  ): Promise<number[]> => {
     const deadline = Date.now() + ms;
     let left = pids;
     for (;;) {
@@ -130,7 +135,12 @@ export async function killTree(
     graceCut = { spentMicro: spent as number, afterMs: Date.now() - termAt };
     return true;
   };
-  const waiting = await watch(tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid), graceMs, exited, spentTooMuch);
+  const waiting = await watch(
+    tree.filter((p) => send(p.pid, 'SIGTERM')).map((p) => p.pid),
+    graceMs,
+    exited,
+    spentTooMuch,
+  );
 
   // Children forked during the grace period belong to the tree too.
   let survivors = waiting;
@@ -147,9 +157,15 @@ export async function killTree(
     } catch {
       // the survivors known are still killed
     }
-    survivors = await watch(survivors.filter((pid) => send(pid, 'SIGKILL')), AFTER_KILL_WAIT_MS, killed);
+    survivors = await watch(
+      survivors.filter((pid) => send(pid, 'SIGKILL')),
+      AFTER_KILL_WAIT_MS,
+      killed,
+    );
   }
-  const alive = [...new Set([...survivors, ...[...refused].filter((pid) => stillSame(pid, start.get(pid) ?? null))])].sort((a, b) => a - b);
+  const alive = [
+    ...new Set([...survivors, ...[...refused].filter((pid) => stillSame(pid, start.get(pid) ?? null))]),
+  ].sort((a, b) => a - b);
   return {
     tree: tree.map((p) => ({ pid: p.pid, ppid: p.ppid, name: p.name })),
     signals,
@@ -177,7 +193,11 @@ export interface CommandReport {
 const OUTPUT_KEEP = 4096;
 
 /** Run the stop command through /bin/sh with a timeout; its own process group dies with it. */
-export function runStopCommand(command: string, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<CommandReport> {
+export function runStopCommand(
+  command: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandReport> {
   const started = Date.now();
   return new Promise((resolve) => {
     let output = '';
@@ -185,11 +205,20 @@ export function runStopCommand(command: string, timeoutMs: number, env: NodeJS.P
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_KEEP);
     };
-    let child;
+    let child: ReturnType<typeof spawn>;
     try {
       child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     } catch (error) {
-      resolve({ command, exit_code: null, signal: null, timed_out: false, output: '', duration_ms: 0, error: (error as Error).message, ok: false });
+      resolve({
+        command,
+        exit_code: null,
+        signal: null,
+        timed_out: false,
+        output: '',
+        duration_ms: 0,
+        error: (error as Error).message,
+        ok: false,
+      });
       return;
     }
     child.stdout?.on('data', keep);
@@ -204,11 +233,28 @@ export function runStopCommand(command: string, timeoutMs: number, env: NodeJS.P
     }, timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
-      resolve({ command, exit_code: null, signal: null, timed_out: false, output, duration_ms: Date.now() - started, error: error.message, ok: false });
+      resolve({
+        command,
+        exit_code: null,
+        signal: null,
+        timed_out: false,
+        output,
+        duration_ms: Date.now() - started,
+        error: error.message,
+        ok: false,
+      });
     });
     child.on('close', (code, sig) => {
       clearTimeout(timer);
-      resolve({ command, exit_code: code, signal: sig, timed_out: timedOut, output: output.trim(), duration_ms: Date.now() - started, ok: code === 0 && !timedOut });
+      resolve({
+        command,
+        exit_code: code,
+        signal: sig,
+        timed_out: timedOut,
+        output: output.trim(),
+        duration_ms: Date.now() - started,
+        ok: code === 0 && !timedOut,
+      });
     });
   });
 }

@@ -3,7 +3,14 @@
 // the log, and cursors as the checkpoint saves them. log-tail.ts decides which file is read from where.
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type AssemblerState, feed, finish, type LineSink, newAssembler, SCAN_PADDING } from '../core/lines.js';
+import {
+  type AssemblerState,
+  feed,
+  finish,
+  type LineSink,
+  newAssembler,
+  SCAN_PADDING,
+} from '../core/lines.js';
 import { ANCHOR_MAX, anchorStart, fingerprintHolds } from '../core/rotation.js';
 
 const CHUNK = 1024 * 1024;
@@ -25,9 +32,7 @@ export interface FileCursor {
   grownMs?: number;
 }
 
-
 export type SinkFor = (fileName: string) => LineSink;
-
 
 let buffer: Uint8Array | undefined;
 
@@ -39,7 +44,12 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
   let pos = cursor.offset;
   const claimFrom = sink.claimFrom ?? -1;
   while (pos < to) {
-    if (pos === claimFrom && sink.claim !== undefined && cursor.asm.pending.length === 0 && !cursor.asm.overlong) {
+    if (
+      pos === claimFrom &&
+      sink.claim !== undefined &&
+      cursor.asm.pending.length === 0 &&
+      !cursor.asm.overlong
+    ) {
       const taken = sink.claim(fd, pos, cursor.asm.lineNo);
       if (taken !== null && taken.end > pos && taken.end <= to) {
         cursor.asm.lineNo += taken.lines;
@@ -47,7 +57,13 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
         continue;
       }
     }
-    const n = readSync(fd, buffer, 0, claimFrom > pos ? Math.min(CHUNK, to - pos, claimFrom - pos) : Math.min(CHUNK, to - pos), pos);
+    const n = readSync(
+      fd,
+      buffer,
+      0,
+      claimFrom > pos ? Math.min(CHUNK, to - pos, claimFrom - pos) : Math.min(CHUNK, to - pos),
+      pos,
+    );
     if (n <= 0) break;
     buffer.fill(10, n, n + SCAN_PADDING);
     feed(cursor.asm, buffer.subarray(0, n + SCAN_PADDING), sink, pos === 0, n);
@@ -94,14 +110,19 @@ export function* chunksOf(fd: number, size: number): Generator<Uint8Array> {
 /** Newlines in bytes [0, end): the complete lines before a place in the file. */
 export function linesBefore(fd: number, end: number): number {
   let count = 0;
-  for (const chunk of chunksOf(fd, end)) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) count++;
+  for (const chunk of chunksOf(fd, end))
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) count++;
   return count;
 }
 
 /** Refresh the fingerprint after reading. */
 export function stamp(fd: number, cursor: FileCursor): void {
   cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
-  const before = pread(fd, cursor.offset - Math.min(ANCHOR_MAX, cursor.offset), Math.min(ANCHOR_MAX, cursor.offset));
+  const before = pread(
+    fd,
+    cursor.offset - Math.min(ANCHOR_MAX, cursor.offset),
+    Math.min(ANCHOR_MAX, cursor.offset),
+  );
   cursor.tail = before.subarray(anchorStart(before)).toString('base64');
 }
 
@@ -110,7 +131,14 @@ export function fingerprintMatches(fd: number, size: number, cursor: FileCursor)
   const head = Buffer.from(cursor.head, 'base64');
   const tail = Buffer.from(cursor.tail, 'base64');
   if (size < cursor.offset) return false;
-  return fingerprintHolds(size, cursor.offset, head, pread(fd, 0, head.length), tail, pread(fd, cursor.offset - tail.length, tail.length));
+  return fingerprintHolds(
+    size,
+    cursor.offset,
+    head,
+    pread(fd, 0, head.length),
+    tail,
+    pread(fd, cursor.offset - tail.length, tail.length),
+  );
 }
 
 export function newCursor(dev: number, ino: number, name: string): FileCursor {
@@ -177,7 +205,11 @@ export function findByInode(logPath: string, cursor: FileCursor): Entry | null {
 
 function whyNot(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'EACCES' ? 'permission denied' : code === 'ENOENT' ? 'it vanished' : (error as Error).message;
+  return code === 'EACCES'
+    ? 'permission denied'
+    : code === 'ENOENT'
+      ? 'it vanished'
+      : (error as Error).message;
 }
 
 /**
@@ -198,13 +230,19 @@ export function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor, not
       closeSync(fd);
     }
   } catch (error) {
-    notes.push(`cannot read rotated log ${entry.name} (${whyNot(error)}): its lines after byte ${cursor.offset} are lost to the watchdog`);
+    notes.push(
+      `cannot read rotated log ${entry.name} (${whyNot(error)}): its lines after byte ${cursor.offset} are lost to the watchdog`,
+    );
     return null;
   }
 }
 
 /** Read whole files we never followed (rotated generations), oldest first; returns their cursors. */
-export function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: string[]): { bytes: number; cursors: FileCursor[] } {
+export function readWhole(
+  files: readonly Entry[],
+  sinkFor: SinkFor,
+  notes: string[],
+): { bytes: number; cursors: FileCursor[] } {
   let bytes = 0;
   const cursors: FileCursor[] = [];
   for (const file of files) {
@@ -217,7 +255,12 @@ export function readWhole(files: readonly Entry[], sinkFor: SinkFor, notes: stri
   return { bytes, cursors };
 }
 // The checkpoint stores cursors as JSON: the assembler's bytes in base64.
-export type SavedCursor = Omit<FileCursor, 'asm' | 'grownMs'> & { line: number; pending: string; overlong: boolean; grown_ms?: number };
+export type SavedCursor = Omit<FileCursor, 'asm' | 'grownMs'> & {
+  line: number;
+  pending: string;
+  overlong: boolean;
+  grown_ms?: number;
+};
 
 export function saveCursor(cursor: FileCursor): SavedCursor {
   return {
@@ -239,7 +282,13 @@ export function loadCursor(value: unknown): FileCursor | null {
   const v = value as Partial<SavedCursor>;
   const ints = [v.dev, v.ino, v.offset, v.line];
   if (!ints.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= 0)) return null;
-  if (typeof v.head !== 'string' || typeof v.tail !== 'string' || typeof v.pending !== 'string' || typeof v.name !== 'string') return null;
+  if (
+    typeof v.head !== 'string' ||
+    typeof v.tail !== 'string' ||
+    typeof v.pending !== 'string' ||
+    typeof v.name !== 'string'
+  )
+    return null;
   return {
     dev: v.dev as number,
     ino: v.ino as number,
@@ -247,7 +296,11 @@ export function loadCursor(value: unknown): FileCursor | null {
     head: v.head,
     tail: v.tail,
     name: v.name,
-    asm: { pending: new Uint8Array(Buffer.from(v.pending, 'base64')), lineNo: v.line as number, overlong: v.overlong === true },
+    asm: {
+      pending: new Uint8Array(Buffer.from(v.pending, 'base64')),
+      lineNo: v.line as number,
+      overlong: v.overlong === true,
+    },
     ...(typeof v.grown_ms === 'number' && Number.isFinite(v.grown_ms) ? { grownMs: v.grown_ms } : {}),
   };
 }

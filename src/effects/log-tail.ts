@@ -18,7 +18,13 @@ import { closeSync, constants, fstatSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { finish } from '../core/lines.js';
-import { classifyLog, type FileId, followVerdict, generationsKept, offsetInRewrite } from '../core/rotation.js';
+import {
+  classifyLog,
+  type FileId,
+  followVerdict,
+  generationsKept,
+  offsetInRewrite,
+} from '../core/rotation.js';
 import {
   chunksOf,
   type Entry,
@@ -67,8 +73,6 @@ export interface TailOptions {
   horizonMs?: number;
 }
 
-
-
 /** Let a rotated generation go: its unfinished last line, if any, is now known to be cut short. */
 function letGo(cursor: FileCursor, sinkFor: SinkFor): void {
   finish(cursor.asm, sinkFor(cursor.name));
@@ -78,7 +82,14 @@ function letGo(cursor: FileCursor, sinkFor: SinkFor): void {
  * Take what each followed rotated generation gained; let go (with a note) of those that are gone,
  * replaced, or quiet for longer than the horizon.
  */
-function followGenerations(logPath: string, generations: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): { bytes: number; kept: FileCursor[] } {
+function followGenerations(
+  logPath: string,
+  generations: readonly FileCursor[],
+  sinkFor: SinkFor,
+  notes: string[],
+  nowMs: number,
+  horizonMs: number,
+): { bytes: number; kept: FileCursor[] } {
   if (generations.length === 0) return { bytes: 0, kept: [] };
   let beside: Entry[] | null = null;
   // Under the name it had at the last check, or else (renamed again) among the files beside the log.
@@ -86,7 +97,8 @@ function followGenerations(logPath: string, generations: readonly FileCursor[], 
     const file = path.join(path.dirname(logPath), gen.name);
     try {
       const st = statSync(file);
-      if (st.isFile() && sameFile(st, gen)) return { file, name: gen.name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+      if (st.isFile() && sameFile(st, gen))
+        return { file, name: gen.name, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
     } catch {
       // renamed or gone: look further
     }
@@ -98,9 +110,16 @@ function followGenerations(logPath: string, generations: readonly FileCursor[], 
   const kept: FileCursor[] = [];
   for (const gen of generations) {
     const entry = locate(gen);
-    const look = entry === null ? 'gone' : withFile(entry.file, 'unreadable', (fd) => (fingerprintMatches(fd, fstatSync(fd).size, gen) ? 'intact' : 'changed'));
+    const look =
+      entry === null
+        ? 'gone'
+        : withFile(entry.file, 'unreadable', (fd) =>
+            fingerprintMatches(fd, fstatSync(fd).size, gen) ? 'intact' : 'changed',
+          );
     if (look === 'unreadable') {
-      notes.push(`cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`);
+      notes.push(
+        `cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`,
+      );
       letGo(gen, sinkFor);
       continue;
     }
@@ -115,21 +134,42 @@ function followGenerations(logPath: string, generations: readonly FileCursor[], 
       bytes += read;
       grew = read > 0;
     }
-    const verdict = followVerdict({ exists: entry !== null, intact, grew }, gen.grownMs ?? nowMs, nowMs, horizonMs);
+    const verdict = followVerdict(
+      { exists: entry !== null, intact, grew },
+      gen.grownMs ?? nowMs,
+      nowMs,
+      horizonMs,
+    );
     if (verdict === 'follow') {
       kept.push(grew ? { ...gen, grownMs: nowMs } : gen);
       continue;
     }
     letGo(gen, sinkFor);
-    if (verdict === 'gone') notes.push(`no longer following rotated log ${gen.name}: it was deleted or compressed; lines written to it after the last check, if any, are not counted`);
-    else if (verdict === 'replaced') notes.push(`no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was read, or what was read changed`);
-    else notes.push(`no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ledger's horizon: its longest window)`);
+    if (verdict === 'gone')
+      notes.push(
+        `no longer following rotated log ${gen.name}: it was deleted or compressed; lines written to it after the last check, if any, are not counted`,
+      );
+    else if (verdict === 'replaced')
+      notes.push(
+        `no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was read, or what was read changed`,
+      );
+    else
+      notes.push(
+        `no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ledger's horizon: its longest window)`,
+      );
   }
   return { bytes, kept };
 }
 
 /** Add newly rotated generations; beyond MAX_GENERATIONS the longest quiet ones are let go, said so. */
-function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor: SinkFor, notes: string[], nowMs: number, horizonMs: number): FileCursor[] {
+function adopt(
+  generations: FileCursor[],
+  added: readonly FileCursor[],
+  sinkFor: SinkFor,
+  notes: string[],
+  nowMs: number,
+  horizonMs: number,
+): FileCursor[] {
   const all = [...generations];
   for (const gen of added) {
     // Rotated long ago (found on a rebuild): read whole, nothing more will come.
@@ -144,7 +184,9 @@ function adopt(generations: FileCursor[], added: readonly FileCursor[], sinkFor:
       continue;
     }
     letGo(gen, sinkFor);
-    notes.push(`no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`);
+    notes.push(
+      `no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`,
+    );
   }
   return out;
 }
@@ -168,14 +210,36 @@ function pause(ms: number): void {
  * rest of a copy beside it (copytruncate) and the file from 0. Null when the file is empty and
  * `mayWait`: a rewrite may be under way, decided at the next check (there is nothing to read).
  */
-function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: string, logPath: string, skip: readonly FileId[], sinkFor: SinkFor, notes: string[], mayWait: boolean): { cursor: FileCursor; bytes: number } | null {
+function resumeRewritten(
+  fd: number,
+  cursor: FileCursor,
+  id: FileId,
+  name: string,
+  logPath: string,
+  skip: readonly FileId[],
+  sinkFor: SinkFor,
+  notes: string[],
+  mayWait: boolean,
+): { cursor: FileCursor; bytes: number } | null {
   const tail = Buffer.from(cursor.tail, 'base64');
   let size = fstatSync(fd).size;
   const locate = (): number | null => (size === 0 ? null : offsetInRewrite(tail, chunksOf(fd, size)));
   const relocated = (at: number) => {
     // What was read is still there, ending at `at`; what follows it (kept unread lines, appends) is new.
-    notes.push(`${name} was rewritten in place keeping lines already counted: reading on after them (from byte ${at}, was ${cursor.offset})`);
-    return { cursor: { ...cursor, dev: id.dev, ino: id.ino, name, offset: at, asm: { ...cursor.asm, lineNo: linesBefore(fd, at) } }, bytes: 0 };
+    notes.push(
+      `${name} was rewritten in place keeping lines already counted: reading on after them (from byte ${at}, was ${cursor.offset})`,
+    );
+    return {
+      cursor: {
+        ...cursor,
+        dev: id.dev,
+        ino: id.ino,
+        name,
+        offset: at,
+        asm: { ...cursor.asm, lineNo: linesBefore(fd, at) },
+      },
+      bytes: 0,
+    };
   };
   const at = locate();
   if (at !== null) return relocated(at);
@@ -189,7 +253,8 @@ function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: strin
     const rest = { ...cursor, asm: { ...cursor.asm } };
     const read = readRest(copy, rest, sinkFor, notes);
     finish(rest.asm, sinkFor(copy.name));
-    if (read !== null) notes.push(`${name} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
+    if (read !== null)
+      notes.push(`${name} was truncated in place (copytruncate); read the rest of its copy ${copy.name}`);
     return { cursor: newCursor(id.dev, id.ino, name), bytes: read ?? 0 };
   }
   if (size === 0 && mayWait) return null;
@@ -218,7 +283,13 @@ function resumeRewritten(fd: number, cursor: FileCursor, id: FileId, name: strin
  * after a lost checkpoint: then the log is read from the start, along with rotated files beside it
  * modified in the last 48 hours.
  */
-export function readNewLines(logPath: string, prior: TailState | null, sinkFor: SinkFor, nowMs: number, options: TailOptions = {}): TailResult {
+export function readNewLines(
+  logPath: string,
+  prior: TailState | null,
+  sinkFor: SinkFor,
+  nowMs: number,
+  options: TailOptions = {},
+): TailResult {
   const lastSavedMs = options.lastSavedMs ?? null;
   const horizonMs = options.horizonMs ?? 900_000;
   const notes: string[] = [];
@@ -235,7 +306,9 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
     state: { current, previous },
     notes,
     bytesRead,
-    followChanged: previous.length !== before.length || previous.some((p, i) => !sameFile(p, before[i]!) || p.grownMs !== before[i]!.grownMs),
+    followChanged:
+      previous.length !== before.length ||
+      previous.some((p, i) => !sameFile(p, before[i]!) || p.grownMs !== before[i]!.grownMs),
     ...rest,
   });
 
@@ -257,7 +330,8 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       }
     }
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
     return result({ error: `cannot read the cost log ${logPath}: ${why}`, log: null });
   }
 
@@ -275,7 +349,10 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       const whole = readWhole(siblings, sinkFor, notes);
       bytesRead += whole.bytes;
       previous = adopt(previous, whole.cursors, sinkFor, notes, nowMs, horizonMs);
-      if (siblings.length > 0) notes.push(`also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`);
+      if (siblings.length > 0)
+        notes.push(
+          `also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`,
+        );
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
       const resumed = resumeRewritten(fd, current, st, logName, logPath, previous, sinkFor, notes, true);
@@ -286,12 +363,28 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
       // Renamed away: finish the old file, then start on the new one.
       const old = findByInode(logPath, current);
       if (old === null) {
-        notes.push(`${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`);
+        notes.push(
+          `${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`,
+        );
         letGo(current, sinkFor);
       } else {
         const asRead = { ...current };
         // Renamed after a rewrite in place (copytruncate, rotate_log): go on from where what was read is now.
-        const changed = withFile(old.file, null, (ofd) => (fingerprintMatches(ofd, fstatSync(ofd).size, current!) ? null : resumeRewritten(ofd, current!, old, old.name, logPath, [...previous, st], sinkFor, notes, false)));
+        const changed = withFile(old.file, null, (ofd) =>
+          fingerprintMatches(ofd, fstatSync(ofd).size, current!)
+            ? null
+            : resumeRewritten(
+                ofd,
+                current!,
+                old,
+                old.name,
+                logPath,
+                [...previous, st],
+                sinkFor,
+                notes,
+                false,
+              ),
+        );
         if (changed !== null) {
           bytesRead += changed.bytes;
           current = changed.cursor;
@@ -319,11 +412,21 @@ export function readNewLines(logPath: string, prior: TailState | null, sinkFor: 
           .sort((a, b) => a.mtimeMs - b.mtimeMs);
         const whole = readWhole(between, sinkFor, notes);
         bytesRead += whole.bytes;
-        if (between.length > 0) notes.push(`${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`);
+        if (between.length > 0)
+          notes.push(
+            `${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`,
+          );
         // The app may still hold the old file open and write to it: follow it (and the ones between).
         const added = read === null ? [] : [{ ...current, grownMs: nowMs }];
         if (read === null) letGo(current, sinkFor);
-        previous = adopt(previous, [...added, ...whole.cursors.map((c) => ({ ...c, grownMs: nowMs }))], sinkFor, notes, nowMs, horizonMs);
+        previous = adopt(
+          previous,
+          [...added, ...whole.cursors.map((c) => ({ ...c, grownMs: nowMs }))],
+          sinkFor,
+          notes,
+          nowMs,
+          horizonMs,
+        );
       }
       current = newCursor(st.dev, st.ino, logName);
     }

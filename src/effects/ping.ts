@@ -23,7 +23,12 @@ function shown(url: string, ok: boolean): string {
   return `${parsed.protocol}//${parsed.host}/…${ok ? '' : '/fail'}`;
 }
 
-export async function ping(url: string, checkOk: boolean, timeoutMs: number = PING_TIMEOUT_MS, signal?: AbortSignal): Promise<PingOutcome> {
+export async function ping(
+  url: string,
+  checkOk: boolean,
+  timeoutMs: number = PING_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<PingOutcome> {
   const target = shown(url, checkOk);
   const timeout = AbortSignal.timeout(timeoutMs);
   try {

@@ -5,7 +5,10 @@
 import type { Config } from '../config.js';
 import { readSecretFile } from './secret-file.js';
 
-export type WebhookSource = { kind: 'none' } | { kind: 'url'; url: string; from: string } | { kind: 'broken'; from: string; problem: string };
+export type WebhookSource =
+  | { kind: 'none' }
+  | { kind: 'url'; url: string; from: string }
+  | { kind: 'broken'; from: string; problem: string };
 
 /** Where the webhook URL comes from: the environment variable first, then the file. */
 export function webhookSource(config: Pick<Config, 'slack'>, env: NodeJS.ProcessEnv): WebhookSource {
@@ -23,7 +26,8 @@ export function webhookSource(config: Pick<Config, 'slack'>, env: NodeJS.Process
 }
 
 function checked(url: string, from: string): WebhookSource {
-  if (!/^https?:\/\/[^\s/]+\/?\S*$/i.test(url)) return { kind: 'broken', from, problem: 'does not hold an http(s) URL' };
+  if (!/^https?:\/\/[^\s/]+\/?\S*$/i.test(url))
+    return { kind: 'broken', from, problem: 'does not hold an http(s) URL' };
   return { kind: 'url', url, from };
 }
 
@@ -60,7 +64,12 @@ function retryAfterMs(header: string | null, nowMs: number): number | null {
 }
 
 function describeError(error: unknown, url: string): string {
-  const e = error as { statusCode?: number; original?: Error & { cause?: { code?: string } }; message?: string; name?: string };
+  const e = error as {
+    statusCode?: number;
+    original?: Error & { cause?: { code?: string } };
+    message?: string;
+    name?: string;
+  };
   let text: string;
   if (typeof e.statusCode === 'number') text = `HTTP ${e.statusCode}`;
   else {
@@ -81,28 +90,47 @@ function describeError(error: unknown, url: string): string {
  * Post `text` to the webhook, retrying 429 and 5xx and failed requests until `deadlineMs` (or
  * until `signal` aborts: a daemon that stops). Resolves (never rejects) with what happened.
  */
-export async function postToSlack(url: string, text: string, deadlineMs: number, signal?: AbortSignal): Promise<SendOutcome> {
+export async function postToSlack(
+  url: string,
+  text: string,
+  deadlineMs: number,
+  signal?: AbortSignal,
+): Promise<SendOutcome> {
   // A CommonJS package: its exports arrive as the default export once bundled.
-  const mod = (await import('@slack/webhook')) as typeof import('@slack/webhook') & { default?: typeof import('@slack/webhook') };
+  const mod = (await import('@slack/webhook')) as typeof import('@slack/webhook') & {
+    default?: typeof import('@slack/webhook');
+  };
   const IncomingWebhook = mod.IncomingWebhook ?? mod.default?.IncomingWebhook;
   let attempts = 0;
   let lastError = 'not sent: no time left';
   const stopped = (): boolean => signal?.aborted === true;
   for (;;) {
-    if (stopped()) return { ok: false, attempts, error: attempts > 0 ? `${lastError}; then stopped` : 'not sent: stopped' };
+    if (stopped())
+      return {
+        ok: false,
+        attempts,
+        error: attempts > 0 ? `${lastError}; then stopped` : 'not sent: stopped',
+      };
     const remaining = deadlineMs - Date.now();
     if (remaining <= 50) return { ok: false, attempts, error: lastError };
     let retryAfter: string | null = null;
     const fetchCapturing: typeof fetch = async (input, init) => {
-      const joined = signal === undefined ? init : { ...init, signal: init?.signal == null ? signal : AbortSignal.any([init.signal, signal]) };
+      const joined =
+        signal === undefined
+          ? init
+          : { ...init, signal: init?.signal == null ? signal : AbortSignal.any([init.signal, signal]) };
       const response = await fetch(input, joined);
       retryAfter = response.headers.get('retry-after');
       return response;
     };
     attempts++;
-    let hook;
+    let hook: InstanceType<typeof IncomingWebhook>;
     try {
-      hook = new IncomingWebhook(url, { timeout: remaining, fetch: fetchCapturing, retryConfig: { retries: 0 } });
+      hook = new IncomingWebhook(url, {
+        timeout: remaining,
+        fetch: fetchCapturing,
+        retryConfig: { retries: 0 },
+      });
     } catch (error) {
       return { ok: false, attempts, error: `cannot use the webhook: ${describeError(error, url)}` };
     }
@@ -116,7 +144,8 @@ export async function postToSlack(url: string, text: string, deadlineMs: number,
       const status = (error as { statusCode?: number }).statusCode;
       let waitMs: number;
       if (status === 429) {
-        waitMs = retryAfterMs(retryAfter, Date.now()) ?? BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
+        waitMs =
+          retryAfterMs(retryAfter, Date.now()) ?? BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
         lastError = `HTTP 429 (rate limited${retryAfter !== null ? `, Retry-After ${retryAfter}` : ''})`;
       } else if (status !== undefined && status < 500) {
         return { ok: false, attempts, error: lastError }; // 4xx: a retry gets the same answer
@@ -124,7 +153,12 @@ export async function postToSlack(url: string, text: string, deadlineMs: number,
         waitMs = BACKOFF_MS[Math.min(attempts - 1, BACKOFF_MS.length - 1)]!;
       }
       if (Date.now() + waitMs >= deadlineMs - 50) {
-        return { ok: false, attempts, error: `${lastError}; no time left to retry within the bound`, ...(status === 429 ? { retryAfterMs: waitMs } : {}) };
+        return {
+          ok: false,
+          attempts,
+          error: `${lastError}; no time left to retry within the bound`,
+          ...(status === 429 ? { retryAfterMs: waitMs } : {}),
+        };
       }
       await sleep(waitMs, signal);
     }

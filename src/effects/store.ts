@@ -30,7 +30,8 @@ export function makeDirs(dir: string, mode = 0o755): void {
   let at = path.resolve(dir);
   for (;;) {
     try {
-      if (!statSync(at).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a folder, ${at}`), { code: 'ENOTDIR' });
+      if (!statSync(at).isDirectory())
+        throw Object.assign(new Error(`ENOTDIR: not a folder, ${at}`), { code: 'ENOTDIR' });
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
@@ -75,10 +76,19 @@ export function fsyncDir(dir: string): void {
  * the old content or the new, never half; a crash leaves at worst a stray temporary file.
  * Throws the system error (the caller words it for the operator).
  */
-export function writeFileAtomic(file: string, text: string | Uint8Array | ByteSource, mode = 0o644, durable = true): void {
+export function writeFileAtomic(
+  file: string,
+  text: string | Uint8Array | ByteSource,
+  mode = 0o644,
+  durable = true,
+): void {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const fd = openSync(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    mode,
+  );
   try {
     const write = (data: Uint8Array): void => {
       let written = 0;
@@ -137,7 +147,10 @@ export function writeJsonAtomic(file: string, value: unknown, raw: Record<string
   });
 }
 
-export type JsonRead = { kind: 'ok'; value: unknown } | { kind: 'missing' } | { kind: 'corrupt'; reason: string };
+export type JsonRead =
+  | { kind: 'ok'; value: unknown }
+  | { kind: 'missing' }
+  | { kind: 'corrupt'; reason: string };
 
 /**
  * Read a JSON file of ours; a missing or corrupt one is an answer, not an exception. Never through
@@ -154,14 +167,23 @@ export function readJson(file: string): JsonRead {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'missing' };
-    if (code === 'ELOOP') return { kind: 'corrupt', reason: 'a symbolic link, not a file the watchdog wrote (ignored; replaced on the next write)' };
+    if (code === 'ELOOP')
+      return {
+        kind: 'corrupt',
+        reason: 'a symbolic link, not a file the watchdog wrote (ignored; replaced on the next write)',
+      };
     return { kind: 'corrupt', reason: (error as Error).message };
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) return { kind: 'corrupt', reason: 'not a regular file (ignored; replaced on the next write)' };
+    if (!st.isFile())
+      return { kind: 'corrupt', reason: 'not a regular file (ignored; replaced on the next write)' };
     // Files of ours are made by renaming a fresh temporary file: one with another name is planted.
-    if (st.nlink > 1) return { kind: 'corrupt', reason: `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced on the next write)` };
+    if (st.nlink > 1)
+      return {
+        kind: 'corrupt',
+        reason: `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced on the next write)`,
+      };
     text = readFileSync(fd, 'utf8');
   } catch (error) {
     return { kind: 'corrupt', reason: (error as Error).message };
@@ -172,7 +194,10 @@ export function readJson(file: string): JsonRead {
     return { kind: 'ok', value: JSON.parse(text) };
   } catch (error) {
     // V8 quotes the start of the text in its message: keep only where it went wrong.
-    return { kind: 'corrupt', reason: `not JSON (${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')})` };
+    return {
+      kind: 'corrupt',
+      reason: `not JSON (${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')})`,
+    };
   }
 }
 
@@ -222,11 +247,20 @@ export interface Lock {
 export function acquireLock(dir: string, waitMs: number): Lock {
   const file = path.join(dir, 'lock');
   const breaker = `${file}.break`;
-  const me: LockOwner = { pid: process.pid, start: procStat(process.pid)?.startTicks ?? null, host: hostname(), since: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    start: procStat(process.pid)?.startTicks ?? null,
+    host: hostname(),
+    since: new Date().toISOString(),
+  };
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      const fd = openSync(
+        file,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      );
       writeSync(fd, JSON.stringify(me));
       closeSync(fd);
       return {
@@ -254,8 +288,11 @@ export function acquireLock(dir: string, waitMs: number): Lock {
       continue;
     }
     if (Date.now() >= deadline) {
-      const who = owner === null ? 'another process' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
-      throw new FailureError(`another cost-watchdog check holds the lock ${file} (${who}); gave up after ${Math.round(waitMs / 1000)}s`);
+      const who =
+        owner === null ? 'another process' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
+      throw new FailureError(
+        `another cost-watchdog check holds the lock ${file} (${who}); gave up after ${Math.round(waitMs / 1000)}s`,
+      );
     }
     sleep(50);
   }
@@ -264,7 +301,11 @@ export function acquireLock(dir: string, waitMs: number): Lock {
 function breakStaleLock(file: string, breaker: string, seen: LockOwner | null): void {
   let fd: number;
   try {
-    fd = openSync(breaker, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    fd = openSync(
+      breaker,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
   } catch {
     if (ageMs(breaker) > 5000) {
       try {
@@ -280,7 +321,10 @@ function breakStaleLock(file: string, breaker: string, seen: LockOwner | null): 
   closeSync(fd);
   try {
     const now = readOwner(file);
-    const same = seen === null ? now === null : now !== null && now.pid === seen.pid && now.start === seen.start && now.since === seen.since;
+    const same =
+      seen === null
+        ? now === null
+        : now !== null && now.pid === seen.pid && now.start === seen.start && now.since === seen.since;
     if (same) {
       try {
         unlinkSync(file);

@@ -54,7 +54,10 @@ function readPidFile(file: string): { content: string; mtimeMs: number } {
 
 export async function findTarget(config: Config): Promise<TargetFinding> {
   const target = config.target;
-  if (target === null || (target.pidFile === null && target.processName === null && target.cmdline === null)) {
+  if (
+    target === null ||
+    (target.pidFile === null && target.processName === null && target.cmdline === null)
+  ) {
     return { configured: false, running: false, pids: [], notes: [], error: null, processes: [] };
   }
   const notes: string[] = [];
@@ -83,7 +86,8 @@ export async function findTarget(config: Config): Promise<TargetFinding> {
       if (verdict.trusted) pids.add(verdict.pid);
       else notes.push(`PID file ${target.pidFile} ${verdict.reason}`);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') notes.push(`cannot read PID file ${target.pidFile}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        notes.push(`cannot read PID file ${target.pidFile}: ${(error as Error).message}`);
     }
   }
   if (rule.processName !== null || rule.cmdline !== null) {

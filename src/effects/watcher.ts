@@ -27,7 +27,13 @@ export interface WatchPlan {
 export function watchPlan(config: Config): WatchPlan {
   const logName = path.basename(config.log);
   const logDir = path.dirname(config.log);
-  const folders = [...new Set([logDir, path.dirname(config.flagFile), ...(config.stateFile === null ? [] : [path.dirname(config.stateFile)])])];
+  const folders = [
+    ...new Set([
+      logDir,
+      path.dirname(config.flagFile),
+      ...(config.stateFile === null ? [] : [path.dirname(config.stateFile)]),
+    ]),
+  ];
   return {
     folders,
     classify(file: string): WatchedFile | null {
@@ -71,13 +77,22 @@ export function foldersNow(plan: WatchPlan): string {
  * Watch the plan's folders that exist; call `onChange` for every event on a file that matters.
  * Resolves once the watches are in place, so an append made after it is seen.
  */
-export async function watchFiles(plan: WatchPlan, onChange: (what: WatchedFile, file: string) => void, onError: (message: string) => void): Promise<FileWatcher> {
+export async function watchFiles(
+  plan: WatchPlan,
+  onChange: (what: WatchedFile, file: string) => void,
+  onError: (message: string) => void,
+): Promise<FileWatcher> {
   const folders = foldersNow(plan);
   const missing = missingFolders(plan);
   const present = plan.folders.filter((dir) => !missing.includes(dir));
   if (present.length === 0) return { missing, folders, close: async () => undefined };
   const { watch } = await import('chokidar');
-  const watcher = watch(present, { ignoreInitial: true, depth: 0, persistent: true, ignorePermissionErrors: true });
+  const watcher = watch(present, {
+    ignoreInitial: true,
+    depth: 0,
+    persistent: true,
+    ignorePermissionErrors: true,
+  });
   watcher.on('all', (_event, file) => {
     const what = plan.classify(file);
     if (what !== null) onChange(what, file);

@@ -10,7 +10,8 @@ describe('usage', () => {
   it('--help lists the commands and the exit codes', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
-    for (const word of ['run', 'status', 'validate', 'init', 'Exit codes', '-c, --config']) expect(r.stdout).toContain(word);
+    for (const word of ['run', 'status', 'validate', 'init', 'Exit codes', '-c, --config'])
+      expect(r.stdout).toContain(word);
   });
 
   it('help <command> exits 0', () => {
@@ -30,7 +31,9 @@ describe('usage', () => {
   it('--version prints the package version', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    expect(r.stdout.trim()).toBe(
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version,
+    );
   });
 
   it.each([
@@ -50,7 +53,10 @@ describe('usage', () => {
 
 describe('bad config exits 78 with the key path, no stack trace', () => {
   it.each([
-    ['log: state/x.jsonl\nlimits:\n  15m: { warn: lots }\n', 'limits.15m.warn: expected a number (USD), got "lots"'],
+    [
+      'log: state/x.jsonl\nlimits:\n  15m: { warn: lots }\n',
+      'limits.15m.warn: expected a number (USD), got "lots"',
+    ],
     ['limits:\n  15m: { warn: 1 }\n', 'log: required (expected a file path)'],
     ['log: x\nlimits: { 15m: { warn: 1 } }\nbogus: 1\n', 'bogus: unknown key'],
     ['log: x\nlimits: { 15m: { warn: 1 }\n', 'line 3, column 1: not valid YAML'],
@@ -116,7 +122,7 @@ describe('run fails loudly when it cannot see', () => {
   it('an unreadable log exits 1', () => {
     if (process.getuid?.() === 0) {
       // root reads any file; a folder in the log's place is just as unreadable as a log
-      const ws = workspace('log: state\n' + DEFAULT_LIMITS);
+      const ws = workspace(`log: state\n${DEFAULT_LIMITS}`);
       const r = ws.run('run');
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/cannot read the cost log .*state: not a regular file/);
@@ -130,7 +136,7 @@ describe('run fails loudly when it cannot see', () => {
 });
 
 describe('status', () => {
-  it('prints the contract\'s JSON shape', () => {
+  it("prints the contract's JSON shape", () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${DEFAULT_LIMITS}target:\n  pid_file: state/app.pid\n`);
     ws.append(lines(2, 2.1));
     ws.run('run');
@@ -174,7 +180,10 @@ describe('status', () => {
   it('is CRITICAL while the emergency flag is in force, even after spend dropped', () => {
     const ws = workspace();
     ws.append(lines(1, 1));
-    writeFileSync(path.join(ws.dir, 'state', 'cost_emergency.flag'), JSON.stringify({ reason: 'test', triggered_by: 'kill' }));
+    writeFileSync(
+      path.join(ws.dir, 'state', 'cost_emergency.flag'),
+      JSON.stringify({ reason: 'test', triggered_by: 'kill' }),
+    );
     const s = ws.status();
     expect(s.code).toBe(2);
     expect(s.json.emergency).toMatchObject({ active: true, reason: 'test' });
@@ -200,7 +209,9 @@ describe('status', () => {
     const r = ws.run('status');
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/cost-watchdog status: WARNING/);
-    expect(r.stdout).toMatch(/15m\s+\$4\.20\s+WARN\s+\[[#.|]+[\]>]\s+warn \$3\.00 \/ emergency \$5\.00 \/ kill \$8\.00/);
+    expect(r.stdout).toMatch(
+      /15m\s+\$4\.20\s+WARN\s+\[[#.|]+[\]>]\s+warn \$3\.00 \/ emergency \$5\.00 \/ kill \$8\.00/,
+    );
     expect(r.stdout).toMatch(/emergency flag\s+not set/);
     expect(r.stdout).toMatch(/target\s+not configured/);
     expect(r.stdout).toMatch(/malformed lines\s+1\n\s+cost_log\.jsonl:3: not JSON/);

@@ -21,19 +21,26 @@ interface Warning {
   text: string;
 }
 
-function statusJson(ws: Workspace): { code: number | null; json: Record<string, unknown> & { warnings: Warning[] } } {
+function statusJson(ws: Workspace): {
+  code: number | null;
+  json: Record<string, unknown> & { warnings: Warning[] };
+} {
   const r = ws.run('status', '--json');
   return { code: r.code, json: JSON.parse(r.stdout) as Record<string, unknown> & { warnings: Warning[] } };
 }
 
-const LIMITS = 'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
+const LIMITS =
+  'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
 
 describe('cost from tokens', () => {
   it('a log of cost 0 with tokens crosses the kill limit: flag, kill, and the alert says why', async () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 1s\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 1s\n`,
+    );
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
     // gpt-4o: $2.50 / $10 per million. Three calls of 1M in + 100k out = $3.50 each, logged as 0.
-    for (let i = 0; i < 3; i++) ws.append(call({ request_id: `c${i}`, model: 'gpt-4o', in: M, out: 100_000, cost: 0 }));
+    for (let i = 0; i < 3; i++)
+      ws.append(call({ request_id: `c${i}`, model: 'gpt-4o', in: M, out: 100_000, cost: 0 }));
     const r = ws.runJson();
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.windows['15m']?.spend_usd).toBeCloseTo(10.5, 6);
@@ -42,7 +49,9 @@ describe('cost from tokens', () => {
     for (const pid of [tree.pid, ...tree.children]) await waitFor(`pid ${pid} gone`, () => !alive(pid));
     const [alert] = alertsIn(r.stderr);
     expect(alert).toContain('KILL: 15m spend $10.50 crossed the kill limit $8.00');
-    expect(alert).toContain('the app logged cost 0 for 3 calls with tokens; counted from their tokens instead ($10.50)');
+    expect(alert).toContain(
+      'the app logged cost 0 for 3 calls with tokens; counted from their tokens instead ($10.50)',
+    );
     expect(alert).toContain('top models (15m): gpt-4o $10.50');
   });
 
@@ -67,7 +76,9 @@ describe('cost from tokens', () => {
     ws.append(call({ model: 'acme-llm-9', in: 40_000, out: 20_000 }));
     const first = ws.runJson();
     expect(first.json.windows['15m']?.spend_usd).toBeCloseTo(3, 6); // 60k tokens at $50/M
-    expect(alertsIn(first.stderr).join('\n')).toContain('model "acme-llm-9" has no price: 1 call without a logged cost counted at $50.00 per million tokens ($3.00 so far); set cost.prices for it');
+    expect(alertsIn(first.stderr).join('\n')).toContain(
+      'model "acme-llm-9" has no price: 1 call without a logged cost counted at $50.00 per million tokens ($3.00 so far); set cost.prices for it',
+    );
     ws.append(call({ model: 'acme-llm-9', in: 1000, out: 0 }));
     const second = ws.runJson();
     expect(alertsIn(second.stderr).join('\n')).not.toContain('has no price');
@@ -80,7 +91,9 @@ describe('cost from tokens', () => {
   });
 
   it('cost.prices prices a private model; the alert never shows it as unpriced', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}cost:\n  prices:\n    acme-llm-9: { input: 10, output: 40 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\n${LIMITS}cost:\n  prices:\n    acme-llm-9: { input: 10, output: 40 }\n`,
+    );
     ws.append(call({ model: 'acme-llm-9', in: 100_000, out: 50_000, cost: 0 }));
     const r = ws.runJson();
     expect(r.json.windows['15m']?.spend_usd).toBeCloseTo(1 + 2, 6);
@@ -90,24 +103,34 @@ describe('cost from tokens', () => {
 
 describe("the app's state file", () => {
   const STATE = `log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}`;
-  const writeState = (ws: Workspace, state: Record<string, unknown>): void => writeFileSync(path.join(ws.dir, 'state', 'cost_tracker.json'), JSON.stringify(state));
+  const writeState = (ws: Workspace, state: Record<string, unknown>): void =>
+    writeFileSync(path.join(ws.dir, 'state', 'cost_tracker.json'), JSON.stringify(state));
 
   it('an app that under-reports is alerted on Slack, once; status shows both figures', async () => {
     const slack = await slackServer();
     const ws = workspace(STATE);
-    ws.append(call({ request_id: 'a', in: 1200, out: 300, cost: 2.5 }, 60) + call({ request_id: 'b', in: 1200, out: 300, cost: 0.0405 }, 20));
+    ws.append(
+      call({ request_id: 'a', in: 1200, out: 300, cost: 2.5 }, 60) +
+        call({ request_id: 'b', in: 1200, out: 300, cost: 0.0405 }, 20),
+    );
     writeState(ws, { updated_at: now() - 10, cost_15min: 0.0405, cost_daily: 0.0405, emergency_mode: false });
     const env = { SLACK_WEBHOOK_URL: slack.url };
     const r = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env });
     expect(r.code, r.stderr).toBe(0);
     const texts = slack.requests.map((q) => (JSON.parse(q.body) as { text: string }).text);
-    expect(texts.join('\n')).toContain('app under-reports: its 15m spend (cost_15min) is $0.0405, the watchdog counts $2.54 from the log ($2.50 more)');
+    expect(texts.join('\n')).toContain(
+      'app under-reports: its 15m spend (cost_15min) is $0.0405, the watchdog counts $2.54 from the log ($2.50 more)',
+    );
     const again = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env });
     expect(again.code).toBe(0);
     expect(slack.requests.length).toBe(1);
     const { code, json } = statusJson(ws);
     expect(code).toBe(1);
-    const app = json.app as { status: string; windows: Record<string, { app_usd: number; watchdog_usd: number }>; emergency: boolean };
+    const app = json.app as {
+      status: string;
+      windows: Record<string, { app_usd: number; watchdog_usd: number }>;
+      emergency: boolean;
+    };
     expect(app.status).toBe('ok');
     expect(app.windows['15m']).toEqual({ key: 'cost_15min', app_usd: 0.0405, watchdog_usd: 2.5405 });
     expect(app.emergency).toBe(false);
@@ -128,7 +151,9 @@ describe("the app's state file", () => {
     ws.append(call({ in: 1, out: 1, cost: 0.01 }, 5));
     writeState(ws, { updated_at: now() - 3600, cost_15min: 0, cost_daily: 0.01 });
     const r = ws.runJson();
-    expect(alertsIn(r.stderr).join('\n')).toMatch(/app state is stale: .*cost_tracker\.json was last updated 1h\d*m?\d*s? before the cost log last grew/);
+    expect(alertsIn(r.stderr).join('\n')).toMatch(
+      /app state is stale: .*cost_tracker\.json was last updated 1h\d*m?\d*s? before the cost log last grew/,
+    );
   });
 
   it('the emergency alert says when the app claims not to be in emergency mode', () => {
@@ -139,7 +164,9 @@ describe("the app's state file", () => {
     expect(existsSync(flagFile(ws))).toBe(true);
     const [alert] = alertsIn(r.stderr);
     expect(alert).toContain('EMERGENCY: 15m spend $6.00 crossed the emergency limit $5.00');
-    expect(alert).toContain("the app says it is not in emergency mode (emergency_mode: false) while the watchdog's level is emergency");
+    expect(alert).toContain(
+      "the app says it is not in emergency mode (emergency_mode: false) while the watchdog's level is emergency",
+    );
   });
 
   it('a missing or unreadable state file is reported, never fatal', () => {
@@ -162,19 +189,25 @@ describe("the app's state file", () => {
 describe('retry storms', () => {
   it('the same request id billed again and again, across runs, flags at the emergency level', () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
-    for (let i = 0; i < 3; i++) ws.append(call({ request_id: 'batch-17', in: 1200, out: 300, cost: 0.04 }, 120 - i));
+    for (let i = 0; i < 3; i++)
+      ws.append(call({ request_id: 'batch-17', in: 1200, out: 300, cost: 0.04 }, 120 - i));
     expect(ws.runJson().json.windows['15m']?.level).toBe('ok');
     expect(existsSync(flagFile(ws))).toBe(false);
-    for (let i = 0; i < 3; i++) ws.append(call({ request_id: 'batch-17', in: 1200, out: 300, cost: 0.04 }, 60 - i));
+    for (let i = 0; i < 3; i++)
+      ws.append(call({ request_id: 'batch-17', in: 1200, out: 300, cost: 0.04 }, 60 - i));
     const r = ws.runJson();
     expect(r.code).toBe(0);
     const flag = readJsonFile(flagFile(ws)) as Record<string, unknown>;
     expect(flag).toMatchObject({ window: 'retry-storm', level: 'emergency', triggered_by: 'run' });
     expect(flag.reason).toBe('retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)');
-    expect(alertsIn(r.stderr)[0]).toContain('EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)');
+    expect(alertsIn(r.stderr)[0]).toContain(
+      'EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)',
+    );
     const { code, json } = statusJson(ws);
     expect(code).toBe(2);
-    expect((json.retry_storms as { storms: unknown[] }).storms).toEqual([expect.objectContaining({ id: 'batch-17', count: 6, spend_usd: 0.24 })]);
+    expect((json.retry_storms as { storms: unknown[] }).storms).toEqual([
+      expect.objectContaining({ id: 'batch-17', count: 6, spend_usd: 0.24 }),
+    ]);
   });
 
   it('clear-emergency refuses while the storm lasts, unless forced; forced, the flag stays away', () => {
@@ -193,7 +226,8 @@ describe('retry storms', () => {
   it('lines without an id (missing, null, empty, "unknown") are never grouped', () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
     for (const id of [undefined, null, '', 'unknown', 'UNKNOWN']) {
-      for (let i = 0; i < 6; i++) ws.append(call({ ...(id === undefined ? {} : { request_id: id }), cost: 0.01 }, 30 - i));
+      for (let i = 0; i < 6; i++)
+        ws.append(call({ ...(id === undefined ? {} : { request_id: id }), cost: 0.01 }, 30 - i));
     }
     const r = ws.runJson();
     expect(r.stderr).not.toContain('retry storm');
@@ -201,10 +235,15 @@ describe('retry storms', () => {
   });
 
   it('keyed by fingerprint, at the warn level: alerted, no flag', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}retry_storm:\n  key: fingerprint\n  count: 3\n  level: warn\n`);
-    for (let i = 0; i < 3; i++) ws.append(call({ request_id: `distinct-${i}`, fingerprint: 'prompt-abc', cost: 0.01 }, 30 - i));
+    const ws = workspace(
+      `log: state/cost_log.jsonl\n${LIMITS}retry_storm:\n  key: fingerprint\n  count: 3\n  level: warn\n`,
+    );
+    for (let i = 0; i < 3; i++)
+      ws.append(call({ request_id: `distinct-${i}`, fingerprint: 'prompt-abc', cost: 0.01 }, 30 - i));
     const r = ws.runJson();
-    expect(alertsIn(r.stderr)[0]).toContain('WARN: retry storm: fingerprint "prompt-abc" seen 3 times in 15m');
+    expect(alertsIn(r.stderr)[0]).toContain(
+      'WARN: retry storm: fingerprint "prompt-abc" seen 3 times in 15m',
+    );
     expect(existsSync(flagFile(ws))).toBe(false);
   });
 });
@@ -221,8 +260,10 @@ describe('burn rate', () => {
     expect(r.json.windows.daily?.level).toBe('ok');
     expect(existsSync(flagFile(ws))).toBe(false);
     const [alert] = alertsIn(r.stderr);
-    expect(alert).toMatch(/WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the last 1h, \d+x the even pace of the daily kill limit \$240\.00; at this rate the daily kill limit is reached at \d\d:\d\d/);
-    const burn = (statusJson(ws).json.burn_rate as { burning: boolean; daily_limit_reached_at: string | null });
+    expect(alert).toMatch(
+      /WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the last 1h, \d+x the even pace of the daily kill limit \$240\.00; at this rate the daily kill limit is reached at \d\d:\d\d/,
+    );
+    const burn = statusJson(ws).json.burn_rate as { burning: boolean; daily_limit_reached_at: string | null };
     expect(burn.burning).toBe(true);
     expect(Date.parse(burn.daily_limit_reached_at ?? '')).toBeGreaterThan(Date.now());
   });
@@ -230,17 +271,23 @@ describe('burn rate', () => {
 
 describe('blind spots', () => {
   it('a silent log while the target runs is alerted; not when the target is gone', async () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 1s\nsilence:\n  after: 30m\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 1s\nsilence:\n  after: 30m\n`,
+    );
     ws.append(call({ cost: 0.01 }, 7200));
     const old = Date.now() / 1000 - 7200;
     utimesSync(ws.log, old, old);
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
     const r = ws.runJson();
-    expect(alertsIn(r.stderr).join('\n')).toMatch(/cost log silent while the app runs — its accounting may be broken \(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)/);
+    expect(alertsIn(r.stderr).join('\n')).toMatch(
+      /cost log silent while the app runs — its accounting may be broken \(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)/,
+    );
     tree.parent.kill('SIGKILL');
     for (const pid of tree.children) process.kill(pid, 'SIGKILL');
     await waitFor('the target gone', () => !alive(tree.pid));
-    const quiet = workspace(`log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\nsilence:\n  after: 30m\n`);
+    const quiet = workspace(
+      `log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\nsilence:\n  after: 30m\n`,
+    );
     quiet.append(call({ cost: 0.01 }, 7200));
     utimesSync(quiet.log, old, old);
     expect(quiet.runJson().stderr).not.toContain('silent');
@@ -251,7 +298,9 @@ describe('blind spots', () => {
     ws.append(call({ cost: 1 }, -3600));
     const first = ws.runJson();
     expect(first.json.windows['15m']?.spend_usd).toBe(1);
-    expect(alertsIn(first.stderr).join('\n')).toContain('1 line dated more than 5 minutes in the future (clock skew?) were counted as now');
+    expect(alertsIn(first.stderr).join('\n')).toContain(
+      '1 line dated more than 5 minutes in the future (clock skew?) were counted as now',
+    );
     ws.append(call({ cost: 1 }, -3600));
     expect(alertsIn(ws.runJson().stderr).join('\n')).not.toContain('in the future');
     const behind = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
@@ -266,7 +315,9 @@ describe('status shows who spent', () => {
   it('top models and agents per window', () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
     ws.append(
-      call({ model: 'gpt-4o', agent: 'planner', cost: 2 }) + call({ model: 'gpt-4o-mini', agent: 'coder', cost: 0.5 }) + call({ model: 'gpt-4o', agent: 'coder', cost: 1 }),
+      call({ model: 'gpt-4o', agent: 'planner', cost: 2 }) +
+        call({ model: 'gpt-4o-mini', agent: 'coder', cost: 0.5 }) +
+        call({ model: 'gpt-4o', agent: 'coder', cost: 1 }),
     );
     const { json } = statusJson(ws);
     const w = (json.windows as Record<string, { top_models: unknown; top_agents: unknown }>)['15m'];
@@ -286,9 +337,12 @@ describe('status shows who spent', () => {
 
 describe('hostile files in the places the app owns', () => {
   it('a named pipe as the state file or the PID file does not hang the check', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}target:\n  pid_file: state/app.pid\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}target:\n  pid_file: state/app.pid\n`,
+    );
     ws.append(call({ cost: 0.5 }, 10));
-    for (const name of ['cost_tracker.json', 'app.pid']) execFileSync('mkfifo', [path.join(ws.dir, 'state', name)]);
+    for (const name of ['cost_tracker.json', 'app.pid'])
+      execFileSync('mkfifo', [path.join(ws.dir, 'state', name)]);
     const started = Date.now();
     const r = ws.runJson();
     expect(r.code, r.stderr).toBe(0);

@@ -17,7 +17,12 @@ export interface Daemon {
  * Resolves once the daemon watches its files. One that exits first throws, unless `mayExit`
  * (a test of a refused start looks at `exited`).
  */
-export async function startWatch(ws: Workspace, env: Record<string, string> = {}, args: string[] = [], mayExit = false): Promise<Daemon> {
+export async function startWatch(
+  ws: Workspace,
+  env: Record<string, string> = {},
+  args: string[] = [],
+  mayExit = false,
+): Promise<Daemon> {
   const child = spawn(process.execPath, [BIN, 'watch', '-c', ws.config, ...args], {
     cwd: ws.dir,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
@@ -30,7 +35,11 @@ export async function startWatch(ws: Workspace, env: Record<string, string> = {}
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  await waitFor('watch to start watching', () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null, 30_000);
+  await waitFor(
+    'watch to start watching',
+    () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null,
+    30_000,
+  );
   if (child.exitCode !== null && !mayExit) throw new Error(`watch exited ${child.exitCode}: ${err}`);
   return { child, stdout: () => out, stderr: () => err, exited };
 }

@@ -1,11 +1,32 @@
 // Enforcement end to end: the real CLI against real processes, real files and a real HTTP server
 // on 127.0.0.1 standing in for Slack.
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { alertsIn, audit, cli, cliAsNobody, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
+import {
+  alertsIn,
+  audit,
+  cli,
+  cliAsNobody,
+  cliAsync,
+  flagFile,
+  lines,
+  readJsonFile,
+  type Workspace,
+  workspace,
+} from './helpers.js';
 import { alive, slackServer, startNamed, startPlain, startTree, stateOf, waitFor } from './procs.js';
 
 function config(extra = '', limits = '  15m: { warn: 3, emergency: 5, kill: 8 }\n'): string {
@@ -23,7 +44,13 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const pid of [tree.pid, ...tree.children]) expect(alive(pid), `pid ${pid}`).toBe(false);
     const flag = readJsonFile(flagFile(ws)) as Record<string, unknown>;
-    expect(flag).toMatchObject({ window: '15m', spend_usd: 9, limit_usd: 8, triggered_by: 'run', level: 'kill' });
+    expect(flag).toMatchObject({
+      window: '15m',
+      spend_usd: 9,
+      limit_usd: 8,
+      triggered_by: 'run',
+      level: 'kill',
+    });
     expect(typeof flag.host).toBe('string');
     expect(Number.isNaN(Date.parse(flag.triggered_at as string))).toBe(false);
     expect(flag.reason).toContain('crossed the kill limit');
@@ -42,7 +69,12 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
     expect(r.code, r.stderr).toBe(0);
     for (const pid of [tree.pid, ...tree.children]) expect(alive(pid)).toBe(false);
     const signals = audit(ws).filter((e) => e.event === 'signal');
-    expect(signals.filter((s) => s.signal === 'SIGKILL').map((s) => s.pid).sort()).toEqual([tree.pid, ...tree.children].sort());
+    expect(
+      signals
+        .filter((s) => s.signal === 'SIGKILL')
+        .map((s) => s.pid)
+        .sort(),
+    ).toEqual([tree.pid, ...tree.children].sort());
     expect(r.stdout).toMatch(/needed SIGKILL|after SIGKILL/);
   });
 
@@ -71,7 +103,9 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
       expect(late).toBeGreaterThan(0);
       expect(alive(parent.pid as number)).toBe(false);
       expect(alive(late)).toBe(false);
-      expect(audit(ws).some((e) => e.event === 'signal' && e.signal === 'SIGKILL' && e.pid === late)).toBe(true);
+      expect(audit(ws).some((e) => e.event === 'signal' && e.signal === 'SIGKILL' && e.pid === late)).toBe(
+        true,
+      );
     } finally {
       parent.kill('SIGKILL');
       if (late > 0 && alive(late)) process.kill(late, 'SIGKILL');
@@ -97,11 +131,17 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
     const ws = workspace(config('alerts:\n  reminder: 2s\n', '  3s: { warn: 1, emergency: 2 }\n'));
     ws.append(lines(1, 1.5, 0));
     const first = ws.run('run');
-    expect(alertsIn(first.stderr)).toEqual([expect.stringMatching(/^cost-watchdog: ALERT WARN: 3s spend \$1\.50 crossed the warn limit \$1\.00/)]);
+    expect(alertsIn(first.stderr)).toEqual([
+      expect.stringMatching(/^cost-watchdog: ALERT WARN: 3s spend \$1\.50 crossed the warn limit \$1\.00/),
+    ]);
     expect(alertsIn(ws.run('run').stderr)).toEqual([]);
     ws.append(lines(1, 1, 0));
     const escalated = ws.run('run');
-    expect(alertsIn(escalated.stderr)).toEqual([expect.stringMatching(/ALERT EMERGENCY: 3s spend \$2\.50 crossed the emergency limit \$2\.00 \(was warn\)/)]);
+    expect(alertsIn(escalated.stderr)).toEqual([
+      expect.stringMatching(
+        /ALERT EMERGENCY: 3s spend \$2\.50 crossed the emergency limit \$2\.00 \(was warn\)/,
+      ),
+    ]);
     expect(existsSync(flagFile(ws))).toBe(true);
     expect(alertsIn(ws.run('run').stderr)).toEqual([]);
     // The spend leaves the window: recovery; the flag stays (only a person clears it), so 2 s
@@ -135,7 +175,9 @@ describe('which processes are the target', () => {
   });
 
   it('a PID file whose process does not match process_name is not trusted', async () => {
-    const ws = workspace(config('target:\n  pid_file: state/app.pid\n  process_name: cw-exact-agent\n  grace: 1s\n'));
+    const ws = workspace(
+      config('target:\n  pid_file: state/app.pid\n  process_name: cw-exact-agent\n  grace: 1s\n'),
+    );
     const bystander = startPlain();
     await waitFor('bystander', () => alive(bystander.pid as number));
     writeFileSync(path.join(ws.dir, 'state', 'app.pid'), String(bystander.pid));
@@ -172,7 +214,9 @@ describe('which processes are the target', () => {
     const ws = workspace(config('target:\n  pid_file: state/app.pid\n  grace: 30s\n'));
     const pidFile = path.join(ws.dir, 'state', 'app.pid');
     // The shell starts a short child, writes its PID, then becomes a `sleep` that never reaps it.
-    const parent = spawn('/bin/sh', ['-c', `sleep 0.05 & echo $! > ${pidFile}; exec sleep 300`], { stdio: 'ignore' });
+    const parent = spawn('/bin/sh', ['-c', `sleep 0.05 & echo $! > ${pidFile}; exec sleep 300`], {
+      stdio: 'ignore',
+    });
     try {
       const zombie = await waitFor('the zombie', () => {
         const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
@@ -231,7 +275,9 @@ describe('the flag cannot be written', () => {
     const r = ws.run('run');
     expect(r.code).toBe(1);
     expect(alive(tree.pid)).toBe(false);
-    expect(r.stderr).toMatch(/EMERGENCY FLAG NOT WRITTEN: .*no-such-folder\/cost_emergency\.flag: its folder .* does not exist/);
+    expect(r.stderr).toMatch(
+      /EMERGENCY FLAG NOT WRITTEN: .*no-such-folder\/cost_emergency\.flag: its folder .* does not exist/,
+    );
     expect(r.stderr).toMatch(/^cost-watchdog: emergency flag not written/m);
     expect(audit(ws).some((e) => e.event === 'flag_failed')).toBe(true);
     // The next check fails again (the flag is still not there), without alerting again within
@@ -292,7 +338,11 @@ describe('kill and clear-emergency', () => {
     const k = ws.run('kill', '--reason', 'retry loop');
     expect(k.code, k.stderr).toBe(0);
     expect(alive(first.pid)).toBe(false);
-    expect(readJsonFile(flagFile(ws))).toMatchObject({ triggered_by: 'kill', level: 'kill', reason: expect.stringContaining('retry loop') });
+    expect(readJsonFile(flagFile(ws))).toMatchObject({
+      triggered_by: 'kill',
+      level: 'kill',
+      reason: expect.stringContaining('retry loop'),
+    });
     expect(alertsIn(k.stderr)[0]).toMatch(/MANUAL KILL by .*: retry loop/);
 
     const second = await startTree(pidFile); // the supervisor brings it back
@@ -379,7 +429,8 @@ describe('Slack', () => {
 
   function noSecretAnywhere(ws: Workspace, outputs: string[], secret: string): void {
     for (const out of outputs) expect(out).not.toContain(secret);
-    for (const name of readdirSync(ws.stateDir)) expect(readFileSync(path.join(ws.stateDir, name), 'utf8')).not.toContain(secret);
+    for (const name of readdirSync(ws.stateDir))
+      expect(readFileSync(path.join(ws.stateDir, name), 'utf8')).not.toContain(secret);
   }
 
   it('posts the alert, escaped, and the URL appears nowhere', async () => {
@@ -402,7 +453,11 @@ describe('Slack', () => {
   });
 
   it('retries a 500 and honours Retry-After on a 429', async () => {
-    const slack = await slackServer([{ status: 500, body: 'oops' }, { status: 429, headers: { 'Retry-After': '1' } }, { status: 200, body: 'ok' }]);
+    const slack = await slackServer([
+      { status: 500, body: 'oops' },
+      { status: 429, headers: { 'Retry-After': '1' } },
+      { status: 200, body: 'ok' },
+    ]);
     const ws = workspace(config(SLACK));
     ws.append(lines(1, 3.5));
     const r = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env: { CW_TEST_WEBHOOK: slack.url } });
@@ -431,11 +486,18 @@ describe('Slack', () => {
     noSecretAnywhere(ws, [r.stdout, r.stderr], 's3cr3t-token');
 
     const good = await slackServer();
-    const next = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env: { CW_TEST_WEBHOOK: good.url } });
+    const next = await cliAsync(['run', '-c', ws.config], {
+      cwd: ws.dir,
+      env: { CW_TEST_WEBHOOK: good.url },
+    });
     expect(next.code).toBe(0);
     expect(good.requests).toHaveLength(1);
     expect(good.requests[0]?.text).toMatch(/KILL: 15m spend \$9\.00/);
-    expect(audit(ws).filter((e) => e.event === 'alert_sent').at(-1)).toHaveProperty('delayed_from');
+    expect(
+      audit(ws)
+        .filter((e) => e.event === 'alert_sent')
+        .at(-1),
+    ).toHaveProperty('delayed_from');
   }, 40_000);
 
   it('without a webhook, alerts go to stderr with a one-time note on adding Slack', () => {
@@ -461,7 +523,9 @@ describe('Slack', () => {
     chmodSync(file, 0o666);
     const refused = ws.run('run');
     expect(refused.code).toBe(78);
-    expect(refused.stderr).toMatch(/slack\.webhook_url_file: .*slack-url is open to group and others \(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 /);
+    expect(refused.stderr).toMatch(
+      /slack\.webhook_url_file: .*slack-url is open to group and others \(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 /,
+    );
   });
 });
 
@@ -486,7 +550,9 @@ describe('StrictModes for the config', () => {
     chownSync(ws.config, 65534, 65534);
     const r = ws.run('run');
     expect(r.code).toBe(78);
-    expect(r.stderr).toMatch(/refusing a config file owned by uid 65534, not by root or the user the watchdog runs as \(uid 0\).*chown root/);
+    expect(r.stderr).toMatch(
+      /refusing a config file owned by uid 65534, not by root or the user the watchdog runs as \(uid 0\).*chown root/,
+    );
   });
 
   it('refuses a config in a folder anyone can write to', () => {
@@ -530,7 +596,13 @@ describe('npm run demo', () => {
     });
     expect(r.code, r.out).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
-    for (const step of [/\[slack\] :warning: \*cost-watchdog: WARN/, /EMERGENCY: 15m spend/, /KILL: 15m spend/, /killed 1 process/]) expect(r.out).toMatch(step);
+    for (const step of [
+      /\[slack\] :warning: \*cost-watchdog: WARN/,
+      /EMERGENCY: 15m spend/,
+      /KILL: 15m spend/,
+      /killed 1 process/,
+    ])
+      expect(r.out).toMatch(step);
     const pid = Number(/agent pid (\d+)/.exec(r.out)?.[1]);
     expect(alive(pid)).toBe(false);
     const folder = /\(config (\S+)\/watchdog\.yaml\)/.exec(r.out)?.[1] ?? '';

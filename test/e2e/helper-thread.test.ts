@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, workspace, type Workspace } from './helpers.js';
 
-const LIMITS = 'limits:\n  15m: { warn: 300, emergency: 500, kill: 800 }\n  1h: { warn: 1000 }\n  daily: { warn: 2000, emergency: 2500, kill: 3000 }\n';
+const LIMITS =
+  'limits:\n  15m: { warn: 300, emergency: 500, kill: 800 }\n  1h: { warn: 1000 }\n  daily: { warn: 2000, emergency: 2500, kill: 3000 }\n';
 
 /** A log where everything interesting happens in both halves. */
 function mixedLog(): string {
@@ -14,11 +15,18 @@ function mixedLog(): string {
   const models = ['gpt-4o-mini', 'gpt-4o', 'acme-private', 'claude-sonnet-4-5'];
   for (let i = 0; i < 6000; i++) {
     const t = Number((nowSec - 600 + (i % 500)).toFixed(3)); // all within the last 10 minutes, out of order
-    const fields: Record<string, unknown> = { t, model: models[i % 4], agent: `agent-${i % 5}`, in: 1000 + (i % 700), out: 100 + (i % 90) };
+    const fields: Record<string, unknown> = {
+      t,
+      model: models[i % 4],
+      agent: `agent-${i % 5}`,
+      in: 1000 + (i % 700),
+      out: 100 + (i % 90),
+    };
     fields.cost = i % 9 === 0 ? 0 : 0.001 * (i % 13);
     // Ids: mostly unique; a few repeated across the whole file (storms), some escaped or numeric.
     if (i % 1000 === 7) fields.request_id = 'storm-A';
-    else if (i % 1500 === 11) fields.request_id = 'storm"B'; // escaped in JSON
+    else if (i % 1500 === 11)
+      fields.request_id = 'storm"B'; // escaped in JSON
     else if (i % 1200 === 3) fields.request_id = 42;
     else if (i % 997 === 5) fields.request_id = 'sorm-é';
     else fields.request_id = `req-${i}`;
@@ -36,20 +44,41 @@ function runIn(ws: Workspace, env: Record<string, string>): Record<string, unkno
 }
 
 function statusIn(ws: Workspace): Record<string, unknown> {
-  return JSON.parse(cli(['status', '--json', '-c', ws.config], { cwd: ws.dir }).stdout) as Record<string, unknown>;
+  return JSON.parse(cli(['status', '--json', '-c', ws.config], { cwd: ws.dir }).stdout) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** What must agree, without the parts that depend on the moment. */
 function essence(status: Record<string, unknown>): unknown {
   const windows = status.windows as Record<string, Record<string, unknown>>;
   return {
-    windows: Object.fromEntries(Object.entries(windows).map(([name, w]) => [name, { spend: Math.round((w.spend_usd as number) * 1e6), level: w.level, top_models: w.top_models, top_agents: w.top_agents }])),
+    windows: Object.fromEntries(
+      Object.entries(windows).map(([name, w]) => [
+        name,
+        {
+          spend: Math.round((w.spend_usd as number) * 1e6),
+          level: w.level,
+          top_models: w.top_models,
+          top_agents: w.top_agents,
+        },
+      ]),
+    ),
     lines: status.lines_counted,
     malformed: status.malformed_lines,
     samples: status.malformed_samples,
-    unpriced: (status.cost as { unpriced_models: Record<string, unknown>[] }).unpriced_models.map((u) => ({ ...u, spend_usd: Math.round((u.spend_usd as number) * 1e6), last_at: undefined })),
+    unpriced: (status.cost as { unpriced_models: Record<string, unknown>[] }).unpriced_models.map((u) => ({
+      ...u,
+      spend_usd: Math.round((u.spend_usd as number) * 1e6),
+      last_at: undefined,
+    })),
     zero: (status.cost as { zero_cost_lines: number }).zero_cost_lines,
-    storms: (status.retry_storms as { storms: Record<string, unknown>[] }).storms.map((s) => ({ id: s.id, count: s.count, spend: Math.round((s.spend_usd as number) * 1e6) })),
+    storms: (status.retry_storms as { storms: Record<string, unknown>[] }).storms.map((s) => ({
+      id: s.id,
+      count: s.count,
+      spend: Math.round((s.spend_usd as number) * 1e6),
+    })),
   };
 }
 
@@ -69,23 +98,37 @@ describe('a helper thread reads part of a large log', () => {
     const b = essence(statusIn(two));
     expect(b).toEqual(a);
     // The log really has storms, malformed lines in both halves, and all of them counted.
-    expect(a.storms).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'storm-A', count: 6 }), expect.objectContaining({ id: 'storm"B', count: 4 }), expect.objectContaining({ id: '42', count: 5 }), expect.objectContaining({ id: 'sorm-é', count: 7 })]));
+    expect(a.storms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: 'storm-A', count: 6 }),
+        expect.objectContaining({ id: 'storm"B', count: 4 }),
+        expect.objectContaining({ id: '42', count: 5 }),
+        expect.objectContaining({ id: 'sorm-é', count: 7 }),
+      ]),
+    );
     expect(a.malformed).toBe(7);
     // The fifth sample is in the helper's part (the last 42% of the bytes): numbered the same.
-    expect((a.samples as { line: number }[]).map((x) => x.line).sort((x, y) => x - y)[4]).toBeGreaterThan(3500);
+    expect((a.samples as { line: number }[]).map((x) => x.line).sort((x, y) => x - y)[4]).toBeGreaterThan(
+      3500,
+    );
     // One more sighting of ids seen once before, in both: the base saved after the helper's part
     // holds them, so they become storms of the same size in both.
-    const more = `${JSON.stringify({ t: Date.now() / 1000 - 5, request_id: 'req-5999', cost: 0.5 })}\n`.repeat(3);
+    const more =
+      `${JSON.stringify({ t: Date.now() / 1000 - 5, request_id: 'req-5999', cost: 0.5 })}\n`.repeat(3);
     one.append(more);
     two.append(more);
     runIn(one, {});
     runIn(two, {});
     const after = essence(statusIn(two)) as { storms: { id: string; count: number }[] };
     expect(after).toEqual(essence(statusIn(one)));
-    expect(after.storms).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'req-5999', count: 4 })]));
+    expect(after.storms).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'req-5999', count: 4 })]),
+    );
     // Both saved the same ids seen once (the base file and the delta).
     const saved = (ws: Workspace): number => {
-      const cp = JSON.parse(readFileSync(`${ws.stateDir}/checkpoint.json`, 'utf8')) as { storm_singles: { count: number; delta: number[] } };
+      const cp = JSON.parse(readFileSync(`${ws.stateDir}/checkpoint.json`, 'utf8')) as {
+        storm_singles: { count: number; delta: number[] };
+      };
       return cp.storm_singles.count + cp.storm_singles.delta.length;
     };
     expect(saved(two)).toBe(saved(one));

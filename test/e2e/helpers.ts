@@ -1,7 +1,19 @@
 // Helpers for end-to-end tests: a temp workspace laid out like an app built on the Cost Control
 // tracker, and the real CLI (bin/cost-watchdog.js -> dist/) spawned as a user would run it.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,12 +33,20 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 export function cli(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env(options.env), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: env(options.env),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The CLI without blocking this process (a test's HTTP server must keep answering). */
-export function cliAsync(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function cliAsync(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env(options.env) });
     let stdout = '';
@@ -154,14 +174,18 @@ function spawnAsNobody(ws: Workspace, args: string[], before: () => void = () =>
   chmodSync(copy, 0o755);
   chownTree(ws.dir, NOBODY);
   before();
-  const r = spawnSync(process.execPath, [path.join(copy, 'bin', 'cost-watchdog.js'), ...args, '-c', ws.config], {
-    cwd: ws.dir,
-    env: env(),
-    encoding: 'utf8',
-    uid: NOBODY,
-    gid: NOBODY,
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(copy, 'bin', 'cost-watchdog.js'), ...args, '-c', ws.config],
+    {
+      cwd: ws.dir,
+      env: env(),
+      encoding: 'utf8',
+      uid: NOBODY,
+      gid: NOBODY,
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

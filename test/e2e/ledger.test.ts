@@ -1,6 +1,14 @@
 // The real CLI over real files: appends, rotation of both kinds, partial lines, garbage, a lost
 // checkpoint, and concurrent runs. Spend is asserted to the cent: nothing lost, nothing twice.
-import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliAsync, lines, readJsonFile, runWithUnreadable, workspace } from './helpers.js';
@@ -34,8 +42,12 @@ describe('reading the log incrementally', () => {
     ws.append(lines(2, 2.1));
     const r = ws.run('run');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^15m\s+\$4\.20\s+WARN\s+\(warn \$3\.00 \/ emergency \$5\.00 \/ kill \$8\.00\)$/m);
-    expect(r.stdout).toMatch(/^daily\s+\$4\.20\s+ok\s+\(warn \$20\.00 \/ emergency \$25\.00 \/ kill \$30\.00\)$/m);
+    expect(r.stdout).toMatch(
+      /^15m\s+\$4\.20\s+WARN\s+\(warn \$3\.00 \/ emergency \$5\.00 \/ kill \$8\.00\)$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^daily\s+\$4\.20\s+ok\s+\(warn \$20\.00 \/ emergency \$25\.00 \/ kill \$30\.00\)$/m,
+    );
     expect(r.stdout).toMatch(/read 2 new lines/);
   });
 
@@ -103,7 +115,10 @@ describe('reading the log incrementally', () => {
       [5, 'not a JSON object'],
       [6, 'not JSON'],
     ]);
-    const audit = readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const audit = readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(audit[0].new_malformed).toBe(7);
     expect(audit[0].malformed_samples[0]).toMatchObject({ file: 'cost_log.jsonl', line: 2 });
   });
@@ -127,7 +142,7 @@ describe('reading the log incrementally', () => {
 });
 
 describe('rotation', () => {
-  it('rename-and-create: reads the old file\'s unread tail, then the new file', () => {
+  it("rename-and-create: reads the old file's unread tail, then the new file", () => {
     const ws = workspace();
     ws.append(lines(4, 0.5));
     ws.run('run');
@@ -158,7 +173,9 @@ describe('rotation', () => {
     const r = ws.runJson();
     expect(r.json.new_lines).toBe(5);
     expect(spend15(r.json)).toBeCloseTo(3.5, 9);
-    expect(r.json.notes.join()).toMatch(/rotated more than once since the last check: also read cost_log\.jsonl\.1/);
+    expect(r.json.notes.join()).toMatch(
+      /rotated more than once since the last check: also read cost_log\.jsonl\.1/,
+    );
     expect(ws.runJson().json.new_lines).toBe(0);
   });
 
@@ -174,7 +191,9 @@ describe('rotation', () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as { windows: Record<string, { spend_usd: number }>; notes: string[] };
     expect(spend15(json)).toBeCloseTo(1.25, 9); // the old lines and the new log; the lost tail said so
-    expect(json.notes.join()).toMatch(/cannot read rotated log cost_log\.jsonl\.1 \(permission denied\): its lines after byte \d+ are lost/);
+    expect(json.notes.join()).toMatch(
+      /cannot read rotated log cost_log\.jsonl\.1 \(permission denied\): its lines after byte \d+ are lost/,
+    );
     expect(json.notes.join()).not.toMatch(/read its last lines/);
   });
 
@@ -211,7 +230,9 @@ describe('rotation', () => {
     writeFileSync(file, JSON.stringify(cp));
     const gaveUp = ws.runJson();
     expect(gaveUp.json.new_malformed).toBe(1);
-    expect(gaveUp.json.notes.join()).toMatch(/no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/);
+    expect(gaveUp.json.notes.join()).toMatch(
+      /no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/,
+    );
     expect(ws.status().json.malformed_samples[0]!.reason).toMatch(/unfinished last line of a rotated log/);
     for (let i = 0; i < 2; i++) {
       const later = ws.runJson();
@@ -303,7 +324,10 @@ describe('the checkpoint', () => {
     ws.run('run');
     const file = path.join(ws.stateDir, 'checkpoint.json');
     const cp = JSON.parse(readFileSync(file, 'utf8'));
-    writeFileSync(file, JSON.stringify({ ...cp, totals: { ...cp.totals, malformed_samples: [1, { file: 2 }] } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ ...cp, totals: { ...cp.totals, malformed_samples: [1, { file: 2 }] } }),
+    );
     const s = ws.status();
     expect(s.code).toBe(0);
     expect(s.json.malformed_samples.map((m) => m.line)).toEqual([3]);
@@ -311,7 +335,7 @@ describe('the checkpoint', () => {
     expect(ws.run('status').code).toBe(0);
   });
 
-  it('on a rebuild, also reads recently rotated files (today\'s spend may be there)', () => {
+  it("on a rebuild, also reads recently rotated files (today's spend may be there)", () => {
     const ws = workspace();
     ws.append(lines(4, 0.5));
     renameSync(ws.log, `${ws.log}.1`);
@@ -325,7 +349,9 @@ describe('the checkpoint', () => {
     const ws = workspace();
     ws.append(lines(1, 0.5));
     ws.run('run');
-    const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as { current: { ino: number; offset: number } };
+    const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as {
+      current: { ino: number; offset: number };
+    };
     expect(cp.current.offset).toBe(readFileSync(ws.log).length);
     expect(cp.current.ino).toBeGreaterThan(0);
   });
@@ -333,7 +359,9 @@ describe('the checkpoint', () => {
   it('two runs at once never count a line twice (the lock)', async () => {
     const ws = workspace();
     ws.append(lines(2000, 0.001));
-    const results = await Promise.all([1, 2, 3, 4].map(() => cliAsync(['run', '--json', '-c', ws.config], { cwd: ws.dir })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => cliAsync(['run', '--json', '-c', ws.config], { cwd: ws.dir })),
+    );
     for (const r of results) expect(r.code).toBe(0);
     const counted = results.map((r) => (JSON.parse(r.stdout) as { new_lines: number }).new_lines);
     expect(counted.reduce((a, b) => a + b, 0)).toBe(2000);

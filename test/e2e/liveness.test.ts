@@ -2,7 +2,17 @@
 // and `notify` against a real HTTP server on 127.0.0.1 standing in for Slack and for a
 // dead-man's-switch service, and the systemd units checked by systemd-analyze itself.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +38,6 @@ function audit(ws: Workspace): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-
 function heartbeatTime(ws: Workspace): number | null {
   if (!existsSync(heartbeatFile(ws))) return null;
   try {
@@ -48,15 +57,26 @@ describe('watch', () => {
     const d = await startWatch(ws);
     await waitFor('the first check', () => heartbeatTime(ws));
     ws.append(lines(1, 5)); // $6 >= emergency $5
-    const flag = await waitFor('the flag', () => existsSync(flagFile(ws)) && (readJsonFile(flagFile(ws)) as Record<string, unknown>));
+    const flag = await waitFor(
+      'the flag',
+      () => existsSync(flagFile(ws)) && (readJsonFile(flagFile(ws)) as Record<string, unknown>),
+    );
     expect(flag).toMatchObject({ window: '15m', triggered_by: 'watch', level: 'emergency' });
     // The alert comes after the flag (it never delays it).
-    await waitFor('the alert', () => /ALERT EMERGENCY: 15m spend \$6\.00 crossed the emergency limit/.test(d.stderr()));
+    await waitFor('the alert', () =>
+      /ALERT EMERGENCY: 15m spend \$6\.00 crossed the emergency limit/.test(d.stderr()),
+    );
 
     // Rotation under it: the log renamed away, a new one created with more spend.
     renameSync(ws.log, `${ws.log}.1`);
     writeFileSync(ws.log, lines(1, 2.5)); // $8.50 >= kill $8 (no target: flag and alert)
-    await waitFor('the rotated spend to be counted', () => (readJsonFile(heartbeatFile(ws)) as { result: { levels: Record<string, string> } }).result.levels['15m'] === 'kill');
+    await waitFor(
+      'the rotated spend to be counted',
+      () =>
+        (readJsonFile(heartbeatFile(ws)) as { result: { levels: Record<string, string> } }).result.levels[
+          '15m'
+        ] === 'kill',
+    );
     expect(ws.status().json.windows['15m']?.spend_usd).toBeCloseTo(8.5, 6);
 
     d.child.kill('SIGTERM');
@@ -66,7 +86,7 @@ describe('watch', () => {
     expect(hb).toMatchObject({ mode: 'watch', pid: d.child.pid, result: { ok: true } });
   });
 
-  it('sees the flag deleted by hand, and the app\'s state file change', async () => {
+  it("sees the flag deleted by hand, and the app's state file change", async () => {
     const ws = workspace(config(`state_file: state/cost_tracker.json\n${NO_TIMED_CHECKS}`));
     ws.append(lines(1, 6));
     // The flag is there before watch starts (written by a run), so that its removal is the change
@@ -77,7 +97,11 @@ describe('watch', () => {
     const d = await startWatch(ws);
     await waitFor('the first check', () => heartbeatTime(ws));
     rmSync(flagFile(ws));
-    await waitFor('the removal to be alerted', () => /ALERT FLAG REMOVED: the emergency flag .* was deleted without `cost-watchdog clear-emergency`/.test(d.stderr()));
+    await waitFor('the removal to be alerted', () =>
+      /ALERT FLAG REMOVED: the emergency flag .* was deleted without `cost-watchdog clear-emergency`/.test(
+        d.stderr(),
+      ),
+    );
     const before = heartbeatTime(ws) as number;
     writeFileSync(path.join(ws.dir, 'state', 'cost_tracker.json'), '{"cost_15min": 1}');
     await waitFor('a check after the state file changed', () => (heartbeatTime(ws) ?? 0) > before);
@@ -86,13 +110,20 @@ describe('watch', () => {
   });
 
   it('SIGTERM during a check lets it finish (the kill and its alert), then exits 0', async () => {
-    const ws = workspace(config('target:\n  process_name: cw-watch-app\n  grace: 1s\n  stop_command: sleep 2\n'));
+    const ws = workspace(
+      config('target:\n  process_name: cw-watch-app\n  grace: 1s\n  stop_command: sleep 2\n'),
+    );
     const app = startNamed(ws.dir, 'cw-watch-app');
     await waitFor('the app', () => app.pid !== undefined && alive(app.pid));
     const d = await startWatch(ws);
     await waitFor('the first check', () => heartbeatTime(ws));
     ws.append(lines(1, 9)); // kill level: the stop command runs for 2 s
-    await waitFor('the check to start the stop command', () => audit(ws).some((e) => e.event === 'check' && (e.windows as Record<string, { level: string }>)['15m']?.level === 'kill'));
+    await waitFor('the check to start the stop command', () =>
+      audit(ws).some(
+        (e) =>
+          e.event === 'check' && (e.windows as Record<string, { level: string }>)['15m']?.level === 'kill',
+      ),
+    );
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
     expect(d.stderr()).toMatch(/SIGTERM: finishing the check in progress/);
@@ -121,7 +152,13 @@ describe('watch', () => {
     writeFileSync(ws.config, config('').replace('limits:\n', 'limits:\n  1h: { warn: 1 }\n'));
     d.child.kill('SIGHUP');
     await waitFor('the reload', () => /SIGHUP: config reloaded/.test(d.stderr()));
-    await waitFor('the new window in the heartbeat', () => (readJsonFile(heartbeatFile(ws)) as { result: { levels: Record<string, string> } }).result.levels['1h'] === 'warn');
+    await waitFor(
+      'the new window in the heartbeat',
+      () =>
+        (readJsonFile(heartbeatFile(ws)) as { result: { levels: Record<string, string> } }).result.levels[
+          '1h'
+        ] === 'warn',
+    );
     d.child.kill('SIGINT');
     expect(await d.exited).toBe(0);
   });
@@ -148,7 +185,9 @@ describe('watch', () => {
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
     // Every check took the lock: their audit lines never interleave a check with another's.
-    const modes = audit(ws).filter((e) => e.event === 'check').map((e) => e.mode);
+    const modes = audit(ws)
+      .filter((e) => e.event === 'check')
+      .map((e) => e.mode);
     expect(modes.filter((m) => m === 'run').length).toBe(3);
   });
 
@@ -165,11 +204,18 @@ describe('watch', () => {
   });
 
   it('a log folder that does not exist yet is watched once it does', async () => {
-    const ws = workspace(config('watch:\n  schedule: "* * * * * *"\n').replace('log: state/cost_log.jsonl', 'log: logs/cost_log.jsonl'));
+    const ws = workspace(
+      config('watch:\n  schedule: "* * * * * *"\n').replace(
+        'log: state/cost_log.jsonl',
+        'log: logs/cost_log.jsonl',
+      ),
+    );
     const d = await startWatch(ws);
     expect(d.stderr()).toMatch(/note: .*logs does not exist; it is watched once it does/);
     mkdirSync(path.join(ws.dir, 'logs'));
-    await waitFor('the folder to be watched', () => /a watched folder appeared or was replaced: watching it anew/.test(d.stderr()));
+    await waitFor('the folder to be watched', () =>
+      /a watched folder appeared or was replaced: watching it anew/.test(d.stderr()),
+    );
     appendFileSync(path.join(ws.dir, 'logs', 'cost_log.jsonl'), lines(1, 6));
     await waitFor('the flag', () => existsSync(flagFile(ws)));
     d.child.kill('SIGTERM');
@@ -181,7 +227,10 @@ describe('watch', () => {
     ws.append(lines(1, 4));
     const d = await startWatch(ws, {}, ['--json']);
     await waitFor('a JSON line', () => d.stdout().includes('\n'));
-    const first = JSON.parse(d.stdout().split('\n')[0] as string) as { windows: Record<string, { level: string }>; reasons: string[] };
+    const first = JSON.parse(d.stdout().split('\n')[0] as string) as {
+      windows: Record<string, { level: string }>;
+      reasons: string[];
+    };
     expect(first.windows['15m']?.level).toBe('warn');
     expect(first.reasons).toContain('start');
     d.child.kill('SIGTERM');
@@ -190,8 +239,16 @@ describe('watch', () => {
 
   it.each([
     ['a bad config', 'limits: nope\nlog: x\n', /limits: expected a mapping/],
-    ['a bad schedule', config('watch:\n  schedule: "61 * * * * *"\n'), /watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": 61 is an invalid expression for second/],
-    ['a schedule with too few fields', config('watch:\n  schedule: "every 15s"\n'), /watch\.schedule: expected a cron expression of 5 or 6 fields/],
+    [
+      'a bad schedule',
+      config('watch:\n  schedule: "61 * * * * *"\n'),
+      /watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": 61 is an invalid expression for second/,
+    ],
+    [
+      'a schedule with too few fields',
+      config('watch:\n  schedule: "every 15s"\n'),
+      /watch\.schedule: expected a cron expression of 5 or 6 fields/,
+    ],
   ])('refuses to start with %s (exit 78)', (_name, text, message) => {
     const ws = workspace(text);
     const r = ws.run('watch');
@@ -203,7 +260,10 @@ describe('watch', () => {
 describe('check-heartbeat', () => {
   function ageHeartbeat(ws: Workspace, agoMs: number): void {
     const hb = readJsonFile(heartbeatFile(ws)) as Record<string, unknown>;
-    writeFileSync(heartbeatFile(ws), JSON.stringify({ ...hb, time: new Date(Date.now() - agoMs).toISOString() }));
+    writeFileSync(
+      heartbeatFile(ws),
+      JSON.stringify({ ...hb, time: new Date(Date.now() - agoMs).toISOString() }),
+    );
   }
 
   it('missing, fresh, stale, recovered: exit codes, and one alert each way', async () => {
@@ -211,7 +271,8 @@ describe('check-heartbeat', () => {
     const ws = workspace(config());
     ws.append(lines(1, 1));
     const env = { SLACK_WEBHOOK_URL: slack.url };
-    const check = (...args: string[]) => cliAsync(['check-heartbeat', '-c', ws.config, ...args], { cwd: ws.dir, env });
+    const check = (...args: string[]) =>
+      cliAsync(['check-heartbeat', '-c', ws.config, ...args], { cwd: ws.dir, env });
 
     let r = await check();
     expect(r.code).toBe(2);
@@ -225,7 +286,9 @@ describe('check-heartbeat', () => {
     expect(ws.run('run').code).toBe(0);
     r = await check();
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^HEARTBEAT OK: last check \d+(ms|s) ago \(run, pid \d+\), within the 5m allowed/);
+    expect(r.stdout).toMatch(
+      /^HEARTBEAT OK: last check \d+(ms|s) ago \(run, pid \d+\), within the 5m allowed/,
+    );
     expect(slack.requests.length).toBe(2);
     expect(slack.requests[1]?.text).toMatch(/RECOVERED: cost-watchdog on .* is checking again/);
     r = await check();
@@ -236,7 +299,12 @@ describe('check-heartbeat', () => {
     r = await check('--json');
     expect(r.code).toBe(2);
     const json = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(json).toMatchObject({ status: 'CRITICAL', state: 'stale', max_age_seconds: 300, alert: { kind: 'down', delivery: 'sent' } });
+    expect(json).toMatchObject({
+      status: 'CRITICAL',
+      state: 'stale',
+      max_age_seconds: 300,
+      alert: { kind: 'down', delivery: 'sent' },
+    });
     expect(json.age_seconds as number).toBeGreaterThanOrEqual(600);
     expect(slack.requests.length).toBe(3);
     expect((await check()).code).toBe(2);
@@ -246,7 +314,9 @@ describe('check-heartbeat', () => {
     expect((await check('--max-age', '1h')).code).toBe(0);
     expect(slack.requests.length).toBe(4);
     expect(slack.requests[3]?.text).toMatch(/RECOVERED/);
-    const alerts = audit(ws).filter((e) => e.event === 'heartbeat_alert').map((e) => e.kind);
+    const alerts = audit(ws)
+      .filter((e) => e.event === 'heartbeat_alert')
+      .map((e) => e.kind);
     expect(alerts).toEqual(['down', 'recovered', 'down', 'recovered']);
   });
 
@@ -264,7 +334,10 @@ describe('check-heartbeat', () => {
   });
 
   it('an alert Slack refused is sent on the next check-heartbeat', async () => {
-    const slack = await slackServer([{ status: 404, body: 'no_service' }, { status: 200, body: 'ok' }]);
+    const slack = await slackServer([
+      { status: 404, body: 'no_service' },
+      { status: 200, body: 'ok' },
+    ]);
     const ws = workspace(config());
     const env = { SLACK_WEBHOOK_URL: slack.url };
     const first = await cliAsync(['check-heartbeat', '-c', ws.config], { cwd: ws.dir, env });
@@ -300,7 +373,10 @@ describe('check-heartbeat', () => {
     ws.append(lines(1, 1));
     expect(ws.run('run').code).toBe(0);
     // A lock held by a live process (this test runner), as a hung `run` would hold it.
-    writeFileSync(path.join(ws.stateDir, 'lock'), JSON.stringify({ pid: process.pid, start: null, host: 'x', since: new Date().toISOString() }));
+    writeFileSync(
+      path.join(ws.stateDir, 'lock'),
+      JSON.stringify({ pid: process.pid, start: null, host: 'x', since: new Date().toISOString() }),
+    );
     const started = Date.now();
     const r = ws.run('check-heartbeat');
     expect(r.code).toBe(0);
@@ -335,7 +411,9 @@ describe("dead-man's-switch ping", () => {
     expect(r.code).toBe(0);
     expect(existsSync(flagFile(ws))).toBe(true);
     expect(took).toBeLessThan(15_000); // bounded (5 s), not hung
-    expect(r.stderr).toMatch(/dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(no answer within 5s\)/);
+    expect(r.stderr).toMatch(
+      /dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(no answer within 5s\)/,
+    );
     expect(r.stderr).not.toContain('s3cr3t');
     const failed = audit(ws).find((e) => e.event === 'ping_failed');
     expect(failed).toMatchObject({ check_ok: true, error: 'no answer within 5s' });
@@ -359,7 +437,12 @@ describe("dead-man's-switch ping", () => {
     // Routine checks (nothing said or done, the same levels) are not in the audit log.
     expect(audit(ws).length).toBe(auditLines);
     ws.append(lines(1, 3)); // $4.50: warn, recorded
-    await waitFor('the warn check in the audit log', () => audit(ws).some((e) => e.event === 'check' && (e.windows as Record<string, { level: string }>)['15m']?.level === 'warn'));
+    await waitFor('the warn check in the audit log', () =>
+      audit(ws).some(
+        (e) =>
+          e.event === 'check' && (e.windows as Record<string, { level: string }>)['15m']?.level === 'warn',
+      ),
+    );
     rmSync(ws.log); // the next check fails: pinged at once
     await waitFor('a /fail ping', () => pings.requests.some((r) => r.url.endsWith('/s3cr3t-token/fail')));
     d.child.kill('SIGTERM');
@@ -372,17 +455,26 @@ describe('notify', () => {
     const slack = await slackServer();
     const ws = workspace(config());
     const env = { SLACK_WEBHOOK_URL: slack.url };
-    const r = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], { cwd: ws.dir, env });
+    const r = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], {
+      cwd: ws.dir,
+      env,
+    });
     expect(r.code).toBe(0);
     expect(slack.requests.length).toBe(1);
     expect(slack.requests[0]?.text).toMatch(/WATCHDOG UNIT FAILED: cost-watchdog\.service failed on /);
     expect(slack.requests[0]?.text).toMatch(/journalctl -u cost-watchdog\.service/);
-    const again = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], { cwd: ws.dir, env });
+    const again = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], {
+      cwd: ws.dir,
+      env,
+    });
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/already announced/);
     expect(slack.requests.length).toBe(1);
     // A different unit is a different failure.
-    await cliAsync(['notify', '--unit', 'cost-watchdog-heartbeat.service', '-c', ws.config], { cwd: ws.dir, env });
+    await cliAsync(['notify', '--unit', 'cost-watchdog-heartbeat.service', '-c', ws.config], {
+      cwd: ws.dir,
+      env,
+    });
     expect(slack.requests.length).toBe(2);
     // A good check in between: the next failure is new.
     ws.append(lines(1, 1));
@@ -394,7 +486,10 @@ describe('notify', () => {
   it('works when the config does not load (through $SLACK_WEBHOOK_URL), and says why', async () => {
     const slack = await slackServer();
     const ws = workspace('log: x\nlimits: broken\n');
-    const r = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], { cwd: ws.dir, env: { SLACK_WEBHOOK_URL: slack.url } });
+    const r = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], {
+      cwd: ws.dir,
+      env: { SLACK_WEBHOOK_URL: slack.url },
+    });
     expect(r.code).toBe(0);
     expect(slack.requests[0]?.text).toMatch(/config could not be loaded.*limits: expected a mapping/);
   });
@@ -402,7 +497,10 @@ describe('notify', () => {
   it('exits 1 when Slack cannot be reached, 64 with nothing to say', async () => {
     const slack = await slackServer([{ status: 500, body: 'down' }]);
     const ws = workspace(config());
-    const r = await cliAsync(['notify', '--message', 'run failed', '-c', ws.config], { cwd: ws.dir, env: { SLACK_WEBHOOK_URL: slack.url } });
+    const r = await cliAsync(['notify', '--message', 'run failed', '-c', ws.config], {
+      cwd: ws.dir,
+      env: { SLACK_WEBHOOK_URL: slack.url },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ALERT WATCHDOG: run failed/);
     expect(r.stderr).toMatch(/could not send the notice to Slack: HTTP 500/);
@@ -411,7 +509,8 @@ describe('notify', () => {
 });
 
 const ANALYZE = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).status === 0;
-const NO_ANALYZE = 'systemd-analyze is not installed here (.ci/run installs Debian\'s systemd package where it can)';
+const NO_ANALYZE =
+  "systemd-analyze is not installed here (.ci/run installs Debian's systemd package where it can)";
 
 function verify(dir: string, names: string[]): { code: number | null; output: string } {
   const r = spawnSync('systemd-analyze', ['verify', ...names], { cwd: dir, encoding: 'utf8' });
@@ -427,21 +526,26 @@ function unitNames(dir: string): string[] {
 describe('systemd units', () => {
   if (!ANALYZE) console.warn(`SKIPPED systemd-analyze checks: ${NO_ANALYZE}`);
 
-  it.skipIf(!ANALYZE)('the generated units (system, --user, --interval 30s) pass systemd-analyze verify', () => {
-    const ws = workspace(config());
-    for (const args of [[], ['--user'], ['--interval', '30s']]) {
-      const dir = mkdtempSync(path.join(tmpdir(), 'cw-units-'));
-      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-      const r = cli(['systemd', '-c', ws.config, '--dir', dir, ...args], { cwd: ws.dir });
-      expect(r.code, r.stderr).toBe(0);
-      const service = readFileSync(path.join(dir, 'cost-watchdog.service'), 'utf8');
-      expect(service).toContain(`ExecStart=${process.execPath} ${fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url))} run -c ${ws.config}`);
-      if (args[0] !== '--user') expect(service).toContain(`ReadWritePaths=-${path.join(ws.dir, 'state')}`);
-      const v = verify(dir, unitNames(dir));
-      expect(v.output).toBe('');
-      expect(v.code).toBe(0);
-    }
-  });
+  it.skipIf(!ANALYZE)(
+    'the generated units (system, --user, --interval 30s) pass systemd-analyze verify',
+    () => {
+      const ws = workspace(config());
+      for (const args of [[], ['--user'], ['--interval', '30s']]) {
+        const dir = mkdtempSync(path.join(tmpdir(), 'cw-units-'));
+        onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+        const r = cli(['systemd', '-c', ws.config, '--dir', dir, ...args], { cwd: ws.dir });
+        expect(r.code, r.stderr).toBe(0);
+        const service = readFileSync(path.join(dir, 'cost-watchdog.service'), 'utf8');
+        expect(service).toContain(
+          `ExecStart=${process.execPath} ${fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url))} run -c ${ws.config}`,
+        );
+        if (args[0] !== '--user') expect(service).toContain(`ReadWritePaths=-${path.join(ws.dir, 'state')}`);
+        const v = verify(dir, unitNames(dir));
+        expect(v.output).toBe('');
+        expect(v.code).toBe(0);
+      }
+    },
+  );
 
   it.skipIf(!ANALYZE)('the units shipped in systemd/ pass systemd-analyze verify', () => {
     const dir = fileURLToPath(new URL('../../systemd/', import.meta.url));
@@ -453,7 +557,10 @@ describe('systemd units', () => {
   it.skipIf(!ANALYZE)('systemd-analyze verify catches a broken unit (the check itself works)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'cw-units-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-    writeFileSync(path.join(dir, 'broken.service'), '[Service]\nType=oneshott\nExecStart=/no/such/cost-watchdog run\n');
+    writeFileSync(
+      path.join(dir, 'broken.service'),
+      '[Service]\nType=oneshott\nExecStart=/no/such/cost-watchdog run\n',
+    );
     const v = verify(dir, ['broken.service']);
     expect(v.code).not.toBe(0);
     expect(v.output).toMatch(/oneshott|not executable/);
@@ -463,7 +570,10 @@ describe('systemd units', () => {
     for (const interval of ['1s', '10s', '30s', '1m', '5m', '15m', '1h', '6h', '24h']) {
       const r = cli(['systemd', '--interval', interval, '--json', '-c', '/nonexistent/watchdog.yaml']);
       expect(r.code, r.stderr).toBe(0);
-      const timer = (JSON.parse(r.stdout) as { units: { name: string; text: string }[] }).units.find((u) => u.name === 'cost-watchdog.timer')?.text ?? '';
+      const timer =
+        (JSON.parse(r.stdout) as { units: { name: string; text: string }[] }).units.find(
+          (u) => u.name === 'cost-watchdog.timer',
+        )?.text ?? '';
       const calendar = /^OnCalendar=(.+)$/m.exec(timer)?.[1] ?? '';
       const c = spawnSync('systemd-analyze', ['calendar', '--iterations=3', calendar], { encoding: 'utf8' });
       expect(c.status, `${interval} -> ${calendar}: ${c.stderr}`).toBe(0);
@@ -474,7 +584,13 @@ describe('systemd units', () => {
     const r = cli(['systemd', '-c', '/nonexistent/watchdog.yaml']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^### \/etc\/systemd\/system\/cost-watchdog\.service\n/);
-    for (const name of ['cost-watchdog.timer', 'cost-watchdog-heartbeat.service', 'cost-watchdog-heartbeat.timer', 'cost-watchdog-watch.service', 'cost-watchdog-notify@.service']) {
+    for (const name of [
+      'cost-watchdog.timer',
+      'cost-watchdog-heartbeat.service',
+      'cost-watchdog-heartbeat.timer',
+      'cost-watchdog-watch.service',
+      'cost-watchdog-notify@.service',
+    ]) {
       expect(r.stdout).toContain(`### /etc/systemd/system/${name}\n`);
     }
     expect(r.stdout).toContain('run -c /nonexistent/watchdog.yaml');
@@ -492,11 +608,15 @@ describe('systemd units', () => {
     const ws = workspace(config());
     const r = ws.run('systemd');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/sets no state_dir: under systemd the state .* goes to \/var\/lib\/cost-watchdog/);
+    expect(r.stderr).toMatch(
+      /sets no state_dir: under systemd the state .* goes to \/var\/lib\/cost-watchdog/,
+    );
     const set = workspace(`${config()}state_dir: /var/lib/cost-watchdog-test\n`);
     const r2 = set.run('systemd');
     expect(r2.stderr).not.toMatch(/sets no state_dir/);
-    expect(r2.stdout).toContain(`ReadWritePaths=-${path.join(set.dir, 'state')} -/var/lib/cost-watchdog-test`);
+    expect(r2.stdout).toContain(
+      `ReadWritePaths=-${path.join(set.dir, 'state')} -/var/lib/cost-watchdog-test`,
+    );
   });
 
   it('warns when the timer interval is not shorter than heartbeat.max_age', () => {
@@ -504,7 +624,9 @@ describe('systemd units', () => {
     expect(ws.run('systemd', '--interval', '1m').stderr).not.toMatch(/heartbeat\.max_age/);
     const r = ws.run('systemd', '--interval', '5m');
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/--interval 5m is not shorter than heartbeat\.max_age 5m: check-heartbeat would report the watchdog down/);
+    expect(r.stderr).toMatch(
+      /--interval 5m is not shorter than heartbeat\.max_age 5m: check-heartbeat would report the watchdog down/,
+    );
   });
 
   it('under systemd, a config without state_dir uses $STATE_DIRECTORY', () => {

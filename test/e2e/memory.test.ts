@@ -24,7 +24,10 @@ function measuredRun(ws: ReturnType<typeof workspace>): { out: Record<string, un
     timeout: 120_000,
   });
   expect(r.status, r.stderr).toBe(0);
-  return { out: JSON.parse(r.stdout) as Record<string, unknown>, peakMb: Number(readFileSync(rssFile, 'utf8')) / 1024 };
+  return {
+    out: JSON.parse(r.stdout) as Record<string, unknown>,
+    peakMb: Number(readFileSync(rssFile, 'utf8')) / 1024,
+  };
 }
 
 describe('memory of a full read', () => {
@@ -34,13 +37,15 @@ describe('memory of a full read', () => {
     const fd = openSync(ws.log, 'w');
     let batch = '';
     for (let i = 0; i < 500_000; i++) {
-      batch += `${[
-        `not json, line ${i}`,
-        `{"ts":"${t}","cost_usd":NaN,"request_id":"r${i}"}`,
-        `{"ts":"${t}","cost_usd":0.001,"request_id":"r${i}"`,
-        `{"ts":"${t}","cost_usd":-${i},"request_id":"r${i}"}`,
-        `{"cost_usd":0.5,"request_id":"r${i}"}`,
-      ][i % 5]}\n`;
+      batch += `${
+        [
+          `not json, line ${i}`,
+          `{"ts":"${t}","cost_usd":NaN,"request_id":"r${i}"}`,
+          `{"ts":"${t}","cost_usd":0.001,"request_id":"r${i}"`,
+          `{"ts":"${t}","cost_usd":-${i},"request_id":"r${i}"}`,
+          `{"cost_usd":0.5,"request_id":"r${i}"}`,
+        ][i % 5]
+      }\n`;
       if (batch.length > 1 << 20) {
         writeSync(fd, batch);
         batch = '';
@@ -58,7 +63,10 @@ describe('memory of a full read', () => {
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { new_malformed: number; malformed_lines: number };
     expect(out.new_malformed).toBe(500_000);
-    const status = ws.status().json as unknown as { malformed_lines: number; malformed_samples: { line: number; reason: string }[] };
+    const status = ws.status().json as unknown as {
+      malformed_lines: number;
+      malformed_samples: { line: number; reason: string }[];
+    };
     expect(status.malformed_lines).toBe(500_000);
     expect(status.malformed_samples.map((s) => s.line)).toEqual([1, 2, 3, 4, 5]);
     expect(status.malformed_samples[1]?.reason).toBe('not JSON: NaN or Infinity is not a JSON number');
@@ -89,9 +97,15 @@ describe('memory of a full read', () => {
     expect(peakMb).toBeLessThan(100);
     // Every id was followed by name across checks: two more sightings make a storm of any of them.
     const t = new Date(now - 1000).toISOString();
-    for (const k of [0, 4242, NAMES - 1]) for (let j = 0; j < 2; j++) ws.append(`{"ts":"${t}","model":"model-${k}","cost_usd":0.01,"request_id":"req-${k}"}\n`);
+    for (const k of [0, 4242, NAMES - 1])
+      for (let j = 0; j < 2; j++)
+        ws.append(`{"ts":"${t}","model":"model-${k}","cost_usd":0.01,"request_id":"req-${k}"}\n`);
     const next = ws.runJson();
-    expect((next.json as unknown as { retry_storms: { id: string; count: number }[] }).retry_storms.map((s) => [s.id, s.count]).sort()).toEqual([
+    expect(
+      (next.json as unknown as { retry_storms: { id: string; count: number }[] }).retry_storms
+        .map((s) => [s.id, s.count])
+        .sort(),
+    ).toEqual([
       ['req-0', 5],
       ['req-4242', 5],
       [`req-${NAMES - 1}`, 5],

@@ -39,7 +39,11 @@ function cleanup(pids: () => number[]): void {
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
@@ -77,7 +81,10 @@ export async function startTree(pidFile: string, options: { ignoreTerm?: boolean
   await waitFor('the target tree', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '');
   children = readFileSync(`${pidFile}.kids`, 'utf8').split(',').map(Number);
   // A trap set by the shell must be in place before a test signals it.
-  if (options.ignoreTerm) await waitFor('the children to exec sleep', () => children.every((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'));
+  if (options.ignoreTerm)
+    await waitFor('the children to exec sleep', () =>
+      children.every((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep'),
+    );
   return { parent, pid: parent.pid as number, children };
 }
 
@@ -106,7 +113,9 @@ export interface SlackRequest {
 export type Reply = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /** A Slack incoming-webhook stand-in on 127.0.0.1. `replies` are used in order, the last repeats. */
-export async function slackServer(replies: Reply[] = [{ status: 200, body: 'ok' }]): Promise<{ url: string; requests: SlackRequest[] }> {
+export async function slackServer(
+  replies: Reply[] = [{ status: 200, body: 'ok' }],
+): Promise<{ url: string; requests: SlackRequest[] }> {
   const requests: SlackRequest[] = [];
   const hanging: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {

@@ -57,7 +57,15 @@ export async function standIn(replies: Mode[] = [{ status: 200, body: 'ok' }]): 
       } catch {
         // a GET (a ping) has no body
       }
-      const seen: Seen = { url: req.url ?? '', body, text: typeof payload.text === 'string' ? payload.text : '', payload, at: Date.now(), closedAt: null, answered: false };
+      const seen: Seen = {
+        url: req.url ?? '',
+        body,
+        text: typeof payload.text === 'string' ? payload.text : '',
+        payload,
+        at: Date.now(),
+        closedAt: null,
+        answered: false,
+      };
       requests.push(seen);
       const reply = (state.replies.length > 1 ? state.replies.shift() : state.replies[0]) as Mode;
       if (reply === 'hang') {
@@ -121,12 +129,21 @@ export function auditOf(ws: Workspace): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-export function alertsJson(ws: Workspace): { pending: { text: string; id?: string }[]; pending_owner?: unknown } {
-  return JSON.parse(readFileSync(path.join(ws.stateDir, 'alerts.json'), 'utf8')) as { pending: { text: string }[]; pending_owner?: unknown };
+export function alertsJson(ws: Workspace): {
+  pending: { text: string; id?: string }[];
+  pending_owner?: unknown;
+} {
+  return JSON.parse(readFileSync(path.join(ws.stateDir, 'alerts.json'), 'utf8')) as {
+    pending: { text: string }[];
+    pending_owner?: unknown;
+  };
 }
 
 /** The index of the first audit line that matches, or -1. */
-export function indexOf(lines: Record<string, unknown>[], match: (e: Record<string, unknown>) => boolean): number {
+export function indexOf(
+  lines: Record<string, unknown>[],
+  match: (e: Record<string, unknown>) => boolean,
+): number {
   return lines.findIndex(match);
 }
 

@@ -28,7 +28,8 @@ function run(ws: Workspace, env: Record<string, string>, ...args: string[]) {
 }
 
 const is = (event: string) => (e: Record<string, unknown>) => e.event === event;
-const sentAbout = (re: RegExp) => (e: Record<string, unknown>) => e.event === 'alert_sent' && re.test(String(e.headline));
+const sentAbout = (re: RegExp) => (e: Record<string, unknown>) =>
+  e.event === 'alert_sent' && re.test(String(e.headline));
 
 function flagLevel(ws: Workspace): string {
   return (JSON.parse(readFileSync(flagFile(ws), 'utf8')) as { level: string }).level;
@@ -50,7 +51,10 @@ function noSecret(ws: Workspace, outputs: string[]): void {
 
 describe('Slack faults in run', () => {
   it('Slack 429 + Retry-After in run: the flag and the kill come first, the alert is sent after the wait, bounded', async () => {
-    const slack = await standIn([{ status: 429, headers: { 'Retry-After': '1' } }, { status: 200, body: 'ok' }]);
+    const slack = await standIn([
+      { status: 429, headers: { 'Retry-After': '1' } },
+      { status: 200, body: 'ok' },
+    ]);
     const ws = workspace(config(`${SLACK}${PID_TARGET}`));
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
     ws.append(lines(3, 3)); // $9: kill
@@ -87,7 +91,9 @@ describe('Slack faults in run', () => {
     const before = slack.requests.length;
     const next = await run(ws, { CW_TEST_WEBHOOK: slack.url });
     expect(next.code).toBe(0);
-    expect(slack.requests.slice(before).map((q) => q.text)).toEqual([expect.stringMatching(/KILL: 15m spend \$9\.00/)]);
+    expect(slack.requests.slice(before).map((q) => q.text)).toEqual([
+      expect.stringMatching(/KILL: 15m spend \$9\.00/),
+    ]);
     expect(auditOf(ws).filter(is('alert_sent')).at(-1)).toHaveProperty('delayed_from');
     expect(alertsJson(ws).pending).toEqual([]);
   });
@@ -109,13 +115,18 @@ describe('Slack faults in run', () => {
     slack.recover();
     const next = await run(ws, { CW_TEST_WEBHOOK: slack.url });
     expect(next.code).toBe(0);
-    expect(slack.requests.filter((q) => q.answered).map((q) => q.text)).toEqual([expect.stringMatching(/KILL: 15m spend \$9\.00/)]);
+    expect(slack.requests.filter((q) => q.answered).map((q) => q.text)).toEqual([
+      expect.stringMatching(/KILL: 15m spend \$9\.00/),
+    ]);
   }, 60_000);
 });
 
 describe('Slack faults in watch', () => {
   it('Slack 429 + Retry-After in watch: the next check writes the flag while the alert waits out Retry-After; then it is sent', async () => {
-    const slack = await standIn([{ status: 429, headers: { 'Retry-After': '3' } }, { status: 200, body: 'ok' }]);
+    const slack = await standIn([
+      { status: 429, headers: { 'Retry-After': '3' } },
+      { status: 200, body: 'ok' },
+    ]);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     const d = await startWatch(ws, { CW_TEST_WEBHOOK: slack.url });
     ws.append(lines(1, 3.5)); // warn
@@ -168,10 +179,16 @@ describe('Slack faults in watch', () => {
     expect(flagLevel(ws)).toBe('emergency');
     expect(alive(tree.pid)).toBe(true); // paused, not killed: the emergency level was not skipped
     // Written while the warn alert's request was still held open by Slack (not after it gave up).
-    const flagAt = Date.parse((JSON.parse(readFileSync(flagFile(ws), 'utf8')) as { triggered_at: string }).triggered_at);
+    const flagAt = Date.parse(
+      (JSON.parse(readFileSync(flagFile(ws), 'utf8')) as { triggered_at: string }).triggered_at,
+    );
     expect(flagAt).toBeLessThan(slack.requests[0]?.closedAt ?? Infinity);
     ws.append(lines(1, 3)); // $8.50: kill
-    const killed = await waitFor('the kill, in the audit log', () => !alive(tree.pid) && auditOf(ws).find(is('kill')), 30_000);
+    const killed = await waitFor(
+      'the kill, in the audit log',
+      () => !alive(tree.pid) && auditOf(ws).find(is('kill')),
+      30_000,
+    );
     // The kill's check came before the warn alert's first round had even ended.
     const killAt = Date.parse(String(killed.ts));
     expect(killAt).toBeLessThan(slack.requests[0]?.closedAt ?? Infinity);
@@ -196,7 +213,10 @@ describe('Slack faults in watch', () => {
     await waitFor('the warn alert at Slack', () => slack.requests.length === 1, 30_000);
     // A send from here would hold the state lock, and the watch's checks with it, for as long as
     // Slack holds the request: the kill must not post at all while the watch owns the queue.
-    const kill = await cliAsync(['kill', '--reason', 'stop it', '-c', ws.config], { cwd: ws.dir, env: { CW_TEST_WEBHOOK: slack.url } });
+    const kill = await cliAsync(['kill', '--reason', 'stop it', '-c', ws.config], {
+      cwd: ws.dir,
+      env: { CW_TEST_WEBHOOK: slack.url },
+    });
     expect(kill.code, kill.stderr).toBe(0);
     expect(kill.stderr).toMatch(/1 alert\(s\) handed to the running watch \(pid \d+\) to send to Slack/);
     expect(slack.requests).toHaveLength(1);
@@ -205,7 +225,11 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws).pending.some((p) => /MANUAL KILL by/.test(p.text))).toBe(true);
     // The flag the kill wrote wakes the watch, which takes the alert into its own queue.
     slack.recover();
-    await waitFor('the kill alert sent by the watch', () => slack.requests.some((q) => q.answered && /MANUAL KILL by/.test(q.text)), 60_000);
+    await waitFor(
+      'the kill alert sent by the watch',
+      () => slack.requests.some((q) => q.answered && /MANUAL KILL by/.test(q.text)),
+      60_000,
+    );
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
     expect(slack.requests.filter((q) => /MANUAL KILL by/.test(q.text))).toHaveLength(1);
@@ -225,9 +249,14 @@ describe('Slack faults in watch', () => {
     expect(beside.code, beside.stderr).toBe(0);
     expect(good.requests).toHaveLength(0);
     d.child.kill('SIGTERM');
-    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+    const code = await Promise.race([
+      d.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 30_000)),
+    ]);
     expect(code).toBe(0);
-    expect(d.stderr()).toMatch(/SIGTERM: 1 alert\(s\) not sent to Slack; kept in .*alerts\.json for the next check to send/);
+    expect(d.stderr()).toMatch(
+      /SIGTERM: 1 alert\(s\) not sent to Slack; kept in .*alerts\.json for the next check to send/,
+    );
     const saved = alertsJson(ws);
     expect(saved.pending).toHaveLength(1);
     expect(saved.pending_owner).toBeNull();
@@ -247,10 +276,16 @@ describe("dead-man's-switch ping faults", () => {
     const r = await run(ws, {});
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(flagFile(ws))).toBe(true);
-    expect(r.stderr).toMatch(/dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(request failed \(ECONNREFUSED\)\); the check itself is not affected/);
+    expect(r.stderr).toMatch(
+      /dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(request failed \(ECONNREFUSED\)\); the check itself is not affected/,
+    );
     expect(auditOf(ws).find(is('ping_failed'))).toMatchObject({ check_ok: true });
     const d = await startWatch(ws);
-    await waitFor('a ping failure from watch', () => /dead-man's-switch ping .* failed/.test(d.stderr()), 30_000);
+    await waitFor(
+      'a ping failure from watch',
+      () => /dead-man's-switch ping .* failed/.test(d.stderr()),
+      30_000,
+    );
     const hb = path.join(ws.stateDir, 'heartbeat.json');
     const first = readFileSync(hb, 'utf8');
     await waitFor('another check', () => readFileSync(hb, 'utf8') !== first, 30_000);
@@ -273,7 +308,11 @@ describe("dead-man's-switch ping faults", () => {
     expect(pings.open()).toBe(1);
     // The next check fails (no log): a /fail ping is due at once; it replaces the hanging one.
     rmSync(ws.log);
-    const fail = await waitFor('a /fail ping', () => pings.requests.find((q) => q.url.endsWith('/fail')), 30_000);
+    const fail = await waitFor(
+      'a /fail ping',
+      () => pings.requests.find((q) => q.url.endsWith('/fail')),
+      30_000,
+    );
     // The hanging ping was cut off by the watchdog when the newer one started (not left to its
     // 5 s timeout): never two in flight. (The server may see the close a moment after the new one.)
     const first = pings.requests[0];
@@ -281,7 +320,10 @@ describe("dead-man's-switch ping faults", () => {
     expect((first?.closedAt ?? 0) - fail.at).toBeLessThan(250);
     expect(pings.requests.filter((q) => q.closedAt === null && !q.answered)).toHaveLength(1); // only the newest
     d.child.kill('SIGTERM');
-    const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 30_000))]);
+    const code = await Promise.race([
+      d.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 30_000)),
+    ]);
     expect(code).toBe(0);
     writeFileSync(ws.log, lines(1, 6));
     const r = await run(ws, {});
@@ -293,7 +335,8 @@ describe("dead-man's-switch ping faults", () => {
 });
 
 describe('mention injection', () => {
-  const hostile = (cost: number, model: string, agent: string) => `${JSON.stringify({ t: Date.now() / 1000, cost, model, agent })}\n`;
+  const hostile = (cost: number, model: string, agent: string) =>
+    `${JSON.stringify({ t: Date.now() / 1000, cost, model, agent })}\n`;
 
   function unpingable(text: string): void {
     expect(text).toContain('&lt;!channel&gt;');
@@ -348,7 +391,8 @@ describe('webhook URL never printed', () => {
     }
     // Every way of failing was reached.
     const all = outputs.join('\n');
-    for (const said of [/HTTP 500/, /HTTP 404/, /ECONNREFUSED/, /does not hold an http\(s\) URL/]) expect(all).toMatch(said);
+    for (const said of [/HTTP 500/, /HTTP 404/, /ECONNREFUSED/, /does not hold an http\(s\) URL/])
+      expect(all).toMatch(said);
     expect(auditOf(ws).some(is('alert_failed'))).toBe(true);
     expect(alertsJson(ws).pending.length).toBeGreaterThan(0); // the unsent texts are in the state folder too
     noSecret(ws, outputs);

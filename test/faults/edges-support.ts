@@ -2,7 +2,17 @@
 // (root bypasses EACCES on folders), `watch` as a real daemon, a tiny tmpfs that is full, and a
 // FIFO. Everything started here is stopped, and everything mounted is unmounted, when the test ends.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,10 +56,20 @@ function nobodyBin(): string {
 }
 
 /** The CLI as `nobody` (the caller decides who owns what in the workspace). Root only. */
-export function cliAs(uid: number, ws: Workspace, args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+export function cliAs(
+  uid: number,
+  ws: Workspace,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<CliResult> {
   const bin = nobodyBin();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args, '-c', ws.config], { cwd: ws.dir, env: env(extraEnv), uid, gid: uid });
+    const child = spawn(process.execPath, [bin, ...args, '-c', ws.config], {
+      cwd: ws.dir,
+      env: env(extraEnv),
+      uid,
+      gid: uid,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -59,7 +79,12 @@ export function cliAs(uid: number, ws: Workspace, args: string[], extraEnv: Reco
 }
 
 /** The CLI without blocking, ended (SIGKILL) if it has not finished within `timeoutMs`: a hang is a result. */
-export function cliBounded(args: string[], cwd: string, timeoutMs: number, extraEnv: Record<string, string> = {}): Promise<CliResult & { hung: boolean }> {
+export function cliBounded(
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  extraEnv: Record<string, string> = {},
+): Promise<CliResult & { hung: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: env(extraEnv) });
     let stdout = '';
@@ -103,9 +128,16 @@ export function probeTmpfs(): TmpfsWay {
         return { way: 'mount' };
       }
     }
-    const u = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${dir}'`], { encoding: 'utf8' });
+    const u = spawnSync(
+      'unshare',
+      ['--user', '--map-root-user', '--mount', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs '${dir}'`],
+      { encoding: 'utf8' },
+    );
     if (u.status === 0) return { way: 'unshare' };
-    return { way: 'none', why: `mount: not permitted; unshare: ${(u.stderr || u.error?.message || `exit ${u.status}`).trim()}` };
+    return {
+      way: 'none',
+      why: `mount: not permitted; unshare: ${(u.stderr || u.error?.message || `exit ${u.status}`).trim()}`,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -142,12 +174,30 @@ export function mountFullTmpfs(dir: string, size = '64k'): void {
 export function cliInFullTmpfs(dir: string, args: string[], cwd: string, size = '64k'): CliResult {
   mkdirSync(dir, { recursive: true });
   const script = `mount -t tmpfs -o size=${size} tmpfs "$1" && "$2" -e "$3" "$1" && shift 3 && exec "$@"`;
-  const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', script, 'sh', dir, process.execPath, FILL_SCRIPT, process.execPath, BIN, ...args], {
-    cwd,
-    env: env(),
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    'unshare',
+    [
+      '--user',
+      '--map-root-user',
+      '--mount',
+      'sh',
+      '-c',
+      script,
+      'sh',
+      dir,
+      process.execPath,
+      FILL_SCRIPT,
+      process.execPath,
+      BIN,
+      ...args,
+    ],
+    {
+      cwd,
+      env: env(),
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

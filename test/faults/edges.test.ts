@@ -3,13 +3,46 @@
 // folder. Every test drives the real CLI (bin/ -> dist/) against real files and processes, with a
 // real HTTP server on 127.0.0.1 standing in for Slack.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { audit, cliAsync, type CliResult, lines, readJsonFile, workspace, type Workspace } from '../e2e/helpers.js';
+import {
+  audit,
+  cliAsync,
+  type CliResult,
+  lines,
+  readJsonFile,
+  workspace,
+  type Workspace,
+} from '../e2e/helpers.js';
 import { slackServer, waitFor } from '../e2e/procs.js';
-import { chownTree, cliAs, cliBounded, cliInFullTmpfs, IS_ROOT, mkfifo, mountFullTmpfs, NOBODY, probeTmpfs, startWatch, writeVictim } from './edges-support.js';
+import {
+  chownTree,
+  cliAs,
+  cliBounded,
+  cliInFullTmpfs,
+  IS_ROOT,
+  mkfifo,
+  mountFullTmpfs,
+  NOBODY,
+  probeTmpfs,
+  startWatch,
+  writeVictim,
+} from './edges-support.js';
 
 const LIMITS = '  15m: { warn: 3, emergency: 5, kill: 8 }\n';
 const HIGH = '  15m: { warn: 100000 }\n  daily: { warn: 100000 }\n';
@@ -23,18 +56,23 @@ function run(ws: Workspace, args: string[], env: Record<string, string> = {}): P
   return cliAsync([...args, '-c', ws.config], { cwd: ws.dir, env });
 }
 
-function statusOf(r: CliResult): { code: number | null; json: { status: string; emergency: { active: boolean; error?: string } } } {
+function statusOf(r: CliResult): {
+  code: number | null;
+  json: { status: string; emergency: { active: boolean; error?: string } };
+} {
   return { code: r.code, json: JSON.parse(r.stdout) };
 }
 
 /** The lines of stderr that are not alerts or notes: the command's own reasons. */
 function reasons(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.startsWith('cost-watchdog: ') && !l.startsWith('cost-watchdog: ALERT ') && !l.startsWith('cost-watchdog: note: '));
-}
-
-function hasFlag(ws: Workspace): boolean {
-  const dir = path.join(ws.dir, 'flags');
-  return existsSync(dir) && lstatSync(dir).isDirectory() && readdirSync(dir).some((n) => n.includes('cost_emergency.flag'));
+  return stderr
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('cost-watchdog: ') &&
+        !l.startsWith('cost-watchdog: ALERT ') &&
+        !l.startsWith('cost-watchdog: note: '),
+    );
 }
 
 describe('fault: the flag folder is a file, unreadable, or full', () => {
@@ -43,7 +81,8 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     const env = { SLACK_WEBHOOK_URL: slack.url };
     const ws = workspace(cfg(FLAG_IN_FOLDER));
     writeFileSync(path.join(ws.dir, 'flags'), 'a file where the flag folder should be\n');
-    const reason = /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: not a folder \(ENOTDIR\)/m;
+    const reason =
+      /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: not a folder \(ENOTDIR\)/m;
 
     // Spend ok: nothing needs the flag, but the brake is broken: the check failed.
     ws.append(lines(1, 1));
@@ -53,7 +92,9 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     expect(reasons(ok.stderr)).toHaveLength(1);
     expect(ok.stderr).toMatch(reason);
     expect(audit(ws).find((e) => e.event === 'flag_unknown')).toMatchObject({ code: 'ENOTDIR' });
-    expect(slack.requests.map((r) => r.text).join('\n')).toMatch(/EMERGENCY FLAG UNKNOWN: cannot tell whether the emergency flag .* \(ENOTDIR\)/);
+    expect(slack.requests.map((r) => r.text).join('\n')).toMatch(
+      /EMERGENCY FLAG UNKNOWN: cannot tell whether the emergency flag .* \(ENOTDIR\)/,
+    );
     const unknown = statusOf(await run(ws, ['status', '--json']));
     expect(unknown.code).toBe(3);
     expect(unknown.json.emergency.active).toBe(false);
@@ -65,7 +106,9 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     const em = await run(ws, ['run'], env);
     expect(em.code).toBe(1);
     expect(em.stdout).not.toMatch(/in force/);
-    expect(em.stderr).toMatch(/^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\): \S+\/flags, or a folder above it, is a file$/m);
+    expect(em.stderr).toMatch(
+      /^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\): \S+\/flags, or a folder above it, is a file$/m,
+    );
     const critical = statusOf(await run(ws, ['status', '--json']));
     expect(critical.code).toBe(2);
     expect(critical.json.emergency).toMatchObject({ active: false, error: expect.stringMatching(/ENOTDIR/) });
@@ -80,11 +123,23 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
 
     const validate = await run(ws, ['validate']);
     expect(validate.code).toBe(0); // the config is valid; what it points at is said
-    expect(validate.stderr).toMatch(/note: cannot tell whether the emergency flag .*ENOTDIR.*: every check fails until it is fixed/);
+    expect(validate.stderr).toMatch(
+      /note: cannot tell whether the emergency flag .*ENOTDIR.*: every check fails until it is fixed/,
+    );
 
     const watch = await startWatch(ws, env);
-    await waitFor('watch to say the check failed', () => /CHECK FAILED: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)/.test(watch.stderr()), 30_000);
-    const hb = readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as { mode: string; result: { ok: boolean; error?: string } };
+    await waitFor(
+      'watch to say the check failed',
+      () =>
+        /CHECK FAILED: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)/.test(
+          watch.stderr(),
+        ),
+      30_000,
+    );
+    const hb = readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as {
+      mode: string;
+      result: { ok: boolean; error?: string };
+    };
     expect(hb.result.ok).toBe(false);
     expect(watch.stderr()).toMatch(/note: \S+\/flags is not a folder, so it cannot be watched/);
     expect(watch.stderr()).not.toMatch(/flags does not exist/);
@@ -110,7 +165,8 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
       onTestFinished(() => chmodSync(flags, 0o755));
       as = (args, extra = {}) => run(ws, args, extra);
     }
-    const reason = /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: permission denied \(EACCES\)/m;
+    const reason =
+      /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: permission denied \(EACCES\)/m;
 
     const ok = await as(['run'], env);
     expect(ok.code, ok.stderr).toBe(1);
@@ -118,7 +174,9 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     expect(reasons(ok.stderr)).toHaveLength(1);
     expect(ok.stderr).toMatch(reason);
     expect(audit(ws).find((e) => e.event === 'flag_unknown')).toMatchObject({ code: 'EACCES' });
-    expect(slack.requests.map((r) => r.text).join('\n')).toMatch(/EMERGENCY FLAG UNKNOWN: .*permission denied \(EACCES\)/);
+    expect(slack.requests.map((r) => r.text).join('\n')).toMatch(
+      /EMERGENCY FLAG UNKNOWN: .*permission denied \(EACCES\)/,
+    );
     const unknown = statusOf(await as(['status', '--json']));
     expect(unknown.code).toBe(3);
     expect(unknown.json.emergency).toMatchObject({ active: false, error: expect.stringMatching(/EACCES/) });
@@ -166,7 +224,9 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
       r = cliInFullTmpfs(flags, ['run', '-c', ws.config], ws.dir);
     }
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: no space left on the device/m);
+    expect(r.stderr).toMatch(
+      /^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: no space left on the device/m,
+    );
     expect(r.stdout).not.toMatch(/in force/);
     expect(audit(ws).find((e) => e.event === 'flag_failed')).toMatchObject({ code: 'ENOSPC' });
     if (tmpfs.way === 'mount') {
@@ -178,12 +238,14 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
 });
 
 describe('fault: a folder where the flag should be', () => {
-  it('flag path a folder: clear-emergency --force says what it is, in words, not Node\'s EISDIR (exit 1, audited)', async () => {
+  it("flag path a folder: clear-emergency --force says what it is, in words, not Node's EISDIR (exit 1, audited)", async () => {
     const ws = workspace(cfg());
     mkdirSync(path.join(ws.dir, 'state', 'cost_emergency.flag'));
     const r = await run(ws, ['clear-emergency', '--reason', 'test', '--force']);
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/^cost-watchdog: cannot remove the emergency flag \S+cost_emergency\.flag: it is a folder, not a flag file/m);
+    expect(r.stderr).toMatch(
+      /^cost-watchdog: cannot remove the emergency flag \S+cost_emergency\.flag: it is a folder, not a flag file/m,
+    );
     expect(r.stderr).not.toMatch(/EISDIR: illegal operation/);
     expect(audit(ws).some((e) => e.event === 'clear_failed' && e.code === 'EISDIR')).toBe(true);
   });
@@ -204,7 +266,10 @@ describe('fault: overlapping runs and run beside watch', () => {
     expect(checks.reduce((sum, e) => sum + (e.new_lines as number), 0)).toBe(total);
     const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as { totals: { records: number } };
     expect(cp.totals.records).toBe(total);
-    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as { lines_counted: number; windows: Record<string, { spend_usd: number }> };
+    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as {
+      lines_counted: number;
+      windows: Record<string, { spend_usd: number }>;
+    };
     expect(s.lines_counted).toBe(total);
     expect(s.windows['15m']?.spend_usd).toBe(total * 0.25);
     expect(readdirSync(ws.stateDir).filter((n) => n.endsWith('.tmp') || n === 'lock')).toEqual([]);
@@ -221,16 +286,22 @@ describe('fault: overlapping runs and run beside watch', () => {
       const rs = await Promise.all([0, 1].map(() => run(ws, ['run'])));
       for (const r of rs) expect(r.code, r.stderr).toBe(0);
     }
-    const records = (): number => (readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as { totals: { records: number } }).totals.records;
+    const records = (): number =>
+      (readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as { totals: { records: number } }).totals
+        .records;
     // Every line is in the checkpoint after the last run; a few more watch checks change nothing.
     expect(records()).toBe(total);
-    const heartbeat = (): number => Date.parse((readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as { time: string }).time);
+    const heartbeat = (): number =>
+      Date.parse((readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as { time: string }).time);
     const after = heartbeat();
     await waitFor('two more watch checks', () => heartbeat() > after + 1000, 30_000);
     expect(records()).toBe(total);
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
-    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as { lines_counted: number; windows: Record<string, { spend_usd: number }> };
+    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as {
+      lines_counted: number;
+      windows: Record<string, { spend_usd: number }>;
+    };
     expect(s.lines_counted).toBe(total);
     expect(s.windows['15m']?.spend_usd).toBe(total * 0.25);
     expect(audit(ws).filter((e) => e.event === 'check' && e.mode === 'run')).toHaveLength(10);
@@ -243,10 +314,19 @@ describe('fault: writable config or secret file', () => {
     ws.append(lines(1, 1));
     for (const mode of [0o664, 0o646]) {
       chmodSync(ws.config, mode);
-      for (const command of [['validate'], ['run'], ['kill', '--reason', 'x'], ['clear-emergency', '--reason', 'x']]) {
+      for (const command of [
+        ['validate'],
+        ['run'],
+        ['kill', '--reason', 'x'],
+        ['clear-emergency', '--reason', 'x'],
+      ]) {
         const r = await run(ws, command);
         expect(r.code, `${command[0]} ${mode.toString(8)}`).toBe(78);
-        expect(r.stderr).toMatch(new RegExp(`refusing a config file writable by (group|others) \\(mode 0${mode.toString(8)}\\).*chmod go-w ${ws.config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+        expect(r.stderr).toMatch(
+          new RegExp(
+            `refusing a config file writable by (group|others) \\(mode 0${mode.toString(8)}\\).*chmod go-w ${ws.config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`,
+          ),
+        );
       }
       expect((await run(ws, ['status'])).code).toBe(3); // the monitoring convention: UNKNOWN
       const watch = await startWatch(ws);
@@ -283,7 +363,11 @@ describe('fault: writable config or secret file', () => {
     await waitFor('the alert to reach Slack', () => slack.requests.length > 0, 30_000);
     chmodSync(file, 0o644);
     watch.child.kill('SIGHUP');
-    await waitFor('the reload to be refused', () => /SIGHUP: config reload REFUSED/.test(watch.stderr()), 30_000);
+    await waitFor(
+      'the reload to be refused',
+      () => /SIGHUP: config reload REFUSED/.test(watch.stderr()),
+      30_000,
+    );
     expect(watch.stderr()).toContain(fix);
     expect(watch.child.exitCode).toBeNull(); // still running, with the previous config
     watch.child.kill('SIGTERM');
@@ -299,7 +383,9 @@ describe('fault: writable config or secret file', () => {
     mkdirSync(file);
     const folder = await run(ws, ['run']);
     expect(folder.code).toBe(78);
-    expect(folder.stderr).toContain(`slack.webhook_url_file: ${file} is a folder, expected a file holding the URL`);
+    expect(folder.stderr).toContain(
+      `slack.webhook_url_file: ${file} is a folder, expected a file holding the URL`,
+    );
     expect((await run(ws, ['validate'])).code).toBe(78);
     rmSync(file, { recursive: true });
 
@@ -321,27 +407,42 @@ describe('fault: writable config or secret file', () => {
       chownSync(target, NOBODY, NOBODY);
       const other = await run(ws, ['run']);
       expect(other.code).toBe(78);
-      expect(other.stderr).toMatch(/is owned by uid 65534, not by root or the user the watchdog runs as \(root\).*chown root/);
+      expect(other.stderr).toMatch(
+        /is owned by uid 65534, not by root or the user the watchdog runs as \(root\).*chown root/,
+      );
       // Unreadable to the watchdog's user: the CLI as nobody, the file root's (mode 0600).
       chownTree(ws.dir, NOBODY);
       chownSync(target, 0, 0);
       const unreadable = await cliAs(NOBODY, ws, ['validate']);
       expect(unreadable.code).toBe(78);
-      expect(unreadable.stderr).toMatch(/cannot be read by the user the watchdog runs as \(uid 65534\): permission denied \(EACCES\) \(fix: chown 65534 /);
+      expect(unreadable.stderr).toMatch(
+        /cannot be read by the user the watchdog runs as \(uid 65534\): permission denied \(EACCES\) \(fix: chown 65534 /,
+      );
       const unreadableRun = await cliAs(NOBODY, ws, ['run']);
       expect(unreadableRun.code).toBe(78);
     } else {
       chmodSync(target, 0o000);
       const unreadable = await run(ws, ['validate']);
       expect(unreadable.code).toBe(78);
-      expect(unreadable.stderr).toMatch(/cannot be read by the user the watchdog runs as .*permission denied \(EACCES\)/);
+      expect(unreadable.stderr).toMatch(
+        /cannot be read by the user the watchdog runs as .*permission denied \(EACCES\)/,
+      );
     }
     expect(slack.requests).toHaveLength(1);
   });
 });
 
 describe('fault: planted symlinks at every state path', () => {
-  const NAMES = ['checkpoint.json', 'alerts.json', 'heartbeat.json', 'notify.json', 'heartbeat-alert.json', 'lock', 'lock.break', 'storm-ids.planted.bin'];
+  const NAMES = [
+    'checkpoint.json',
+    'alerts.json',
+    'heartbeat.json',
+    'notify.json',
+    'heartbeat-alert.json',
+    'lock',
+    'lock.break',
+    'storm-ids.planted.bin',
+  ];
 
   function victims(): { dir: string; text: (name: string) => string } {
     const dir = mkdtempSync(path.join(tmpdir(), 'cw-victims-'));
@@ -377,7 +478,10 @@ describe('fault: planted symlinks at every state path', () => {
       const link = path.join(ws.stateDir, name);
       if (lstatExists(link)) expect(lstatSync(link).isSymbolicLink(), name).toBe(false);
     }
-    const said = [...outputs.map((o) => o.stdout + o.stderr), readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8')].join('\n');
+    const said = [
+      ...outputs.map((o) => o.stdout + o.stderr),
+      readFileSync(path.join(ws.stateDir, 'audit.jsonl'), 'utf8'),
+    ].join('\n');
     expect(said).not.toMatch(/SECRET-/);
   });
 
@@ -430,7 +534,8 @@ describe('fault: planted symlinks at every state path', () => {
     expect(r2.code, r2.stderr).toBe(0);
     expect(JSON.parse(r2.stdout).rebuilt).toMatch(/checkpoint unreadable \(a file with 2 names/);
     said.push(r2.stdout, r2.stderr, readFileSync(path.join(ws2.stateDir, 'audit.jsonl'), 'utf8'));
-    for (const name of ['checkpoint.json', 'alerts.json']) expect(readFileSync(path.join(v.dir, `linked-${name}`), 'utf8')).toBe(v.text(name));
+    for (const name of ['checkpoint.json', 'alerts.json'])
+      expect(readFileSync(path.join(v.dir, `linked-${name}`), 'utf8')).toBe(v.text(name));
     expect(said.join('\n')).not.toMatch(/SECRET-/);
   });
 

@@ -45,7 +45,10 @@ export function recorded(record: string): string[] {
 export async function settle(pid: number, record: string): Promise<string[]> {
   const before = recorded(record).filter((s) => s === 'SIGUSR2').length;
   process.kill(pid, 'SIGUSR2');
-  await waitFor('the bystander to record SIGUSR2', () => recorded(record).filter((s) => s === 'SIGUSR2').length > before);
+  await waitFor(
+    'the bystander to record SIGUSR2',
+    () => recorded(record).filter((s) => s === 'SIGUSR2').length > before,
+  );
   return recorded(record).filter((s) => s !== 'SIGUSR2');
 }
 
@@ -60,7 +63,11 @@ const quote = (arg: string): string => `'${arg.replaceAll("'", "'\\''")}'`;
  * `pid - 1` (bounded in time), and that is said loudly. Other processes on the machine fork too,
  * so a miss is retried. The process outlives the shell and is SIGKILLed when the test ends.
  */
-export function spawnWithPid(pid: number, argv: readonly string[], timeoutMs = 240_000): { method: PidMethod } {
+export function spawnWithPid(
+  pid: number,
+  argv: readonly string[],
+  timeoutMs = 240_000,
+): { method: PidMethod } {
   const deadline = Date.now() + timeoutMs;
   // CW_FAULTS_FORK_UNTIL=1 tries the fallback where ns_last_pid could be written.
   let method: PidMethod = process.env.CW_FAULTS_FORK_UNTIL === '1' ? 'fork-until' : 'ns_last_pid';
@@ -73,7 +80,10 @@ export function spawnWithPid(pid: number, argv: readonly string[], timeoutMs = 2
       why = `${NS_LAST_PID} is not writable: ${(error as Error).message}`;
     }
   }
-  if (method === 'fork-until') process.stderr.write(`\n*** PID reuse forced by forking until PID ${pid} comes round (${why}): slow ***\n\n`);
+  if (method === 'fork-until')
+    process.stderr.write(
+      `\n*** PID reuse forced by forking until PID ${pid} comes round (${why}): slow ***\n\n`,
+    );
   const prepare =
     method === 'ns_last_pid'
       ? `echo ${pid - 1} > ${NS_LAST_PID}`
@@ -81,7 +91,10 @@ export function spawnWithPid(pid: number, argv: readonly string[], timeoutMs = 2
   const command = `${prepare}; ${argv.map(quote).join(' ')} </dev/null >/dev/null 2>&1 & echo $!`;
   for (let attempt = 1; attempt <= 200 && Date.now() < deadline; attempt++) {
     if (alive(pid)) throw new Error(`PID ${pid} was taken by another process before the test could reuse it`);
-    const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', timeout: Math.max(1000, deadline - Date.now()) });
+    const r = spawnSync('/bin/sh', ['-c', command], {
+      encoding: 'utf8',
+      timeout: Math.max(1000, deadline - Date.now()),
+    });
     const got = Number(r.stdout.trim());
     if (got > 0) killAtEnd(() => [got]);
     if (got === pid) return { method };

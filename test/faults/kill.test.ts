@@ -4,7 +4,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { audit, ccLine, cli, cliAsNobody, cliAsync, flagFile, lines, type Workspace, workspace } from '../e2e/helpers.js';
+import {
+  audit,
+  ccLine,
+  cli,
+  cliAsNobody,
+  cliAsync,
+  flagFile,
+  lines,
+  type Workspace,
+  workspace,
+} from '../e2e/helpers.js';
 import { alive, startNamed, stateOf, waitFor } from '../e2e/procs.js';
 import { bystanderScript, settle, spawnWithPid, startSpender } from './kill-support.js';
 
@@ -26,8 +36,12 @@ async function startStubborn(ws: Workspace): Promise<ReturnType<typeof spawn>> {
   }
   return stubborn;
 }
-const signalsTo = (ws: Workspace, pid: number): Record<string, unknown>[] => audit(ws).filter((e) => e.event === 'signal' && e.pid === pid);
-const lastKill = (ws: Workspace): Record<string, unknown> => audit(ws).filter((e) => e.event === 'kill').at(-1) as Record<string, unknown>;
+const signalsTo = (ws: Workspace, pid: number): Record<string, unknown>[] =>
+  audit(ws).filter((e) => e.event === 'signal' && e.pid === pid);
+const lastKill = (ws: Workspace): Record<string, unknown> =>
+  audit(ws)
+    .filter((e) => e.event === 'kill')
+    .at(-1) as Record<string, unknown>;
 
 /** Wait until the wall clock is `phaseMs` into a second. */
 async function atPhase(phaseMs: number): Promise<void> {
@@ -50,13 +64,18 @@ describe('fault: kill', () => {
     const r = ws.run('run');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('kill: no target running');
-    expect(r.stdout).toContain(`names PID ${pid}, which is not running (a stale PID file): nothing signalled`);
+    expect(r.stdout).toContain(
+      `names PID ${pid}, which is not running (a stale PID file): nothing signalled`,
+    );
     expect(audit(ws).filter((e) => e.event === 'signal')).toEqual([]);
-    expect(lastKill(ws)).toMatchObject({ result: 'no target running', notes: [expect.stringContaining('stale PID file')] });
+    expect(lastKill(ws)).toMatchObject({
+      result: 'no target running',
+      notes: [expect.stringContaining('stale PID file')],
+    });
     expect(existsSync(flagFile(ws))).toBe(true);
   });
 
-  it('real PID reuse: a process given the PID file\'s PID 2 s after the file was written is never signalled (3 times, by run and by kill)', async () => {
+  it("real PID reuse: a process given the PID file's PID 2 s after the file was written is never signalled (3 times, by run and by kill)", async () => {
     // ps reads start times up to a second early (whole seconds, from a boot time in whole
     // seconds); how early depends on the second's phase, so the PID file is written at phases
     // spread over the second.
@@ -76,8 +95,12 @@ describe('fault: kill', () => {
       const ready = path.join(ws.dir, 'ready.txt');
       await waitFor('2 s after the PID file was written', () => Date.now() >= writtenMs + 2000);
       const { method } = spawnWithPid(pid, [process.execPath, '-e', bystanderScript(record, ready)]);
-      await waitFor('the bystander to be ready', () => existsSync(ready) && readFileSync(ready, 'utf8') === String(pid));
-      const startedMs = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[19]) * 10;
+      await waitFor(
+        'the bystander to be ready',
+        () => existsSync(ready) && readFileSync(ready, 'utf8') === String(pid),
+      );
+      const startedMs =
+        Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.split(' ')[19]) * 10;
       const uptimeMs = Number.parseFloat(readFileSync('/proc/uptime', 'latin1')) * 1000;
       const gapMs = Date.now() - (uptimeMs - startedMs) - writtenMs;
       expect(gapMs, `the reuse came ${gapMs} ms after the PID file (${method})`).toBeGreaterThan(1500);
@@ -89,7 +112,11 @@ describe('fault: kill', () => {
       expect(await settle(pid, record), `phase ${phaseMs}: signals the innocent process got`).toEqual([]);
       expect(signalsTo(ws, pid)).toEqual([]);
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toMatch(new RegExp(`PID ${pid} started after the PID file was written \\([\\d.]+ s later\\): the PID was reused by another process, which is spared`));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `PID ${pid} started after the PID file was written \\([\\d.]+ s later\\): the PID was reused by another process, which is spared`,
+        ),
+      );
       expect(run.stdout).toContain('kill: no target running');
       expect(kill.code, kill.stderr).toBe(0);
       expect(kill.stdout).toMatch(/the PID was reused by another process, which is spared/);
@@ -101,7 +128,9 @@ describe('fault: kill', () => {
     const ws = workspace(config('  pid_file: state/app.pid\n  grace: 30s\n'));
     const pidFile = pidFileOf(ws);
     // Its parent (outside the target's tree) never reaps it: a shell that becomes `sleep`.
-    const parent = spawn('/bin/sh', ['-c', `sleep 300 & echo $! > ${pidFile}; exec sleep 300`], { stdio: 'ignore' });
+    const parent = spawn('/bin/sh', ['-c', `sleep 300 & echo $! > ${pidFile}; exec sleep 300`], {
+      stdio: 'ignore',
+    });
     try {
       const target = await waitFor('the target', () => {
         const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
@@ -111,7 +140,12 @@ describe('fault: kill', () => {
       const r = ws.run('run');
       expect(r.code, r.stderr).toBe(0);
       expect(stateOf(target), 'the target is a zombie now').toBe('Z');
-      expect(lastKill(ws)).toMatchObject({ result: 'killed', exited_after_sigterm: [target], killed_by_sigkill: [], survivors: [] });
+      expect(lastKill(ws)).toMatchObject({
+        result: 'killed',
+        exited_after_sigterm: [target],
+        killed_by_sigkill: [],
+        survivors: [],
+      });
       expect(signalsTo(ws, target).map((s) => s.signal)).toEqual(['SIGTERM']);
       expect(r.stdout).toMatch(new RegExp(`killed 1 process \\(after SIGTERM\\): ${target}`));
     } finally {
@@ -119,8 +153,11 @@ describe('fault: kill', () => {
     }
   });
 
-  it('EPERM: signals refused (the watchdog as nobody, the target root\'s) => exit 1, named in stderr and the audit log', async () => {
-    expect(process.getuid?.(), 'this row needs root, to run the watchdog as nobody against a root-owned target').toBe(0);
+  it("EPERM: signals refused (the watchdog as nobody, the target root's) => exit 1, named in stderr and the audit log", async () => {
+    expect(
+      process.getuid?.(),
+      'this row needs root, to run the watchdog as nobody against a root-owned target',
+    ).toBe(0);
     const ws = workspace(config('  process_name: cw-root-agent\n  grace: 1s\n'));
     const target = startNamed(ws.dir, 'cw-root-agent');
     const pid = target.pid as number;
@@ -146,7 +183,13 @@ describe('fault: kill', () => {
       const running = cliAsync(['run', '-c', ws.config], { cwd: ws.dir });
       // A watchdog that dies during a long grace (OOM, a unit's timeout) must have said SIGTERM.
       const auditFile = path.join(ws.stateDir, 'audit.jsonl');
-      await waitFor('the SIGTERM in the audit log', () => existsSync(auditFile) && signalsTo(ws, pid).some((s) => s.signal === 'SIGTERM' && s.result === 'sent'), 30_000);
+      await waitFor(
+        'the SIGTERM in the audit log',
+        () =>
+          existsSync(auditFile) &&
+          signalsTo(ws, pid).some((s) => s.signal === 'SIGTERM' && s.result === 'sent'),
+        30_000,
+      );
       expect(alive(pid)).toBe(true);
       expect(signalsTo(ws, pid).map((s) => s.signal)).toEqual(['SIGTERM']);
       stubborn.kill('SIGKILL'); // gone before the grace is out: the watchdog sees it and ends
@@ -188,29 +231,49 @@ describe('fault: kill', () => {
     expect(alive(pid)).toBe(false);
     expect(signalsTo(ws, pid).map((s) => s.signal)).toEqual(['SIGTERM', 'SIGKILL']);
     const kill = lastKill(ws);
-    expect(kill).toMatchObject({ result: 'killed', killed_by_sigkill: [pid], grace_cut: { grace_spend_usd: 0.1 } });
+    expect(kill).toMatchObject({
+      result: 'killed',
+      killed_by_sigkill: [pid],
+      grace_cut: { grace_spend_usd: 0.1 },
+    });
     const cut = kill.grace_cut as { spend_usd: number; after_ms: number; note: string };
     expect(cut.spend_usd).toBeGreaterThan(0.1);
     expect(cut.after_ms).toBeLessThan(40_000);
     expect(cut.note).toBe(`SIGKILL after $${cut.spend_usd.toFixed(4)} more spend during the grace period`);
-    expect(r.stdout).toContain(`SIGKILL after $${cut.spend_usd.toFixed(4)} more spend during the grace period`);
+    expect(r.stdout).toContain(
+      `SIGKILL after $${cut.spend_usd.toFixed(4)} more spend during the grace period`,
+    );
     // The meter counted what the log gained after the check's read: those lines are in the log.
-    const after = readFileSync(ws.log, 'utf8').split('\n').filter((l) => l.includes('spender-')).length;
+    const after = readFileSync(ws.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('spender-')).length;
     expect(after * 0.01).toBeGreaterThan(cut.spend_usd);
   });
 
-  it('several processes match process_name by the kernel\'s name (comm), as pgrep -x does: a shell script, a process that renamed itself', async () => {
+  it("several processes match process_name by the kernel's name (comm), as pgrep -x does: a shell script, a process that renamed itself", async () => {
     const ws = workspace(config('  process_name: cw-sh-agent\n  grace: 1s\n'));
     // A shell script: its executable is /bin/sh (ps-list calls it `dash`), its kernel name the script's.
     const script = path.join(ws.dir, 'cw-sh-agent');
     writeFileSync(script, '#!/bin/sh\nwhile :; do sleep 1; done\n', { mode: 0o755 });
     const sh = spawn(script, [], { stdio: 'ignore' });
     // A node process that renames itself through /proc/self/comm, as prctl(PR_SET_NAME) does.
-    const renamed = spawn(process.execPath, ['-e', "require('node:fs').writeFileSync('/proc/self/comm', 'cw-sh-agent'); setInterval(() => {}, 1000);"], { stdio: 'ignore' });
+    const renamed = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('node:fs').writeFileSync('/proc/self/comm', 'cw-sh-agent'); setInterval(() => {}, 1000);",
+      ],
+      { stdio: 'ignore' },
+    );
     const bystander = startNamed(ws.dir, 'cw-sh-agent-2');
     try {
       const pids = [sh.pid as number, renamed.pid as number];
-      await waitFor('the kernel names', () => pids.every((pid) => stateOf(pid) !== null && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cw-sh-agent'));
+      await waitFor('the kernel names', () =>
+        pids.every(
+          (pid) =>
+            stateOf(pid) !== null && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'cw-sh-agent',
+        ),
+      );
       const dry = ws.run('kill', '--dry-run', '--reason', 'which ones');
       expect(dry.code, dry.stderr).toBe(0);
       for (const pid of pids) expect(dry.stdout).toContain(String(pid));
@@ -227,7 +290,11 @@ describe('fault: kill', () => {
 
   it('several processes match process_name / cmdline: all of them are killed, nothing else', async () => {
     const ws = workspace(config('  process_name: cw-many-agent\n  grace: 1s\n'));
-    const many = [startNamed(ws.dir, 'cw-many-agent'), startNamed(ws.dir, 'cw-many-agent'), startNamed(ws.dir, 'cw-many-agent')];
+    const many = [
+      startNamed(ws.dir, 'cw-many-agent'),
+      startNamed(ws.dir, 'cw-many-agent'),
+      startNamed(ws.dir, 'cw-many-agent'),
+    ];
     const other = startNamed(ws.dir, 'cw-many-agent-2');
     const pids = many.map((c) => c.pid as number);
     await waitFor('the processes', () => [...pids, other.pid as number].every(alive));
@@ -241,7 +308,9 @@ describe('fault: kill', () => {
 
     // The same by a pattern over the command line.
     const ws2 = workspace(config('  cmdline: "cw-many-agent 30[0-9]"\n  grace: 1s\n'));
-    const byArgs = [301, 302].map((n) => spawn(path.join(ws.dir, 'cw-many-agent'), [String(n)], { stdio: 'ignore' }));
+    const byArgs = [301, 302].map((n) =>
+      spawn(path.join(ws.dir, 'cw-many-agent'), [String(n)], { stdio: 'ignore' }),
+    );
     try {
       const argPids = byArgs.map((c) => c.pid as number);
       await waitFor('the processes', () => argPids.every(alive));

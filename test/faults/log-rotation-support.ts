@@ -32,7 +32,8 @@ export function fixedLines(count: number, cost: number): string {
 export function sameEdgedLines(count: number, agoSec: number): string {
   const t = (Date.now() / 1000 - agoSec).toFixed(3);
   let out = '';
-  for (let i = 0; i < count; i++) out += `{"model":"gpt-4o-mini-2024-07-18","provider":"openai","agent":"support-bot","t":${t},"in":1200,"out":300,"cost":0.25,"tags":"prod,eu-west-1,batch,triage"}\n`;
+  for (let i = 0; i < count; i++)
+    out += `{"model":"gpt-4o-mini-2024-07-18","provider":"openai","agent":"support-bot","t":${t},"in":1200,"out":300,"cost":0.25,"tags":"prod,eu-west-1,batch,triage"}\n`;
   return out;
 }
 
@@ -43,7 +44,13 @@ export function sameEdgedLines(count: number, agoSec: number): string {
  */
 export function rotateLog(file: string, keep: number): void {
   const all = readFileSync(file, 'utf8').split('\n').slice(0, -1);
-  writeFileSync(file, all.slice(-keep).map((l) => `${l}\n`).join(''));
+  writeFileSync(
+    file,
+    all
+      .slice(-keep)
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
 }
 
 export function inode(file: string): number {
@@ -69,7 +76,11 @@ export async function startWatch(ws: Workspace): Promise<Daemon> {
   onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  await waitFor('watch to start watching', () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null, 60_000);
+  await waitFor(
+    'watch to start watching',
+    () => err.includes('cost-watchdog watch: watching ') || child.exitCode !== null,
+    60_000,
+  );
   if (child.exitCode !== null) throw new Error(`watch exited ${child.exitCode}: ${err}`);
   return { child, stderr: () => err, exited };
 }
@@ -88,8 +99,14 @@ function peakKb(pid: number): number | null {
  * The CLI with its peak memory: VmHWM is polled until the process ends (it only grows, so the
  * last reading is the peak up to a few milliseconds before the end).
  */
-export async function cliWithPeak(ws: Workspace, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; peakMb: number }> {
-  const child = spawn(process.execPath, [BIN, ...args, '-c', ws.config], { cwd: ws.dir, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' } });
+export async function cliWithPeak(
+  ws: Workspace,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; peakMb: number }> {
+  const child = spawn(process.execPath, [BIN, ...args, '-c', ws.config], {
+    cwd: ws.dir,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

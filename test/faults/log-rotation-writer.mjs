@@ -4,7 +4,17 @@
 // (logrotate copytruncate), rewritten in place keeping its last lines (Cost Control rotate_log).
 // Prints the number of lines written when done.
 // usage: node log-rotation-writer.mjs <log> <rate> <seconds> <plan: comma-separated rename|copytruncate|rotate_log>
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 
 const [log, rateText, secondsText, planText] = process.argv.slice(2);
 const rate = Number(rateText);
@@ -27,7 +37,8 @@ while (Date.now() < end) {
   const due = Math.min(Math.floor(((Date.now() - start) / 1000) * rate), rate * seconds);
   let text = '';
   const t = (Date.now() / 1000).toFixed(3);
-  for (; written < due; written++) text += `{"t":${t},"request_id":"w${++id}","in":1200,"out":300,"cost":0.01}\n`;
+  for (; written < due; written++)
+    text += `{"t":${t},"request_id":"w${++id}","in":1200,"out":300,"cost":0.01}\n`;
   if (text.length > 0) writeSync(fd, text);
   if (next < plan.length && Date.now() - start >= every * (next + 1)) {
     const how = plan[next++];
@@ -43,13 +54,20 @@ while (Date.now() < end) {
       truncateSync(log, 0);
     } else if (how === 'rotate_log') {
       const all = readFileSync(log, 'utf8').split('\n').slice(0, -1);
-      writeFileSync(log, all.slice(-500).map((l) => `${l}\n`).join(''));
+      writeFileSync(
+        log,
+        all
+          .slice(-500)
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
     }
   }
   await new Promise((r) => setTimeout(r, BATCH_MS));
 }
 let rest = '';
-for (; written < rate * seconds; written++) rest += `{"t":${(Date.now() / 1000).toFixed(3)},"request_id":"w${++id}","in":1200,"out":300,"cost":0.01}\n`;
+for (; written < rate * seconds; written++)
+  rest += `{"t":${(Date.now() / 1000).toFixed(3)},"request_id":"w${++id}","in":1200,"out":300,"cost":0.01}\n`;
 if (rest.length > 0) writeSync(fd, rest);
 closeSync(fd);
 process.stdout.write(`${written}\n`);

@@ -2,13 +2,33 @@
 // real files. Totals are exact: every line the app wrote counts once (lines_counted is an exact
 // integer; costs are whole cents).
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { audit, flagFile, lines, type Workspace, workspace } from '../e2e/helpers.js';
+import { audit, flagFile, type Workspace, workspace } from '../e2e/helpers.js';
 import { waitFor } from '../e2e/procs.js';
-import { cliWithPeak, fixedLine, fixedLines, inode, rotateLog, sameEdgedLines, startWatch } from './log-rotation-support.js';
+import {
+  cliWithPeak,
+  fixedLine,
+  fixedLines,
+  inode,
+  rotateLog,
+  sameEdgedLines,
+  startWatch,
+} from './log-rotation-support.js';
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
 
@@ -21,7 +41,7 @@ function ageFollowed(ws: Workspace): void {
 }
 
 describe('log rotation faults', () => {
-  it('rename rotation: the old file\'s unread lines, then the new file, each once', () => {
+  it("rename rotation: the old file's unread lines, then the new file, each once", () => {
     const ws = workspace();
     ws.append(fixedLines(4, 0.5));
     expect(ws.runJson().json.new_lines).toBe(4);
@@ -37,7 +57,7 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(9);
   });
 
-  it('copytruncate: the copy\'s lines past the offset, then the log from 0', () => {
+  it("copytruncate: the copy's lines past the offset, then the log from 0", () => {
     const ws = workspace();
     ws.append(fixedLines(4, 0.5));
     ws.runJson();
@@ -48,7 +68,9 @@ describe('log rotation faults', () => {
     const r = ws.runJson();
     expect(r.json.new_lines).toBe(3);
     expect(spend15(r.json)).toBeCloseTo(3.5, 9);
-    expect(r.json.notes.join()).toMatch(/truncated in place \(copytruncate\); read the rest of its copy cost_log\.jsonl\.1/);
+    expect(r.json.notes.join()).toMatch(
+      /truncated in place \(copytruncate\); read the rest of its copy cost_log\.jsonl\.1/,
+    );
     expect(ws.status().json.lines_counted).toBe(7);
   });
 
@@ -98,7 +120,7 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(7);
   });
 
-  it('rotation between reads: the generation in between is read even when its lines start like the old file\'s', () => {
+  it("rotation between reads: the generation in between is read even when its lines start like the old file's", () => {
     const ws = workspace();
     ws.append(sameEdgedLines(2, 60));
     ws.runJson();
@@ -134,7 +156,9 @@ describe('log rotation faults', () => {
     // quiet for longer than the ledger's horizon: let go, said in the run, the audit and status
     ageFollowed(ws);
     r = ws.runJson();
-    expect(r.json.notes.join()).toMatch(/no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/);
+    expect(r.json.notes.join()).toMatch(
+      /no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/,
+    );
     expect(JSON.stringify(audit(ws))).toMatch(/no longer following rotated log cost_log\.jsonl\.1/);
     writeFileSync(`${ws.log}.1`, fixedLines(1, 0.5), { flag: 'a' });
     expect(ws.runJson().json.new_lines).toBe(0);
@@ -162,7 +186,9 @@ describe('log rotation faults', () => {
     closeSync(second);
     rmSync(`${ws.log}.2`);
     const gone = ws.runJson();
-    expect(gone.json.notes.join()).toMatch(/no longer following rotated log cost_log\.jsonl\.2: it was deleted or compressed/);
+    expect(gone.json.notes.join()).toMatch(
+      /no longer following rotated log cost_log\.jsonl\.2: it was deleted or compressed/,
+    );
     expect(spend15(gone.json)).toBeCloseTo(3.5, 9);
   });
 
@@ -179,12 +205,16 @@ describe('log rotation faults', () => {
     expect(notes.filter((n) => /no longer following/.test(n))).toEqual([
       'no longer following rotated log cost_log.jsonl-1: more than 8 rotated files are followed, and it was the longest quiet',
     ]);
-    const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as { previous: { name: string }[] };
-    expect(cp.previous.map((g) => g.name)).toEqual([2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`));
+    const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as {
+      previous: { name: string }[];
+    };
+    expect(cp.previous.map((g) => g.name)).toEqual(
+      [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`),
+    );
     expect(ws.status().json.lines_counted).toBe(10);
   });
 
-  it('an in-place suffix rewrite (rotate_log): the lines written back are not counted again, the app\'s next ones are', () => {
+  it("an in-place suffix rewrite (rotate_log): the lines written back are not counted again, the app's next ones are", () => {
     const ws = workspace();
     ws.append(fixedLines(80, 0.05)); // $4.00
     expect(spend15(ws.runJson().json)).toBeCloseTo(4, 9);
@@ -280,7 +310,7 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(37);
   });
 
-  it('copytruncate, then renamed away before the next read: the copy\'s rest, the truncated file, the new log', () => {
+  it("copytruncate, then renamed away before the next read: the copy's rest, the truncated file, the new log", () => {
     const ws = workspace();
     ws.append(fixedLines(4, 0.5));
     ws.runJson();
@@ -318,7 +348,13 @@ describe('log rotation faults', () => {
     const t = Math.floor(Date.now() / 1000);
     ws.append(fixedLines(2, 0.5));
     ws.append(Buffer.from([0xff, 0xfe, 0x0a]));
-    ws.append(Buffer.concat([Buffer.from(`{"t":${t},"cost":2,"model":"a`), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]));
+    ws.append(
+      Buffer.concat([
+        Buffer.from(`{"t":${t},"cost":2,"model":"a`),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}\n'),
+      ]),
+    );
     ws.append(fixedLines(2, 0.5));
     const r = ws.runJson();
     expect(r.json.new_lines).toBe(4);
@@ -351,7 +387,11 @@ describe('log rotation faults', () => {
     for (let i = 0; i < 50; i++) ws.append(mib); // 50 MiB and no newline yet
     let r = await cliWithPeak(ws, ['run', '--json']);
     expect(r.code).toBe(0);
-    let json = JSON.parse(r.stdout) as { new_lines: number; new_malformed: number; windows: Record<string, { spend_usd: number }> };
+    let json = JSON.parse(r.stdout) as {
+      new_lines: number;
+      new_malformed: number;
+      windows: Record<string, { spend_usd: number }>;
+    };
     expect(json.new_malformed).toBe(0); // still a write in progress
     expect(r.peakMb).toBeLessThan(100); // bounded: the 50 MiB line is not held
     ws.append('\n');
@@ -372,11 +412,17 @@ describe('log rotation faults', () => {
   }, 120_000);
 
   it('sustained 3,000 lines/s with rotations under watch, total exact', async () => {
-    const ws = workspace(`log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 100000 }\n  daily: { warn: 100000 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 100000 }\n  daily: { warn: 100000 }\n`,
+    );
     writeFileSync(ws.log, '');
     const d = await startWatch(ws);
     const writer = fileURLToPath(new URL('./log-rotation-writer.mjs', import.meta.url));
-    const child = spawn(process.execPath, [writer, ws.log, '3000', '4', 'rename,copytruncate,rotate_log,rename,copytruncate'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [writer, ws.log, '3000', '4', 'rename,copytruncate,rotate_log,rename,copytruncate'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -387,15 +433,25 @@ describe('log rotation faults', () => {
     const checkpoint = path.join(ws.stateDir, 'checkpoint.json');
     const counted = (): number => {
       try {
-        return (JSON.parse(readFileSync(checkpoint, 'utf8')) as { totals: { records: number } }).totals.records;
+        return (JSON.parse(readFileSync(checkpoint, 'utf8')) as { totals: { records: number } }).totals
+          .records;
       } catch {
         return 0; // not written yet, or being replaced
       }
     };
-    await waitFor('watch to read the last lines', () => counted() >= written, 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}: ${counted()} of ${written} lines counted`);
-    });
-    expect(counted(), `the daemon's notes:\n${d.stderr().split('\n').filter((l) => l.includes('note')).join('\n')}`).toBe(written);
+    await waitFor('watch to read the last lines', () => counted() >= written, 60_000).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}: ${counted()} of ${written} lines counted`);
+      },
+    );
+    expect(
+      counted(),
+      `the daemon's notes:\n${d
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('note'))
+        .join('\n')}`,
+    ).toBe(written);
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
     // nothing left for status to read: the daemon's own count is the total

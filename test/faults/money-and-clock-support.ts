@@ -38,7 +38,10 @@ export function daily(result: CheckResult): number {
 }
 
 export function checkpoint(ws: Workspace): Record<string, unknown> {
-  return JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as Record<string, unknown>;
+  return JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 /**

@@ -3,11 +3,19 @@
 // the check is engine.inspect at that time over the same real files and checkpoint the CLI uses:
 // the CLI takes its time from the system clock only, and has no hook to fake it.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cli, flagFile, lines, workspace } from '../e2e/helpers.js';
-import { checkAt, checkpoint, daily, exactSum, lineAt, rng, zoneJustPastMidnight } from './money-and-clock-support.js';
+import {
+  checkAt,
+  checkpoint,
+  daily,
+  exactSum,
+  lineAt,
+  rng,
+  zoneJustPastMidnight,
+} from './money-and-clock-support.js';
 
 const CP = (dir: string) => path.join(dir, '.cost-watchdog', 'checkpoint.json');
 
@@ -22,7 +30,13 @@ describe('money', () => {
     const ws = workspace();
     const now = Date.now();
     // Two bad lines (two of 1e308 would sum to Infinity) among good ones of six decimals.
-    ws.append(lineAt(now - 9000, 0.100001) + lineAt(now - 8000, cost) + lineAt(now - 7000, 0.2) + lineAt(now - 6000, cost) + lineAt(now - 5000, 0.000003));
+    ws.append(
+      lineAt(now - 9000, 0.100001) +
+        lineAt(now - 8000, cost) +
+        lineAt(now - 7000, 0.2) +
+        lineAt(now - 6000, cost) +
+        lineAt(now - 5000, 0.000003),
+    );
     const r = ws.runJson();
     expect(r.code).toBe(0);
     expect([r.json.new_lines, r.json.new_malformed, r.json.malformed_lines]).toEqual([3, 2, 2]);
@@ -38,10 +52,14 @@ describe('money', () => {
     const text = ws.run('status');
     expect(text.stdout).toContain(reason);
     // No figure is NaN, Infinity or half-printed (the excerpts show the lines as they are).
-    for (const out of [text.stdout, text.stderr, ws.run('run').stdout]) expect(out).not.toMatch(/\$(Infinity|NaN)|undefined/);
+    for (const out of [text.stdout, text.stderr, ws.run('run').stdout])
+      expect(out).not.toMatch(/\$(Infinity|NaN)|undefined/);
     expect(JSON.stringify(s.json.windows)).not.toMatch(/null|Infinity|NaN/);
     // The checkpoint holds whole µ$ only, and is used as it is on the next run.
-    const cp = checkpoint(ws) as { version: number; ledger: { rolling: [number, number][]; daily: Record<string, number> } };
+    const cp = checkpoint(ws) as {
+      version: number;
+      ledger: { rolling: [number, number][]; daily: Record<string, number> };
+    };
     expect(cp.version).toBe(2);
     expect(Object.values(cp.ledger.daily)).toEqual([300_004]);
     expect(cp.ledger.rolling.every(([, c]) => Number.isSafeInteger(c))).toBe(true);
@@ -64,19 +82,24 @@ describe('money', () => {
     expect(r.json.windows.daily!.spend_usd).toBe(5);
     expect(existsSync(flagFile(ws))).toBe(true);
     expect(ws.status().json.emergency.active).toBe(true);
-    expect(ws.run('status').stdout).toMatch(/^  15m\s+\$5\.00\s+EMERGENCY/m);
+    expect(ws.run('status').stdout).toMatch(/^ {2}15m\s+\$5\.00\s+EMERGENCY/m);
   });
 
   it('NaN / negative / Infinity / string / 1e308 cost: cost.max_line_usd is configurable, and an estimate is held to it too', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\ncost: { max_line_usd: 2, prices: { big: { input: 1000, output: 1000 } } }\nlimits:\n  15m: { kill: 100 }\n  daily: { kill: 100 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\ncost: { max_line_usd: 2, prices: { big: { input: 1000, output: 1000 } } }\nlimits:\n  15m: { kill: 100 }\n  daily: { kill: 100 }\n`,
+    );
     const now = Date.now();
     ws.append(lineAt(now - 3000, 2) + lineAt(now - 2000, 2.000001));
     ws.append(`{"t":${(now - 1000) / 1000},"model":"big","in":10000,"out":0,"cost":0.01}\n`); // $10 by its tokens
     const r = ws.runJson();
     expect(r.json.windows.daily!.spend_usd).toBe(2);
-    expect(ws.status().json.malformed_samples.map((m) => m.reason)).toEqual(['cost 2.000001 is above cost.max_line_usd (2)', 'estimated cost 10 is above cost.max_line_usd (2)']);
+    expect(ws.status().json.malformed_samples.map((m) => m.reason)).toEqual([
+      'cost 2.000001 is above cost.max_line_usd (2)',
+      'estimated cost 10 is above cost.max_line_usd (2)',
+    ]);
   });
-  it('NaN / negative / Infinity / string / 1e308 cost: in a helper thread\'s part too (two threads, the same exact total)', () => {
+  it("NaN / negative / Infinity / string / 1e308 cost: in a helper thread's part too (two threads, the same exact total)", () => {
     const random = rng(11);
     const now = Date.now();
     const costs: number[] = [];
@@ -88,13 +111,24 @@ describe('money', () => {
       text += lineAt(now - 60_000 + k, c);
     }
     const config = `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`;
-    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }] as Record<string, string>[]) {
+    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }] as Record<
+      string,
+      string
+    >[]) {
       const ws = workspace(config);
       ws.append(text);
       const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
-      const json = JSON.parse(r.stdout) as { scan_threads: number; malformed_lines: number; windows: Record<string, { spend_usd: number }> };
+      const json = JSON.parse(r.stdout) as {
+        scan_threads: number;
+        malformed_lines: number;
+        windows: Record<string, { spend_usd: number }>;
+      };
       expect(json.scan_threads).toBe(env.COST_WATCHDOG_THREADS === '1' ? 1 : 2);
-      expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual([8, exactSum(costs), exactSum(costs)]);
+      expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual([
+        8,
+        exactSum(costs),
+        exactSum(costs),
+      ]);
       expect(ws.runJson().json.rebuilt).toBeNull();
     }
   });
@@ -131,27 +165,43 @@ describe('the checkpoint', () => {
     ws.append(lines(100, 0.05));
     ws.runJson();
     // What version 1 wrote: the same shape, amounts in dollars (and 4.999999999999991 for 100 × $0.05).
-    const cp = checkpoint(ws) as { version: number; ledger: { rolling: [number, number][]; daily: Record<string, number> } };
+    const cp = checkpoint(ws) as {
+      version: number;
+      ledger: { rolling: [number, number][]; daily: Record<string, number> };
+    };
     cp.version = 1;
     cp.ledger.rolling = cp.ledger.rolling.map(([s, c]) => [s, c / 1e6]);
-    cp.ledger.daily = Object.fromEntries(Object.entries(cp.ledger.daily).map(([k]) => [k, 4.999999999999991]));
+    cp.ledger.daily = Object.fromEntries(
+      Object.entries(cp.ledger.daily).map(([k]) => [k, 4.999999999999991]),
+    );
     writeFileSync(CP(ws.dir), JSON.stringify(cp));
     const r = ws.runJson();
-    expect(r.json.rebuilt).toBe('checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once');
+    expect(r.json.rebuilt).toBe(
+      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once',
+    );
     expect(r.json.windows.daily!.spend_usd).toBe(5);
     expect(ws.runJson().json.rebuilt).toBeNull();
   });
 
   it('SIGKILL of `run` at random moments while the log grows: the total exact', async () => {
-    const ws = workspace(`log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`,
+    );
     const random = rng(20261201);
     const costs: number[] = [];
     for (let round = 0; round < 20; round++) {
       const now = Date.now();
-      const batch = Array.from({ length: 1 + Math.floor(random() * 400) }, () => Math.floor(random() * 1e6) / 1e6);
+      const batch = Array.from(
+        { length: 1 + Math.floor(random() * 400) },
+        () => Math.floor(random() * 1e6) / 1e6,
+      );
       ws.append(batch.map((c, k) => lineAt(now - 5000 + k, c)).join(''));
       costs.push(...batch);
-      const child = spawn(process.execPath, [BIN, 'run', '-c', ws.config], { cwd: ws.dir, stdio: 'ignore', env: { PATH: process.env.PATH, NO_COLOR: '1' } });
+      const child = spawn(process.execPath, [BIN, 'run', '-c', ws.config], {
+        cwd: ws.dir,
+        stdio: 'ignore',
+        env: { PATH: process.env.PATH, NO_COLOR: '1' },
+      });
       const exited = new Promise((resolve) => child.on('exit', resolve));
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 150)));
       child.kill('SIGKILL');
@@ -169,7 +219,9 @@ describe('the clock', () => {
   it('future timestamps, also across midnight: real CLI, a zone whose midnight was minutes ago', () => {
     const now = Date.now();
     const { zone, midnightMs } = zoneJustPastMidnight(now);
-    const ws = workspace(`log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n  2h: { kill: 1000 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n  2h: { kill: 1000 }\n`,
+    );
     const timed: [number, number][] = [
       [midnightMs - 30_000, 1.000001], // yesterday, inside the 2h window
       [midnightMs + 10_000, 0.1], // today
@@ -181,36 +233,55 @@ describe('the clock', () => {
     expect(r.json.windows.daily!.spend_usd).toBe(0.124);
     expect(r.json.windows['2h']!.spend_usd).toBe(1.124001);
     // Midnight was 1 to 61 minutes ago: the lines before it are in 15m only when it was recent.
-    const in15m = timed.filter(([t]) => Math.floor(t / 1000) > Math.floor(now / 1000) - 900).map(([, c]) => c);
+    const in15m = timed
+      .filter(([t]) => Math.floor(t / 1000) > Math.floor(now / 1000) - 900)
+      .map(([, c]) => c);
     expect(r.json.windows['15m']!.spend_usd).toBe(exactSum([...in15m, 0.004]));
     expect(ws.status().json.future_lines).toBe(1);
     for (let k = 0; k < 2; k++) {
       const again = ws.runJson();
-      expect([again.json.rebuilt, again.json.windows.daily!.spend_usd, again.json.windows['2h']!.spend_usd]).toEqual([null, 0.124, 1.124001]);
+      expect([
+        again.json.rebuilt,
+        again.json.windows.daily!.spend_usd,
+        again.json.windows['2h']!.spend_usd,
+      ]).toEqual([null, 0.124, 1.124001]);
     }
   });
 
   it.each([
     ['UTC', 'UTC', '2026-11-25T23:59:30Z', '2026-11-25', '2026-11-26'],
     ['Europe/Berlin', 'Europe/Berlin', '2026-11-25T22:59:30Z', '2026-11-25', '2026-11-26'],
-    ['America/New_York, the night DST ends', 'America/New_York', '2026-11-01T03:59:30Z', '2026-10-31', '2026-11-01'],
-  ])('future timestamps, also across midnight: a line 60 s ahead read at 23:59:30 counts in tomorrow only (%s)', (_name, zone, readIso, today, tomorrow) => {
-    const ws = workspace(`log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`);
-    const read = Date.parse(readIso);
-    ws.append(lineAt(read - 60_000, 1) + lineAt(read + 60_000, 2)); // 23:58:30 today, 00:00:30 tomorrow
-    expect(daily(checkAt(ws, read))).toBe(1);
-    // A later check with nothing new, still before midnight: tomorrow's line is not today's.
-    expect(daily(checkAt(ws, read + 20_000))).toBe(1);
-    // After midnight: tomorrow's line is today's, once; yesterday keeps its own.
-    const after = checkAt(ws, read + 70_000);
-    expect(daily(after)).toBe(2);
-    expect([after.ledger.day(today), after.ledger.day(tomorrow)]).toEqual([1_000_000, 2_000_000]);
-    expect(after.windows.find((w) => w.name === '15m')!.spend).toBe(3);
-    expect(daily(checkAt(ws, read + 3_600_000))).toBe(2);
-  });
+    [
+      'America/New_York, the night DST ends',
+      'America/New_York',
+      '2026-11-01T03:59:30Z',
+      '2026-10-31',
+      '2026-11-01',
+    ],
+  ])(
+    'future timestamps, also across midnight: a line 60 s ahead read at 23:59:30 counts in tomorrow only (%s)',
+    (_name, zone, readIso, today, tomorrow) => {
+      const ws = workspace(
+        `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+      );
+      const read = Date.parse(readIso);
+      ws.append(lineAt(read - 60_000, 1) + lineAt(read + 60_000, 2)); // 23:58:30 today, 00:00:30 tomorrow
+      expect(daily(checkAt(ws, read))).toBe(1);
+      // A later check with nothing new, still before midnight: tomorrow's line is not today's.
+      expect(daily(checkAt(ws, read + 20_000))).toBe(1);
+      // After midnight: tomorrow's line is today's, once; yesterday keeps its own.
+      const after = checkAt(ws, read + 70_000);
+      expect(daily(after)).toBe(2);
+      expect([after.ledger.day(today), after.ledger.day(tomorrow)]).toEqual([1_000_000, 2_000_000]);
+      expect(after.windows.find((w) => w.name === '15m')!.spend).toBe(3);
+      expect(daily(checkAt(ws, read + 3_600_000))).toBe(2);
+    },
+  );
 
   it('future timestamps, also across midnight: the clock set back past midnight moves spend to today once', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+    );
     const read = Date.parse('2026-11-26T00:10:00Z');
     ws.append(lineAt(read - 30_000, 4));
     expect(daily(checkAt(ws, read))).toBe(4);
@@ -228,7 +299,9 @@ describe('the clock', () => {
     ['America/New_York', '2026-03-08', '2026-03-08T05:00:00Z', 23],
     ['America/New_York', '2026-11-01', '2026-11-01T04:00:00Z', 25],
   ])('DST days: %s %s (from %s) has %i hours of spend', (zone, key, startIso, hours) => {
-    const ws = workspace(`log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`);
+    const ws = workspace(
+      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+    );
     const start = Date.parse(startIso);
     const costs: number[] = [];
     ws.append(lineAt(start - 1000, 0.5)); // the evening before

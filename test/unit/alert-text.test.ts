@@ -1,13 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { Attribution } from '../../src/core/attribution.js';
-import { actionLines, type AlertFacts, alertLines, consoleLine, type KillSummary, slackEscape, slackText } from '../../src/core/alert-text.js';
+import {
+  actionLines,
+  type AlertFacts,
+  alertLines,
+  consoleLine,
+  type KillSummary,
+  slackEscape,
+  slackText,
+} from '../../src/core/alert-text.js';
 import { DayCalendar } from '../../src/core/calendar.js';
 import { labelIdOfString } from '../../src/core/labels.js';
 import { levelOf, type WindowStatus } from '../../src/core/levels.js';
 import { unsafeFile, unsafeFolder } from '../../src/core/strict.js';
 
 const LIMITS = { warn: 3, emergency: 5, kill: 8 };
-const w15: WindowStatus = { name: '15m', seconds: 900, limits: LIMITS, spend: 8.4, level: levelOf(8.4, LIMITS) };
+const w15: WindowStatus = {
+  name: '15m',
+  seconds: 900,
+  limits: LIMITS,
+  spend: 8.4,
+  level: levelOf(8.4, LIMITS),
+};
 
 const kill: KillSummary = {
   notRunning: false,
@@ -31,7 +45,14 @@ function facts(patch: Partial<AlertFacts> = {}): AlertFacts {
     by: 'run',
     events: [{ kind: 'escalate', window: '15m', level: 'kill', previous: 'warn', spend: 8.4, limit: 8 }],
     windows: [w15],
-    tops: { window: '15m', models: [['<!channel>', 6], ['gpt-4o', 2.4]], agents: [['a&b', 8.4]] },
+    tops: {
+      window: '15m',
+      models: [
+        ['<!channel>', 6],
+        ['gpt-4o', 2.4],
+      ],
+      agents: [['a&b', 8.4]],
+    },
     flag: { kind: 'written', file: '/app/state/cost_emergency.flag' },
     kill,
     ...patch,
@@ -65,24 +86,57 @@ describe('alert text', () => {
   });
 
   const actionRows: [string, Parameters<typeof actionLines>, string[]][] = [
-    ['flag failed', [{ kind: 'failed', file: '/f', error: 'read-only file system' }, null], ['EMERGENCY FLAG NOT WRITTEN: /f: read-only file system']],
-    ['nothing running', [{ kind: 'none' }, { ...kill, notRunning: true, tree: [], exited: [], killed: [] }], ['kill: no target running']],
+    [
+      'flag failed',
+      [{ kind: 'failed', file: '/f', error: 'read-only file system' }, null],
+      ['EMERGENCY FLAG NOT WRITTEN: /f: read-only file system'],
+    ],
+    [
+      'nothing running',
+      [{ kind: 'none' }, { ...kill, notRunning: true, tree: [], exited: [], killed: [] }],
+      ['kill: no target running'],
+    ],
     [
       'refused and surviving',
-      [{ kind: 'exists', file: '/f' }, { ...kill, exited: [], killed: [], refused: [10], survivors: [10] }],
-      ['emergency flag in force: /f', 'KILL REFUSED (EPERM, not ours to signal): 10 (my-agent)', 'KILL FAILED, still running: 10 (my-agent)'],
+      [
+        { kind: 'exists', file: '/f' },
+        { ...kill, exited: [], killed: [], refused: [10], survivors: [10] },
+      ],
+      [
+        'emergency flag in force: /f',
+        'KILL REFUSED (EPERM, not ours to signal): 10 (my-agent)',
+        'KILL FAILED, still running: 10 (my-agent)',
+      ],
     ],
     [
       'stop command failed, then signals worked',
-      [{ kind: 'none' }, { ...kill, killed: [], exited: [10, 11], stop: { ok: false, exitCode: 5, timedOut: false } }],
+      [
+        { kind: 'none' },
+        { ...kill, killed: [], exited: [10, 11], stop: { ok: false, exitCode: 5, timedOut: false } },
+      ],
       ['STOP COMMAND FAILED: exit 5', 'killed 2 processes (after SIGTERM): 10 (my-agent), 11 (worker)'],
     ],
-    ['dry run', [{ kind: 'would-write', file: '/f' }, { ...kill, dryRun: true }], ['would write the emergency flag: /f', 'would send SIGTERM, then SIGKILL after the grace period, to 10 (my-agent), 11 (worker)']],
+    [
+      'dry run',
+      [
+        { kind: 'would-write', file: '/f' },
+        { ...kill, dryRun: true },
+      ],
+      [
+        'would write the emergency flag: /f',
+        'would send SIGTERM, then SIGKILL after the grace period, to 10 (my-agent), 11 (worker)',
+      ],
+    ],
   ];
   it('names at most 12 PIDs and counts the rest', () => {
     const tree = Array.from({ length: 30 }, (_, i) => ({ pid: 100 + i, name: 'w' }));
-    const [line] = actionLines({ kind: 'none' }, { ...kill, tree, exited: tree.map((p) => p.pid), killed: [] });
-    expect(line).toMatch(/^killed 30 processes \(after SIGTERM\): 100 \(w\), .*111 \(w\), and 18 more \(all in the audit log\)$/);
+    const [line] = actionLines(
+      { kind: 'none' },
+      { ...kill, tree, exited: tree.map((p) => p.pid), killed: [] },
+    );
+    expect(line).toMatch(
+      /^killed 30 processes \(after SIGTERM\): 100 \(w\), .*111 \(w\), and 18 more \(all in the audit log\)$/,
+    );
   });
 
   it.each(actionRows)('actions: %s', (_name, args, want) => expect(actionLines(...args)).toEqual(want));
@@ -94,8 +148,22 @@ describe('attribution: top spenders per window', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
     a.add(NOW - 60_000, 2_000_000, labelIdOfString('gpt-4o'), labelIdOfString('a1'), 'gpt-4o', 'a1');
     a.add(NOW - 30_000, 5_000_000, labelIdOfString('claude'), labelIdOfString('a2'), 'claude', 'a2');
-    a.add(NOW - 3 * 3_600_000, 10_000_000, labelIdOfString('old-model'), labelIdOfString('a1'), 'old-model', 'a1'); // today, outside 15 minutes
-    a.add(NOW - 2 * 86_400_000, 99_000_000, labelIdOfString('ancient'), labelIdOfString('a9'), 'ancient', 'a9'); // before yesterday: dropped
+    a.add(
+      NOW - 3 * 3_600_000,
+      10_000_000,
+      labelIdOfString('old-model'),
+      labelIdOfString('a1'),
+      'old-model',
+      'a1',
+    ); // today, outside 15 minutes
+    a.add(
+      NOW - 2 * 86_400_000,
+      99_000_000,
+      labelIdOfString('ancient'),
+      labelIdOfString('a9'),
+      'ancient',
+      'a9',
+    ); // before yesterday: dropped
     expect(a.top(900, 'model')).toEqual([
       ['claude', 5],
       ['gpt-4o', 2],
@@ -109,7 +177,12 @@ describe('attribution: top spenders per window', () => {
       ['a1', 12],
       ['a2', 5],
     ]);
-    const b = Attribution.fromState(JSON.parse(JSON.stringify(a.toState())), 900, new DayCalendar('UTC'), NOW + 20 * 60_000);
+    const b = Attribution.fromState(
+      JSON.parse(JSON.stringify(a.toState())),
+      900,
+      new DayCalendar('UTC'),
+      NOW + 20 * 60_000,
+    );
     // 20 minutes later the recent spend has left the 15-minute window but is still today's.
     expect(b.top(900, 'model')).toEqual([]);
     expect(b.top(null, 'agent')).toEqual([
@@ -118,18 +191,29 @@ describe('attribution: top spenders per window', () => {
     ]);
   });
 
-  it('the day\'s top spenders are not tomorrow\'s (a line dated ahead within the tolerance)', () => {
+  it("the day's top spenders are not tomorrow's (a line dated ahead within the tolerance)", () => {
     const now = Date.UTC(2026, 10, 25, 23, 59, 30);
     const a = new Attribution(900, new DayCalendar('UTC'), now);
     a.add(now - 20_000, 1_000_000, labelIdOfString('today-model'), -2, 'today-model', null);
-    a.add(Date.UTC(2026, 10, 26, 0, 0, 30), 2_000_000, labelIdOfString('tomorrow-model'), -2, 'tomorrow-model', null);
+    a.add(
+      Date.UTC(2026, 10, 26, 0, 0, 30),
+      2_000_000,
+      labelIdOfString('tomorrow-model'),
+      -2,
+      'tomorrow-model',
+      null,
+    );
     expect(a.top(null, 'model')).toEqual([['today-model', 1]]);
-    expect(a.top(900, 'model')).toEqual([['tomorrow-model', 2], ['today-model', 1]]);
+    expect(a.top(900, 'model')).toEqual([
+      ['tomorrow-model', 2],
+      ['today-model', 1],
+    ]);
   });
 
   it('keeps at most 20 names per bucket, the rest as (other)', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
-    for (let i = 0; i < 30; i++) a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);
+    for (let i = 0; i < 30; i++)
+      a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);
     const top = a.top(900, 'model', 100);
     expect(top.length).toBe(21);
     expect(top[0]).toEqual(['(other)', 10]);
@@ -142,8 +226,18 @@ describe('StrictModes', () => {
     ["root's, 0600, run by a user", { mode: 0o100600, uid: 0 }, 1000, null],
     ['group-writable', { mode: 0o100664, uid: 1000 }, 1000, /writable by group \(mode 0664\).*chmod go-w/],
     ['world-writable', { mode: 0o100666, uid: 0 }, 0, /writable by group and others/],
-    ["someone else's", { mode: 0o100644, uid: 1001 }, 1000, /owned by uid 1001, not by root or the user the watchdog runs as \(uid 1000\).*chown 1000/],
-    ["a user's file, watchdog run as root", { mode: 0o100644, uid: 1000 }, 0, /owned by uid 1000.*chown root/],
+    [
+      "someone else's",
+      { mode: 0o100644, uid: 1001 },
+      1000,
+      /owned by uid 1001, not by root or the user the watchdog runs as \(uid 1000\).*chown 1000/,
+    ],
+    [
+      "a user's file, watchdog run as root",
+      { mode: 0o100644, uid: 1000 },
+      0,
+      /owned by uid 1000.*chown root/,
+    ],
   ];
   it.each(rows)('%s', (_name, st, euid, want) => {
     const problem = unsafeFile({ ...st, isDirectory: false }, euid, '/etc/cw.yaml');

@@ -25,7 +25,13 @@ const T0 = 1_800_000_000_000;
 const LIMITS = { warn: 3, emergency: 5, kill: 8 };
 
 function win(name: string, spend: number): WindowStatus {
-  return { name, seconds: name === 'daily' ? null : 900, limits: LIMITS, spend, level: levelOf(spend, LIMITS) };
+  return {
+    name,
+    seconds: name === 'daily' ? null : 900,
+    limits: LIMITS,
+    spend,
+    level: levelOf(spend, LIMITS),
+  };
 }
 
 function state(patch: Partial<AlertState> = {}): AlertState {
@@ -33,7 +39,15 @@ function state(patch: Partial<AlertState> = {}): AlertState {
 }
 
 function input(spend: number, patch: Partial<DecideInput> = {}): DecideInput {
-  return { nowMs: T0, windows: [win('15m', spend)], state: state(), flagExists: false, targetRunning: false, reminderMs: HOUR, ...patch };
+  return {
+    nowMs: T0,
+    windows: [win('15m', spend)],
+    state: state(),
+    flagExists: false,
+    targetRunning: false,
+    reminderMs: HOUR,
+    ...patch,
+  };
 }
 
 const remembered = (level: Level): AlertState['windows'] => ({ '15m': { level, since_ms: T0 - 60_000 } });
@@ -41,35 +55,74 @@ const remembered = (level: Level): AlertState['windows'] => ({ '15m': { level, s
 describe('decide: levels to actions and alerts', () => {
   type Row = [string, DecideInput, { level: Level; writeFlag: boolean; kill: boolean; events: string[] }];
   const rows: Row[] = [
-    ['all ok, nothing remembered: nothing to do', input(1), { level: 'ok', writeFlag: false, kill: false, events: [] }],
-    ['enters warn: one alert, no flag', input(3), { level: 'warn', writeFlag: false, kill: false, events: ['enter:15m:warn'] }],
-    ['still warn: nothing new', input(4, { state: state({ windows: remembered('warn') }) }), { level: 'warn', writeFlag: false, kill: false, events: [] }],
-    ['warn to emergency: escalation and the flag', input(5, { state: state({ windows: remembered('warn') }) }), { level: 'emergency', writeFlag: true, kill: false, events: ['escalate:15m:emergency'] }],
-    ['straight from ok to kill: one alert, flag and kill', input(9), { level: 'kill', writeFlag: true, kill: true, events: ['enter:15m:kill'] }],
+    [
+      'all ok, nothing remembered: nothing to do',
+      input(1),
+      { level: 'ok', writeFlag: false, kill: false, events: [] },
+    ],
+    [
+      'enters warn: one alert, no flag',
+      input(3),
+      { level: 'warn', writeFlag: false, kill: false, events: ['enter:15m:warn'] },
+    ],
+    [
+      'still warn: nothing new',
+      input(4, { state: state({ windows: remembered('warn') }) }),
+      { level: 'warn', writeFlag: false, kill: false, events: [] },
+    ],
+    [
+      'warn to emergency: escalation and the flag',
+      input(5, { state: state({ windows: remembered('warn') }) }),
+      { level: 'emergency', writeFlag: true, kill: false, events: ['escalate:15m:emergency'] },
+    ],
+    [
+      'straight from ok to kill: one alert, flag and kill',
+      input(9),
+      { level: 'kill', writeFlag: true, kill: true, events: ['enter:15m:kill'] },
+    ],
     [
       'emergency with the flag already there: leave it, say nothing',
-      input(6, { state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: true }),
+      input(6, {
+        state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }),
+        flagExists: true,
+      }),
       { level: 'emergency', writeFlag: false, kill: false, events: [] },
     ],
     [
       'emergency dropping to warn: no alert (only escalations and recovery alert)',
-      input(4, { state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: true }),
+      input(4, {
+        state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }),
+        flagExists: true,
+      }),
       { level: 'warn', writeFlag: false, kill: false, events: [] },
     ],
     [
       'climbing back to emergency after a dip to warn: no new alert (the peak is remembered)',
-      input(5.5, { state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: true }),
+      input(5.5, {
+        state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - 1000 }),
+        flagExists: true,
+      }),
       { level: 'emergency', writeFlag: false, kill: false, events: [] },
     ],
-    ['back to ok: recovery', input(1, { state: state({ windows: remembered('warn') }) }), { level: 'ok', writeFlag: false, kill: false, events: ['recovery:15m:ok'] }],
+    [
+      'back to ok: recovery',
+      input(1, { state: state({ windows: remembered('warn') }) }),
+      { level: 'ok', writeFlag: false, kill: false, events: ['recovery:15m:ok'] },
+    ],
     [
       'reminder due while the flag stays in force',
-      input(4, { state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - HOUR }), flagExists: true }),
+      input(4, {
+        state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - HOUR }),
+        flagExists: true,
+      }),
       { level: 'warn', writeFlag: false, kill: false, events: ['reminder:15m:warn'] },
     ],
     [
       'reminder not yet due',
-      input(6, { state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - HOUR + 1 }), flagExists: true }),
+      input(6, {
+        state: state({ windows: remembered('emergency'), flag_seen: true, last_reminder_ms: T0 - HOUR + 1 }),
+        flagExists: true,
+      }),
       { level: 'emergency', writeFlag: false, kill: false, events: [] },
     ],
     [
@@ -94,18 +147,40 @@ describe('decide: levels to actions and alerts', () => {
     ],
     [
       'kill switch on, flag in force, target running again: kill again, "came back"',
-      input(1, { state: state({ windows: {}, kill_switch: { since_ms: T0 - 1000, by: 'limit' }, flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: true, targetRunning: true }),
+      input(1, {
+        state: state({
+          windows: {},
+          kill_switch: { since_ms: T0 - 1000, by: 'limit' },
+          flag_seen: true,
+          last_reminder_ms: T0 - 1000,
+        }),
+        flagExists: true,
+        targetRunning: true,
+      }),
       { level: 'ok', writeFlag: false, kill: true, events: ['came-back::ok'] },
     ],
     [
       'kill switch on, target not running: look (kill), but nothing to say',
-      input(1, { state: state({ kill_switch: { since_ms: T0 - 1000, by: 'limit' }, flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: true }),
+      input(1, {
+        state: state({
+          kill_switch: { since_ms: T0 - 1000, by: 'limit' },
+          flag_seen: true,
+          last_reminder_ms: T0 - 1000,
+        }),
+        flagExists: true,
+      }),
       { level: 'ok', writeFlag: false, kill: true, events: [] },
     ],
     [
       'kill switch on after a kill that failed: the target never went, no "came back"',
       input(9, {
-        state: state({ windows: remembered('kill'), kill_switch: { since_ms: T0 - 1000, by: 'limit' }, flag_seen: true, last_reminder_ms: T0 - 1000, incidents: { [KILL_FAILED]: T0 - 1000 } }),
+        state: state({
+          windows: remembered('kill'),
+          kill_switch: { since_ms: T0 - 1000, by: 'limit' },
+          flag_seen: true,
+          last_reminder_ms: T0 - 1000,
+          incidents: { [KILL_FAILED]: T0 - 1000 },
+        }),
         flagExists: true,
         targetRunning: true,
       }),
@@ -113,31 +188,61 @@ describe('decide: levels to actions and alerts', () => {
     ],
     [
       'the flag deleted by hand: say so, kill switch off',
-      input(1, { state: state({ kill_switch: { since_ms: T0 - 1000, by: 'limit' }, flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: false, targetRunning: true }),
+      input(1, {
+        state: state({
+          kill_switch: { since_ms: T0 - 1000, by: 'limit' },
+          flag_seen: true,
+          last_reminder_ms: T0 - 1000,
+        }),
+        flagExists: false,
+        targetRunning: true,
+      }),
       { level: 'ok', writeFlag: false, kill: false, events: ['flag-removed::ok'] },
     ],
     [
       'the flag deleted by hand while spend is still at kill: written again and killed',
-      input(9, { state: state({ windows: remembered('kill'), kill_switch: { since_ms: T0 - 1000, by: 'limit' }, flag_seen: true, last_reminder_ms: T0 - 1000 }), flagExists: false }),
+      input(9, {
+        state: state({
+          windows: remembered('kill'),
+          kill_switch: { since_ms: T0 - 1000, by: 'limit' },
+          flag_seen: true,
+          last_reminder_ms: T0 - 1000,
+        }),
+        flagExists: false,
+      }),
       { level: 'kill', writeFlag: true, kill: true, events: ['flag-removed:15m:kill'] },
     ],
   ];
   it.each(rows)('%s', (_name, given, want) => {
     const d = decide(given);
-    expect({ level: d.level, writeFlag: d.writeFlag, kill: d.kill, events: d.events.map((e) => `${e.kind}:${e.window}:${e.level}`) }).toEqual(want);
+    expect({
+      level: d.level,
+      writeFlag: d.writeFlag,
+      kill: d.kill,
+      events: d.events.map((e) => `${e.kind}:${e.window}:${e.level}`),
+    }).toEqual(want);
   });
 
   it('a second decision in the state the first left sends nothing new', () => {
     for (const spend of [3, 5, 8, 20]) {
       const first = decide(input(spend));
-      const second = decide(input(spend, { state: first.next, flagExists: first.writeFlag, nowMs: T0 + 60_000 }));
+      const second = decide(
+        input(spend, { state: first.next, flagExists: first.writeFlag, nowMs: T0 + 60_000 }),
+      );
       expect(second.events).toEqual([]);
       expect(second.writeFlag).toBe(false);
     }
   });
 
   it('forgets, silently, a window that is no longer configured', () => {
-    const d = decide(input(1, { state: state({ windows: { ...remembered('warn'), '1h': { level: 'kill', since_ms: T0 } }, acknowledged: { '1h': 'kill' } }) }));
+    const d = decide(
+      input(1, {
+        state: state({
+          windows: { ...remembered('warn'), '1h': { level: 'kill', since_ms: T0 } },
+          acknowledged: { '1h': 'kill' },
+        }),
+      }),
+    );
     expect(d.events.map((e) => `${e.kind}:${e.window}`)).toEqual(['recovery:15m']);
     expect(d.next.windows).toEqual({});
     expect(d.next.acknowledged).toEqual({});
@@ -159,7 +264,10 @@ describe('decide: levels to actions and alerts', () => {
   it('sets the kill switch at the kill level and keeps when it was set', () => {
     expect(decide(input(9)).next.kill_switch).toEqual({ since_ms: T0, by: 'limit' });
     const earlier = { since_ms: T0 - 5000, by: 'kill by ops' };
-    expect(decide(input(9, { state: state({ kill_switch: earlier, flag_seen: true }), flagExists: true })).next.kill_switch).toEqual(earlier);
+    expect(
+      decide(input(9, { state: state({ kill_switch: earlier, flag_seen: true }), flagExists: true })).next
+        .kill_switch,
+    ).toEqual(earlier);
   });
 });
 
@@ -171,16 +279,33 @@ describe('effectiveLevel', () => {
     ['warn', 'emergency', 'warn'],
     ['ok', 'kill', 'ok'],
   ];
-  it.each(rows)('%s acknowledged at %s counts as %s', (level, ack, want) => expect(effectiveLevel(level, ack)).toBe(want));
+  it.each(rows)('%s acknowledged at %s counts as %s', (level, ack, want) =>
+    expect(effectiveLevel(level, ack)).toBe(want),
+  );
 });
 
 describe('afterClear', () => {
   const windows = [win('15m', 6), win('daily', 4)];
   it('remembers each window at its level; --force acknowledges emergency and above', () => {
-    const before = state({ windows: remembered('kill'), kill_switch: { since_ms: 1, by: 'limit' }, flag_seen: true, last_reminder_ms: 5, incidents: { [KILL_FAILED]: 1 } });
+    const before = state({
+      windows: remembered('kill'),
+      kill_switch: { since_ms: 1, by: 'limit' },
+      flag_seen: true,
+      last_reminder_ms: 5,
+      incidents: { [KILL_FAILED]: 1 },
+    });
     const forced = afterClear(before, windows, true, T0);
-    expect(forced).toMatchObject({ kill_switch: null, flag_seen: false, last_reminder_ms: null, incidents: {}, acknowledged: { '15m': 'emergency' } });
-    expect(forced.windows).toEqual({ '15m': { level: 'emergency', since_ms: T0 }, daily: { level: 'warn', since_ms: T0 } });
+    expect(forced).toMatchObject({
+      kill_switch: null,
+      flag_seen: false,
+      last_reminder_ms: null,
+      incidents: {},
+      acknowledged: { '15m': 'emergency' },
+    });
+    expect(forced.windows).toEqual({
+      '15m': { level: 'emergency', since_ms: T0 },
+      daily: { level: 'warn', since_ms: T0 },
+    });
     expect(afterClear(before, windows, false, T0).acknowledged).toEqual({});
   });
   it('after a forced clear, the same spend writes no flag; dropping to ok and crossing again does', () => {
@@ -212,16 +337,58 @@ describe('clearVerdict', () => {
 
 describe('troubles: alerted when they start, then at most every repeat interval, forgotten when over', () => {
   const none: ActionTrouble = { killFailed: null, killTried: false, stopFailed: undefined, flagFailed: null };
-  type Row = [string, Record<string, number>, Partial<ActionTrouble>, boolean, string[], Record<string, number>];
+  type Row = [
+    string,
+    Record<string, number>,
+    Partial<ActionTrouble>,
+    boolean,
+    string[],
+    Record<string, number>,
+  ];
   const rows: Row[] = [
     ['nothing wrong', {}, {}, false, [], {}],
-    ['a kill fails', {}, { killFailed: 'kill failed: 1 process(es) still running (9)', killTried: true }, true, ['KILL FAILED: 1 process(es) still running (9)'], { [KILL_FAILED]: T0 }],
-    ['it fails again within the hour: not alerted', { [KILL_FAILED]: T0 - 1000 }, { killFailed: 'x', killTried: true }, false, [], { [KILL_FAILED]: T0 - 1000 }],
+    [
+      'a kill fails',
+      {},
+      { killFailed: 'kill failed: 1 process(es) still running (9)', killTried: true },
+      true,
+      ['KILL FAILED: 1 process(es) still running (9)'],
+      { [KILL_FAILED]: T0 },
+    ],
+    [
+      'it fails again within the hour: not alerted',
+      { [KILL_FAILED]: T0 - 1000 },
+      { killFailed: 'x', killTried: true },
+      false,
+      [],
+      { [KILL_FAILED]: T0 - 1000 },
+    ],
     ['a kill works: forgotten', { [KILL_FAILED]: T0 - 1000 }, { killTried: true }, false, [], {}],
     ['no kill tried: remembered', { [KILL_FAILED]: T0 - 1000 }, {}, false, [], { [KILL_FAILED]: T0 - 1000 }],
-    ['the stop command fails, nothing else to say', {}, { stopFailed: 'systemctl stop app', killTried: true }, false, ['STOP COMMAND FAILED: systemctl stop app'], { [STOP_FAILED]: T0 }],
-    ['the stop command fails in a message with events: said in its done line', {}, { stopFailed: 'x', killTried: true }, true, [], { [STOP_FAILED]: T0 }],
-    ['the flag fails', {}, { flagFailed: '/f: read-only file system' }, true, ['EMERGENCY FLAG NOT WRITTEN: /f: read-only file system'], { [FLAG_FAILED]: T0 }],
+    [
+      'the stop command fails, nothing else to say',
+      {},
+      { stopFailed: 'systemctl stop app', killTried: true },
+      false,
+      ['STOP COMMAND FAILED: systemctl stop app'],
+      { [STOP_FAILED]: T0 },
+    ],
+    [
+      'the stop command fails in a message with events: said in its done line',
+      {},
+      { stopFailed: 'x', killTried: true },
+      true,
+      [],
+      { [STOP_FAILED]: T0 },
+    ],
+    [
+      'the flag fails',
+      {},
+      { flagFailed: '/f: read-only file system' },
+      true,
+      ['EMERGENCY FLAG NOT WRITTEN: /f: read-only file system'],
+      { [FLAG_FAILED]: T0 },
+    ],
     ['the flag is written again: forgotten', { [FLAG_FAILED]: T0 - 5 }, {}, false, [], {}],
   ];
   it.each(rows)('%s', (_name, before, trouble, hasEvents, problems, incidents) => {
@@ -237,7 +404,11 @@ describe('incidents and pending alerts', () => {
     expect(incidentDue(state({ incidents: { x: T0 + HOUR } }), 'x', T0, HOUR)).toBe(true); // clock went back
   });
   it('keeps the newest 20 unsent alerts and none older than a day', () => {
-    const pending = Array.from({ length: 25 }, (_, i) => ({ text: `a${i}`, created_ms: T0 - (25 - i) * 1000, attempts: 1 }));
+    const pending = Array.from({ length: 25 }, (_, i) => ({
+      text: `a${i}`,
+      created_ms: T0 - (25 - i) * 1000,
+      attempts: 1,
+    }));
     pending.unshift({ text: 'old', created_ms: T0 - 25 * HOUR, attempts: 3 });
     const { kept, dropped } = keepPending(pending, T0);
     expect(kept.map((p) => p.text)).toEqual(pending.slice(-20).map((p) => p.text));
@@ -253,7 +424,10 @@ describe('loadAlertState', () => {
   const bad: [string, unknown][] = [
     ['null', null],
     ['another version', { ...emptyAlertState(), version: 2 }],
-    ['a window with an unknown level', { ...emptyAlertState(), windows: { '15m': { level: 'panic', since_ms: 1 } } }],
+    [
+      'a window with an unknown level',
+      { ...emptyAlertState(), windows: { '15m': { level: 'panic', since_ms: 1 } } },
+    ],
     ['acknowledged not a level', { ...emptyAlertState(), acknowledged: { '15m': 3 } }],
   ];
   it.each(bad)('refuses %s', (_name, value) => expect(loadAlertState(value)).toBeNull());
@@ -265,9 +439,24 @@ describe('routineCheck: which watch checks the audit log leaves out', () => {
     ['nothing recorded yet', plain, null, false],
     ['same levels, recorded a minute ago, nothing said', plain, { levels: 'ok,ok', atMs: T0 - 60_000 }, true],
     ['a level changed', { ...plain, levels: 'warn,ok' }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
-    ['something was said or done', { ...plain, eventful: true }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
-    ['another line was recorded (a signal, a flag found)', { ...plain, onlyRoutineLines: false }, { levels: 'ok,ok', atMs: T0 - 60_000 }, false],
-    ['the last recorded one is 10 minutes old: recorded as proof of life', plain, { levels: 'ok,ok', atMs: T0 - ROUTINE_AUDIT_EVERY_MS }, false],
+    [
+      'something was said or done',
+      { ...plain, eventful: true },
+      { levels: 'ok,ok', atMs: T0 - 60_000 },
+      false,
+    ],
+    [
+      'another line was recorded (a signal, a flag found)',
+      { ...plain, onlyRoutineLines: false },
+      { levels: 'ok,ok', atMs: T0 - 60_000 },
+      false,
+    ],
+    [
+      'the last recorded one is 10 minutes old: recorded as proof of life',
+      plain,
+      { levels: 'ok,ok', atMs: T0 - ROUTINE_AUDIT_EVERY_MS },
+      false,
+    ],
   ];
   it.each(rows)('%s', (_name, facts, last, routine) => {
     expect(routineCheck(facts, last, T0)).toBe(routine);

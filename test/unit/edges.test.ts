@@ -2,7 +2,14 @@
 // troubles) and how a secret file is judged (core/strict.ts secretFileProblem).
 import { describe, expect, it } from 'vitest';
 import { decide, emptyAlertState, FLAG_UNKNOWN, troubles } from '../../src/core/decide.js';
-import { errnoWords, type FlagOutcomeKind, flagCheckFailed, flagInForce, type FlagSeen, flagUnknownReason } from '../../src/core/flag.js';
+import {
+  errnoWords,
+  type FlagOutcomeKind,
+  flagCheckFailed,
+  flagInForce,
+  type FlagSeen,
+  flagUnknownReason,
+} from '../../src/core/flag.js';
 import { type Level, statusCode, type WindowStatus } from '../../src/core/levels.js';
 import { type SecretStat, secretFileProblem } from '../../src/core/strict.js';
 
@@ -42,9 +49,18 @@ describe('errnoWords and flagUnknownReason', () => {
   });
 
   it.each([
-    ['ENOTDIR', /^cannot tell whether the emergency flag \/a\/flags\/f exists: not a folder \(ENOTDIR\): \/a\/flags, or a folder above it, is a file \(fix: /],
-    ['EACCES', /^cannot tell whether the emergency flag \/a\/flags\/f exists: permission denied \(EACCES\): the watchdog's user cannot look into \/a\/flags \(fix: /],
-    ['ELOOP', /^cannot tell whether the emergency flag \/a\/flags\/f exists: too many levels of symbolic links \(ELOOP\)$/],
+    [
+      'ENOTDIR',
+      /^cannot tell whether the emergency flag \/a\/flags\/f exists: not a folder \(ENOTDIR\): \/a\/flags, or a folder above it, is a file \(fix: /,
+    ],
+    [
+      'EACCES',
+      /^cannot tell whether the emergency flag \/a\/flags\/f exists: permission denied \(EACCES\): the watchdog's user cannot look into \/a\/flags \(fix: /,
+    ],
+    [
+      'ELOOP',
+      /^cannot tell whether the emergency flag \/a\/flags\/f exists: too many levels of symbolic links \(ELOOP\)$/,
+    ],
   ] as const)('names the file and the errno in words: %s', (code, pattern) => {
     expect(flagUnknownReason('/a/flags/f', '/a/flags', code, 'raw')).toMatch(pattern);
   });
@@ -61,7 +77,16 @@ describe('statusCode with a flag that cannot be seen', () => {
     ['flag unknown, heartbeat stale: CRITICAL', ['ok'], true, M + 1, 2],
   ];
   it.each(cases)('%s', (_name, levels, flagUnknown, age, code) => {
-    expect(statusCode({ levels, flagActive: false, flagUnknown, heartbeatAgeMs: age, heartbeatMaxAgeMs: M, logUnreadable: false })).toBe(code);
+    expect(
+      statusCode({
+        levels,
+        flagActive: false,
+        flagUnknown,
+        heartbeatAgeMs: age,
+        heartbeatMaxAgeMs: M,
+        logUnreadable: false,
+      }),
+    ).toBe(code);
   });
 });
 
@@ -71,11 +96,22 @@ function window(level: Level, spend: number): WindowStatus {
 
 describe('decide with a flag that cannot be seen', () => {
   const NOW = 1_800_000_000_000;
-  const seenBefore = { ...emptyAlertState(), flag_seen: true, windows: { '15m': { level: 'emergency' as Level, since_ms: NOW - 60_000 } }, last_reminder_ms: NOW - 60_000 };
+  const seenBefore = {
+    ...emptyAlertState(),
+    flag_seen: true,
+    windows: { '15m': { level: 'emergency' as Level, since_ms: NOW - 60_000 } },
+    last_reminder_ms: NOW - 60_000,
+  };
   const base = { nowMs: NOW, targetRunning: false, reminderMs: 3_600_000 };
 
   it('a flag seen before and not visible now is not "removed by hand"', () => {
-    const unknown = decide({ ...base, windows: [window('emergency', 6)], state: seenBefore, flagExists: false, flagUnknown: true });
+    const unknown = decide({
+      ...base,
+      windows: [window('emergency', 6)],
+      state: seenBefore,
+      flagExists: false,
+      flagUnknown: true,
+    });
     expect(unknown.events.map((e) => e.kind)).not.toContain('flag-removed');
     const gone = decide({ ...base, windows: [window('emergency', 6)], state: seenBefore, flagExists: false });
     expect(gone.events.map((e) => e.kind)).toContain('flag-removed');
@@ -91,7 +127,13 @@ describe('decide with a flag that cannot be seen', () => {
   it('a flag that cannot be seen is never reminded of as "still in force"', () => {
     const late = { ...seenBefore, last_reminder_ms: NOW - 7_200_000 };
     // Spend has dropped to warn since the flag was written: nothing would write it again.
-    const unknown = decide({ ...base, windows: [window('warn', 4)], state: late, flagExists: false, flagUnknown: true });
+    const unknown = decide({
+      ...base,
+      windows: [window('warn', 4)],
+      state: late,
+      flagExists: false,
+      flagUnknown: true,
+    });
     expect(unknown.events.map((e) => e.kind)).not.toContain('reminder');
     expect(unknown.next.last_reminder_ms).toBe(late.last_reminder_ms);
     expect(unknown.next.flag_seen).toBe(true);
@@ -100,7 +142,13 @@ describe('decide with a flag that cannot be seen', () => {
   });
 
   it('at emergency the write is still tried (it may go through)', () => {
-    const d = decide({ ...base, windows: [window('emergency', 6)], state: emptyAlertState(), flagExists: false, flagUnknown: true });
+    const d = decide({
+      ...base,
+      windows: [window('emergency', 6)],
+      state: emptyAlertState(),
+      flagExists: false,
+      flagUnknown: true,
+    });
     expect(d.writeFlag).toBe(true);
   });
 });
@@ -109,10 +157,34 @@ describe('troubles: a flag that cannot be seen is alerted once per reminder, and
   const NOW = 1_800_000_000_000;
   const none = { killFailed: null, killTried: false, stopFailed: undefined, flagFailed: null };
   it.each([
-    ['first time: alerted', {}, { flagUnknown: 'cannot tell' }, ['EMERGENCY FLAG UNKNOWN: cannot tell'], true],
-    ['again within the reminder: not alerted, still remembered', { [FLAG_UNKNOWN]: NOW - 1000 }, { flagUnknown: 'cannot tell' }, [], true],
-    ['again after the reminder: alerted', { [FLAG_UNKNOWN]: NOW - 3_600_000 }, { flagUnknown: 'cannot tell' }, ['EMERGENCY FLAG UNKNOWN: cannot tell'], true],
-    ['a failed write says it instead', {}, { flagUnknown: 'cannot tell', flagFailed: 'f: ENOTDIR' }, ['EMERGENCY FLAG NOT WRITTEN: f: ENOTDIR'], true],
+    [
+      'first time: alerted',
+      {},
+      { flagUnknown: 'cannot tell' },
+      ['EMERGENCY FLAG UNKNOWN: cannot tell'],
+      true,
+    ],
+    [
+      'again within the reminder: not alerted, still remembered',
+      { [FLAG_UNKNOWN]: NOW - 1000 },
+      { flagUnknown: 'cannot tell' },
+      [],
+      true,
+    ],
+    [
+      'again after the reminder: alerted',
+      { [FLAG_UNKNOWN]: NOW - 3_600_000 },
+      { flagUnknown: 'cannot tell' },
+      ['EMERGENCY FLAG UNKNOWN: cannot tell'],
+      true,
+    ],
+    [
+      'a failed write says it instead',
+      {},
+      { flagUnknown: 'cannot tell', flagFailed: 'f: ENOTDIR' },
+      ['EMERGENCY FLAG NOT WRITTEN: f: ENOTDIR'],
+      true,
+    ],
     ['seen again: forgotten', { [FLAG_UNKNOWN]: NOW - 1000 }, { flagUnknown: null }, [], false],
   ] as const)('%s', (_name, before, trouble, problems, remembered) => {
     const out = troubles(before, { ...none, ...trouble }, false, NOW, 3_600_000);
@@ -127,16 +199,61 @@ describe('secretFileProblem: a webhook file is held like a private key', () => {
     ['0600, ours', { kind: 'file', mode: 0o100600, uid: 1000 }, 1000, null],
     ['0400, ours', { kind: 'file', mode: 0o100400, uid: 1000 }, 1000, null],
     ['0600, root-owned, watchdog as root', { kind: 'file', mode: 0o100600, uid: 0 }, 0, null],
-    ['0600, root-owned, watchdog as a user (it must still be readable: the loader tries)', { kind: 'file', mode: 0o100600, uid: 0 }, 1000, null],
-    ['0644: readable by group and others', { kind: 'file', mode: 0o100644, uid: 1000 }, 1000, /^is open to group and others \(mode 0644\): UNPROTECTED SECRET FILE: anyone who can read it .*\(fix: chmod 600 \/etc\/cw\/slack\)$/],
-    ['0640: readable by group', { kind: 'file', mode: 0o100640, uid: 0 }, 0, /^is open to group \(mode 0640\): UNPROTECTED SECRET FILE: anyone who can read it .*chmod 600 \/etc\/cw\/slack/],
-    ['0604: readable by others', { kind: 'file', mode: 0o100604, uid: 0 }, 0, /^is open to others \(mode 0604\): UNPROTECTED/],
-    ['0666: read and write, the secret wording, not the config one', { kind: 'file', mode: 0o100666, uid: 0 }, 0, /anyone who can read and write it .*chmod 600/],
+    [
+      '0600, root-owned, watchdog as a user (it must still be readable: the loader tries)',
+      { kind: 'file', mode: 0o100600, uid: 0 },
+      1000,
+      null,
+    ],
+    [
+      '0644: readable by group and others',
+      { kind: 'file', mode: 0o100644, uid: 1000 },
+      1000,
+      /^is open to group and others \(mode 0644\): UNPROTECTED SECRET FILE: anyone who can read it .*\(fix: chmod 600 \/etc\/cw\/slack\)$/,
+    ],
+    [
+      '0640: readable by group',
+      { kind: 'file', mode: 0o100640, uid: 0 },
+      0,
+      /^is open to group \(mode 0640\): UNPROTECTED SECRET FILE: anyone who can read it .*chmod 600 \/etc\/cw\/slack/,
+    ],
+    [
+      '0604: readable by others',
+      { kind: 'file', mode: 0o100604, uid: 0 },
+      0,
+      /^is open to others \(mode 0604\): UNPROTECTED/,
+    ],
+    [
+      '0666: read and write, the secret wording, not the config one',
+      { kind: 'file', mode: 0o100666, uid: 0 },
+      0,
+      /anyone who can read and write it .*chmod 600/,
+    ],
     ['0620: writable by group', { kind: 'file', mode: 0o100620, uid: 0 }, 0, /anyone who can write it/],
-    ['0610: group execute bit only (sshd refuses any 077 bit)', { kind: 'file', mode: 0o100610, uid: 0 }, 0, /anyone who can use it/],
-    ['owned by another user', { kind: 'file', mode: 0o100600, uid: 1001 }, 1000, /^is owned by uid 1001, not by root or the user the watchdog runs as \(uid 1000\): .*\(fix: chown 1000 \/etc\/cw\/slack && chmod 600 \/etc\/cw\/slack\)$/],
-    ['owned by another user, watchdog as root', { kind: 'file', mode: 0o100600, uid: 65534 }, 0, /owned by uid 65534.*\(root\).*chown root/],
-    ['a folder', { kind: 'directory', mode: 0o40700, uid: 0 }, 0, /^is a folder, expected a file holding the URL/],
+    [
+      '0610: group execute bit only (sshd refuses any 077 bit)',
+      { kind: 'file', mode: 0o100610, uid: 0 },
+      0,
+      /anyone who can use it/,
+    ],
+    [
+      'owned by another user',
+      { kind: 'file', mode: 0o100600, uid: 1001 },
+      1000,
+      /^is owned by uid 1001, not by root or the user the watchdog runs as \(uid 1000\): .*\(fix: chown 1000 \/etc\/cw\/slack && chmod 600 \/etc\/cw\/slack\)$/,
+    ],
+    [
+      'owned by another user, watchdog as root',
+      { kind: 'file', mode: 0o100600, uid: 65534 },
+      0,
+      /owned by uid 65534.*\(root\).*chown root/,
+    ],
+    [
+      'a folder',
+      { kind: 'directory', mode: 0o40700, uid: 0 },
+      0,
+      /^is a folder, expected a file holding the URL/,
+    ],
     ['a FIFO', { kind: 'other', mode: 0o10600, uid: 0 }, 0, /^is not a regular file/],
   ];
   it.each(cases)('%s', (_name, st, euid, expected) => {

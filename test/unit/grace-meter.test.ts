@@ -13,8 +13,19 @@ function setup(cost: Record<string, unknown> = {}) {
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, 'state'));
   const log = path.join(dir, 'state', 'cost_log.jsonl');
-  const config = resolveConfig({ log: 'state/cost_log.jsonl', limits: { '15m': { kill: 8 } }, target: { pid_file: 'state/app.pid' }, cost, burn_rate: 'off', retry_storm: 'off' }, path.join(dir, 'watchdog.yaml'));
-  const line = (fields: Record<string, unknown>) => `${JSON.stringify({ t: Date.now() / 1000, ...fields })}\n`;
+  const config = resolveConfig(
+    {
+      log: 'state/cost_log.jsonl',
+      limits: { '15m': { kill: 8 } },
+      target: { pid_file: 'state/app.pid' },
+      cost,
+      burn_rate: 'off',
+      retry_storm: 'off',
+    },
+    path.join(dir, 'watchdog.yaml'),
+  );
+  const line = (fields: Record<string, unknown>) =>
+    `${JSON.stringify({ t: Date.now() / 1000, ...fields })}\n`;
   return { dir, log, config, line };
 }
 
@@ -39,7 +50,10 @@ describe('graceMeter', () => {
   });
 
   it('uses the cost policy: a line that logs cost 0 counts its tokens under max', () => {
-    const { log, config, line } = setup({ policy: 'max', prices: { 'cw-model': { input: 1000, output: 1000 } } });
+    const { log, config, line } = setup({
+      policy: 'max',
+      prices: { 'cw-model': { input: 1000, output: 1000 } },
+    });
     appendFileSync(log, line({ cost: 1 }));
     const meter = graceMeter(config, inspect(config, Date.now(), false).meterStart);
     appendFileSync(log, line({ cost: 0, model: 'cw-model', input_tokens: 100, output_tokens: 100 }));

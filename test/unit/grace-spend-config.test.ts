@@ -7,7 +7,10 @@ const base = { log: 'state/cost_log.jsonl', limits: { '15m': { kill: 8 } } };
 
 function graceSpend(target: Record<string, unknown>): number | null | string[] {
   try {
-    return resolveConfig({ ...base, target: { pid_file: 'app.pid', ...target } }, FILE).target?.graceSpendUsd ?? null;
+    return (
+      resolveConfig({ ...base, target: { pid_file: 'app.pid', ...target } }, FILE).target?.graceSpendUsd ??
+      null
+    );
   } catch (error) {
     if (error instanceof ConfigError) return [...error.problems];
     throw error;

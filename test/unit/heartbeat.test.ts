@@ -25,13 +25,31 @@ describe('judgeHeartbeat: the verdict and its exit code', () => {
   const rows: [string, HeartbeatFound, HeartbeatState, number, RegExp][] = [
     ['fresh', beat(31_000), 'fresh', 0, /^last check 31s ago \(run, pid 42\), within the 5m allowed$/],
     ['exactly max age is still fresh', beat(MAX), 'fresh', 0, /within/],
-    ['one ms over max age is stale', beat(MAX + 1), 'stale', 2, /older than the 5m allowed: the watchdog has stopped checking/],
+    [
+      'one ms over max age is stale',
+      beat(MAX + 1),
+      'stale',
+      2,
+      /older than the 5m allowed: the watchdog has stopped checking/,
+    ],
     ['an hour old', beat(60 * MIN), 'stale', 2, /last check 1h ago/],
-    ['fresh but the check failed', beat(10_000, false, 'log unreadable'), 'failing', 1, /could not do its job: log unreadable/],
+    [
+      'fresh but the check failed',
+      beat(10_000, false, 'log unreadable'),
+      'failing',
+      1,
+      /could not do its job: log unreadable/,
+    ],
     ['stale and failed: stale wins', beat(10 * MIN, false, 'x'), 'stale', 2, /older than/],
     ['never written', { kind: 'missing' }, 'missing', 2, /never completed a check/],
     ['not JSON', { kind: 'corrupt', reason: 'not JSON' }, 'unknown', 3, /heartbeat unreadable: not JSON/],
-    ['permission denied', { kind: 'unreadable', reason: 'EACCES' }, 'unknown', 3, /cannot read the heartbeat: EACCES/],
+    [
+      'permission denied',
+      { kind: 'unreadable', reason: 'EACCES' },
+      'unknown',
+      3,
+      /cannot read the heartbeat: EACCES/,
+    ],
     ['a few seconds ahead (clock jitter) is fresh', beat(-5_000), 'fresh', 0, /last check 0ms ago/],
     ['far in the future cannot be believed', beat(-10 * MIN), 'unknown', 3, /10m in the future/],
   ];
@@ -54,21 +72,84 @@ describe('planHeartbeatAlert: once down, once recovered', () => {
   const missing = judgeHeartbeat({ kind: 'missing' }, T0, MAX);
   const failing = judgeHeartbeat(beat(1000, false, 'x'), T0, MAX);
   const unknown = judgeHeartbeat({ kind: 'corrupt', reason: 'x' }, T0, MAX);
-  const down = (state: 'failing' | 'stale' | 'missing', announced = true): HeartbeatAlertState => ({ version: 1, down: { state, since_ms: T0 - MIN, announced } });
+  const down = (state: 'failing' | 'stale' | 'missing', announced = true): HeartbeatAlertState => ({
+    version: 1,
+    down: { state, since_ms: T0 - MIN, announced },
+  });
 
-  const rows: [string, HeartbeatAlertState, ReturnType<typeof judgeHeartbeat>, string | null, HeartbeatAlertState['down']][] = [
+  const rows: [
+    string,
+    HeartbeatAlertState,
+    ReturnType<typeof judgeHeartbeat>,
+    string | null,
+    HeartbeatAlertState['down'],
+  ][] = [
     ['fresh, nothing before: silence', emptyHeartbeatAlertState(), fresh, null, null],
-    ['goes stale: alert', emptyHeartbeatAlertState(), stale, 'down', { state: 'stale', since_ms: T0, announced: true }],
-    ['still stale: silence', down('stale'), stale, null, { state: 'stale', since_ms: T0 - MIN, announced: true }],
-    ['stale, alert never sent: alert again', down('stale', false), stale, 'down', { state: 'stale', since_ms: T0 - MIN, announced: true }],
+    [
+      'goes stale: alert',
+      emptyHeartbeatAlertState(),
+      stale,
+      'down',
+      { state: 'stale', since_ms: T0, announced: true },
+    ],
+    [
+      'still stale: silence',
+      down('stale'),
+      stale,
+      null,
+      { state: 'stale', since_ms: T0 - MIN, announced: true },
+    ],
+    [
+      'stale, alert never sent: alert again',
+      down('stale', false),
+      stale,
+      'down',
+      { state: 'stale', since_ms: T0 - MIN, announced: true },
+    ],
     ['recovers: alert', down('stale'), fresh, 'recovered', null],
     ['recovers before the alert went out: silence', down('stale', false), fresh, null, null],
-    ['missing: alert', emptyHeartbeatAlertState(), missing, 'down', { state: 'missing', since_ms: T0, announced: true }],
-    ['missing after stale (same badness): silence', down('stale'), missing, null, { state: 'missing', since_ms: T0 - MIN, announced: true }],
-    ['failing: alert', emptyHeartbeatAlertState(), failing, 'down', { state: 'failing', since_ms: T0, announced: true }],
-    ['failing, then stale (worse): alert', down('failing'), stale, 'down', { state: 'stale', since_ms: T0 - MIN, announced: true }],
-    ['stale, then failing (better): silence', down('stale'), failing, null, { state: 'failing', since_ms: T0 - MIN, announced: true }],
-    ['unknown changes nothing', down('stale'), unknown, null, { state: 'stale', since_ms: T0 - MIN, announced: true }],
+    [
+      'missing: alert',
+      emptyHeartbeatAlertState(),
+      missing,
+      'down',
+      { state: 'missing', since_ms: T0, announced: true },
+    ],
+    [
+      'missing after stale (same badness): silence',
+      down('stale'),
+      missing,
+      null,
+      { state: 'missing', since_ms: T0 - MIN, announced: true },
+    ],
+    [
+      'failing: alert',
+      emptyHeartbeatAlertState(),
+      failing,
+      'down',
+      { state: 'failing', since_ms: T0, announced: true },
+    ],
+    [
+      'failing, then stale (worse): alert',
+      down('failing'),
+      stale,
+      'down',
+      { state: 'stale', since_ms: T0 - MIN, announced: true },
+    ],
+    [
+      'stale, then failing (better): silence',
+      down('stale'),
+      failing,
+      null,
+      { state: 'failing', since_ms: T0 - MIN, announced: true },
+    ],
+    [
+      'unknown changes nothing',
+      down('stale'),
+      unknown,
+      null,
+      { state: 'stale', since_ms: T0 - MIN, announced: true },
+    ],
     ['unknown from nothing: silence', emptyHeartbeatAlertState(), unknown, null, null],
   ];
   it.each(rows)('%s', (_name, previous, verdict, alert, nextDown) => {
@@ -93,7 +174,15 @@ describe('planHeartbeatAlert: once down, once recovered', () => {
   it('loads only what it wrote', () => {
     expect(loadHeartbeatAlertState({ version: 1, down: null })).toEqual(emptyHeartbeatAlertState());
     expect(loadHeartbeatAlertState(down('stale'))).toEqual(down('stale'));
-    for (const bad of [null, 1, {}, { version: 2, down: null }, { version: 1 }, { version: 1, down: { state: 'odd', since_ms: 1, announced: true } }, { version: 1, down: { state: 'stale', since_ms: '1', announced: true } }]) {
+    for (const bad of [
+      null,
+      1,
+      {},
+      { version: 2, down: null },
+      { version: 1 },
+      { version: 1, down: { state: 'odd', since_ms: 1, announced: true } },
+      { version: 1, down: { state: 'stale', since_ms: '1', announced: true } },
+    ]) {
       expect(loadHeartbeatAlertState(bad)).toBeNull();
     }
   });
@@ -102,11 +191,17 @@ describe('planHeartbeatAlert: once down, once recovered', () => {
 describe('heartbeatAlertText', () => {
   it('says down, what to check, and how long it was down on recovery', () => {
     const stale = judgeHeartbeat(beat(10 * MIN), T0, MAX);
-    expect(heartbeatAlertText('down', stale, 'web-1', null, T0)).toMatch(/^WATCHDOG DOWN: cost-watchdog on web-1: last check 10m ago .*spend is NOT being watched/);
+    expect(heartbeatAlertText('down', stale, 'web-1', null, T0)).toMatch(
+      /^WATCHDOG DOWN: cost-watchdog on web-1: last check 10m ago .*spend is NOT being watched/,
+    );
     const failing = judgeHeartbeat(beat(1000, false, 'log unreadable'), T0, MAX);
-    expect(heartbeatAlertText('down', failing, 'web-1', null, T0)).toMatch(/^WATCHDOG FAILING: .*log unreadable/);
+    expect(heartbeatAlertText('down', failing, 'web-1', null, T0)).toMatch(
+      /^WATCHDOG FAILING: .*log unreadable/,
+    );
     const fresh = judgeHeartbeat(beat(1000), T0, MAX);
-    expect(heartbeatAlertText('recovered', fresh, 'web-1', T0 - 12 * MIN, T0)).toMatch(/^RECOVERED: cost-watchdog on web-1 is checking again after 12m/);
+    expect(heartbeatAlertText('recovered', fresh, 'web-1', T0 - 12 * MIN, T0)).toMatch(
+      /^RECOVERED: cost-watchdog on web-1 is checking again after 12m/,
+    );
   });
 });
 

@@ -94,7 +94,26 @@ describe('jsonProblem: the verdicts of JSON.parse', () => {
   it('agrees with JSON.parse on 200,000 random and mutated texts', () => {
     const r = rng(7);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
-    const atoms = ['0', '-0', '1', '-12', '0.5', '1e3', '1E-3', '2.5e+308', 'true', 'false', 'null', '""', '"a"', '"\\"\\\\\\/\\b\\f\\n\\r\\t"', '"\\u00e9"', '"é"', '"🙂"', '"\\ud83d"'];
+    const atoms = [
+      '0',
+      '-0',
+      '1',
+      '-12',
+      '0.5',
+      '1e3',
+      '1E-3',
+      '2.5e+308',
+      'true',
+      'false',
+      'null',
+      '""',
+      '"a"',
+      '"\\"\\\\\\/\\b\\f\\n\\r\\t"',
+      '"\\u00e9"',
+      '"é"',
+      '"🙂"',
+      '"\\ud83d"',
+    ];
     const ws = ['', '', '', ' ', '\t', '\r', '\n', ' \r\n '];
     const value = (depth: number): string => {
       const w = (): string => pick(ws);
@@ -102,13 +121,45 @@ describe('jsonProblem: the verdicts of JSON.parse', () => {
       const count = Math.floor(r() * 4);
       const items: string[] = [];
       if (r() < 0.5) {
-        for (let k = 0; k < count; k++) items.push(`${w()}"${pick(['k', 'ts', '', 'é', 'a b'])}"${w()}:${w()}${value(depth + 1)}${w()}`);
+        for (let k = 0; k < count; k++)
+          items.push(`${w()}"${pick(['k', 'ts', '', 'é', 'a b'])}"${w()}:${w()}${value(depth + 1)}${w()}`);
         return `{${w()}${items.join(',')}}`;
       }
       for (let k = 0; k < count; k++) items.push(`${w()}${value(depth + 1)}${w()}`);
       return `[${w()}${items.join(',')}]`;
     };
-    const junk = ['', ' ', ',', '}', '{', ']', '[', '"', ':', '\\', '0', '-', '+', 'e', 'E', '.', '\t', '\u0001', '\u001f', 'x', 'u', 'NaN', 'Infinity', 'tru', 'nul', '\ufeff', '\u00a0', '\u2028', '\\u', '\\u12'];
+    const junk = [
+      '',
+      ' ',
+      ',',
+      '}',
+      '{',
+      ']',
+      '[',
+      '"',
+      ':',
+      '\\',
+      '0',
+      '-',
+      '+',
+      'e',
+      'E',
+      '.',
+      '\t',
+      '\u0001',
+      '\u001f',
+      'x',
+      'u',
+      'NaN',
+      'Infinity',
+      'tru',
+      'nul',
+      '\ufeff',
+      '\u00a0',
+      '\u2028',
+      '\\u',
+      '\\u12',
+    ];
     const mutate = (text: string): string => {
       const i = Math.floor(r() * (text.length + 1));
       const piece = pick(junk);

@@ -43,7 +43,9 @@ describe('rolling windows: the bucketed sum equals a brute-force sum (property t
         expect(reloaded!.rolling(w)).toBe(brute);
       }
       const today = utc.dayOf(now);
-      const bruteToday = events.filter(([t]) => t >= today.startMs && t < today.endMs).reduce((a, [, c]) => a + c, 0);
+      const bruteToday = events
+        .filter(([t]) => t >= today.startMs && t < today.endMs)
+        .reduce((a, [, c]) => a + c, 0);
       expect(ledger.today()).toBe(bruteToday);
       expect(reloaded!.today()).toBe(bruteToday);
     });
@@ -80,7 +82,9 @@ describe('ledger over time', () => {
     expect(Ledger.fromState(state, 900, new DayCalendar('Europe/Berlin'), now)).toBeNull();
     expect(Ledger.fromState({ ...state, rolling: [[1, -5]] }, 900, utc, now)).toBeNull();
     // Dollar fractions (a version-1 checkpoint), NaN saved as null, or Infinity: not whole µ$.
-    expect(Ledger.fromState({ ...state, rolling: [[Math.floor(now / 1000), 0.05]] }, 900, utc, now)).toBeNull();
+    expect(
+      Ledger.fromState({ ...state, rolling: [[Math.floor(now / 1000), 0.05]] }, 900, utc, now),
+    ).toBeNull();
     expect(Ledger.fromState({ ...state, daily: { '2026-11-25': null } }, 900, utc, now)).toBeNull();
     expect(Ledger.fromState({ ...state, daily: { '2026-11-25': 1e308 } }, 900, utc, now)).toBeNull();
     expect(Ledger.fromState('garbage', 900, utc, now)).toBeNull();
@@ -147,16 +151,65 @@ describe('figures at an earlier time (the app state file is dated)', () => {
 // Exactness). Amounts are whole µ$.
 describe('a line counts in one day only', () => {
   const at = (iso: string): number => Date.parse(iso);
-  const reload = (ledger: Ledger, horizon: number, calendar: DayCalendar, nowMs: number) => Ledger.restore(JSON.parse(JSON.stringify(ledger.toState())), horizon, calendar, nowMs)!;
+  const reload = (ledger: Ledger, horizon: number, calendar: DayCalendar, nowMs: number) =>
+    Ledger.restore(JSON.parse(JSON.stringify(ledger.toState())), horizon, calendar, nowMs)!;
 
   it.each([
     // [what, the zone, the line's time, read at, checked again at, in the day of the second check, moved]
-    ['60 s ahead, tomorrow, read at 23:59:30; again at 23:59:50: still tomorrow', 'UTC', '2026-11-26T00:00:30Z', '2026-11-25T23:59:30Z', '2026-11-25T23:59:50Z', 0, 0],
-    ['the same after midnight: counted in tomorrow, once', 'UTC', '2026-11-26T00:00:30Z', '2026-11-25T23:59:30Z', '2026-11-26T00:00:40Z', 7_000_000, 0],
-    ['4 min ahead, in Berlin, read at 23:57 local; again at 23:58', 'Europe/Berlin', '2026-11-25T23:01:00Z', '2026-11-25T22:57:00Z', '2026-11-25T22:58:00Z', 0, 0],
-    ['clock set back 20 min after the line was read at 00:10: today', 'UTC', '2026-11-26T00:09:00Z', '2026-11-26T00:10:00Z', '2026-11-25T23:50:00Z', 7_000_000, 7_000_000],
-    ['clock set back 2 min across midnight: still within the tolerance, its own day', 'UTC', '2026-11-26T00:01:00Z', '2026-11-26T00:02:00Z', '2026-11-25T23:58:00Z', 0, 0],
-    ['clock set back a day: today', 'UTC', '2026-11-26T12:00:00Z', '2026-11-26T12:00:10Z', '2026-11-25T12:00:00Z', 7_000_000, 7_000_000],
+    [
+      '60 s ahead, tomorrow, read at 23:59:30; again at 23:59:50: still tomorrow',
+      'UTC',
+      '2026-11-26T00:00:30Z',
+      '2026-11-25T23:59:30Z',
+      '2026-11-25T23:59:50Z',
+      0,
+      0,
+    ],
+    [
+      'the same after midnight: counted in tomorrow, once',
+      'UTC',
+      '2026-11-26T00:00:30Z',
+      '2026-11-25T23:59:30Z',
+      '2026-11-26T00:00:40Z',
+      7_000_000,
+      0,
+    ],
+    [
+      '4 min ahead, in Berlin, read at 23:57 local; again at 23:58',
+      'Europe/Berlin',
+      '2026-11-25T23:01:00Z',
+      '2026-11-25T22:57:00Z',
+      '2026-11-25T22:58:00Z',
+      0,
+      0,
+    ],
+    [
+      'clock set back 20 min after the line was read at 00:10: today',
+      'UTC',
+      '2026-11-26T00:09:00Z',
+      '2026-11-26T00:10:00Z',
+      '2026-11-25T23:50:00Z',
+      7_000_000,
+      7_000_000,
+    ],
+    [
+      'clock set back 2 min across midnight: still within the tolerance, its own day',
+      'UTC',
+      '2026-11-26T00:01:00Z',
+      '2026-11-26T00:02:00Z',
+      '2026-11-25T23:58:00Z',
+      0,
+      0,
+    ],
+    [
+      'clock set back a day: today',
+      'UTC',
+      '2026-11-26T12:00:00Z',
+      '2026-11-26T12:00:10Z',
+      '2026-11-25T12:00:00Z',
+      7_000_000,
+      7_000_000,
+    ],
   ])('%s', (_what, zone, lineIso, readIso, againIso, today, moved) => {
     const calendar = new DayCalendar(zone);
     const read = new Ledger(900, calendar, at(readIso));
@@ -201,7 +254,7 @@ describe('a line counts in one day only', () => {
     expect(right.ledger.day('2026-11-25')).toBe(3_000_000);
   });
 
-  it('a helper thread\'s part: a line dated tomorrow within the tolerance stays tomorrow\'s', () => {
+  it("a helper thread's part: a line dated tomorrow within the tolerance stays tomorrow's", () => {
     const now = at('2026-11-25T23:59:30Z');
     const main = new Ledger(900, utc, now);
     const helper = new Ledger(900, utc, now);
@@ -236,7 +289,12 @@ describe('DST days: daily totals of the 23- and 25-hour days', () => {
     ledger.add(lastSecond, 250_000);
     expect(ledger.today()).toBe(hours * 1_000_000 + 250_000);
     // Saved, and read again the next morning: the day keeps its total, the next day starts at 0.
-    const next = Ledger.fromState(JSON.parse(JSON.stringify(ledger.toState())), 900, calendar, start + hours * 3_600_000 + 3_600_000)!;
+    const next = Ledger.fromState(
+      JSON.parse(JSON.stringify(ledger.toState())),
+      900,
+      calendar,
+      start + hours * 3_600_000 + 3_600_000,
+    )!;
     expect(next.day(key)).toBe(hours * 1_000_000 + 250_000);
     expect(next.today()).toBe(0);
     ledger.add(start + hours * 3_600_000, 1); // the first instant of the next day is the next day's
@@ -245,7 +303,7 @@ describe('DST days: daily totals of the 23- and 25-hour days', () => {
 });
 
 describe('today as of an earlier time, with a line of tomorrow already read', () => {
-  it('todayAt does not take tomorrow\'s spend off today\'s', () => {
+  it("todayAt does not take tomorrow's spend off today's", () => {
     const now = Date.parse('2026-11-25T23:59:30Z');
     const ledger = new Ledger(900, utc, now);
     ledger.add(Date.parse('2026-11-25T23:59:00Z'), 1_000_000);

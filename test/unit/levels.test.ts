@@ -38,21 +38,35 @@ describe('statusCode (monitoring convention)', () => {
     ['log unreadable and warn', ['warn'], false, 1000, true, 3],
   ];
   it.each(cases)('%s', (_name, levels, flagActive, heartbeatAgeMs, logUnreadable, code) => {
-    expect(statusCode({ levels, flagActive, heartbeatAgeMs, heartbeatMaxAgeMs: M, logUnreadable })).toBe(code);
+    expect(statusCode({ levels, flagActive, heartbeatAgeMs, heartbeatMaxAgeMs: M, logUnreadable })).toBe(
+      code,
+    );
   });
 
-describe('statusCode with findings (cost truth)', () => {
-  const M = 300_000;
-  it.each([
-    ['a finding with every window ok', ['ok'], 1, false, 1],
-    ['a finding and a window at emergency', ['emergency'], 2, false, 2],
-    ['a retry storm at emergency (a signal level)', ['ok', 'emergency'], 1, false, 2],
-    ['a finding while the log is unreadable', ['ok'], 1, true, 3],
-    ['no findings', ['ok'], 0, false, 0],
-  ] as [string, Level[], number, boolean, number][])('%s', (_name, levels, warnings, logUnreadable, code) => {
-    expect(statusCode({ levels, flagActive: false, heartbeatAgeMs: 1000, heartbeatMaxAgeMs: M, logUnreadable, warnings })).toBe(code);
+  describe('statusCode with findings (cost truth)', () => {
+    const M = 300_000;
+    it.each([
+      ['a finding with every window ok', ['ok'], 1, false, 1],
+      ['a finding and a window at emergency', ['emergency'], 2, false, 2],
+      ['a retry storm at emergency (a signal level)', ['ok', 'emergency'], 1, false, 2],
+      ['a finding while the log is unreadable', ['ok'], 1, true, 3],
+      ['no findings', ['ok'], 0, false, 0],
+    ] as [string, Level[], number, boolean, number][])(
+      '%s',
+      (_name, levels, warnings, logUnreadable, code) => {
+        expect(
+          statusCode({
+            levels,
+            flagActive: false,
+            heartbeatAgeMs: 1000,
+            heartbeatMaxAgeMs: M,
+            logUnreadable,
+            warnings,
+          }),
+        ).toBe(code);
+      },
+    );
   });
-});
 });
 
 describe('assess', () => {

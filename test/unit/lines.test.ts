@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type AssemblerState, feed, finish, type LineSink, MAX_LINE_BYTES, newAssembler } from '../../src/core/lines.js';
+import {
+  type AssemblerState,
+  feed,
+  finish,
+  type LineSink,
+  MAX_LINE_BYTES,
+  newAssembler,
+} from '../../src/core/lines.js';
 
 interface Seen {
   lines: [number, string][];
@@ -29,7 +36,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 function feedAll(chunks: Uint8Array[], state: AssemblerState = newAssembler()) {
   const sink = collector();
-  chunks.forEach((c, i) => feed(state, c, sink, i === 0));
+  for (const [i, c] of chunks.entries()) feed(state, c, sink, i === 0);
   return { sink, state };
 }
 
@@ -39,7 +46,10 @@ describe('line assembly', () => {
     expect(sink.lines).toEqual([[1, '{"a":1}']]);
     expect(new TextDecoder().decode(state.pending)).toBe('{"b":');
     feed(state, enc('2}\n'), sink);
-    expect(sink.lines).toEqual([[1, '{"a":1}'], [2, '{"b":2}']]);
+    expect(sink.lines).toEqual([
+      [1, '{"a":1}'],
+      [2, '{"b":2}'],
+    ]);
     expect(state.pending.length).toBe(0);
   });
 
@@ -49,7 +59,8 @@ describe('line assembly', () => {
     const whole = feedAll([bytes]).sink.lines;
     for (let cut = 0; cut <= bytes.length; cut++) {
       for (const second of [cut, Math.min(bytes.length, cut + 3)]) {
-        const got = feedAll([bytes.subarray(0, cut), bytes.subarray(cut, second), bytes.subarray(second)]).sink.lines;
+        const got = feedAll([bytes.subarray(0, cut), bytes.subarray(cut, second), bytes.subarray(second)])
+          .sink.lines;
         expect(got).toEqual(whole);
       }
     }
@@ -72,7 +83,10 @@ describe('line assembly', () => {
   it('skips a line over 1 MiB without holding it, whether it arrives whole or in pieces', () => {
     const big = 'x'.repeat(MAX_LINE_BYTES + 10);
     const whole = feedAll([enc(`{"a":1}\n${big}\n{"b":2}\n`)]).sink;
-    expect(whole.lines).toEqual([[1, '{"a":1}'], [3, '{"b":2}']]);
+    expect(whole.lines).toEqual([
+      [1, '{"a":1}'],
+      [3, '{"b":2}'],
+    ]);
     expect(whole.bad.map(([n, r]) => [n, r.startsWith('line longer than 1 MiB')])).toEqual([[2, true]]);
 
     const state = newAssembler();
@@ -82,7 +96,10 @@ describe('line assembly', () => {
     expect(state.overlong).toBe(true);
     expect(state.pending.length).toBeLessThanOrEqual(240); // only the start is kept, for the report
     feed(state, enc('yyy\n{"b":2}\n'), sink);
-    expect(sink.lines).toEqual([[1, '{"a":1}'], [3, '{"b":2}']]);
+    expect(sink.lines).toEqual([
+      [1, '{"a":1}'],
+      [3, '{"b":2}'],
+    ]);
     expect(sink.bad).toEqual([[2, 'line longer than 1 MiB']]);
   });
 

@@ -13,12 +13,32 @@ describe('malformed lines are judged without JSON.parse', () => {
   afterEach(() => vi.restoreAllMocks());
   const lines: [string, string, RegExp][] = [
     ['not JSON', 'not json at all, line 7', /^not JSON: unexpected 'n' at column 1/],
-    ['NaN from Python', '{"ts":"2026-01-27T00:00:00Z","cost_usd":NaN,"request_id":"r1"}', /^not JSON: NaN or Infinity is not a JSON number$/],
-    ['cut short', '{"ts":"2026-01-27T00:00:00Z","cost_usd":0.001,"request_id":"r1"', /^not JSON: the line ends where ',' or '}' should be$/],
+    [
+      'NaN from Python',
+      '{"ts":"2026-01-27T00:00:00Z","cost_usd":NaN,"request_id":"r1"}',
+      /^not JSON: NaN or Infinity is not a JSON number$/,
+    ],
+    [
+      'cut short',
+      '{"ts":"2026-01-27T00:00:00Z","cost_usd":0.001,"request_id":"r1"',
+      /^not JSON: the line ends where ',' or '}' should be$/,
+    ],
     ['no time', '{"model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r1"}', /^no time/],
-    ['bad time', '{"ts":"yesterday at 3h","cost_usd":0.0012,"request_id":"r1"}', /"ts" is not an ISO 8601 time/],
-    ['negative cost', '{"ts":"2026-01-27T00:00:00Z","cost_usd":-0.25,"request_id":"r1"}', /^"cost_usd" is negative: -0.25$/],
-    ['string cost', '{"ts":"2026-01-27T00:00:00Z","cost_usd":"0.5","request_id":"r1"}', /^"cost_usd" is not a number: "0.5"$/],
+    [
+      'bad time',
+      '{"ts":"yesterday at 3h","cost_usd":0.0012,"request_id":"r1"}',
+      /"ts" is not an ISO 8601 time/,
+    ],
+    [
+      'negative cost',
+      '{"ts":"2026-01-27T00:00:00Z","cost_usd":-0.25,"request_id":"r1"}',
+      /^"cost_usd" is negative: -0.25$/,
+    ],
+    [
+      'string cost',
+      '{"ts":"2026-01-27T00:00:00Z","cost_usd":"0.5","request_id":"r1"}',
+      /^"cost_usd" is not a number: "0.5"$/,
+    ],
     ['no cost, no tokens', '{"ts":"2026-01-27T00:00:00Z","model":"m","request_id":"r1"}', /^no cost/],
   ];
   it.each(lines)('%s', (_name, line, reason) => {
@@ -32,7 +52,9 @@ describe('malformed lines are judged without JSON.parse', () => {
 
   it('a nested line is still read by JSON.parse, and counted', () => {
     const parse = vi.spyOn(JSON, 'parse');
-    expect(parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"in":[1,2]}}', table)).toMatchObject({ cost: 1 });
+    expect(parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"in":[1,2]}}', table)).toMatchObject({
+      cost: 1,
+    });
     expect(parse).toHaveBeenCalled();
   });
 });
@@ -64,14 +86,19 @@ describe('StormTracker.stateJson', () => {
 describe('PriceBook: names without a label id', () => {
   it('past NAMES_KEPT, an unpriced name is still looked up once, and a priced one still priced', () => {
     const asked = new Map<string, number>();
-    const rates = { base: { input: 1e-6, output: 2e-6, cached: 1e-6, request: 0 }, tiers: [], source: 'config' };
+    const rates = {
+      base: { input: 1e-6, output: 2e-6, cached: 1e-6, request: 0 },
+      tiers: [],
+      source: 'config',
+    };
     const book = new PriceBook((model) => {
       asked.set(model, (asked.get(model) ?? 0) + 1);
       return model.startsWith('priced-') ? rates : null;
     }, 16);
     const names = NAMES_KEPT + 20_000;
     for (let round = 0; round < 3; round++) {
-      for (let k = 0; k < names; k++) expect(book.estimate(-1, `invented-${k}`, -2, null, 1000, 100, 0)).toBe(-1);
+      for (let k = 0; k < names; k++)
+        expect(book.estimate(-1, `invented-${k}`, -2, null, 1000, 100, 0)).toBe(-1);
       expect(book.estimate(-1, `priced-${round}`, -2, null, 1000, 100, 0)).toBeCloseTo(1000e-6 + 200e-6, 12);
     }
     expect(asked.size).toBe(names + 3);

@@ -58,7 +58,12 @@ describe('the named-id table', () => {
     for (const k of [0, 1, 4095, 4096, 4097, 12_345, 19_999]) {
       const n = table.find(idHashOfString(`req-${k}`));
       expect(n).toBe(k);
-      expect([table.id(n), table.count(n), table.time(n, 0), table.cost(n, 0)]).toEqual([`req-${k}`, 1, NOW - k, k]);
+      expect([table.id(n), table.count(n), table.time(n, 0), table.cost(n, 0)]).toEqual([
+        `req-${k}`,
+        1,
+        NOW - k,
+        k,
+      ]);
     }
     expect(table.find(idHashOfString('req-20000'))).toBe(-1);
   });
@@ -117,12 +122,53 @@ describe('the named-id table', () => {
   });
 
   it.each([
-    ['all pack', [[FROM + 30, 5], [FROM + 10, 7], [FROM + 20, 0]]],
-    ['the first is dear ($2.097152 and more do not pack)', [[FROM + 30, 2_097_152], [FROM + 10, 7], [FROM + 20, 1]]],
-    ['the third is dear', [[FROM + 30, 5], [FROM + 10, 7], [FROM + 20, 9_000_000_000]]],
-    ['a time 49 days on', [[FROM + 30, 5], [FROM + 4_294_967_296, 7]]],
-    ['a fraction of a µ$', [[FROM + 30, 0.25], [FROM + 10, 7]]],
-    ['four: past the inline room', [[FROM + 4, 4], [FROM + 3, 3], [FROM + 2, 2], [FROM + 1, 1]]],
+    [
+      'all pack',
+      [
+        [FROM + 30, 5],
+        [FROM + 10, 7],
+        [FROM + 20, 0],
+      ],
+    ],
+    [
+      'the first is dear ($2.097152 and more do not pack)',
+      [
+        [FROM + 30, 2_097_152],
+        [FROM + 10, 7],
+        [FROM + 20, 1],
+      ],
+    ],
+    [
+      'the third is dear',
+      [
+        [FROM + 30, 5],
+        [FROM + 10, 7],
+        [FROM + 20, 9_000_000_000],
+      ],
+    ],
+    [
+      'a time 49 days on',
+      [
+        [FROM + 30, 5],
+        [FROM + 4_294_967_296, 7],
+      ],
+    ],
+    [
+      'a fraction of a µ$',
+      [
+        [FROM + 30, 0.25],
+        [FROM + 10, 7],
+      ],
+    ],
+    [
+      'four: past the inline room',
+      [
+        [FROM + 4, 4],
+        [FROM + 3, 3],
+        [FROM + 2, 2],
+        [FROM + 1, 1],
+      ],
+    ],
   ])('packed or not, sightings come back exact and in time order: %s', (_name, sightings) => {
     const table = new NamedTable(FROM);
     const n = table.create(99, 'r');
@@ -149,7 +195,18 @@ describe('the named-id table', () => {
 
 describe('the tracker over the compact table', () => {
   it('promotion, expiry and the saved state: the same as the plain model, ids of every kind', () => {
-    const ids = ['plain', 'é-accent', 'snow☃man', 'quote"back\\slash', 'tab\there', 'ctrl\u0001', 'emoji😀', 'y'.repeat(300), 'ÿ', 'lone\udc00'];
+    const ids = [
+      'plain',
+      'é-accent',
+      'snow☃man',
+      'quote"back\\slash',
+      'tab\there',
+      'ctrl\u0001',
+      'emoji😀',
+      'y'.repeat(300),
+      'ÿ',
+      'lone\udc00',
+    ];
     const tracker = new StormTracker(settings, NOW);
     const model = new Map<string, [string, number[], number[]]>();
     const first = new Map<string, [number, number]>();
@@ -172,7 +229,10 @@ describe('the tracker over the compact table', () => {
         model.set(id, e);
       }
     }
-    const expected = [...model.values()].map(([id, times, costs]) => [id, ...times.flatMap((t, j) => [t, Math.round((costs[j] as number) * 1e9) / 1e9])]);
+    const expected = [...model.values()].map(([id, times, costs]) => [
+      id,
+      ...times.flatMap((t, j) => [t, Math.round((costs[j] as number) * 1e9) / 1e9]),
+    ]);
     expect(tracker.toState()).toEqual(expected);
     // The text written a chunk at a time is JSON.stringify of the state, byte for byte.
     const chunks = tracker.stateJson();
@@ -183,14 +243,25 @@ describe('the tracker over the compact table', () => {
     const inside = expected
       .map((e) => {
         const kept: (string | number)[] = [e[0] as string];
-        for (let j = 1; j < e.length; j += 2) if ((e[j] as number) > later - WINDOW) kept.push(e[j] as number, e[j + 1] as number);
+        for (let j = 1; j < e.length; j += 2)
+          if ((e[j] as number) > later - WINDOW) kept.push(e[j] as number, e[j + 1] as number);
         return kept;
       })
       .filter((e) => e.length > 1);
     expect(reloaded.toState()).toEqual(inside);
-    const storms = inside.filter((e) => (e.length - 1) / 2 >= 5).map((e) => [(e[0] as string).length > 200 ? `${(e[0] as string).slice(0, 200)}…` : e[0], (e.length - 1) / 2]);
+    const storms = inside
+      .filter((e) => (e.length - 1) / 2 >= 5)
+      .map((e) => [
+        (e[0] as string).length > 200 ? `${(e[0] as string).slice(0, 200)}…` : e[0],
+        (e.length - 1) / 2,
+      ]);
     expect(storms.length).toBeGreaterThan(3);
-    expect(reloaded.storms().map((s) => [s.id, s.count]).sort()).toEqual(storms.sort());
+    expect(
+      reloaded
+        .storms()
+        .map((s) => [s.id, s.count])
+        .sort(),
+    ).toEqual(storms.sort());
   });
 });
 
@@ -236,6 +307,8 @@ describe('ids seen once: time and cost packed into one double', () => {
     tracker.addId('cheap', NOW - 900, 3);
     tracker.addId('dear', NOW - 500, 1);
     expect(tracker.toState()).toEqual([['dear', NOW - 1000, 9_000_000_000, NOW - 500, 1]]);
-    expect(tracker.singlesToSave(true)?.base).toEqual(new Float64Array([idHashOfString('cheap'), NOW - 900, 3]));
+    expect(tracker.singlesToSave(true)?.base).toEqual(
+      new Float64Array([idHashOfString('cheap'), NOW - 900, 3]),
+    );
   });
 });

@@ -1,7 +1,16 @@
 // Cost from tokens: rates derived once per model (flat, tiered, by time of day), estimates, the
 // unpriced rate, the per-model cache, and the real price table the package ships (no network).
 import { describe, expect, it } from 'vitest';
-import { estimate, type ModelRates, PriceBook, pricesInForce, ratesFromConfig, ratesFromTable, type TablePrices, unpricedCost } from '../../src/core/prices.js';
+import {
+  estimate,
+  type ModelRates,
+  PriceBook,
+  pricesInForce,
+  ratesFromConfig,
+  ratesFromTable,
+  type TablePrices,
+  unpricedCost,
+} from '../../src/core/prices.js';
 import { labelIdOfString, MAX_LABELS } from '../../src/core/labels.js';
 import { priceLookup } from '../../src/price-table.js';
 
@@ -9,10 +18,22 @@ const M = 1e6;
 
 describe('rates from a price', () => {
   it.each([
-    ['flat with a cached price', { input_mtok: 3, output_mtok: 15, cache_read_mtok: 0.3 }, { input: 3, output: 15, cached: 0.3, request: 0 }],
-    ['no cached price: cached tokens cost what input costs', { input_mtok: 2, output_mtok: 8 }, { input: 2, output: 8, cached: 2, request: 0 }],
+    [
+      'flat with a cached price',
+      { input_mtok: 3, output_mtok: 15, cache_read_mtok: 0.3 },
+      { input: 3, output: 15, cached: 0.3, request: 0 },
+    ],
+    [
+      'no cached price: cached tokens cost what input costs',
+      { input_mtok: 2, output_mtok: 8 },
+      { input: 2, output: 8, cached: 2, request: 0 },
+    ],
     ['output only', { output_mtok: 5 }, { input: 0, output: 5, cached: 0, request: 0 }],
-    ['a price per thousand requests', { input_mtok: 1, output_mtok: 1, requests_kcount: 5 }, { input: 1, output: 1, cached: 1, request: 5000 }],
+    [
+      'a price per thousand requests',
+      { input_mtok: 1, output_mtok: 1, requests_kcount: 5 },
+      { input: 1, output: 1, cached: 1, request: 5000 },
+    ],
   ])('%s', (_name, price, perMillion) => {
     const rates = ratesFromTable([price], 'p/m') as ModelRates;
     expect(rates.tiers).toEqual([]);
@@ -28,7 +49,13 @@ describe('rates from a price', () => {
   });
 
   const tiered = ratesFromTable(
-    [{ input_mtok: { base: 3, tiers: [{ start: 200_000, price: 6 }] }, output_mtok: { base: 15, tiers: [{ start: 200_000, price: 22.5 }] }, cache_read_mtok: { base: 0.3, tiers: [{ start: 200_000, price: 0.6 }] } }],
+    [
+      {
+        input_mtok: { base: 3, tiers: [{ start: 200_000, price: 6 }] },
+        output_mtok: { base: 15, tiers: [{ start: 200_000, price: 22.5 }] },
+        cache_read_mtok: { base: 0.3, tiers: [{ start: 200_000, price: 0.6 }] },
+      },
+    ],
     'anthropic/claude-sonnet-4-5',
   ) as ModelRates;
 
@@ -65,13 +92,29 @@ describe('which of several dated or timed prices apply', () => {
   it.each([
     ['one price', { input_mtok: 1 } as TablePrices, [1]],
     ['the newest dated price in force, not one yet to come', dated, [2]],
-    ['every time-of-day price and the base (the dearest counts)', [{ prices: { input_mtok: 1 } }, { constraint: { type: 'time_of_date' }, prices: { input_mtok: 0.5 } }] as TablePrices, [0.5, 1]],
+    [
+      'every time-of-day price and the base (the dearest counts)',
+      [
+        { prices: { input_mtok: 1 } },
+        { constraint: { type: 'time_of_date' }, prices: { input_mtok: 0.5 } },
+      ] as TablePrices,
+      [0.5, 1],
+    ],
   ])('%s', (_name, prices, inputs) => {
     expect(pricesInForce(prices, now).map((p) => p.input_mtok)).toEqual(inputs);
   });
 
   it('time-of-day prices: the estimate never depends on the hour (the dearest)', () => {
-    const rates = ratesFromTable(pricesInForce([{ prices: { input_mtok: 0.27, output_mtok: 1.1 } }, { constraint: { type: 'time_of_date' }, prices: { input_mtok: 0.135, output_mtok: 0.55 } }], now), 'deepseek/x') as ModelRates;
+    const rates = ratesFromTable(
+      pricesInForce(
+        [
+          { prices: { input_mtok: 0.27, output_mtok: 1.1 } },
+          { constraint: { type: 'time_of_date' }, prices: { input_mtok: 0.135, output_mtok: 0.55 } },
+        ],
+        now,
+      ),
+      'deepseek/x',
+    ) as ModelRates;
     expect(rates.base.input * M).toBeCloseTo(0.27, 9);
     expect(rates.base.output * M).toBeCloseTo(1.1, 9);
   });
@@ -130,7 +173,14 @@ describe('the price table shipped with @pydantic/genai-prices', () => {
   });
 
   it('cost.prices wins over the table: by exact name, any case, or provider/model', () => {
-    const own = priceLookup({ 'gpt-4o': { input: 1, output: 1, cached: null }, 'My-FT': { input: 9, output: 9, cached: 1 }, 'azure/gpt-4o-mini': { input: 7, output: 7, cached: null } }, now);
+    const own = priceLookup(
+      {
+        'gpt-4o': { input: 1, output: 1, cached: null },
+        'My-FT': { input: 9, output: 9, cached: 1 },
+        'azure/gpt-4o-mini': { input: 7, output: 7, cached: null },
+      },
+      now,
+    );
     expect((own('gpt-4o', null) as ModelRates).base.input * M).toBeCloseTo(1, 9);
     expect((own('my-ft', null) as ModelRates).base.cached * M).toBeCloseTo(1, 9);
     expect((own('gpt-4o-mini', 'azure') as ModelRates).base.input * M).toBeCloseTo(7, 9);

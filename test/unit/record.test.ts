@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { daysFromCivil } from '../../src/core/timestamp.js';
-import { type CostRecord, fieldTable, parseLine, parseLineBytes, parseLineSlow } from '../../src/core/record.js';
+import {
+  type CostRecord,
+  fieldTable,
+  parseLine,
+  parseLineBytes,
+  parseLineSlow,
+} from '../../src/core/record.js';
 
 const table = fieldTable({}, { labels: true, ids: true, tokens: true });
 const plain = fieldTable();
@@ -14,13 +20,21 @@ function rec(line: string): CostRecord {
 
 describe('parseLine: field aliases and time formats', () => {
   const cases: [string, string, Partial<CostRecord>][] = [
-    ['Cost Control tracker line', '{"t": 1769472000.1, "request_id": "r1", "in": 1200, "out": 300, "cost": 0.04050, "daily": 3.125}', { timeMs: T + 100, cost: 0.0405, inputTokens: 1200, outputTokens: 300, requestId: 'r1' }],
+    [
+      'Cost Control tracker line',
+      '{"t": 1769472000.1, "request_id": "r1", "in": 1200, "out": 300, "cost": 0.04050, "daily": 3.125}',
+      { timeMs: T + 100, cost: 0.0405, inputTokens: 1200, outputTokens: 300, requestId: 'r1' },
+    ],
     ['ts ISO with Z', '{"ts":"2026-01-27T00:00:00Z","cost_usd":1}', { timeMs: T, cost: 1 }],
     ['timestamp ISO without zone is UTC', '{"timestamp":"2026-01-27T00:00:00","cost":1}', { timeMs: T }],
     ['time ISO with offset', '{"time":"2026-01-27T01:30:00+01:30","cost":1}', { timeMs: T }],
     ['offset without colon', '{"time":"2026-01-26T19:00:00-0500","cost":1}', { timeMs: T }],
     ['hour-only offset', '{"time":"2026-01-27T02:00:00+02","cost":1}', { timeMs: T }],
-    ['space separator, microseconds (Python str(datetime))', '{"ts":"2026-01-27 00:00:00.123456","cost":1}', { timeMs: T + 123 }],
+    [
+      'space separator, microseconds (Python str(datetime))',
+      '{"ts":"2026-01-27 00:00:00.123456","cost":1}',
+      { timeMs: T + 123 },
+    ],
     ['lowercase t and z', '{"ts":"2026-01-27t00:00:00.5z","cost":1}', { timeMs: T + 500 }],
     ['date only', '{"ts":"2026-01-27","cost":1}', { timeMs: T }],
     ['minutes only', '{"ts":"2026-01-27T00:00Z","cost":1}', { timeMs: T }],
@@ -29,23 +43,59 @@ describe('parseLine: field aliases and time formats', () => {
     ['epoch microseconds', '{"t":1769472000250000,"cost":1}', { timeMs: T + 250 }],
     ['epoch nanoseconds', '{"t":1769472000250000000,"cost":1}', { timeMs: T + 250 }],
     ['epoch seconds in a string', '{"t":"1769472000.5","cost":1}', { timeMs: T + 500 }],
-    ['prompt/completion tokens', '{"ts":"2026-01-27T00:00:00Z","prompt_tokens":10,"completion_tokens":20,"cost":0}', { inputTokens: 10, outputTokens: 20, cost: 0 }],
-    ['tokens_in/tokens_out', '{"ts":"2026-01-27T00:00:00Z","tokens_in":10,"tokens_out":20,"cost":0}', { inputTokens: 10, outputTokens: 20 }],
-    ['input/output/cached tokens', '{"ts":"2026-01-27T00:00:00Z","input_tokens":1,"output_tokens":2,"cached_input_tokens":3,"cost_usd":0.5}', { inputTokens: 1, outputTokens: 2, cachedTokens: 3, cost: 0.5 }],
-    ['cache_read_input_tokens', '{"ts":"2026-01-27T00:00:00Z","cache_read_input_tokens":7,"cost":1}', { cachedTokens: 7 }],
-    ['attribution fields', '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"gpt-4o","provider":"openai","agent":"a1","task":"t9","request_id":"r","fingerprint":"f"}', { model: 'gpt-4o', provider: 'openai', agent: 'a1', task: 't9', requestId: 'r', fingerprint: 'f' }],
+    [
+      'prompt/completion tokens',
+      '{"ts":"2026-01-27T00:00:00Z","prompt_tokens":10,"completion_tokens":20,"cost":0}',
+      { inputTokens: 10, outputTokens: 20, cost: 0 },
+    ],
+    [
+      'tokens_in/tokens_out',
+      '{"ts":"2026-01-27T00:00:00Z","tokens_in":10,"tokens_out":20,"cost":0}',
+      { inputTokens: 10, outputTokens: 20 },
+    ],
+    [
+      'input/output/cached tokens',
+      '{"ts":"2026-01-27T00:00:00Z","input_tokens":1,"output_tokens":2,"cached_input_tokens":3,"cost_usd":0.5}',
+      { inputTokens: 1, outputTokens: 2, cachedTokens: 3, cost: 0.5 },
+    ],
+    [
+      'cache_read_input_tokens',
+      '{"ts":"2026-01-27T00:00:00Z","cache_read_input_tokens":7,"cost":1}',
+      { cachedTokens: 7 },
+    ],
+    [
+      'attribution fields',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"gpt-4o","provider":"openai","agent":"a1","task":"t9","request_id":"r","fingerprint":"f"}',
+      { model: 'gpt-4o', provider: 'openai', agent: 'a1', task: 't9', requestId: 'r', fingerprint: 'f' },
+    ],
     ['numeric request id', '{"ts":"2026-01-27T00:00:00Z","cost":1,"request_id":42}', { requestId: '42' }],
-    ['escaped model name', '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"a\\"b\\u00e9"}', { model: 'a"bé' }],
+    [
+      'escaped model name',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"a\\"b\\u00e9"}',
+      { model: 'a"bé' },
+    ],
     ['unicode model name', '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"模型"}', { model: '模型' }],
     ['cost_usd wins over cost', '{"cost":9,"ts":"2026-01-27T00:00:00Z","cost_usd":1}', { cost: 1 }],
     ['ts wins over t', '{"t":1,"ts":"2026-01-27T00:00:00Z","cost":1}', { timeMs: T }],
     ['null alias falls through to the next', '{"ts":null,"t":1769472000,"cost":1}', { timeMs: T }],
-    ['repeated key: last wins (as JSON.parse)', '{"ts":"2026-01-27T00:00:00Z","cost":1,"cost":2}', { cost: 2 }],
-    ['nested objects are fine (slow path)', '{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"x":[1,2]}}', { cost: 1 }],
+    [
+      'repeated key: last wins (as JSON.parse)',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"cost":2}',
+      { cost: 2 },
+    ],
+    [
+      'nested objects are fine (slow path)',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"x":[1,2]}}',
+      { cost: 1 },
+    ],
     ['whitespace and CR', '  { "ts" : "2026-01-27T00:00:00Z" , "cost" : 1e-3 }  \r', { cost: 0.001 }],
     ['tokens but no cost', '{"ts":"2026-01-27T00:00:00Z","in":5,"out":6}', { cost: null, inputTokens: 5 }],
     ['cost zero', '{"ts":"2026-01-27T00:00:00Z","cost":0}', { cost: 0 }],
-    ['negative tokens ignored, cost kept', '{"ts":"2026-01-27T00:00:00Z","cost":1,"in":-5}', { cost: 1, inputTokens: null }],
+    [
+      'negative tokens ignored, cost kept',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"in":-5}',
+      { cost: 1, inputTokens: null },
+    ],
   ];
   it.each(cases)('%s', (_name, line, expected) => {
     expect(rec(line)).toMatchObject(expected);
@@ -66,7 +116,11 @@ describe('parseLine: malformed lines say why', () => {
     ['string', '"hello"', /^not a JSON object/],
     ['null', 'null', /^not a JSON object: null/],
     ['no time', '{"cost":1}', /^no time \(expected one of: ts, timestamp, time, t\)/],
-    ['bad ISO time', '{"ts":"yesterday","cost":1}', /"ts" is not an ISO 8601 time or epoch number: "yesterday"/],
+    [
+      'bad ISO time',
+      '{"ts":"yesterday","cost":1}',
+      /"ts" is not an ISO 8601 time or epoch number: "yesterday"/,
+    ],
     ['impossible date', '{"ts":"2026-02-30T00:00:00Z","cost":1}', /"ts" is not an ISO/],
     ['bad hour', '{"ts":"2026-01-27T25:00:00Z","cost":1}', /"ts" is not an ISO/],
     ['trailing junk in time', '{"ts":"2026-01-27T00:00:00Zjunk","cost":1}', /"ts" is not an ISO/],
@@ -76,7 +130,11 @@ describe('parseLine: malformed lines say why', () => {
     ['string cost', '{"ts":"2026-01-27T00:00:00Z","cost":"0.5"}', /"cost" is not a number: "0.5"/],
     ['boolean cost', '{"ts":"2026-01-27T00:00:00Z","cost_usd":true}', /"cost_usd" is not a number: true/],
     ['object cost', '{"ts":"2026-01-27T00:00:00Z","cost":{"usd":1}}', /"cost" is not a number: an object/],
-    ['no cost and no tokens', '{"ts":"2026-01-27T00:00:00Z","model":"x"}', /^no cost \(expected one of: cost_usd, cost\) and no token counts/],
+    [
+      'no cost and no tokens',
+      '{"ts":"2026-01-27T00:00:00Z","model":"x"}',
+      /^no cost \(expected one of: cost_usd, cost\) and no token counts/,
+    ],
   ];
   it.each(cases)('%s', (_name, line, reason) => {
     const parsed = parseLine(line, table);
@@ -88,10 +146,18 @@ describe('parseLine: malformed lines say why', () => {
 describe('parseLine: a fields map renames', () => {
   it('replaces the default names of a field, keeps the others', () => {
     const renamed = fieldTable({ time: ['created_at'], cost: ['usd', 'price'] }, { tokens: true });
-    expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","price":2,"in":3}', renamed)).toMatchObject({ timeMs: T, cost: 2, inputTokens: 3 });
-    expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","usd":1,"price":2}', renamed)).toMatchObject({ cost: 1 });
+    expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","price":2,"in":3}', renamed)).toMatchObject({
+      timeMs: T,
+      cost: 2,
+      inputTokens: 3,
+    });
+    expect(parseLine('{"created_at":"2026-01-27T00:00:00Z","usd":1,"price":2}', renamed)).toMatchObject({
+      cost: 1,
+    });
     // The default names of a renamed field no longer count.
-    expect(parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1}', renamed)).toMatch(/^no time \(expected one of: created_at\)/);
+    expect(parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1}', renamed)).toMatch(
+      /^no time \(expected one of: created_at\)/,
+    );
   });
 });
 
@@ -107,14 +173,54 @@ describe('parseLine: fast path agrees with JSON.parse (property test)', () => {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const keys = ['ts', 'timestamp', 'time', 't', 'cost', 'cost_usd', 'in', 'out', 'input_tokens', 'model', 'agent', 'request_id', 'x', 'daily', 'cached_tokens'];
+  const keys = [
+    'ts',
+    'timestamp',
+    'time',
+    't',
+    'cost',
+    'cost_usd',
+    'in',
+    'out',
+    'input_tokens',
+    'model',
+    'agent',
+    'request_id',
+    'x',
+    'daily',
+    'cached_tokens',
+  ];
   const values = [
-    '"2026-01-27T00:00:00Z"', '"2026-01-27 00:00:00.5"', '1769472000.1', '1769472000123', '0', '-0', '0.0405', '1e-3', '1E+2', '-1', '12',
-    'true', 'false', 'null', '"gpt-4o"', '"a\\"b"', '"\\u0041"', '"é"', '""', '{}', '[]', '{"a":1}', '"1769472000"', '2.5e308',
+    '"2026-01-27T00:00:00Z"',
+    '"2026-01-27 00:00:00.5"',
+    '1769472000.1',
+    '1769472000123',
+    '0',
+    '-0',
+    '0.0405',
+    '1e-3',
+    '1E+2',
+    '-1',
+    '12',
+    'true',
+    'false',
+    'null',
+    '"gpt-4o"',
+    '"a\\"b"',
+    '"\\u0041"',
+    '"é"',
+    '""',
+    '{}',
+    '[]',
+    '{"a":1}',
+    '"1769472000"',
+    '2.5e308',
   ];
   const mutate = (line: string, r: () => number): string => {
     const i = Math.floor(r() * (line.length + 1));
-    const junk = ['', ' ', ',', '}', '{', '"', ':', '\\', '0', '-', 'e', '.', '\t', '\u0001', 'x'][Math.floor(r() * 15)] as string;
+    const junk = ['', ' ', ',', '}', '{', '"', ':', '\\', '0', '-', 'e', '.', '\t', '\u0001', 'x'][
+      Math.floor(r() * 15)
+    ] as string;
     switch (Math.floor(r() * 3)) {
       case 0:
         return line.slice(0, i) + junk + line.slice(i);
@@ -132,7 +238,9 @@ describe('parseLine: fast path agrees with JSON.parse (property test)', () => {
       const parts: string[] = [];
       for (let k = 0; k < count; k++) {
         const ws = r() < 0.2 ? ' ' : '';
-        parts.push(`${ws}"${keys[Math.floor(r() * keys.length)]}"${ws}:${ws}${values[Math.floor(r() * values.length)]}`);
+        parts.push(
+          `${ws}"${keys[Math.floor(r() * keys.length)]}"${ws}:${ws}${values[Math.floor(r() * values.length)]}`,
+        );
       }
       let line = `{${parts.join(',')}}`;
       if (r() < 0.5) line = mutate(line, r);
@@ -154,7 +262,12 @@ describe('parseLine: fast path agrees with JSON.parse (property test)', () => {
 
 describe('parseLineBytes: bytes that are not UTF-8', () => {
   it('reports invalid UTF-8', () => {
-    const bytes = new Uint8Array([...new TextEncoder().encode('{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"'), 0xff, 0x22, 0x7d]);
+    const bytes = new Uint8Array([
+      ...new TextEncoder().encode('{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"'),
+      0xff,
+      0x22,
+      0x7d,
+    ]);
     expect(parseLineBytes(bytes, 0, bytes.length, table)).toBe('invalid UTF-8');
   });
   it('reads a line from the middle of a buffer', () => {
@@ -165,7 +278,22 @@ describe('parseLineBytes: bytes that are not UTF-8', () => {
 
 describe('numbers read by the fast path equal Number()', () => {
   it('for many decimal forms', () => {
-    const forms = ['0', '-0', '0.1', '0.000405', '0.04050', '123456789012345', '1234567890123456789', '0.1234567890123456789', '1e-7', '2.5E+3', '99.99', '1769472000.123', '-12.5', '0.0000000000000000000000001'];
+    const forms = [
+      '0',
+      '-0',
+      '0.1',
+      '0.000405',
+      '0.04050',
+      '123456789012345',
+      '1234567890123456789',
+      '0.1234567890123456789',
+      '1e-7',
+      '2.5E+3',
+      '99.99',
+      '1769472000.123',
+      '-12.5',
+      '0.0000000000000000000000001',
+    ];
     for (const f of forms) {
       const parsed = parseLine(`{"t":1769472000,"cost":${f.startsWith('-') ? `1,"in":${f}` : f}}`, table);
       if (f.startsWith('-')) continue;
@@ -202,15 +330,26 @@ describe('time strings read in place by the scanner', () => {
   ])('%s', (time, ms) => {
     expect(parseLine(`{"ts":"${time}","cost":1}`, table)).toMatchObject({ timeMs: ms });
   });
-  it.each(['2026-01-27T01:00:00+01:', '2026-01-27T', '2026-01-27 ', '2026-01-27T00:00:00Zx', '2026-01-27T00:00:00+1'])('%s is refused', (time) => {
+  it.each([
+    '2026-01-27T01:00:00+01:',
+    '2026-01-27T',
+    '2026-01-27 ',
+    '2026-01-27T00:00:00Zx',
+    '2026-01-27T00:00:00+1',
+  ])('%s is refused', (time) => {
     expect(parseLine(`{"ts":"${time}","cost":1}`, table)).toMatch(/is not an ISO 8601 time/);
   });
 });
 
 describe('token counts are read only when asked for, or when a line has no cost', () => {
   it('skips them on lines with a cost by default', () => {
-    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', plain)).toMatchObject({ cost: 1, inputTokens: null });
+    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', plain)).toMatchObject({
+      cost: 1,
+      inputTokens: null,
+    });
     expect(parseLine('{"t":1769472000,"in":5}', plain)).toMatchObject({ cost: null, inputTokens: 5 });
-    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', fieldTable({}, { tokens: true }))).toMatchObject({ inputTokens: 5 });
+    expect(parseLine('{"t":1769472000,"cost":1,"in":5}', fieldTable({}, { tokens: true }))).toMatchObject({
+      inputTokens: 5,
+    });
   });
 });

@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { ANCHOR_MAX, ANCHOR_MIN, anchorStart, classifyLog, fingerprintHolds, followVerdict, generationsKept, keptInsideTail, type LogChange, MAX_GENERATIONS, offsetInRewrite } from '../../src/core/rotation.js';
+import {
+  ANCHOR_MAX,
+  ANCHOR_MIN,
+  anchorStart,
+  classifyLog,
+  fingerprintHolds,
+  followVerdict,
+  generationsKept,
+  keptInsideTail,
+  type LogChange,
+  MAX_GENERATIONS,
+  offsetInRewrite,
+} from '../../src/core/rotation.js';
 import { loadGenerations } from '../../src/effects/log-tail.js';
 
 describe('classifyLog', () => {
-  const cases: [string, { dev: number; ino: number } | null, { dev: number; ino: number }, boolean, LogChange][] = [
+  const cases: [
+    string,
+    { dev: number; ino: number } | null,
+    { dev: number; ino: number },
+    boolean,
+    LogChange,
+  ][] = [
     ['no checkpoint', null, { dev: 1, ino: 10 }, true, 'fresh'],
     ['same file, content intact', { dev: 1, ino: 10 }, { dev: 1, ino: 10 }, true, 'appended'],
     ['same file, content changed', { dev: 1, ino: 10 }, { dev: 1, ino: 10 }, false, 'truncated'],
@@ -12,7 +30,12 @@ describe('classifyLog', () => {
   ];
   it.each(cases)('%s', (_name, prior, now, matches, change) => {
     let asked = false;
-    expect(classifyLog(prior, now, () => ((asked = true), matches))).toBe(change);
+    expect(
+      classifyLog(prior, now, () => {
+        asked = true;
+        return matches;
+      }),
+    ).toBe(change);
     // the content is read only when the identity is the same
     expect(asked).toBe(prior !== null && prior.dev === now.dev && prior.ino === now.ino);
   });
@@ -57,7 +80,7 @@ describe('anchorStart', () => {
     expect(text.length - start - line(0).length).toBeLessThan(ANCHOR_MIN + 2);
   });
   it('ends with the unfinished line, when there is one', () => {
-    const text = Array.from({ length: 40 }, (_, i) => line(i)).join('') + '{"t": 17';
+    const text = `${Array.from({ length: 40 }, (_, i) => line(i)).join('')}{"t": 17`;
     const start = anchorStart(enc(text));
     expect(text.length - start).toBeGreaterThanOrEqual(ANCHOR_MIN);
     expect(text[start - 1]).toBe('\n');
@@ -69,7 +92,8 @@ describe('anchorStart', () => {
 
 describe('offsetInRewrite', () => {
   const L = (i: number) => `{"t":${1_769_472_000 + i},"request_id":"r${i}","cost":0.01}\n`;
-  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => L(from + i)).join('');
+  const lines = (from: number, to: number) =>
+    Array.from({ length: to - from }, (_, i) => L(from + i)).join('');
   // What was read: lines 0..30; the saved tail is its last whole lines, as stamp() saves it.
   const read = lines(0, 30);
   const tail = enc(read).subarray(anchorStart(enc(read)));
@@ -88,7 +112,8 @@ describe('offsetInRewrite', () => {
     ['only the start of a line matches', '{"t":1769472099,"cost":1}\n', null],
   ];
   it.each(cases)('%s', (_name, content, offset) => {
-    for (const size of [1, 7, 100, 1 << 20]) expect(offsetInRewrite(tail, chunked(content, size))).toBe(offset);
+    for (const size of [1, 7, 100, 1 << 20])
+      expect(offsetInRewrite(tail, chunked(content, size))).toBe(offset);
   });
   it('an unfinished line read is found with it, and the offset is after its bytes read', () => {
     const withPartial = `${read}{"t":1769472999,"req`;
@@ -107,7 +132,8 @@ describe('offsetInRewrite', () => {
         buffer.fill(0x7b); // what a later read would leave there
       }
     }
-    for (const [, content, offset] of cases) for (const size of [1, 7, 100, 4096]) expect(offsetInRewrite(tail, reused(content, size))).toBe(offset);
+    for (const [, content, offset] of cases)
+      for (const size of [1, 7, 100, 4096]) expect(offsetInRewrite(tail, reused(content, size))).toBe(offset);
   });
   it('no tail saved: nothing to find', () => {
     expect(offsetInRewrite(new Uint8Array(0), [enc(read)])).toBe(null);
@@ -153,13 +179,30 @@ describe('generationsKept', () => {
   });
 });
 
-describe('loadGenerations (the checkpoint\'s followed rotated files)', () => {
-  const saved = { dev: 1, ino: 2, offset: 10, head: '', tail: '', name: 'cost_log.jsonl.1', line: 1, pending: '', overlong: false };
+describe("loadGenerations (the checkpoint's followed rotated files)", () => {
+  const saved = {
+    dev: 1,
+    ino: 2,
+    offset: 10,
+    head: '',
+    tail: '',
+    name: 'cost_log.jsonl.1',
+    line: 1,
+    pending: '',
+    overlong: false,
+  };
   it.each([
     ['none (older checkpoints: null)', null, []],
     ['missing', undefined, []],
     ['one cursor, as saved before generations were followed: grown when saved', saved, [500]],
-    ['a list, with its growth times', [{ ...saved, grown_ms: 100 }, { ...saved, ino: 3, grown_ms: 200 }], [100, 200]],
+    [
+      'a list, with its growth times',
+      [
+        { ...saved, grown_ms: 100 },
+        { ...saved, ino: 3, grown_ms: 200 },
+      ],
+      [100, 200],
+    ],
     ['damaged entries are dropped', [{ ...saved, offset: -1 }, 'x', { ...saved, grown_ms: 7 }], [7]],
   ] as const)('%s', (_name, value, grown) => {
     expect(loadGenerations(value, 500, 900).map((g) => g.grownMs)).toEqual(grown);

@@ -2,7 +2,14 @@
 // checks (named ids in the checkpoint, ids seen once in a base file plus a delta), in bulk mode
 // (the helper thread), and when a helper's part is taken in.
 import { describe, expect, it } from 'vitest';
-import { baseExpired, idHashOfBytes, idHashOfString, isRequestId, sortByHash, StormTracker } from '../../src/core/storms.js';
+import {
+  baseExpired,
+  idHashOfBytes,
+  idHashOfString,
+  isRequestId,
+  sortByHash,
+  StormTracker,
+} from '../../src/core/storms.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const WINDOW = 15 * 60_000;
@@ -45,7 +52,8 @@ describe('counting sightings', () => {
     ['5 sightings but one left the window', 5, 200_000, 0],
   ])('%s', (_name, sightings, spacingMs, storms) => {
     const tracker = new StormTracker(settings, NOW);
-    for (let k = 0; k < sightings; k++) tracker.addId('r1', NOW - 14 * 60_000 + k * spacingMs - (spacingMs > 60_000 ? 60_000 : 0), 0.5);
+    for (let k = 0; k < sightings; k++)
+      tracker.addId('r1', NOW - 14 * 60_000 + k * spacingMs - (spacingMs > 60_000 ? 60_000 : 0), 0.5);
     expect(tracker.storms().length).toBe(storms);
   });
 
@@ -71,7 +79,12 @@ describe('counting sightings', () => {
 });
 
 /** One check: load what the last saved, add these sightings, save. */
-function check(saved: { named: unknown; base: Float64Array | null; delta: number[] }, nowMs: number, add: (t: StormTracker) => void, rewrite = false) {
+function check(
+  saved: { named: unknown; base: Float64Array | null; delta: number[] },
+  nowMs: number,
+  add: (t: StormTracker) => void,
+  rewrite = false,
+) {
   const tracker = StormTracker.fromState(saved.named, settings, nowMs, () => saved.base, saved.delta);
   add(tracker);
   const plan = tracker.singlesToSave(rewrite);
@@ -156,7 +169,10 @@ describe('bulk mode and a helper part taken in', () => {
     for (let k = 0; k < hashes.length; k++) hashes[k] = idHashOfString(`k${(k * 7919) % 5000}`);
     hashes[10] = hashes[20] as number; // a duplicate
     const order = sortByHash(hashes, hashes.length);
-    for (let k = 1; k < order.length; k++) expect(hashes[order[k] as number] as number).toBeGreaterThanOrEqual(hashes[order[k - 1] as number] as number);
+    for (let k = 1; k < order.length; k++)
+      expect(hashes[order[k] as number] as number).toBeGreaterThanOrEqual(
+        hashes[order[k - 1] as number] as number,
+      );
     expect(new Set(order).size).toBe(5000);
   });
 
@@ -180,8 +196,10 @@ describe('bulk mode and a helper part taken in', () => {
     const helper = new StormTracker(settings, NOW);
     helper.startBulk();
     const ids = ['x1', 'x2', 'both', 'x3'];
-    ids.forEach((id, k) => helper.add(idHashOfString(id), NOW - 100 - k, 1_000_000, () => id, k + 1));
-    for (let k = 0; k < 3; k++) helper.add(idHashOfString('thrice'), NOW - 50 - k, 1_000_000, () => 'thrice', 9);
+    for (const [k, id] of ids.entries())
+      helper.add(idHashOfString(id), NOW - 100 - k, 1_000_000, () => id, k + 1);
+    for (let k = 0; k < 3; k++)
+      helper.add(idHashOfString('thrice'), NOW - 50 - k, 1_000_000, () => 'thrice', 9);
     const part = helper.finishBulk((ref) => (ref === 9 ? 'thrice' : '?'));
     const main = new StormTracker(settings, NOW);
     main.addId('both', NOW - 5000, 2_000_000);

@@ -1,6 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { onCalendarFor, SHIPPED_UNITS, systemdUnits, type UnitOptions, unitWord } from '../../src/core/units.js';
+import {
+  onCalendarFor,
+  SHIPPED_UNITS,
+  systemdUnits,
+  type UnitOptions,
+  unitWord,
+} from '../../src/core/units.js';
 
 const S = 1000;
 const M = 60 * S;
@@ -82,16 +88,30 @@ describe('systemdUnits', () => {
   it('the check: oneshot, absolute paths quoted, bounded, alerting on failure', () => {
     const s = settings(unit(BASE, 'cost-watchdog.service'));
     expect(s).toContain('Type=oneshot');
-    expect(s).toContain('ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" run -c /etc/cost-watchdog/watchdog.yaml');
+    expect(s).toContain(
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" run -c /etc/cost-watchdog/watchdog.yaml',
+    );
     expect(s).toContain('OnFailure=cost-watchdog-notify@%n.service');
     expect(s).toContain('TimeoutStartSec=150s');
     expect(s).toContain('ReadWritePaths=-/srv/app/state -/var/lib/cost-watchdog');
     expect(s).toContain('StateDirectory=cost-watchdog');
     expect(s).toContain('EnvironmentFile=-/etc/cost-watchdog/env');
-    for (const hardening of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'PrivateTmp=yes', 'ProtectHome=read-only']) expect(s).toContain(hardening);
+    for (const hardening of [
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'PrivateTmp=yes',
+      'ProtectHome=read-only',
+    ])
+      expect(s).toContain(hardening);
     expect(s.find((l) => l.startsWith('CapabilityBoundingSet='))).toMatch(/CAP_KILL/);
     // What would make killing impossible is never set.
-    for (const never of ['ProtectProc=', 'PrivatePIDs=', 'PrivateUsers=', 'MemoryDenyWriteExecute=', 'PrivateNetwork=']) {
+    for (const never of [
+      'ProtectProc=',
+      'PrivatePIDs=',
+      'PrivateUsers=',
+      'MemoryDenyWriteExecute=',
+      'PrivateNetwork=',
+    ]) {
       expect(s.some((l) => l.startsWith(never))).toBe(false);
     }
   });
@@ -102,26 +122,45 @@ describe('systemdUnits', () => {
       const hardeningStart = lines.findIndex((l) => l.startsWith('NoNewPrivileges='));
       if (hardeningStart === -1) continue;
       expect(lines[hardeningStart - 1], u.name).toMatch(/^# /);
-      expect(lines.find((l) => l.startsWith('ProtectSystem=')) && lines[lines.findIndex((l) => l.startsWith('ProtectSystem=')) - 1]).toMatch(/^# .*only reads|^# .*read-only/);
+      expect(
+        lines.find((l) => l.startsWith('ProtectSystem=')) &&
+          lines[lines.findIndex((l) => l.startsWith('ProtectSystem=')) - 1],
+      ).toMatch(/^# .*only reads|^# .*read-only/);
     }
   });
 
   it('the timer: every interval, to the second, catching up after downtime', () => {
     expect(settings(unit(BASE, 'cost-watchdog.timer'))).toEqual(
-      expect.arrayContaining(['OnCalendar=*-*-* *:*:00', 'AccuracySec=1s', 'Persistent=true', 'Unit=cost-watchdog.service', 'WantedBy=timers.target']),
+      expect.arrayContaining([
+        'OnCalendar=*-*-* *:*:00',
+        'AccuracySec=1s',
+        'Persistent=true',
+        'Unit=cost-watchdog.service',
+        'WantedBy=timers.target',
+      ]),
     );
-    expect(settings(unit({ ...BASE, intervalMs: 30 * S }, 'cost-watchdog.timer'))).toContain('OnCalendar=*-*-* *:*:00/30');
+    expect(settings(unit({ ...BASE, intervalMs: 30 * S }, 'cost-watchdog.timer'))).toContain(
+      'OnCalendar=*-*-* *:*:00/30',
+    );
     expect(() => systemdUnits({ ...BASE, intervalMs: 7 * S })).toThrow(/does not divide/);
   });
 
   it('the heartbeat check: every 5 minutes; its verdicts 1 and 2 are not unit failures', () => {
     const s = settings(unit(BASE, 'cost-watchdog-heartbeat.service'));
-    expect(s).toContain('ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" check-heartbeat -c /etc/cost-watchdog/watchdog.yaml');
+    expect(s).toContain(
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" check-heartbeat -c /etc/cost-watchdog/watchdog.yaml',
+    );
     expect(s).toContain('SuccessExitStatus=1 2');
     // It writes only its state, never the flag, and signals nothing.
     expect(s).toContain('ReadWritePaths=-/var/lib/cost-watchdog');
     expect(s.find((l) => l.startsWith('CapabilityBoundingSet='))).not.toMatch(/CAP_KILL/);
-    expect(settings(unit(BASE, 'cost-watchdog-heartbeat.timer'))).toEqual(expect.arrayContaining(['OnCalendar=*-*-* *:00/5:30', 'Persistent=true', 'Unit=cost-watchdog-heartbeat.service']));
+    expect(settings(unit(BASE, 'cost-watchdog-heartbeat.timer'))).toEqual(
+      expect.arrayContaining([
+        'OnCalendar=*-*-* *:00/5:30',
+        'Persistent=true',
+        'Unit=cost-watchdog-heartbeat.service',
+      ]),
+    );
   });
 
   it('the daemon: simple, always restarted except on bad usage or config, reloads on HUP', () => {
@@ -143,7 +182,9 @@ describe('systemdUnits', () => {
 
   it('the OnFailure template names the failed unit', () => {
     const s = settings(unit(BASE, 'cost-watchdog-notify@.service'));
-    expect(s).toContain('ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" notify --unit %i -c /etc/cost-watchdog/watchdog.yaml');
+    expect(s).toContain(
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" notify --unit %i -c /etc/cost-watchdog/watchdog.yaml',
+    );
     expect(s).toContain('Description=cost-watchdog: alert that %i failed');
   });
 
@@ -152,7 +193,9 @@ describe('systemdUnits', () => {
     const s = settings(unit(user, 'cost-watchdog.service'));
     expect(s).toContain('NoNewPrivileges=yes');
     expect(s).toContain('EnvironmentFile=-%h/.config/cost-watchdog/env');
-    expect(s.some((l) => l.startsWith('ProtectSystem=') || l.startsWith('CapabilityBoundingSet='))).toBe(false);
+    expect(s.some((l) => l.startsWith('ProtectSystem=') || l.startsWith('CapabilityBoundingSet='))).toBe(
+      false,
+    );
     expect(settings(unit(user, 'cost-watchdog-watch.service'))).toContain('WantedBy=default.target');
   });
 });
@@ -160,7 +203,9 @@ describe('systemdUnits', () => {
 describe('the units shipped in systemd/', () => {
   it('are exactly what the generator makes (run `npm run units` after changing src/core/units.ts)', () => {
     const dir = new URL('../../systemd/', import.meta.url);
-    const shipped = readdirSync(dir).filter((n) => n.endsWith('.service') || n.endsWith('.timer')).sort();
+    const shipped = readdirSync(dir)
+      .filter((n) => n.endsWith('.service') || n.endsWith('.timer'))
+      .sort();
     const made = systemdUnits(SHIPPED_UNITS);
     expect(shipped).toEqual(made.map((u) => u.name).sort());
     for (const u of made) expect(readFileSync(new URL(u.name, dir), 'utf8'), u.name).toBe(u.text);

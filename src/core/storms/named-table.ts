@@ -179,7 +179,8 @@ export class NamedTable {
 
   private growSlots(): void {
     this.slots = new Int32Array(this.slots.length * 2);
-    for (let k = 0; k < this.size; k++) this.place(k, (this.blocks[k >>> SHIFT] as Block).hashes[k & (BLOCK - 1)] as number);
+    for (let k = 0; k < this.size; k++)
+      this.place(k, (this.blocks[k >>> SHIFT] as Block).hashes[k & (BLOCK - 1)] as number);
   }
 
   private putText(k: number, id: string): void {

@@ -61,13 +61,13 @@ export class Singles {
 
   timeAt(slot: number): number {
     const packed = this.d[slot * STRIDE + 1] as number;
-    if (packed === WIDE) return (this.wide?.get(this.hashAt(slot)) as [number, number])[0];
+    if (packed === WIDE) return (this.wide!.get(this.hashAt(slot)) as [number, number])[0];
     return this.fromMs + (packed % TIME_SPAN);
   }
 
   costAt(slot: number): number {
     const packed = this.d[slot * STRIDE + 1] as number;
-    if (packed === WIDE) return (this.wide?.get(this.hashAt(slot)) as [number, number])[1];
+    if (packed === WIDE) return (this.wide!.get(this.hashAt(slot)) as [number, number])[1];
     return Math.floor(packed / TIME_SPAN);
   }
 
@@ -136,7 +136,15 @@ export function sortByHash(hashes: Float64Array, n: number): Uint32Array {
 }
 
 /** One stable counting-sort pass of `from` into `to` by the digit (digits >>> shift) & mask. */
-function radixPass(from: Uint32Array, to: Uint32Array, digits: Int32Array, shift: number, mask: number, counts: Int32Array, n: number): void {
+function radixPass(
+  from: Uint32Array,
+  to: Uint32Array,
+  digits: Int32Array,
+  shift: number,
+  mask: number,
+  counts: Int32Array,
+  n: number,
+): void {
   counts.fill(0);
   for (let k = 0; k < n; k++) {
     const d = (((digits[k] as number) >>> shift) & mask) + 1;
@@ -162,7 +170,13 @@ export interface Bulk {
 
 export function growBulk(bulk: Bulk | null, capacity = 4096): Bulk {
   const size = bulk === null ? capacity : bulk.hashes.length * 2;
-  const next: Bulk = { hashes: new Float64Array(size), times: new Float64Array(size), costs: new Float64Array(size), refs: new Float64Array(size), n: bulk?.n ?? 0 };
+  const next: Bulk = {
+    hashes: new Float64Array(size),
+    times: new Float64Array(size),
+    costs: new Float64Array(size),
+    refs: new Float64Array(size),
+    n: bulk?.n ?? 0,
+  };
   if (bulk !== null) {
     next.hashes.set(bulk.hashes);
     next.times.set(bulk.times);
