@@ -359,6 +359,9 @@ const schema = z.strictObject({
 
 type RawConfig = z.output<typeof schema>;
 
+/** The schema itself: test/unit/config-reference.test.ts holds docs/configuration.md to it. */
+export const configSchema: z.ZodType = schema;
+
 export interface Config {
   /** Absolute path of the config file. */
   file: string;
