@@ -54,7 +54,7 @@ export interface PartScan {
   stormSingles: Float64Array;
   /** Where each of those is in the log: byte offset * 65536 + length; 0 when in stormNames. */
   stormRefs: Float64Array;
-  /** The names of ids seen once that have no place in the log's bytes (escaped, or numbers): [index, name]. */
+  /** Names of ids seen once that have no place in the log's bytes (escaped, numbers): [index, name]. */
   stormNames: [number, string][];
 }
 

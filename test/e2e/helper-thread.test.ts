@@ -145,8 +145,8 @@ describe('a helper thread reads part of a large log', () => {
   });
 });
 
-/** A copy of the built package (bin/, dist/, package.json) whose worker file `stale` rewrites. */
-function packageCopy(stale: (worker: string, id: string) => string): { bin: string; worker: string } {
+/** A copy of the built package (bin/, dist/, package.json); `stale` rewrites its worker (null: removes). */
+function packageCopy(stale: (worker: string, id: string) => string | null): { bin: string; worker: string } {
   const root = fileURLToPath(new URL('../..', import.meta.url));
   const copy = mkdtempSync(path.join(tmpdir(), 'cw-pkg-'));
   onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
@@ -157,7 +157,9 @@ function packageCopy(stale: (worker: string, id: string) => string): { bin: stri
   const text = readFileSync(worker, 'utf8');
   const id = /^\/\/ cost-watchdog build (\S+)\n/.exec(text)?.[1];
   expect(id, "the build writes its id on the worker file's first line").toMatch(/^[0-9a-f]{16}$/);
-  writeFileSync(worker, stale(text, id as string));
+  const rewritten = stale(text, id as string);
+  if (rewritten === null) rmSync(worker);
+  else writeFileSync(worker, rewritten);
   return { bin: path.join(copy, 'bin', 'cost-watchdog.js'), worker };
 }
 
@@ -217,5 +219,19 @@ describe('a worker file of another build is never run beside this one', () => {
     expect(r.status, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { scan_threads: number }).scan_threads).toBe(2);
     expect(r.stderr).not.toContain('one thread');
+  });
+
+  it('no worker file (a broken install): one thread, and a note says what is missing', () => {
+    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
+    ws.append(mixedLog());
+    const pkg = packageCopy(() => null);
+    const r = runCopy(pkg.bin, ws);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { scan_threads: number }).scan_threads).toBe(1);
+    const note = r.stderr.split('\n').find((l) => l.includes('one thread'));
+    expect(note).toMatch(
+      /^cost-watchdog: note: the log was read with one thread: no dist\/parallel-worker\.js /,
+    );
+    expect(note).toMatch(/ beside a package\.json above \/.*\(it exists only in a build: npm run build\)$/);
   });
 });
