@@ -1,7 +1,9 @@
 // The merge of a two-thread full read (src/parallel/merge.ts), without a thread: a log read by one
 // scanner must count exactly what a scanner reading its first lines counts after taking in what a
 // second scanner counted reading the rest (spend, top spenders, totals, malformed samples and
-// their line numbers, unpriced models, calls logged at 0), wherever the log is split.
+// their line numbers, unpriced models, calls logged at 0), wherever the log is split. And the
+// folder keeps its one entry.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Attribution } from '../../src/core/attribution.js';
 import { DayCalendar } from '../../src/core/calendar.js';
@@ -92,5 +94,22 @@ describe('absorbPart: the worker part taken in as if read here', () => {
     const bad = lines.flatMap((l, k) => (l.includes('not a time') ? [k + 1] : []));
     expect(whole.found.map((f) => f.line)).toEqual(bad.slice(0, 5));
     expect(bad[4]).toBeGreaterThan(150); // split after 150: the fifth sample is in the second part
+  });
+});
+
+describe('src/parallel/ has one entry', () => {
+  it('nothing outside it imports anything of it but index.ts', () => {
+    const src = new URL('../../src/', import.meta.url);
+    const reaching: string[] = [];
+    let entryUsers = 0;
+    for (const name of readdirSync(src, { recursive: true }) as string[]) {
+      if (!name.endsWith('.ts') || name.replaceAll('\\', '/').startsWith('parallel/')) continue;
+      const text = readFileSync(new URL(name, src), 'utf8');
+      for (const [, what] of text.matchAll(/from '([^']*parallel\/[^']*)'/g))
+        if (what?.endsWith('parallel/index.js')) entryUsers++;
+        else reaching.push(`${name}: ${what}`);
+    }
+    expect(reaching).toEqual([]);
+    expect(entryUsers).toBe(1); // the check
   });
 });
