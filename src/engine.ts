@@ -14,7 +14,7 @@ import { MAX_LABELS } from './core/labels.js';
 import { baseExpired, type Storm, StormTracker } from './core/storms.js';
 import { stormSignal } from './core/findings.js';
 import { loadPriceCache, type PriceCache, priceLookup } from './price-table.js';
-import { ScanHelper } from './scan-helper.js';
+import { startParallelScan } from './parallel/index.js';
 import { FailureError } from './errors.js';
 import { loadCursor, loadGenerations, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { writeHeartbeat } from './effects/heartbeat.js';
@@ -349,10 +349,10 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     costing,
     storms,
   );
-  // A whole large log to read: a second thread reads its second part (scan-helper.ts).
+  // A whole large log to read: a second thread reads its second part (src/parallel/).
   const helper =
     loaded.tail === null
-      ? ScanHelper.start({
+      ? startParallelScan(scanner, lookup, {
           file: config.log,
           nowMs,
           horizonSec: horizonSeconds(config),
@@ -368,12 +368,6 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           priceCache: loaded.prices,
         })
       : null;
-  if (helper !== null) {
-    const attached = helper.attach(scanner, lookup);
-    scanner.claimFrom = attached.claimFrom;
-    scanner.claim = attached.claim;
-    scanner.poll = attached.poll;
-  }
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
   const zeroMicrosBefore = loaded.totals.zero_cost_micros;

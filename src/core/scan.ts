@@ -1,7 +1,7 @@
 // Lines -> spend. A line sink that parses each line, decides what it costs, and counts it in the
 // ledger; malformed lines and lines from the future are counted and sampled for `status`.
-import type { Attribution, AttributionState } from './attribution.js';
-import { FUTURE_TOLERANCE_MS, type Ledger, type LedgerState } from './ledger.js';
+import type { Attribution } from './attribution.js';
+import { FUTURE_TOLERANCE_MS, type Ledger } from './ledger.js';
 import { excerptOf, type LineSink } from './lines.js';
 import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
@@ -13,26 +13,7 @@ import {
   parseLineBytes,
   parseLineFast,
 } from './record.js';
-import type { StormState, StormTracker } from './storms.js';
-
-/** What a helper thread found reading part of the log (see SpendScanner.absorb). */
-export interface PartScan {
-  /** Complete lines in the part (blank and malformed ones included). */
-  lines: number;
-  ledger: LedgerState;
-  attribution: AttributionState;
-  totals: ScanTotals;
-  found: MalformedSample[];
-  foundCount: number;
-  newestReadMs: number;
-  stormNamed: StormState;
-  /** Ids seen once, [hash, time, cost] sorted by hash. */
-  stormSingles: Float64Array;
-  /** Where each of those is in the log: byte offset * 65536 + length; 0 when in stormNames. */
-  stormRefs: Float64Array;
-  /** The names of ids seen once that have no place in the log's bytes (escaped, or numbers): [index, name]. */
-  stormNames: [number, string][];
-}
+import type { StormTracker } from './storms.js';
 
 export const SAMPLE_LIMIT = 5;
 
@@ -132,19 +113,19 @@ export class SpendScanner {
   file = '';
   /** The newest line time read by this scanner (this check), epoch ms, as dated (0: none). */
   newestReadMs = 0;
-  /** Set when a helper thread reads part of the log (see LineSink.claim). */
+  /** Set when a helper thread reads part of the log (see LineSink.claim and src/parallel/). */
   claimFrom?: number;
   claim?: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null;
   poll?: () => void;
 
   constructor(
     private readonly table: FieldTable,
-    private readonly ledger: Ledger,
+    readonly ledger: Ledger,
     private readonly nowMs: number,
     readonly totals: ScanTotals,
-    private readonly attribution: Attribution | null = null,
+    readonly attribution: Attribution | null = null,
     private readonly costing: Costing = REPORTED_ONLY,
-    private readonly storms: StormTracker | null = null,
+    readonly storms: StormTracker | null = null,
   ) {}
 
   /** A sink for lines of `file` (a name for reports). */
@@ -273,54 +254,6 @@ export class SpendScanner {
     entry.micros += micros;
     if (atRate) entry.at_rate++;
     if (timeMs > entry.last_ms) entry.last_ms = timeMs;
-  }
-
-  /**
-   * Count what a helper thread found in a part of the log that starts after `lineBase` lines of
-   * this file, as if this scanner had read it.
-   */
-  absorb(part: PartScan, nameAt: (offset: number, length: number) => string): void {
-    this.ledger.absorb(part.ledger);
-    this.attribution?.absorb(part.attribution);
-    const t = this.totals;
-    const p = part.totals;
-    t.records += p.records;
-    t.malformed += p.malformed;
-    t.future_lines += p.future_lines;
-    t.uncosted_lines += p.uncosted_lines;
-    t.zero_cost_lines += p.zero_cost_lines;
-    t.zero_cost_micros += p.zero_cost_micros;
-    if (p.newest_ms > t.newest_ms) t.newest_ms = p.newest_ms;
-    for (const [model, entry] of Object.entries(p.unpriced)) {
-      const key =
-        Object.hasOwn(t.unpriced, model) || Object.keys(t.unpriced).length < UNPRICED_NAMES
-          ? model
-          : '(other)';
-      const held = Object.hasOwn(t.unpriced, key) ? t.unpriced[key] : undefined;
-      if (held === undefined) t.unpriced[key] = { ...entry };
-      else {
-        held.lines += entry.lines;
-        held.tokens = Math.min(held.tokens + entry.tokens, Number.MAX_SAFE_INTEGER);
-        held.micros += entry.micros;
-        held.at_rate += entry.at_rate;
-        if (entry.last_ms > held.last_ms) held.last_ms = entry.last_ms;
-      }
-    }
-    for (const sample of part.found) {
-      if (t.malformed_samples.length < SAMPLE_LIMIT) t.malformed_samples.push(sample);
-      if (this.found.length < SAMPLE_LIMIT) this.found.push(sample);
-    }
-    this.foundCount += part.foundCount;
-    if (part.newestReadMs > this.newestReadMs) this.newestReadMs = part.newestReadMs;
-    if (this.storms !== null) {
-      let names: Map<number, string> | null = null;
-      this.storms.absorb(part.stormNamed, part.stormSingles, (k) => {
-        const ref = part.stormRefs[k] ?? 0;
-        if (ref > 0) return nameAt(Math.floor(ref / 65_536), ref % 65_536);
-        names ??= new Map(part.stormNames);
-        return names.get(k) ?? '';
-      });
-    }
   }
 
   malformed(lineNo: number, reason: string, excerpt: string): void {

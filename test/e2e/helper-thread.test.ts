@@ -1,8 +1,12 @@
 // A full read of a large log with a helper thread must count exactly what one thread counts:
 // spend, top spenders, malformed lines (with their line numbers), unpriced models, calls logged at
 // cost 0, and retry storms whose sightings fall in both parts, also in the checks that follow.
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cli, workspace, type Workspace } from './helpers.js';
 
 const LIMITS =
@@ -138,5 +142,96 @@ describe('a helper thread reads part of a large log', () => {
     const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
     ws.append(mixedLog());
     expect(runIn(ws, {}).scan_threads).toBe(1); // under 48 MB
+  });
+});
+
+/** A copy of the built package (bin/, dist/, package.json); `stale` rewrites its worker (null: removes). */
+function packageCopy(stale: (worker: string, id: string) => string | null): { bin: string; worker: string } {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const copy = mkdtempSync(path.join(tmpdir(), 'cw-pkg-'));
+  onTestFinished(() => rmSync(copy, { recursive: true, force: true }));
+  for (const name of ['bin', 'dist', 'package.json'])
+    cpSync(path.join(root, name), path.join(copy, name), { recursive: true });
+  symlinkSync(path.join(root, 'node_modules'), path.join(copy, 'node_modules'));
+  const worker = path.join(copy, 'dist', 'parallel-worker.js');
+  const text = readFileSync(worker, 'utf8');
+  const id = /^\/\/ cost-watchdog build (\S+)\n/.exec(text)?.[1];
+  expect(id, "the build writes its id on the worker file's first line").toMatch(/^[0-9a-f]{16}$/);
+  const rewritten = stale(text, id as string);
+  if (rewritten === null) rmSync(worker);
+  else writeFileSync(worker, rewritten);
+  return { bin: path.join(copy, 'bin', 'cost-watchdog.js'), worker };
+}
+
+/** `run --json` of the copy in `ws`, with the helper thread from the first byte. */
+function runCopy(bin: string, ws: Workspace): { status: number | null; stdout: string; stderr: string } {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NO_COLOR: '1',
+    COST_WATCHDOG_HELPER_MIN_BYTES: '1',
+  };
+  return spawnSync(process.execPath, [bin, 'run', '--json', '-c', ws.config], {
+    cwd: ws.dir,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
+
+describe('a worker file of another build is never run beside this one', () => {
+  const other = 'feedfacefeedface';
+  it.each([
+    [
+      'its id changed everywhere (found before starting it)',
+      (w: string, id: string) => w.replaceAll(id, other),
+    ],
+    [
+      'its id changed in its code only (the worker refuses)',
+      (w: string, id: string) => w.replaceAll(`"${id}"`, `"${other}"`),
+    ],
+    ['no build id at all (a build before ids)', (w: string) => w.slice(w.indexOf('\n') + 1)],
+  ])('%s: the log is read with one thread, exactly, and a note says to rebuild', (_, stale) => {
+    const text = mixedLog();
+    const config = `log: state/cost_log.jsonl\n${LIMITS}retry_storm:\n  count: 4\n  level: warn\n`;
+    const one = workspace(config);
+    const two = workspace(config);
+    one.append(text);
+    two.append(text);
+    expect(runIn(one, { COST_WATCHDOG_THREADS: '1' }).scan_threads).toBe(1);
+    const pkg = packageCopy(stale);
+    const r = runCopy(pkg.bin, two);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { scan_threads: number }).scan_threads).toBe(1);
+    const notes = r.stderr.split('\n').filter((l) => l.includes(pkg.worker));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(
+      /^cost-watchdog: note: the log was read with one thread: .* another build .*rebuild/,
+    );
+    expect(essence(statusIn(two))).toEqual(essence(statusIn(one)));
+  });
+
+  it('the same copy, its worker untouched, reads with two threads and says nothing', () => {
+    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
+    ws.append(mixedLog());
+    const pkg = packageCopy((w) => w);
+    const r = runCopy(pkg.bin, ws);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { scan_threads: number }).scan_threads).toBe(2);
+    expect(r.stderr).not.toContain('one thread');
+  });
+
+  it('no worker file (a broken install): one thread, and a note says what is missing', () => {
+    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
+    ws.append(mixedLog());
+    const pkg = packageCopy(() => null);
+    const r = runCopy(pkg.bin, ws);
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { scan_threads: number }).scan_threads).toBe(1);
+    const note = r.stderr.split('\n').find((l) => l.includes('one thread'));
+    expect(note).toMatch(
+      /^cost-watchdog: note: the log was read with one thread: no dist\/parallel-worker\.js /,
+    );
+    expect(note).toMatch(/ beside a package\.json above \/.*\(it exists only in a build: npm run build\)$/);
   });
 });

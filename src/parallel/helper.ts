@@ -1,16 +1,31 @@
-// A helper thread for a full read of a large log: with two cores, the second half of the file is
-// read by a worker thread while this thread reads the first half, and what the worker counted is
-// then taken in as if read here (SpendScanner.absorb). Used only when the whole log must be read
-// (no checkpoint, or a rebuild) and it is large; anything unexpected (the worker failed, the file
-// changed under it) and this thread reads that half itself, as it would without a helper.
+// The main thread's side of a two-thread full read of a large log: with two cores, the second
+// half of the file is read by a worker thread (worker.ts) while this thread reads the first half,
+// and what the worker counted is then taken in as if read here (absorbPart, merge.ts). Used only
+// when the whole log must be read (no checkpoint, or a rebuild) and it is large; anything
+// unexpected (no worker file, one of another build, the worker failed, the file changed under
+// it) and this thread reads that half itself, as it would without a helper.
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { Config } from './config.js';
-import type { ModelRates, PriceLookup } from './core/prices.js';
-import type { PartScan, SpendScanner } from './core/scan.js';
-import type { PriceCache } from './price-table.js';
-import { packageFile } from './install.js';
+import type { ModelRates, PriceLookup } from '../core/prices.js';
+import type { SpendScanner } from '../core/scan.js';
+import { packageFile } from '../install.js';
+import { BUILD_ID, buildIdOfFile } from './build-id.js';
+import { absorbPart } from './merge.js';
+import {
+  ANSWERS,
+  DONE,
+  type HelperAnswer,
+  type HelperJob,
+  type PriceAnswer,
+  type PriceQuestion,
+  type WorkerData,
+} from './protocol.js';
+
+/** The worker's code, at the package root (scripts/build.mjs writes it): found only when built. */
+export const WORKER_FILE = 'dist/parallel-worker.js';
 
 /** Below this many bytes to read, one thread is quicker than starting a second. */
 export const HELPER_MIN_BYTES = 48 * 1024 * 1024;
@@ -18,44 +33,6 @@ export const HELPER_MIN_BYTES = 48 * 1024 * 1024;
 const HELPER_SHARE = 0.42;
 /** How long to wait for the worker before reading its part here (it reads at ~200 MB/s). */
 const HELPER_WAIT_MS = 120_000;
-
-export interface HelperJob {
-  file: string;
-  start: number;
-  end: number;
-  nowMs: number;
-  horizonSec: number;
-  timezone: string;
-  fields: Config['fields'];
-  tokens: boolean;
-  stormKey: 'request_id' | 'fingerprint' | null;
-  storms: { count: number; windowMs: number } | null;
-  policy: Config['cost']['policy'];
-  unpricedPerMillion: number;
-  maxLineUsd: number;
-  prices: Config['cost']['prices'];
-  priceCache: PriceCache;
-}
-
-export type HelperAnswer = ({ ok: true; dev: number; ino: number } & PartScan) | { ok: false; error: string };
-
-/**
- * The worker does not load the price table (about 20 MB and 25 ms a thread): it asks the main
- * thread, which answers between its chunks (poll) and while it waits (claim).
- */
-export interface PriceQuestion {
-  ask: number;
-  model: string;
-  provider: string | null;
-}
-export interface PriceAnswer {
-  answer: number;
-  rates: ModelRates | null;
-}
-
-/** Shared words: [0] the worker is done (1) or failed (2); [1] answers given so far. */
-export const DONE = 0;
-export const ANSWERS = 1;
 
 /** The first line start at or after `at` (the byte after a newline), or -1. */
 function lineStartAfter(file: string, at: number, size: number): number {
@@ -89,6 +66,38 @@ function lastLineEnd(file: string, size: number): number {
   }
 }
 
+/** Says why the read is on one thread, when something is wrong with the helper (stderr). */
+export type Say = (problem: string) => void;
+
+/**
+ * The one place the worker's code is looked for: this build's worker file, or what was not
+ * found or not right (a sentence). It exists only in a build (dist/): from source, there is none.
+ */
+export function locateWorker(): { file: string } | { problem: string } {
+  const file = packageFile(WORKER_FILE);
+  if (file === null)
+    return {
+      problem:
+        `no ${WORKER_FILE} beside a package.json above ${path.dirname(fileURLToPath(import.meta.url))} ` +
+        '(it exists only in a build: npm run build)',
+    };
+  let id: string;
+  try {
+    id = buildIdOfFile(file);
+  } catch (error) {
+    return { problem: `cannot read ${file}: ${(error as Error).message}` };
+  }
+  if (id !== BUILD_ID) return { problem: otherBuild(file, id) };
+  return { file };
+}
+
+function otherBuild(file: string, id: string): string {
+  return (
+    `${file} is of another build (${id}; this program is ${BUILD_ID}): ` +
+    'rebuild (npm run build) or reinstall, then restart a running watch'
+  );
+}
+
 export class ScanHelper {
   private worker: Worker | null;
   private readonly signal: Int32Array;
@@ -101,6 +110,8 @@ export class ScanHelper {
   private constructor(
     readonly job: HelperJob,
     private readonly identity: { dev: number; ino: number },
+    private readonly say: Say,
+    private readonly script: string,
     worker: Worker,
     signal: Int32Array,
     port: MessageChannel['port1'],
@@ -112,15 +123,11 @@ export class ScanHelper {
 
   /**
    * Start a helper for the second part of `file` when the whole of it is about to be read and
-   * it is large enough; null otherwise (or when a worker cannot be started).
+   * it is large enough; null otherwise (or when a worker cannot be started). A worker file that
+   * is missing or of another build is said (`say`), and never run.
    */
-  static start(
-    job: Omit<HelperJob, 'start' | 'end'>,
-    env: NodeJS.ProcessEnv = process.env,
-  ): ScanHelper | null {
+  static start(job: Omit<HelperJob, 'start' | 'end'>, say: Say, env: NodeJS.ProcessEnv): ScanHelper | null {
     if (env.COST_WATCHDOG_THREADS === '1' || availableParallelism() < 2) return null;
-    const script = packageFile('dist/scan-worker.js');
-    if (script === null) return null;
     let size: number;
     let identity: { dev: number; ino: number };
     try {
@@ -135,6 +142,11 @@ export class ScanHelper {
         ? Number(env.COST_WATCHDOG_HELPER_MIN_BYTES)
         : HELPER_MIN_BYTES;
     if (!(size >= minimum)) return null;
+    const located = locateWorker();
+    if ('problem' in located) {
+      say(located.problem);
+      return null;
+    }
     let start: number;
     let end: number;
     try {
@@ -148,8 +160,9 @@ export class ScanHelper {
     const { port1, port2 } = new MessageChannel();
     const full: HelperJob = { ...job, start, end };
     try {
-      const worker = new Worker(script, {
-        workerData: { job: full, signal, port: port2 },
+      const workerData: WorkerData = { job: full, signal, port: port2, buildId: BUILD_ID };
+      const worker = new Worker(located.file, {
+        workerData,
         transferList: [port2],
         stdout: false,
         stderr: false,
@@ -161,44 +174,37 @@ export class ScanHelper {
         Atomics.store(signal, DONE, 2);
         Atomics.notify(signal, DONE);
       });
-      return new ScanHelper(full, identity, worker, signal, port1);
+      return new ScanHelper(full, identity, say, located.file, worker, signal, port1);
     } catch {
       port1.close();
       return null;
     }
   }
 
-  /** The sink methods that hand the helper's part over (see LineSink.claim). */
-  attach(
-    scanner: SpendScanner,
-    lookup: PriceLookup,
-  ): {
-    claimFrom: number;
-    claim: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null;
-    poll: () => void;
-  } {
+  /** Set the scanner's hooks (see LineSink.claim): the reader takes the helper's part from it. */
+  attach(scanner: SpendScanner, lookup: PriceLookup): void {
     this.lookup = lookup;
-    return {
-      claimFrom: this.job.start,
-      poll: () => this.poll(),
-      claim: (fd, at, linesBefore) => {
-        // Another file read first (a rotated one) is not the helper's: it reads that one itself.
-        const st = fstatSync(fd);
-        if (st.dev !== this.identity.dev || st.ino !== this.identity.ino || at !== this.job.start)
-          return null;
-        const answer = this.wait();
-        if (answer === null || !answer.ok) return null;
-        if (st.dev !== answer.dev || st.ino !== answer.ino || st.size < this.job.end) return null;
-        // The worker numbered its lines from 1: they follow the lines read here.
-        for (const sample of answer.found) sample.line += linesBefore;
-        scanner.absorb(answer, (offset, length) => {
-          const bytes = Buffer.alloc(length);
-          readSync(fd, bytes, 0, length, offset);
-          return bytes.toString('latin1');
-        });
-        this.used = true;
-        return { lines: answer.lines, end: this.job.end };
-      },
+    scanner.claimFrom = this.job.start;
+    scanner.poll = () => this.poll();
+    scanner.claim = (fd, at, linesBefore) => {
+      // Another file read first (a rotated one) is not the helper's: it reads that one itself.
+      const st = fstatSync(fd);
+      if (st.dev !== this.identity.dev || st.ino !== this.identity.ino || at !== this.job.start) return null;
+      const answer = this.wait();
+      if (answer === null) return null;
+      if (!answer.ok) {
+        // Checked by the worker too: the file may have been replaced since locateWorker read it.
+        if (answer.otherBuild !== undefined) this.say(otherBuild(this.script, answer.otherBuild));
+        return null;
+      }
+      if (st.dev !== answer.dev || st.ino !== answer.ino || st.size < this.job.end) return null;
+      absorbPart(scanner, answer, linesBefore, (offset, length) => {
+        const bytes = Buffer.alloc(length);
+        readSync(fd, bytes, 0, length, offset);
+        return bytes.toString('latin1');
+      });
+      this.used = true;
+      return { lines: answer.lines, end: this.job.end };
     };
   }
 

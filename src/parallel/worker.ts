@@ -1,15 +1,19 @@
-// The helper thread of scan-helper.ts: reads bytes [start, end) of the log (whole lines) and
+// The worker thread of a two-thread full read (helper.ts starts it; scripts/build.mjs bundles it
+// alone into dist/parallel-worker.js): reads bytes [start, end) of the log (whole lines) and
 // counts them exactly as the main thread would, into its own ledger, attribution, totals and
-// retry-storm tracker, then posts them back and wakes the main thread.
+// retry-storm tracker, then posts them back and wakes the main thread. Started by a main thread
+// of another build, it reads nothing and says so.
+// Its calls into core/ (the hot path): fieldTable, lastStorm{Bytes,Start,End,IsBytes,Text} (record.ts),
+// feed/newAssembler (lines.ts), SpendScanner (scan.ts), StormTracker startBulk/finishBulk/toState.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { Attribution } from './core/attribution.js';
-import { DayCalendar } from './core/calendar.js';
-import { MAX_LABELS } from './core/labels.js';
-import { Ledger } from './core/ledger.js';
-import { feed, newAssembler, SCAN_PADDING } from './core/lines.js';
-import { type ModelRates, PriceBook } from './core/prices.js';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { Attribution } from '../core/attribution.js';
+import { DayCalendar } from '../core/calendar.js';
+import { MAX_LABELS } from '../core/labels.js';
+import { Ledger } from '../core/ledger.js';
+import { feed, newAssembler, SCAN_PADDING } from '../core/lines.js';
+import { type ModelRates, PriceBook } from '../core/prices.js';
 import {
   fieldTable,
   lastStormBytes,
@@ -17,10 +21,12 @@ import {
   lastStormIsBytes,
   lastStormStart,
   lastStormText,
-} from './core/record.js';
-import { newTotals, SpendScanner } from './core/scan.js';
-import { StormTracker } from './core/storms.js';
-import { priceLookup } from './price-table.js';
+} from '../core/record.js';
+import { newTotals, SpendScanner } from '../core/scan.js';
+import { StormTracker } from '../core/storms.js';
+import { priceLookup } from '../price-table.js';
+import { BUILD_ID } from './build-id.js';
+import { partOf } from './merge.js';
 import {
   ANSWERS,
   DONE,
@@ -28,7 +34,8 @@ import {
   type HelperJob,
   type PriceAnswer,
   type PriceQuestion,
-} from './scan-helper.js';
+  type WorkerData,
+} from './protocol.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -125,25 +132,16 @@ function scanPart(job: HelperJob): HelperAnswer {
   const names: [number, string][] = [];
   for (let k = 0; k < refs.length; k++)
     if (refs[k] === 0) names.push([k, storms?.names.get(singles[k * 3] as number) ?? '']);
-  return {
-    ok: true,
-    dev,
-    ino,
-    lines: asm.lineNo,
-    ledger: ledger.toState(),
-    attribution: attribution.toState(),
-    totals,
-    found: scanner.found,
-    foundCount: scanner.foundCount,
-    newestReadMs: scanner.newestReadMs,
-    stormNamed: storms?.toState() ?? [],
-    stormSingles: singles,
-    stormRefs: refs,
-    stormNames: names,
-  };
+  const part = partOf(scanner, asm.lineNo, {
+    named: storms?.toState() ?? [],
+    singles,
+    refs,
+    names,
+  });
+  return { ok: true, dev, ino, ...part };
 }
 
-const { job, signal, port } = workerData as { job: HelperJob; signal: Int32Array; port: MessagePort };
+const { job, signal, port, buildId } = workerData as WorkerData;
 
 let asked = 0;
 
@@ -164,10 +162,13 @@ function askMain(model: string, provider: string | null): ModelRates | null {
   }
 }
 let answer: HelperAnswer;
-try {
-  answer = scanPart(job);
-} catch (error) {
-  answer = { ok: false, error: (error as Error).message };
+if (buildId !== BUILD_ID) answer = { ok: false, error: 'another build', otherBuild: BUILD_ID };
+else {
+  try {
+    answer = scanPart(job);
+  } catch (error) {
+    answer = { ok: false, error: (error as Error).message };
+  }
 }
 // The big arrays are moved, not copied.
 port.postMessage(
