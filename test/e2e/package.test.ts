@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -273,6 +274,7 @@ describe('the packed tarball', () => {
       filename: string;
       files: { path: string }[];
     }[];
+    expect(existsSync(path.join(clone, 'dist', 'cli.js'))).toBe(true);
     const files = (packed[0]?.files ?? []).map((f) => f.path);
     for (const file of ['bin/cost-watchdog.js', 'dist/cli.js', 'dist/THIRD_PARTY_NOTICES.md', 'LICENSE'])
       expect(files).toContain(file);
