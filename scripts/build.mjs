@@ -3,24 +3,27 @@
 // node), and code splitting keeps each command's code in its own chunk, loaded only when used.
 // Type checking is `tsc --noEmit`, run first by `npm run build`.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 // The build id: a hash of everything bundled (src/, the locked dependencies, this script).
 // Compiled into the main bundle and into the worker, and written on the worker file's first line
 // (src/parallel/build-id.ts): a worker file of another build is never run beside this code.
 function buildId() {
   const hash = createHash('sha256');
-  const files = readdirSync('src', { recursive: true })
+  const files = readdirSync(path.join(root, 'src'), { recursive: true })
     .map((name) => `src/${name}`.replaceAll('\\', '/'))
     .filter((name) => name.endsWith('.ts'))
     .sort();
   for (const file of [...files, 'package.json', 'package-lock.json', 'scripts/build.mjs']) {
     hash.update(`${file}\0`);
     try {
-      hash.update(readFileSync(file));
+      hash.update(readFileSync(path.join(root, file)));
     } catch {
       hash.update('(none)');
     }
@@ -30,8 +33,9 @@ function buildId() {
 }
 const id = buildId();
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 const options = {
+  absWorkingDir: root,
   outdir: 'dist',
   bundle: true,
   format: 'esm',
@@ -39,7 +43,9 @@ const options = {
   target: 'node20',
   minifySyntax: true,
   minifyWhitespace: true,
+  // Licence comments are dropped from the code; dist/THIRD_PARTY_NOTICES.md carries them instead.
   legalComments: 'none',
+  metafile: true,
   define: {
     __COST_WATCHDOG_VERSION__: JSON.stringify(pkg.version),
     __COST_WATCHDOG_BUILD_ID__: JSON.stringify(id),
@@ -48,11 +54,12 @@ const options = {
   banner: {
     js: "import { createRequire as __cwCreateRequire } from 'node:module'; const require = __cwCreateRequire(import.meta.url);",
   },
-  // Loaded only when a line first needs an estimate (price-table.ts), from node_modules.
+  // Loaded only when a line first needs an estimate (price-table.ts), from node_modules: the one
+  // runtime dependency in package.json. Everything else is bundled (and a devDependency).
   external: ['@pydantic/genai-prices'],
   logLevel: 'warning',
 };
-await build({
+const main = await build({
   ...options,
   entryPoints: ['src/cli.ts'],
   splitting: true,
@@ -60,8 +67,37 @@ await build({
 });
 // The worker of the two-thread full read (src/parallel/) is loaded by path, so it is one file of
 // its own (no chunks shared with the main bundle), its build id on its first line.
-await build({
+const worker = await build({
   ...options,
   entryPoints: { 'parallel-worker': 'src/parallel/worker.ts' },
   banner: { js: `// cost-watchdog build ${id}\n${options.banner.js}` },
 });
+writeFileSync(path.join(root, 'dist', 'THIRD_PARTY_NOTICES.md'), notices([main.metafile, worker.metafile]));
+
+/** The name, version, licence and licence text of every package whose code is in the bundle. */
+function notices(metafiles) {
+  const dirs = new Set();
+  for (const input of metafiles.flatMap((metafile) => Object.keys(metafile.inputs))) {
+    // The innermost node_modules/<name>/ (a nested copy is a package of its own).
+    const m = input.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//);
+    if (m) dirs.add(m[1]);
+  }
+  const sections = [...dirs].map((dir) => {
+    const meta = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
+    const file = readdirSync(path.join(root, dir)).find((name) => /^(licen[cs]e|copying)(\.|$)/i.test(name));
+    // A bundled package without its licence text would ship without the notice it requires.
+    if (!file) throw new Error(`${dir}: no LICENSE file to carry into dist/THIRD_PARTY_NOTICES.md`);
+    const text = readFileSync(path.join(root, dir, file), 'utf8').trim();
+    return { name: meta.name, heading: `## ${meta.name} ${meta.version} (${meta.license})`, text };
+  });
+  sections.sort((a, b) => a.name.localeCompare(b.name));
+  return [
+    '# Third-party notices',
+    '',
+    `cost-watchdog ${pkg.version} bundles the code of the packages below into dist/; their licences`,
+    'and copyright notices follow. @pydantic/genai-prices is not bundled: it is installed beside it',
+    'as a dependency, with its own LICENSE.',
+    '',
+    ...sections.flatMap((s) => [s.heading, '', '```text', s.text, '```', '']),
+  ].join('\n');
+}

@@ -49,6 +49,19 @@ describe('usage', () => {
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(message);
   });
+
+  it.each([
+    [['rn'], "unknown command 'rn' (did you mean run?)"],
+    [['status', '--jsno'], "unknown option '--jsno' (did you mean --json?)"],
+    [['run', '-c'], "option '-c, --config <file>' argument missing"],
+    [['clear-emergency'], "required option '--reason <text>' not specified"],
+    [['status', 'extra'], "too many arguments for 'status'. Expected 0 arguments but got 1."],
+  ])("commander's own error %j is one prefixed line, exit 64", (args, message) => {
+    const r = cli(args);
+    expect(r.code).toBe(64);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`cost-watchdog: ${message}\n`);
+  });
 });
 
 describe('bad config exits 78 with the key path, no stack trace', () => {

@@ -1,0 +1,144 @@
+// The words of `cost-watchdog --help` and `cost-watchdog <command> --help`: what each command does
+// and its exit codes. cli.ts wires the commands; the text a reader sees lives here.
+
+export const CONFIG_HELP = 'config file (default: $COST_WATCHDOG_CONFIG, then ./watchdog.yaml)';
+
+export const PROGRAM_DESCRIPTION =
+  "External safety net for runaway AI spend: re-reads the app's JSONL cost log, recomputes spend " +
+  '(rolling windows and the calendar day) without trusting the app, and when limits are crossed ' +
+  'alerts (Slack and stderr), writes an emergency flag the app honours, ' +
+  "and kills the app's process tree.";
+
+export const PROGRAM_AFTER = `
+Exit codes:
+  run, watch, kill, clear-emergency, validate, init, systemd, notify
+                        0 did its job (whatever the spend), 1 could not (log unreadable, flag not
+                        written, kill failed, clear refused), 64 bad usage, 78 bad config
+  status, check-heartbeat
+                        0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention);
+                        64 bad usage (unknown option, bad --max-age)
+
+Examples:
+  cost-watchdog init                 write a starter ./watchdog.yaml
+  cost-watchdog validate -c /etc/cost-watchdog/watchdog.yaml
+  cost-watchdog run                  one check (for a systemd timer or cron, every minute)
+  cost-watchdog watch                the same check on every log change, and every 15 s
+  cost-watchdog check-heartbeat      is the watchdog alive? (a second timer or cron line)
+  cost-watchdog systemd              print the systemd units for this install
+  cost-watchdog status --json        spend per window against limits
+  cost-watchdog kill --reason "runaway retry loop"
+  cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"`;
+
+export const CLEAR_FORCE_HELP =
+  'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns ' +
+  'only when a window climbs higher, or drops to ok and crosses again';
+
+export type CommandName =
+  | 'run'
+  | 'watch'
+  | 'kill'
+  | 'clear-emergency'
+  | 'status'
+  | 'check-heartbeat'
+  | 'notify'
+  | 'systemd'
+  | 'validate'
+  | 'init';
+
+/** Each command's one-paragraph description (the command list) and the text after its options. */
+export const COMMAND_HELP: Record<CommandName, { description: string; after?: string }> = {
+  run: {
+    description:
+      'one check: read new log lines, recompute spend per window (the logged cost, or the estimate ' +
+      'from tokens when higher: cost.policy), act on the limits and on retry storms (warn: alert; ' +
+      'emergency: alert + flag; kill: alert + flag + kill the target), alert once on what else it ' +
+      'finds (an app that under-reports, a burn rate, a silent log), write the heartbeat',
+    after: `
+Exit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could
+not (log unreadable, flag not written or its state unknown, kill failed, state folder not
+writable), 64 bad usage,
+78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or
+slack.webhook_url_file) is set.`,
+  },
+  watch: {
+    description:
+      'long-running: the same check as `run` on every change to the cost log, the flag or the ' +
+      'state file (sub-second), and on watch.schedule (every 15 s by default)',
+    after: `
+For a systemd Type=simple service (\`cost-watchdog systemd\` prints one). Checks never overlap
+and share the lock with \`run\`. SIGTERM or SIGINT: finish the check in progress, exit 0 (again:
+exit at once). SIGHUP: reload the config; a bad one is refused and the running one kept.
+A failed check is said on stderr, recorded in the heartbeat and pinged as failed; watching goes on.
+
+Exit: 0 stopped by SIGTERM/SIGINT, 64 bad usage, 78 bad config at start.`,
+  },
+  kill: {
+    description:
+      'manual kill switch: write the emergency flag, stop the target (stop_command, SIGTERM, ' +
+      'SIGKILL after grace), alert, whatever the spend',
+    after: `
+The kill switch stays on: while the flag is in force, every check kills the target again if it
+comes back (a supervisor restarted it), until \`cost-watchdog clear-emergency\`.
+
+Exit: 0 done (also when no target is configured or running), 1 flag not written or kill failed
+(EPERM, survivors), 64 bad usage, 78 bad config.`,
+  },
+  'clear-emergency': {
+    description:
+      "remove the emergency flag after a person's decision; refused while a window (or a retry " +
+      'storm) is still at emergency or above, unless --force',
+    after:
+      `
+Exit: 0 cleared (or there was no flag), 1 refused (a window still at emergency or above, or the
+log unreadable so the spend is not known) or the flag could not be removed, 64 no --reason, ` +
+      '78 bad config.',
+  },
+  status: {
+    description:
+      'spend per window against limits with the top models and agents, emergency flag, target, ' +
+      "heartbeat, malformed lines, unpriced models, retry storms, the app's own figures, " +
+      'warnings (read-only)',
+    after:
+      `
+Exit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn
+rate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or
+kill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, ` +
+      "the flag's folder cannot be looked into).",
+  },
+  'check-heartbeat': {
+    description:
+      'is the watchdog alive? Exit non-zero and alert (once, and once on recovery) when its last ' +
+      'completed check is older than allowed',
+    after: `
+Run it from a second timer or cron line (every 5 minutes), or from the app itself. It never
+takes the check lock, so it reports a watchdog that hangs.
+
+Exit: 0 OK (fresh), 1 WARNING (the last check ran but could not do its job), 2 CRITICAL
+(heartbeat older than --max-age, or none at all), 3 UNKNOWN (bad config, unreadable heartbeat),
+64 bad usage.`,
+  },
+  notify: {
+    description:
+      'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): Slack and stderr',
+    after: `
+Works even when the config does not load (that may be why the unit failed): it then sends
+through $SLACK_WEBHOOK_URL and says why. The same unit failing again is announced at most
+every alerts.reminder, unless a good check came in between.
+
+Exit: 0 sent (or printed, with no webhook set), 1 Slack could not be reached, 64 bad usage.`,
+  },
+  systemd: {
+    description:
+      'print the systemd units for this install (check timer, heartbeat timer, watch service, ' +
+      'OnFailure alert), with absolute paths filled in',
+    after: `
+Example:
+  sudo cost-watchdog systemd -c /etc/cost-watchdog/watchdog.yaml --dir /etc/systemd/system
+  sudo systemctl daemon-reload
+  sudo systemctl enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer
+
+Exit: 0 done, 1 could not write --dir, 64 bad usage, 78 bad config.`,
+  },
+  validate: { description: 'check a config file and print what it resolves to' },
+  init: { description: 'write a starter config (refuses to overwrite an existing file)' },
+};
