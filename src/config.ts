@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { isValidTimeZone } from './core/calendar.js';
 import { parseDuration } from './core/duration.js';
 import type { Limits, WindowSpec } from './core/levels.js';
-import { FIELDS, type FieldName } from './core/record.js';
+import { FIELDS, type FieldName } from './core/fields.js';
 import { DEFAULT_MAX_LINE_USD } from './core/scan.js';
 import { unsafeFile, unsafeFolder } from './core/strict.js';
 import { webhookSource } from './effects/slack.js';

@@ -7,7 +7,8 @@ import { Attribution } from './core/attribution.js';
 import { DayCalendar } from './core/calendar.js';
 import { Ledger } from './core/ledger.js';
 import { assess, type WindowStatus } from './core/levels.js';
-import { fieldTable } from './core/record.js';
+import { fieldTable } from './core/fields.js';
+import { LineParser } from './core/record.js';
 import { type MalformedSample, newTotals, type ScanTotals, SpendScanner, type Costing } from './core/scan.js';
 import { PriceBook } from './core/prices.js';
 import { MAX_LABELS } from './core/labels.js';
@@ -340,8 +341,9 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
   });
+  const parser = new LineParser(table);
   const scanner = new SpendScanner(
-    table,
+    parser,
     loaded.ledger,
     nowMs,
     loaded.totals,

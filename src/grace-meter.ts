@@ -10,7 +10,8 @@ import { DayCalendar } from './core/calendar.js';
 import { MAX_LABELS } from './core/labels.js';
 import { Ledger } from './core/ledger.js';
 import { PriceBook } from './core/prices.js';
-import { fieldTable } from './core/record.js';
+import { fieldTable } from './core/fields.js';
+import { LineParser } from './core/record.js';
 import { newTotals, SpendScanner } from './core/scan.js';
 import { type FileCursor, loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
 import { type PriceCache, priceLookup } from './price-table.js';
@@ -53,7 +54,7 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
   const ledger = new SumLedger(nowMs);
   const estimates = config.cost.policy !== 'reported';
   const scanner = new SpendScanner(
-    fieldTable(config.fields, { labels: true, tokens: estimates }),
+    new LineParser(fieldTable(config.fields, { labels: true, tokens: estimates })),
     ledger,
     nowMs,
     newTotals(),

@@ -3,7 +3,7 @@
 // `<!channel>` cannot ping anyone) and for stderr (one line, control characters escaped).
 // Pure: the facts come in, text goes out.
 import type { Top } from './attribution.js';
-import type { AlertEvent } from './decide.js';
+import type { AlertEvent } from './types.js';
 import { type Level, levelRank, type WindowStatus } from './levels.js';
 import { limitsText, usd } from './money.js';
 

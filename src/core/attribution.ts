@@ -6,7 +6,7 @@
 // rest is summed as "(other)". Days older than yesterday are dropped.
 import type { DayCalendar } from './calendar.js';
 import { dollarsOf } from './money.js';
-import { labelName, MAX_LABELS } from './labels.js';
+import { MAX_LABELS } from './labels.js';
 
 export const LABELS_PER_BUCKET = 20;
 const LABEL_MAX = 80;
@@ -79,6 +79,9 @@ export class Attribution {
   private readonly agentTouched = new Uint8Array(MAX_LABELS);
   private readonly modelIds: number[] = [];
   private readonly agentIds: number[] = [];
+  /** The names of those ids, as add() was given them (ids are the scan's, the names are kept). */
+  private readonly modelNames: string[] = [];
+  private readonly agentNames: string[] = [];
 
   constructor(
     private readonly horizonSec: number,
@@ -112,18 +115,23 @@ export class Attribution {
   /** Move the hot bucket's per-id spend into its named cells. */
   private flush(): void {
     const bucket = this.hotBucket;
-    for (const id of this.modelIds) {
-      if (bucket !== null) cellOf(bucket.model, labelName(id)).usd += this.modelSpend[id] as number;
+    const { modelIds, agentIds, modelNames, agentNames } = this;
+    for (let k = 0; k < modelIds.length; k++) {
+      const id = modelIds[k] as number;
+      if (bucket !== null) cellOf(bucket.model, modelNames[k] as string).usd += this.modelSpend[id] as number;
       this.modelSpend[id] = 0;
       this.modelTouched[id] = 0;
     }
-    for (const id of this.agentIds) {
-      if (bucket !== null) cellOf(bucket.agent, labelName(id)).usd += this.agentSpend[id] as number;
+    for (let k = 0; k < agentIds.length; k++) {
+      const id = agentIds[k] as number;
+      if (bucket !== null) cellOf(bucket.agent, agentNames[k] as string).usd += this.agentSpend[id] as number;
       this.agentSpend[id] = 0;
       this.agentTouched[id] = 0;
     }
-    this.modelIds.length = 0;
-    this.agentIds.length = 0;
+    modelIds.length = 0;
+    agentIds.length = 0;
+    modelNames.length = 0;
+    agentNames.length = 0;
   }
 
   private dayBucket(key: string): Bucket {
@@ -159,7 +167,7 @@ export class Attribution {
 
   /**
    * Count spend for a line's model and agent, by registered id (-1: no id, use the name; -2: the
-   * line has none). Times already clamped.
+   * line has none). An id comes with its name. Times already clamped.
    */
   add(
     timeMs: number,
@@ -177,6 +185,7 @@ export class Attribution {
       if (this.modelTouched[modelId] === 0) {
         this.modelTouched[modelId] = 1;
         this.modelIds.push(modelId);
+        this.modelNames.push(model as string);
       }
       this.modelSpend[modelId] = (this.modelSpend[modelId] as number) + cost;
     } else if (model !== null) {
@@ -186,6 +195,7 @@ export class Attribution {
       if (this.agentTouched[agentId] === 0) {
         this.agentTouched[agentId] = 1;
         this.agentIds.push(agentId);
+        this.agentNames.push(agent as string);
       }
       this.agentSpend[agentId] = (this.agentSpend[agentId] as number) + cost;
     } else if (agent !== null) {

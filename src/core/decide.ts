@@ -4,8 +4,8 @@
 //
 // The remembered state (alerts.json in state_dir) is what makes every action idempotent: a second
 // check in the same state sends nothing new.
-import type { FindingMemory } from './findings.js';
 import { type Level, levelRank, type WindowStatus } from './levels.js';
+import type { AlertEvent, FindingMemory } from './types.js';
 
 export interface WindowMemory {
   /** The highest level alerted since the window was last `ok` (alerts only go up from here). */
@@ -79,19 +79,7 @@ export function emptyAlertState(): AlertState {
   };
 }
 
-export type EventKind = 'enter' | 'escalate' | 'recovery' | 'reminder' | 'came-back' | 'flag-removed';
-
-export interface AlertEvent {
-  kind: EventKind;
-  window: string;
-  level: Level;
-  previous: Level;
-  spend: number;
-  /** The limit of `level` in that window (for recovery: null). */
-  limit: number | null;
-  /** A signal's own words (a retry storm), said instead of spend against a limit. */
-  detail?: string;
-}
+export type { AlertEvent, EventKind } from './types.js';
 
 export interface DecideInput {
   nowMs: number;

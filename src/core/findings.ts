@@ -3,12 +3,12 @@
 // daily kill limit, a cost log that has gone silent while the app runs, clocks that disagree,
 // models without a price, calls logged at cost 0. Each is a finding with a key; a finding is
 // alerted once when it appears (see announce) and shown by `status` while it lasts. Pure.
-import type { AlertEvent } from './decide.js';
 import type { Level, Limits, WindowStatus } from './levels.js';
 import { dollarsOf, toMicros, usd, usdOfMicros } from './money.js';
 import { formatDuration } from './duration.js';
 import type { Storm } from './storms.js';
 import type { UnpricedModel } from './scan.js';
+import type { AlertEvent, FindingMemory } from './types.js';
 
 export type FindingKind =
   | 'unpriced'
@@ -44,12 +44,6 @@ const EPISODES: ReadonlySet<FindingKind> = new Set([
   'burn-rate',
   'silent-log',
 ]);
-
-export interface FindingMemory {
-  /** When it was first seen in this episode, and last seen. */
-  since_ms: number;
-  last_ms: number;
-}
 
 /**
  * Which findings to alert now, and the memory to keep: a finding is alerted when it is new, or

@@ -1,15 +1,11 @@
 // Where spend stands against limits. Pure: the same figures always give the same answer.
 // Compared in whole micro-dollars (core/money.ts), so $0.05 a hundred times reaches $5.
 import { dollarsOf, toMicros } from './money.js';
+import type { Level, Limits } from './types.js';
 
-export const LEVELS = ['ok', 'warn', 'emergency', 'kill'] as const;
-export type Level = (typeof LEVELS)[number];
+export type { Level, Limits } from './types.js';
 
-export interface Limits {
-  warn?: number | undefined;
-  emergency?: number | undefined;
-  kill?: number | undefined;
-}
+export const LEVELS = ['ok', 'warn', 'emergency', 'kill'] as const satisfies readonly Level[];
 
 /** The highest limit that spend (USD) has reached (`>=`), or `ok`. */
 export function levelOf(spend: number, limits: Limits): Level {

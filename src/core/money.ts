@@ -2,7 +2,7 @@
 // it is read, and every sum after that is a sum of integers, exact in a double up to 2^53 µ$
 // ($9e9). Limits are compared in µ$. Dollars appear only in output (µ$ / 1e6, which prints as the
 // decimal it is: 5, not 4.999999999). (Not toLocaleString: its first call loads ICU, ~10 ms a run.)
-import type { Limits } from './levels.js';
+import type { Limits } from './types.js';
 
 export const MICROS_PER_USD = 1_000_000;
 

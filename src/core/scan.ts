@@ -5,14 +5,8 @@ import { FUTURE_TOLERANCE_MS, type Ledger } from './ledger.js';
 import { excerptOf, type LineSink } from './lines.js';
 import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
-import {
-  type CostRecord,
-  type FieldTable,
-  lastFastRecord,
-  lastStormText,
-  parseLineBytes,
-  parseLineFast,
-} from './record.js';
+import type { CostRecord } from './fields.js';
+import type { LineParser } from './record.js';
 import type { StormTracker } from './storms.js';
 
 export const SAMPLE_LIMIT = 5;
@@ -77,7 +71,10 @@ export type CostPolicy = 'reported' | 'estimated' | 'max';
 /** How a line's cost is decided: the policy, and the prices when estimates are on. */
 export interface Costing {
   policy: CostPolicy;
-  /** Null: no estimates (policy `reported` with a logged cost on every line, or tests). */
+  /**
+   * Null: no estimates (policy `reported` with a logged cost on every line, or tests). It knows
+   * models by the label ids of one scanner's LineParser: one PriceBook per scanner.
+   */
   prices: PriceBook | null;
   unpricedPerMillion: number;
   /** cost.max_line_usd: a line that costs more (logged or estimated) is malformed, never summed. */
@@ -119,7 +116,7 @@ export class SpendScanner {
   poll?: () => void;
 
   constructor(
-    private readonly table: FieldTable,
+    private readonly parser: LineParser,
     readonly ledger: Ledger,
     private readonly nowMs: number,
     readonly totals: ScanTotals,
@@ -135,14 +132,15 @@ export class SpendScanner {
   }
 
   lineAt(bytes: Uint8Array, start: number, limit: number): number {
-    const newline = parseLineFast(bytes, start, limit, this.table);
+    const parser = this.parser;
+    const newline = parser.parseLineFast(bytes, start, limit);
     // A line that costs too much is left to line(), which says why it is malformed.
-    if (newline >= 0 && this.count(lastFastRecord()) !== null) return -1;
+    if (newline >= 0 && this.count(parser.lastFastRecord()) !== null) return -1;
     return newline;
   }
 
   line(bytes: Uint8Array, start: number, end: number, lineNo: number): void {
-    const parsed = parseLineBytes(bytes, start, end, this.table);
+    const parsed = this.parser.parseLineBytes(bytes, start, end);
     const why = typeof parsed === 'string' ? parsed : this.count(parsed);
     if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));
   }
@@ -171,7 +169,7 @@ export class SpendScanner {
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
-      this.storms.add(parsed.stormHash, timeMs, cost, made === null ? lastStormText : () => made);
+      this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);
     }
     return null;
   }

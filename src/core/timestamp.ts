@@ -36,11 +36,6 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146097 + doe - 719468;
 }
 
-let lastYear = -1;
-let lastMonth = -1;
-let lastDay = -1;
-let lastDayMs = 0;
-
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysIn(year: number, month: number): number {
@@ -48,96 +43,8 @@ function daysIn(year: number, month: number): number {
   return DAYS_IN_MONTH[month - 1] as number;
 }
 
-/** The time read by the last successful isoAt(). */
-/** isoAt's result (a typed array: a double written to a module variable is allocated each time). */
-export const isoOut = new Float64Array(1);
-
-/**
- * Read an ISO 8601 time starting at b[start], no further than `limit`: `YYYY-MM-DD`, then
- * optionally `T`/`t`/space `HH:MM[:SS[.fraction]]` and a zone (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
- * No zone means UTC, as the contract says (never local time). Returns the index after the last
- * byte read, with the time in `isoOut[0]`, or -1. Reads as far as the grammar goes, so the scanner
- * can parse a time string in place and then expect its closing quote.
- */
-export function isoAt(b: Uint8Array, start: number, limit: number): number {
-  const year = digits(b, start, 4, limit);
-  const month = digits(b, start + 5, 2, limit);
-  const day = digits(b, start + 8, 2, limit);
-  if (year < 0 || month < 1 || month > 12 || day < 1) return -1;
-  if (b[start + 4] !== 45 || b[start + 7] !== 45) return -1; // '-'
-  if (day > daysIn(year, month)) return -1;
-  // Lines come in time order: the same date again and again.
-  if (year !== lastYear || month !== lastMonth || day !== lastDay) {
-    lastYear = year;
-    lastMonth = month;
-    lastDay = day;
-    lastDayMs = daysFromCivil(year, month, day) * 86_400_000;
-  }
-  let i = start + 10;
-  const sep = b[i];
-  if (i >= limit || (sep !== 84 && sep !== 116 && sep !== 32)) {
-    isoOut[0] = lastDayMs;
-    return i;
-  }
-  const hour = digits(b, i + 1, 2, limit);
-  const minute = digits(b, i + 4, 2, limit);
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || b[i + 3] !== 58) return -1; // ':'
-  i += 6;
-  let second = 0;
-  let ms = 0;
-  if (i < limit && b[i] === 58) {
-    second = digits(b, i + 1, 2, limit);
-    if (second < 0 || second > 60) return -1;
-    i += 3;
-    if (i < limit && (b[i] === 46 || b[i] === 44)) {
-      // '.' or ',' then 1..9 digits; only milliseconds matter
-      i++;
-      const fracStart = i;
-      let scale = 100;
-      while (i < limit) {
-        const c = (b[i] as number) - 48;
-        if (c < 0 || c > 9) break;
-        ms += c * scale;
-        scale /= 10;
-        i++;
-      }
-      if (i === fracStart || i - fracStart > 9) return -1;
-    }
-  }
-  let offsetMin = 0;
-  if (i < limit) {
-    const z = b[i];
-    if (z === 90 || z === 122) {
-      i++; // 'Z' 'z'
-    } else if (z === 43 || z === 45) {
-      const oh = digits(b, i + 1, 2, limit);
-      if (oh < 0 || oh > 23) return -1;
-      i += 3;
-      let om = 0;
-      if (i < limit && DIGIT_BYTE(b[i])) {
-        om = digits(b, i, 2, limit);
-        if (om < 0 || om > 59) return -1;
-        i += 2;
-      } else if (i < limit && b[i] === 58) {
-        om = digits(b, i + 1, 2, limit);
-        if (om < 0 || om > 59) return -1;
-        i += 3;
-      }
-      offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
-    }
-  }
-  isoOut[0] =
-    lastDayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
-  return i;
-}
-
 function DIGIT_BYTE(c: number | undefined): boolean {
   return c !== undefined && c >= 48 && c <= 57;
-}
-
-/** ISO 8601 filling exactly b[start, end), to epoch milliseconds, or NaN. */
-export function parseIsoBytes(b: Uint8Array, start: number, end: number): number {
-  return isoAt(b, start, end) === end ? (isoOut[0] as number) : NaN;
 }
 
 /** A numeric string (`"1769472000.1"`) as an epoch, or NaN. */
@@ -154,19 +61,121 @@ function parseEpochBytes(b: Uint8Array, start: number, end: number): number {
   return epochToMs(Number(text));
 }
 
-/** Any time string a log line may carry, as bytes: ISO 8601 or an epoch in a string. */
-export function parseTimeBytes(b: Uint8Array, start: number, end: number): number {
-  if (b[start + 4] === 45) return parseIsoBytes(b, start, end); // YYYY-
-  return parseEpochBytes(b, start, end);
+/**
+ * Reads times, remembering the date it read last: lines come in time order, the same date again
+ * and again. One per line parser (a thread's scan never shares it).
+ */
+export class TimeParser {
+  /** isoAt's result (a typed array: no number allocated per line). */
+  readonly out = new Float64Array(1);
+  private lastYear = -1;
+  private lastMonth = -1;
+  private lastDay = -1;
+  private lastDayMs = 0;
+
+  /**
+   * Read an ISO 8601 time starting at b[start], no further than `limit`: `YYYY-MM-DD`, then
+   * optionally `T`/`t`/space `HH:MM[:SS[.fraction]]` and a zone (`Z`, `±HH:MM`, `±HHMM`, `±HH`).
+   * No zone means UTC, as the contract says (never local time). Returns the index after the last
+   * byte read, with the time in `out[0]`, or -1. Reads as far as the grammar goes, so the scanner
+   * can parse a time string in place and then expect its closing quote.
+   */
+  isoAt(b: Uint8Array, start: number, limit: number): number {
+    const year = digits(b, start, 4, limit);
+    const month = digits(b, start + 5, 2, limit);
+    const day = digits(b, start + 8, 2, limit);
+    if (year < 0 || month < 1 || month > 12 || day < 1) return -1;
+    if (b[start + 4] !== 45 || b[start + 7] !== 45) return -1; // '-'
+    if (day > daysIn(year, month)) return -1;
+    if (year !== this.lastYear || month !== this.lastMonth || day !== this.lastDay) {
+      this.lastYear = year;
+      this.lastMonth = month;
+      this.lastDay = day;
+      this.lastDayMs = daysFromCivil(year, month, day) * 86_400_000;
+    }
+    const dayMs = this.lastDayMs;
+    let i = start + 10;
+    const sep = b[i];
+    if (i >= limit || (sep !== 84 && sep !== 116 && sep !== 32)) {
+      this.out[0] = dayMs;
+      return i;
+    }
+    const hour = digits(b, i + 1, 2, limit);
+    const minute = digits(b, i + 4, 2, limit);
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || b[i + 3] !== 58) return -1; // ':'
+    i += 6;
+    let second = 0;
+    let ms = 0;
+    if (i < limit && b[i] === 58) {
+      second = digits(b, i + 1, 2, limit);
+      if (second < 0 || second > 60) return -1;
+      i += 3;
+      if (i < limit && (b[i] === 46 || b[i] === 44)) {
+        // '.' or ',' then 1..9 digits; only milliseconds matter
+        i++;
+        const fracStart = i;
+        let scale = 100;
+        while (i < limit) {
+          const c = (b[i] as number) - 48;
+          if (c < 0 || c > 9) break;
+          ms += c * scale;
+          scale /= 10;
+          i++;
+        }
+        if (i === fracStart || i - fracStart > 9) return -1;
+      }
+    }
+    let offsetMin = 0;
+    if (i < limit) {
+      const z = b[i];
+      if (z === 90 || z === 122) {
+        i++; // 'Z' 'z'
+      } else if (z === 43 || z === 45) {
+        const oh = digits(b, i + 1, 2, limit);
+        if (oh < 0 || oh > 23) return -1;
+        i += 3;
+        let om = 0;
+        if (i < limit && DIGIT_BYTE(b[i])) {
+          om = digits(b, i, 2, limit);
+          if (om < 0 || om > 59) return -1;
+          i += 2;
+        } else if (i < limit && b[i] === 58) {
+          om = digits(b, i + 1, 2, limit);
+          if (om < 0 || om > 59) return -1;
+          i += 3;
+        }
+        offsetMin = (z === 43 ? 1 : -1) * (oh * 60 + om);
+      }
+    }
+    this.out[0] =
+      dayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.floor(ms) - offsetMin * 60_000;
+    return i;
+  }
+
+  /** ISO 8601 filling exactly b[start, end), to epoch milliseconds, or NaN. */
+  parseIsoBytes(b: Uint8Array, start: number, end: number): number {
+    return this.isoAt(b, start, end) === end ? (this.out[0] as number) : NaN;
+  }
+
+  /** Any time string a log line may carry, as bytes: ISO 8601 or an epoch in a string. */
+  parseTimeBytes(b: Uint8Array, start: number, end: number): number {
+    if (b[start + 4] === 45) return this.parseIsoBytes(b, start, end); // YYYY-
+    return parseEpochBytes(b, start, end);
+  }
+
+  /** The same for a JS string (the JSON.parse path). Only ASCII can be a time. */
+  parseTimeString(s: string): number {
+    const b = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) return NaN;
+      b[i] = c;
+    }
+    return this.parseTimeBytes(b, 0, b.length);
+  }
 }
 
-/** The same for a JS string (the JSON.parse path). Only ASCII can be a time. */
+/** One time string, read on its own (outside a scan: nothing is remembered). */
 export function parseTimeString(s: string): number {
-  const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127) return NaN;
-    b[i] = c;
-  }
-  return parseTimeBytes(b, 0, b.length);
+  return new TimeParser().parseTimeString(s);
 }

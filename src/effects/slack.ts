@@ -2,7 +2,6 @@
 // on 429 (honouring Retry-After) and 5xx, and never throws: the caller keeps what was not sent.
 // The URL is a secret (anyone with it can post to the channel): it never appears in a message,
 // an error, the audit log or the state folder.
-import type { Config } from '../config.js';
 import { readSecretFile } from './secret-file.js';
 
 export type WebhookSource =
@@ -10,8 +9,13 @@ export type WebhookSource =
   | { kind: 'url'; url: string; from: string }
   | { kind: 'broken'; from: string; problem: string };
 
+/** The part of the config that says where the URL is (config.ts Config['slack']). */
+export interface WebhookSettings {
+  slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
+}
+
 /** Where the webhook URL comes from: the environment variable first, then the file. */
-export function webhookSource(config: Pick<Config, 'slack'>, env: NodeJS.ProcessEnv): WebhookSource {
+export function webhookSource(config: WebhookSettings, env: NodeJS.ProcessEnv): WebhookSource {
   const fromEnv = env[config.slack.webhookUrlEnv];
   if (fromEnv !== undefined && fromEnv.trim() !== '') {
     return checked(fromEnv.trim(), `$${config.slack.webhookUrlEnv}`);

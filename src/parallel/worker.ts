@@ -3,7 +3,7 @@
 // counts them exactly as the main thread would, into its own ledger, attribution, totals and
 // retry-storm tracker, then posts them back and wakes the main thread. Started by a main thread
 // of another build, it reads nothing and says so.
-// Its calls into core/ (the hot path): fieldTable, lastStorm{Bytes,Start,End,IsBytes,Text} (record.ts),
+// Its calls into core/ (the hot path): fieldTable (fields.ts), a LineParser and its lastStorm*() (record.ts),
 // feed/newAssembler (lines.ts), SpendScanner (scan.ts), StormTracker startBulk/finishBulk/toState.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
@@ -14,14 +14,8 @@ import { MAX_LABELS } from '../core/labels.js';
 import { Ledger } from '../core/ledger.js';
 import { feed, newAssembler, SCAN_PADDING } from '../core/lines.js';
 import { type ModelRates, PriceBook } from '../core/prices.js';
-import {
-  fieldTable,
-  lastStormBytes,
-  lastStormEnd,
-  lastStormIsBytes,
-  lastStormStart,
-  lastStormText,
-} from '../core/record.js';
+import { fieldTable } from '../core/fields.js';
+import { LineParser } from '../core/record.js';
 import { newTotals, SpendScanner } from '../core/scan.js';
 import { StormTracker } from '../core/storms.js';
 import { priceLookup } from '../price-table.js';
@@ -49,19 +43,22 @@ let chunkBytes: Uint8Array = new Uint8Array(0);
  */
 class PlacingTracker extends StormTracker {
   readonly names = new Map<number, string>();
+  /** The scan's parser (set before the first line): where the id add() is given was read. */
+  parser!: LineParser;
 
   override add(hash: number, timeMs: number, cost: number, text: () => string): void {
     let ref = 0;
     if (timeMs > this.sinceMs) {
-      const length = lastStormEnd() - lastStormStart();
+      const parser = this.parser;
+      const length = parser.lastStormEnd() - parser.lastStormStart();
       if (
-        text === lastStormText &&
-        lastStormIsBytes() &&
-        lastStormBytes() === chunkBytes &&
+        text === parser.lastStormText &&
+        parser.lastStormIsBytes() &&
+        parser.lastStormBytes() === chunkBytes &&
         length > 0 &&
         length < 65_536
       )
-        ref = (chunkBase + lastStormStart()) * 65_536 + length;
+        ref = (chunkBase + parser.lastStormStart()) * 65_536 + length;
       else if (!this.names.has(hash)) this.names.set(hash, text());
     }
     super.add(hash, timeMs, cost, text, ref);
@@ -84,8 +81,10 @@ function scanPart(job: HelperJob): HelperAnswer {
       : {}),
   });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
+  const parser = new LineParser(table);
+  if (storms !== null) storms.parser = parser;
   const scanner = new SpendScanner(
-    table,
+    parser,
     ledger,
     job.nowMs,
     totals,

@@ -10,7 +10,7 @@ import {
   slackText,
 } from '../../src/core/alert-text.js';
 import { DayCalendar } from '../../src/core/calendar.js';
-import { labelIdOfString } from '../../src/core/labels.js';
+import { Labels } from '../../src/core/labels.js';
 import { levelOf, type WindowStatus } from '../../src/core/levels.js';
 import { unsafeFile, unsafeFolder } from '../../src/core/strict.js';
 
@@ -143,24 +143,25 @@ describe('alert text', () => {
 });
 
 describe('attribution: top spenders per window', () => {
+  const labels = new Labels();
   const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
   it('ranks models and agents in a rolling window and in the day, and survives a save', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
-    a.add(NOW - 60_000, 2_000_000, labelIdOfString('gpt-4o'), labelIdOfString('a1'), 'gpt-4o', 'a1');
-    a.add(NOW - 30_000, 5_000_000, labelIdOfString('claude'), labelIdOfString('a2'), 'claude', 'a2');
+    a.add(NOW - 60_000, 2_000_000, labels.idOfString('gpt-4o'), labels.idOfString('a1'), 'gpt-4o', 'a1');
+    a.add(NOW - 30_000, 5_000_000, labels.idOfString('claude'), labels.idOfString('a2'), 'claude', 'a2');
     a.add(
       NOW - 3 * 3_600_000,
       10_000_000,
-      labelIdOfString('old-model'),
-      labelIdOfString('a1'),
+      labels.idOfString('old-model'),
+      labels.idOfString('a1'),
       'old-model',
       'a1',
     ); // today, outside 15 minutes
     a.add(
       NOW - 2 * 86_400_000,
       99_000_000,
-      labelIdOfString('ancient'),
-      labelIdOfString('a9'),
+      labels.idOfString('ancient'),
+      labels.idOfString('a9'),
       'ancient',
       'a9',
     ); // before yesterday: dropped
@@ -194,11 +195,11 @@ describe('attribution: top spenders per window', () => {
   it("the day's top spenders are not tomorrow's (a line dated ahead within the tolerance)", () => {
     const now = Date.UTC(2026, 10, 25, 23, 59, 30);
     const a = new Attribution(900, new DayCalendar('UTC'), now);
-    a.add(now - 20_000, 1_000_000, labelIdOfString('today-model'), -2, 'today-model', null);
+    a.add(now - 20_000, 1_000_000, labels.idOfString('today-model'), -2, 'today-model', null);
     a.add(
       Date.UTC(2026, 10, 26, 0, 0, 30),
       2_000_000,
-      labelIdOfString('tomorrow-model'),
+      labels.idOfString('tomorrow-model'),
       -2,
       'tomorrow-model',
       null,
@@ -213,7 +214,7 @@ describe('attribution: top spenders per window', () => {
   it('keeps at most 20 names per bucket, the rest as (other)', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
     for (let i = 0; i < 30; i++)
-      a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labelIdOfString(`m${i}`) : -1, -2, `m${i}`, null);
+      a.add(NOW - 1000, 1_000_000, i % 2 === 0 ? labels.idOfString(`m${i}`) : -1, -2, `m${i}`, null);
     const top = a.top(900, 'model', 100);
     expect(top.length).toBe(21);
     expect(top[0]).toEqual(['(other)', 10]);

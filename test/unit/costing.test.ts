@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DayCalendar } from '../../src/core/calendar.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { PriceBook, ratesFromConfig } from '../../src/core/prices.js';
-import { fieldTable } from '../../src/core/record.js';
+import { fieldTable } from '../../src/core/fields.js';
+import { LineParser } from '../../src/core/record.js';
 import { type CostPolicy, newTotals, SpendScanner } from '../../src/core/scan.js';
 import { MAX_LABELS } from '../../src/core/labels.js';
 
@@ -19,7 +20,7 @@ function count(policy: CostPolicy, line: string, maxLineUsd?: number) {
   const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
   const totals = newTotals();
   const scanner = new SpendScanner(
-    fieldTable({}, { labels: true, tokens: policy !== 'reported' }),
+    new LineParser(fieldTable({}, { labels: true, tokens: policy !== 'reported' })),
     ledger,
     NOW,
     totals,
@@ -41,7 +42,7 @@ function countFast(policy: CostPolicy, line: string, maxLineUsd?: number) {
   const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
   const totals = newTotals();
   const scanner = new SpendScanner(
-    fieldTable({}, { labels: true, tokens: policy !== 'reported' }),
+    new LineParser(fieldTable({}, { labels: true, tokens: policy !== 'reported' })),
     ledger,
     NOW,
     totals,
@@ -180,7 +181,7 @@ describe('what a line counts for', () => {
     const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
     const totals = newTotals();
     const scanner = new SpendScanner(
-      fieldTable({}, { labels: true, tokens: true }),
+      new LineParser(fieldTable({}, { labels: true, tokens: true })),
       ledger,
       NOW,
       totals,
@@ -199,7 +200,7 @@ describe('what a line counts for', () => {
 
   it('100 lines of $0.05 are exactly $5 (whole µ$ summed)', () => {
     const ledger = new Ledger(900, new DayCalendar('UTC'), NOW);
-    const scanner = new SpendScanner(fieldTable({}), ledger, NOW, newTotals());
+    const scanner = new SpendScanner(new LineParser(fieldTable({})), ledger, NOW, newTotals());
     const text = `{"t":${T},"cost":0.05}\n`.repeat(100);
     const bytes = new TextEncoder().encode(`${text}${' '.repeat(64)}`);
     let pos = 0;

@@ -2,11 +2,14 @@
 // JSON.parse throwing (or interning their strings), and the storm ids by name are saved as JSON
 // text one id at a time, the same bytes as JSON.stringify of the whole state.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fieldTable, parseLine, parseLineBytes } from '../../src/core/record.js';
+import { fieldTable } from '../../src/core/fields.js';
+import { LineParser } from '../../src/core/record.js';
 import { NAMES_KEPT, PriceBook } from '../../src/core/prices.js';
 import { StormTracker } from '../../src/core/storms.js';
 
-const table = fieldTable({}, { labels: true, tokens: true, stormKey: 'request_id', idsSinceMs: 0 });
+const parser = new LineParser(
+  fieldTable({}, { labels: true, tokens: true, stormKey: 'request_id', idsSinceMs: 0 }),
+);
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe('malformed lines are judged without JSON.parse', () => {
@@ -46,13 +49,13 @@ describe('malformed lines are judged without JSON.parse', () => {
     // interns its short strings: either way, memory that grows with every malformed line.
     const parse = vi.spyOn(JSON, 'parse');
     const b = bytes(line);
-    expect(parseLineBytes(b, 0, b.length, table)).toMatch(reason);
+    expect(parser.parseLineBytes(b, 0, b.length)).toMatch(reason);
     expect(parse).not.toHaveBeenCalled();
   });
 
   it('a nested line is still read by JSON.parse, and counted', () => {
     const parse = vi.spyOn(JSON, 'parse');
-    expect(parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"in":[1,2]}}', table)).toMatchObject({
+    expect(parser.parseLine('{"ts":"2026-01-27T00:00:00Z","cost":1,"usage":{"in":[1,2]}}')).toMatchObject({
       cost: 1,
     });
     expect(parse).toHaveBeenCalled();

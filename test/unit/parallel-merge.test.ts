@@ -11,7 +11,8 @@ import { MAX_LABELS } from '../../src/core/labels.js';
 import { Ledger } from '../../src/core/ledger.js';
 import { feed, newAssembler, SCAN_PADDING } from '../../src/core/lines.js';
 import { PriceBook, ratesFromConfig } from '../../src/core/prices.js';
-import { fieldTable } from '../../src/core/record.js';
+import { fieldTable } from '../../src/core/fields.js';
+import { LineParser } from '../../src/core/record.js';
 import { newTotals, SpendScanner } from '../../src/core/scan.js';
 import { absorbPart, partOf } from '../../src/parallel/merge.js';
 
@@ -40,7 +41,7 @@ function logLines(): string[] {
 function scanner(): SpendScanner {
   const calendar = new DayCalendar('UTC');
   return new SpendScanner(
-    fieldTable({}, { labels: true, tokens: true }),
+    new LineParser(fieldTable({}, { labels: true, tokens: true })),
     new Ledger(HORIZON, calendar, NOW),
     NOW,
     newTotals(),

@@ -11,7 +11,7 @@ import {
   type TablePrices,
   unpricedCost,
 } from '../../src/core/prices.js';
-import { labelIdOfString, MAX_LABELS } from '../../src/core/labels.js';
+import { Labels, MAX_LABELS } from '../../src/core/labels.js';
 import { priceLookup } from '../../src/price-table.js';
 
 const M = 1e6;
@@ -127,9 +127,10 @@ describe('PriceBook: a model is looked up once, then read by its label id', () =
       asked.push(`${provider ?? ''}/${model}`);
       return model === 'known' ? ratesFromConfig({ input: 1, output: 2, cached: null }) : null;
     }, MAX_LABELS);
-    const known = labelIdOfString('known');
-    const other = labelIdOfString('mystery');
-    const prov = labelIdOfString('azure');
+    const labels = new Labels();
+    const known = labels.idOfString('known');
+    const other = labels.idOfString('mystery');
+    const prov = labels.idOfString('azure');
     for (let i = 0; i < 3; i++) {
       expect(book.estimate(known, 'known', -2, null, 1_000_000, 1_000_000, 0)).toBeCloseTo(3, 9);
       expect(book.estimate(other, 'mystery', -2, null, 10, 10, 0)).toBe(-1);

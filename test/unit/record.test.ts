@@ -1,15 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { daysFromCivil } from '../../src/core/timestamp.js';
-import {
-  type CostRecord,
-  fieldTable,
-  parseLine,
-  parseLineBytes,
-  parseLineSlow,
-} from '../../src/core/record.js';
+import { type CostRecord, type FieldTable, fieldTable, type ParsedLine } from '../../src/core/fields.js';
+import { LineParser } from '../../src/core/record.js';
 
 const table = fieldTable({}, { labels: true, ids: true, tokens: true });
 const plain = fieldTable();
+// One parser per table, as each scan makes one.
+const parsers = new Map<FieldTable, LineParser>();
+function parserOf(t: FieldTable): LineParser {
+  let parser = parsers.get(t);
+  if (parser === undefined) {
+    parser = new LineParser(t);
+    parsers.set(t, parser);
+  }
+  return parser;
+}
+const parseLine = (line: string, t: FieldTable): ParsedLine => parserOf(t).parseLine(line);
+const parseLineSlow = (line: string, t: FieldTable): ParsedLine => parserOf(t).parseLineSlow(line);
+const parseLineBytes = (b: Uint8Array, start: number, end: number, t: FieldTable): ParsedLine =>
+  parserOf(t).parseLineBytes(b, start, end);
 const T = Date.UTC(2026, 0, 27, 0, 0, 0); // 1769472000 s
 
 function rec(line: string): CostRecord {
