@@ -113,7 +113,7 @@ export const F_AGENT = F_FIRST_LABEL + 2;
 const utf8 = new TextEncoder();
 
 /**
- * Build the table; `renames` replaces a field's default names (see README: fields). `labels`
+ * Build the table; `renames` replaces a field's default names (see docs/configuration.md, `fields`). `labels`
  * (model, agent), `ids` (provider, task, request_id, fingerprint) and `tokens` turn on reading
  * those fields of every line: they cost time on every line, so only when something uses them.
  */
