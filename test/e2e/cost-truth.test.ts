@@ -119,7 +119,7 @@ describe("the app's state file", () => {
     expect(r.code, r.stderr).toBe(0);
     const texts = slack.requests.map((q) => (JSON.parse(q.body) as { text: string }).text);
     expect(texts.join('\n')).toContain(
-      'app under-reports: its 15m spend (cost_15min) is $0.0405, the watchdog counts $2.54 from the log ($2.50 more)',
+      'app under-reports: its 15m spend (cost_15min) is $0.04, the watchdog counts $2.54 from the log ($2.50 more)',
     );
     const again = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env });
     expect(again.code).toBe(0);
@@ -199,9 +199,9 @@ describe('retry storms', () => {
     expect(r.code).toBe(0);
     const flag = readJsonFile(flagFile(ws)) as Record<string, unknown>;
     expect(flag).toMatchObject({ window: 'retry-storm', level: 'emergency', triggered_by: 'run' });
-    expect(flag.reason).toBe('retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)');
+    expect(flag.reason).toBe('retry storm: request_id "batch-17" seen 6 times in 15m ($0.24)');
     expect(alertsIn(r.stderr)[0]).toContain(
-      'EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)',
+      'EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.24)',
     );
     const { code, json } = statusJson(ws);
     expect(code).toBe(2);
@@ -330,7 +330,7 @@ describe('status shows who spent', () => {
       { name: 'coder', spend_usd: 1.5 },
     ]);
     const human = ws.run('status');
-    expect(human.stdout).toContain('top models: gpt-4o $3.00, gpt-4o-mini $0.5000');
+    expect(human.stdout).toContain('top models: gpt-4o $3.00, gpt-4o-mini $0.50');
     expect(human.stdout).toContain('top agents: planner $2.00, coder $1.50');
   });
 });
