@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { cli, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startNamed, waitFor } from './procs.js';
 import { startWatch } from './daemon.js';
@@ -227,10 +228,7 @@ describe('watch', () => {
     ws.append(lines(1, 4));
     const d = await startWatch(ws, {}, ['--json']);
     await waitFor('a JSON line', () => d.stdout().includes('\n'));
-    const first = JSON.parse(d.stdout().split('\n')[0] as string) as {
-      windows: Record<string, { level: string }>;
-      reasons: string[];
-    };
+    const first = JSON.parse(d.stdout().split('\n')[0] as string) as RunJson & { reasons: string[] };
     expect(first.windows['15m']?.level).toBe('warn');
     expect(first.reasons).toContain('start');
     d.child.kill('SIGTERM');

@@ -239,7 +239,9 @@ describe('fault: kill', () => {
     const cut = kill.grace_cut as { spend_usd: number; after_ms: number; note: string };
     expect(cut.spend_usd).toBeGreaterThan(0.1);
     expect(cut.after_ms).toBeLessThan(40_000);
-    expect(cut.note).toBe(`SIGKILL after $${cut.spend_usd.toFixed(4)} more spend during the grace period`);
+    // Two decimals, cut (never rounded up): the money format of every text.
+    const cents = (Math.floor(Math.round(cut.spend_usd * 1e6) / 1e4) / 100).toFixed(2);
+    expect(cut.note).toBe(`SIGKILL after $${cents} more spend during the grace period`);
     expect(r.stdout).toContain(
       `SIGKILL after $${cut.spend_usd.toFixed(4)} more spend during the grace period`,
     );
