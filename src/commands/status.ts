@@ -24,8 +24,10 @@ export interface StatusOptions {
 export function gaugeLegend(unicode: boolean): string[] {
   const [fill, empty] = unicode ? ['█', '░'] : ['#', '.'];
   return [
-    `  gauge: ${fill} spent, ${empty} not yet, | a limit (warn, emergency, kill from the left; the highest at 4/5), > beyond`,
-    '  level: the highest limit reached: ok, WARN (alert), EMERGENCY (alert + flag), KILL (alert + flag + kill)',
+    `  gauge: ${fill} spent, ${empty} not yet, | a limit (warn, emergency, kill from the left; ` +
+      'the highest at 4/5), > beyond',
+    '  level: the highest limit reached: ok, WARN (alert), EMERGENCY (alert + flag), ' +
+      'KILL (alert + flag + kill)',
   ];
 }
 

@@ -87,7 +87,8 @@ export function pluginReasons(f: PluginFacts): string[] {
   if (f.flagActive) critical.push(`emergency flag set${f.flagReason ? `: ${f.flagReason}` : ''}`);
   if (f.heartbeatStale)
     critical.push(
-      `heartbeat stale: last check ${formatDuration(f.heartbeatAgeMs ?? 0)} ago, older than ${formatDuration(f.heartbeatMaxAgeMs)}`,
+      `heartbeat stale: last check ${formatDuration(f.heartbeatAgeMs ?? 0)} ago, ` +
+        `older than ${formatDuration(f.heartbeatMaxAgeMs)}`,
     );
   if (f.logError !== null) unknown.push(f.logError);
   if (f.flagUnknown) unknown.push(f.flagUnknown);
