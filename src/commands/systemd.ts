@@ -80,7 +80,10 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
   if (config !== null) {
     if (config.stateDirFrom !== 'config') {
       notes.push(
-        `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ${stateFolder}, while commands run by hand (status, kill, clear-emergency) would use ${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${stateFolder}\` in the config so that both share one state.`,
+        `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ` +
+          `${stateFolder}, while commands run by hand (status, kill, clear-emergency) would use ` +
+          `${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${stateFolder}\` in the ` +
+          'config so that both share one state.',
       );
     }
     if (intervalMs >= config.heartbeat.maxAgeMs) {
@@ -145,13 +148,18 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
   }
   for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
   if (!options.json) {
+    const sudo = user ? '' : 'sudo ';
     process.stderr.write(
       [
         `cost-watchdog: to install (checks ${intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`}, heartbeat every 5 minutes):`,
-        `  ${user ? '' : 'sudo '}cost-watchdog systemd${user ? ' --user' : ''}${instance !== null ? ` --name ${instance}` : ''}${options.interval !== undefined ? ` --interval ${options.interval}` : ''} -c ${file} --dir ${installDir}`,
+        `  ${sudo}cost-watchdog systemd${user ? ' --user' : ''}` +
+          `${instance !== null ? ` --name ${instance}` : ''}` +
+          `${options.interval !== undefined ? ` --interval ${options.interval}` : ''}` +
+          ` -c ${file} --dir ${installDir}`,
         `  ${user ? '' : 'sudo '}${systemctl} daemon-reload`,
         `  ${user ? '' : 'sudo '}${systemctl} enable --now ${prefix}.timer ${prefix}-heartbeat.timer`,
-        `  (or, for sub-second reaction: ${user ? '' : 'sudo '}${systemctl} enable --now ${prefix}-watch.service ${prefix}-heartbeat.timer)`,
+        `  (or, for sub-second reaction: ${sudo}${systemctl} enable --now ${prefix}-watch.service ` +
+          `${prefix}-heartbeat.timer)`,
         ...(user
           ? ['  loginctl enable-linger "$USER"   # keep user units running while you are logged out']
           : []),

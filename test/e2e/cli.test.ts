@@ -206,7 +206,8 @@ describe('status', () => {
     [1, "COST-WATCHDOG OK - no limit reached | 'spend_15m'=1.00;3;5;0 'spend_daily'=1.00;20;25;0", 0],
     [
       6,
-      "COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0 'spend_daily'=6.00;20;25;0",
+      'COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00' +
+        " | 'spend_15m'=6.00;3;5;0 'spend_daily'=6.00;20;25;0",
       2,
     ],
   ])('the text starts with the monitoring-plugin line ($%s)', (spend, line, code) => {

@@ -49,12 +49,14 @@ describe('the monitoring-plugin line of status', () => {
     [
       "DESIGN.md's example",
       { code: 2, windows: [win('15m', 6, L15), win('daily', 11.9, LDAY, null)] },
-      "COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0 'spend_daily'=11.90;20;25;0",
+      'COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00' +
+        " | 'spend_15m'=6.00;3;5;0 'spend_daily'=11.90;20;25;0",
     ],
     [
       'the worst window wins, whatever its order',
       { code: 2, windows: [win('15m', 4, L15), win('daily', 31, LDAY, null)] },
-      "COST-WATCHDOG CRITICAL - daily $31.00 >= kill $30.00 | 'spend_15m'=4.00;3;5;0 'spend_daily'=31.00;20;25;0",
+      'COST-WATCHDOG CRITICAL - daily $31.00 >= kill $30.00' +
+        " | 'spend_15m'=4.00;3;5;0 'spend_daily'=31.00;20;25;0",
     ],
     [
       'warn',
@@ -92,9 +94,21 @@ describe('the monitoring-plugin line of status', () => {
         " | 'spend_15m'=1.00;3;5;0 'spend_daily'=2.00;20;25;0",
     ],
     [
-      'critical first, then the warnings',
-      { code: 2, windows: [win('15m', 5, L15)], warnings: ['burn rate: fast'] },
-      "COST-WATCHDOG CRITICAL - 15m $5.00 >= emergency $5.00; burn rate: fast | 'spend_15m'=5.00;3;5;0",
+      'critical first, then the warnings, counted',
+      { code: 2, windows: [win('15m', 5, L15)], warnings: ['burn rate: fast', 'app under-reports'] },
+      "COST-WATCHDOG CRITICAL - 15m $5.00 >= emergency $5.00; 2 warnings | 'spend_15m'=5.00;3;5;0",
+    ],
+    [
+      'the flag beside the window that raised it: its reason is not said twice',
+      {
+        code: 2,
+        windows: [win('15m', 9, L15)],
+        flagActive: true,
+        flagReason: '15m spend $9.00 crossed the kill limit $8.00',
+        warnings: ['burn rate: fast'],
+      },
+      'COST-WATCHDOG CRITICAL - 15m $9.00 >= kill $8.00; emergency flag set; 1 warning' +
+        " | 'spend_15m'=9.00;3;5;0",
     ],
     [
       'a retry storm says its own words, once (it is a finding too)',
@@ -110,7 +124,8 @@ describe('the monitoring-plugin line of status', () => {
     [
       'limits left out: empty thresholds; crit is the kill limit when there is no emergency one',
       { windows: [win('1h', 0.5, { warn: 10 }), win('2h', 0.5, { kill: 12.5 }), win('3h', 0, {})] },
-      "COST-WATCHDOG OK - no limit reached | 'spend_1h'=0.50;10;;0 'spend_2h'=0.50;;12.5;0 'spend_3h'=0.00;;;0",
+      'COST-WATCHDOG OK - no limit reached' +
+        " | 'spend_1h'=0.50;10;;0 'spend_2h'=0.50;;12.5;0 'spend_3h'=0.00;;;0",
     ],
     [
       'a | or a control character in a reason cannot break the line',

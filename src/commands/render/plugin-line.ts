@@ -84,7 +84,9 @@ export function pluginReasons(f: PluginFacts): string[] {
   const warning: string[] = [];
   const top = worst(f.signals, ['emergency', 'kill']);
   if (top !== null) critical.push(signalReason(top));
-  if (f.flagActive) critical.push(`emergency flag set${f.flagReason ? `: ${f.flagReason}` : ''}`);
+  // The flag's own reason matters when spend has dropped since; beside a window it repeats it.
+  if (f.flagActive)
+    critical.push(`emergency flag set${top === null && f.flagReason ? `: ${f.flagReason}` : ''}`);
   if (f.heartbeatStale)
     critical.push(
       `heartbeat stale: last check ${formatDuration(f.heartbeatAgeMs ?? 0)} ago, ` +
@@ -100,7 +102,10 @@ export function pluginReasons(f: PluginFacts): string[] {
   const details = f.signals.map((s) => s.detail).filter((d): d is string => d !== undefined);
   const findings = f.warnings.filter((w) => !details.some((d) => d.startsWith(w)));
   const first = findings[0];
-  if (first !== undefined)
+  // Worse than a warning: the warnings are counted, not said (status lists them below).
+  if (first !== undefined && critical.length + unknown.length > 0)
+    warning.push(`${findings.length} warning${findings.length === 1 ? '' : 's'}`);
+  else if (first !== undefined)
     warning.push(findings.length > 1 ? `${first} (and ${findings.length - 1} more warnings)` : first);
   return [...critical, ...unknown, ...warning].map(oneLine);
 }

@@ -190,7 +190,9 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
       file: config.flagFile,
       ...(flag.kind === 'present' && flag.problem
         ? {
-            problem: `flag file ${flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '}${flag.problem}`,
+            problem: `flag file ${
+              flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '
+            }${flag.problem}`,
           }
         : {}),
       // Not in force, and not known to be absent either: why, in one line (exit 2 or 3).
