@@ -100,6 +100,9 @@ log unreadable so the spend is not known) or the flag could not be removed, 64 n
       'warnings (read-only)',
     after:
       `
+The first line is a monitoring-plugin line (state - reason | perfdata), e.g.
+  COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0
+
 Exit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn
 rate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or
 kill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, ` +
@@ -136,6 +139,10 @@ Example:
   sudo cost-watchdog systemd -c /etc/cost-watchdog/watchdog.yaml --dir /etc/systemd/system
   sudo systemctl daemon-reload
   sudo systemctl enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer
+
+Two apps on one host: give each its name (units cost-watchdog-<name>.timer, ...):
+  sudo cost-watchdog systemd --name shop -c /etc/cost-watchdog/shop.yaml --dir /etc/systemd/system
+  sudo systemctl enable --now cost-watchdog-shop.timer cost-watchdog-shop-heartbeat.timer
 
 Exit: 0 done, 1 could not write --dir, 64 bad usage, 78 bad config.`,
   },

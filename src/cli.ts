@@ -107,6 +107,7 @@ function program(): Command {
     .option('--interval <duration>', 'how often the timer runs a check: 10s, 30s, 1m, 5m, ... (default 1m)')
     .option('--dir <folder>', 'write the unit files into this folder instead of printing them')
     .option('--exec <command>', 'the command to put in ExecStart= (default: this node and this install)')
+    .option('--name <instance>', 'one of several watchdogs on this host: units cost-watchdog-<instance>*')
     .option('--json', 'print the units as JSON');
 
   lazyCommand(cli, 'validate', async () => (await import('./commands/validate.js')).validateCommand).option(

@@ -1,62 +1,17 @@
 // `run`: one check, for a systemd timer or cron. Exit 0 whatever the spend; 1 when the watchdog
 // could not see (log unreadable) or could not record what it saw.
 import { configPath, loadConfig } from '../config.js';
-import { highestLevel } from '../core/levels.js';
-import { actionLines, killJson } from '../core/alert-text.js';
-import { type CheckOutcome, checkSucceeded, round6, runCheck } from '../engine.js';
+import { actionLines } from '../core/alert-text.js';
+import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
 import { pingAfterCheck } from '../enforce.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
+import { runJson } from './render/run-json.js';
 
 export interface RunOptions {
   config?: string;
   json?: boolean;
   dryRun?: boolean;
-}
-
-export function runJson(result: CheckOutcome, dryRun: boolean): Record<string, unknown> {
-  return {
-    level: highestLevel(result.windows.map((w) => w.level)),
-    action_level: result.decision.level,
-    windows: Object.fromEntries(
-      result.windows.map((w) => [
-        w.name,
-        { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } },
-      ]),
-    ),
-    new_lines: result.newRecords,
-    new_malformed: result.newMalformed,
-    malformed_lines: result.totals.malformed,
-    future_lines: result.totals.future_lines,
-    new_future_lines: result.newFuture,
-    bytes_read: result.bytesRead,
-    scan_threads: result.scanThreads,
-    rebuilt: result.rebuilt,
-    notes: result.notes,
-    dry_run: dryRun,
-    events: result.events.map((e) => ({
-      kind: e.kind,
-      window: e.window,
-      level: e.level,
-      previous: e.previous,
-      spend_usd: round6(e.spend),
-      limit_usd: e.limit,
-    })),
-    flag: result.flag,
-    kill: killJson(result.kill),
-    alerts: result.alerts,
-    failures: result.failures,
-    error: result.logError,
-    retry_storms: result.storms
-      .slice(0, 100)
-      .map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
-    warnings: result.observation.findings.map((f) => ({
-      kind: f.kind,
-      key: f.key,
-      text: f.text,
-      alerted_now: result.announced.includes(f),
-    })),
-  };
 }
 
 export async function runCommand(options: RunOptions): Promise<number> {

@@ -2,233 +2,43 @@
 // saving anything), so it is current even between timer runs. Exit codes follow the monitoring
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { type Config, configPath, loadConfig } from '../config.js';
-import { DayCalendar } from '../core/calendar.js';
 import { formatDuration } from '../core/duration.js';
-import { dollarsOf } from '../core/money.js';
-import { heartbeatStale, highestLevel, MONITOR, statusCode } from '../core/levels.js';
-import { type CheckResult, inspect, round6 } from '../engine.js';
+import { highestLevel, MONITOR } from '../core/levels.js';
+import { type CheckResult, inspect } from '../engine.js';
 import { CliError } from '../errors.js';
 import { readFlag } from '../effects/flag.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
-import { findTarget, type TargetFinding } from '../effects/target.js';
+import { findTarget } from '../effects/target.js';
 import { loadAlerts } from '../enforce.js';
-import { type Observation, observe } from '../observe.js';
-import { priceTableProblem, priceTableVersion } from '../price-table.js';
-import { UNPRICED_RECENT_MS } from '../core/findings.js';
-import type { Top } from '../core/attribution.js';
+import { observe } from '../observe.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
+import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
+import { type StatusErrorJson, type StatusJson, statusJson } from './render/status-json.js';
 
 export interface StatusOptions {
   config?: string;
   json?: boolean;
 }
 
-const VERDICT = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
-
-function topJson(top: Top): { name: string; spend_usd: number }[] {
-  return top.map(([name, spend]) => ({ name, spend_usd: round6(spend) }));
+/** What the bar, its marks and the level words of the windows above mean, said once under them. */
+export function gaugeLegend(unicode: boolean): string[] {
+  const [fill, empty] = unicode ? ['█', '░'] : ['#', '.'];
+  return [
+    `  gauge: ${fill} spent, ${empty} not yet, | a limit (warn, emergency, kill from the left; ` +
+      'the highest at 4/5), > beyond',
+    '  level: the highest limit reached: ok, WARN (alert), EMERGENCY (alert + flag), ' +
+      'KILL (alert + flag + kill)',
+  ];
 }
 
-function iso(ms: number | null): string | null {
-  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
-}
-
-function statusJson(
-  config: Config,
-  result: CheckResult,
-  target: TargetFinding,
-  seen: Observation,
-  nowMs: number,
-): { json: Record<string, unknown>; code: number } {
-  const flag = readFlag(config.flagFile);
-  const alerts = loadAlerts(config).state;
-  const hb = readHeartbeat(config.stateDir);
-  const ageMs = hb.kind === 'ok' ? Math.max(0, nowMs - hb.timeMs) : null;
-  const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
-  const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
-  const levels = result.windows.map((w) => w.level);
-  // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
-  const code = statusCode({
-    levels: result.signals.map((w) => w.level),
-    flagActive: flag.kind === 'present',
-    flagUnknown: flag.kind === 'unknown',
-    heartbeatAgeMs: ageMs,
-    heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
-    logUnreadable: result.logError !== null,
-    warnings: seen.findings.length,
-  });
-  const app = seen.app;
-  const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
-  const json = {
-    status: VERDICT[code],
-    level: highestLevel(levels),
-    windows: Object.fromEntries(
-      result.windows.map((w) => [
-        w.name,
-        {
-          spend_usd: round6(w.spend),
-          level: w.level,
-          limits: { ...w.limits },
-          ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
-          top_models: topJson(result.attribution.top(w.seconds, 'model')),
-          top_agents: topJson(result.attribution.top(w.seconds, 'agent')),
-          ...(app !== null ? { app_usd: app.windows.find((f) => f.window === w.name)?.app ?? null } : {}),
-        },
-      ]),
-    ),
-    emergency: {
-      ...(flag.kind === 'present' ? { ...(flag.content ?? {}), active: true } : { active: false }),
-      file: config.flagFile,
-      ...(flag.kind === 'present' && flag.problem
-        ? {
-            problem: `flag file ${flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '}${flag.problem}`,
-          }
-        : {}),
-      // Not in force, and not known to be absent either: why, in one line (exit 2 or 3).
-      ...(flag.kind === 'unknown' ? { error: flag.reason } : {}),
-      kill_switch:
-        alerts.kill_switch === null
-          ? null
-          : { since: new Date(alerts.kill_switch.since_ms).toISOString(), by: alerts.kill_switch.by },
-      acknowledged: alerts.acknowledged,
-    },
-    alerts: {
-      pending: alerts.pending.length,
-      windows: Object.fromEntries(
-        Object.entries(alerts.windows).map(([name, m]) => [
-          name,
-          { level: m.level, since: new Date(m.since_ms).toISOString() },
-        ]),
-      ),
-    },
-    target: {
-      configured: target.configured,
-      running: target.running,
-      pids: target.pids,
-      ...(target.notes.length > 0 ? { notes: target.notes } : {}),
-    },
-    heartbeat: {
-      age_seconds: ageSeconds,
-      max_age_seconds: Math.round(config.heartbeat.maxAgeMs / 1000),
-      stale,
-      ...(hb.kind === 'corrupt' ? { problem: hb.reason } : {}),
-    },
-    last_run:
-      hb.kind === 'ok'
-        ? {
-            at: hb.heartbeat.time,
-            age_seconds: ageSeconds,
-            mode: hb.heartbeat.mode,
-            ok: hb.heartbeat.result?.ok ?? null,
-          }
-        : null,
-    malformed_lines: result.totals.malformed,
-    malformed_samples: result.totals.malformed_samples,
-    cost: {
-      policy: config.cost.policy,
-      price_table: {
-        package: '@pydantic/genai-prices',
-        version: priceTableVersion(),
-        error: priceTableProblem(),
-      },
-      unpriced_per_million_tokens: config.cost.unpricedPerMillion,
-      unpriced_models: Object.entries(result.totals.unpriced)
-        .filter(([, u]) => nowMs - u.last_ms <= UNPRICED_RECENT_MS)
-        .map(([model, u]) => ({
-          model,
-          lines: u.lines,
-          tokens: u.tokens,
-          spend_usd: dollarsOf(u.micros),
-          counted_at_unpriced_rate: u.at_rate,
-          last_at: iso(u.last_ms),
-        })),
-      zero_cost_lines: result.totals.zero_cost_lines,
-      zero_cost_counted_usd: dollarsOf(result.totals.zero_cost_micros),
-    },
-    retry_storms:
-      config.retryStorm === null
-        ? null
-        : {
-            key: config.retryStorm.key,
-            count: config.retryStorm.count,
-            window_seconds: Math.round(config.retryStorm.windowMs / 1000),
-            level: config.retryStorm.level,
-            // The worst hundred by name (a batch re-run is thousands at once), and how many in all.
-            storms: result.storms.slice(0, 100).map((s) => ({
-              id: s.id,
-              count: s.count,
-              spend_usd: round6(s.usd),
-              first_at: iso(s.firstMs),
-              last_at: iso(s.lastMs),
-            })),
-            total: result.storms.length,
-            ids_not_followed: result.stormOverflow,
-          },
-    burn_rate:
-      config.burnRate === null || result.burn === null
-        ? null
-        : {
-            factor: config.burnRate.factor,
-            short: {
-              seconds: Math.round(config.burnRate.shortMs / 1000),
-              spend_usd: round6(result.burn.shortUsd),
-            },
-            long: {
-              seconds: Math.round(config.burnRate.longMs / 1000),
-              spend_usd: round6(result.burn.longUsd),
-            },
-            burning: seen.burnReachMs !== null,
-            daily_limit_reached_at: iso(seen.burnReachMs),
-          },
-    app:
-      app === null
-        ? null
-        : {
-            file: app.file,
-            status: app.status,
-            error: app.error,
-            updated_at: iso(app.updatedAtMs),
-            age_seconds: app.updatedAtMs === null ? null : Math.round((nowMs - app.updatedAtMs) / 1000),
-            emergency: app.emergency,
-            windows: Object.fromEntries(
-              app.windows.map((f) => [
-                f.window,
-                { key: f.key, app_usd: f.app, watchdog_usd: f.watchdog === null ? null : round6(f.watchdog) },
-              ]),
-            ),
-          },
-    warnings: seen.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text })),
-    future_lines: result.totals.future_lines,
-    uncosted_lines: result.totals.uncosted_lines,
-    lines_counted: result.totals.records,
-    log: {
-      path: config.log,
-      size_bytes: result.log?.size ?? null,
-      newest_line_at: result.totals.newest_ms > 0 ? new Date(result.totals.newest_ms).toISOString() : null,
-      unread_since_last_run: result.newRecords + result.newMalformed,
-      error: result.logError,
-    },
-    notes: [...(result.rebuilt?.startsWith('checkpoint') ? [result.rebuilt] : []), ...result.notes],
-    checked_at: new Date(nowMs).toISOString(),
-  };
-  return { json, code };
-}
-
-function human(config: Config, json: Record<string, unknown>, result: CheckResult, nowMs: number): string {
+function human(config: Config, json: StatusJson, result: CheckResult, nowMs: number, first: string): string {
   const color = useColor();
   const unicode = process.stdout.isTTY === true;
   const out: string[] = [];
-  out.push(`cost-watchdog status: ${json.status}   (config ${config.file})`);
+  out.push(first);
   out.push('');
   const nameWidth = Math.max(6, ...result.windows.map((w) => w.name.length));
-  const windowsJson = json.windows as Record<
-    string,
-    {
-      top_models: { name: string; spend_usd: number }[];
-      top_agents: { name: string; spend_usd: number }[];
-      app_usd?: number | null;
-    }
-  >;
+  const windowsJson = json.windows;
   const tops = (list: { name: string; spend_usd: number }[]): string =>
     list.map((t) => `${printable(t.name)} ${usd(t.spend_usd)}`).join(', ');
   for (const w of result.windows) {
@@ -244,8 +54,10 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
     if (view?.app_usd !== undefined)
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
   }
+  out.push(...gaugeLegend(unicode));
   out.push('');
-  const flag = json.emergency as Record<string, unknown>;
+  out.push(`  config           ${config.file}`);
+  const flag = json.emergency;
   if (typeof flag.error === 'string') {
     out.push(`  emergency flag   UNKNOWN: ${printable(flag.error)}`);
   } else if (flag.active) {
@@ -256,28 +68,28 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
   } else {
     out.push(`  emergency flag   not set  (${config.flagFile})`);
   }
-  const ks = (flag as { kill_switch?: { since: string; by: string } | null }).kill_switch;
+  const ks = flag.kill_switch;
   if (ks)
     out.push(
       `  kill switch      ON since ${ks.since} (${printable(ks.by)}): the target is killed if it runs, until clear-emergency`,
     );
-  const acknowledged = Object.entries((flag as { acknowledged?: Record<string, string> }).acknowledged ?? {});
+  const acknowledged = Object.entries(flag.acknowledged);
   if (acknowledged.length > 0)
     out.push(
       `  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergency --force)`,
     );
-  const pending = (json.alerts as { pending: number }).pending;
+  const pending = json.alerts.pending;
   if (pending > 0)
     out.push(`  unsent alerts    ${pending} (retried by the running watch, else on the next check)`);
-  const target = json.target as { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
+  const target = json.target;
   if (!target.configured) out.push('  target           not configured (nothing to kill)');
   else
     out.push(
       `  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`,
     );
   for (const note of target.notes ?? []) out.push(`                   ${printable(note)}`);
-  const hb = json.heartbeat as { age_seconds: number | null; stale: boolean; max_age_seconds: number };
-  const lastRun = json.last_run as { at: string; mode: string; ok: boolean | null } | null;
+  const hb = json.heartbeat;
+  const lastRun = json.last_run;
   if (hb.age_seconds === null)
     out.push('  last check       never (no heartbeat yet: run `cost-watchdog run`)');
   else {
@@ -285,7 +97,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
       `  last check       ${lastRun?.at ?? '?'} (${ago(hb.age_seconds * 1000)}, ${lastRun?.mode ?? '?'}${lastRun?.ok === false ? ', FAILED' : ''})${hb.stale ? `  STALE: older than ${formatDuration(hb.max_age_seconds * 1000)}` : ''}`,
     );
   }
-  const log = json.log as { size_bytes: number | null; newest_line_at: string | null; error: string | null };
+  const log = json.log;
   if (log.error !== null) out.push(`  log              UNREADABLE: ${log.error}`);
   else {
     const newest =
@@ -305,17 +117,7 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
     out.push(
       `  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted from their tokens`,
     );
-  const cost = json.cost as {
-    unpriced_models: {
-      model: string;
-      lines: number;
-      tokens: number;
-      spend_usd: number;
-      counted_at_unpriced_rate: number;
-    }[];
-    zero_cost_lines: number;
-    zero_cost_counted_usd: number;
-  };
+  const cost = json.cost;
   out.push(
     `  cost policy      ${config.cost.policy}${config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''}`,
   );
@@ -328,25 +130,14 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
       `  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ${usd(u.spend_usd)} counted${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)` : ' (at the logged cost)'}`,
     );
   }
-  const storms = json.retry_storms as {
-    key: string;
-    storms: { id: string; count: number; spend_usd: number }[];
-    total: number;
-  } | null;
+  const storms = json.retry_storms;
   for (const s of (storms?.storms ?? []).slice(0, 10))
     out.push(
       `  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ${usd(s.spend_usd)}`,
     );
   if (storms !== null && storms.total > 10)
     out.push(`                   and ${storms.total - 10} more (status --json lists the worst 100)`);
-  const app = json.app as {
-    file: string;
-    status: string;
-    error: string | null;
-    updated_at: string | null;
-    age_seconds: number | null;
-    emergency: boolean | null;
-  } | null;
+  const app = json.app;
   if (app !== null) {
     const detail =
       app.status === 'ok'
@@ -356,15 +147,14 @@ function human(config: Config, json: Record<string, unknown>, result: CheckResul
           : `UNREADABLE: ${printable(app.error ?? '')}`;
     out.push(`  app state        ${app.file}: ${detail}`);
   }
-  for (const warning of json.warnings as { text: string }[])
-    out.push(`  WARNING          ${printable(warning.text)}`);
+  for (const warning of json.warnings) out.push(`  WARNING          ${printable(warning.text)}`);
   out.push(`  malformed lines  ${result.totals.malformed}`);
   for (const s of result.totals.malformed_samples) {
     out.push(
       `                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ${printable(s.excerpt.slice(0, 60))}`,
     );
   }
-  for (const note of json.notes as string[]) out.push(`  note             ${printable(note)}`);
+  for (const note of json.notes) out.push(`  note             ${printable(note)}`);
   return `${out.join('\n')}\n`;
 }
 
@@ -375,12 +165,36 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
     const result = inspect(config, nowMs, false);
     const target = await findTarget(config);
     const seen = await observe(config, result, highestLevel(result.signals.map((w) => w.level)), target);
-    const { json, code } = statusJson(config, result, target, seen, nowMs);
-    process.stdout.write(
-      options.json ? `${JSON.stringify(json, null, 2)}\n` : human(config, json, result, nowMs),
-    );
+    const flag = readFlag(config.flagFile);
+    const { json, code } = statusJson({
+      config,
+      result,
+      target,
+      seen,
+      nowMs,
+      flag,
+      alerts: loadAlerts(config).state,
+      heartbeat: readHeartbeat(config.stateDir),
+    });
+    if (options.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    else {
+      const first = pluginLine({
+        code,
+        windows: result.windows,
+        signals: result.signals,
+        flagActive: flag.kind === 'present',
+        flagReason: typeof json.emergency.reason === 'string' ? json.emergency.reason : null,
+        flagUnknown: json.emergency.error ?? null,
+        heartbeatAgeMs: json.heartbeat.age_seconds === null ? null : json.heartbeat.age_seconds * 1000,
+        heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
+        heartbeatStale: json.heartbeat.stale,
+        logError: result.logError,
+        warnings: json.warnings.map((w) => w.text),
+      });
+      process.stdout.write(human(config, json, result, nowMs, first));
+    }
     if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
-    const flagError = (json.emergency as { error?: string }).error;
+    const flagError = json.emergency.error;
     if (flagError !== undefined) process.stderr.write(`cost-watchdog: ${flagError}\n`);
     return code;
   } catch (error) {
@@ -394,7 +208,13 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
         `cost-watchdog: internal error (a bug; please report it with this trace):\n${error instanceof Error ? error.stack : message}\n`,
       );
     }
-    if (options.json) process.stdout.write(`${JSON.stringify({ status: 'UNKNOWN', error: message })}\n`);
+    if (options.json) {
+      const json: StatusErrorJson = { status: 'UNKNOWN', error: message };
+      process.stdout.write(`${JSON.stringify(json)}\n`);
+    } else {
+      // The plugin line still comes first: a monitoring system shows stdout, not stderr.
+      process.stdout.write(`${pluginUnknownLine(message)}\n`);
+    }
     return MONITOR.UNKNOWN;
   }
 }

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { onCalendarFor, systemdUnits } from '../core/units.js';
+import { instanceNameProblem, onCalendarFor, systemdUnits, unitPrefix } from '../core/units.js';
 import { LOCK_WAIT_MS } from '../engine.js';
 import { ConfigError, EXIT, FailureError, UsageError } from '../errors.js';
 import { makeDirs } from '../effects/store.js';
@@ -21,6 +21,7 @@ export interface SystemdOptions {
   interval?: string;
   dir?: string;
   exec?: string;
+  name?: string;
 }
 
 /** Beyond the bounded parts of a check: reading a large log, listing processes, writing state. */
@@ -56,13 +57,19 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
       `--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, 1m, 5m, 1h), got ${JSON.stringify(options.interval)}`,
     );
   }
+  const instance = options.name ?? null;
+  const problem = instance === null ? null : instanceNameProblem(instance);
+  if (problem !== null) throw new UsageError(`--name: ${problem}`);
+  // Two watchdogs on one host (--name) share no unit, state folder or environment file.
+  const prefix = unitPrefix(instance);
+  const stateFolder = user ? path.join(homedir(), '.local/state', prefix) : `/var/lib/${prefix}`;
   const file = configPath(options.config, process.env, process.cwd());
   const exec = execOf(options.exec);
   const notes: string[] = [];
   let config: Config | null = null;
   try {
     // As the units will see it: under StateDirectory=, with no state_dir in the config.
-    config = loadConfig(file, { ...process.env, STATE_DIRECTORY: user ? '' : '/var/lib/cost-watchdog' });
+    config = loadConfig(file, { ...process.env, STATE_DIRECTORY: user ? '' : stateFolder });
   } catch (error) {
     if (!(error instanceof ConfigError) || !error.problems.some((p) => p.startsWith('no such file')))
       throw error;
@@ -73,7 +80,10 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
   if (config !== null) {
     if (config.stateDirFrom !== 'config') {
       notes.push(
-        `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}, while commands run by hand (status, kill, clear-emergency) would use ${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${user ? path.join(homedir(), '.local/state/cost-watchdog') : '/var/lib/cost-watchdog'}\` in the config so that both share one state.`,
+        `${file} sets no state_dir: under systemd the state (lock, kill switch, heartbeat) goes to ` +
+          `${stateFolder}, while commands run by hand (status, kill, clear-emergency) would use ` +
+          `${path.join(path.dirname(file), '.cost-watchdog')}. Set \`state_dir: ${stateFolder}\` in the ` +
+          'config so that both share one state.',
       );
     }
     if (intervalMs >= config.heartbeat.maxAgeMs) {
@@ -102,7 +112,8 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     flagFolder: config === null ? null : path.dirname(config.flagFile),
     stateFolder: config !== null && config.stateDirFrom === 'config' ? config.stateDir : null,
     checkTimeoutMs,
-    envFile: user ? '%h/.config/cost-watchdog/env' : '/etc/cost-watchdog/env',
+    envFile: `${user ? '%h/.config' : '/etc'}/cost-watchdog/${instance === null ? 'env' : `${instance}.env`}`,
+    instance,
   });
   const installDir = user ? '~/.config/systemd/user' : '/etc/systemd/system';
   const systemctl = user ? 'systemctl --user' : 'systemctl';
@@ -118,20 +129,37 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     for (const unit of units) process.stdout.write(`wrote ${path.join(dir, unit.name)}\n`);
   } else if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ user, interval_seconds: intervalMs / 1000, config: file, exec, install_dir: installDir, units }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          user,
+          ...(instance !== null ? { name: instance } : {}),
+          interval_seconds: intervalMs / 1000,
+          config: file,
+          exec,
+          install_dir: installDir,
+          units,
+        },
+        null,
+        2,
+      )}\n`,
     );
   } else {
     for (const unit of units) process.stdout.write(`### ${installDir}/${unit.name}\n${unit.text}\n`);
   }
   for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
   if (!options.json) {
+    const sudo = user ? '' : 'sudo ';
     process.stderr.write(
       [
         `cost-watchdog: to install (checks ${intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`}, heartbeat every 5 minutes):`,
-        `  ${user ? '' : 'sudo '}cost-watchdog systemd${user ? ' --user' : ''}${options.interval !== undefined ? ` --interval ${options.interval}` : ''} -c ${file} --dir ${installDir}`,
+        `  ${sudo}cost-watchdog systemd${user ? ' --user' : ''}` +
+          `${instance !== null ? ` --name ${instance}` : ''}` +
+          `${options.interval !== undefined ? ` --interval ${options.interval}` : ''}` +
+          ` -c ${file} --dir ${installDir}`,
         `  ${user ? '' : 'sudo '}${systemctl} daemon-reload`,
-        `  ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog.timer cost-watchdog-heartbeat.timer`,
-        `  (or, for sub-second reaction: ${user ? '' : 'sudo '}${systemctl} enable --now cost-watchdog-watch.service cost-watchdog-heartbeat.timer)`,
+        `  ${user ? '' : 'sudo '}${systemctl} enable --now ${prefix}.timer ${prefix}-heartbeat.timer`,
+        `  (or, for sub-second reaction: ${sudo}${systemctl} enable --now ${prefix}-watch.service ` +
+          `${prefix}-heartbeat.timer)`,
         ...(user
           ? ['  loginctl enable-linger "$USER"   # keep user units running while you are logged out']
           : []),

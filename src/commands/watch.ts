@@ -21,7 +21,7 @@ import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/
 import { AlertSender } from '../alert-sender.js';
 import { alertsPath, Auditor, pingAfterCheck } from '../enforce.js';
 import { printable, usd } from '../format.js';
-import { runJson } from './run.js';
+import { runJson } from './render/run-json.js';
 
 export interface WatchOptions {
   config?: string;

@@ -241,8 +241,23 @@ export function consoleLine(facts: AlertFacts): string {
     .join(' | ')}`;
 }
 
+/** A kill as `run --json` and `kill --json` print it. */
+export interface KillJson {
+  configured: boolean;
+  running: boolean;
+  dry_run: boolean;
+  tree: { pid: number; name: string }[];
+  exited_after_sigterm: number[];
+  killed_by_sigkill: number[];
+  refused: number[];
+  survivors: number[];
+  stop_command: { ok: boolean; exit_code: number | null; timed_out: boolean; error?: string } | null;
+  notes: string[];
+  grace_cut?: { spend_usd: number; after_ms: number };
+}
+
 /** A kill summary for --json output, in the snake_case of the rest of the output. */
-export function killJson(kill: KillSummary | null): Record<string, unknown> | null {
+export function killJson(kill: KillSummary | null): KillJson | null {
   if (kill === null) return null;
   return {
     configured: kill.unconfigured !== true,

@@ -16,23 +16,26 @@ export function dollarsOf(micros: number): number {
   return micros / MICROS_PER_USD;
 }
 
-/** $4.20, $0.0405, $1,234.50. Never "$Infinity.undefined": a figure that is not finite says so. */
+/**
+ * Money for people, one rule everywhere in text: two decimals ($4.20, $0.30, $1,234.50), cut and
+ * never rounded up; a non-zero amount under one cent shows its digits down to the micro-dollar
+ * instead ($0.0042, $0.000001), so that it never reads as nothing. JSON keeps the exact numbers.
+ * Never "$Infinity.undefined": a figure that is not finite says so.
+ */
 export function usd(amount: number): string {
   if (!Number.isFinite(amount)) return '$(not a number)';
-  if (amount === 0) return '$0.00';
   // Cut, not rounded, from the whole micro-dollars: a figure shown never exceeds what was spent,
   // so $4.999999 reads $4.99 beside an emergency limit of $5.00 that it has not reached (rounded,
   // it read "$5.00 ok"), and half-cents never fall either way by a double's error.
   const abs = Math.abs(amount);
-  if (abs < 1)
-    return `${amount < 0 ? '-' : ''}$${(Math.floor(Math.round(abs * MICROS_PER_USD) / 100) / 10_000).toFixed(4)}`;
+  const micros = Math.round(abs * MICROS_PER_USD);
+  if (micros === 0) return '$0.00';
+  if (micros < MICROS_PER_USD / 100)
+    return `${amount < 0 ? '-' : ''}$0.${String(micros).padStart(6, '0').replace(/0+$/, '')}`;
   // toFixed writes 1e+21 and above in exponent form: whole dollars by BigInt there.
   const [whole, part] =
     abs < 1e9
-      ? ((Math.floor(Math.round(abs * MICROS_PER_USD) / 10_000) / 100).toFixed(2).split('.') as [
-          string,
-          string,
-        ])
+      ? ((Math.floor(micros / 10_000) / 100).toFixed(2).split('.') as [string, string])
       : abs < 1e15
         ? (abs.toFixed(2).split('.') as [string, string])
         : [BigInt(Math.round(abs)).toString(), '00'];

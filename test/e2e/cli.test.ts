@@ -214,6 +214,31 @@ describe('status', () => {
     expect(s.json.heartbeat.age_seconds).toBeGreaterThanOrEqual(59);
   });
 
+  it.each([
+    // spend in 15m, the first line of `status`, its exit code
+    [1, "COST-WATCHDOG OK - no limit reached | 'spend_15m'=1.00;3;5;0 'spend_daily'=1.00;20;25;0", 0],
+    [
+      6,
+      'COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00' +
+        " | 'spend_15m'=6.00;3;5;0 'spend_daily'=6.00;20;25;0",
+      2,
+    ],
+  ])('the text starts with the monitoring-plugin line ($%s)', (spend, line, code) => {
+    const ws = workspace();
+    ws.append(lines(1, spend));
+    const r = ws.run('status');
+    expect(r.stdout.split('\n')[0]).toBe(line);
+    expect(r.code).toBe(code);
+  });
+
+  it('says UNKNOWN on the first line when it cannot tell (no config)', () => {
+    const ws = workspace();
+    rmSync(ws.config);
+    const r = ws.run('status');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^COST-WATCHDOG UNKNOWN - .*watchdog\.yaml: no such file/);
+  });
+
   it('the human view shows gauges, the flag, the target and malformed samples', () => {
     const ws = workspace();
     ws.append(lines(2, 2.1));
@@ -221,7 +246,11 @@ describe('status', () => {
     ws.run('run');
     const r = ws.run('status');
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/cost-watchdog status: WARNING/);
+    expect(r.stdout.split('\n')[0]).toBe(
+      "COST-WATCHDOG WARNING - 15m $4.20 >= warn $3.00 | 'spend_15m'=4.20;3;5;0 'spend_daily'=4.20;20;25;0",
+    );
+    expect(r.stdout).toMatch(/\n {2}gauge: # spent, \. not yet, \| a limit .*\n {2}level: /);
+    expect(r.stdout).toContain(`config           ${ws.config}`);
     expect(r.stdout).toMatch(
       /15m\s+\$4\.20\s+WARN\s+\[[#.|]+[\]>]\s+warn \$3\.00 \/ emergency \$5\.00 \/ kill \$8\.00/,
     );
@@ -247,6 +276,21 @@ describe('init and validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/already exists: not overwriting it/);
     expect(readFileSync(ws.config, 'utf8')).toBe(before);
+  });
+
+  it("init's starter config is quiet beside an app that has only a log: run, then status OK", () => {
+    const ws = workspace();
+    rmSync(ws.config);
+    expect(cli(['init'], { cwd: ws.dir }).code).toBe(0);
+    ws.append(lines(2, 0.15));
+    const run = cli(['run'], { cwd: ws.dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).not.toMatch(/WARNING/);
+    const r = cli(['status'], { cwd: ws.dir });
+    expect(r.stdout.split('\n')[0]).toMatch(/^COST-WATCHDOG OK - /);
+    expect(r.code).toBe(0);
+    // The tracker preset is one comment away.
+    expect(readFileSync(ws.config, 'utf8')).toMatch(/^# state_file: state\/cost_tracker\.json$/m);
   });
 
   it('validate --json shows the resolved config', () => {

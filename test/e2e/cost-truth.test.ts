@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { StatusJson } from '../../src/commands/render/status-json.js';
 import { alertsIn, cliAsync, flagFile, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startTree, waitFor } from './procs.js';
 
@@ -15,18 +16,9 @@ function call(fields: Record<string, unknown>, agoSec = 30): string {
   return `${JSON.stringify({ t: Number((now() - agoSec).toFixed(3)), ...fields })}\n`;
 }
 
-interface Warning {
-  kind: string;
-  key: string;
-  text: string;
-}
-
-function statusJson(ws: Workspace): {
-  code: number | null;
-  json: Record<string, unknown> & { warnings: Warning[] };
-} {
+function statusJson(ws: Workspace): { code: number | null; json: StatusJson } {
   const r = ws.run('status', '--json');
-  return { code: r.code, json: JSON.parse(r.stdout) as Record<string, unknown> & { warnings: Warning[] } };
+  return { code: r.code, json: JSON.parse(r.stdout) as StatusJson };
 }
 
 const LIMITS =
@@ -84,7 +76,7 @@ describe('cost from tokens', () => {
     expect(alertsIn(second.stderr).join('\n')).not.toContain('has no price');
     const { code, json } = statusJson(ws);
     expect(code).toBe(1); // WARNING: spend counted at a guess
-    expect((json.cost as { unpriced_models: unknown[] }).unpriced_models).toEqual([
+    expect(json.cost.unpriced_models).toEqual([
       expect.objectContaining({ model: 'acme-llm-9', lines: 2, tokens: 61_000, counted_at_unpriced_rate: 2 }),
     ]);
     expect(json.warnings.map((w) => w.kind)).toContain('unpriced');
@@ -119,22 +111,18 @@ describe("the app's state file", () => {
     expect(r.code, r.stderr).toBe(0);
     const texts = slack.requests.map((q) => (JSON.parse(q.body) as { text: string }).text);
     expect(texts.join('\n')).toContain(
-      'app under-reports: its 15m spend (cost_15min) is $0.0405, the watchdog counts $2.54 from the log ($2.50 more)',
+      'app under-reports: its 15m spend (cost_15min) is $0.04, the watchdog counts $2.54 from the log ($2.50 more)',
     );
     const again = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env });
     expect(again.code).toBe(0);
     expect(slack.requests.length).toBe(1);
     const { code, json } = statusJson(ws);
     expect(code).toBe(1);
-    const app = json.app as {
-      status: string;
-      windows: Record<string, { app_usd: number; watchdog_usd: number }>;
-      emergency: boolean;
-    };
-    expect(app.status).toBe('ok');
-    expect(app.windows['15m']).toEqual({ key: 'cost_15min', app_usd: 0.0405, watchdog_usd: 2.5405 });
-    expect(app.emergency).toBe(false);
-    expect((json.windows as Record<string, { app_usd: number }>)['15m']?.app_usd).toBe(0.0405);
+    const app = json.app;
+    expect(app?.status).toBe('ok');
+    expect(app?.windows['15m']).toEqual({ key: 'cost_15min', app_usd: 0.0405, watchdog_usd: 2.5405 });
+    expect(app?.emergency).toBe(false);
+    expect(json.windows['15m']?.app_usd).toBe(0.0405);
   });
 
   it('within the tolerance: nothing to say', () => {
@@ -199,13 +187,13 @@ describe('retry storms', () => {
     expect(r.code).toBe(0);
     const flag = readJsonFile(flagFile(ws)) as Record<string, unknown>;
     expect(flag).toMatchObject({ window: 'retry-storm', level: 'emergency', triggered_by: 'run' });
-    expect(flag.reason).toBe('retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)');
+    expect(flag.reason).toBe('retry storm: request_id "batch-17" seen 6 times in 15m ($0.24)');
     expect(alertsIn(r.stderr)[0]).toContain(
-      'EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.2400)',
+      'EMERGENCY: retry storm: request_id "batch-17" seen 6 times in 15m ($0.24)',
     );
     const { code, json } = statusJson(ws);
     expect(code).toBe(2);
-    expect((json.retry_storms as { storms: unknown[] }).storms).toEqual([
+    expect(json.retry_storms?.storms).toEqual([
       expect.objectContaining({ id: 'batch-17', count: 6, spend_usd: 0.24 }),
     ]);
   });
@@ -263,9 +251,9 @@ describe('burn rate', () => {
     expect(alert).toMatch(
       /WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the last 1h, \d+x the even pace of the daily kill limit \$240\.00; at this rate the daily kill limit is reached at \d\d:\d\d/,
     );
-    const burn = statusJson(ws).json.burn_rate as { burning: boolean; daily_limit_reached_at: string | null };
-    expect(burn.burning).toBe(true);
-    expect(Date.parse(burn.daily_limit_reached_at ?? '')).toBeGreaterThan(Date.now());
+    const burn = statusJson(ws).json.burn_rate;
+    expect(burn?.burning).toBe(true);
+    expect(Date.parse(burn?.daily_limit_reached_at ?? '')).toBeGreaterThan(Date.now());
   });
 });
 
@@ -320,7 +308,7 @@ describe('status shows who spent', () => {
         call({ model: 'gpt-4o', agent: 'coder', cost: 1 }),
     );
     const { json } = statusJson(ws);
-    const w = (json.windows as Record<string, { top_models: unknown; top_agents: unknown }>)['15m'];
+    const w = json.windows['15m'];
     expect(w?.top_models).toEqual([
       { name: 'gpt-4o', spend_usd: 3 },
       { name: 'gpt-4o-mini', spend_usd: 0.5 },
@@ -330,7 +318,7 @@ describe('status shows who spent', () => {
       { name: 'coder', spend_usd: 1.5 },
     ]);
     const human = ws.run('status');
-    expect(human.stdout).toContain('top models: gpt-4o $3.00, gpt-4o-mini $0.5000');
+    expect(human.stdout).toContain('top models: gpt-4o $3.00, gpt-4o-mini $0.50');
     expect(human.stdout).toContain('top agents: planner $2.00, coder $1.50');
   });
 });

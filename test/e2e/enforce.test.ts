@@ -605,7 +605,8 @@ describe('npm run demo', () => {
       expect(r.out).toMatch(step);
     const pid = Number(/agent pid (\d+)/.exec(r.out)?.[1]);
     expect(alive(pid)).toBe(false);
-    const folder = /\(config (\S+)\/watchdog\.yaml\)/.exec(r.out)?.[1] ?? '';
+    // The demo names its config first (`== config (<folder>/watchdog.yaml)`).
+    const folder = /config \((\S+)\/watchdog\.yaml\)/.exec(r.out)?.[1] ?? '';
     expect(folder).not.toBe('');
     expect(existsSync(folder)).toBe(false);
   }, 40_000);

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
+import type { StatusJson } from '../../src/commands/render/status-json.js';
 import { cli, workspace, type Workspace } from './helpers.js';
 
 const LIMITS =
@@ -41,28 +43,24 @@ function mixedLog(): string {
   return `${out.join('\n')}\n`;
 }
 
-function runIn(ws: Workspace, env: Record<string, string>): Record<string, unknown> {
+function runIn(ws: Workspace, env: Record<string, string>): RunJson {
   const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
+  return JSON.parse(r.stdout) as RunJson;
 }
 
-function statusIn(ws: Workspace): Record<string, unknown> {
-  return JSON.parse(cli(['status', '--json', '-c', ws.config], { cwd: ws.dir }).stdout) as Record<
-    string,
-    unknown
-  >;
+function statusIn(ws: Workspace): StatusJson {
+  return JSON.parse(cli(['status', '--json', '-c', ws.config], { cwd: ws.dir }).stdout) as StatusJson;
 }
 
 /** What must agree, without the parts that depend on the moment. */
-function essence(status: Record<string, unknown>): unknown {
-  const windows = status.windows as Record<string, Record<string, unknown>>;
+function essence(status: StatusJson) {
   return {
     windows: Object.fromEntries(
-      Object.entries(windows).map(([name, w]) => [
+      Object.entries(status.windows).map(([name, w]) => [
         name,
         {
-          spend: Math.round((w.spend_usd as number) * 1e6),
+          spend: Math.round(w.spend_usd * 1e6),
           level: w.level,
           top_models: w.top_models,
           top_agents: w.top_agents,
@@ -72,16 +70,16 @@ function essence(status: Record<string, unknown>): unknown {
     lines: status.lines_counted,
     malformed: status.malformed_lines,
     samples: status.malformed_samples,
-    unpriced: (status.cost as { unpriced_models: Record<string, unknown>[] }).unpriced_models.map((u) => ({
+    unpriced: status.cost.unpriced_models.map((u) => ({
       ...u,
-      spend_usd: Math.round((u.spend_usd as number) * 1e6),
+      spend_usd: Math.round(u.spend_usd * 1e6),
       last_at: undefined,
     })),
-    zero: (status.cost as { zero_cost_lines: number }).zero_cost_lines,
-    storms: (status.retry_storms as { storms: Record<string, unknown>[] }).storms.map((s) => ({
+    zero: status.cost.zero_cost_lines,
+    storms: (status.retry_storms?.storms ?? []).map((s) => ({
       id: s.id,
       count: s.count,
-      spend: Math.round((s.spend_usd as number) * 1e6),
+      spend: Math.round(s.spend_usd * 1e6),
     })),
   };
 }
@@ -98,7 +96,7 @@ describe('a helper thread reads part of a large log', () => {
     const helped = runIn(two, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' });
     expect(single.scan_threads).toBe(1);
     expect(helped.scan_threads).toBe(2);
-    const a = essence(statusIn(one)) as { storms: unknown[]; samples: unknown[]; malformed: number };
+    const a = essence(statusIn(one));
     const b = essence(statusIn(two));
     expect(b).toEqual(a);
     // The log really has storms, malformed lines in both halves, and all of them counted.
@@ -112,9 +110,7 @@ describe('a helper thread reads part of a large log', () => {
     );
     expect(a.malformed).toBe(7);
     // The fifth sample is in the helper's part (the last 42% of the bytes): numbered the same.
-    expect((a.samples as { line: number }[]).map((x) => x.line).sort((x, y) => x - y)[4]).toBeGreaterThan(
-      3500,
-    );
+    expect(a.samples.map((x) => x.line).sort((x, y) => x - y)[4]).toBeGreaterThan(3500);
     // One more sighting of ids seen once before, in both: the base saved after the helper's part
     // holds them, so they become storms of the same size in both.
     const more =
@@ -123,7 +119,7 @@ describe('a helper thread reads part of a large log', () => {
     two.append(more);
     runIn(one, {});
     runIn(two, {});
-    const after = essence(statusIn(two)) as { storms: { id: string; count: number }[] };
+    const after = essence(statusIn(two));
     expect(after).toEqual(essence(statusIn(one)));
     expect(after.storms).toEqual(
       expect.arrayContaining([expect.objectContaining({ id: 'req-5999', count: 4 })]),

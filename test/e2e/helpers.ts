@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
+import type { StatusJson } from '../../src/commands/render/status-json.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url));
 
@@ -69,36 +71,6 @@ export interface Workspace {
   status(): { code: number | null; json: StatusJson };
   /** run --json, parsed. */
   runJson(...args: string[]): { code: number | null; json: RunJson; stderr: string };
-}
-
-export interface WindowJson {
-  spend_usd: number;
-  level: string;
-  limits: Record<string, number>;
-}
-
-export interface StatusJson {
-  windows: Record<string, WindowJson>;
-  emergency: { active: boolean };
-  target: { running: boolean; pids: number[] };
-  heartbeat: { age_seconds: number | null };
-  malformed_lines: number;
-  malformed_samples: { file: string; line: number; reason: string; excerpt: string }[];
-  future_lines: number;
-  lines_counted: number;
-  notes: string[];
-  log: { error: string | null };
-  status: string;
-}
-
-export interface RunJson {
-  windows: Record<string, WindowJson>;
-  new_lines: number;
-  new_malformed: number;
-  malformed_lines: number;
-  notes: string[];
-  rebuilt: string | null;
-  error: string | null;
 }
 
 export const DEFAULT_LIMITS = `limits:

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { cliAsync, lines, readJsonFile, runWithUnreadable, workspace } from './helpers.js';
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
@@ -189,7 +190,7 @@ describe('rotation', () => {
     const r = runWithUnreadable(ws, `${ws.log}.1`);
     expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(r.code).toBe(0);
-    const json = JSON.parse(r.stdout) as { windows: Record<string, { spend_usd: number }>; notes: string[] };
+    const json = JSON.parse(r.stdout) as RunJson;
     expect(spend15(json)).toBeCloseTo(1.25, 9); // the old lines and the new log; the lost tail said so
     expect(json.notes.join()).toMatch(
       /cannot read rotated log cost_log\.jsonl\.1 \(permission denied\): its lines after byte \d+ are lost/,
@@ -363,7 +364,7 @@ describe('the checkpoint', () => {
       [1, 2, 3, 4].map(() => cliAsync(['run', '--json', '-c', ws.config], { cwd: ws.dir })),
     );
     for (const r of results) expect(r.code).toBe(0);
-    const counted = results.map((r) => (JSON.parse(r.stdout) as { new_lines: number }).new_lines);
+    const counted = results.map((r) => (JSON.parse(r.stdout) as RunJson).new_lines);
     expect(counted.reduce((a, b) => a + b, 0)).toBe(2000);
     const final = ws.runJson();
     expect(spend15(final.json)).toBeCloseTo(2, 9);

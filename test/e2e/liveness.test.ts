@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { cli, cliAsync, flagFile, lines, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startNamed, waitFor } from './procs.js';
 import { startWatch } from './daemon.js';
@@ -227,10 +228,7 @@ describe('watch', () => {
     ws.append(lines(1, 4));
     const d = await startWatch(ws, {}, ['--json']);
     await waitFor('a JSON line', () => d.stdout().includes('\n'));
-    const first = JSON.parse(d.stdout().split('\n')[0] as string) as {
-      windows: Record<string, { level: string }>;
-      reasons: string[];
-    };
+    const first = JSON.parse(d.stdout().split('\n')[0] as string) as RunJson & { reasons: string[] };
     expect(first.windows['15m']?.level).toBe('warn');
     expect(first.reasons).toContain('start');
     d.child.kill('SIGTERM');
@@ -579,6 +577,64 @@ describe('systemd units', () => {
       expect(c.status, `${interval} -> ${calendar}: ${c.stderr}`).toBe(0);
     }
   });
+
+  it.skipIf(!ANALYZE)(
+    'two apps on one host (--name): no unit collides, each its own config and state, both pass verify',
+    () => {
+      const sets = ['app-a', 'app_b'].map((name) => {
+        const ws = workspace(config());
+        const dir = mkdtempSync(path.join(tmpdir(), 'cw-units-'));
+        onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+        const r = cli(['systemd', '--name', name, '-c', ws.config, '--dir', dir], { cwd: ws.dir });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toContain(
+          `systemctl enable --now cost-watchdog-${name}.timer cost-watchdog-${name}-heartbeat.timer`,
+        );
+        expect(r.stderr).toContain(`goes to /var/lib/cost-watchdog-${name}`);
+        return { name, ws, dir, files: readdirSync(dir).sort() };
+      });
+      const [a, b] = sets as [(typeof sets)[0], (typeof sets)[0]];
+      expect(a.files).toEqual([
+        'cost-watchdog-app-a-heartbeat.service',
+        'cost-watchdog-app-a-heartbeat.timer',
+        'cost-watchdog-app-a-notify@.service',
+        'cost-watchdog-app-a-watch.service',
+        'cost-watchdog-app-a.service',
+        'cost-watchdog-app-a.timer',
+      ]);
+      expect(a.files.filter((f) => b.files.includes(f))).toEqual([]);
+      for (const { name, ws, dir, files } of sets) {
+        for (const file of files) {
+          const text = readFileSync(path.join(dir, file), 'utf8');
+          // Every unit it names (Unit=, OnFailure=) is one of its own set.
+          for (const m of text.matchAll(/^(?:Unit|OnFailure)=(\S+)$/gm))
+            expect(m[1]?.replace('@%n', '@')).toMatch(new RegExp(`^cost-watchdog-${name}[-.]`));
+          if (text.includes('ExecStart=')) expect(text).toContain(` -c ${ws.config}`);
+          if (text.includes('[Service]')) {
+            expect(text).toContain(`StateDirectory=cost-watchdog-${name}\n`);
+            expect(text).toContain(`EnvironmentFile=-/etc/cost-watchdog/${name}.env\n`);
+          }
+        }
+        const names = [
+          ...files.filter((n) => !n.includes('@')),
+          `cost-watchdog-${name}-notify@cost-watchdog-${name}.service.service`,
+        ];
+        const v = verify(dir, names);
+        expect(v.output).toBe('');
+        expect(v.code).toBe(0);
+      }
+    },
+  );
+
+  it.each([['a b'], ['-x'], ['../etc'], ['x@y'], ['watch'], ['app-heartbeat'], ['é'], ['']])(
+    'systemd --name %j is bad usage',
+    (name) => {
+      const r = cli(['systemd', '--name', name, '-c', '/nonexistent/watchdog.yaml']);
+      expect(r.code).toBe(64);
+      expect(r.stderr).toMatch(/^cost-watchdog: --name: /);
+      expect(r.stdout).toBe('');
+    },
+  );
 
   it('prints the units with headers, notes what it could not know, and refuses a bad interval', () => {
     const r = cli(['systemd', '-c', '/nonexistent/watchdog.yaml']);

@@ -10,12 +10,13 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { BIN, workspace } from './helpers.js';
 
 const RSS = fileURLToPath(new URL('../../bench/rss.cjs', import.meta.url));
 
 /** A full `run` under the bench's preload: its output and its peak RSS in MB. */
-function measuredRun(ws: ReturnType<typeof workspace>): { out: Record<string, unknown>; peakMb: number } {
+function measuredRun(ws: ReturnType<typeof workspace>): { out: RunJson; peakMb: number } {
   const rssFile = path.join(ws.dir, 'max-rss');
   const r = spawnSync(process.execPath, ['-r', RSS, BIN, 'run', '--json', '-c', ws.config], {
     cwd: ws.dir,
@@ -25,7 +26,7 @@ function measuredRun(ws: ReturnType<typeof workspace>): { out: Record<string, un
   });
   expect(r.status, r.stderr).toBe(0);
   return {
-    out: JSON.parse(r.stdout) as Record<string, unknown>,
+    out: JSON.parse(r.stdout) as RunJson,
     peakMb: Number(readFileSync(rssFile, 'utf8')) / 1024,
   };
 }
@@ -61,12 +62,9 @@ describe('memory of a full read', () => {
       timeout: 120_000,
     });
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { new_malformed: number; malformed_lines: number };
+    const out = JSON.parse(r.stdout) as RunJson;
     expect(out.new_malformed).toBe(500_000);
-    const status = ws.status().json as unknown as {
-      malformed_lines: number;
-      malformed_samples: { line: number; reason: string }[];
-    };
+    const status = ws.status().json;
     expect(status.malformed_lines).toBe(500_000);
     expect(status.malformed_samples.map((s) => s.line)).toEqual([1, 2, 3, 4, 5]);
     expect(status.malformed_samples[1]?.reason).toBe('not JSON: NaN or Infinity is not a JSON number');
@@ -101,11 +99,7 @@ describe('memory of a full read', () => {
       for (let j = 0; j < 2; j++)
         ws.append(`{"ts":"${t}","model":"model-${k}","cost_usd":0.01,"request_id":"req-${k}"}\n`);
     const next = ws.runJson();
-    expect(
-      (next.json as unknown as { retry_storms: { id: string; count: number }[] }).retry_storms
-        .map((s) => [s.id, s.count])
-        .sort(),
-    ).toEqual([
+    expect(next.json.retry_storms.map((s) => [s.id, s.count]).sort()).toEqual([
       ['req-0', 5],
       ['req-4242', 5],
       [`req-${NAMES - 1}`, 5],

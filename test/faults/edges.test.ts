@@ -20,6 +20,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { StatusJson } from '../../src/commands/render/status-json.js';
 import {
   audit,
   cliAsync,
@@ -266,10 +267,7 @@ describe('fault: overlapping runs and run beside watch', () => {
     expect(checks.reduce((sum, e) => sum + (e.new_lines as number), 0)).toBe(total);
     const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as { totals: { records: number } };
     expect(cp.totals.records).toBe(total);
-    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as {
-      lines_counted: number;
-      windows: Record<string, { spend_usd: number }>;
-    };
+    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as StatusJson;
     expect(s.lines_counted).toBe(total);
     expect(s.windows['15m']?.spend_usd).toBe(total * 0.25);
     expect(readdirSync(ws.stateDir).filter((n) => n.endsWith('.tmp') || n === 'lock')).toEqual([]);
@@ -298,10 +296,7 @@ describe('fault: overlapping runs and run beside watch', () => {
     expect(records()).toBe(total);
     d.child.kill('SIGTERM');
     expect(await d.exited).toBe(0);
-    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as {
-      lines_counted: number;
-      windows: Record<string, { spend_usd: number }>;
-    };
+    const s = JSON.parse((await run(ws, ['status', '--json'])).stdout) as StatusJson;
     expect(s.lines_counted).toBe(total);
     expect(s.windows['15m']?.spend_usd).toBe(total * 0.25);
     expect(audit(ws).filter((e) => e.event === 'check' && e.mode === 'run')).toHaveLength(10);

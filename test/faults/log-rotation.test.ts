@@ -18,6 +18,7 @@ import {
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { audit, flagFile, type Workspace, workspace } from '../e2e/helpers.js';
 import { waitFor } from '../e2e/procs.js';
 import {
@@ -387,24 +388,20 @@ describe('log rotation faults', () => {
     for (let i = 0; i < 50; i++) ws.append(mib); // 50 MiB and no newline yet
     let r = await cliWithPeak(ws, ['run', '--json']);
     expect(r.code).toBe(0);
-    let json = JSON.parse(r.stdout) as {
-      new_lines: number;
-      new_malformed: number;
-      windows: Record<string, { spend_usd: number }>;
-    };
+    let json = JSON.parse(r.stdout) as RunJson;
     expect(json.new_malformed).toBe(0); // still a write in progress
     expect(r.peakMb).toBeLessThan(100); // bounded: the 50 MiB line is not held
     ws.append('\n');
     ws.append(fixedLines(3, 0.5));
     r = await cliWithPeak(ws, ['run', '--json']);
-    json = JSON.parse(r.stdout) as typeof json;
+    json = JSON.parse(r.stdout) as RunJson;
     expect(json.new_lines).toBe(3);
     expect(json.new_malformed).toBe(1);
     expect(spend15(json)).toBeCloseTo(2.5, 9);
     // and read whole on a rebuild (a second thread reads part of a file this large)
     rmSync(path.join(ws.stateDir, 'checkpoint.json'));
     r = await cliWithPeak(ws, ['run', '--json']);
-    json = JSON.parse(r.stdout) as typeof json;
+    json = JSON.parse(r.stdout) as RunJson;
     expect(json.new_lines).toBe(5);
     expect(json.new_malformed).toBe(1);
     expect(spend15(json)).toBeCloseTo(2.5, 9);

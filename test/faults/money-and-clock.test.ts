@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunJson } from '../../src/commands/render/run-json.js';
 import { BIN, cli, flagFile, lines, workspace } from '../e2e/helpers.js';
 import {
   checkAt,
@@ -118,11 +119,7 @@ describe('money', () => {
       const ws = workspace(config);
       ws.append(text);
       const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
-      const json = JSON.parse(r.stdout) as {
-        scan_threads: number;
-        malformed_lines: number;
-        windows: Record<string, { spend_usd: number }>;
-      };
+      const json = JSON.parse(r.stdout) as RunJson;
       expect(json.scan_threads).toBe(env.COST_WATCHDOG_THREADS === '1' ? 1 : 2);
       expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual([
         8,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  instanceNameProblem,
   onCalendarFor,
   SHIPPED_UNITS,
   systemdUnits,
@@ -209,5 +210,48 @@ describe('the units shipped in systemd/', () => {
     const made = systemdUnits(SHIPPED_UNITS);
     expect(shipped).toEqual(made.map((u) => u.name).sort());
     for (const u of made) expect(readFileSync(new URL(u.name, dir), 'utf8'), u.name).toBe(u.text);
+  });
+});
+
+describe('systemd --name: an instance name that names units', () => {
+  it.each<[string, RegExp | null]>([
+    ['app-a', null],
+    ['App_2.prod', null],
+    ['x'.repeat(64), null],
+    ['x'.repeat(65), /1 to 64/],
+    ['', /1 to 64/],
+    ['a b', /1 to 64/],
+    ['-a', /starting with a letter or digit/],
+    ['.a', /starting with a letter or digit/],
+    ['a/b', /1 to 64/],
+    ['a@b', /1 to 64/],
+    ['a%i', /1 to 64/],
+    ['watch', /collide/],
+    ['heartbeat', /collide/],
+    ['notify', /collide/],
+    ['app-watch', /collide/],
+    ['app-heartbeat', /collide/],
+    ['watchful', null],
+    ['stopwatch', null],
+  ])('%j', (name, problem) => {
+    const found = instanceNameProblem(name);
+    if (problem === null) expect(found).toBeNull();
+    else expect(found).toMatch(problem);
+  });
+
+  it('names every unit, state folder and cross-reference after the instance; none without it', () => {
+    const units = systemdUnits({ ...SHIPPED_UNITS, instance: 'shop' });
+    expect(units.map((u) => u.name)).toEqual([
+      'cost-watchdog-shop.service',
+      'cost-watchdog-shop.timer',
+      'cost-watchdog-shop-heartbeat.service',
+      'cost-watchdog-shop-heartbeat.timer',
+      'cost-watchdog-shop-watch.service',
+      'cost-watchdog-shop-notify@.service',
+    ]);
+    const all = units.map((u) => u.text).join('\n');
+    expect(all).not.toMatch(/cost-watchdog(?!-shop)[-.@][a-z@]/);
+    expect(all).toContain('StateDirectory=cost-watchdog-shop\n');
+    expect(systemdUnits(SHIPPED_UNITS).map((u) => u.name)[0]).toBe('cost-watchdog.service');
   });
 });

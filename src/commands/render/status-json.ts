@@ -1,0 +1,326 @@
+// The JSON of `status --json`: its one typed shape (DESIGN.md's `status --json` is the contract),
+// built here from what `status` read, and imported as types by the tests that parse it.
+import type { Config } from '../../config.js';
+import type { Top } from '../../core/attribution.js';
+import { DayCalendar } from '../../core/calendar.js';
+import type { AlertState } from '../../core/decide.js';
+import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings.js';
+import { heartbeatStale, highestLevel, type Level, type Limits, statusCode } from '../../core/levels.js';
+import { dollarsOf } from '../../core/money.js';
+import type { MalformedSample } from '../../core/scan.js';
+import type { FlagRead } from '../../effects/flag.js';
+import type { HeartbeatRead } from '../../effects/heartbeat.js';
+import type { TargetFinding } from '../../effects/target.js';
+import { type CheckResult, round6 } from '../../engine.js';
+import type { Observation } from '../../observe.js';
+import { priceTableProblem, priceTableVersion } from '../../price-table.js';
+import { VERDICT, type Verdict } from './plugin-line.js';
+
+export type { Verdict };
+
+export interface SpenderJson {
+  name: string;
+  spend_usd: number;
+}
+
+export interface StatusWindowJson {
+  spend_usd: number;
+  level: Level;
+  limits: Limits;
+  /** The calendar day's window: its date and zone. */
+  date?: string;
+  timezone?: string;
+  /** A rolling window: its length. */
+  seconds?: number;
+  top_models: SpenderJson[];
+  top_agents: SpenderJson[];
+  /** With state_file set: the app's own figure (null when it has none). */
+  app_usd?: number | null;
+}
+
+export interface StatusEmergencyJson {
+  active: boolean;
+  file: string;
+  /** The flag is in force but could not be read as the watchdog writes it. */
+  problem?: string;
+  /** Not known to be in force or absent: why. */
+  error?: string;
+  kill_switch: { since: string; by: string } | null;
+  acknowledged: Record<string, Level>;
+  /** The flag file's own content (reason, triggered_at, triggered_by, level, ...), when present. */
+  [key: string]: unknown;
+}
+
+export interface StatusJson {
+  status: Verdict;
+  level: Level;
+  windows: Record<string, StatusWindowJson>;
+  emergency: StatusEmergencyJson;
+  alerts: { pending: number; windows: Record<string, { level: Level; since: string }> };
+  target: { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
+  heartbeat: { age_seconds: number | null; max_age_seconds: number; stale: boolean; problem?: string };
+  last_run: { at: string; age_seconds: number | null; mode: string; ok: boolean | null } | null;
+  malformed_lines: number;
+  malformed_samples: MalformedSample[];
+  cost: {
+    policy: Config['cost']['policy'];
+    price_table: { package: string; version: string | null; error: string | null };
+    unpriced_per_million_tokens: number;
+    unpriced_models: {
+      model: string;
+      lines: number;
+      tokens: number;
+      spend_usd: number;
+      counted_at_unpriced_rate: number;
+      last_at: string | null;
+    }[];
+    zero_cost_lines: number;
+    zero_cost_counted_usd: number;
+  };
+  retry_storms: {
+    key: string;
+    count: number;
+    window_seconds: number;
+    level: Level;
+    storms: {
+      id: string;
+      count: number;
+      spend_usd: number;
+      first_at: string | null;
+      last_at: string | null;
+    }[];
+    total: number;
+    ids_not_followed: boolean;
+  } | null;
+  burn_rate: {
+    factor: number;
+    short: { seconds: number; spend_usd: number };
+    long: { seconds: number; spend_usd: number };
+    burning: boolean;
+    daily_limit_reached_at: string | null;
+  } | null;
+  app: {
+    file: string;
+    status: 'ok' | 'missing' | 'unreadable';
+    error: string | null;
+    updated_at: string | null;
+    age_seconds: number | null;
+    emergency: boolean | null;
+    windows: Record<string, { key: string; app_usd: number | null; watchdog_usd: number | null }>;
+  } | null;
+  warnings: { kind: FindingKind; key: string; text: string }[];
+  future_lines: number;
+  uncosted_lines: number;
+  lines_counted: number;
+  log: {
+    path: string;
+    size_bytes: number | null;
+    newest_line_at: string | null;
+    unread_since_last_run: number;
+    error: string | null;
+  };
+  notes: string[];
+  checked_at: string;
+}
+
+/** What `status` prints with --json when it cannot tell (exit 3). */
+export interface StatusErrorJson {
+  status: 'UNKNOWN';
+  error: string;
+}
+
+/** What `status` read, beside the check's figures. */
+export interface StatusInput {
+  config: Config;
+  result: CheckResult;
+  target: TargetFinding;
+  seen: Observation;
+  nowMs: number;
+  flag: FlagRead;
+  alerts: AlertState;
+  heartbeat: HeartbeatRead;
+}
+
+function topJson(top: Top): SpenderJson[] {
+  return top.map(([name, spend]) => ({ name, spend_usd: round6(spend) }));
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
+}
+
+/** The JSON and the exit code (the monitoring-plugin convention: see core/levels.ts statusCode). */
+export function statusJson(input: StatusInput): { json: StatusJson; code: number } {
+  const { config, result, target, seen, nowMs, flag, alerts, heartbeat: hb } = input;
+  const ageMs = hb.kind === 'ok' ? Math.max(0, nowMs - hb.timeMs) : null;
+  const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
+  const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
+  const levels = result.windows.map((w) => w.level);
+  // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
+  const code = statusCode({
+    levels: result.signals.map((w) => w.level),
+    flagActive: flag.kind === 'present',
+    flagUnknown: flag.kind === 'unknown',
+    heartbeatAgeMs: ageMs,
+    heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
+    logUnreadable: result.logError !== null,
+    warnings: seen.findings.length,
+  });
+  const app = seen.app;
+  const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
+  const json: StatusJson = {
+    status: VERDICT[code] as Verdict,
+    level: highestLevel(levels),
+    windows: Object.fromEntries(
+      result.windows.map((w): [string, StatusWindowJson] => [
+        w.name,
+        {
+          spend_usd: round6(w.spend),
+          level: w.level,
+          limits: { ...w.limits },
+          ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
+          top_models: topJson(result.attribution.top(w.seconds, 'model')),
+          top_agents: topJson(result.attribution.top(w.seconds, 'agent')),
+          ...(app !== null ? { app_usd: app.windows.find((f) => f.window === w.name)?.app ?? null } : {}),
+        },
+      ]),
+    ),
+    emergency: {
+      ...(flag.kind === 'present' ? { ...(flag.content ?? {}), active: true } : { active: false }),
+      file: config.flagFile,
+      ...(flag.kind === 'present' && flag.problem
+        ? {
+            problem: `flag file ${
+              flag.problem.startsWith('a symbolic link') ? 'is ' : 'is not JSON: '
+            }${flag.problem}`,
+          }
+        : {}),
+      // Not in force, and not known to be absent either: why, in one line (exit 2 or 3).
+      ...(flag.kind === 'unknown' ? { error: flag.reason } : {}),
+      kill_switch:
+        alerts.kill_switch === null
+          ? null
+          : { since: new Date(alerts.kill_switch.since_ms).toISOString(), by: alerts.kill_switch.by },
+      acknowledged: alerts.acknowledged,
+    },
+    alerts: {
+      pending: alerts.pending.length,
+      windows: Object.fromEntries(
+        Object.entries(alerts.windows).map(([name, m]) => [
+          name,
+          { level: m.level, since: new Date(m.since_ms).toISOString() },
+        ]),
+      ),
+    },
+    target: {
+      configured: target.configured,
+      running: target.running,
+      pids: target.pids,
+      ...(target.notes.length > 0 ? { notes: target.notes } : {}),
+    },
+    heartbeat: {
+      age_seconds: ageSeconds,
+      max_age_seconds: Math.round(config.heartbeat.maxAgeMs / 1000),
+      stale,
+      ...(hb.kind === 'corrupt' ? { problem: hb.reason } : {}),
+    },
+    last_run:
+      hb.kind === 'ok'
+        ? {
+            at: hb.heartbeat.time,
+            age_seconds: ageSeconds,
+            mode: hb.heartbeat.mode,
+            ok: hb.heartbeat.result?.ok ?? null,
+          }
+        : null,
+    malformed_lines: result.totals.malformed,
+    malformed_samples: result.totals.malformed_samples,
+    cost: {
+      policy: config.cost.policy,
+      price_table: {
+        package: '@pydantic/genai-prices',
+        version: priceTableVersion(),
+        error: priceTableProblem(),
+      },
+      unpriced_per_million_tokens: config.cost.unpricedPerMillion,
+      unpriced_models: Object.entries(result.totals.unpriced)
+        .filter(([, u]) => nowMs - u.last_ms <= UNPRICED_RECENT_MS)
+        .map(([model, u]) => ({
+          model,
+          lines: u.lines,
+          tokens: u.tokens,
+          spend_usd: dollarsOf(u.micros),
+          counted_at_unpriced_rate: u.at_rate,
+          last_at: iso(u.last_ms),
+        })),
+      zero_cost_lines: result.totals.zero_cost_lines,
+      zero_cost_counted_usd: dollarsOf(result.totals.zero_cost_micros),
+    },
+    retry_storms:
+      config.retryStorm === null
+        ? null
+        : {
+            key: config.retryStorm.key,
+            count: config.retryStorm.count,
+            window_seconds: Math.round(config.retryStorm.windowMs / 1000),
+            level: config.retryStorm.level,
+            // The worst hundred by name (a batch re-run is thousands at once), and how many in all.
+            storms: result.storms.slice(0, 100).map((s) => ({
+              id: s.id,
+              count: s.count,
+              spend_usd: round6(s.usd),
+              first_at: iso(s.firstMs),
+              last_at: iso(s.lastMs),
+            })),
+            total: result.storms.length,
+            ids_not_followed: result.stormOverflow,
+          },
+    burn_rate:
+      config.burnRate === null || result.burn === null
+        ? null
+        : {
+            factor: config.burnRate.factor,
+            short: {
+              seconds: Math.round(config.burnRate.shortMs / 1000),
+              spend_usd: round6(result.burn.shortUsd),
+            },
+            long: {
+              seconds: Math.round(config.burnRate.longMs / 1000),
+              spend_usd: round6(result.burn.longUsd),
+            },
+            burning: seen.burnReachMs !== null,
+            daily_limit_reached_at: iso(seen.burnReachMs),
+          },
+    app:
+      app === null
+        ? null
+        : {
+            file: app.file,
+            status: app.status,
+            error: app.error,
+            updated_at: iso(app.updatedAtMs),
+            age_seconds: app.updatedAtMs === null ? null : Math.round((nowMs - app.updatedAtMs) / 1000),
+            emergency: app.emergency,
+            windows: Object.fromEntries(
+              app.windows.map((f) => [
+                f.window,
+                { key: f.key, app_usd: f.app, watchdog_usd: f.watchdog === null ? null : round6(f.watchdog) },
+              ]),
+            ),
+          },
+    warnings: seen.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text })),
+    future_lines: result.totals.future_lines,
+    uncosted_lines: result.totals.uncosted_lines,
+    lines_counted: result.totals.records,
+    log: {
+      path: config.log,
+      size_bytes: result.log?.size ?? null,
+      newest_line_at: result.totals.newest_ms > 0 ? new Date(result.totals.newest_ms).toISOString() : null,
+      unread_since_last_run: result.newRecords + result.newMalformed,
+      error: result.logError,
+    },
+    notes: [...(result.rebuilt?.startsWith('checkpoint') ? [result.rebuilt] : []), ...result.notes],
+    checked_at: new Date(nowMs).toISOString(),
+  };
+  return { json, code };
+}
