@@ -4,14 +4,16 @@
 // that config), it still sends through the default $SLACK_WEBHOOK_URL and says why.
 // A unit that keeps failing is announced again at most every alerts.reminder, unless a good check
 // came in between (then it is a new failure).
-import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { notifyDue } from '../core/heartbeat.js';
 import { CliError, EXIT, FailureError, UsageError } from '../errors.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
+import { notifyFile } from '../effects/state-paths.js';
 import { makeDirs, readJson, writeJsonAtomic } from '../effects/store.js';
-import { Auditor, host, sendNotice } from '../enforce.js';
+import { Auditor } from '../effects/audit.js';
+import { host } from '../effects/identity.js';
+import { sendNotice } from '../effects/notice.js';
 
 export interface NotifyOptions {
   config?: string;
@@ -29,7 +31,7 @@ interface NotifyState {
 }
 
 function statePath(config: Config): string {
-  return path.join(config.stateDir, 'notify.json');
+  return notifyFile(config.stateDir);
 }
 
 function loadState(config: Config): NotifyState {

@@ -3,8 +3,10 @@
 import { configPath, loadConfig } from '../config.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines, killJson } from '../core/alert-text.js';
-import { type CheckOutcome, checkSucceeded, round6, runCheck } from '../engine.js';
-import { pingAfterCheck } from '../enforce.js';
+import { round6 } from '../check/figures.js';
+import { pingAfterCheck } from '../check/ping.js';
+import { checkSucceeded, runCheck } from '../check/run-check.js';
+import type { CheckOutcome } from '../check/types.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 

@@ -5,6 +5,9 @@
 import type { Config } from '../config.js';
 import { readSecretFile } from './secret-file.js';
 
+/** The whole time alert sending may take in one check. */
+export const SEND_BUDGET_MS = 10_000;
+
 export type WebhookSource =
   | { kind: 'none' }
   | { kind: 'url'; url: string; from: string }

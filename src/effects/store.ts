@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { FailureError } from '../errors.js';
 import { isAlive, procStat } from './proc.js';
+import { lockFile } from './state-paths.js';
 
 /**
  * mkdir -p that tries each missing folder once. Not mkdirSync({ recursive: true }): on Node 20
@@ -245,7 +246,7 @@ export interface Lock {
  * lock so that two waiters cannot both break it and then remove each other's fresh lock.
  */
 export function acquireLock(dir: string, waitMs: number): Lock {
-  const file = path.join(dir, 'lock');
+  const file = lockFile(dir);
   const breaker = `${file}.break`;
   const me: LockOwner = {
     pid: process.pid,
