@@ -1,7 +1,9 @@
 // The alert state (alerts.json in the state folder): what was alerted and acknowledged, the kill
 // switch, and the alerts still waiting to be sent. Read at the start of acting, saved at the end.
 import type { Config } from '../config.js';
-import { type AlertState, emptyAlertState, loadAlertState } from '../core/decide.js';
+import { type AlertState, emptyAlertState } from '../core/decide.js';
+import { parseAlertState } from '../core/saved/alerts.js';
+import { badField } from '../core/saved/parse.js';
 import type { Auditor } from '../effects/audit.js';
 import { alertsFile } from '../effects/state-paths.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
@@ -12,16 +14,15 @@ export function alertsPath(config: Config): string {
 }
 
 export function loadAlerts(config: Config): { state: AlertState; note: string | null } {
+  const afresh = (why: string) => ({
+    state: emptyAlertState(),
+    note: `alert state ${alertsPath(config)} unreadable (${why}): started afresh, alerts may repeat once`,
+  });
   const read = readJson(alertsPath(config));
   if (read.kind === 'missing') return { state: emptyAlertState(), note: null };
-  const state = read.kind === 'ok' ? loadAlertState(read.value) : null;
-  if (state === null) {
-    return {
-      state: emptyAlertState(),
-      note: `alert state ${alertsPath(config)} unreadable (${read.kind === 'corrupt' ? read.reason : 'unknown format'}): started afresh, alerts may repeat once`,
-    };
-  }
-  return { state, note: null };
+  if (read.kind === 'corrupt') return afresh(read.reason);
+  const parsed = parseAlertState(read.value);
+  return parsed.ok ? { state: parsed.value, note: null } : afresh(badField(parsed));
 }
 
 export function saveAlerts(config: Config, state: AlertState): void {

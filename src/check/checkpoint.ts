@@ -2,18 +2,20 @@
 // figures recomputed so far. Its format, its version and what an older or damaged one becomes,
 // in one place. A checkpoint that is missing, corrupt or does not fit is not an error: the log
 // is read again from the start, and the reason is said (CheckResult.rebuilt).
+import * as z from 'zod';
 import { type Config, horizonSeconds } from '../config.js';
 import { Attribution } from '../core/attribution.js';
 import type { DayCalendar } from '../core/calendar.js';
 import { Ledger } from '../core/ledger.js';
-import { type MalformedSample, newTotals, type ScanTotals } from '../core/scan.js';
+import { newTotals, type ScanTotals } from '../core/scan.js';
+import { badField, count, jsonNumber, keepEntries, parseSaved } from '../core/saved/parse.js';
 import { StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';
 import { loadCursor, loadGenerations, saveCursor, type TailState } from '../effects/log-tail.js';
 import { checkpointFile } from '../effects/state-paths.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 import { loadPriceCache, type PriceCache } from '../price-table.js';
-import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefOf } from './storm-ids.js';
+import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefSchema } from './storm-ids.js';
 
 // 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
 // rebuilt from the log once, with a note.
@@ -38,59 +40,68 @@ export interface Loaded {
   clockMoved: boolean;
 }
 
-function isTotals(value: unknown): value is ScanTotals {
-  if (value === null || typeof value !== 'object') return false;
-  const v = value as Record<string, unknown>;
-  const counts = ['records', 'malformed', 'future_lines', 'uncosted_lines', 'newest_ms'];
-  return (
-    counts.every((k) => typeof v[k] === 'number' && (v[k] as number) >= 0) &&
-    Array.isArray(v.malformed_samples) &&
-    v.malformed_samples.every(isSample)
-  );
-}
-
-/** Totals saved by an older version lack the newer counts: they start at zero. */
-function withNewCounts(totals: ScanTotals): ScanTotals {
-  const fresh = newTotals();
-  const v = totals as Partial<ScanTotals>;
-  const unpriced: ScanTotals['unpriced'] = {};
-  if (v.unpriced !== null && typeof v.unpriced === 'object') {
-    for (const [name, entry] of Object.entries(v.unpriced)) {
-      if (
-        entry !== null &&
-        typeof entry === 'object' &&
-        ['lines', 'tokens', 'micros', 'at_rate', 'last_ms'].every(
-          (k) => typeof (entry as unknown as Record<string, unknown>)[k] === 'number',
-        )
-      )
-        unpriced[name] = entry;
-    }
-  }
-  return {
-    ...totals,
-    zero_cost_lines: typeof v.zero_cost_lines === 'number' ? v.zero_cost_lines : fresh.zero_cost_lines,
-    zero_cost_micros: typeof v.zero_cost_micros === 'number' ? v.zero_cost_micros : fresh.zero_cost_micros,
-    unpriced,
-  };
-}
-
 export function stormSettings(config: Config): { count: number; windowMs: number } | null {
   return config.retryStorm === null
     ? null
     : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
 }
 
-function isSample(value: unknown): value is MalformedSample {
-  const s = value as Partial<MalformedSample> | null;
-  return (
-    s !== null &&
-    typeof s === 'object' &&
-    typeof s.file === 'string' &&
-    typeof s.line === 'number' &&
-    typeof s.reason === 'string' &&
-    typeof s.excerpt === 'string'
-  );
-}
+const sampleSchema = z.looseObject({
+  file: z.string(),
+  line: jsonNumber,
+  reason: z.string(),
+  excerpt: z.string(),
+});
+
+const unpricedSchema = z.looseObject({
+  lines: jsonNumber,
+  tokens: jsonNumber,
+  micros: jsonNumber,
+  at_rate: jsonNumber,
+  last_ms: jsonNumber,
+});
+
+/** The running totals. Totals saved by an older version lack the newer counts: they start at zero. */
+const totalsSchema = z
+  .looseObject({
+    records: count,
+    malformed: count,
+    future_lines: count,
+    uncosted_lines: count,
+    newest_ms: count,
+    malformed_samples: z.array(sampleSchema),
+    zero_cost_lines: jsonNumber.catch(() => newTotals().zero_cost_lines),
+    zero_cost_micros: jsonNumber.catch(() => newTotals().zero_cost_micros),
+    unpriced: keepEntries(unpricedSchema),
+  })
+  .transform((totals) => totals as unknown as ScanTotals);
+
+/** Where the log was read to: null before the log existed. */
+const cursorSchema = z
+  .unknown()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === null) return null;
+    const cursor = loadCursor(value);
+    if (cursor === null) {
+      ctx.issues.push({ code: 'custom', message: 'not a place in the log', input: value });
+      return z.NEVER;
+    }
+    return cursor;
+  });
+
+/**
+ * What must be read for the checkpoint to be used: the place in the log and the totals (the
+ * version, the log and the ledger are checked before, each with its own note). The rest is kept
+ * where it can be (Attribution.fromState, StormTracker.fromState, loadGenerations,
+ * loadPriceCache, the ids seen once): a part that cannot is started afresh alone.
+ */
+const checkpointSchema = z.looseObject({
+  current: cursorSchema,
+  totals: totalsSchema,
+  saved_at: z.string().catch(''),
+  storm_singles: singlesRefSchema,
+});
 
 /** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
 export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): Loaded {
@@ -122,17 +133,17 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
   if (restored === null)
     return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
-  const current = cp.current === null ? null : loadCursor(cp.current);
-  if ((cp.current !== null && current === null) || !isTotals(cp.totals))
-    return fresh('checkpoint damaged: rebuilt from the log');
-  const savedAtMs = typeof cp.saved_at === 'string' ? Date.parse(cp.saved_at) : NaN;
+  const parsed = parseSaved(checkpointSchema, cp);
+  if (!parsed.ok) return fresh(`checkpoint damaged (${badField(parsed)}): rebuilt from the log`);
+  const { current, totals, storm_singles: singlesRef } = parsed.value;
+  const savedAtMs = Date.parse(parsed.value.saved_at);
   const previous = loadGenerations(cp.previous, Number.isNaN(savedAtMs) ? null : savedAtMs, nowMs);
   return {
     tail: current === null ? null : { current, previous },
     ledger: restored.ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
-    totals: withNewCounts(cp.totals),
-    singlesRef: singlesRefOf(cp.storm_singles),
+    totals,
+    singlesRef,
     prices: loadPriceCache(cp.prices, nowMs),
     storms:
       settings === null
@@ -141,8 +152,8 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
             cp.storms,
             settings,
             nowMs,
-            () => loadSingles(config, singlesRefOf(cp.storm_singles)),
-            singlesRefOf(cp.storm_singles)?.delta ?? [],
+            () => loadSingles(config, singlesRef),
+            singlesRef?.delta ?? [],
           ),
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,

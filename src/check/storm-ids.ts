@@ -4,7 +4,9 @@
 // belong to it is never used: the ids in it would be counted twice when the log is read again.
 // Not fsynced: losing it after a crash loses at most one sighting per id.
 import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import * as z from 'zod';
 import type { Config } from '../config.js';
+import { jsonNumber } from '../core/saved/parse.js';
 import { baseExpired, type StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';
 import {
@@ -24,25 +26,19 @@ export interface SinglesRef {
   delta: number[];
 }
 
-export function singlesRefOf(value: unknown): SinglesRef | null {
-  const r = value as Partial<SinglesRef> | null | undefined;
-  if (
-    r === null ||
-    r === undefined ||
-    typeof r !== 'object' ||
-    typeof r.count !== 'number' ||
-    typeof r.written_ms !== 'number' ||
-    !Array.isArray(r.delta)
-  )
-    return null;
-  if (r.file !== null && (typeof r.file !== 'string' || !isStormIdsRef(r.file))) return null;
-  return {
-    file: r.file ?? null,
-    count: r.count,
-    written_ms: r.written_ms,
-    delta: r.delta.filter((n): n is number => typeof n === 'number'),
-  };
-}
+/**
+ * The checkpoint's reference to them: a file in the state folder (or none) and a count; anything
+ * else, and the ids seen once start afresh (at most one sighting per id is lost).
+ */
+export const singlesRefSchema = z
+  .object({
+    file: z.string().refine(isStormIdsRef, 'not a file of ids seen once in the state folder').nullable(),
+    count: jsonNumber,
+    written_ms: jsonNumber,
+    delta: z.array(z.unknown()).transform((d) => d.filter((n): n is number => typeof n === 'number')),
+  })
+  .nullable()
+  .catch(null);
 
 export function loadSingles(config: Config, ref: SinglesRef | null): Float64Array | null {
   if (ref === null || ref.file === null) return null;

@@ -11,11 +11,11 @@ import {
   type HeartbeatFound,
   heartbeatAlertText,
   judgeHeartbeat,
-  loadHeartbeatAlertState,
   planHeartbeatAlert,
 } from '../core/heartbeat.js';
 import { MONITOR } from '../core/levels.js';
 import { CliError, UsageError } from '../errors.js';
+import { loadHeartbeatAlertState } from '../core/saved/heartbeat.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { heartbeatAlertFile, heartbeatFile } from '../effects/state-paths.js';
 import { makeDirs, readJson, writeJsonAtomic } from '../effects/store.js';

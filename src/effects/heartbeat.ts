@@ -1,5 +1,7 @@
 // heartbeat.json: proof that the watchdog completed a check, read by `status` and (later)
 // `check-heartbeat`. Written atomically so a reader never sees half of it.
+import { parseHeartbeat } from '../core/saved/heartbeat.js';
+import { badField } from '../core/saved/parse.js';
 import { FailureError } from '../errors.js';
 import { heartbeatFile } from './state-paths.js';
 import { readJson, writeJsonAtomic } from './store.js';
@@ -37,8 +39,11 @@ export type HeartbeatRead =
 export function readHeartbeat(stateDir: string): HeartbeatRead {
   const read = readJson(heartbeatFile(stateDir));
   if (read.kind !== 'ok') return read;
-  const value = read.value as Partial<Heartbeat> | null;
-  const timeMs = typeof value?.time === 'string' ? Date.parse(value.time) : NaN;
-  if (value === null || Number.isNaN(timeMs)) return { kind: 'corrupt', reason: 'no valid "time"' };
-  return { kind: 'ok', heartbeat: value as Heartbeat, timeMs };
+  const parsed = parseHeartbeat(read.value);
+  if (!parsed.ok) return { kind: 'corrupt', reason: badField(parsed) };
+  return {
+    kind: 'ok',
+    heartbeat: parsed.value as unknown as Heartbeat,
+    timeMs: Date.parse(parsed.value.time),
+  };
 }

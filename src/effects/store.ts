@@ -17,6 +17,8 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import * as z from 'zod';
+import { jsonNumber, parseSaved } from '../core/saved/parse.js';
 import { FailureError } from '../errors.js';
 import { isAlive, procStat } from './proc.js';
 import { lockFile } from './state-paths.js';
@@ -221,11 +223,14 @@ function holderAlive(owner: LockOwner): boolean {
   return !(stat !== null && owner.start !== null && stat.startTicks !== owner.start);
 }
 
+/** Without a pid and a host, the lock is one being written (or a crash mid-write). */
+const lockOwnerSchema = z.looseObject({ pid: jsonNumber, host: z.string() });
+
 function readOwner(file: string): LockOwner | null {
   const read = readJson(file);
   if (read.kind !== 'ok') return null;
-  const v = read.value as Partial<LockOwner>;
-  return typeof v?.pid === 'number' && typeof v.host === 'string' ? (v as LockOwner) : null;
+  const parsed = parseSaved(lockOwnerSchema, read.value);
+  return parsed.ok ? (parsed.value as unknown as LockOwner) : null;
 }
 
 function ageMs(file: string): number {
