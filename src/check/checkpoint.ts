@@ -96,7 +96,7 @@ const cursorSchema = z
  * where it can be (Attribution.fromState, StormTracker.fromState, loadGenerations,
  * loadPriceCache, the ids seen once): a part that cannot is started afresh alone.
  */
-const checkpointSchema = z.looseObject({
+export const checkpointSchema = z.looseObject({
   current: cursorSchema,
   totals: totalsSchema,
   saved_at: z.string().catch(''),
