@@ -1,5 +1,6 @@
 // The audit log: one JSON object per line, appended, never rewritten. Every decision and action
 // goes here, so that after an incident the operator can see what the watchdog saw and did.
+// `appendAudit` writes one line; an `Auditor` is how a command records (and holds routine lines).
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { auditFile } from './state-paths.js';
 
