@@ -3,7 +3,6 @@
 // Exit codes follow the monitoring-plugin convention: 0 fresh, 1 the last check failed, 2 stale or
 // missing, 3 cannot tell. It alerts once when the heartbeat goes bad and once when it recovers.
 // It never takes the check lock: a watchdog hung while holding it is exactly what it must report.
-import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import {
@@ -12,14 +11,17 @@ import {
   type HeartbeatFound,
   heartbeatAlertText,
   judgeHeartbeat,
-  loadHeartbeatAlertState,
   planHeartbeatAlert,
 } from '../core/heartbeat.js';
 import { MONITOR } from '../core/levels.js';
 import { CliError, UsageError } from '../errors.js';
+import { loadHeartbeatAlertState } from '../core/saved/heartbeat.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
+import { heartbeatAlertFile, heartbeatFile } from '../effects/state-paths.js';
 import { makeDirs, readJson, writeJsonAtomic } from '../effects/store.js';
-import { Auditor, host, sendNotice } from '../enforce.js';
+import { Auditor } from '../effects/audit.js';
+import { host } from '../effects/identity.js';
+import { sendNotice } from '../effects/notice.js';
 import { printable } from '../format.js';
 
 export interface CheckHeartbeatOptions {
@@ -31,7 +33,7 @@ export interface CheckHeartbeatOptions {
 const WORD = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 
 function alertStatePath(config: Config): string {
-  return path.join(config.stateDir, 'heartbeat-alert.json');
+  return heartbeatAlertFile(config.stateDir);
 }
 
 function found(config: Config): { found: HeartbeatFound; last: Record<string, unknown> | null } {
@@ -39,7 +41,7 @@ function found(config: Config): { found: HeartbeatFound; last: Record<string, un
   if (read.kind === 'missing') return { found: { kind: 'missing' }, last: null };
   if (read.kind === 'corrupt')
     return {
-      found: { kind: 'corrupt', reason: `${path.join(config.stateDir, 'heartbeat.json')}: ${read.reason}` },
+      found: { kind: 'corrupt', reason: `${heartbeatFile(config.stateDir)}: ${read.reason}` },
       last: null,
     };
   const hb = read.heartbeat;
@@ -158,7 +160,7 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
       summary: verdict.summary,
       last_check: last,
       alert,
-      heartbeat_file: path.join(config.stateDir, 'heartbeat.json'),
+      heartbeat_file: heartbeatFile(config.stateDir),
     };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {

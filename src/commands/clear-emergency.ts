@@ -6,9 +6,12 @@ import { configPath, loadConfig } from '../config.js';
 import type { AlertFacts } from '../core/alert-text.js';
 import { afterClear, clearVerdict } from '../core/decide.js';
 import { limitsText, usd } from '../core/money.js';
-import { round6, underLock } from '../engine.js';
+import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
+import { AlertDispatch, type Delivery } from '../check/deliver.js';
+import { round6 } from '../check/figures.js';
+import { underLock } from '../check/run-check.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
-import { type Delivery, deliver, host, loadAlerts, rememberAlerts, who } from '../enforce.js';
+import { host, who } from '../effects/identity.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
 import { errnoWords } from '../core/flag.js';
 import { printable } from '../format.js';
@@ -111,7 +114,14 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
         flag: { kind: 'none' },
         kill: null,
       };
-      delivery = await deliver(config, [{ facts, level: 'ok' }], next, audit, nowMs, false);
+      delivery = await new AlertDispatch().deliver(
+        config,
+        [{ facts, level: 'ok' }],
+        next,
+        audit,
+        nowMs,
+        false,
+      );
     }
     failures.push(...rememberAlerts(config, next, delivery, audit));
     const lines = removed

@@ -3,11 +3,16 @@
 // every check until `clear-emergency`.
 import { configPath, loadConfig } from '../config.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
-import { topsOf, underLock } from '../engine.js';
-import { graceMeter } from '../grace-meter.js';
+import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
+import { AlertDispatch } from '../check/deliver.js';
+import { topsOf } from '../check/figures.js';
+import { graceMeter } from '../check/grace-meter.js';
+import { placeFlag } from '../check/place-flag.js';
+import { underLock } from '../check/run-check.js';
+import { stopTarget } from '../check/stop.js';
 import { EXIT, FailureError } from '../errors.js';
 import { killProblem } from '../core/decide.js';
-import { deliver, host, loadAlerts, placeFlag, rememberAlerts, stopTarget, who } from '../enforce.js';
+import { host, who } from '../effects/identity.js';
 import { printable } from '../format.js';
 
 export interface KillOptions {
@@ -81,7 +86,14 @@ export async function killCommand(options: KillOptions): Promise<number> {
       // A flag that failed is in the "done" line already.
       problems: stopped.failed === null ? [] : [killProblem(stopped.failed)],
     };
-    const delivery = await deliver(config, [{ facts, level: 'kill' }], next, audit, nowMs, false);
+    const delivery = await new AlertDispatch().deliver(
+      config,
+      [{ facts, level: 'kill' }],
+      next,
+      audit,
+      nowMs,
+      false,
+    );
     failures.push(...rememberAlerts(config, next, delivery, audit));
     print(
       [

@@ -4,14 +4,17 @@
 // that config), it still sends through the default $SLACK_WEBHOOK_URL and says why.
 // A unit that keeps failing is announced again at most every alerts.reminder, unless a good check
 // came in between (then it is a new failure).
-import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { notifyDue } from '../core/heartbeat.js';
 import { CliError, EXIT, FailureError, UsageError } from '../errors.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
+import { notifyFile } from '../effects/state-paths.js';
+import { loadNotifyState, type NotifyState } from '../core/saved/heartbeat.js';
 import { makeDirs, readJson, writeJsonAtomic } from '../effects/store.js';
-import { Auditor, host, sendNotice } from '../enforce.js';
+import { Auditor } from '../effects/audit.js';
+import { host } from '../effects/identity.js';
+import { sendNotice } from '../effects/notice.js';
 
 export interface NotifyOptions {
   config?: string;
@@ -22,24 +25,13 @@ export interface NotifyOptions {
 
 const DEFAULT_SLACK: Config['slack'] = { webhookUrlEnv: 'SLACK_WEBHOOK_URL', webhookUrlFile: null };
 
-interface NotifyState {
-  version: 1;
-  /** Per unit (or message): when it was last announced. */
-  sent: Record<string, number>;
-}
-
 function statePath(config: Config): string {
-  return path.join(config.stateDir, 'notify.json');
+  return notifyFile(config.stateDir);
 }
 
 function loadState(config: Config): NotifyState {
   const read = readJson(statePath(config));
-  const v = read.kind === 'ok' ? (read.value as Partial<NotifyState> | null) : null;
-  if (v === null || typeof v !== 'object' || v.version !== 1 || v.sent === null || typeof v.sent !== 'object')
-    return { version: 1, sent: {} };
-  const sent: Record<string, number> = {};
-  for (const [k, ms] of Object.entries(v.sent)) if (typeof ms === 'number') sent[k] = ms;
-  return { version: 1, sent };
+  return loadNotifyState(read.kind === 'ok' ? read.value : null);
 }
 
 export async function notifyCommand(options: NotifyOptions): Promise<number> {

@@ -2,8 +2,9 @@
 // could not see (log unreadable) or could not record what it saw.
 import { configPath, loadConfig } from '../config.js';
 import { actionLines } from '../core/alert-text.js';
-import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
-import { pingAfterCheck } from '../enforce.js';
+import { pingAfterCheck } from '../check/ping.js';
+import { checkSucceeded, runCheck } from '../check/run-check.js';
+import type { CheckOutcome } from '../check/types.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { runJson } from './render/run-json.js';

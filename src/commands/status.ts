@@ -4,13 +4,14 @@
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration } from '../core/duration.js';
 import { highestLevel, MONITOR } from '../core/levels.js';
-import { type CheckResult, inspect } from '../engine.js';
+import { inspect } from '../check/inspect.js';
+import type { CheckResult } from '../check/types.js';
 import { CliError } from '../errors.js';
 import { readFlag } from '../effects/flag.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { findTarget } from '../effects/target.js';
-import { loadAlerts } from '../enforce.js';
-import { observe } from '../observe.js';
+import { loadAlerts } from '../check/alert-state.js';
+import { observe } from '../check/observe.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
 import { type StatusErrorJson, type StatusJson, statusJson } from './render/status-json.js';

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { instanceNameProblem, onCalendarFor, systemdUnits, unitPrefix } from '../core/units.js';
-import { LOCK_WAIT_MS } from '../engine.js';
+import { LOCK_WAIT_MS } from '../check/run-check.js';
 import { ConfigError, EXIT, FailureError, UsageError } from '../errors.js';
 import { makeDirs } from '../effects/store.js';
-import { SEND_BUDGET_MS } from '../enforce.js';
+import { SEND_BUDGET_MS } from '../effects/slack.js';
 import { PING_TIMEOUT_MS } from '../effects/ping.js';
 import { packageFile } from '../install.js';
 

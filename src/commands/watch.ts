@@ -15,11 +15,15 @@ import { pingDue, WATCH_PING_EVERY_MS } from '../core/heartbeat.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../check-queue.js';
-import { type CheckOutcome, checkSucceeded, runCheck } from '../engine.js';
+import { checkSucceeded, runCheck } from '../check/run-check.js';
+import type { CheckOutcome } from '../check/types.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
 import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
 import { AlertSender } from '../alert-sender.js';
-import { alertsPath, Auditor, pingAfterCheck } from '../enforce.js';
+import { alertsPath } from '../check/alert-state.js';
+import { AlertDispatch } from '../check/deliver.js';
+import { pingAfterCheck } from '../check/ping.js';
+import { Auditor } from '../effects/audit.js';
 import { printable, usd } from '../format.js';
 import { runJson } from './render/run-json.js';
 
@@ -83,6 +87,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   let lastFailure: { text: string; atMs: number } | null = null;
   // At most one ping in flight: a newer one cuts off the one before (it says the newer outcome).
   let inFlightPing: { promise: Promise<void>; abort: AbortController } | null = null;
+  const dispatch = new AlertDispatch();
   const sender = new AlertSender({
     config: () => config,
     say: (text) => process.stderr.write(`cost-watchdog: ${text}\n`),
@@ -143,6 +148,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
           now: Date.now,
           quiet,
           outbox: sender,
+          dispatch,
         });
       } catch (caught) {
         // A daemon outlives a failed check: it is said, pinged as failed, and tried again.

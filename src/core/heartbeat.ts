@@ -107,21 +107,6 @@ export function emptyHeartbeatAlertState(): HeartbeatAlertState {
   return { version: 1, down: null };
 }
 
-export function loadHeartbeatAlertState(value: unknown): HeartbeatAlertState | null {
-  const v = value as Partial<HeartbeatAlertState> | null;
-  if (v === null || typeof v !== 'object' || v.version !== 1) return null;
-  if (v.down === null) return { version: 1, down: null };
-  const d = v.down as Partial<NonNullable<HeartbeatAlertState['down']>> | undefined;
-  if (d === undefined || typeof d !== 'object' || d === null) return null;
-  if (
-    (d.state !== 'failing' && d.state !== 'stale' && d.state !== 'missing') ||
-    typeof d.since_ms !== 'number' ||
-    typeof d.announced !== 'boolean'
-  )
-    return null;
-  return { version: 1, down: { state: d.state, since_ms: d.since_ms, announced: d.announced } };
-}
-
 export type HeartbeatAlertKind = 'down' | 'recovered';
 
 export interface HeartbeatAlertPlan {

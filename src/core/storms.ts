@@ -139,7 +139,7 @@ export class StormTracker {
   private loadSaved(): Saved | null {
     if (!this.savedLoaded) {
       this.savedLoaded = true;
-      // Our own file, named by the checkpoint with its exact length (see engine.ts).
+      // Our own file, named by the checkpoint with its exact length (see check/storm-ids.ts).
       const data = this.loadSingles();
       this.saved = data !== null && data.length % 3 === 0 && data.length > 0 ? new Saved(data) : null;
     }

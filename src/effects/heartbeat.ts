@@ -1,7 +1,9 @@
 // heartbeat.json: proof that the watchdog completed a check, read by `status` and (later)
 // `check-heartbeat`. Written atomically so a reader never sees half of it.
-import path from 'node:path';
+import { parseHeartbeat } from '../core/saved/heartbeat.js';
+import { badField } from '../core/saved/parse.js';
 import { FailureError } from '../errors.js';
+import { heartbeatFile } from './state-paths.js';
 import { readJson, writeJsonAtomic } from './store.js';
 
 export interface Heartbeat {
@@ -19,16 +21,12 @@ export interface Heartbeat {
   duration_ms: number;
 }
 
-export function heartbeatPath(stateDir: string): string {
-  return path.join(stateDir, 'heartbeat.json');
-}
-
 export function writeHeartbeat(stateDir: string, heartbeat: Heartbeat): void {
   try {
-    writeJsonAtomic(heartbeatPath(stateDir), heartbeat);
+    writeJsonAtomic(heartbeatFile(stateDir), heartbeat);
   } catch (error) {
     throw new FailureError(
-      `cannot write the heartbeat ${heartbeatPath(stateDir)}: ${(error as Error).message}`,
+      `cannot write the heartbeat ${heartbeatFile(stateDir)}: ${(error as Error).message}`,
     );
   }
 }
@@ -39,10 +37,13 @@ export type HeartbeatRead =
   | { kind: 'corrupt'; reason: string };
 
 export function readHeartbeat(stateDir: string): HeartbeatRead {
-  const read = readJson(heartbeatPath(stateDir));
+  const read = readJson(heartbeatFile(stateDir));
   if (read.kind !== 'ok') return read;
-  const value = read.value as Partial<Heartbeat> | null;
-  const timeMs = typeof value?.time === 'string' ? Date.parse(value.time) : NaN;
-  if (value === null || Number.isNaN(timeMs)) return { kind: 'corrupt', reason: 'no valid "time"' };
-  return { kind: 'ok', heartbeat: value as Heartbeat, timeMs };
+  const parsed = parseHeartbeat(read.value);
+  if (!parsed.ok) return { kind: 'corrupt', reason: badField(parsed) };
+  return {
+    kind: 'ok',
+    heartbeat: parsed.value as unknown as Heartbeat,
+    timeMs: Date.parse(parsed.value.time),
+  };
 }

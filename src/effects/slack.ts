@@ -4,6 +4,9 @@
 // an error, the audit log or the state folder.
 import { readSecretFile } from './secret-file.js';
 
+/** The whole time alert sending may take in one check. */
+export const SEND_BUDGET_MS = 10_000;
+
 export type WebhookSource =
   | { kind: 'none' }
   | { kind: 'url'; url: string; from: string }

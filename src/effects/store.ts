@@ -17,8 +17,11 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import * as z from 'zod';
+import { jsonNumber, parseSaved } from '../core/saved/parse.js';
 import { FailureError } from '../errors.js';
 import { isAlive, procStat } from './proc.js';
+import { lockFile } from './state-paths.js';
 
 /**
  * mkdir -p that tries each missing folder once. Not mkdirSync({ recursive: true }): on Node 20
@@ -220,11 +223,14 @@ function holderAlive(owner: LockOwner): boolean {
   return !(stat !== null && owner.start !== null && stat.startTicks !== owner.start);
 }
 
+/** Without a pid and a host, the lock is one being written (or a crash mid-write). */
+const lockOwnerSchema = z.looseObject({ pid: jsonNumber, host: z.string() });
+
 function readOwner(file: string): LockOwner | null {
   const read = readJson(file);
   if (read.kind !== 'ok') return null;
-  const v = read.value as Partial<LockOwner>;
-  return typeof v?.pid === 'number' && typeof v.host === 'string' ? (v as LockOwner) : null;
+  const parsed = parseSaved(lockOwnerSchema, read.value);
+  return parsed.ok ? (parsed.value as unknown as LockOwner) : null;
 }
 
 function ageMs(file: string): number {
@@ -245,7 +251,7 @@ export interface Lock {
  * lock so that two waiters cannot both break it and then remove each other's fresh lock.
  */
 export function acquireLock(dir: string, waitMs: number): Lock {
-  const file = path.join(dir, 'lock');
+  const file = lockFile(dir);
   const breaker = `${file}.break`;
   const me: LockOwner = {
     pid: process.pid,

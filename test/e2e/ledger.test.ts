@@ -336,6 +336,21 @@ describe('the checkpoint', () => {
     expect(ws.run('status').code).toBe(0);
   });
 
+  it('that cannot be used names the bad field in its note, and is rebuilt', () => {
+    const ws = workspace();
+    ws.append(lines(6, 0.5));
+    ws.run('run');
+    const file = path.join(ws.stateDir, 'checkpoint.json');
+    const cp = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...cp, totals: { ...cp.totals, records: -1 } }));
+    const r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(r.json.rebuilt).toBe(
+      'checkpoint damaged (bad field "totals.records": expected number >= 0): rebuilt from the log',
+    );
+    expect(spend15(r.json)).toBeCloseTo(3, 9);
+  });
+
   it("on a rebuild, also reads recently rotated files (today's spend may be there)", () => {
     const ws = workspace();
     ws.append(lines(4, 0.5));
@@ -368,5 +383,34 @@ describe('the checkpoint', () => {
     expect(counted.reduce((a, b) => a + b, 0)).toBe(2000);
     const final = ws.runJson();
     expect(spend15(final.json)).toBeCloseTo(2, 9);
+  });
+});
+
+describe('other saved state that cannot be used', () => {
+  it('alerts.json: the note names the file and the bad field; started afresh', () => {
+    const ws = workspace();
+    ws.append(lines(1, 0.5));
+    ws.run('run');
+    const file = path.join(ws.stateDir, 'alerts.json');
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...state, windows: { daily: { level: 'high', since_ms: 1 } } }));
+    const r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `note: alert state ${file} unreadable (bad field "windows.daily.level": expected one of`,
+    );
+    expect(r.stderr).toContain('started afresh, alerts may repeat once');
+    expect((readJsonFile(file) as { windows: Record<string, unknown> }).windows).toEqual({});
+  });
+
+  it('heartbeat.json: check-heartbeat names the bad field', () => {
+    const ws = workspace();
+    ws.append(lines(1, 0.5));
+    ws.run('run');
+    const file = path.join(ws.stateDir, 'heartbeat.json');
+    writeFileSync(file, JSON.stringify({ ...(readJsonFile(file) as object), time: 'yesterday' }));
+    const r = ws.run('check-heartbeat');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('bad field "time": not a date and time');
   });
 });

@@ -4,7 +4,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
-import { type CheckResult, inspect } from '../../src/engine.js';
+import { inspect } from '../../src/check/inspect.js';
+import type { CheckResult } from '../../src/check/types.js';
 import type { Workspace } from '../e2e/helpers.js';
 
 /** A tracker-shaped line dated at `ms`, costing `cost` (any JSON text: "0.05", "NaN", "\"0.05\""). */

@@ -12,12 +12,12 @@ import {
   FLAG_FAILED,
   KILL_FAILED,
   keepPending,
-  loadAlertState,
   ROUTINE_AUDIT_EVERY_MS,
   routineCheck,
   STOP_FAILED,
   troubles,
 } from '../../src/core/decide.js';
+import { loadAlertState } from '../../src/core/saved/alerts.js';
 import { type Level, levelOf, type WindowStatus } from '../../src/core/levels.js';
 
 const HOUR = 3_600_000;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
-import { inspect } from '../../src/engine.js';
-import { graceMeter } from '../../src/grace-meter.js';
+import { graceMeter } from '../../src/check/grace-meter.js';
+import { inspect } from '../../src/check/inspect.js';
 
 function setup(cost: Record<string, unknown> = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'cw-meter-'));

@@ -6,12 +6,12 @@ import {
   heartbeatAlertText,
   type HeartbeatState,
   judgeHeartbeat,
-  loadHeartbeatAlertState,
   notifyDue,
   pingDue,
   pingUrlFor,
   planHeartbeatAlert,
 } from '../../src/core/heartbeat.js';
+import { loadHeartbeatAlertState } from '../../src/core/saved/heartbeat.js';
 
 const T0 = 1_800_000_000_000;
 const MIN = 60_000;

@@ -5,11 +5,11 @@ import {
   emptyAlertState,
   enqueuePending,
   keepPending,
-  loadAlertState,
   type PendingAlert,
   PENDING_LIMIT,
   supersedes,
 } from '../../src/core/decide.js';
+import { loadAlertState } from '../../src/core/saved/alerts.js';
 import { slackEscape } from '../../src/core/alert-text.js';
 import type { Level } from '../../src/core/levels.js';
 

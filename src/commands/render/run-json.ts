@@ -4,7 +4,8 @@ import { type KillJson, killJson } from '../../core/alert-text.js';
 import type { EventKind } from '../../core/decide.js';
 import type { FindingKind } from '../../core/findings.js';
 import { highestLevel, type Level, type Limits } from '../../core/levels.js';
-import { type CheckOutcome, round6 } from '../../engine.js';
+import { round6 } from '../../check/figures.js';
+import type { CheckOutcome } from '../../check/types.js';
 
 export interface RunWindowJson {
   spend_usd: number;

@@ -11,8 +11,8 @@ import type { MalformedSample } from '../../core/scan.js';
 import type { FlagRead } from '../../effects/flag.js';
 import type { HeartbeatRead } from '../../effects/heartbeat.js';
 import type { TargetFinding } from '../../effects/target.js';
-import { type CheckResult, round6 } from '../../engine.js';
-import type { Observation } from '../../observe.js';
+import { round6 } from '../../check/figures.js';
+import type { CheckResult, Observation } from '../../check/types.js';
 import { priceTableProblem, priceTableVersion } from '../../price-table.js';
 import { VERDICT, type Verdict } from './plugin-line.js';
 

@@ -5,16 +5,22 @@
 // very place (a copy of the cursors, in memory) and on each poll reads only the bytes the log
 // gained since, with the check's line parser and cost policy, rotation-aware like any read.
 // It writes nothing and needs no lock of its own.
-import { type Config, horizonSeconds } from './config.js';
-import { DayCalendar } from './core/calendar.js';
-import { MAX_LABELS } from './core/labels.js';
-import { Ledger } from './core/ledger.js';
-import { PriceBook } from './core/prices.js';
-import { fieldTable } from './core/fields.js';
-import { LineParser } from './core/record.js';
-import { newTotals, SpendScanner } from './core/scan.js';
-import { type FileCursor, loadCursor, readNewLines, saveCursor, type TailState } from './effects/log-tail.js';
-import { type PriceCache, priceLookup } from './price-table.js';
+import { type Config, horizonSeconds } from '../config.js';
+import { DayCalendar } from '../core/calendar.js';
+import { MAX_LABELS } from '../core/labels.js';
+import { Ledger } from '../core/ledger.js';
+import { PriceBook } from '../core/prices.js';
+import { fieldTable } from '../core/fields.js';
+import { LineParser } from '../core/record.js';
+import { newTotals, SpendScanner } from '../core/scan.js';
+import {
+  type FileCursor,
+  loadCursor,
+  readNewLines,
+  saveCursor,
+  type TailState,
+} from '../effects/log-tail.js';
+import { type PriceCache, priceLookup } from '../price-table.js';
 
 /** A ledger that only sums what it is given, in micro-dollars: no windows, no days. */
 class SumLedger extends Ledger {

@@ -2,9 +2,9 @@
 // figures, retry storms, the burn rate, a silent log while the app runs, clocks that disagree,
 // models without a price. The effects (reading the state file, listing processes) are here; the
 // rules are in core/findings.ts. Used by every check (to alert) and by `status` (to show).
-import type { Config } from './config.js';
-import { appView } from './core/app-state.js';
-import { DayCalendar, isUtc } from './core/calendar.js';
+import type { Config } from '../config.js';
+import { appView } from '../core/app-state.js';
+import { DayCalendar, isUtc } from '../core/calendar.js';
 import {
   type AppStateView,
   appFindings,
@@ -16,23 +16,14 @@ import {
   stormFindings,
   unpricedFindings,
   zeroCostFinding,
-} from './core/findings.js';
-import type { Level } from './core/levels.js';
-import { dollarsOf } from './core/money.js';
-import { MAX_TRACKED_IDS } from './core/storms.js';
-import type { CheckResult } from './engine.js';
-import { readAppState } from './effects/app-state.js';
-import { findTarget, type TargetFinding } from './effects/target.js';
-import { priceTableProblem } from './price-table.js';
-
-export interface Observation {
-  app: AppStateView | null;
-  findings: Finding[];
-  /** When the burn rate would reach the daily limit (epoch ms); null when it is not burning. */
-  burnReachMs: number | null;
-  /** The target, when it had to be looked for (a quiet log with silence.after set). */
-  target: TargetFinding | null;
-}
+} from '../core/findings.js';
+import type { Level } from '../core/levels.js';
+import { dollarsOf } from '../core/money.js';
+import { MAX_TRACKED_IDS } from '../core/storms.js';
+import { readAppState } from '../effects/app-state.js';
+import { findTarget, type TargetFinding } from '../effects/target.js';
+import { priceTableProblem } from '../price-table.js';
+import type { CheckResult, Observation } from './types.js';
 
 /** HH:MM in the daily window's zone, with the zone named. */
 function clockIn(timeZone: string): (ms: number) => string {

@@ -1,0 +1,177 @@
+// Act: decide on one check's figures, then flag, kill and alert, in that order (the contract's:
+// the flag and the kill first, then the alerts, which are bounded in time and never delay
+// either), and remember the alert state for the next check.
+import type { Config } from '../config.js';
+import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
+import { decide, limitFor, troubles } from '../core/decide.js';
+import { announce, findingsToSay } from '../core/findings.js';
+import { flagCheckFailed, flagInForce } from '../core/flag.js';
+import type { Level } from '../core/levels.js';
+import { usd } from '../core/money.js';
+import type { Auditor } from '../effects/audit.js';
+import { flagSeen, readFlag } from '../effects/flag.js';
+import { host } from '../effects/identity.js';
+import { loadAlerts, rememberAlerts } from './alert-state.js';
+import type { AlertDispatch, AlertOutbox } from './deliver.js';
+import { round6, topsOf } from './figures.js';
+import { graceMeter } from './grace-meter.js';
+import { observe } from './observe.js';
+import { placeFlag } from './place-flag.js';
+import { stopTarget } from './stop.js';
+import type { CheckResult, Enforcement, Mode } from './types.js';
+
+/**
+ * Decide and act on one check's figures: flag, kill, alerts, in that order. With dryRun, say
+ * what would be done and touch nothing.
+ */
+export async function act(
+  config: Config,
+  result: CheckResult,
+  mode: Mode,
+  dryRun: boolean,
+  audit: Auditor | null,
+  outbox: AlertOutbox | null,
+  dispatch: AlertDispatch,
+): Promise<Enforcement> {
+  const nowMs = result.nowMs;
+  const failures: string[] = [];
+  const loaded = loadAlerts(config);
+  if (loaded.note !== null) {
+    process.stderr.write(`cost-watchdog: note: ${loaded.note}\n`);
+    audit?.record('note', { note: loaded.note });
+  }
+  const flagRead = readFlag(config.flagFile);
+  const seen = flagSeen(flagRead);
+  const input = {
+    nowMs,
+    windows: result.signals,
+    state: loaded.state,
+    flagExists: flagInForce(seen),
+    flagUnknown: seen.kind === 'unknown',
+    targetRunning: false,
+    reminderMs: config.alerts.reminderMs,
+  };
+  let decision = decide(input);
+
+  // Only a flag confirmed to exist is in force; one that cannot be seen is a failed check.
+  let flag: FlagOutcome =
+    flagRead.kind === 'present'
+      ? { kind: 'exists', file: config.flagFile }
+      : flagRead.kind === 'unknown'
+        ? { kind: 'unknown', file: config.flagFile, error: flagRead.reason }
+        : { kind: 'none' };
+  if (flagRead.kind === 'unknown')
+    audit?.record('flag_unknown', { file: config.flagFile, error: flagRead.reason, code: flagRead.code });
+  if (decision.writeFlag) {
+    const trigger = decision.trigger;
+    const limit = trigger === null ? null : limitFor(trigger, decision.level);
+    flag = placeFlag(
+      config,
+      {
+        reason:
+          trigger === null
+            ? `spend at ${decision.level}`
+            : (trigger.detail ??
+              `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`),
+        window: trigger?.name ?? null,
+        spend_usd: trigger === null ? null : round6(trigger.spend),
+        limit_usd: limit,
+        triggered_at: new Date(nowMs).toISOString(),
+        triggered_by: mode,
+        host: host(),
+        level: decision.level,
+      },
+      dryRun,
+      audit,
+    );
+    if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
+  }
+  const flagUnknown =
+    flagRead.kind === 'unknown' && flagCheckFailed(seen, flag.kind) ? flagRead.reason : null;
+  if (flagUnknown !== null && flag.kind !== 'failed') failures.push(flagUnknown);
+
+  let kill: KillSummary | null = null;
+  let killFailed: string | null = null;
+  if (decision.kill) {
+    const stopped = await stopTarget(config, dryRun, audit, () => graceMeter(config, result.meterStart));
+    kill = stopped.summary;
+    killFailed = stopped.failed;
+    if (killFailed !== null) failures.push(killFailed);
+    // Known now: was the target running? (A kill switch that finds it again says so.)
+    if (!kill.notRunning && !dryRun) decision = decide({ ...input, targetRunning: true });
+  }
+  // The flag is in force only if it is there now: a write that failed must not look, next time,
+  // like a flag somebody deleted.
+  // One that cannot be seen is neither: what was known of it is kept.
+  decision.next.flag_seen =
+    flag.kind === 'written' ||
+    flag.kind === 'exists' ||
+    (flag.kind === 'would-write' && decision.next.flag_seen) ||
+    (flagUnknown !== null && loaded.state.flag_seen);
+  const { problems, incidents } = troubles(
+    decision.next.incidents,
+    {
+      killFailed,
+      killTried: decision.kill,
+      stopFailed: kill?.stop == null ? undefined : kill.stop.ok ? null : (config.target?.stopCommand ?? ''),
+      flagFailed: flag.kind === 'failed' ? `${flag.file}: ${flag.error}` : null,
+      flagUnknown,
+    },
+    decision.events.length > 0,
+    nowMs,
+    config.alerts.reminderMs,
+  );
+  decision.next.incidents = incidents;
+
+  const observation = await observe(config, result, decision.level);
+  const found = announce(observation.findings, decision.next.findings, nowMs);
+  decision.next.findings = found.memory;
+  for (const finding of found.announce)
+    audit?.record('finding', { kind: finding.kind, key: finding.key, text: finding.text });
+
+  const events = decision.events;
+  const alerts: { facts: AlertFacts; level: Level }[] = [];
+  if (events.length > 0 || problems.length > 0 || found.announce.length > 0) {
+    const about = decision.trigger?.name ?? events.find((e) => e.window !== '')?.window ?? null;
+    alerts.push({
+      facts: {
+        host: host(),
+        atIso: new Date(nowMs).toISOString(),
+        by: mode,
+        events,
+        windows: result.windows,
+        tops: topsOf(config, result, about),
+        flag,
+        kill,
+        problems,
+        findings: findingsToSay(found.announce, events),
+      },
+      level:
+        problems.length > 0 && decision.level === 'ok'
+          ? 'emergency'
+          : events.length === 0 && problems.length === 0
+            ? 'warn'
+            : decision.level,
+    });
+  }
+  audit?.record('decision', {
+    level: decision.level,
+    trigger: decision.trigger?.name ?? null,
+    events: events.map((e) => `${e.kind}:${e.window}:${e.level}`),
+    flag: flag.kind,
+    kill: decision.kill,
+    kill_switch: decision.next.kill_switch !== null,
+  });
+  const delivery = await dispatch.deliver(config, alerts, decision.next, audit, nowMs, dryRun, outbox);
+  if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
+  return {
+    decision,
+    events,
+    flag,
+    kill,
+    failures,
+    alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length },
+    observation,
+    announced: found.announce,
+  };
+}

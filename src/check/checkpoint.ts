@@ -1,0 +1,197 @@
+// The checkpoint (checkpoint.json in the state folder): where the log was read to, and the
+// figures recomputed so far. Its format, its version and what an older or damaged one becomes,
+// in one place. A checkpoint that is missing, corrupt or does not fit is not an error: the log
+// is read again from the start, and the reason is said (CheckResult.rebuilt).
+import * as z from 'zod';
+import { type Config, horizonSeconds } from '../config.js';
+import { Attribution } from '../core/attribution.js';
+import type { DayCalendar } from '../core/calendar.js';
+import { Ledger } from '../core/ledger.js';
+import { newTotals, type ScanTotals } from '../core/scan.js';
+import { badField, count, jsonNumber, keepEntries, parseSaved } from '../core/saved/parse.js';
+import { StormTracker } from '../core/storms.js';
+import { FailureError } from '../errors.js';
+import { loadCursor, loadGenerations, saveCursor, type TailState } from '../effects/log-tail.js';
+import { checkpointFile } from '../effects/state-paths.js';
+import { readJson, writeJsonAtomic } from '../effects/store.js';
+import { loadPriceCache, type PriceCache } from '../price-table.js';
+import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefSchema } from './storm-ids.js';
+
+// 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
+// rebuilt from the log once, with a note.
+const CHECKPOINT_VERSION = 2;
+
+export function checkpointPath(config: Config): string {
+  return checkpointFile(config.stateDir);
+}
+
+export interface Loaded {
+  tail: TailState | null;
+  ledger: Ledger;
+  attribution: Attribution;
+  totals: ScanTotals;
+  storms: StormTracker | null;
+  /** The retry-storm ids seen once that the checkpoint names. */
+  singlesRef: SinglesRef | null;
+  prices: PriceCache;
+  savedAtMs: number | null;
+  rebuilt: string | null;
+  /** Spend saved as dated beyond now + the tolerance was moved to now (the clock went back): save that. */
+  clockMoved: boolean;
+}
+
+export function stormSettings(config: Config): { count: number; windowMs: number } | null {
+  return config.retryStorm === null
+    ? null
+    : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
+}
+
+const sampleSchema = z.looseObject({
+  file: z.string(),
+  line: jsonNumber,
+  reason: z.string(),
+  excerpt: z.string(),
+});
+
+const unpricedSchema = z.looseObject({
+  lines: jsonNumber,
+  tokens: jsonNumber,
+  micros: jsonNumber,
+  at_rate: jsonNumber,
+  last_ms: jsonNumber,
+});
+
+/** The running totals. Totals saved by an older version lack the newer counts: they start at zero. */
+const totalsSchema = z
+  .looseObject({
+    records: count,
+    malformed: count,
+    future_lines: count,
+    uncosted_lines: count,
+    newest_ms: count,
+    malformed_samples: z.array(sampleSchema),
+    zero_cost_lines: jsonNumber.catch(() => newTotals().zero_cost_lines),
+    zero_cost_micros: jsonNumber.catch(() => newTotals().zero_cost_micros),
+    unpriced: keepEntries(unpricedSchema),
+  })
+  .transform((totals) => totals as unknown as ScanTotals);
+
+/** Where the log was read to: null before the log existed. */
+const cursorSchema = z
+  .unknown()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === null) return null;
+    const cursor = loadCursor(value);
+    if (cursor === null) {
+      ctx.issues.push({ code: 'custom', message: 'not a place in the log', input: value });
+      return z.NEVER;
+    }
+    return cursor;
+  });
+
+/**
+ * What must be read for the checkpoint to be used: the place in the log and the totals (the
+ * version, the log and the ledger are checked before, each with its own note). The rest is kept
+ * where it can be (Attribution.fromState, StormTracker.fromState, loadGenerations,
+ * loadPriceCache, the ids seen once): a part that cannot is started afresh alone.
+ */
+export const checkpointSchema = z.looseObject({
+  current: cursorSchema,
+  totals: totalsSchema,
+  saved_at: z.string().catch(''),
+  storm_singles: singlesRefSchema,
+});
+
+/** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
+export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): Loaded {
+  const horizon = horizonSeconds(config);
+  const settings = stormSettings(config);
+  const fresh = (why: string | null): Loaded => ({
+    tail: null,
+    ledger: new Ledger(horizon, calendar, nowMs),
+    attribution: new Attribution(horizon, calendar, nowMs),
+    totals: newTotals(),
+    storms: settings === null ? null : new StormTracker(settings, nowMs),
+    singlesRef: null,
+    prices: loadPriceCache(null, nowMs),
+    savedAtMs: null,
+    rebuilt: why,
+    clockMoved: false,
+  });
+  const read = readJson(checkpointPath(config));
+  if (read.kind === 'missing') return fresh('no checkpoint yet: reading the whole log');
+  if (read.kind === 'corrupt') return fresh(`checkpoint unreadable (${read.reason}): rebuilt from the log`);
+  const cp = read.value as Record<string, unknown> | null;
+  if (cp !== null && typeof cp === 'object' && cp.version === 1)
+    return fresh(
+      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once',
+    );
+  if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION)
+    return fresh('checkpoint in an unknown format: rebuilt from the log');
+  if (cp.log !== config.log) return fresh('the configured log changed: rebuilt from the log');
+  const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
+  if (restored === null)
+    return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
+  const parsed = parseSaved(checkpointSchema, cp);
+  if (!parsed.ok) return fresh(`checkpoint damaged (${badField(parsed)}): rebuilt from the log`);
+  const { current, totals, storm_singles: singlesRef } = parsed.value;
+  const savedAtMs = Date.parse(parsed.value.saved_at);
+  const previous = loadGenerations(cp.previous, Number.isNaN(savedAtMs) ? null : savedAtMs, nowMs);
+  return {
+    tail: current === null ? null : { current, previous },
+    ledger: restored.ledger,
+    attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
+    totals,
+    singlesRef,
+    prices: loadPriceCache(cp.prices, nowMs),
+    storms:
+      settings === null
+        ? null
+        : StormTracker.fromState(
+            cp.storms,
+            settings,
+            nowMs,
+            () => loadSingles(config, singlesRef),
+            singlesRef?.delta ?? [],
+          ),
+    savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
+    rebuilt: null,
+    clockMoved: restored.moved > 0,
+  };
+}
+
+/**
+ * Save what this check read and recomputed (the caller holds the lock), with the retry-storm ids
+ * seen once beside it (storm-ids.ts).
+ */
+export function saveCheckpoint(config: Config, loaded: Loaded, tail: TailState, nowMs: number): void {
+  const storms = loaded.storms;
+  const before = loaded.rebuilt === null ? loaded.singlesRef : null;
+  const { ref: singlesRef, newBase } = nextSinglesRef(config, storms, before, nowMs);
+  const checkpoint = {
+    version: CHECKPOINT_VERSION,
+    log: config.log,
+    saved_at: new Date(nowMs).toISOString(),
+    current: tail.current === null ? null : saveCursor(tail.current),
+    previous: tail.previous.map(saveCursor),
+    ledger: loaded.ledger.toState(),
+    attribution: loaded.attribution.toState(),
+    totals: loaded.totals,
+    ...(storms !== null ? { storm_singles: singlesRef } : {}),
+    prices: loaded.prices,
+  };
+  try {
+    // The storm ids by name may be 100,000 of them: written as JSON text, one id at a time.
+    writeJsonAtomic(
+      checkpointPath(config),
+      checkpoint,
+      storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {},
+    );
+  } catch (error) {
+    throw new FailureError(
+      `cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`,
+    );
+  }
+  if (newBase || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
+}

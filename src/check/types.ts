@@ -1,0 +1,97 @@
+// The shapes one check passes along: what reading found (CheckResult), what acting did
+// (Enforcement), what else was observed, and how a check is run. Types only, so that the check's
+// steps can share them without importing each other.
+import type { Attribution } from '../core/attribution.js';
+import type { AlertEvent, Decision } from '../core/decide.js';
+import type { FlagOutcome, KillSummary } from '../core/alert-text.js';
+import type { AppStateView, Finding } from '../core/findings.js';
+import type { Ledger } from '../core/ledger.js';
+import type { WindowStatus } from '../core/levels.js';
+import type { MalformedSample, ScanTotals } from '../core/scan.js';
+import type { Storm } from '../core/storms.js';
+import type { TargetFinding } from '../effects/target.js';
+import type { AlertDispatch, AlertOutbox } from './deliver.js';
+import type { MeterStart } from './grace-meter.js';
+
+export interface CheckResult {
+  nowMs: number;
+  windows: WindowStatus[];
+  /** Spend per model and agent, for the top spenders of a window. */
+  attribution: Attribution;
+  totals: ScanTotals;
+  /** Lines read in this check (records and malformed). */
+  newRecords: number;
+  newMalformed: number;
+  /** Lines dated more than 5 minutes ahead, counted as now, in this check. */
+  newFuture: number;
+  newMalformedSamples: MalformedSample[];
+  bytesRead: number;
+  /** Why the checkpoint was rebuilt from the log, or null when it was used. */
+  rebuilt: string | null;
+  notes: string[];
+  /** The log could not be read: the check is blind and must fail loudly. */
+  logError: string | null;
+  log: { path: string; size: number; mtimeMs: number } | null;
+  /** Ids billed again and again inside the retry-storm window (empty when that check is off). */
+  storms: Storm[];
+  /** More ids than can be followed were in the window: storms among the rest go unseen. */
+  stormOverflow: boolean;
+  /** The newest line time read in this check (as dated, before clamping); 0 when none was read. */
+  newestReadMs: number;
+  /** Spend over the burn-rate windows (null when that check is off). */
+  burn: { shortUsd: number; longUsd: number } | null;
+  /** The ledger, for figures at other times (the app's state file is dated). */
+  ledger: Ledger;
+  /** The windows, and signals that act like one (a retry storm at its level): what decisions see. */
+  signals: WindowStatus[];
+  /** Threads that read the log in this check: 2 when a helper thread read part of it. */
+  scanThreads: number;
+  /** Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted for. */
+  newZeroCost: number;
+  newZeroCostUsd: number;
+  /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */
+  meterStart: MeterStart;
+}
+
+export interface Observation {
+  app: AppStateView | null;
+  findings: Finding[];
+  /** When the burn rate would reach the daily limit (epoch ms); null when it is not burning. */
+  burnReachMs: number | null;
+  /** The target, when it had to be looked for (a quiet log with silence.after set). */
+  target: TargetFinding | null;
+}
+
+export type Mode = 'run' | 'watch';
+
+export interface RunOptions {
+  mode: Mode;
+  dryRun: boolean;
+  /** The clock, passed in so that a check is one instant from start to end. */
+  now: () => number;
+  /**
+   * `watch`: leave routine checks out of the audit log (see routineCheck); the daemon keeps this
+   * object between checks: the levels and time of the last check recorded.
+   */
+  quiet?: { last: { levels: string; atMs: number } | null };
+  /** `watch`: its sender, which takes the alerts so that the check never waits for Slack. */
+  outbox?: AlertOutbox | null;
+  /** `watch`: the alert dispatch kept between checks (ids, the one-time note on adding Slack). */
+  dispatch?: AlertDispatch;
+}
+
+export interface Enforcement {
+  decision: Decision;
+  /** The events alerted (the decision's, and a target that came back). */
+  events: AlertEvent[];
+  flag: FlagOutcome;
+  kill: KillSummary | null;
+  /** Why the command must exit 1 (flag not written, kill failed, state not saved). */
+  failures: string[];
+  alerts: { sent: number; failed: number; pending: number };
+  /** What else the check found (app state, storms, burn rate, blind spots), and which were alerted now. */
+  observation: Observation;
+  announced: Finding[];
+}
+
+export interface CheckOutcome extends CheckResult, Enforcement {}

@@ -1,0 +1,66 @@
+// Every file of the state folder, named in one place. The folder is the config's state_dir (or
+// systemd's StateDirectory=); each function takes it and returns the file's full path.
+import path from 'node:path';
+
+/** The check's place in the log and the figures recomputed so far (check/checkpoint.ts). */
+export function checkpointFile(stateDir: string): string {
+  return path.join(stateDir, 'checkpoint.json');
+}
+
+/** What was alerted, acknowledged and still waits to be sent (check/alert-state.ts). */
+export function alertsFile(stateDir: string): string {
+  return path.join(stateDir, 'alerts.json');
+}
+
+/** Proof that a check completed (effects/heartbeat.ts). */
+export function heartbeatFile(stateDir: string): string {
+  return path.join(stateDir, 'heartbeat.json');
+}
+
+/** What `check-heartbeat` last alerted, so that it alerts once per trouble. */
+export function heartbeatAlertFile(stateDir: string): string {
+  return path.join(stateDir, 'heartbeat-alert.json');
+}
+
+/** When `notify` last announced each unit or message. */
+export function notifyFile(stateDir: string): string {
+  return path.join(stateDir, 'notify.json');
+}
+
+/** The audit log, one JSON object per line, appended (effects/audit.ts). */
+export function auditFile(stateDir: string): string {
+  return path.join(stateDir, 'audit.jsonl');
+}
+
+/** The lock that keeps two checks from acting at once (effects/store.ts). */
+export function lockFile(stateDir: string): string {
+  return path.join(stateDir, 'lock');
+}
+
+/** Retry-storm ids seen once, as raw doubles beside the checkpoint (check/storm-ids.ts). */
+const STORM_IDS_PREFIX = 'storm-ids.';
+const STORM_IDS_SUFFIX = '.bin';
+
+/** The files of ids seen once, as a pattern for messages. */
+export function stormIdsPattern(stateDir: string): string {
+  return `${path.join(stateDir, STORM_IDS_PREFIX)}*${STORM_IDS_SUFFIX}`;
+}
+
+/** A new, unused name for a file of ids seen once (a new name each time it is written). */
+export function newStormIdsName(nowMs: number, random: number): string {
+  return `${STORM_IDS_PREFIX}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}${STORM_IDS_SUFFIX}`;
+}
+
+/** A name the checkpoint may give for its file of ids: in the folder itself, not a path. */
+export function isStormIdsRef(name: string): boolean {
+  return name.startsWith(STORM_IDS_PREFIX) && !name.includes('/');
+}
+
+/** A file of the folder that is a file of ids seen once (to prune). */
+export function isStormIdsFile(name: string): boolean {
+  return name.startsWith(STORM_IDS_PREFIX) && name.endsWith(STORM_IDS_SUFFIX);
+}
+
+export function stormIdsFile(stateDir: string, name: string): string {
+  return path.join(stateDir, name);
+}
