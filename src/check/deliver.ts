@@ -25,7 +25,7 @@ export interface Delivery {
 }
 
 /**
- * The in-process sender of `watch` (src/alert-sender.ts) as a check sees it: it takes the new
+ * The in-process sender of `watch` (src/daemon/alert-sender.ts) as a check sees it: it takes the new
  * alerts (and any it does not know yet from alerts.json) and sends them beside the checks.
  */
 export interface AlertOutbox {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CheckQueue } from '../../src/check-queue.js';
+import { CheckQueue } from '../../src/daemon/check-queue.js';
 
 /** A check that takes `ms` (of fake time) and records what it was run for, and whether two overlapped. */
 function recorder(ms: number) {

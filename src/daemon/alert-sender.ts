@@ -6,14 +6,14 @@
 // saved in alerts.json under the state folder's lock, so that a restart loses none. While the
 // daemon runs it owns that queue (alerts.json `pending_owner`): other commands leave it alone,
 // so no alert is sent twice.
-import type { Config } from './config.js';
-import { enqueuePending, keepPending, type PendingAlert, type PendingOwner } from './core/decide.js';
-import { acquireLock } from './effects/store.js';
-import { postToSlack, SEND_BUDGET_MS, webhookSource } from './effects/slack.js';
-import { printable } from './format.js';
-import { loadAlerts, saveAlerts } from './check/alert-state.js';
-import { type AlertOutbox, selfOwner } from './check/deliver.js';
-import { Auditor } from './effects/audit.js';
+import type { Config } from '../config.js';
+import { enqueuePending, keepPending, type PendingAlert, type PendingOwner } from '../core/decide.js';
+import { acquireLock } from '../effects/store.js';
+import { postToSlack, SEND_BUDGET_MS, webhookSource } from '../effects/slack.js';
+import { printable } from '../format.js';
+import { loadAlerts, saveAlerts } from '../check/alert-state.js';
+import { type AlertOutbox, selfOwner } from '../check/deliver.js';
+import { Auditor } from '../effects/audit.js';
 
 /** Waits between failed rounds of sending; the last repeats. A new alert is tried at once. */
 export const RETRY_MS = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
