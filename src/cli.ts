@@ -153,6 +153,14 @@ async function main(argv: string[]): Promise<number> {
       cli.outputHelp({ error: true });
       return EXIT.USAGE;
     }
+    // `help bogus` would print the whole help as if asked: a mistake is one line, like the others.
+    const asked = argv[2] === 'help' ? argv[3] : undefined;
+    if (asked !== undefined && !asked.startsWith('-') && !cli.commands.some((c) => c.name() === asked)) {
+      const names = cli.commands.map((c) => c.name()).join(', ');
+      const shown = asked.replace(/[^\x20-\x7e]/g, '?');
+      stderrLine(`cost-watchdog: help: unknown command '${shown}' (commands: ${names})`);
+      return EXIT.USAGE;
+    }
     await cli.parseAsync(argv);
     return commandResult;
   } catch (error) {

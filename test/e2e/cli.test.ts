@@ -43,7 +43,6 @@ describe('usage', () => {
     [['run', '-c'], /^cost-watchdog: option .* argument missing/m],
     [['clear-emergency'], /^cost-watchdog: required option '--reason <text>' not specified/m],
     [[], /Usage: cost-watchdog/],
-    [['help', 'bogus'], /Usage: cost-watchdog/],
   ])('%j exits 64', (args, message) => {
     const r = cli(args);
     expect(r.code).toBe(64);
@@ -56,6 +55,11 @@ describe('usage', () => {
     [['run', '-c'], "option '-c, --config <file>' argument missing"],
     [['clear-emergency'], "required option '--reason <text>' not specified"],
     [['status', 'extra'], "too many arguments for 'status'. Expected 0 arguments but got 1."],
+    [
+      ['help', 'bogus'],
+      "help: unknown command 'bogus' (commands: run, watch, kill, clear-emergency, status, " +
+        'check-heartbeat, notify, systemd, validate, init)',
+    ],
   ])("commander's own error %j is one prefixed line, exit 64", (args, message) => {
     const r = cli(args);
     expect(r.code).toBe(64);
