@@ -9,7 +9,8 @@ const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
   const dir = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
   process.stderr.write(
-    `cost-watchdog: this copy is not built (no dist/cli.js): run \`npm run build\` in ${dir}, ` +
+    'cost-watchdog: this copy is not built (no dist/cli.js): ' +
+      `run \`npm ci && npm run build\` in ${dir}, ` +
       'or install from a packed tarball (npm pack, then npm install -g ./cost-watchdog-<version>.tgz)\n',
   );
   process.exit(1);

@@ -230,7 +230,8 @@ describe('an unbuilt copy', () => {
       expect(r.status).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(
-        `cost-watchdog: this copy is not built (no dist/cli.js): run \`npm run build\` in ${real}, ` +
+        'cost-watchdog: this copy is not built (no dist/cli.js): ' +
+          `run \`npm ci && npm run build\` in ${real}, ` +
           'or install from a packed tarball (npm pack, then npm install -g ./cost-watchdog-<version>.tgz)\n',
       );
     }
