@@ -40,7 +40,9 @@ async function sample(bin, dir) {
   const pidFile = path.join(dir, 'state', 'app.pid');
   writeFileSync(
     path.join(dir, 'watchdog.yaml'),
-    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\ntarget:\n  pid_file: state/app.pid\n`,
+    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100}` +
+      ` }\n` +
+      `target:\n  pid_file: state/app.pid\n`,
   );
   writeFileSync(
     log,
@@ -111,12 +113,15 @@ export async function graceBench({ bin, work, repeat = Number(process.env.BENCH_
   );
   for (const [i, s] of samples.entries()) {
     console.log(
-      `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`}`,
+      `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it` +
+        `${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after ` + `SIGTERM at +$` + `${s.cut.spend_usd.toFixed(2)}`}`,
     );
   }
   const ok = worst <= GOAL_USD;
   console.log(
-    `${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ${ok ? 'met' : 'NOT MET'}`,
+    `${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $` +
+      `${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ` +
+      `${ok ? 'met' : 'NOT MET'}`,
   );
   return ok;
 }

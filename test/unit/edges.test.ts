@@ -18,24 +18,27 @@ const PRESENT: FlagSeen = { kind: 'present' };
 const ENOTDIR: FlagSeen = { kind: 'unknown', code: 'ENOTDIR', detail: 'ENOTDIR: not a directory, stat' };
 const EACCES: FlagSeen = { kind: 'unknown', code: 'EACCES', detail: 'EACCES: permission denied, stat' };
 
-describe('flagCheckFailed: only a flag confirmed to exist is in force; one that cannot be seen fails the check', () => {
-  const cases: [string, FlagSeen, FlagOutcomeKind, boolean, boolean][] = [
-    // name, seen, outcome, in force, check failed
-    ['absent, nothing needed', ABSENT, 'none', false, false],
-    ['absent, written', ABSENT, 'written', false, false],
-    ['absent, write failed', ABSENT, 'failed', false, true],
-    ['present', PRESENT, 'exists', true, false],
-    ['folder is a file, nothing needed', ENOTDIR, 'unknown', false, true],
-    ['folder is a file, write failed', ENOTDIR, 'failed', false, true],
-    ['folder not searchable, nothing needed', EACCES, 'unknown', false, true],
-    ['unknown, but the write went through after all', EACCES, 'written', false, false],
-    ['unknown, dry run would write', EACCES, 'would-write', false, true],
-  ];
-  it.each(cases)('%s', (_name, seen, outcome, inForce, failed) => {
-    expect(flagInForce(seen)).toBe(inForce);
-    expect(flagCheckFailed(seen, outcome)).toBe(failed);
-  });
-});
+describe(
+  'flagCheckFailed: only a flag confirmed to exist is in force; one that cannot be seen fails the ' + 'check',
+  () => {
+    const cases: [string, FlagSeen, FlagOutcomeKind, boolean, boolean][] = [
+      // name, seen, outcome, in force, check failed
+      ['absent, nothing needed', ABSENT, 'none', false, false],
+      ['absent, written', ABSENT, 'written', false, false],
+      ['absent, write failed', ABSENT, 'failed', false, true],
+      ['present', PRESENT, 'exists', true, false],
+      ['folder is a file, nothing needed', ENOTDIR, 'unknown', false, true],
+      ['folder is a file, write failed', ENOTDIR, 'failed', false, true],
+      ['folder not searchable, nothing needed', EACCES, 'unknown', false, true],
+      ['unknown, but the write went through after all', EACCES, 'written', false, false],
+      ['unknown, dry run would write', EACCES, 'would-write', false, true],
+    ];
+    it.each(cases)('%s', (_name, seen, outcome, inForce, failed) => {
+      expect(flagInForce(seen)).toBe(inForce);
+      expect(flagCheckFailed(seen, outcome)).toBe(failed);
+    });
+  },
+);
 
 describe('errnoWords and flagUnknownReason', () => {
   it.each([
