@@ -13,14 +13,16 @@ const PREFILL_CENTS = 790; // at emergency: the first check writes the flag, the
 const GOAL_USD = 0.25;
 
 function runaway(pidFile, log) {
-  const script = `
+  const script =
+    `
     const fs = require('node:fs');
     process.on('SIGTERM', () => {});
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
     let n = 0;
     setInterval(() => {
       n++;
-      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, request_id: 'runaway-' + n, cost: 0.01, wall_ms: Date.now() }) + '\\n');
+      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, ` +
+    `request_id: 'runaway-' + n, cost: 0.01, wall_ms: Date.now() }) + '\\n');
     }, 24);
   `;
   return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });

@@ -25,11 +25,13 @@ function alive(pid) {
 
 /** A Slack that never answers, in its own process (this one blocks while it polls). */
 async function hangingSlack() {
-  const script = `
+  const script =
+    `
     const http = require('node:http');
     let n = 0;
     const held = [];
-    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { n++; held.push(res); process.stdout.write('request ' + n + '\\n'); }); });
+    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { n++; ` +
+    `held.push(res); process.stdout.write('request ' + n + '\\n'); }); });
     server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
   `;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -261,7 +261,11 @@ describe('burn rate', () => {
     expect(existsSync(flagFile(ws))).toBe(false);
     const [alert] = alertsIn(r.stderr);
     expect(alert).toMatch(
-      /WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the last 1h, \d+x the even pace of the daily kill limit \$240\.00; at this rate the daily kill limit is reached at \d\d:\d\d/,
+      new RegExp(
+        String.raw`WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the ` +
+          String.raw`last 1h, \d+x the even pace of the daily kill limit \$240\.00; at ` +
+          String.raw`this rate the daily kill limit is reached at \d\d:\d\d`,
+      ),
     );
     const burn = statusJson(ws).json.burn_rate;
     expect(burn?.burning).toBe(true);
@@ -281,7 +285,10 @@ describe('blind spots', () => {
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
     const r = ws.runJson();
     expect(alertsIn(r.stderr).join('\n')).toMatch(
-      /cost log silent while the app runs — its accounting may be broken \(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)/,
+      new RegExp(
+        'cost log silent while the app runs — its accounting may be broken ' +
+          String.raw`\(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)`,
+      ),
     );
     tree.parent.kill('SIGKILL');
     for (const pid of tree.children) process.kill(pid, 'SIGKILL');

@@ -538,7 +538,10 @@ describe('Slack', () => {
     const refused = ws.run('run');
     expect(refused.code).toBe(78);
     expect(refused.stderr).toMatch(
-      /slack\.webhook_url_file: .*slack-url is open to group and others \(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 /,
+      new RegExp(
+        String.raw`slack\.webhook_url_file: .*slack-url is open to group and others ` +
+          String.raw`\(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 `,
+      ),
     );
   });
 });
@@ -565,7 +568,10 @@ describe('StrictModes for the config', () => {
     const r = ws.run('run');
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(
-      /refusing a config file owned by uid 65534, not by root or the user the watchdog runs as \(uid 0\).*chown root/,
+      new RegExp(
+        'refusing a config file owned by uid 65534, not by root or the user ' +
+          String.raw`the watchdog runs as \(uid 0\).*chown root`,
+      ),
     );
   });
 

@@ -240,7 +240,10 @@ describe('watch', () => {
     [
       'a bad schedule',
       config('watch:\n  schedule: "61 * * * * *"\n'),
-      /watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": 61 is an invalid expression for second/,
+      new RegExp(
+        String.raw`watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": ` +
+          '61 is an invalid expression for second',
+      ),
     ],
     [
       'a schedule with too few fields',
@@ -686,7 +689,10 @@ describe('systemd units', () => {
     const r = ws.run('systemd', '--interval', '5m');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
-      /--interval 5m is not shorter than heartbeat\.max_age 5m: check-heartbeat would report the watchdog down/,
+      new RegExp(
+        String.raw`--interval 5m is not shorter than heartbeat\.max_age 5m: ` +
+          'check-heartbeat would report the watchdog down',
+      ),
     );
   });
 

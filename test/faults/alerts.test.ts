@@ -292,7 +292,11 @@ describe("dead-man's-switch ping faults", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(flagFile(ws))).toBe(true);
     expect(r.stderr).toMatch(
-      /dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(request failed \(ECONNREFUSED\)\); the check itself is not affected/,
+      new RegExp(
+        String.raw`dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed ` +
+          String.raw`\(request failed \(ECONNREFUSED\)\); the check itself is not ` +
+          'affected',
+      ),
     );
     expect(auditOf(ws).find(is('ping_failed'))).toMatchObject({ check_ok: true });
     const d = await startWatch(ws);

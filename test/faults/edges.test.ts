@@ -85,8 +85,11 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
       const env = { SLACK_WEBHOOK_URL: slack.url };
       const ws = workspace(cfg(FLAG_IN_FOLDER));
       writeFileSync(path.join(ws.dir, 'flags'), 'a file where the flag folder should be\n');
-      const reason =
-        /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: not a folder \(ENOTDIR\)/m;
+      const reason = new RegExp(
+        '^cost-watchdog: cannot tell whether the emergency flag ' +
+          String.raw`\S+\/flags\/cost_emergency\.flag exists: not a folder \(ENOTDIR\)`,
+        'm',
+      );
 
       // Spend ok: nothing needs the flag, but the brake is broken: the check failed.
       ws.append(lines(1, 1));
@@ -111,7 +114,12 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
       expect(em.code).toBe(1);
       expect(em.stdout).not.toMatch(/in force/);
       expect(em.stderr).toMatch(
-        /^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\): \S+\/flags, or a folder above it, is a file$/m,
+        new RegExp(
+          '^cost-watchdog: emergency flag not written: ' +
+            String.raw`\S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\): ` +
+            String.raw`\S+\/flags, or a folder above it, is a file$`,
+          'm',
+        ),
       );
       const critical = statusOf(await run(ws, ['status', '--json']));
       expect(critical.code).toBe(2);
@@ -138,9 +146,10 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
       await waitFor(
         'watch to say the check failed',
         () =>
-          /CHECK FAILED: emergency flag not written: \S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)/.test(
-            watch.stderr(),
-          ),
+          new RegExp(
+            'CHECK FAILED: emergency flag not written: ' +
+              String.raw`\S+\/flags\/cost_emergency\.flag: not a folder \(ENOTDIR\)`,
+          ).test(watch.stderr()),
         30_000,
       );
       const hb = readJsonFile(path.join(ws.stateDir, 'heartbeat.json')) as {
@@ -177,8 +186,12 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
         onTestFinished(() => chmodSync(flags, 0o755));
         as = (args, extra = {}) => run(ws, args, extra);
       }
-      const reason =
-        /^cost-watchdog: cannot tell whether the emergency flag \S+\/flags\/cost_emergency\.flag exists: permission denied \(EACCES\)/m;
+      const reason = new RegExp(
+        '^cost-watchdog: cannot tell whether the emergency flag ' +
+          String.raw`\S+\/flags\/cost_emergency\.flag exists: permission denied ` +
+          String.raw`\(EACCES\)`,
+        'm',
+      );
 
       const ok = await as(['run'], env);
       expect(ok.code, ok.stderr).toBe(1);
@@ -241,7 +254,11 @@ describe('fault: the flag folder is a file, unreadable, or full', () => {
     }
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(
-      /^cost-watchdog: emergency flag not written: \S+\/flags\/cost_emergency\.flag: no space left on the device/m,
+      new RegExp(
+        '^cost-watchdog: emergency flag not written: ' +
+          String.raw`\S+\/flags\/cost_emergency\.flag: no space left on the device`,
+        'm',
+      ),
     );
     expect(r.stdout).not.toMatch(/in force/);
     expect(audit(ws).find((e) => e.event === 'flag_failed')).toMatchObject({ code: 'ENOSPC' });
@@ -263,7 +280,11 @@ describe('fault: a folder where the flag should be', () => {
       const r = await run(ws, ['clear-emergency', '--reason', 'test', '--force']);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toMatch(
-        /^cost-watchdog: cannot remove the emergency flag \S+cost_emergency\.flag: it is a folder, not a flag file/m,
+        new RegExp(
+          '^cost-watchdog: cannot remove the emergency flag ' +
+            String.raw`\S+cost_emergency\.flag: it is a folder, not a flag file`,
+          'm',
+        ),
       );
       expect(r.stderr).not.toMatch(/EISDIR: illegal operation/);
       expect(audit(ws).some((e) => e.event === 'clear_failed' && e.code === 'EISDIR')).toBe(true);
@@ -445,7 +466,10 @@ describe('fault: writable config or secret file', () => {
         const unreadable = await cliAs(NOBODY, ws, ['validate']);
         expect(unreadable.code).toBe(78);
         expect(unreadable.stderr).toMatch(
-          /cannot be read by the user the watchdog runs as \(uid 65534\): permission denied \(EACCES\) \(fix: chown 65534 /,
+          new RegExp(
+            String.raw`cannot be read by the user the watchdog runs as \(uid 65534\): ` +
+              String.raw`permission denied \(EACCES\) \(fix: chown 65534 `,
+          ),
         );
         const unreadableRun = await cliAs(NOBODY, ws, ['run']);
         expect(unreadableRun.code).toBe(78);

@@ -108,7 +108,11 @@ describe('config errors name the key path and what was expected', () => {
       { ...base, limts: {} },
       [
         expect.stringMatching(
-          /^limts: unknown key \(expected one of: log, state_file, flag_file, state_dir, timezone, limits, target, cost, app_state, retry_storm, burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$/,
+          new RegExp(
+            String.raw`^limts: unknown key \(expected one of: log, state_file, flag_file, ` +
+              'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
+              String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$`,
+          ),
         ),
       ],
     ],

@@ -111,7 +111,11 @@ describe('enqueuePending', () => {
       expect(r.replaced.map((p) => p.id)).toEqual(['e']);
       expect(r.queue.map((p) => p.id)).toEqual(['k']);
       expect(r.queue[0]?.text).toMatch(
-        /\n• replaces an alert not sent in time \(2027-01-15T07:59:55\.000Z\): EMERGENCY: 15m spend \$5\.10 crossed the emergency limit \$5\.00$/,
+        new RegExp(
+          String.raw`\n• replaces an alert not sent in time ` +
+            String.raw`\(2027-01-15T07:59:55\.000Z\): EMERGENCY: 15m spend \$5\.10 crossed ` +
+            String.raw`the emergency limit \$5\.00$`,
+        ),
       );
     },
   );
