@@ -116,7 +116,11 @@ export async function graceBench({ bin, work, repeat = Number(process.env.BENCH_
   for (const [i, s] of samples.entries()) {
     console.log(
       `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it` +
-        `${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after ` + `SIGTERM at +$` + `${s.cut.spend_usd.toFixed(2)}`}`,
+        (s.cut === null
+          ? ' (no early SIGKILL)'
+          : `; early SIGKILL ${s.cut.after_ms} ms after ` +
+            `SIGTERM at +$` +
+            `${s.cut.spend_usd.toFixed(2)}`),
     );
   }
   const ok = worst <= GOAL_USD;

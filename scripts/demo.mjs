@@ -160,7 +160,9 @@ if (gone === null) {
   say(
     `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was ` +
       `killed` +
-      `${existsSync(path.join(state, 'cost_emergency.flag')) ? ' and the flag stays until ' + '`cost-watchdog ' + 'clear-emergency --reason ' + '...`' : ''}`,
+      (existsSync(path.join(state, 'cost_emergency.flag'))
+        ? ' and the flag stays until ' + '`cost-watchdog ' + 'clear-emergency --reason ' + '...`'
+        : ''),
   );
 }
 process.exit();

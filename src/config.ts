@@ -537,7 +537,10 @@ function problemsOf(error: z.ZodError): string[] {
       }
       default:
         problems.push(
-          `${where}: ${issue.message.startsWith('Invalid') || issue.message.startsWith('Too') ? `${issue.message.toLowerCase()}` + `, got` + ` ${describe(issue.input)}` : issue.message}`,
+          `${where}: ` +
+            (issue.message.startsWith('Invalid') || issue.message.startsWith('Too')
+              ? `${issue.message.toLowerCase()}` + `, got` + ` ${describe(issue.input)}`
+              : issue.message),
         );
     }
   }

@@ -152,6 +152,13 @@ export async function stopTarget(
     ? null
     : `kill failed: ${report.survivors.length} process(es) still running (` +
       `${report.survivors.join(', ')})` +
-      `${report.refused.length > 0 ? `, signals refused (EPERM) for ` + `${report.refused.join(', ')}` + `: ` + `run the watchdog as ` + `the app's ` + `user or as root` : ''}`;
+      (report.refused.length > 0
+        ? `, signals refused (EPERM) for ` +
+          `${report.refused.join(', ')}` +
+          `: ` +
+          `run the watchdog as ` +
+          `the app's ` +
+          `user or as root`
+        : '');
   return { summary, failed };
 }

@@ -133,7 +133,8 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const lines = removed
       ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
       : [
-          `no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch ' + 'is now off)' : ''}`,
+          `no emergency flag at ${config.flagFile}: nothing to remove` +
+            (hadSwitch ? ' (the kill switch ' + 'is now off)' : ''),
         ];
     if (Object.keys(acknowledged).length > 0)
       lines.push(
@@ -143,8 +144,15 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       );
     process.stdout.write(
       options.json
-        ? `${JSON.stringify({ removed, file: config.flagFile, forced: force, acknowledged, reason, by: person, failures })}` +
-            `\n`
+        ? JSON.stringify({
+            removed,
+            file: config.flagFile,
+            forced: force,
+            acknowledged,
+            reason,
+            by: person,
+            failures,
+          }) + `\n`
         : `${lines.map(printable).join('\n')}\n`,
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));

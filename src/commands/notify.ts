@@ -63,7 +63,9 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
       details.push(
         `last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (` +
           `${hb.heartbeat.mode}` +
-          `${hb.heartbeat.result?.ok === false ? `, failed: ` + `${hb.heartbeat.result.error ?? 'no reason recorded'}` : ', ok'}` +
+          (hb.heartbeat.result?.ok === false
+            ? `, failed: ` + `${hb.heartbeat.result.error ?? 'no reason recorded'}`
+            : ', ok') +
           `)`,
       );
     } else {
@@ -120,8 +122,11 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
   }
   if (options.json)
     process.stdout.write(
-      `${JSON.stringify({ sent: delivery.kind === 'sent', delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) })}` +
-        `\n`,
+      JSON.stringify({
+        sent: delivery.kind === 'sent',
+        delivery: delivery.kind,
+        ...(delivery.kind === 'failed' ? { error: delivery.error } : {}),
+      }) + `\n`,
     );
   if (delivery.kind === 'failed')
     throw new FailureError(

@@ -126,7 +126,10 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     );
   const cost = json.cost;
   out.push(
-    `  cost policy      ${config.cost.policy}${config.cost.policy === 'max' ? ' (the larger of the logged cost and ' + 'the estimate from tokens)' : ''}`,
+    `  cost policy      ${config.cost.policy}` +
+      (config.cost.policy === 'max'
+        ? ' (the larger of the logged cost and ' + 'the estimate from tokens)'
+        : ''),
   );
   if (cost.zero_cost_lines > 0)
     out.push(
@@ -137,7 +140,9 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     out.push(
       `  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ` +
         `${usd(u.spend_usd)} counted` +
-        `${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ` + `${usd(config.cost.unpricedPerMillion)}/M tokens` + `)` : ' (at the logged cost)'}`,
+        (u.counted_at_unpriced_rate > 0
+          ? ` (${u.counted_at_unpriced_rate} at ` + `${usd(config.cost.unpricedPerMillion)}/M tokens` + `)`
+          : ' (at the logged cost)'),
     );
   }
   const storms = json.retry_storms;
@@ -152,7 +157,11 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   if (app !== null) {
     const detail =
       app.status === 'ok'
-        ? `updated ${app.updated_at === null ? 'at an unknown time' : `${app.updated_at} (` + `${ago((app.age_seconds ?? 0) * 1000)}` + `)`}${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}`
+        ? `updated ` +
+          (app.updated_at === null
+            ? 'at an unknown time'
+            : `${app.updated_at} (` + `${ago((app.age_seconds ?? 0) * 1000)}` + `)`) +
+          `${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}`
         : app.status === 'missing'
           ? 'MISSING'
           : `UNREADABLE: ${printable(app.error ?? '')}`;

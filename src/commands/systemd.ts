@@ -158,7 +158,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     const sudo = user ? '' : 'sudo ';
     process.stderr.write(
       [
-        `cost-watchdog: to install (checks ${intervalMs === 60_000 ? 'every minute' : `every ` + `${formatDuration(intervalMs)}`}, heartbeat every 5 minutes):`,
+        `cost-watchdog: to install (checks ` +
+          (intervalMs === 60_000 ? 'every minute' : `every ` + `${formatDuration(intervalMs)}`) +
+          `, heartbeat every 5 minutes):`,
         `  ${sudo}cost-watchdog systemd${user ? ' --user' : ''}` +
           `${instance !== null ? ` --name ${instance}` : ''}` +
           `${options.interval !== undefined ? ` --interval ${options.interval}` : ''}` +

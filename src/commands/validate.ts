@@ -75,7 +75,10 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   const source = webhookSource(config, process.env);
   const slackText =
     source.kind === 'url'
-      ? `from ${source.from}${source.from === config.slack.webhookUrlFile ? ' (held like a key: a regular file, yours ' + "or root's, open to nobody else)" : ''}`
+      ? `from ${source.from}` +
+        (source.from === config.slack.webhookUrlFile
+          ? ' (held like a key: a regular file, yours ' + "or root's, open to nobody else)"
+          : '')
       : source.kind === 'broken'
         ? `BROKEN: ${source.from} ${source.problem}`
         : `not set ($${config.slack.webhookUrlEnv} is empty)`;
@@ -88,7 +91,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
     notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2)}` +
+      JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2) +
         `\n`,
     );
   } else {
@@ -97,7 +100,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  log         ${config.log}`,
       `  state file  ${config.stateFile ?? '(none)'}`,
       `  flag file   ${config.flagFile}`,
-      `  state dir   ${config.stateDir}${config.stateDirFrom === 'systemd' ? ' (from systemd: ' + '$STATE_DIRECTORY)' : config.stateDirFrom === 'default' ? ' (the default, beside the config)' : ''}`,
+      `  state dir   ${config.stateDir}` +
+        (config.stateDirFrom === 'systemd'
+          ? ' (from systemd: ' + '$STATE_DIRECTORY)'
+          : config.stateDirFrom === 'default'
+            ? ' (the default, beside the config)'
+            : ''),
       `  time zone   ${config.timezone}`,
       ...config.windows.map((w) => `  ${w.name.padEnd(10)}  ${limitsText(w.limits)}`),
       config.target === null
@@ -125,10 +133,24 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
         `${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
       `  heartbeat   check-heartbeat fails when the last check is older than ` +
         `${formatDuration(config.heartbeat.maxAgeMs)}; ` +
-        `${config.heartbeat.pingUrl === null ? "no dead-man's-switch ping" : `pings ${new URL(config.heartbeat.pingUrl).host}` + ` a` + `fter each check (/fail after a failed ` + `one)`}`,
+        (config.heartbeat.pingUrl === null
+          ? "no dead-man's-switch ping"
+          : `pings ${new URL(config.heartbeat.pingUrl).host}` +
+            ` a` +
+            `fter each check (/fail after a failed ` +
+            `one)`),
       `  watch       timed checks "${config.watch.schedule}" besides one on every change`,
       `  cost policy ${config.cost.policy}: ${POLICY_WORDS[config.cost.policy]}`,
-      `  prices      the table of @pydantic/genai-prices ${priceTableVersion() ?? '(NOT INSTALLED: every model ' + 'counts as unpriced)'}${Object.keys(config.cost.prices).length > 0 ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}` : ''}; a model without a price counts ${formatUsd(config.cost.unpricedPerMillion)} per million tokens when it logs no cost; a line above ${formatUsd(config.cost.maxLineUsd)} (cost.max_line_usd) is malformed`,
+      `  prices      the table of @pydantic/genai-prices ` +
+        (priceTableVersion() ?? '(NOT INSTALLED: every model ' + 'counts as unpriced)') +
+        (Object.keys(config.cost.prices).length > 0
+          ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}`
+          : '') +
+        `; a model without a price counts ` +
+        formatUsd(config.cost.unpricedPerMillion) +
+        ` per million tokens when it logs no cost; a line above ` +
+        formatUsd(config.cost.maxLineUsd) +
+        ` (cost.max_line_usd) is malformed`,
       `  app state   ${
         config.stateFile === null
           ? 'not compared (no state_file)'
@@ -136,11 +158,33 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
               Object.entries(config.appState.windows)
                 .map(([w, k]) => `${w} = ${k}`)
                 .join(', ') || 'no window figures'
-            }; stale when "${config.appState.updatedAt}" is ${formatDuration(config.appState.staleAfterMs)} behind the log; under-reports beyond ${formatUsd(config.appState.toleranceUsd)} or ${config.appState.tolerancePercent}%`
+            }; stale when "${config.appState.updatedAt}" is ` +
+            `${formatDuration(config.appState.staleAfterMs)} behind the log; under-reports beyond ` +
+            `${formatUsd(config.appState.toleranceUsd)} or ${config.appState.tolerancePercent}%`
       }`,
-      `  storms      ${config.retryStorm === null ? 'off' : `the same ${config.retryStorm.key} ` + `${config.retryStorm.count} times in ` + `${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ` + `${config.retryStorm.level}`}`,
-      `  burn rate   ${config.burnRate === null ? 'off' : `warns when the last ` + `${formatDuration(config.burnRate.shortMs)}` + ` ` + `and the last ` + `${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}` + `x ` + `the even pace of the daily limit`}`,
-      `  silence     ${config.silenceAfterMs === null ? 'off (silence.after)' : `alerts when the target runs and ` + `the log has not grown for ` + `${formatDuration(config.silenceAfterMs)}`}`,
+      `  storms      ` +
+        (config.retryStorm === null
+          ? 'off'
+          : `the same ${config.retryStorm.key} ` +
+            `${config.retryStorm.count} times in ` +
+            `${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ` +
+            `${config.retryStorm.level}`),
+      `  burn rate   ` +
+        (config.burnRate === null
+          ? 'off'
+          : `warns when the last ` +
+            `${formatDuration(config.burnRate.shortMs)}` +
+            ` ` +
+            `and the last ` +
+            `${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}` +
+            `x ` +
+            `the even pace of the daily limit`),
+      `  silence     ` +
+        (config.silenceAfterMs === null
+          ? 'off (silence.after)'
+          : `alerts when the target runs and ` +
+            `the log has not grown for ` +
+            `${formatDuration(config.silenceAfterMs)}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -132,7 +132,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);
       process.stdout.write(
-        `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}${actions.length > 0 ? ` | ` + `${actions.join('; ')}` : ''}\n`,
+        `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}` +
+          (actions.length > 0 ? ` | ` + `${actions.join('; ')}` : '') +
+          `\n`,
       );
       lastLevels = levelKey;
     }

@@ -66,7 +66,10 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
     case 'enter':
     case 'escalate': {
       if (event.detail !== undefined)
-        return `${levelWord(event.level)}: ${event.detail}${event.kind === 'escalate' ? ` (was ` + `${event.previous}` + `)` : ''}`;
+        return (
+          `${levelWord(event.level)}: ${event.detail}` +
+          (event.kind === 'escalate' ? ` (was ` + `${event.previous}` + `)` : '')
+        );
       const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
       const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
       return `${levelWord(event.level)}: ${event.window} spend ${usd(event.spend)}${limit}${was}`;
@@ -77,7 +80,11 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
         `${event.previous})`
       );
     case 'reminder':
-      return `REMINDER: the emergency flag is still in force${event.window !== '' ? ` (${event.window} ` + `${usd(event.spend)}, now ` + `${event.level})` : ''}; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`;
+      return (
+        `REMINDER: the emergency flag is still in force` +
+        (event.window !== '' ? ` (${event.window} ` + `${usd(event.spend)}, now ` + `${event.level})` : '') +
+        `; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`
+      );
     case 'came-back':
       return (
         'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; ' +
