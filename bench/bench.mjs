@@ -56,8 +56,7 @@ function line(tMs) {
   serial++;
   return (
     `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":` +
-    `${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)}` +
-    `,"` +
+    `${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)},"` +
     `request_id":"r${serial}"}\n`
   );
 }
@@ -406,8 +405,7 @@ async function memorySection() {
   const distinct = (i) => {
     const k = i % NAMES;
     return (
-      `{"ts":"${iso(now - 600_000 + Math.floor((i / distinctLines) * 590_000))}","model":"model-${k}` +
-      `"` +
+      `{"ts":"${iso(now - 600_000 + Math.floor((i / distinctLines) * 590_000))}","model":"model-${k}"` +
       `,"agent":"agent-${k}","in":${1000 + (i % 900)},"out":${200 + (i % 300)},"cost_usd":0.000` +
       `${600 + (i % 400)},"request_id":"req-${k}"}\n`
     );

@@ -42,8 +42,7 @@ async function sample(bin, dir) {
   const pidFile = path.join(dir, 'state', 'app.pid');
   writeFileSync(
     path.join(dir, 'watchdog.yaml'),
-    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100}` +
-      ` }\n` +
+    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\n` +
       `target:\n  pid_file: state/app.pid\n`,
   );
   writeFileSync(
@@ -118,9 +117,7 @@ export async function graceBench({ bin, work, repeat = Number(process.env.BENCH_
       `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it` +
         (s.cut === null
           ? ' (no early SIGKILL)'
-          : `; early SIGKILL ${s.cut.after_ms} ms after ` +
-            `SIGTERM at +$` +
-            `${s.cut.spend_usd.toFixed(2)}`),
+          : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`),
     );
   }
   const ok = worst <= GOAL_USD;

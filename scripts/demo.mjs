@@ -158,10 +158,9 @@ if (gone === null) {
   for (const e of audit) kinds.set(e.event, (kinds.get(e.event) ?? 0) + 1);
   console.log([...kinds].map(([k, n]) => `${k} x${n}`).join(', '));
   say(
-    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was ` +
-      `killed` +
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was killed` +
       (existsSync(path.join(state, 'cost_emergency.flag'))
-        ? ' and the flag stays until ' + '`cost-watchdog ' + 'clear-emergency --reason ' + '...`'
+        ? ' and the flag stays until `cost-watchdog clear-emergency --reason ...`'
         : ''),
   );
 }

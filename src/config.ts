@@ -61,8 +61,7 @@ const limitUsd = z
   .number({ error: 'expected a number (USD)' })
   .min(0.000001, {
     error: (issue) =>
-      `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}` +
-      `: a ` +
+      `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a ` +
       `limit of 0 is reached with nothing spent; leave the key out for no limit at that level`,
   })
   .max(1e9, {
@@ -539,7 +538,7 @@ function problemsOf(error: z.ZodError): string[] {
         problems.push(
           `${where}: ` +
             (issue.message.startsWith('Invalid') || issue.message.startsWith('Too')
-              ? `${issue.message.toLowerCase()}` + `, got` + ` ${describe(issue.input)}`
+              ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}`
               : issue.message),
         );
     }

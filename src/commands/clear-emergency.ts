@@ -134,7 +134,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
       : [
           `no emergency flag at ${config.flagFile}: nothing to remove` +
-            (hadSwitch ? ' (the kill switch ' + 'is now off)' : ''),
+            (hadSwitch ? ' (the kill switch is now off)' : ''),
         ];
     if (Object.keys(acknowledged).length > 0)
       lines.push(

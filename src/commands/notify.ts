@@ -64,7 +64,7 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
         `last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (` +
           `${hb.heartbeat.mode}` +
           (hb.heartbeat.result?.ok === false
-            ? `, failed: ` + `${hb.heartbeat.result.error ?? 'no reason recorded'}`
+            ? `, failed: ${hb.heartbeat.result.error ?? 'no reason recorded'}`
             : ', ok') +
           `)`,
       );

@@ -35,8 +35,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const nameWidth = Math.max(...result.windows.map((w) => w.name.length));
     const lines = result.windows.map(
       (w) =>
-        `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)}` +
-        ` ` +
+        `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
         ` (${limitsText(w.limits)})`,
     );
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';

@@ -127,9 +127,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   const cost = json.cost;
   out.push(
     `  cost policy      ${config.cost.policy}` +
-      (config.cost.policy === 'max'
-        ? ' (the larger of the logged cost and ' + 'the estimate from tokens)'
-        : ''),
+      (config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''),
   );
   if (cost.zero_cost_lines > 0)
     out.push(
@@ -141,7 +139,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       `  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ` +
         `${usd(u.spend_usd)} counted` +
         (u.counted_at_unpriced_rate > 0
-          ? ` (${u.counted_at_unpriced_rate} at ` + `${usd(config.cost.unpricedPerMillion)}/M tokens` + `)`
+          ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)`
           : ' (at the logged cost)'),
     );
   }
@@ -160,7 +158,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
         ? `updated ` +
           (app.updated_at === null
             ? 'at an unknown time'
-            : `${app.updated_at} (` + `${ago((app.age_seconds ?? 0) * 1000)}` + `)`) +
+            : `${app.updated_at} (${ago((app.age_seconds ?? 0) * 1000)})`) +
           `${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}`
         : app.status === 'missing'
           ? 'MISSING'

@@ -76,8 +76,7 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
       throw error;
     notes.push(
       `${file} does not exist yet: the units name it, and the flag's folder is not known, so the ` +
-        `units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}` +
-        `\`` +
+        `units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`` +
         `), then run this command again.`,
     );
   }
@@ -159,7 +158,7 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     process.stderr.write(
       [
         `cost-watchdog: to install (checks ` +
-          (intervalMs === 60_000 ? 'every minute' : `every ` + `${formatDuration(intervalMs)}`) +
+          (intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`) +
           `, heartbeat every 5 minutes):`,
         `  ${sudo}cost-watchdog systemd${user ? ' --user' : ''}` +
           `${instance !== null ? ` --name ${instance}` : ''}` +

@@ -102,7 +102,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  flag file   ${config.flagFile}`,
       `  state dir   ${config.stateDir}` +
         (config.stateDirFrom === 'systemd'
-          ? ' (from systemd: ' + '$STATE_DIRECTORY)'
+          ? ' (from systemd: $STATE_DIRECTORY)'
           : config.stateDirFrom === 'default'
             ? ' (the default, beside the config)'
             : ''),
@@ -117,8 +117,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             `grace ${formatDuration(config.target.graceMs)}`,
             config.target.graceSpendUsd === null
               ? 'grace_spend off'
-              : `SIGKILL at once if the log gains over ${formatUsd(config.target.graceSpendUsd)}` +
-                ` duri` +
+              : `SIGKILL at once if the log gains over ${formatUsd(config.target.graceSpendUsd)} duri` +
                 `ng the grace`,
             config.target.stopCommand &&
               `stop_command "${config.target.stopCommand}" (timeout ` +
@@ -135,14 +134,11 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
         `${formatDuration(config.heartbeat.maxAgeMs)}; ` +
         (config.heartbeat.pingUrl === null
           ? "no dead-man's-switch ping"
-          : `pings ${new URL(config.heartbeat.pingUrl).host}` +
-            ` a` +
-            `fter each check (/fail after a failed ` +
-            `one)`),
+          : `pings ${new URL(config.heartbeat.pingUrl).host} after each check (/fail after a failed one)`),
       `  watch       timed checks "${config.watch.schedule}" besides one on every change`,
       `  cost policy ${config.cost.policy}: ${POLICY_WORDS[config.cost.policy]}`,
       `  prices      the table of @pydantic/genai-prices ` +
-        (priceTableVersion() ?? '(NOT INSTALLED: every model ' + 'counts as unpriced)') +
+        (priceTableVersion() ?? '(NOT INSTALLED: every model counts as unpriced)') +
         (Object.keys(config.cost.prices).length > 0
           ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}`
           : '') +
@@ -165,25 +161,19 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  storms      ` +
         (config.retryStorm === null
           ? 'off'
-          : `the same ${config.retryStorm.key} ` +
-            `${config.retryStorm.count} times in ` +
+          : `the same ${config.retryStorm.key} ${config.retryStorm.count} times in ` +
             `${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ` +
             `${config.retryStorm.level}`),
       `  burn rate   ` +
         (config.burnRate === null
           ? 'off'
-          : `warns when the last ` +
-            `${formatDuration(config.burnRate.shortMs)}` +
-            ` ` +
-            `and the last ` +
+          : `warns when the last ${formatDuration(config.burnRate.shortMs)} and the last ` +
             `${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}` +
-            `x ` +
-            `the even pace of the daily limit`),
+            `x the even pace of the daily limit`),
       `  silence     ` +
         (config.silenceAfterMs === null
           ? 'off (silence.after)'
-          : `alerts when the target runs and ` +
-            `the log has not grown for ` +
+          : `alerts when the target runs and the log has not grown for ` +
             `${formatDuration(config.silenceAfterMs)}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

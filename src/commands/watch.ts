@@ -50,8 +50,7 @@ export async function checkSchedule(config: Config): Promise<void> {
   if (!result.valid) {
     throw new ConfigError(config.file, [
       `watch.schedule: not a valid cron expression ${JSON.stringify(config.watch.schedule)}: ` +
-        `${result.errors.map((e) => e.message.replace(' a invalid ', ' an invalid ')).join('; ')}` +
-        ` (ex` +
+        `${result.errors.map((e) => e.message.replace(' a invalid ', ' an invalid ')).join('; ')} (ex` +
         `pected e.g. "*/15 * * * * *", every 15 seconds)`,
     ]);
   }
@@ -133,7 +132,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);
       process.stdout.write(
         `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}` +
-          (actions.length > 0 ? ` | ` + `${actions.join('; ')}` : '') +
+          (actions.length > 0 ? ` | ${actions.join('; ')}` : '') +
           `\n`,
       );
       lastLevels = levelKey;
@@ -299,8 +298,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     scheduled = await startSchedule(config, tick);
     say(
       `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
-        `${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}` +
-        `; pi` +
+        `${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pi` +
         `d ${process.pid}`,
     );
     queue.request('start', true);

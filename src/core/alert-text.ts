@@ -68,7 +68,7 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
       if (event.detail !== undefined)
         return (
           `${levelWord(event.level)}: ${event.detail}` +
-          (event.kind === 'escalate' ? ` (was ` + `${event.previous}` + `)` : '')
+          (event.kind === 'escalate' ? ` (was ${event.previous})` : '')
         );
       const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
       const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
@@ -82,7 +82,7 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
     case 'reminder':
       return (
         `REMINDER: the emergency flag is still in force` +
-        (event.window !== '' ? ` (${event.window} ` + `${usd(event.spend)}, now ` + `${event.level})` : '') +
+        (event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : '') +
         `; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`
       );
     case 'came-back':
@@ -175,8 +175,7 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
       }
       if (kill.graceCut !== undefined)
         out.push(
-          `${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)}` +
-            ` s ` +
+          `${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s ` +
             `after SIGTERM)`,
         );
       if (kill.refused.length > 0)

@@ -179,8 +179,7 @@ export function appFindings(
         key: findingKey('under-report', figure.window),
         kind: 'under-report',
         text:
-          `app under-reports: its ${figure.window} spend (${figure.key}) is ${usd(figure.app)}` +
-          `, the ` +
+          `app under-reports: its ${figure.window} spend (${figure.key}) is ${usd(figure.app)}, the ` +
           `watchdog counts ${usd(figure.watchdog)} from the log (${usd(short)} more)`,
       });
     }
@@ -201,8 +200,7 @@ export function appFindings(
 
 export function stormText(storm: Storm, key: string, windowMs: number): string {
   return (
-    `retry storm: ${key} ${quoted(storm.id)} seen ${storm.count} times in ${formatDuration(windowMs)}` +
-    ` ` +
+    `retry storm: ${key} ${quoted(storm.id)} seen ${storm.count} times in ${formatDuration(windowMs)} ` +
     `(${usd(storm.usd)})`
   );
 }
@@ -326,8 +324,7 @@ export function burnRate(f: BurnFacts): { finding: Finding; reachMs: number } | 
       key: findingKey('burn-rate'),
       kind: 'burn-rate',
       text:
-        `burn rate: ${usd(f.shortUsd)} in the last ${formatDuration(f.shortMs)} and ${usd(f.longUsd)}` +
-        ` ` +
+        `burn rate: ${usd(f.shortUsd)} in the last ${formatDuration(f.shortMs)} and ${usd(f.longUsd)} ` +
         `in the last ${formatDuration(f.longMs)}, ${times}x the even pace of the daily ` +
         `${f.limit.level} limit ${usd(f.limit.usd)}; at this rate the daily ${f.limit.level} limit ` +
         `is reached at ${when} (today so far ${usd(f.today)})`,
@@ -418,8 +415,7 @@ export function unpricedFindings(
     key: findingKey('unpriced', model),
     kind: 'unpriced' as const,
     text:
-      `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'}` +
-      ` wi` +
+      `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} wi` +
       `thout a logged cost counted at ${usd(perMillion)} per million tokens (` +
       `${usdOfMicros(entry.micros)} so far); set cost.prices for it`,
   }));

@@ -21,8 +21,7 @@ export function unsafeFile(st: Ownership, euid: number, file: string): string | 
   const writable = [st.mode & 0o020 ? 'group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean);
   if (writable.length > 0) {
     return (
-      `writable by ${writable.join(' and ')} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}` +
-      `)` +
+      `writable by ${writable.join(' and ')} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` +
       `: anyone who can edit it decides what gets killed (fix: chmod go-w ${file})`
     );
   }
@@ -83,8 +82,7 @@ export function secretFileProblem(st: SecretStat, euid: number, file: string): s
     const can =
       [st.mode & 0o044 ? 'read' : '', st.mode & 0o022 ? 'write' : ''].filter(Boolean).join(' and ') || 'use';
     return (
-      `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can}` +
-      ` ` +
+      `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can} ` +
       `it can post to the channel as the watchdog or send its alerts elsewhere; refused as ssh ` +
       `refuses a private key others can read (fix: chmod 600 ${file})`
     );

@@ -133,8 +133,7 @@ export function judgePidFile(
       trusted: false,
       pid,
       reason:
-        `PID ${pid} started after the PID file was written (${seconds(proc.startMs - pidFileMtimeMs)}` +
-        ` ` +
+        `PID ${pid} started after the PID file was written (${seconds(proc.startMs - pidFileMtimeMs)} ` +
         `later): the PID was reused by another process, which is spared`,
     };
   }

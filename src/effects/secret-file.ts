@@ -28,8 +28,7 @@ export function readSecretFile(file: string, euid: number | undefined = process.
       return {
         ok: false,
         problem:
-          `cannot be read by the user the watchdog runs as (${who}): ${errnoWords(e.code, e.message)}` +
-          ` ` +
+          `cannot be read by the user the watchdog runs as (${who}): ${errnoWords(e.code, e.message)} ` +
           `(fix: chown ${euid ?? '<that user>'} ${file} && chmod 600 ${file})`,
       };
     }
