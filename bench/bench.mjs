@@ -54,7 +54,11 @@ let serial = 0;
 /** One line like a real agent's log: ISO time, model, agent, tokens, cost, request id. */
 function line(tMs) {
   serial++;
-  return `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)},"request_id":"r${serial}"}\n`;
+  return (
+    `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":` +
+    `${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)},"` +
+    `request_id":"r${serial}"}\n`
+  );
 }
 
 function makeWorkspace(name, lineCount) {
@@ -62,7 +66,8 @@ function makeWorkspace(name, lineCount) {
   mkdirSync(path.join(dir, 'state'), { recursive: true });
   writeFileSync(
     path.join(dir, 'watchdog.yaml'),
-    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n',
+    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { ' +
+      'warn: 20, emergency: 25, kill: 30 }\n',
   );
   const log = path.join(dir, 'state', 'cost_log.jsonl');
   const fd = openSync(log, 'w');
@@ -230,7 +235,8 @@ const watchBig = [];
     // One line crosses it: a cost that large is above the default cost.max_line_usd ($10,000).
     writeFileSync(
       path.join(big.dir, 'latency.yaml'),
-      `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\ncost:\n  max_line_usd: 1000000000\nlimits:\n  15m: { emergency: ${limit} }\n`,
+      `log: state/cost_log.jsonl\nflag_file: state/latency.flag\nstate_dir: .cw-latency\ncost:\n  ` +
+        `max_line_usd: 1000000000\nlimits:\n  15m: { emergency: ${limit} }\n`,
     );
     watchBig.push(
       await watchLatency(
@@ -260,7 +266,8 @@ console.log(
   `\ncost-watchdog scan benchmark: ${LINES.toLocaleString('en-US')} lines, ${(bigBytes / 1e6).toFixed(1)} MB`,
 );
 console.log(
-  `machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  `machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, ` +
+    `${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
 );
 console.log(`medians of ${REPEAT_FULL} (full scans) and ${REPEAT_SMALL} (small runs)\n`);
 console.log(
@@ -268,7 +275,9 @@ console.log(
 );
 for (const [name, s, bytes] of rows) {
   console.log(
-    `${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ${lpad(s.rssMb.toFixed(1), 12)}`,
+    `${pad(name, 42)} ${lpad(s.ms.toFixed(1), 10)} ` +
+      `${lpad(bytes ? (bytes / 1e6 / (s.ms / 1000)).toFixed(0) : '', 8)} ` +
+      `${lpad(s.rssMb.toFixed(1), 12)}`,
   );
 }
 
@@ -278,7 +287,8 @@ for (const [name, samples] of [
   ['watch: append -> flag, 1M-line log', watchBig],
 ]) {
   console.log(
-    `${pad(name, 42)} ${lpad(median(samples).toFixed(1), 10)} ms median, ${Math.max(...samples).toFixed(1)} ms worst of ${samples.length}`,
+    `${pad(name, 42)} ${lpad(median(samples).toFixed(1), 10)} ms median, ` +
+      `${Math.max(...samples).toFixed(1)} ms worst of ${samples.length}`,
   );
 }
 
@@ -299,12 +309,14 @@ const ratios = [
 console.log('');
 for (const [name, value, target, ok] of ratios) {
   console.log(
-    `${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ${ok(value) ? 'met' : 'NOT MET'}`,
+    `${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ` +
+      `${ok(value) ? 'met' : 'NOT MET'}`,
   );
 }
 const agree = Math.abs(checkSum.watchdog - checkSum.naive) < 1e-6 * Math.max(1, checkSum.naive);
 console.log(
-  `\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (${agree ? 'agree' : 'DIFFER'})`,
+  `\nsum check: watchdog daily $${checkSum.watchdog} vs naive $${checkSum.naive.toFixed(6)} (` +
+    `${agree ? 'agree' : 'DIFFER'})`,
 );
 
 for (const section of Object.values(SECTIONS)) {
@@ -362,7 +374,10 @@ async function memorySection() {
       case 1:
         return `{"model":"gpt-4o-mini","agent":"a${i % 7}","cost_usd":0.0012,"request_id":"r${i}"}\n`;
       case 2:
-        return `{"ts":"yesterday at ${i % 24}h","model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r${i}"}\n`;
+        return (
+          `{"ts":"yesterday at ${i % 24}h","model":"gpt-4o-mini","cost_usd":0.0012,"request_id":"r` +
+          `${i}"}\n`
+        );
       case 3:
         return `{"ts":"${t}","model":"gpt-4o-mini","cost_usd":-0.${i % 1000},"request_id":"r${i}"}\n`;
       case 4:
@@ -379,13 +394,21 @@ async function memorySection() {
   const valid = (i) => {
     serialValid++;
     const s = serialValid;
-    return `{"ts":"${iso(now - span + Math.floor((i / 1_000_000) * span))}","model":"gpt-4o-mini","agent":"a${s % 7}","in":${1000 + (s % 900)},"out":${200 + (s % 300)},"cost_usd":0.000${600 + (s % 400)},"request_id":"r${s}"}\n`;
+    return (
+      `{"ts":"${iso(now - span + Math.floor((i / 1_000_000) * span))}","model":"gpt-4o-mini","agent":` +
+      `"a${s % 7}","in":${1000 + (s % 900)},"out":${200 + (s % 300)},"cost_usd":0.000` +
+      `${600 + (s % 400)},"request_id":"r${s}"}\n`
+    );
   };
   const NAMES = 100_000;
   const distinctLines = 3 * NAMES;
   const distinct = (i) => {
     const k = i % NAMES;
-    return `{"ts":"${iso(now - 600_000 + Math.floor((i / distinctLines) * 590_000))}","model":"model-${k}","agent":"agent-${k}","in":${1000 + (i % 900)},"out":${200 + (i % 300)},"cost_usd":0.000${600 + (i % 400)},"request_id":"req-${k}"}\n`;
+    return (
+      `{"ts":"${iso(now - 600_000 + Math.floor((i / distinctLines) * 590_000))}","model":"model-${k}"` +
+      `,"agent":"agent-${k}","in":${1000 + (i % 900)},"out":${200 + (i % 300)},"cost_usd":0.000` +
+      `${600 + (i % 400)},"request_id":"req-${k}"}\n`
+    );
   };
   const cases = [
     ['2,000,000 malformed lines', 'mem-malformed', 2_000_000, malformed],
@@ -414,7 +437,8 @@ async function memorySection() {
     rows.push([name, worst]);
     const said = `new lines ${out.new_lines}, malformed ${out.malformed_lines}, threads ${out.scan_threads}`;
     console.log(
-      `${name.padEnd(46)} ${(ws.bytes / 1e6).toFixed(1).padStart(7)} ${worst.toFixed(1).padStart(12)}   ${worst <= GOAL_MB ? 'met' : 'NOT MET'}   (${said})`,
+      `${name.padEnd(46)} ${(ws.bytes / 1e6).toFixed(1).padStart(7)} ` +
+        `${worst.toFixed(1).padStart(12)}   ${worst <= GOAL_MB ? 'met' : 'NOT MET'}   (${said})`,
     );
     rmSync(ws.dir, { recursive: true, force: true });
   }

@@ -13,14 +13,16 @@ const PREFILL_CENTS = 790; // at emergency: the first check writes the flag, the
 const GOAL_USD = 0.25;
 
 function runaway(pidFile, log) {
-  const script = `
+  const script =
+    `
     const fs = require('node:fs');
     process.on('SIGTERM', () => {});
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
     let n = 0;
     setInterval(() => {
       n++;
-      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, request_id: 'runaway-' + n, cost: 0.01, wall_ms: Date.now() }) + '\\n');
+      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, ` +
+    `request_id: 'runaway-' + n, cost: 0.01, wall_ms: Date.now() }) + '\\n');
     }, 24);
   `;
   return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
@@ -40,7 +42,8 @@ async function sample(bin, dir) {
   const pidFile = path.join(dir, 'state', 'app.pid');
   writeFileSync(
     path.join(dir, 'watchdog.yaml'),
-    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\ntarget:\n  pid_file: state/app.pid\n`,
+    `log: state/cost_log.jsonl\nlimits:\n  15m: { emergency: 5, kill: ${KILL_LIMIT_CENTS / 100} }\n` +
+      `target:\n  pid_file: state/app.pid\n`,
   );
   writeFileSync(
     log,
@@ -111,12 +114,17 @@ export async function graceBench({ bin, work, repeat = Number(process.env.BENCH_
   );
   for (const [i, s] of samples.entries()) {
     console.log(
-      `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it${s.cut === null ? ' (no early SIGKILL)' : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`}`,
+      `  sample ${i + 1}: $${s.usd.toFixed(2)} after the kill crossing, dead ${s.ms} ms after it` +
+        (s.cut === null
+          ? ' (no early SIGKILL)'
+          : `; early SIGKILL ${s.cut.after_ms} ms after SIGTERM at +$${s.cut.spend_usd.toFixed(2)}`),
     );
   }
   const ok = worst <= GOAL_USD;
   console.log(
-    `${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ${ok ? 'met' : 'NOT MET'}`,
+    `${pad('spend let through after the kill crossing', 46)} median $${median.toFixed(2)}, worst $` +
+      `${worst.toFixed(2)} of ${samples.length}   target <= $${GOAL_USD.toFixed(2)} ` +
+      `${ok ? 'met' : 'NOT MET'}`,
   );
   return ok;
 }

@@ -25,11 +25,13 @@ function alive(pid) {
 
 /** A Slack that never answers, in its own process (this one blocks while it polls). */
 async function hangingSlack() {
-  const script = `
+  const script =
+    `
     const http = require('node:http');
     let n = 0;
     const held = [];
-    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { n++; held.push(res); process.stdout.write('request ' + n + '\\n'); }); });
+    const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { n++; ` +
+    `held.push(res); process.stdout.write('request ' + n + '\\n'); }); });
     server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
   `;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -57,7 +59,9 @@ async function sample(bin, dir, slackUrl) {
   writeFileSync(log, '');
   writeFileSync(
     path.join(dir, 'watchdog.yaml'),
-    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\ntarget:\n  pid_file: state/app.pid\n  grace: 1s\nslack:\n  webhook_url_env: CW_BENCH_WEBHOOK\nwatch:\n  schedule: "0 0 0 1 1 *"\n',
+    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\ntarget:\n  ' +
+      'pid_file: state/app.pid\n  grace: 1s\nslack:\n  webhook_url_env: CW_BENCH_WEBHOOK\nwatch:\n  ' +
+      'schedule: "0 0 0 1 1 *"\n',
   );
   const app = spawn('sleep', ['300'], { stdio: 'ignore' });
   writeFileSync(path.join(dir, 'state', 'app.pid'), String(app.pid));
@@ -152,10 +156,12 @@ export async function slackBench(bin, work) {
   const pad = (s, n) => String(s).padEnd(n);
   const lpad = (s, n) => String(s).padStart(n);
   console.log(
-    `\nwatch with a Slack that never answers (${repeat} samples each; a log climbing at $5/s through warn, emergency, kill; ${slack.requests()} requests held by the stand-in)`,
+    `\nwatch with a Slack that never answers (${repeat} samples each; a log climbing at $5/s ` +
+      `through warn, emergency, kill; ${slack.requests()} requests held by the stand-in)`,
   );
   console.log(
-    `${pad('', 22)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  ${pad('flag level (spend)', 30)} ${pad('alive at flag', 14)} flag->kill median`,
+    `${pad('', 22)} ${lpad('append->flag median', 20)} ${lpad('worst', 8)}  ` +
+      `${pad('flag level (spend)', 30)} ${pad('alive at flag', 14)} flag->kill median`,
   );
   for (const [name, rows] of [
     ['no Slack', none],
@@ -168,7 +174,11 @@ export async function slackBench(bin, work) {
     const spends = rows.map((r) => r.spend ?? NaN);
     const kills = rows.map((r) => r.killAfterFlagMs).filter((v) => v !== null);
     console.log(
-      `${pad(name, 22)} ${lpad(`${median(ms).toFixed(1)} ms`, 20)} ${lpad(Math.max(...ms).toFixed(1), 8)}  ${pad(`${levels} ($${Math.min(...spends)}-$${Math.max(...spends)})`, 30)} ${pad(`${rows.filter((r) => r.aliveAtFlag).length}/${rows.length}`, 14)} ${kills.length > 0 ? `${median(kills).toFixed(0)} ms` : 'no kill'}`,
+      `${pad(name, 22)} ${lpad(`${median(ms).toFixed(1)} ms`, 20)} ` +
+        `${lpad(Math.max(...ms).toFixed(1), 8)}  ` +
+        `${pad(`${levels} ($${Math.min(...spends)}-$${Math.max(...spends)})`, 30)} ` +
+        `${pad(`${rows.filter((r) => r.aliveAtFlag).length}/${rows.length}`, 14)} ` +
+        `${kills.length > 0 ? `${median(kills).toFixed(0)} ms` : 'no kill'}`,
     );
   }
   const ratio = median(hanging.map((r) => r.flagMs)) / median(none.map((r) => r.flagMs));

@@ -52,7 +52,9 @@ const options = {
   },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: {
-    js: "import { createRequire as __cwCreateRequire } from 'node:module'; const require = __cwCreateRequire(import.meta.url);",
+    js:
+      "import { createRequire as __cwCreateRequire } from 'node:module'; const require = " +
+      '__cwCreateRequire(import.meta.url);',
   },
   // Loaded only when a line first needs an estimate (price-table.ts), from node_modules: the one
   // runtime dependency in package.json. Everything else is bundled (and a devDependency).

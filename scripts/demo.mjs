@@ -78,7 +78,8 @@ say(`config (${config})`);
 console.log(readFileSync(config, 'utf8').trimEnd());
 
 // The runaway agent: writes a billed call every 100 ms, never checks the flag, ignores SIGTERM.
-const agentScript = `
+const agentScript =
+  `
   const fs = require('node:fs');
   const log = ${JSON.stringify(path.join(state, 'cost_log.jsonl'))};
   fs.writeFileSync(${JSON.stringify(path.join(state, 'app.pid'))}, String(process.pid));
@@ -86,7 +87,8 @@ const agentScript = `
   let n = 0;
   setInterval(() => {
     n++;
-    const line = { t: Date.now() / 1000, request_id: 'retry-' + n, in: 1200, out: 300, cost: 0.05, model: 'gpt-4o', agent: 'batch-retrier' };
+    const line = { t: Date.now() / 1000, request_id: 'retry-' + n, in: 1200, out: 300, cost: ` +
+  `0.05, model: 'gpt-4o', agent: 'batch-retrier' };
     fs.appendFileSync(log, JSON.stringify(line) + '\\n');
   }, 100);
 `;
@@ -156,7 +158,10 @@ if (gone === null) {
   for (const e of audit) kinds.set(e.event, (kinds.get(e.event) ?? 0) + 1);
   console.log([...kinds].map(([k, n]) => `${k} x${n}`).join(', '));
   say(
-    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was killed${existsSync(path.join(state, 'cost_emergency.flag')) ? ' and the flag stays until `cost-watchdog clear-emergency --reason ...`' : ''}`,
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s: the agent (pid ${agentPid}) was killed` +
+      (existsSync(path.join(state, 'cost_emergency.flag'))
+        ? ' and the flag stays until `cost-watchdog clear-emergency --reason ...`'
+        : ''),
   );
 }
 process.exit();

@@ -61,7 +61,8 @@ const limitUsd = z
   .number({ error: 'expected a number (USD)' })
   .min(0.000001, {
     error: (issue) =>
-      `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level`,
+      `expected a limit of at least 0.000001 (one micro-dollar), got ${describe(issue.input)}: a ` +
+      `limit of 0 is reached with nothing spent; leave the key out for no limit at that level`,
   })
   .max(1e9, {
     error: (issue) => `expected a limit of at most 1000000000 (USD), got ${describe(issue.input)}`,
@@ -89,7 +90,9 @@ const limitsSchema = z
       if ((limits[lower] as number) > (limits[higher] as number)) {
         ctx.addIssue({
           code: 'custom',
-          message: `${lower} (${limits[lower]}) is above ${higher} (${limits[higher]}): expected warn <= emergency <= kill`,
+          message:
+            `${lower} (${limits[lower]}) is above ${higher} (${limits[higher]}): expected warn <= ` +
+            `emergency <= kill`,
         });
       }
     }
@@ -101,12 +104,16 @@ const windowName = z.string().superRefine((name, ctx) => {
   if (ms === null) {
     ctx.addIssue({
       code: 'custom',
-      message: `unknown window ${describe(name)}: expected "daily" or a rolling window named by its duration, like "15m" or "1h"`,
+      message:
+        `unknown window ${describe(name)}: expected "daily" or a rolling window named by its ` +
+        `duration, like "15m" or "1h"`,
     });
   } else if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_ROLLING_SECONDS * 1000) {
     ctx.addIssue({
       code: 'custom',
-      message: `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for the calendar day)`,
+      message:
+        `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for ` +
+        `the calendar day)`,
     });
   }
 });
@@ -176,7 +183,8 @@ const schema = z.strictObject({
         target.pid_file !== undefined || target.process_name !== undefined || target.cmdline !== undefined,
       {
         error:
-          'set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)',
+          'set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can ' +
+          'be killed)',
       },
     )
     .optional(),
@@ -345,7 +353,8 @@ const schema = z.strictObject({
         .string({ error: 'expected a cron expression like "*/15 * * * * *" (seconds first, optional)' })
         .refine((text) => /^\S+(\s+\S+){4,5}$/.test(text.trim()), {
           error: (issue) =>
-            `expected a cron expression of 5 or 6 fields like "*/15 * * * * *" (every 15 seconds), got ${describe(issue.input)}`,
+            `expected a cron expression of 5 or 6 fields like "*/15 * * * * *" (every 15 seconds), ` +
+            `got ${describe(issue.input)}`,
         })
         .default(DEFAULT_SCHEDULE),
     })
@@ -369,7 +378,10 @@ export interface Config {
   stateFile: string | null;
   flagFile: string;
   stateDir: string;
-  /** Where stateDir came from: the config, systemd's StateDirectory= ($STATE_DIRECTORY), or the default beside the config. */
+  /**
+   * Where stateDir came from: the config, systemd's StateDirectory= ($STATE_DIRECTORY), or the default beside
+   * the config.
+   */
   stateDirFrom: 'config' | 'systemd' | 'default';
   timezone: string;
   /** Rolling windows shortest first, then `daily`. */
@@ -495,7 +507,9 @@ function problemsOf(error: z.ZodError): string[] {
           const at = keyPath([...issue.path, key]);
           if (at === 'slack.webhook_url') {
             problems.push(
-              `${at}: not allowed in the config file; put the URL in an environment variable (slack.webhook_url_env, default SLACK_WEBHOOK_URL) or a file only the watchdog can read (slack.webhook_url_file)`,
+              `${at}: not allowed in the config file; put the URL in an environment variable ` +
+                `(slack.webhook_url_env, default SLACK_WEBHOOK_URL) or a file only the watchdog can ` +
+                `read (slack.webhook_url_file)`,
             );
           } else {
             problems.push(
@@ -522,7 +536,10 @@ function problemsOf(error: z.ZodError): string[] {
       }
       default:
         problems.push(
-          `${where}: ${issue.message.startsWith('Invalid') || issue.message.startsWith('Too') ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}` : issue.message}`,
+          `${where}: ` +
+            (issue.message.startsWith('Invalid') || issue.message.startsWith('Too')
+              ? `${issue.message.toLowerCase()}, got ${describe(issue.input)}`
+              : issue.message),
         );
     }
   }
@@ -606,7 +623,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     for (const [name, key] of Object.entries(raw.app_state.windows)) {
       if (!windows.some((w) => w.name === name))
         problems.push(
-          `app_state.windows.${name}: not a configured window (expected one of: ${windows.map((w) => w.name).join(', ')})`,
+          `app_state.windows.${name}: not a configured window (expected one of: ` +
+            `${windows.map((w) => w.name).join(', ')})`,
         );
       else appWindows[name] = key;
     }
@@ -730,7 +748,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT')
       throw new ConfigError(file, [
-        `no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ${CONFIG_ENV} at yours)`,
+        `no such file (write a starter one with \`cost-watchdog init -c ${file}\`, or point -c / ` +
+          `${CONFIG_ENV} at yours)`,
       ]);
     if (code === 'EISDIR') throw new ConfigError(file, ['is a folder, expected a YAML file']);
     throw new ConfigError(file, [`cannot read: ${(error as Error).message}`]);

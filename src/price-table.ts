@@ -31,7 +31,9 @@ function loadTable(): GenaiPrices | null {
     table = createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices;
   } catch (error) {
     table = null;
-    priceTableError = `the price table (@pydantic/genai-prices) could not be loaded: ${(error as Error).message.split('\n')[0]}`;
+    priceTableError =
+      `the price table (@pydantic/genai-prices) could not be loaded: ` +
+      `${(error as Error).message.split('\n')[0]}`;
   }
   return table;
 }
@@ -139,7 +141,8 @@ export function priceLookup(
     if (key in cache.models) return cache.models[key] ?? null;
     const found = table(model, provider, nowMs);
     // A table that did not load is not remembered as "no price": it may load next time.
-    // Counted, not Object.keys(...).length: 100,000 unpriced model names made that a 1,000-key array per name.
+    // Counted, not Object.keys(...).length: 100,000 unpriced model names made that a 1,000-key array per
+    // name.
     if (priceTableError === null && (kept ??= Object.keys(cache.models).length) < 1000) {
       cache.models[key] = found;
       kept++;

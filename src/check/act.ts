@@ -72,7 +72,8 @@ export async function act(
           trigger === null
             ? `spend at ${decision.level}`
             : (trigger.detail ??
-              `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit${limit === null ? '' : ` ${usd(limit)}`}`),
+              `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
+                `${limit === null ? '' : ` ${usd(limit)}`}`),
         window: trigger?.name ?? null,
         spend_usd: trigger === null ? null : round6(trigger.spend),
         limit_usd: limit,

@@ -125,7 +125,8 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const cp = read.value as Record<string, unknown> | null;
   if (cp !== null && typeof cp === 'object' && cp.version === 1)
     return fresh(
-      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once',
+      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from ' +
+        'the log once',
     );
   if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION)
     return fresh('checkpoint in an unknown format: rebuilt from the log');

@@ -73,7 +73,9 @@ export class AlertDispatch {
       text: slackText(f, alert.level),
       created_ms: nowMs,
       attempts: 0,
-      id: `${process.pid.toString(36)}-${nowMs.toString(36)}-${(++this.serial).toString(36)}-${randomBytes(3).toString('hex')}`,
+      id:
+        `${process.pid.toString(36)}-${nowMs.toString(36)}-${(++this.serial).toString(36)}-` +
+        `${randomBytes(3).toString('hex')}`,
       level: alert.level,
       climbs,
       ...(plain ? { plain: true } : {}),
@@ -107,7 +109,9 @@ export class AlertDispatch {
       if (alerts.length > 0 && state.incidents[SLACK_NOTE] === undefined && !this.slackNoteShown) {
         this.slackNoteShown = true;
         process.stderr.write(
-          `cost-watchdog: note: alerts go to stderr only. To send them to Slack, create an incoming webhook and put its URL in $${config.slack.webhookUrlEnv} (or in a file named by slack.webhook_url_file)\n`,
+          `cost-watchdog: note: alerts go to stderr only. To send them to Slack, create an ` +
+            `incoming webhook and put its URL in $${config.slack.webhookUrlEnv} (or in a file named ` +
+            `by slack.webhook_url_file)\n`,
         );
         state.incidents[SLACK_NOTE] = nowMs;
       }
@@ -125,7 +129,8 @@ export class AlertDispatch {
       const kept = keepPending([...state.pending, ...fresh], nowMs);
       if (fresh.length > 0) {
         process.stderr.write(
-          `cost-watchdog: ${fresh.length} alert(s) handed to the running watch (pid ${state.pending_owner?.pid}) to send to Slack\n`,
+          `cost-watchdog: ${fresh.length} alert(s) handed to the running watch (pid ` +
+            `${state.pending_owner?.pid}) to send to Slack\n`,
         );
         audit?.record('alert_handed_over', { count: fresh.length, to_pid: state.pending_owner?.pid ?? null });
       }
@@ -170,7 +175,8 @@ export class AlertDispatch {
           kept_for_retry: true,
         });
         process.stderr.write(
-          `cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is kept and retried on the next check\n`,
+          `cost-watchdog: could not send an alert to Slack (${outcome.error ?? 'unknown'}); it is ` +
+            `kept and retried on the next check\n`,
         );
       }
     }

@@ -19,7 +19,8 @@ export async function pingAfterCheck(
   const outcome = await ping(url, checkOk, PING_TIMEOUT_MS, signal);
   if (outcome.ok || outcome.superseded === true) return;
   process.stderr.write(
-    `cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (${outcome.error ?? 'unknown'}); the check itself is not affected\n`,
+    `cost-watchdog: note: dead-man's-switch ping to ${outcome.target} failed (` +
+      `${outcome.error ?? 'unknown'}); the check itself is not affected\n`,
   );
   new Auditor(config.stateDir, now).record('ping_failed', {
     target: outcome.target,

@@ -150,6 +150,10 @@ export async function stopTarget(
   };
   const failed = report.ok
     ? null
-    : `kill failed: ${report.survivors.length} process(es) still running (${report.survivors.join(', ')})${report.refused.length > 0 ? `, signals refused (EPERM) for ${report.refused.join(', ')}: run the watchdog as the app's user or as root` : ''}`;
+    : `kill failed: ${report.survivors.length} process(es) still running (${report.survivors.join(', ')})` +
+      (report.refused.length > 0
+        ? `, signals refused (EPERM) for ${report.refused.join(', ')}: run the watchdog as the app's ` +
+          `user or as root`
+        : '');
   return { summary, failed };
 }

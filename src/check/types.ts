@@ -46,7 +46,10 @@ export interface CheckResult {
   signals: WindowStatus[];
   /** Threads that read the log in this check: 2 when a helper thread read part of it. */
   scanThreads: number;
-  /** Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted for. */
+  /**
+   * Lines read in this check that logged cost 0 with tokens the price table prices, and what they counted
+   * for.
+   */
   newZeroCost: number;
   newZeroCostUsd: number;
   /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */

@@ -124,7 +124,8 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
     if (delivery.kind === 'failed') {
       keep = plan.unsent;
       process.stderr.write(
-        `cost-watchdog: could not send the heartbeat alert to Slack (${delivery.error}); it is tried again on the next check-heartbeat\n`,
+        `cost-watchdog: could not send the heartbeat alert to Slack (${delivery.error}); it is ` +
+          `tried again on the next check-heartbeat\n`,
       );
     }
     alert = {
@@ -139,7 +140,8 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
       writeJsonAtomic(alertStatePath(config), keep);
     } catch (error) {
       process.stderr.write(
-        `cost-watchdog: note: cannot remember the heartbeat alert in ${alertStatePath(config)} (${(error as Error).message}): the alert may repeat\n`,
+        `cost-watchdog: note: cannot remember the heartbeat alert in ${alertStatePath(config)} (` +
+          `${(error as Error).message}): the alert may repeat\n`,
       );
     }
   }

@@ -27,7 +27,8 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
   const reason = options.reason?.trim() ?? '';
   if (reason === '')
     throw new UsageError(
-      'clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the audit log and Slack)',
+      'clear-emergency needs --reason <text>: say why it is safe to spend again (it goes to the ' +
+        'audit log and Slack)',
     );
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const force = options.force === true;
@@ -62,8 +63,12 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       });
       throw new FailureError(
         verdict.why === 'spend unknown'
-          ? `refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the log, or run again with --force to clear anyway.`
-          : `refusing to clear the emergency: spend is still at emergency or above: ${spendText(over)}.\nWait until it drops, or run again with --force to acknowledge this spend (the flag then returns only if a window climbs higher, or drops to ok and crosses again).`,
+          ? `refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the ` +
+              `log, or run again with --force to clear anyway.`
+          : `refusing to clear the emergency: spend is still at emergency or above: ` +
+              `${spendText(over)}.\nWait until it drops, or run again with --force to acknowledge this ` +
+              `spend (the flag then returns only if a window climbs higher, or drops to ok and crosses ` +
+              `again).`,
       );
     }
     let removed: boolean;
@@ -101,7 +106,8 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     if (removed || hadSwitch) {
       const forcedText =
         over.length > 0
-          ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after spend drops to ok and crosses again)`
+          ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after ` +
+            `spend drops to ok and crosses again)`
           : '';
       const facts: AlertFacts = {
         host: host(),
@@ -127,7 +133,8 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const lines = removed
       ? [`emergency flag removed: ${config.flagFile}`, `reason: ${reason} (by ${person})`]
       : [
-          `no emergency flag at ${config.flagFile}: nothing to remove${hadSwitch ? ' (the kill switch is now off)' : ''}`,
+          `no emergency flag at ${config.flagFile}: nothing to remove` +
+            (hadSwitch ? ' (the kill switch is now off)' : ''),
         ];
     if (Object.keys(acknowledged).length > 0)
       lines.push(
@@ -137,7 +144,15 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       );
     process.stdout.write(
       options.json
-        ? `${JSON.stringify({ removed, file: config.flagFile, forced: force, acknowledged, reason, by: person, failures })}\n`
+        ? JSON.stringify({
+            removed,
+            file: config.flagFile,
+            forced: force,
+            acknowledged,
+            reason,
+            by: person,
+            failures,
+          }) + `\n`
         : `${lines.map(printable).join('\n')}\n`,
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));

@@ -43,7 +43,8 @@ export async function initCommand(options: InitOptions): Promise<number> {
     closeSync(fd);
   }
   process.stdout.write(
-    `wrote ${file}\nnext: set log, limits and target for your app, then run \`cost-watchdog validate -c ${file}\` and \`cost-watchdog run -c ${file}\`\n`,
+    `wrote ${file}\nnext: set log, limits and target for your app, then run \`cost-watchdog ` +
+      `validate -c ${file}\` and \`cost-watchdog run -c ${file}\`\n`,
   );
   return EXIT.OK;
 }

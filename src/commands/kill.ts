@@ -101,7 +101,8 @@ export async function killCommand(options: KillOptions): Promise<number> {
         ...actionLines(flag, stopped.summary),
         stopped.summary.unconfigured === true
           ? 'the emergency flag is the only brake: configure target: so that the app can be killed'
-          : 'kill switch on: the target is killed again if it comes back, until `cost-watchdog clear-emergency`',
+          : 'kill switch on: the target is killed again if it comes back, until `cost-watchdog ' +
+            'clear-emergency`',
       ],
       {
         flag,

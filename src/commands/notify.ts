@@ -61,7 +61,12 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     const hb = readHeartbeat(config.stateDir);
     if (hb.kind === 'ok') {
       details.push(
-        `last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (${hb.heartbeat.mode}${hb.heartbeat.result?.ok === false ? `, failed: ${hb.heartbeat.result.error ?? 'no reason recorded'}` : ', ok'})`,
+        `last completed check ${formatDuration(Math.max(0, nowMs - hb.timeMs))} ago (` +
+          `${hb.heartbeat.mode}` +
+          (hb.heartbeat.result?.ok === false
+            ? `, failed: ${hb.heartbeat.result.error ?? 'no reason recorded'}`
+            : ', ok') +
+          `)`,
       );
     } else {
       details.push(
@@ -75,7 +80,9 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     const reminderMs = config.alerts.reminderMs;
     const lastGood = hb.kind === 'ok' && hb.heartbeat.result?.ok === true ? hb.timeMs : null;
     if (!notifyDue(last, nowMs, reminderMs, lastGood)) {
-      const note = `already announced ${formatDuration(nowMs - (last ?? nowMs))} ago; announced again after ${formatDuration(reminderMs)} (alerts.reminder) while it keeps failing`;
+      const note =
+        `already announced ${formatDuration(nowMs - (last ?? nowMs))} ago; announced again after ` +
+        `${formatDuration(reminderMs)} (alerts.reminder) while it keeps failing`;
       process.stderr.write(`cost-watchdog: ${unit ?? message} failed on ${host()}: ${note}\n`);
       if (options.json)
         process.stdout.write(`${JSON.stringify({ sent: false, delivery: 'held back', reason: note })}\n`);
@@ -83,7 +90,8 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     }
   } else {
     details.push(
-      `and the config could not be loaded, so this alert went to $${DEFAULT_SLACK.webhookUrlEnv}: ${(configProblem ?? '').split('\n')[0]}`,
+      `and the config could not be loaded, so this alert went to $${DEFAULT_SLACK.webhookUrlEnv}: ` +
+        `${(configProblem ?? '').split('\n')[0]}`,
     );
   }
   details.push(`host ${host()} at ${new Date(nowMs).toISOString()} (cost-watchdog notify)`);
@@ -114,7 +122,11 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
   }
   if (options.json)
     process.stdout.write(
-      `${JSON.stringify({ sent: delivery.kind === 'sent', delivery: delivery.kind, ...(delivery.kind === 'failed' ? { error: delivery.error } : {}) })}\n`,
+      JSON.stringify({
+        sent: delivery.kind === 'sent',
+        delivery: delivery.kind,
+        ...(delivery.kind === 'failed' ? { error: delivery.error } : {}),
+      }) + `\n`,
     );
   if (delivery.kind === 'failed')
     throw new FailureError(

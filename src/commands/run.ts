@@ -35,14 +35,18 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const nameWidth = Math.max(...result.windows.map((w) => w.name.length));
     const lines = result.windows.map(
       (w) =>
-        `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)}  (${limitsText(w.limits)})`,
+        `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
+        ` (${limitsText(w.limits)})`,
     );
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
     const first = result.newMalformedSamples[0];
     lines.push(
       result.logError !== null
-        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${config.log}: the figures above are only what was counted before`
-        : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${config.log}`,
+        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${config.log}: the figures above are only what ` +
+            `was counted before`
+        : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line` +
+            `${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ` +
+            `${config.log}`,
     );
     if (first !== undefined)
       lines.push(
@@ -58,7 +62,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
   for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
   if (result.newFuture > 0) {
     process.stderr.write(
-      `cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future (clock skew?) were counted as now\n`,
+      `cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future ` +
+        `(clock skew?) were counted as now\n`,
     );
   }
   if (result.logError !== null) throw new FailureError([result.logError, ...result.failures].join('\n'));

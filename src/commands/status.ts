@@ -44,7 +44,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     list.map((t) => `${printable(t.name)} ${usd(t.spend_usd)}`).join(', ');
   for (const w of result.windows) {
     out.push(
-      `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
+      `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
+        `${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
     );
     const view = windowsJson[w.name];
     const pad = ' '.repeat(nameWidth + 3);
@@ -72,12 +73,14 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   const ks = flag.kill_switch;
   if (ks)
     out.push(
-      `  kill switch      ON since ${ks.since} (${printable(ks.by)}): the target is killed if it runs, until clear-emergency`,
+      `  kill switch      ON since ${ks.since} (${printable(ks.by)}): the target is killed if it ` +
+        `runs, until clear-emergency`,
     );
   const acknowledged = Object.entries(flag.acknowledged);
   if (acknowledged.length > 0)
     out.push(
-      `  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergency --force)`,
+      `  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergen` +
+        `cy --force)`,
     );
   const pending = json.alerts.pending;
   if (pending > 0)
@@ -95,7 +98,9 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     out.push('  last check       never (no heartbeat yet: run `cost-watchdog run`)');
   else {
     out.push(
-      `  last check       ${lastRun?.at ?? '?'} (${ago(hb.age_seconds * 1000)}, ${lastRun?.mode ?? '?'}${lastRun?.ok === false ? ', FAILED' : ''})${hb.stale ? `  STALE: older than ${formatDuration(hb.max_age_seconds * 1000)}` : ''}`,
+      `  last check       ${lastRun?.at ?? '?'} (${ago(hb.age_seconds * 1000)}, ` +
+        `${lastRun?.mode ?? '?'}${lastRun?.ok === false ? ', FAILED' : ''})` +
+        `${hb.stale ? `  STALE: older than ${formatDuration(hb.max_age_seconds * 1000)}` : ''}`,
     );
   }
   const log = json.log;
@@ -116,25 +121,33 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     );
   if (result.totals.uncosted_lines > 0)
     out.push(
-      `  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted from their tokens`,
+      `  no cost          ${result.totals.uncosted_lines} line(s) with tokens but no cost, counted ` +
+        `from their tokens`,
     );
   const cost = json.cost;
   out.push(
-    `  cost policy      ${config.cost.policy}${config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''}`,
+    `  cost policy      ${config.cost.policy}` +
+      (config.cost.policy === 'max' ? ' (the larger of the logged cost and the estimate from tokens)' : ''),
   );
   if (cost.zero_cost_lines > 0)
     out.push(
-      `  cost 0 logged    ${cost.zero_cost_lines} line(s) with tokens logged cost 0; counted ${usd(cost.zero_cost_counted_usd)} from their tokens`,
+      `  cost 0 logged    ${cost.zero_cost_lines} line(s) with tokens logged cost 0; counted ` +
+        `${usd(cost.zero_cost_counted_usd)} from their tokens`,
     );
   for (const u of cost.unpriced_models) {
     out.push(
-      `  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ${usd(u.spend_usd)} counted${u.counted_at_unpriced_rate > 0 ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)` : ' (at the logged cost)'}`,
+      `  unpriced model   ${printable(u.model)}: ${u.lines} line(s), ${u.tokens} tokens, ` +
+        `${usd(u.spend_usd)} counted` +
+        (u.counted_at_unpriced_rate > 0
+          ? ` (${u.counted_at_unpriced_rate} at ${usd(config.cost.unpricedPerMillion)}/M tokens)`
+          : ' (at the logged cost)'),
     );
   }
   const storms = json.retry_storms;
   for (const s of (storms?.storms ?? []).slice(0, 10))
     out.push(
-      `  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ${usd(s.spend_usd)}`,
+      `  retry storm      ${storms?.key} ${printable(JSON.stringify(s.id))}: ${s.count} times, ` +
+        `${usd(s.spend_usd)}`,
     );
   if (storms !== null && storms.total > 10)
     out.push(`                   and ${storms.total - 10} more (status --json lists the worst 100)`);
@@ -142,7 +155,11 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   if (app !== null) {
     const detail =
       app.status === 'ok'
-        ? `updated ${app.updated_at === null ? 'at an unknown time' : `${app.updated_at} (${ago((app.age_seconds ?? 0) * 1000)})`}${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}`
+        ? `updated ` +
+          (app.updated_at === null
+            ? 'at an unknown time'
+            : `${app.updated_at} (${ago((app.age_seconds ?? 0) * 1000)})`) +
+          `${app.emergency === null ? '' : `, emergency mode ${app.emergency ? 'on' : 'off'}`}`
         : app.status === 'missing'
           ? 'MISSING'
           : `UNREADABLE: ${printable(app.error ?? '')}`;
@@ -152,7 +169,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   out.push(`  malformed lines  ${result.totals.malformed}`);
   for (const s of result.totals.malformed_samples) {
     out.push(
-      `                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ${printable(s.excerpt.slice(0, 60))}`,
+      `                   ${printable(s.file)}:${s.line}: ${printable(s.reason)}: ` +
+        `${printable(s.excerpt.slice(0, 60))}`,
     );
   }
   for (const note of json.notes) out.push(`  note             ${printable(note)}`);
@@ -206,7 +224,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       for (const line of message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
     } else {
       process.stderr.write(
-        `cost-watchdog: internal error (a bug; please report it with this trace):\n${error instanceof Error ? error.stack : message}\n`,
+        `cost-watchdog: internal error (a bug; please report it with this trace):\n` +
+          `${error instanceof Error ? error.stack : message}\n`,
       );
     }
     if (options.json) {

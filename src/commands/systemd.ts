@@ -54,7 +54,8 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
   const intervalMs = options.interval === undefined ? 60_000 : parseDuration(options.interval);
   if (intervalMs === null || onCalendarFor(intervalMs) === null) {
     throw new UsageError(
-      `--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, 1m, 5m, 1h), got ${JSON.stringify(options.interval)}`,
+      `--interval: expected a duration that divides a minute, an hour or a day evenly (10s, 30s, ` +
+        `1m, 5m, 1h), got ${JSON.stringify(options.interval)}`,
     );
   }
   const instance = options.name ?? null;
@@ -74,7 +75,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     if (!(error instanceof ConfigError) || !error.problems.some((p) => p.startsWith('no such file')))
       throw error;
     notes.push(
-      `${file} does not exist yet: the units name it, and the flag's folder is not known, so the units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`), then run this command again.`,
+      `${file} does not exist yet: the units name it, and the flag's folder is not known, so the ` +
+        `units may write only their state folder. Write the config (\`cost-watchdog init -c ${file}\`` +
+        `), then run this command again.`,
     );
   }
   if (config !== null) {
@@ -88,12 +91,15 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     }
     if (intervalMs >= config.heartbeat.maxAgeMs) {
       notes.push(
-        `--interval ${formatDuration(intervalMs)} is not shorter than heartbeat.max_age ${formatDuration(config.heartbeat.maxAgeMs)}: check-heartbeat would report the watchdog down between two checks. Raise heartbeat.max_age to at least twice the interval.`,
+        `--interval ${formatDuration(intervalMs)} is not shorter than heartbeat.max_age ` +
+          `${formatDuration(config.heartbeat.maxAgeMs)}: check-heartbeat would report the watchdog ` +
+          `down between two checks. Raise heartbeat.max_age to at least twice the interval.`,
       );
     }
     if (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/')) {
       notes.push(
-        'the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so they would not see it. Move them, or remove PrivateTmp= from the units.',
+        'the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so ' +
+          'they would not see it. Move them, or remove PrivateTmp= from the units.',
       );
     }
   }
@@ -151,7 +157,9 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     const sudo = user ? '' : 'sudo ';
     process.stderr.write(
       [
-        `cost-watchdog: to install (checks ${intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`}, heartbeat every 5 minutes):`,
+        `cost-watchdog: to install (checks ` +
+          (intervalMs === 60_000 ? 'every minute' : `every ${formatDuration(intervalMs)}`) +
+          `, heartbeat every 5 minutes):`,
         `  ${sudo}cost-watchdog systemd${user ? ' --user' : ''}` +
           `${instance !== null ? ` --name ${instance}` : ''}` +
           `${options.interval !== undefined ? ` --interval ${options.interval}` : ''}` +

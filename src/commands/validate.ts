@@ -41,14 +41,16 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   if (flag.kind === 'unknown') notes.push(`${flag.reason}: every check fails until it is fixed`);
   else if (flag.kind === 'absent' && !existsSync(path.dirname(config.flagFile)))
     notes.push(
-      `the flag's folder ${path.dirname(config.flagFile)} does not exist (yet): a flag cannot be written until the app creates it`,
+      `the flag's folder ${path.dirname(config.flagFile)} does not exist (yet): a flag cannot be ` +
+        `written until the app creates it`,
     );
   if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
   if (!config.windows.some((w) => w.limits.kill !== undefined))
     notes.push('no kill limit on any window: spend is never stopped by a kill');
   if (config.silenceAfterMs !== null && config.target === null)
     notes.push(
-      'silence.after is set but there is no target: whether the app runs cannot be told, so a silent log is never alerted',
+      'silence.after is set but there is no target: whether the app runs cannot be told, so a ' +
+        'silent log is never alerted',
     );
   const daily = config.windows.find((w) => w.seconds === null);
   if (
@@ -65,26 +67,32 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   const finding = config.target === null ? null : await findTarget(config);
   if (finding !== null && finding.pids.length > MANY) {
     notes.push(
-      `the target matches ${finding.pids.length} running processes now: check that process_name / cmdline names only the app (a kill signals them all)`,
+      `the target matches ${finding.pids.length} running processes now: check that process_name / ` +
+        `cmdline names only the app (a kill signals them all)`,
     );
   }
   for (const note of finding?.notes ?? []) notes.push(note);
   const source = webhookSource(config, process.env);
   const slackText =
     source.kind === 'url'
-      ? `from ${source.from}${source.from === config.slack.webhookUrlFile ? " (held like a key: a regular file, yours or root's, open to nobody else)" : ''}`
+      ? `from ${source.from}` +
+        (source.from === config.slack.webhookUrlFile
+          ? ' (held like a key: a regular file, yours ' + "or root's, open to nobody else)"
+          : '')
       : source.kind === 'broken'
         ? `BROKEN: ${source.from} ${source.problem}`
         : `not set ($${config.slack.webhookUrlEnv} is empty)`;
   if (source.kind === 'none')
     notes.push(
-      `no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.webhook_url_file)`,
+      `no Slack webhook: alerts go to stderr only (set $${config.slack.webhookUrlEnv}, or slack.web` +
+        `hook_url_file)`,
     );
   if (source.kind === 'broken')
     notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2)}\n`,
+      JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2) +
+        `\n`,
     );
   } else {
     const lines = [
@@ -92,7 +100,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  log         ${config.log}`,
       `  state file  ${config.stateFile ?? '(none)'}`,
       `  flag file   ${config.flagFile}`,
-      `  state dir   ${config.stateDir}${config.stateDirFrom === 'systemd' ? ' (from systemd: $STATE_DIRECTORY)' : config.stateDirFrom === 'default' ? ' (the default, beside the config)' : ''}`,
+      `  state dir   ${config.stateDir}` +
+        (config.stateDirFrom === 'systemd'
+          ? ' (from systemd: $STATE_DIRECTORY)'
+          : config.stateDirFrom === 'default'
+            ? ' (the default, beside the config)'
+            : ''),
       `  time zone   ${config.timezone}`,
       ...config.windows.map((w) => `  ${w.name.padEnd(10)}  ${limitsText(w.limits)}`),
       config.target === null
@@ -104,20 +117,36 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             `grace ${formatDuration(config.target.graceMs)}`,
             config.target.graceSpendUsd === null
               ? 'grace_spend off'
-              : `SIGKILL at once if the log gains over ${formatUsd(config.target.graceSpendUsd)} during the grace`,
+              : `SIGKILL at once if the log gains over ${formatUsd(config.target.graceSpendUsd)} duri` +
+                `ng the grace`,
             config.target.stopCommand &&
-              `stop_command "${config.target.stopCommand}" (timeout ${formatDuration(config.target.stopTimeoutMs)})`,
+              `stop_command "${config.target.stopCommand}" (timeout ` +
+                `${formatDuration(config.target.stopTimeoutMs)})`,
           ]
             .filter(Boolean)
             .join(', ')}`,
       ...(finding === null
         ? []
         : [`  running now ${finding.running ? describePids(finding) : 'no target process'}`]),
-      `  alerts      stderr always; Slack ${slackText}; reminder every ${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
-      `  heartbeat   check-heartbeat fails when the last check is older than ${formatDuration(config.heartbeat.maxAgeMs)}; ${config.heartbeat.pingUrl === null ? "no dead-man's-switch ping" : `pings ${new URL(config.heartbeat.pingUrl).host} after each check (/fail after a failed one)`}`,
+      `  alerts      stderr always; Slack ${slackText}; reminder every ` +
+        `${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
+      `  heartbeat   check-heartbeat fails when the last check is older than ` +
+        `${formatDuration(config.heartbeat.maxAgeMs)}; ` +
+        (config.heartbeat.pingUrl === null
+          ? "no dead-man's-switch ping"
+          : `pings ${new URL(config.heartbeat.pingUrl).host} after each check (/fail after a failed one)`),
       `  watch       timed checks "${config.watch.schedule}" besides one on every change`,
       `  cost policy ${config.cost.policy}: ${POLICY_WORDS[config.cost.policy]}`,
-      `  prices      the table of @pydantic/genai-prices ${priceTableVersion() ?? '(NOT INSTALLED: every model counts as unpriced)'}${Object.keys(config.cost.prices).length > 0 ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}` : ''}; a model without a price counts ${formatUsd(config.cost.unpricedPerMillion)} per million tokens when it logs no cost; a line above ${formatUsd(config.cost.maxLineUsd)} (cost.max_line_usd) is malformed`,
+      `  prices      the table of @pydantic/genai-prices ` +
+        (priceTableVersion() ?? '(NOT INSTALLED: every model counts as unpriced)') +
+        (Object.keys(config.cost.prices).length > 0
+          ? `; own prices for ${Object.keys(config.cost.prices).join(', ')}`
+          : '') +
+        `; a model without a price counts ` +
+        formatUsd(config.cost.unpricedPerMillion) +
+        ` per million tokens when it logs no cost; a line above ` +
+        formatUsd(config.cost.maxLineUsd) +
+        ` (cost.max_line_usd) is malformed`,
       `  app state   ${
         config.stateFile === null
           ? 'not compared (no state_file)'
@@ -125,11 +154,27 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
               Object.entries(config.appState.windows)
                 .map(([w, k]) => `${w} = ${k}`)
                 .join(', ') || 'no window figures'
-            }; stale when "${config.appState.updatedAt}" is ${formatDuration(config.appState.staleAfterMs)} behind the log; under-reports beyond ${formatUsd(config.appState.toleranceUsd)} or ${config.appState.tolerancePercent}%`
+            }; stale when "${config.appState.updatedAt}" is ` +
+            `${formatDuration(config.appState.staleAfterMs)} behind the log; under-reports beyond ` +
+            `${formatUsd(config.appState.toleranceUsd)} or ${config.appState.tolerancePercent}%`
       }`,
-      `  storms      ${config.retryStorm === null ? 'off' : `the same ${config.retryStorm.key} ${config.retryStorm.count} times in ${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ${config.retryStorm.level}`}`,
-      `  burn rate   ${config.burnRate === null ? 'off' : `warns when the last ${formatDuration(config.burnRate.shortMs)} and the last ${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}x the even pace of the daily limit`}`,
-      `  silence     ${config.silenceAfterMs === null ? 'off (silence.after)' : `alerts when the target runs and the log has not grown for ${formatDuration(config.silenceAfterMs)}`}`,
+      `  storms      ` +
+        (config.retryStorm === null
+          ? 'off'
+          : `the same ${config.retryStorm.key} ${config.retryStorm.count} times in ` +
+            `${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ` +
+            `${config.retryStorm.level}`),
+      `  burn rate   ` +
+        (config.burnRate === null
+          ? 'off'
+          : `warns when the last ${formatDuration(config.burnRate.shortMs)} and the last ` +
+            `${formatDuration(config.burnRate.longMs)} both spend faster than ${config.burnRate.factor}` +
+            `x the even pace of the daily limit`),
+      `  silence     ` +
+        (config.silenceAfterMs === null
+          ? 'off (silence.after)'
+          : `alerts when the target runs and the log has not grown for ` +
+            `${formatDuration(config.silenceAfterMs)}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

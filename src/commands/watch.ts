@@ -49,7 +49,9 @@ export async function checkSchedule(config: Config): Promise<void> {
   const result = validateDetailed(config.watch.schedule);
   if (!result.valid) {
     throw new ConfigError(config.file, [
-      `watch.schedule: not a valid cron expression ${JSON.stringify(config.watch.schedule)}: ${result.errors.map((e) => e.message.replace(' a invalid ', ' an invalid ')).join('; ')} (expected e.g. "*/15 * * * * *", every 15 seconds)`,
+      `watch.schedule: not a valid cron expression ${JSON.stringify(config.watch.schedule)}: ` +
+        `${result.errors.map((e) => e.message.replace(' a invalid ', ' an invalid ')).join('; ')} (ex` +
+        `pected e.g. "*/15 * * * * *", every 15 seconds)`,
     ]);
   }
 }
@@ -129,7 +131,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);
       process.stdout.write(
-        `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}${actions.length > 0 ? ` | ${actions.join('; ')}` : ''}\n`,
+        `${new Date(outcome.nowMs).toISOString()} ${level}: ${levels}${malformed}` +
+          (actions.length > 0 ? ` | ${actions.join('; ')}` : '') +
+          `\n`,
       );
       lastLevels = levelKey;
     }
@@ -155,7 +159,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         error =
           caught instanceof CliError
             ? caught.message
-            : `internal error (a bug; please report it with this trace): ${caught instanceof Error ? caught.stack : String(caught)}`;
+            : `internal error (a bug; please report it with this trace): ` +
+              `${caught instanceof Error ? caught.stack : String(caught)}`;
       }
       report(outcome, error, reasons);
       const ok = outcome !== null && error === null && checkSucceeded(outcome);
@@ -189,7 +194,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     for (const dir of watcher.missing) {
       say(
         existsSync(dir)
-          ? `note: ${dir} is not a folder, so it cannot be watched (timed checks only, until it is made a folder)`
+          ? `note: ${dir} is not a folder, so it cannot be watched (timed checks only, until it is ` +
+              `made a folder)`
           : `note: ${dir} does not exist; it is watched once it does (until then, timed checks only)`,
       );
     }
@@ -266,11 +272,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         clearTimeout(cut);
         if (unsent > 0)
           say(
-            `${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for the next check to send`,
+            `${signal}: ${unsent} alert(s) not sent to Slack; kept in ${alertsPath(config)} for ` +
+              `the next check to send`,
           );
         process.removeListener('SIGHUP', onHup);
         say(
-          `${signal}: stopped${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`,
+          `${signal}: stopped` +
+            `${Date.now() - started > 1000 ? ` after ${formatDuration(Date.now() - started)}` : ''}`,
         );
         resolve(EXIT.OK);
       })();
@@ -289,7 +297,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     if (stopping) return;
     scheduled = await startSchedule(config, tick);
     say(
-      `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pid ${process.pid}`,
+      `watching ${config.log}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
+        `${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pi` +
+        `d ${process.pid}`,
     );
     queue.request('start', true);
   })();

@@ -66,19 +66,35 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
     case 'enter':
     case 'escalate': {
       if (event.detail !== undefined)
-        return `${levelWord(event.level)}: ${event.detail}${event.kind === 'escalate' ? ` (was ${event.previous})` : ''}`;
+        return (
+          `${levelWord(event.level)}: ${event.detail}` +
+          (event.kind === 'escalate' ? ` (was ${event.previous})` : '')
+        );
       const limit = event.limit === null ? '' : ` crossed the ${event.level} limit ${usd(event.limit)}`;
       const was = event.kind === 'escalate' ? ` (was ${event.previous})` : '';
       return `${levelWord(event.level)}: ${event.window} spend ${usd(event.spend)}${limit}${was}`;
     }
     case 'recovery':
-      return `RECOVERED: ${event.window} spend ${usd(event.spend)} is back under its limits (was ${event.previous})`;
+      return (
+        `RECOVERED: ${event.window} spend ${usd(event.spend)} is back under its limits (was ` +
+        `${event.previous})`
+      );
     case 'reminder':
-      return `REMINDER: the emergency flag is still in force${event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : ''}; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`;
+      return (
+        `REMINDER: the emergency flag is still in force` +
+        (event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : '') +
+        `; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`
+      );
     case 'came-back':
-      return 'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; stop its supervisor or run clear-emergency';
+      return (
+        'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; ' +
+        'stop its supervisor or run clear-emergency'
+      );
     case 'flag-removed':
-      return `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted without \`cost-watchdog clear-emergency\`; the kill switch is off`;
+      return (
+        `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted ` +
+        `without \`cost-watchdog clear-emergency\`; the kill switch is off`
+      );
   }
 }
 
@@ -126,7 +142,8 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
       out.push(
         s.ok
           ? 'stop command ran (exit 0)'
-          : `STOP COMMAND FAILED: ${s.error ?? (s.timedOut ? 'timed out' : `exit ${s.exitCode ?? 'by signal'}`)}`,
+          : `STOP COMMAND FAILED: ` +
+              `${s.error ?? (s.timedOut ? 'timed out' : `exit ${s.exitCode ?? 'by signal'}`)}`,
       );
     }
     if (kill.dryRun) {
@@ -152,12 +169,14 @@ export function actionLines(flag: FlagOutcome, kill: KillSummary | null): string
               ? 'after SIGKILL'
               : `${kill.killed.length} needed SIGKILL`;
         out.push(
-          `killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ${pidList(gone, kill.tree)}`,
+          `killed ${gone.length} process${gone.length === 1 ? '' : 'es'} (${how}): ` +
+            `${pidList(gone, kill.tree)}`,
         );
       }
       if (kill.graceCut !== undefined)
         out.push(
-          `${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s after SIGTERM)`,
+          `${graceCutText(kill.graceCut.spendUsd)} (${(kill.graceCut.afterMs / 1000).toFixed(2)} s ` +
+            `after SIGTERM)`,
         );
       if (kill.refused.length > 0)
         out.push(`KILL REFUSED (EPERM, not ours to signal): ${pidList(kill.refused, kill.tree)}`);

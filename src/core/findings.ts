@@ -156,14 +156,19 @@ export function appFindings(
     out.push({
       key: findingKey('app-state', 'no-updated-at'),
       kind: 'app-state',
-      text: `app state file ${view.file} has no time under "${view.updatedAtKey}": whether it is stale cannot be told`,
+      text:
+        `app state file ${view.file} has no time under "${view.updatedAtKey}": whether it is stale ` +
+        `cannot be told`,
     });
   } else if (logWrittenMs !== null && logWrittenMs - view.updatedAtMs > rules.staleAfterMs) {
     const behind = formatDuration(logWrittenMs - view.updatedAtMs);
     out.push({
       key: findingKey('app-stale'),
       kind: 'app-stale',
-      text: `app state is stale: ${view.file} was last updated ${behind} before the cost log last grew (${view.updatedAtKey} ${new Date(view.updatedAtMs).toISOString()}); the app's own accounting may have stopped`,
+      text:
+        `app state is stale: ${view.file} was last updated ${behind} before the cost log last grew (` +
+        `${view.updatedAtKey} ${new Date(view.updatedAtMs).toISOString()}); the app's own accounting ` +
+        `may have stopped`,
     });
   }
   for (const figure of view.windows) {
@@ -173,7 +178,9 @@ export function appFindings(
       out.push({
         key: findingKey('under-report', figure.window),
         kind: 'under-report',
-        text: `app under-reports: its ${figure.window} spend (${figure.key}) is ${usd(figure.app)}, the watchdog counts ${usd(figure.watchdog)} from the log (${usd(short)} more)`,
+        text:
+          `app under-reports: its ${figure.window} spend (${figure.key}) is ${usd(figure.app)}, the ` +
+          `watchdog counts ${usd(figure.watchdog)} from the log (${usd(short)} more)`,
       });
     }
   }
@@ -181,7 +188,9 @@ export function appFindings(
     out.push({
       key: findingKey('app-not-in-emergency'),
       kind: 'app-not-in-emergency',
-      text: `the app says it is not in emergency mode (${view.emergencyKey ?? 'emergency'}: false) while the watchdog's level is ${level}`,
+      text:
+        `the app says it is not in emergency mode (${view.emergencyKey ?? 'emergency'}: false) while ` +
+        `the watchdog's level is ${level}`,
     });
   }
   return out;
@@ -190,7 +199,10 @@ export function appFindings(
 // ---- retry storms ----------------------------------------------------------------------------
 
 export function stormText(storm: Storm, key: string, windowMs: number): string {
-  return `retry storm: ${key} ${quoted(storm.id)} seen ${storm.count} times in ${formatDuration(windowMs)} (${usd(storm.usd)})`;
+  return (
+    `retry storm: ${key} ${quoted(storm.id)} seen ${storm.count} times in ${formatDuration(windowMs)} ` +
+    `(${usd(storm.usd)})`
+  );
 }
 
 /** The name under which a retry storm is remembered and acknowledged, as a window is. */
@@ -249,14 +261,19 @@ export function stormFindings(
     out.push({
       key: findingKey('storm', '+more'),
       kind: 'storm',
-      text: `and ${rest.length} more ${key}s seen again and again in ${formatDuration(windowMs)} (${usdOfMicros(rest.reduce((sum, s) => sum + toMicros(s.usd), 0))}): see \`cost-watchdog status\``,
+      text:
+        `and ${rest.length} more ${key}s seen again and again in ${formatDuration(windowMs)} (` +
+        `${usdOfMicros(rest.reduce((sum, s) => sum + toMicros(s.usd), 0))}): see \`cost-watchdog ` +
+        `status\``,
     });
   }
   if (overflow) {
     out.push({
       key: findingKey('storm-overflow'),
       kind: 'storm-overflow',
-      text: `more than ${idLimit} ${key}s in ${formatDuration(windowMs)}: ids beyond that are not followed, so a retry storm among them goes unseen`,
+      text:
+        `more than ${idLimit} ${key}s in ${formatDuration(windowMs)}: ids beyond that are not ` +
+        `followed, so a retry storm among them goes unseen`,
     });
   }
   return out;
@@ -306,7 +323,11 @@ export function burnRate(f: BurnFacts): { finding: Finding; reachMs: number } | 
     finding: {
       key: findingKey('burn-rate'),
       kind: 'burn-rate',
-      text: `burn rate: ${usd(f.shortUsd)} in the last ${formatDuration(f.shortMs)} and ${usd(f.longUsd)} in the last ${formatDuration(f.longMs)}, ${times}x the even pace of the daily ${f.limit.level} limit ${usd(f.limit.usd)}; at this rate the daily ${f.limit.level} limit is reached at ${when} (today so far ${usd(f.today)})`,
+      text:
+        `burn rate: ${usd(f.shortUsd)} in the last ${formatDuration(f.shortMs)} and ${usd(f.longUsd)} ` +
+        `in the last ${formatDuration(f.longMs)}, ${times}x the even pace of the daily ` +
+        `${f.limit.level} limit ${usd(f.limit.usd)}; at this rate the daily ${f.limit.level} limit ` +
+        `is reached at ${when} (today so far ${usd(f.today)})`,
     },
   };
 }
@@ -325,7 +346,9 @@ export function silentLog(
   return {
     key: findingKey('silent-log'),
     kind: 'silent-log',
-    text: `cost log silent while the app runs — its accounting may be broken (${logPath} has not grown for ${formatDuration(nowMs - logWrittenMs)})`,
+    text:
+      `cost log silent while the app runs — its accounting may be broken (${logPath} has not grown ` +
+      `for ${formatDuration(nowMs - logWrittenMs)})`,
   };
 }
 
@@ -348,7 +371,9 @@ export function clockFindings(
     out.push({
       key: findingKey('future-lines'),
       kind: 'future-lines',
-      text: `${newFuture} line${newFuture === 1 ? '' : 's'} dated more than 5 minutes in the future (clock skew?) were counted as now`,
+      text:
+        `${newFuture} line${newFuture === 1 ? '' : 's'} dated more than 5 minutes in the future ` +
+        `(clock skew?) were counted as now`,
     });
   }
   if (
@@ -360,7 +385,10 @@ export function clockFindings(
     out.push({
       key: findingKey('log-behind'),
       kind: 'log-behind',
-      text: `the log's newest line is dated ${formatDuration(logWrittenMs - newestMs)} before the log was last written: the app's clock may be behind, or it logs late (lines count at their own time)`,
+      text:
+        `the log's newest line is dated ${formatDuration(logWrittenMs - newestMs)} before the log ` +
+        `was last written: the app's clock may be behind, or it logs late (lines count at their own ` +
+        `time)`,
     });
   }
   return out;
@@ -371,7 +399,10 @@ export function clockFindings(
 /** Unpriced models seen within this long are reported. */
 export const UNPRICED_RECENT_MS = 24 * 3_600_000;
 
-/** Models with tokens and no price, counted at the unpriced rate (a logged cost above 0 is used where there is one). */
+/**
+ * Models with tokens and no price, counted at the unpriced rate (a logged cost above 0 is used where there is
+ * one).
+ */
 export function unpricedFindings(
   unpriced: Readonly<Record<string, UnpricedModel>>,
   perMillion: number,
@@ -383,14 +414,20 @@ export function unpricedFindings(
   const out: Finding[] = recent.slice(0, NAMED_AT_MOST).map(([model, entry]) => ({
     key: findingKey('unpriced', model),
     kind: 'unpriced' as const,
-    text: `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} without a logged cost counted at ${usd(perMillion)} per million tokens (${usdOfMicros(entry.micros)} so far); set cost.prices for it`,
+    text:
+      `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} wi` +
+      `thout a logged cost counted at ${usd(perMillion)} per million tokens (` +
+      `${usdOfMicros(entry.micros)} so far); set cost.prices for it`,
   }));
   if (recent.length > NAMED_AT_MOST) {
     const rest = recent.slice(NAMED_AT_MOST);
     out.push({
       key: findingKey('unpriced', '+more'),
       kind: 'unpriced',
-      text: `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million tokens (${usdOfMicros(rest.reduce((sum, [, e]) => sum + e.micros, 0))}): see \`cost-watchdog status\``,
+      text:
+        `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million ` +
+        `tokens (${usdOfMicros(rest.reduce((sum, [, e]) => sum + e.micros, 0))}): see \`cost-watchdog` +
+        ` status\``,
     });
   }
   return out;
@@ -401,6 +438,8 @@ export function zeroCostFinding(lines: number, usdCounted: number): Finding | nu
   return {
     key: findingKey('zero-cost'),
     kind: 'zero-cost',
-    text: `the app logged cost 0 for ${lines} call${lines === 1 ? '' : 's'} with tokens; counted from their tokens instead (${usd(usdCounted)})`,
+    text:
+      `the app logged cost 0 for ${lines} call${lines === 1 ? '' : 's'} with tokens; counted from ` +
+      `their tokens instead (${usd(usdCounted)})`,
   };
 }

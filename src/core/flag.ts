@@ -6,7 +6,9 @@
 export type FlagSeen =
   | { kind: 'absent' }
   | { kind: 'present' }
-  /** stat() failed with something other than ENOENT: `code` is the errno name, `detail` the system's message. */
+  /**
+   * stat() failed with something other than ENOENT: `code` is the errno name, `detail` the system's message.
+   */
   | { kind: 'unknown'; code: string | null; detail: string };
 
 const ERRNO_WORDS: Record<string, string> = {
@@ -37,9 +39,11 @@ export function errnoWords(code: string | null | undefined, fallback: string): s
 export function flagUnknownReason(file: string, folder: string, code: string | null, detail: string): string {
   const hint =
     code === 'ENOTDIR'
-      ? `: ${folder}, or a folder above it, is a file (fix: make ${folder} a folder the app and the watchdog can use)`
+      ? `: ${folder}, or a folder above it, is a file (fix: make ${folder} a folder the app and the ` +
+        `watchdog can use)`
       : code === 'EACCES' || code === 'EPERM'
-        ? `: the watchdog's user cannot look into ${folder} (fix: give it search permission on ${folder}, e.g. chmod g+x or o+x, or run the watchdog as the app's user)`
+        ? `: the watchdog's user cannot look into ${folder} (fix: give it search permission on ` +
+          `${folder}, e.g. chmod g+x or o+x, or run the watchdog as the app's user)`
         : '';
   return `cannot tell whether the emergency flag ${file} exists: ${errnoWords(code, detail)}${hint}`;
 }

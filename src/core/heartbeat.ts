@@ -67,7 +67,9 @@ export function judgeHeartbeat(found: HeartbeatFound, nowMs: number, maxAgeMs: n
       state: 'unknown',
       code: MONITOR.UNKNOWN,
       ageMs: null,
-      summary: `heartbeat dated ${formatDuration(-ageMs)} in the future: this clock or the watchdog's is wrong, so its age cannot be told`,
+      summary:
+        `heartbeat dated ${formatDuration(-ageMs)} in the future: this clock or the watchdog's is ` +
+        `wrong, so its age cannot be told`,
     };
   }
   const age = Math.max(0, ageMs);
@@ -77,7 +79,9 @@ export function judgeHeartbeat(found: HeartbeatFound, nowMs: number, maxAgeMs: n
       state: 'stale',
       code: MONITOR.CRITICAL,
       ageMs: age,
-      summary: `last check ${formatDuration(age)} ago (${by}), older than the ${max} allowed: the watchdog has stopped checking`,
+      summary:
+        `last check ${formatDuration(age)} ago (${by}), older than the ${max} allowed: the watchdog ` +
+        `has stopped checking`,
     };
   }
   if (!found.ok) {
@@ -85,7 +89,9 @@ export function judgeHeartbeat(found: HeartbeatFound, nowMs: number, maxAgeMs: n
       state: 'failing',
       code: MONITOR.WARNING,
       ageMs: age,
-      summary: `last check ${formatDuration(age)} ago (${by}) could not do its job: ${found.error ?? 'no reason recorded'}`,
+      summary:
+        `last check ${formatDuration(age)} ago (${by}) could not do its job: ` +
+        `${found.error ?? 'no reason recorded'}`,
     };
   }
   return {
@@ -170,7 +176,8 @@ export function heartbeatAlertText(
   const hint =
     verdict.state === 'failing'
       ? 'spend may be going unwatched: see `cost-watchdog status` and the audit log'
-      : 'spend is NOT being watched: check its timer or service (`systemctl status cost-watchdog.timer cost-watchdog-watch.service`, or cron)';
+      : 'spend is NOT being watched: check its timer or service (`systemctl status ' +
+        'cost-watchdog.timer cost-watchdog-watch.service`, or cron)';
   return `${word}: cost-watchdog on ${host}: ${verdict.summary}; ${hint}`;
 }
 

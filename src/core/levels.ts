@@ -50,7 +50,8 @@ export interface StatusFacts {
 /**
  * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
  * force (even after spend has dropped), or the heartbeat is stale; otherwise UNKNOWN when the log
- * cannot be read or the flag cannot be seen; WARNING at warn or while a finding holds; otherwise OK. A heartbeat that was never written is not stale:
+ * cannot be read or the flag cannot be seen; WARNING at warn or while a finding holds; otherwise OK. A
+ * heartbeat that was never written is not stale:
  * nothing has run yet (`check-heartbeat` is the check that insists on one).
  */
 export function statusCode(facts: StatusFacts): number {

@@ -116,7 +116,10 @@ export function offsetInRewrite(tail: Uint8Array, chunks: Iterable<Uint8Array>):
   return keptInsideTail(tail, start.subarray(0, startLength));
 }
 
-/** How many bytes of the tail the new content begins with, from a line start of the tail, a whole line at least; or null. */
+/**
+ * How many bytes of the tail the new content begins with, from a line start of the tail, a whole line at
+ * least; or null.
+ */
 export function keptInsideTail(tail: Uint8Array, start: Uint8Array): number | null {
   const lastNewline = tail.lastIndexOf(NEWLINE);
   for (let i = tail.indexOf(NEWLINE); i >= 0 && i < lastNewline; i = tail.indexOf(NEWLINE, i + 1)) {

@@ -85,7 +85,10 @@ export function baseExpired(writtenMs: number | null, nowMs: number, windowMs: n
   return writtenMs !== null && nowMs - writtenMs > windowMs;
 }
 
-/** Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of the base). */
+/**
+ * Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of
+ * the base).
+ */
 const DELTA_MIN = 4096;
 
 /** Saved form of the named ids: [id, time, cost, time, cost, ...] per id. */
@@ -494,7 +497,9 @@ export class StormTracker {
 const utf8 = new TextEncoder();
 const STATE_CHUNK = 256 * 1024; // 1 MB cost 1 MB more peak RSS for 100,000 ids, and no time
 
-/** One id's saved form, [id, time, cost, time, cost, ...] of its sightings after `fromMs`; null when none is. */
+/**
+ * One id's saved form, [id, time, cost, time, cost, ...] of its sightings after `fromMs`; null when none is.
+ */
 function stateEntry(named: NamedTable, k: number, fromMs: number): (string | number)[] | null {
   const count = named.count(k);
   let inside = 0;

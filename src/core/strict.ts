@@ -13,11 +13,17 @@ const S_ISVTX = 0o1000;
 /** Why a file is not safe to act on, with the fix; null when it is. */
 export function unsafeFile(st: Ownership, euid: number, file: string): string | null {
   if (st.uid !== 0 && st.uid !== euid) {
-    return `owned by uid ${st.uid}, not by root or the user the watchdog runs as (uid ${euid}): anyone who can edit it decides what gets killed (fix: chown ${euid === 0 ? 'root' : euid} ${file})`;
+    return (
+      `owned by uid ${st.uid}, not by root or the user the watchdog runs as (uid ${euid}): anyone ` +
+      `who can edit it decides what gets killed (fix: chown ${euid === 0 ? 'root' : euid} ${file})`
+    );
   }
   const writable = [st.mode & 0o020 ? 'group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean);
   if (writable.length > 0) {
-    return `writable by ${writable.join(' and ')} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): anyone who can edit it decides what gets killed (fix: chmod go-w ${file})`;
+    return (
+      `writable by ${writable.join(' and ')} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` +
+      `: anyone who can edit it decides what gets killed (fix: chmod go-w ${file})`
+    );
   }
   return null;
 }
@@ -25,7 +31,10 @@ export function unsafeFile(st: Ownership, euid: number, file: string): string | 
 /** A folder anyone can write to (without the sticky bit) lets them swap the file for another. */
 export function unsafeFolder(st: Ownership, folder: string): string | null {
   if (st.mode & 0o002 && !(st.mode & S_ISVTX)) {
-    return `is in ${folder}, which anyone can write to: the file could be replaced (fix: chmod o-w ${folder}, or move the file)`;
+    return (
+      `is in ${folder}, which anyone can write to: the file could be replaced (fix: chmod o-w ` +
+      `${folder}, or move the file)`
+    );
   }
   return null;
 }
@@ -52,12 +61,19 @@ function modeText(mode: number): string {
  */
 export function secretFileProblem(st: SecretStat, euid: number, file: string): string | null {
   if (st.kind === 'directory')
-    return `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ${file}/slack)`;
+    return (
+      `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ` +
+      `${file}/slack)`
+    );
   if (st.kind === 'other')
     return 'is not a regular file (a device, FIFO or socket), expected a file holding the URL';
   const user = euid === 0 ? 'root' : `uid ${euid}`;
   if (st.uid !== 0 && st.uid !== euid) {
-    return `is owned by uid ${st.uid}, not by root or the user the watchdog runs as (${user}): a secret held by another user can be read, swapped or pointed elsewhere by that user (fix: chown ${euid === 0 ? 'root' : euid} ${file} && chmod 600 ${file})`;
+    return (
+      `is owned by uid ${st.uid}, not by root or the user the watchdog runs as (${user}): a secret ` +
+      `held by another user can be read, swapped or pointed elsewhere by that user (fix: chown ` +
+      `${euid === 0 ? 'root' : euid} ${file} && chmod 600 ${file})`
+    );
   }
   if ((st.mode & 0o077) !== 0) {
     const who = [st.mode & 0o070 ? 'group' : '', st.mode & 0o007 ? 'others' : '']
@@ -65,7 +81,11 @@ export function secretFileProblem(st: SecretStat, euid: number, file: string): s
       .join(' and ');
     const can =
       [st.mode & 0o044 ? 'read' : '', st.mode & 0o022 ? 'write' : ''].filter(Boolean).join(' and ') || 'use';
-    return `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can} it can post to the channel as the watchdog or send its alerts elsewhere; refused as ssh refuses a private key others can read (fix: chmod 600 ${file})`;
+    return (
+      `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can} ` +
+      `it can post to the channel as the watchdog or send its alerts elsewhere; refused as ssh ` +
+      `refuses a private key others can read (fix: chmod 600 ${file})`
+    );
   }
   return null;
 }

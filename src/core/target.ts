@@ -132,7 +132,9 @@ export function judgePidFile(
     return {
       trusted: false,
       pid,
-      reason: `PID ${pid} started after the PID file was written (${seconds(proc.startMs - pidFileMtimeMs)} later): the PID was reused by another process, which is spared`,
+      reason:
+        `PID ${pid} started after the PID file was written (${seconds(proc.startMs - pidFileMtimeMs)} ` +
+        `later): the PID was reused by another process, which is spared`,
     };
   }
   return { trusted: true, pid };

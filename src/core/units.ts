@@ -19,7 +19,9 @@ export interface UnitOptions {
   flagFolder: string | null;
   /** The state folder when the config sets one (otherwise StateDirectory= makes it). */
   stateFolder: string | null;
-  /** The longest a check may take (lock wait, stop command, grace, alerts): beyond, it is killed and reported. */
+  /**
+   * The longest a check may take (lock wait, stop command, grace, alerts): beyond, it is killed and reported.
+   */
   checkTimeoutMs: number;
   /** The environment file with the webhook URL (may start with %h). */
   envFile: string;
@@ -78,7 +80,10 @@ export const SHIPPED_UNITS: UnitOptions = {
   example: true,
 };
 
-/** An OnCalendar= expression for "every interval", or null when the interval does not divide a minute, hour or day. */
+/**
+ * An OnCalendar= expression for "every interval", or null when the interval does not divide a minute, hour or
+ * day.
+ */
 export function onCalendarFor(intervalMs: number): string | null {
   if (!Number.isInteger(intervalMs) || intervalMs < 1000 || intervalMs % 1000 !== 0) return null;
   const s = intervalMs / 1000;
@@ -93,7 +98,10 @@ export function onCalendarFor(intervalMs: number): string | null {
   return h < 24 && 24 % h === 0 ? `*-*-* 00/${h}:00:00` : null;
 }
 
-/** One word of a command line or path list as systemd reads it: specifiers and variables escaped, quoted if needed. */
+/**
+ * One word of a command line or path list as systemd reads it: specifiers and variables escaped, quoted if
+ * needed.
+ */
 export function unitWord(word: string): string {
   const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   if (escaped !== '' && !/[\s"'\\;]/.test(escaped)) return escaped;
@@ -129,7 +137,8 @@ function common(o: UnitOptions): string[] {
     `# ${state}, passed as $STATE_DIRECTORY: the state folder when the config sets no state_dir.`,
     `StateDirectory=${unitPrefix(o.instance)}`,
     'StateDirectoryMode=0700',
-    '# Files it creates (state, audit log, flag) are readable by their owner only, unless the folder says otherwise.',
+    '# Files it creates (state, audit log, flag) are readable by their owner only, unless the ' +
+      'folder says otherwise.',
     'UMask=0077',
   ];
 }
@@ -163,7 +172,9 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
   return [
     '# ---- Hardening, as far as killing the target allows ----',
     kill
-      ? "# Runs as root (no User=) so that it can signal the app whatever user runs it. To run as the\n# app's user instead, add User= and Group=: it can then signal only that user's processes\n# (a refused signal is alerted and the check exits 1)."
+      ? '# Runs as root (no User=) so that it can signal the app whatever user runs it. To run as ' +
+        "the\n# app's user instead, add User= and Group=: it can then signal only that user's " +
+        'processes\n# (a refused signal is alerted and the check exits 1).'
       : '# Runs as root (no User=) like the check it watches, to read the same state folder.',
     '# No privilege gain through setuid programs (a stop_command that needs sudo would need this removed).',
     'NoNewPrivileges=yes',
@@ -173,7 +184,8 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
     ...(writable === ''
       ? [
           kill
-            ? "# ReadWritePaths=: nothing besides the state folder (no config was read to find the flag's folder)."
+            ? '# ReadWritePaths=: nothing besides the state folder (no config was read to find the ' +
+              "flag's folder)."
             : '# Nothing is writable besides the state folder.',
         ]
       : [
@@ -200,11 +212,17 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
     'RestrictNamespaces=yes',
     'LockPersonality=yes',
     'SystemCallArchitectures=native',
-    "# Slack and the dead-man's-switch ping (IPv4/IPv6), and systemctl or docker in a stop_command (unix sockets).",
+    "# Slack and the dead-man's-switch ping (IPv4/IPv6), and systemctl or docker in a stop_command " +
+      '(unix sockets).',
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6',
     kill
-      ? "# Only the powers the job needs: signal other users' processes (KILL), read /proc/<pid>/exe for\n# long process names (SYS_PTRACE), and read the log and write the flag in the app's folders\n# whatever their owner (DAC_*). Add more if your stop_command needs them.\nCapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH CAP_FOWNER"
-      : '# Only reading and writing in folders whatever their owner; it signals nothing.\nCapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH',
+      ? "# Only the powers the job needs: signal other users' processes (KILL), read /proc/<pid>/exe " +
+        "for\n# long process names (SYS_PTRACE), and read the log and write the flag in the app's " +
+        'folders\n# whatever their owner (DAC_*). Add more if your stop_command needs ' +
+        'them.\nCapabilityBoundingSet=CAP_KILL CAP_SYS_PTRACE CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH ' +
+        'CAP_FOWNER'
+      : '# Only reading and writing in folders whatever their owner; it signals ' +
+        'nothing.\nCapabilityBoundingSet=CAP_DAC_OVERRIDE CAP_DAC_READ_SEARCH',
     "# Deliberately not set: ProtectProc=invisible and PrivatePIDs= would hide the app's processes",
     '# (nothing left to kill); PrivateUsers= would make their owner "nobody" (signals refused);',
     "# MemoryDenyWriteExecute= breaks Node's JIT; PrivateNetwork= and IPAddressDeny= cut off Slack.",

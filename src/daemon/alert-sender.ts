@@ -195,7 +195,8 @@ export class AlertSender implements AlertOutbox {
       });
       if (item.id !== undefined && this.failureSaid.delete(item.id))
         this.say(
-          `an alert held back by Slack was sent after ${attempts} attempts: ${printable(printableHead(headline))}`,
+          `an alert held back by Slack was sent after ${attempts} attempts: ` +
+            `${printable(printableHead(headline))}`,
         );
       return true;
     }
@@ -221,7 +222,8 @@ export class AlertSender implements AlertOutbox {
     if (first && this.stopping === null) {
       if (item.id !== undefined) this.failureSaid.add(item.id);
       this.say(
-        `could not send an alert to Slack (${error}); it is kept and retried beside the checks (next try in ${Math.round(retryIn / 1000)}s)`,
+        `could not send an alert to Slack (${error}); it is kept and retried beside the checks ` +
+          `(next try in ${Math.round(retryIn / 1000)}s)`,
       );
     }
     return false;

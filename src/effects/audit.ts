@@ -30,7 +30,8 @@ export function appendAudit(
     if (!st.isFile()) throw new Error(`${file} is not a regular file: not appended (remove it)`);
     if (st.nlink > 1)
       throw new Error(
-        `${file} has ${st.nlink} names (a hard link planted there?): not appended (remove it; the next line starts a new one)`,
+        `${file} has ${st.nlink} names (a hard link planted there?): not appended (remove it; the ` +
+          `next line starts a new one)`,
       );
     writeSync(fd, `${line}\n`);
   } finally {

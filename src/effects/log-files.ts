@@ -231,7 +231,8 @@ export function readRest(entry: Entry, cursor: FileCursor, sinkFor: SinkFor, not
     }
   } catch (error) {
     notes.push(
-      `cannot read rotated log ${entry.name} (${whyNot(error)}): its lines after byte ${cursor.offset} are lost to the watchdog`,
+      `cannot read rotated log ${entry.name} (${whyNot(error)}): its lines after byte ` +
+        `${cursor.offset} are lost to the watchdog`,
     );
     return null;
   }

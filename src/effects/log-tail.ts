@@ -118,7 +118,8 @@ function followGenerations(
           );
     if (look === 'unreadable') {
       notes.push(
-        `cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer following it; its lines after byte ${gen.offset} are lost to the watchdog`,
+        `cannot read rotated log ${entry!.name} (permission denied or it vanished): no longer ` +
+          `following it; its lines after byte ${gen.offset} are lost to the watchdog`,
       );
       letGo(gen, sinkFor);
       continue;
@@ -147,15 +148,18 @@ function followGenerations(
     letGo(gen, sinkFor);
     if (verdict === 'gone')
       notes.push(
-        `no longer following rotated log ${gen.name}: it was deleted or compressed; lines written to it after the last check, if any, are not counted`,
+        `no longer following rotated log ${gen.name}: it was deleted or compressed; lines written ` +
+          `to it after the last check, if any, are not counted`,
       );
     else if (verdict === 'replaced')
       notes.push(
-        `no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was read, or what was read changed`,
+        `no longer following rotated log ${entry?.name ?? gen.name}: it is shorter than what was ` +
+          `read, or what was read changed`,
       );
     else
       notes.push(
-        `no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ledger's horizon: its longest window)`,
+        `no longer following rotated log ${gen.name}: it has not grown for over ${horizon} (the ` +
+          `ledger's horizon: its longest window)`,
       );
   }
   return { bytes, kept };
@@ -185,7 +189,8 @@ function adopt(
     }
     letGo(gen, sinkFor);
     notes.push(
-      `no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are followed, and it was the longest quiet`,
+      `no longer following rotated log ${gen.name}: more than ${keep.size} rotated files are ` +
+        `followed, and it was the longest quiet`,
     );
   }
   return out;
@@ -227,7 +232,8 @@ function resumeRewritten(
   const relocated = (at: number) => {
     // What was read is still there, ending at `at`; what follows it (kept unread lines, appends) is new.
     notes.push(
-      `${name} was rewritten in place keeping lines already counted: reading on after them (from byte ${at}, was ${cursor.offset})`,
+      `${name} was rewritten in place keeping lines already counted: reading on after them (from ` +
+        `byte ${at}, was ${cursor.offset})`,
     );
     return {
       cursor: {
@@ -273,7 +279,9 @@ function resumeRewritten(
     if (found !== null) return relocated(found);
   }
   notes.push(
-    `${name} was truncated or rewritten: the lines last read are not in it and no copy of it was found: reading it again from the start; lines appended to the old content after the last check are lost to the watchdog`,
+    `${name} was truncated or rewritten: the lines last read are not in it and no copy of it was ` +
+      `found: reading it again from the start; lines appended to the old content after the last ` +
+      `check are lost to the watchdog`,
   );
   return { cursor: newCursor(id.dev, id.ino, name), bytes: 0 };
 }
@@ -351,7 +359,8 @@ export function readNewLines(
       previous = adopt(previous, whole.cursors, sinkFor, notes, nowMs, horizonMs);
       if (siblings.length > 0)
         notes.push(
-          `also read ${siblings.length} rotated file(s) from the last 48h: ${siblings.map((s) => s.name).join(', ')}`,
+          `also read ${siblings.length} rotated file(s) from the last 48h: ` +
+            `${siblings.map((s) => s.name).join(', ')}`,
         );
       current = newCursor(st.dev, st.ino, logName);
     } else if (change === 'truncated') {
@@ -364,7 +373,8 @@ export function readNewLines(
       const old = findByInode(logPath, current);
       if (old === null) {
         notes.push(
-          `${logName} was rotated and the old file is gone (deleted or compressed): lines appended to it after the last check are lost to the watchdog`,
+          `${logName} was rotated and the old file is gone (deleted or compressed): lines appended ` +
+            `to it after the last check are lost to the watchdog`,
         );
         letGo(current, sinkFor);
       } else {
@@ -414,7 +424,8 @@ export function readNewLines(
         bytesRead += whole.bytes;
         if (between.length > 0)
           notes.push(
-            `${logName} was rotated more than once since the last check: also read ${between.map((e) => e.name).join(', ')}`,
+            `${logName} was rotated more than once since the last check: also read ` +
+              `${between.map((e) => e.name).join(', ')}`,
           );
         // The app may still hold the old file open and write to it: follow it (and the ones between).
         const added = read === null ? [] : [{ ...current, grownMs: nowMs }];

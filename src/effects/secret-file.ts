@@ -20,13 +20,16 @@ export function readSecretFile(file: string, euid: number | undefined = process.
       return {
         ok: false,
         problem:
-          "does not exist (fix: create it with the incoming webhook's URL, chmod 600, or change slack.webhook_url_file)",
+          "does not exist (fix: create it with the incoming webhook's URL, chmod 600, or change " +
+          'slack.webhook_url_file)',
       };
     if (e.code === 'EACCES' || e.code === 'EPERM') {
       const who = euid === undefined ? "the watchdog's user" : euid === 0 ? 'root' : `uid ${euid}`;
       return {
         ok: false,
-        problem: `cannot be read by the user the watchdog runs as (${who}): ${errnoWords(e.code, e.message)} (fix: chown ${euid ?? '<that user>'} ${file} && chmod 600 ${file})`,
+        problem:
+          `cannot be read by the user the watchdog runs as (${who}): ${errnoWords(e.code, e.message)} ` +
+          `(fix: chown ${euid ?? '<that user>'} ${file} && chmod 600 ${file})`,
       };
     }
     return { ok: false, problem: `cannot be read: ${errnoWords(e.code, e.message)}` };

@@ -48,7 +48,9 @@ export function stormIdsPattern(stateDir: string): string {
 
 /** A new, unused name for a file of ids seen once (a new name each time it is written). */
 export function newStormIdsName(nowMs: number, random: number): string {
-  return `${STORM_IDS_PREFIX}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}${STORM_IDS_SUFFIX}`;
+  return (
+    `${STORM_IDS_PREFIX}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}` + `${STORM_IDS_SUFFIX}`
+  );
 }
 
 /** A name the checkpoint may give for its file of ids: in the folder itself, not a path. */

@@ -185,7 +185,9 @@ export function readJson(file: string): JsonRead {
     if (st.nlink > 1)
       return {
         kind: 'corrupt',
-        reason: `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced on the next write)`,
+        reason:
+          `a file with ${st.nlink} names (a hard link planted there?): not read (ignored; replaced ` +
+          `on the next write)`,
       };
     text = readFileSync(fd, 'utf8');
   } catch (error) {
@@ -199,7 +201,10 @@ export function readJson(file: string): JsonRead {
     // V8 quotes the start of the text in its message: keep only where it went wrong.
     return {
       kind: 'corrupt',
-      reason: `not JSON (${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')})`,
+      reason:
+        `not JSON (` +
+        `${(error as Error).message.replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, ' (not valid JSON)')}` +
+        `)`,
     };
   }
 }
@@ -297,7 +302,8 @@ export function acquireLock(dir: string, waitMs: number): Lock {
       const who =
         owner === null ? 'another process' : `pid ${owner.pid} on ${owner.host} since ${owner.since}`;
       throw new FailureError(
-        `another cost-watchdog check holds the lock ${file} (${who}); gave up after ${Math.round(waitMs / 1000)}s`,
+        `another cost-watchdog check holds the lock ${file} (${who}); gave up after ` +
+          `${Math.round(waitMs / 1000)}s`,
       );
     }
     sleep(50);

@@ -63,24 +63,34 @@ describe('cost from tokens', () => {
     expect(spend.max).toBeCloseTo(0.75 + 2 + 0.15, 6);
   });
 
-  it('a model without a price and no logged cost counts at the unpriced rate, alerted once, shown by status', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}cost:\n  unpriced_per_million_tokens: 50\n`);
-    ws.append(call({ model: 'acme-llm-9', in: 40_000, out: 20_000 }));
-    const first = ws.runJson();
-    expect(first.json.windows['15m']?.spend_usd).toBeCloseTo(3, 6); // 60k tokens at $50/M
-    expect(alertsIn(first.stderr).join('\n')).toContain(
-      'model "acme-llm-9" has no price: 1 call without a logged cost counted at $50.00 per million tokens ($3.00 so far); set cost.prices for it',
-    );
-    ws.append(call({ model: 'acme-llm-9', in: 1000, out: 0 }));
-    const second = ws.runJson();
-    expect(alertsIn(second.stderr).join('\n')).not.toContain('has no price');
-    const { code, json } = statusJson(ws);
-    expect(code).toBe(1); // WARNING: spend counted at a guess
-    expect(json.cost.unpriced_models).toEqual([
-      expect.objectContaining({ model: 'acme-llm-9', lines: 2, tokens: 61_000, counted_at_unpriced_rate: 2 }),
-    ]);
-    expect(json.warnings.map((w) => w.kind)).toContain('unpriced');
-  });
+  it(
+    'a model without a price and no logged cost counts at the unpriced rate, alerted once, shown by ' +
+      'status',
+    () => {
+      const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}cost:\n  unpriced_per_million_tokens: 50\n`);
+      ws.append(call({ model: 'acme-llm-9', in: 40_000, out: 20_000 }));
+      const first = ws.runJson();
+      expect(first.json.windows['15m']?.spend_usd).toBeCloseTo(3, 6); // 60k tokens at $50/M
+      expect(alertsIn(first.stderr).join('\n')).toContain(
+        'model "acme-llm-9" has no price: 1 call without a logged cost counted at $50.00 per million ' +
+          'tokens ($3.00 so far); set cost.prices for it',
+      );
+      ws.append(call({ model: 'acme-llm-9', in: 1000, out: 0 }));
+      const second = ws.runJson();
+      expect(alertsIn(second.stderr).join('\n')).not.toContain('has no price');
+      const { code, json } = statusJson(ws);
+      expect(code).toBe(1); // WARNING: spend counted at a guess
+      expect(json.cost.unpriced_models).toEqual([
+        expect.objectContaining({
+          model: 'acme-llm-9',
+          lines: 2,
+          tokens: 61_000,
+          counted_at_unpriced_rate: 2,
+        }),
+      ]);
+      expect(json.warnings.map((w) => w.kind)).toContain('unpriced');
+    },
+  );
 
   it('cost.prices prices a private model; the alert never shows it as unpriced', () => {
     const ws = workspace(
@@ -111,7 +121,8 @@ describe("the app's state file", () => {
     expect(r.code, r.stderr).toBe(0);
     const texts = slack.requests.map((q) => (JSON.parse(q.body) as { text: string }).text);
     expect(texts.join('\n')).toContain(
-      'app under-reports: its 15m spend (cost_15min) is $0.04, the watchdog counts $2.54 from the log ($2.50 more)',
+      'app under-reports: its 15m spend (cost_15min) is $0.04, the watchdog counts $2.54 from the ' +
+        'log ($2.50 more)',
     );
     const again = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env });
     expect(again.code).toBe(0);
@@ -153,7 +164,8 @@ describe("the app's state file", () => {
     const [alert] = alertsIn(r.stderr);
     expect(alert).toContain('EMERGENCY: 15m spend $6.00 crossed the emergency limit $5.00');
     expect(alert).toContain(
-      "the app says it is not in emergency mode (emergency_mode: false) while the watchdog's level is emergency",
+      "the app says it is not in emergency mode (emergency_mode: false) while the watchdog's level " +
+        'is emergency',
     );
   });
 
@@ -249,7 +261,11 @@ describe('burn rate', () => {
     expect(existsSync(flagFile(ws))).toBe(false);
     const [alert] = alertsIn(r.stderr);
     expect(alert).toMatch(
-      /WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the last 1h, \d+x the even pace of the daily kill limit \$240\.00; at this rate the daily kill limit is reached at \d\d:\d\d/,
+      new RegExp(
+        String.raw`WARNING: burn rate: \$9\.00 in the last 5m and \$110\.00 in the ` +
+          String.raw`last 1h, \d+x the even pace of the daily kill limit \$240\.00; at ` +
+          String.raw`this rate the daily kill limit is reached at \d\d:\d\d`,
+      ),
     );
     const burn = statusJson(ws).json.burn_rate;
     expect(burn?.burning).toBe(true);
@@ -260,7 +276,8 @@ describe('burn rate', () => {
 describe('blind spots', () => {
   it('a silent log while the target runs is alerted; not when the target is gone', async () => {
     const ws = workspace(
-      `log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 1s\nsilence:\n  after: 30m\n`,
+      `log: state/cost_log.jsonl\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: ` +
+        `1s\nsilence:\n  after: 30m\n`,
     );
     ws.append(call({ cost: 0.01 }, 7200));
     const old = Date.now() / 1000 - 7200;
@@ -268,7 +285,10 @@ describe('blind spots', () => {
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
     const r = ws.runJson();
     expect(alertsIn(r.stderr).join('\n')).toMatch(
-      /cost log silent while the app runs — its accounting may be broken \(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)/,
+      new RegExp(
+        'cost log silent while the app runs — its accounting may be broken ' +
+          String.raw`\(.*cost_log\.jsonl has not grown for 2h\d*m?\d*s?\)`,
+      ),
     );
     tree.parent.kill('SIGKILL');
     for (const pid of tree.children) process.kill(pid, 'SIGKILL');
@@ -281,22 +301,25 @@ describe('blind spots', () => {
     expect(quiet.runJson().stderr).not.toContain('silent');
   });
 
-  it('lines from the future count as now and are alerted once; a log behind its write time is reported', () => {
-    const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
-    ws.append(call({ cost: 1 }, -3600));
-    const first = ws.runJson();
-    expect(first.json.windows['15m']?.spend_usd).toBe(1);
-    expect(alertsIn(first.stderr).join('\n')).toContain(
-      '1 line dated more than 5 minutes in the future (clock skew?) were counted as now',
-    );
-    ws.append(call({ cost: 1 }, -3600));
-    expect(alertsIn(ws.runJson().stderr).join('\n')).not.toContain('in the future');
-    const behind = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
-    behind.append(call({ cost: 1 }, 1800));
-    expect(alertsIn(behind.runJson().stderr).join('\n')).toContain("the log's newest line is dated 30m");
-    // status shows it too, after the run that read the line (a blind spot while it lasts).
-    expect(statusJson(behind).json.warnings.map((w) => w.key)).toContain('log-behind');
-  });
+  it(
+    'lines from the future count as now and are alerted ' + 'once; a log behind its write time is reported',
+    () => {
+      const ws = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
+      ws.append(call({ cost: 1 }, -3600));
+      const first = ws.runJson();
+      expect(first.json.windows['15m']?.spend_usd).toBe(1);
+      expect(alertsIn(first.stderr).join('\n')).toContain(
+        '1 line dated more than 5 minutes in the future (clock skew?) were counted as now',
+      );
+      ws.append(call({ cost: 1 }, -3600));
+      expect(alertsIn(ws.runJson().stderr).join('\n')).not.toContain('in the future');
+      const behind = workspace(`log: state/cost_log.jsonl\n${LIMITS}`);
+      behind.append(call({ cost: 1 }, 1800));
+      expect(alertsIn(behind.runJson().stderr).join('\n')).toContain("the log's newest line is dated 30m");
+      // status shows it too, after the run that read the line (a blind spot while it lasts).
+      expect(statusJson(behind).json.warnings.map((w) => w.key)).toContain('log-behind');
+    },
+  );
 });
 
 describe('status shows who spent', () => {
@@ -326,7 +349,8 @@ describe('status shows who spent', () => {
 describe('hostile files in the places the app owns', () => {
   it('a named pipe as the state file or the PID file does not hang the check', () => {
     const ws = workspace(
-      `log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}target:\n  pid_file: state/app.pid\n`,
+      `log: state/cost_log.jsonl\nstate_file: state/cost_tracker.json\n${LIMITS}target:\n  ` +
+        `pid_file: state/app.pid\n`,
     );
     ws.append(call({ cost: 0.5 }, 10));
     for (const name of ['cost_tracker.json', 'app.pid'])

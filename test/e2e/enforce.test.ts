@@ -126,34 +126,37 @@ describe('the ladder: warn alerts, emergency flags, kill kills', () => {
     expect(alive(tree.pid)).toBe(false);
   });
 
-  it('alerts once per level, again only on escalation, a reminder while the flag stays, and on recovery', async () => {
-    // A 3-second window, so that spend leaves it while the test waits.
-    const ws = workspace(config('alerts:\n  reminder: 2s\n', '  3s: { warn: 1, emergency: 2 }\n'));
-    ws.append(lines(1, 1.5, 0));
-    const first = ws.run('run');
-    expect(alertsIn(first.stderr)).toEqual([
-      expect.stringMatching(/^cost-watchdog: ALERT WARN: 3s spend \$1\.50 crossed the warn limit \$1\.00/),
-    ]);
-    expect(alertsIn(ws.run('run').stderr)).toEqual([]);
-    ws.append(lines(1, 1, 0));
-    const escalated = ws.run('run');
-    expect(alertsIn(escalated.stderr)).toEqual([
-      expect.stringMatching(
-        /ALERT EMERGENCY: 3s spend \$2\.50 crossed the emergency limit \$2\.00 \(was warn\)/,
-      ),
-    ]);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    expect(alertsIn(ws.run('run').stderr)).toEqual([]);
-    // The spend leaves the window: recovery; the flag stays (only a person clears it), so 2 s
-    // after the last announcement a reminder is due as well.
-    await new Promise((r) => setTimeout(r, 3200));
-    const later = ws.run('run');
-    const said = alertsIn(later.stderr).join('\n');
-    expect(said).toMatch(/RECOVERED: 3s spend \$0\.00 is back under its limits \(was emergency\)/);
-    expect(said).toMatch(/REMINDER: the emergency flag is still in force/);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    expect(alertsIn(ws.run('run').stderr)).toEqual([]);
-  });
+  it(
+    'alerts once per level, again only on escalation, a reminder while the flag stays, and on ' + 'recovery',
+    async () => {
+      // A 3-second window, so that spend leaves it while the test waits.
+      const ws = workspace(config('alerts:\n  reminder: 2s\n', '  3s: { warn: 1, emergency: 2 }\n'));
+      ws.append(lines(1, 1.5, 0));
+      const first = ws.run('run');
+      expect(alertsIn(first.stderr)).toEqual([
+        expect.stringMatching(/^cost-watchdog: ALERT WARN: 3s spend \$1\.50 crossed the warn limit \$1\.00/),
+      ]);
+      expect(alertsIn(ws.run('run').stderr)).toEqual([]);
+      ws.append(lines(1, 1, 0));
+      const escalated = ws.run('run');
+      expect(alertsIn(escalated.stderr)).toEqual([
+        expect.stringMatching(
+          /ALERT EMERGENCY: 3s spend \$2\.50 crossed the emergency limit \$2\.00 \(was warn\)/,
+        ),
+      ]);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      expect(alertsIn(ws.run('run').stderr)).toEqual([]);
+      // The spend leaves the window: recovery; the flag stays (only a person clears it), so 2 s
+      // after the last announcement a reminder is due as well.
+      await new Promise((r) => setTimeout(r, 3200));
+      const later = ws.run('run');
+      const said = alertsIn(later.stderr).join('\n');
+      expect(said).toMatch(/RECOVERED: 3s spend \$0\.00 is back under its limits \(was emergency\)/);
+      expect(said).toMatch(/REMINDER: the emergency flag is still in force/);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      expect(alertsIn(ws.run('run').stderr)).toEqual([]);
+    },
+  );
 });
 
 describe('which processes are the target', () => {
@@ -188,27 +191,31 @@ describe('which processes are the target', () => {
     expect(r.stdout).toMatch(/not the configured target/);
   });
 
-  it('a process name matches exactly: my-agent never kills my-agent-2; long names use the full executable name', async () => {
-    const ws = workspace(config('target:\n  process_name: cw-agent\n  grace: 1s\n'));
-    const target = startNamed(ws.dir, 'cw-agent');
-    const other = startNamed(ws.dir, 'cw-agent-2');
-    const longTarget = 'cw-agent-with-a-long-name-a';
-    await waitFor('named processes', () => alive(target.pid as number) && alive(other.pid as number));
-    ws.append(lines(3, 3));
-    expect(ws.run('run').code).toBe(0);
-    expect(alive(target.pid as number)).toBe(false);
-    expect(alive(other.pid as number)).toBe(true);
+  it(
+    'a process name matches exactly: my-agent never kills my-agent-2; long names use the full ' +
+      'executable name',
+    async () => {
+      const ws = workspace(config('target:\n  process_name: cw-agent\n  grace: 1s\n'));
+      const target = startNamed(ws.dir, 'cw-agent');
+      const other = startNamed(ws.dir, 'cw-agent-2');
+      const longTarget = 'cw-agent-with-a-long-name-a';
+      await waitFor('named processes', () => alive(target.pid as number) && alive(other.pid as number));
+      ws.append(lines(3, 3));
+      expect(ws.run('run').code).toBe(0);
+      expect(alive(target.pid as number)).toBe(false);
+      expect(alive(other.pid as number)).toBe(true);
 
-    // Both long names share their first 15 characters (all /proc/<pid>/comm keeps).
-    const ws2 = workspace(config(`target:\n  process_name: ${longTarget}\n  grace: 1s\n`));
-    const a = startNamed(ws2.dir, longTarget);
-    const b = startNamed(ws2.dir, 'cw-agent-with-a-long-name-b');
-    await waitFor('long-named processes', () => alive(a.pid as number) && alive(b.pid as number));
-    ws2.append(lines(3, 3));
-    expect(ws2.run('run').code).toBe(0);
-    expect(alive(a.pid as number)).toBe(false);
-    expect(alive(b.pid as number)).toBe(true);
-  });
+      // Both long names share their first 15 characters (all /proc/<pid>/comm keeps).
+      const ws2 = workspace(config(`target:\n  process_name: ${longTarget}\n  grace: 1s\n`));
+      const a = startNamed(ws2.dir, longTarget);
+      const b = startNamed(ws2.dir, 'cw-agent-with-a-long-name-b');
+      await waitFor('long-named processes', () => alive(a.pid as number) && alive(b.pid as number));
+      ws2.append(lines(3, 3));
+      expect(ws2.run('run').code).toBe(0);
+      expect(alive(a.pid as number)).toBe(false);
+      expect(alive(b.pid as number)).toBe(true);
+    },
+  );
 
   it('a zombie target is dead: nothing to kill, no wait', async () => {
     const ws = workspace(config('target:\n  pid_file: state/app.pid\n  grace: 30s\n'));
@@ -234,37 +241,40 @@ describe('which processes are the target', () => {
     }
   });
 
-  it('EPERM: a watchdog that may not signal the target alerts and exits 1, having written the flag', async () => {
-    const ws = workspace(config('target:\n  process_name: cw-root-agent\n  grace: 1s\n'));
-    const target = startNamed(ws.dir, 'cw-root-agent');
-    await waitFor('target', () => alive(target.pid as number));
-    ws.append(lines(3, 3));
-    let r = cliAsNobody(ws, ['run']);
-    let victim = target.pid as number;
-    if (r === null) {
-      // Not root: a process of root's is out of reach the same way. The signal is refused, so it
-      // is never harmed.
-      const rootPid = readdirSync('/proc')
-        .filter((name) => /^\d+$/.test(name) && name !== '1')
-        .find((pid) => {
-          try {
-            return /^Uid:\s+0\s/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-          } catch {
-            return false;
-          }
-        });
-      expect(rootPid, 'a root-owned process to aim at').toBeDefined();
-      victim = Number(rootPid);
-      writeFileSync(ws.config, config('target:\n  pid_file: state/app.pid\n  grace: 1s\n'));
-      writeFileSync(path.join(ws.dir, 'state', 'app.pid'), String(victim));
-      r = ws.run('run');
-    }
-    expect(r.code, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/KILL REFUSED \(EPERM/);
-    expect(r.stderr).toMatch(/kill failed: 1 process\(es\) still running/);
-    expect(alive(victim)).toBe(true);
-    expect(existsSync(flagFile(ws))).toBe(true);
-  });
+  it(
+    'EPERM: a watchdog that may not signal the target ' + 'alerts and exits 1, having written the flag',
+    async () => {
+      const ws = workspace(config('target:\n  process_name: cw-root-agent\n  grace: 1s\n'));
+      const target = startNamed(ws.dir, 'cw-root-agent');
+      await waitFor('target', () => alive(target.pid as number));
+      ws.append(lines(3, 3));
+      let r = cliAsNobody(ws, ['run']);
+      let victim = target.pid as number;
+      if (r === null) {
+        // Not root: a process of root's is out of reach the same way. The signal is refused, so it
+        // is never harmed.
+        const rootPid = readdirSync('/proc')
+          .filter((name) => /^\d+$/.test(name) && name !== '1')
+          .find((pid) => {
+            try {
+              return /^Uid:\s+0\s/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+            } catch {
+              return false;
+            }
+          });
+        expect(rootPid, 'a root-owned process to aim at').toBeDefined();
+        victim = Number(rootPid);
+        writeFileSync(ws.config, config('target:\n  pid_file: state/app.pid\n  grace: 1s\n'));
+        writeFileSync(path.join(ws.dir, 'state', 'app.pid'), String(victim));
+        r = ws.run('run');
+      }
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/KILL REFUSED \(EPERM/);
+      expect(r.stderr).toMatch(/kill failed: 1 process\(es\) still running/);
+      expect(alive(victim)).toBe(true);
+      expect(existsSync(flagFile(ws))).toBe(true);
+    },
+  );
 });
 
 describe('the flag cannot be written', () => {
@@ -330,38 +340,41 @@ describe('dry runs touch nothing', () => {
 });
 
 describe('kill and clear-emergency', () => {
-  it('kill: flag by kill, target dead; a restarted target is killed again until clear-emergency', async () => {
-    const ws = workspace(config(PID_TARGET));
-    const pidFile = path.join(ws.dir, 'state', 'app.pid');
-    ws.append(lines(1, 0.5));
-    const first = await startTree(pidFile);
-    const k = ws.run('kill', '--reason', 'retry loop');
-    expect(k.code, k.stderr).toBe(0);
-    expect(alive(first.pid)).toBe(false);
-    expect(readJsonFile(flagFile(ws))).toMatchObject({
-      triggered_by: 'kill',
-      level: 'kill',
-      reason: expect.stringContaining('retry loop'),
-    });
-    expect(alertsIn(k.stderr)[0]).toMatch(/MANUAL KILL by .*: retry loop/);
+  it(
+    'kill: flag by kill, target dead; a restarted ' + 'target is killed again until clear-emergency',
+    async () => {
+      const ws = workspace(config(PID_TARGET));
+      const pidFile = path.join(ws.dir, 'state', 'app.pid');
+      ws.append(lines(1, 0.5));
+      const first = await startTree(pidFile);
+      const k = ws.run('kill', '--reason', 'retry loop');
+      expect(k.code, k.stderr).toBe(0);
+      expect(alive(first.pid)).toBe(false);
+      expect(readJsonFile(flagFile(ws))).toMatchObject({
+        triggered_by: 'kill',
+        level: 'kill',
+        reason: expect.stringContaining('retry loop'),
+      });
+      expect(alertsIn(k.stderr)[0]).toMatch(/MANUAL KILL by .*: retry loop/);
 
-    const second = await startTree(pidFile); // the supervisor brings it back
-    const r = ws.run('run');
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    expect(alive(second.pid)).toBe(false);
-    expect(alertsIn(r.stderr).join('\n')).toMatch(/TARGET CAME BACK/);
+      const second = await startTree(pidFile); // the supervisor brings it back
+      const r = ws.run('run');
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(alive(second.pid)).toBe(false);
+      expect(alertsIn(r.stderr).join('\n')).toMatch(/TARGET CAME BACK/);
 
-    const c = ws.run('clear-emergency', '--reason', 'loop fixed');
-    expect(c.code, c.stderr).toBe(0);
-    expect(existsSync(flagFile(ws))).toBe(false);
-    expect(alertsIn(c.stderr)[0]).toMatch(/EMERGENCY CLEARED by .*: loop fixed/);
-    const third = await startTree(pidFile);
-    expect(ws.run('run').code).toBe(0);
-    expect(alive(third.pid)).toBe(true);
-    const cleared = audit(ws).find((e) => e.event === 'flag_cleared');
-    expect(cleared).toMatchObject({ reason: 'loop fixed', forced: false, removed: true });
-    expect(typeof cleared?.by).toBe('string');
-  });
+      const c = ws.run('clear-emergency', '--reason', 'loop fixed');
+      expect(c.code, c.stderr).toBe(0);
+      expect(existsSync(flagFile(ws))).toBe(false);
+      expect(alertsIn(c.stderr)[0]).toMatch(/EMERGENCY CLEARED by .*: loop fixed/);
+      const third = await startTree(pidFile);
+      expect(ws.run('run').code).toBe(0);
+      expect(alive(third.pid)).toBe(true);
+      const cleared = audit(ws).find((e) => e.event === 'flag_cleared');
+      expect(cleared).toMatchObject({ reason: 'loop fixed', forced: false, removed: true });
+      expect(typeof cleared?.by).toBe('string');
+    },
+  );
 
   it('clear-emergency refuses while spend is at emergency, shows it, and --force acknowledges it', () => {
     const ws = workspace(config());
@@ -468,7 +481,8 @@ describe('Slack', () => {
     expect(audit(ws).find((e) => e.event === 'alert_sent')).toMatchObject({ attempts: 3 });
   });
 
-  it('a webhook that never answers delays neither the flag nor the kill; the run ends within its bound and the alert is sent later', async () => {
+  it('a webhook that never answers delays neither the flag nor the kill; the run ends within its ' +
+    'bound and the alert is sent later', async () => {
     const slack = await slackServer(['hang']);
     const ws = workspace(config(`${SLACK}${PID_TARGET}`));
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
@@ -524,7 +538,10 @@ describe('Slack', () => {
     const refused = ws.run('run');
     expect(refused.code).toBe(78);
     expect(refused.stderr).toMatch(
-      /slack\.webhook_url_file: .*slack-url is open to group and others \(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 /,
+      new RegExp(
+        String.raw`slack\.webhook_url_file: .*slack-url is open to group and others ` +
+          String.raw`\(mode 0666\): UNPROTECTED SECRET FILE.*chmod 600 `,
+      ),
     );
   });
 });
@@ -551,7 +568,10 @@ describe('StrictModes for the config', () => {
     const r = ws.run('run');
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(
-      /refusing a config file owned by uid 65534, not by root or the user the watchdog runs as \(uid 0\).*chown root/,
+      new RegExp(
+        'refusing a config file owned by uid 65534, not by root or the user ' +
+          String.raw`the watchdog runs as \(uid 0\).*chown root`,
+      ),
     );
   });
 

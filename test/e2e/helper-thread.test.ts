@@ -12,7 +12,8 @@ import type { StatusJson } from '../../src/commands/render/status-json.js';
 import { cli, workspace, type Workspace } from './helpers.js';
 
 const LIMITS =
-  'limits:\n  15m: { warn: 300, emergency: 500, kill: 800 }\n  1h: { warn: 1000 }\n  daily: { warn: 2000, emergency: 2500, kill: 3000 }\n';
+  'limits:\n  15m: { warn: 300, emergency: 500, kill: 800 }\n  1h: { warn: 1000 }\n  daily: { ' +
+  'warn: 2000, emergency: 2500, kill: 3000 }\n';
 
 /** A log where everything interesting happens in both halves. */
 function mixedLog(): string {

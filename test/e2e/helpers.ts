@@ -106,10 +106,15 @@ export function workspace(configText?: string): Workspace {
 
 let serial = 0;
 
-/** A Cost Control tracker line, dated `agoSec` seconds before now; each call a new request id unless given. */
+/**
+ * A Cost Control tracker line, dated `agoSec` seconds before now; each call a new request id unless given.
+ */
 export function ccLine(cost: number, agoSec = 5, id = `r${process.pid}-${++serial}`): string {
   const t = Date.now() / 1000 - agoSec;
-  return `${JSON.stringify({ t: Number(t.toFixed(3)), request_id: id, in: 1200, out: 300, cost, daily: 3.125 })}\n`;
+  return (
+    `${JSON.stringify({ t: Number(t.toFixed(3)), request_id: id, in: 1200, out: 300, cost, daily: 3.125 })}` +
+    `\n`
+  );
 }
 
 export function lines(count: number, cost: number, agoSec = 5): string {

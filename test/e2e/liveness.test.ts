@@ -240,7 +240,10 @@ describe('watch', () => {
     [
       'a bad schedule',
       config('watch:\n  schedule: "61 * * * * *"\n'),
-      /watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": 61 is an invalid expression for second/,
+      new RegExp(
+        String.raw`watch\.schedule: not a valid cron expression "61 \* \* \* \* \*": ` +
+          '61 is an invalid expression for second',
+      ),
     ],
     [
       'a schedule with too few fields',
@@ -383,21 +386,24 @@ describe('check-heartbeat', () => {
 });
 
 describe("dead-man's-switch ping", () => {
-  it('pings the URL after a good check and <url>/fail after a failed one; never changes the exit code', async () => {
-    const pings = await slackServer([{ status: 200, body: 'OK' }]);
-    const base = pings.url.replace('/services/T000/B000/s3cr3t-token', '/ping/uuid-1');
-    const ws = workspace(config(`heartbeat:\n  ping_url: ${base}\n`));
-    ws.append(lines(1, 1));
-    // Not cli(): spawnSync would block this process, and with it the ping server.
-    const run = (...args: string[]) => cliAsync(['run', '-c', ws.config, ...args], { cwd: ws.dir });
-    expect((await run()).code).toBe(0);
-    expect(pings.requests.map((r) => r.url)).toEqual(['/ping/uuid-1']);
-    rmSync(ws.log);
-    expect((await run()).code).toBe(1);
-    expect(pings.requests.map((r) => r.url)).toEqual(['/ping/uuid-1', '/ping/uuid-1/fail']);
-    expect((await run('--dry-run')).code).toBe(1);
-    expect(pings.requests.length).toBe(2); // a dry run touches nothing
-  });
+  it(
+    'pings the URL after a good check and <url>/fail ' + 'after a failed one; never changes the exit code',
+    async () => {
+      const pings = await slackServer([{ status: 200, body: 'OK' }]);
+      const base = pings.url.replace('/services/T000/B000/s3cr3t-token', '/ping/uuid-1');
+      const ws = workspace(config(`heartbeat:\n  ping_url: ${base}\n`));
+      ws.append(lines(1, 1));
+      // Not cli(): spawnSync would block this process, and with it the ping server.
+      const run = (...args: string[]) => cliAsync(['run', '-c', ws.config, ...args], { cwd: ws.dir });
+      expect((await run()).code).toBe(0);
+      expect(pings.requests.map((r) => r.url)).toEqual(['/ping/uuid-1']);
+      rmSync(ws.log);
+      expect((await run()).code).toBe(1);
+      expect(pings.requests.map((r) => r.url)).toEqual(['/ping/uuid-1', '/ping/uuid-1/fail']);
+      expect((await run('--dry-run')).code).toBe(1);
+      expect(pings.requests.length).toBe(2); // a dry run touches nothing
+    },
+  );
 
   it('a ping server that never answers: bounded, noted in the audit log, the check unaffected', async () => {
     const pings = await slackServer(['hang']);
@@ -535,7 +541,9 @@ describe('systemd units', () => {
         expect(r.code, r.stderr).toBe(0);
         const service = readFileSync(path.join(dir, 'cost-watchdog.service'), 'utf8');
         expect(service).toContain(
-          `ExecStart=${process.execPath} ${fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url))} run -c ${ws.config}`,
+          `ExecStart=${process.execPath} ` +
+            `${fileURLToPath(new URL('../../bin/cost-watchdog.js', import.meta.url))} run -c ` +
+            `${ws.config}`,
         );
         if (args[0] !== '--user') expect(service).toContain(`ReadWritePaths=-${path.join(ws.dir, 'state')}`);
         const v = verify(dir, unitNames(dir));
@@ -681,7 +689,10 @@ describe('systemd units', () => {
     const r = ws.run('systemd', '--interval', '5m');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
-      /--interval 5m is not shorter than heartbeat\.max_age 5m: check-heartbeat would report the watchdog down/,
+      new RegExp(
+        String.raw`--interval 5m is not shorter than heartbeat\.max_age 5m: ` +
+          'check-heartbeat would report the watchdog down',
+      ),
     );
   });
 

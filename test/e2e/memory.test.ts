@@ -72,37 +72,43 @@ describe('memory of a full read', () => {
     expect(peakMb).toBeLessThan(100);
   });
 
-  it('100,000 distinct request ids, models and agents, each id seen three times: all followed by name, peak RSS under 100 MB', () => {
-    const ws = workspace('log: state/cost_log.jsonl\nlimits:\n  daily: { warn: 2000 }\n');
-    const NAMES = 100_000;
-    const now = Date.now();
-    const fd = openSync(ws.log, 'w');
-    let batch = '';
-    for (let i = 0; i < 3 * NAMES; i++) {
-      const k = i % NAMES;
-      const t = new Date(now - 600_000 + Math.floor((i / (3 * NAMES)) * 590_000)).toISOString();
-      batch += `{"ts":"${t}","model":"model-${k}","agent":"agent-${k}","in":${1000 + (i % 900)},"out":${200 + (i % 300)},"cost_usd":0.000${600 + (i % 400)},"request_id":"req-${k}"}\n`;
-      if (batch.length > 1 << 20) {
-        writeSync(fd, batch);
-        batch = '';
+  it(
+    '100,000 distinct request ids, models and agents, each id seen three times: all followed by ' +
+      'name, peak RSS under 100 MB',
+    () => {
+      const ws = workspace('log: state/cost_log.jsonl\nlimits:\n  daily: { warn: 2000 }\n');
+      const NAMES = 100_000;
+      const now = Date.now();
+      const fd = openSync(ws.log, 'w');
+      let batch = '';
+      for (let i = 0; i < 3 * NAMES; i++) {
+        const k = i % NAMES;
+        const t = new Date(now - 600_000 + Math.floor((i / (3 * NAMES)) * 590_000)).toISOString();
+        batch +=
+          `{"ts":"${t}","model":"model-${k}","agent":"agent-${k}","in":${1000 + (i % 900)},"out":` +
+          `${200 + (i % 300)},"cost_usd":0.000${600 + (i % 400)},"request_id":"req-${k}"}\n`;
+        if (batch.length > 1 << 20) {
+          writeSync(fd, batch);
+          batch = '';
+        }
       }
-    }
-    writeSync(fd, batch);
-    closeSync(fd);
-    const { out, peakMb } = measuredRun(ws);
-    expect(out.new_lines).toBe(3 * NAMES);
-    expect(out.retry_storms).toEqual([]); // three sightings each: below the storm count, 5
-    expect(peakMb).toBeLessThan(100);
-    // Every id was followed by name across checks: two more sightings make a storm of any of them.
-    const t = new Date(now - 1000).toISOString();
-    for (const k of [0, 4242, NAMES - 1])
-      for (let j = 0; j < 2; j++)
-        ws.append(`{"ts":"${t}","model":"model-${k}","cost_usd":0.01,"request_id":"req-${k}"}\n`);
-    const next = ws.runJson();
-    expect(next.json.retry_storms.map((s) => [s.id, s.count]).sort()).toEqual([
-      ['req-0', 5],
-      ['req-4242', 5],
-      [`req-${NAMES - 1}`, 5],
-    ]);
-  });
+      writeSync(fd, batch);
+      closeSync(fd);
+      const { out, peakMb } = measuredRun(ws);
+      expect(out.new_lines).toBe(3 * NAMES);
+      expect(out.retry_storms).toEqual([]); // three sightings each: below the storm count, 5
+      expect(peakMb).toBeLessThan(100);
+      // Every id was followed by name across checks: two more sightings make a storm of any of them.
+      const t = new Date(now - 1000).toISOString();
+      for (const k of [0, 4242, NAMES - 1])
+        for (let j = 0; j < 2; j++)
+          ws.append(`{"ts":"${t}","model":"model-${k}","cost_usd":0.01,"request_id":"req-${k}"}\n`);
+      const next = ws.runJson();
+      expect(next.json.retry_storms.map((s) => [s.id, s.count]).sort()).toEqual([
+        ['req-0', 5],
+        ['req-4242', 5],
+        [`req-${NAMES - 1}`, 5],
+      ]);
+    },
+  );
 });

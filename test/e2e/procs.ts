@@ -64,12 +64,14 @@ export interface Tree {
  * `pidFile.kids`) once all are up. With `ignoreTerm`, the parent and its children ignore SIGTERM.
  */
 export async function startTree(pidFile: string, options: { ignoreTerm?: boolean } = {}): Promise<Tree> {
-  const script = `
+  const script =
+    `
     const { spawn } = require('node:child_process');
     const fs = require('node:fs');
     const ignore = ${options.ignoreTerm === true};
     if (ignore) process.on('SIGTERM', () => {});
-    const kid = () => ignore ? spawn('/bin/sh', ['-c', 'trap "" TERM; exec sleep 300'], { stdio: 'ignore' }) : spawn('sleep', ['300'], { stdio: 'ignore' });
+    const kid = () => ignore ? spawn('/bin/sh', ['-c', 'trap "" TERM; exec sleep 300'], { ` +
+    `stdio: 'ignore' }) : spawn('sleep', ['300'], { stdio: 'ignore' });
     const kids = [kid(), kid()];
     fs.writeFileSync(${JSON.stringify(`${pidFile}.kids`)}, kids.map((k) => k.pid).join(','));
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));

@@ -50,55 +50,64 @@ function noSecret(ws: Workspace, outputs: string[]): void {
 }
 
 describe('Slack faults in run', () => {
-  it('Slack 429 + Retry-After in run: the flag and the kill come first, the alert is sent after the wait, bounded', async () => {
-    const slack = await standIn([
-      { status: 429, headers: { 'Retry-After': '1' } },
-      { status: 200, body: 'ok' },
-    ]);
-    const ws = workspace(config(`${SLACK}${PID_TARGET}`));
-    const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
-    ws.append(lines(3, 3)); // $9: kill
-    const r = await run(ws, { CW_TEST_WEBHOOK: slack.url });
-    expect(r.code, r.stderr).toBe(0);
-    expect(alive(tree.pid)).toBe(false);
-    expect(slack.requests).toHaveLength(2);
-    expect((slack.requests[1]?.at ?? 0) - (slack.requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
-    const log = auditOf(ws);
-    const sent = indexOf(log, is('alert_sent'));
-    expect(log[sent]).toMatchObject({ attempts: 2 });
-    expect(indexOf(log, is('flag_written'))).toBeLessThan(sent);
-    expect(indexOf(log, is('kill'))).toBeLessThan(sent);
-    expect(alertsJson(ws).pending).toEqual([]);
-  });
+  it(
+    'Slack 429 + Retry-After in run: the flag and the kill come first, the alert is sent after the ' +
+      'wait, bounded',
+    async () => {
+      const slack = await standIn([
+        { status: 429, headers: { 'Retry-After': '1' } },
+        { status: 200, body: 'ok' },
+      ]);
+      const ws = workspace(config(`${SLACK}${PID_TARGET}`));
+      const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
+      ws.append(lines(3, 3)); // $9: kill
+      const r = await run(ws, { CW_TEST_WEBHOOK: slack.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(alive(tree.pid)).toBe(false);
+      expect(slack.requests).toHaveLength(2);
+      expect((slack.requests[1]?.at ?? 0) - (slack.requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+      const log = auditOf(ws);
+      const sent = indexOf(log, is('alert_sent'));
+      expect(log[sent]).toMatchObject({ attempts: 2 });
+      expect(indexOf(log, is('flag_written'))).toBeLessThan(sent);
+      expect(indexOf(log, is('kill'))).toBeLessThan(sent);
+      expect(alertsJson(ws).pending).toEqual([]);
+    },
+  );
 
-  it('Slack 500 in run: flag and kill done, exit 0, the alert kept and delivered by the next run once Slack recovers', async () => {
-    const slack = await standIn([{ status: 500, body: 'oops' }]);
-    const ws = workspace(config(`${SLACK}${PID_TARGET}`));
-    const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
-    ws.append(lines(3, 3));
-    const r = await run(ws, { CW_TEST_WEBHOOK: slack.url });
-    expect(r.code, r.stderr).toBe(0);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    expect(alive(tree.pid)).toBe(false);
-    expect(slack.requests.length).toBeGreaterThan(1); // retried within the bound
-    expect(r.stderr).toMatch(/could not send an alert to Slack \(HTTP 500/);
-    const log = auditOf(ws);
-    expect(log.find(is('alert_failed'))).toMatchObject({ kept_for_retry: true });
-    expect(indexOf(log, is('kill'))).toBeLessThan(indexOf(log, is('alert_failed')));
-    expect(alertsJson(ws).pending).toHaveLength(1);
+  it(
+    'Slack 500 in run: flag and kill done, exit 0, the alert kept and delivered by the next run once ' +
+      'Slack recovers',
+    async () => {
+      const slack = await standIn([{ status: 500, body: 'oops' }]);
+      const ws = workspace(config(`${SLACK}${PID_TARGET}`));
+      const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
+      ws.append(lines(3, 3));
+      const r = await run(ws, { CW_TEST_WEBHOOK: slack.url });
+      expect(r.code, r.stderr).toBe(0);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      expect(alive(tree.pid)).toBe(false);
+      expect(slack.requests.length).toBeGreaterThan(1); // retried within the bound
+      expect(r.stderr).toMatch(/could not send an alert to Slack \(HTTP 500/);
+      const log = auditOf(ws);
+      expect(log.find(is('alert_failed'))).toMatchObject({ kept_for_retry: true });
+      expect(indexOf(log, is('kill'))).toBeLessThan(indexOf(log, is('alert_failed')));
+      expect(alertsJson(ws).pending).toHaveLength(1);
 
-    slack.recover();
-    const before = slack.requests.length;
-    const next = await run(ws, { CW_TEST_WEBHOOK: slack.url });
-    expect(next.code).toBe(0);
-    expect(slack.requests.slice(before).map((q) => q.text)).toEqual([
-      expect.stringMatching(/KILL: 15m spend \$9\.00/),
-    ]);
-    expect(auditOf(ws).filter(is('alert_sent')).at(-1)).toHaveProperty('delayed_from');
-    expect(alertsJson(ws).pending).toEqual([]);
-  });
+      slack.recover();
+      const before = slack.requests.length;
+      const next = await run(ws, { CW_TEST_WEBHOOK: slack.url });
+      expect(next.code).toBe(0);
+      expect(slack.requests.slice(before).map((q) => q.text)).toEqual([
+        expect.stringMatching(/KILL: 15m spend \$9\.00/),
+      ]);
+      expect(auditOf(ws).filter(is('alert_sent')).at(-1)).toHaveProperty('delayed_from');
+      expect(alertsJson(ws).pending).toEqual([]);
+    },
+  );
 
-  it('Slack hang in run: the flag and the kill are on disk while Slack holds the request; the run ends within its bound; sent later', async () => {
+  it('Slack hang in run: the flag and the kill are on disk while Slack holds the request; the run ' +
+    'ends within its bound; sent later', async () => {
     const slack = await standIn(['hang']);
     const ws = workspace(config(`${SLACK}${PID_TARGET}`));
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
@@ -122,7 +131,8 @@ describe('Slack faults in run', () => {
 });
 
 describe('Slack faults in watch', () => {
-  it('Slack 429 + Retry-After in watch: the next check writes the flag while the alert waits out Retry-After; then it is sent', async () => {
+  it('Slack 429 + Retry-After in watch: the next check writes the flag while the alert waits out ' +
+    'Retry-After; then it is sent', async () => {
     const slack = await standIn([
       { status: 429, headers: { 'Retry-After': '3' } },
       { status: 200, body: 'ok' },
@@ -145,7 +155,8 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws).pending).toEqual([]);
   }, 90_000);
 
-  it('Slack 500 in watch: the flag is written before the failing alert gives up; kept, retried beside the checks, sent on recovery', async () => {
+  it('Slack 500 in watch: the flag is written before the failing alert gives up; kept, retried beside ' +
+    'the checks, sent on recovery', async () => {
     const slack = await standIn([{ status: 500, body: 'oops' }]);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     const d = await startWatch(ws, { CW_TEST_WEBHOOK: slack.url });
@@ -167,7 +178,8 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws).pending).toEqual([]);
   }, 120_000);
 
-  it('Slack hang in watch: the flag comes at the emergency level before the kill, the kill is not held back, the queue is merged and sent on recovery', async () => {
+  it('Slack hang in watch: the flag comes at the emergency level before the kill, the kill is not ' +
+    'held back, the queue is merged and sent on recovery', async () => {
     const slack = await standIn(['hang']);
     const ws = workspace(config(`${SLACK}${PID_TARGET}${NO_TIMED_CHECKS}`));
     const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
@@ -205,7 +217,8 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws)).toMatchObject({ pending: [], pending_owner: null });
   }, 120_000);
 
-  it('Slack hang in watch, and a kill by hand beside it: the kill hands its alert to the watch (no send under the lock), the watch sends it once', async () => {
+  it('Slack hang in watch, and a kill by hand beside it: the kill hands its alert to the watch (no ' +
+    'send under the lock), the watch sends it once', async () => {
     const slack = await standIn(['hang']);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     const d = await startWatch(ws, { CW_TEST_WEBHOOK: slack.url });
@@ -236,7 +249,8 @@ describe('Slack faults in watch', () => {
     expect(alertsJson(ws)).toMatchObject({ pending: [], pending_owner: null });
   }, 120_000);
 
-  it('Slack hang in watch, then SIGTERM: exits within its bound, says what is unsent, keeps it pending; the next run sends it once', async () => {
+  it('Slack hang in watch, then SIGTERM: exits within its bound, says what is unsent, keeps it ' +
+    'pending; the next run sends it once', async () => {
     const slack = await standIn(['hang']);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     const d = await startWatch(ws, { CW_TEST_WEBHOOK: slack.url });
@@ -269,7 +283,8 @@ describe('Slack faults in watch', () => {
 });
 
 describe("dead-man's-switch ping faults", () => {
-  it('ping down: the failure is said on stderr and in the audit log; the check and its exit code are unaffected (run and watch)', async () => {
+  it('ping down: the failure is said on stderr and in the audit log; the check and its exit code are ' +
+    'unaffected (run and watch)', async () => {
     const down = `http://127.0.0.1:${await closedPort()}/ping/uuid-${SECRET}`;
     const ws = workspace(config(`heartbeat:\n  ping_url: ${down}\n${EVERY_SECOND}`));
     ws.append(lines(1, 6));
@@ -277,7 +292,11 @@ describe("dead-man's-switch ping faults", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(flagFile(ws))).toBe(true);
     expect(r.stderr).toMatch(
-      /dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed \(request failed \(ECONNREFUSED\)\); the check itself is not affected/,
+      new RegExp(
+        String.raw`dead-man's-switch ping to http:\/\/127\.0\.0\.1:\d+\/… failed ` +
+          String.raw`\(request failed \(ECONNREFUSED\)\); the check itself is not ` +
+          'affected',
+      ),
     );
     expect(auditOf(ws).find(is('ping_failed'))).toMatchObject({ check_ok: true });
     const d = await startWatch(ws);
@@ -295,7 +314,8 @@ describe("dead-man's-switch ping faults", () => {
     noSecret(ws, [r.stdout, r.stderr, d.stdout(), d.stderr()]);
   }, 60_000);
 
-  it('ping hanging: checks go on while it hangs, at most one ping in flight (a newer one replaces it), run bounded with exit 0', async () => {
+  it('ping hanging: checks go on while it hangs, at most one ping in flight (a newer one replaces ' +
+    'it), run bounded with exit 0', async () => {
     const pings = await standIn(['hang']);
     const ws = workspace(config(`heartbeat:\n  ping_url: ${pings.base}/ping/${SECRET}\n${NO_TIMED_CHECKS}`));
     ws.append(lines(1, 1));
@@ -318,7 +338,8 @@ describe("dead-man's-switch ping faults", () => {
     const first = pings.requests[0];
     await waitFor('the first ping to be closed', () => first?.closedAt != null, 30_000);
     expect((first?.closedAt ?? 0) - fail.at).toBeLessThan(250);
-    expect(pings.requests.filter((q) => q.closedAt === null && !q.answered)).toHaveLength(1); // only the newest
+    // only the newest
+    expect(pings.requests.filter((q) => q.closedAt === null && !q.answered)).toHaveLength(1);
     d.child.kill('SIGTERM');
     const code = await Promise.race([
       d.exited,
@@ -345,7 +366,8 @@ describe('mention injection', () => {
     expect(text).not.toMatch(/<!|<@|@here|@channel/);
   }
 
-  it('mention injection: <!channel>, @here and <@U123> from the log cannot ping (escaped in the Slack payload, run and watch)', async () => {
+  it('mention injection: <!channel>, @here and <@U123> from the log cannot ping (escaped in the Slack ' +
+    'payload, run and watch)', async () => {
     const slack = await standIn();
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     ws.append(hostile(2, '<!channel>', '@here'));
@@ -365,7 +387,8 @@ describe('mention injection', () => {
 });
 
 describe('webhook URL never printed', () => {
-  it('webhook URL never printed: not in stdout, stderr, audit, state files or status --json, on success and on every kind of failure', async () => {
+  it('webhook URL never printed: not in stdout, stderr, audit, state files or status --json, on ' +
+    'success and on every kind of failure', async () => {
     const echo = await standIn([{ status: 500, body: 'error at /services/T000/B000/s3cr3t-token' }]);
     const ws = workspace(config(`${SLACK}${NO_TIMED_CHECKS}`));
     const outputs: string[] = [];

@@ -78,7 +78,9 @@ export function cliAs(
   });
 }
 
-/** The CLI without blocking, ended (SIGKILL) if it has not finished within `timeoutMs`: a hang is a result. */
+/**
+ * The CLI without blocking, ended (SIGKILL) if it has not finished within `timeoutMs`: a hang is a result.
+ */
 export function cliBounded(
   args: string[],
   cwd: string,

@@ -25,12 +25,15 @@ function killAtEnd(pids: () => number[]): void {
  * per line, and `ready` once its handlers are in place. SIGKILL cannot be recorded: it dies.
  */
 export function bystanderScript(record: string, ready: string): string {
-  return `
+  return (
+    `
     const fs = require('node:fs');
-    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => fs.appendFileSync(${JSON.stringify(record)}, sig + '\\n'));
+    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGUSR1', 'SIGUSR2']) process.on(sig, ` +
+    `() => fs.appendFileSync(${JSON.stringify(record)}, sig + '\\n'));
     fs.writeFileSync(${JSON.stringify(ready)}, String(process.pid));
     setInterval(() => {}, 1000);
-  `;
+  `
+  );
 }
 
 /** The signals a bystander recorded. */
@@ -108,13 +111,15 @@ export function spawnWithPid(
  * to `log` every `everyMs` until it is killed.
  */
 export function startSpender(pidFile: string, log: string, cost: number, everyMs: number): ChildProcess {
-  const script = `
+  const script =
+    `
     const fs = require('node:fs');
     process.on('SIGTERM', () => {});
     fs.writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));
     let n = 0;
     setInterval(() => {
-      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, request_id: 'spender-' + process.pid + '-' + ++n, cost: ${cost} }) + '\\n');
+      fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ t: Date.now() / 1000, ` +
+    `request_id: 'spender-' + process.pid + '-' + ++n, cost: ${cost} }) + '\\n');
     }, ${everyMs});
   `;
   const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });

@@ -15,7 +15,9 @@ let serial = 0;
  */
 export function fixedLine(cost: number, id = ++serial + process.pid * 10_000): string {
   const t = (Date.now() / 1000 - 5).toFixed(3);
-  const line = `{"t":${t},"request_id":"r${String(id % 1e8).padStart(8, '0')}","in":1200,"out":300,"cost":${cost.toFixed(2)}}\n`;
+  const line =
+    `{"t":${t},"request_id":"r${String(id % 1e8).padStart(8, '0')}","in":1200,"out":300,"cost":` +
+    `${cost.toFixed(2)}}\n`;
   return line;
 }
 
@@ -33,7 +35,9 @@ export function sameEdgedLines(count: number, agoSec: number): string {
   const t = (Date.now() / 1000 - agoSec).toFixed(3);
   let out = '';
   for (let i = 0; i < count; i++)
-    out += `{"model":"gpt-4o-mini-2024-07-18","provider":"openai","agent":"support-bot","t":${t},"in":1200,"out":300,"cost":0.25,"tags":"prod,eu-west-1,batch,triage"}\n`;
+    out +=
+      `{"model":"gpt-4o-mini-2024-07-18","provider":"openai","agent":"support-bot","t":${t},"in":1200` +
+      `,"out":300,"cost":0.25,"tags":"prod,eu-west-1,batch,triage"}\n`;
   return out;
 }
 

@@ -3,7 +3,8 @@
 // logrotate do: renamed away and reopened (RotatingFileHandler), copied then truncated
 // (logrotate copytruncate), rewritten in place keeping its last lines (Cost Control rotate_log).
 // Prints the number of lines written when done.
-// usage: node log-rotation-writer.mjs <log> <rate> <seconds> <plan: comma-separated rename|copytruncate|rotate_log>
+// usage: node log-rotation-writer.mjs <log> <rate> <seconds> <plan: comma-separated
+// rename|copytruncate|rotate_log>
 import {
   closeSync,
   copyFileSync,

@@ -33,7 +33,10 @@ import {
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
 
-/** Make the followed rotated files look quiet for a day (longer than any window): the checkpoint says when each last grew. */
+/**
+ * Make the followed rotated files look quiet for a day (longer than any window): the checkpoint says when
+ * each last grew.
+ */
 function ageFollowed(ws: Workspace): void {
   const file = path.join(ws.stateDir, 'checkpoint.json');
   const cp = JSON.parse(readFileSync(file, 'utf8')) as { previous: { grown_ms: number }[] };
@@ -104,148 +107,176 @@ describe('log rotation faults', () => {
     expect(r.json.notes.join()).toMatch(/no copy of it was found: reading it again from the start/);
   });
 
-  it('rotation between reads: lines written before it and a whole generation rotated in between, each once', () => {
-    const ws = workspace();
-    ws.append(fixedLines(2, 0.5));
-    ws.runJson();
-    ws.append(fixedLines(1, 0.5)); // unread tail of the file we follow
-    renameSync(ws.log, `${ws.log}.1`);
-    ws.append(fixedLines(3, 0.5)); // a generation never seen as the log
-    renameSync(`${ws.log}.1`, `${ws.log}.2`);
-    renameSync(ws.log, `${ws.log}.1`);
-    ws.append(fixedLines(1, 0.5));
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(5);
-    expect(spend15(r.json)).toBeCloseTo(3.5, 9);
-    expect(ws.runJson().json.new_lines).toBe(0);
-    expect(ws.status().json.lines_counted).toBe(7);
-  });
+  it(
+    'rotation between reads: lines written before it and a whole generation rotated in between, each ' +
+      'once',
+    () => {
+      const ws = workspace();
+      ws.append(fixedLines(2, 0.5));
+      ws.runJson();
+      ws.append(fixedLines(1, 0.5)); // unread tail of the file we follow
+      renameSync(ws.log, `${ws.log}.1`);
+      ws.append(fixedLines(3, 0.5)); // a generation never seen as the log
+      renameSync(`${ws.log}.1`, `${ws.log}.2`);
+      renameSync(ws.log, `${ws.log}.1`);
+      ws.append(fixedLines(1, 0.5));
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(5);
+      expect(spend15(r.json)).toBeCloseTo(3.5, 9);
+      expect(ws.runJson().json.new_lines).toBe(0);
+      expect(ws.status().json.lines_counted).toBe(7);
+    },
+  );
 
-  it("rotation between reads: the generation in between is read even when its lines start like the old file's", () => {
-    const ws = workspace();
-    ws.append(sameEdgedLines(2, 60));
-    ws.runJson();
-    renameSync(ws.log, `${ws.log}.1`);
-    ws.append(sameEdgedLines(3, 30)); // its first 64 bytes are the old file's: not a copy of it for all that
-    renameSync(`${ws.log}.1`, `${ws.log}.2`);
-    renameSync(ws.log, `${ws.log}.1`);
-    ws.append(sameEdgedLines(1, 5));
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(4);
-    expect(spend15(r.json)).toBeCloseTo(1.5, 9);
-    expect(ws.status().json.lines_counted).toBe(6);
-  });
+  it(
+    'rotation between reads: the generation in between is read even when its lines start like the ' +
+      "old file's",
+    () => {
+      const ws = workspace();
+      ws.append(sameEdgedLines(2, 60));
+      ws.runJson();
+      renameSync(ws.log, `${ws.log}.1`);
+      // its first 64 bytes are the old file's: not a copy of it for all that
+      ws.append(sameEdgedLines(3, 30));
+      renameSync(`${ws.log}.1`, `${ws.log}.2`);
+      renameSync(ws.log, `${ws.log}.1`);
+      ws.append(sameEdgedLines(1, 5));
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(4);
+      expect(spend15(r.json)).toBeCloseTo(1.5, 9);
+      expect(ws.status().json.lines_counted).toBe(6);
+    },
+  );
 
-  it('a rotated file still written: the app keeps its old handle, every line it appends there counts once', () => {
-    const ws = workspace();
-    const app = openSync(ws.log, 'a'); // the app's handle, kept across the rotation
-    writeSync(app, fixedLines(2, 0.5));
-    ws.runJson();
-    renameSync(ws.log, `${ws.log}.1`);
-    writeFileSync(ws.log, fixedLines(1, 0.25)); // a new log, written by someone else
-    writeSync(app, fixedLines(1, 0.5)); // before the check that sees the rotation
-    let r = ws.runJson();
-    expect(r.json.new_lines).toBe(2);
-    for (let i = 0; i < 3; i++) {
-      writeSync(app, fixedLines(2, 0.5)); // after it: lost before, with no word
-      r = ws.runJson();
+  it(
+    'a rotated file still written: the app keeps its old handle, every line it appends there counts ' +
+      'once',
+    () => {
+      const ws = workspace();
+      const app = openSync(ws.log, 'a'); // the app's handle, kept across the rotation
+      writeSync(app, fixedLines(2, 0.5));
+      ws.runJson();
+      renameSync(ws.log, `${ws.log}.1`);
+      writeFileSync(ws.log, fixedLines(1, 0.25)); // a new log, written by someone else
+      writeSync(app, fixedLines(1, 0.5)); // before the check that sees the rotation
+      let r = ws.runJson();
       expect(r.json.new_lines).toBe(2);
-    }
-    closeSync(app);
-    expect(spend15(r.json)).toBeCloseTo(4.75, 9);
-    expect(ws.status().json.lines_counted).toBe(10);
-    // quiet for longer than the ledger's horizon: let go, said in the run, the audit and status
-    ageFollowed(ws);
-    r = ws.runJson();
-    expect(r.json.notes.join()).toMatch(
-      /no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/,
-    );
-    expect(JSON.stringify(audit(ws))).toMatch(/no longer following rotated log cost_log\.jsonl\.1/);
-    writeFileSync(`${ws.log}.1`, fixedLines(1, 0.5), { flag: 'a' });
-    expect(ws.runJson().json.new_lines).toBe(0);
-  });
+      for (let i = 0; i < 3; i++) {
+        writeSync(app, fixedLines(2, 0.5)); // after it: lost before, with no word
+        r = ws.runJson();
+        expect(r.json.new_lines).toBe(2);
+      }
+      closeSync(app);
+      expect(spend15(r.json)).toBeCloseTo(4.75, 9);
+      expect(ws.status().json.lines_counted).toBe(10);
+      // quiet for longer than the ledger's horizon: let go, said in the run, the audit and status
+      ageFollowed(ws);
+      r = ws.runJson();
+      expect(r.json.notes.join()).toMatch(
+        /no longer following rotated log cost_log\.jsonl\.1: it has not grown for over \d+[smhd]/,
+      );
+      expect(JSON.stringify(audit(ws))).toMatch(/no longer following rotated log cost_log\.jsonl\.1/);
+      writeFileSync(`${ws.log}.1`, fixedLines(1, 0.5), { flag: 'a' });
+      expect(ws.runJson().json.new_lines).toBe(0);
+    },
+  );
 
-  it('a rotated file still written: several generations at once, and one deleted is let go with a note', () => {
-    const ws = workspace();
-    const first = openSync(ws.log, 'a');
-    writeSync(first, fixedLines(1, 0.5));
-    ws.runJson();
-    renameSync(ws.log, `${ws.log}.1`);
-    const second = openSync(ws.log, 'a');
-    writeSync(second, fixedLines(1, 0.5));
-    ws.runJson();
-    renameSync(`${ws.log}.1`, `${ws.log}.2`);
-    renameSync(ws.log, `${ws.log}.1`);
-    writeFileSync(ws.log, '');
-    ws.runJson();
-    writeSync(first, fixedLines(2, 0.5)); // now cost_log.jsonl.2
-    writeSync(second, fixedLines(3, 0.5)); // now cost_log.jsonl.1
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(5);
-    expect(ws.status().json.lines_counted).toBe(7);
-    closeSync(first);
-    closeSync(second);
-    rmSync(`${ws.log}.2`);
-    const gone = ws.runJson();
-    expect(gone.json.notes.join()).toMatch(
-      /no longer following rotated log cost_log\.jsonl\.2: it was deleted or compressed/,
-    );
-    expect(spend15(gone.json)).toBeCloseTo(3.5, 9);
-  });
+  it(
+    'a rotated file still written: several generations at ' + 'once, and one deleted is let go with a note',
+    () => {
+      const ws = workspace();
+      const first = openSync(ws.log, 'a');
+      writeSync(first, fixedLines(1, 0.5));
+      ws.runJson();
+      renameSync(ws.log, `${ws.log}.1`);
+      const second = openSync(ws.log, 'a');
+      writeSync(second, fixedLines(1, 0.5));
+      ws.runJson();
+      renameSync(`${ws.log}.1`, `${ws.log}.2`);
+      renameSync(ws.log, `${ws.log}.1`);
+      writeFileSync(ws.log, '');
+      ws.runJson();
+      writeSync(first, fixedLines(2, 0.5)); // now cost_log.jsonl.2
+      writeSync(second, fixedLines(3, 0.5)); // now cost_log.jsonl.1
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(5);
+      expect(ws.status().json.lines_counted).toBe(7);
+      closeSync(first);
+      closeSync(second);
+      rmSync(`${ws.log}.2`);
+      const gone = ws.runJson();
+      expect(gone.json.notes.join()).toMatch(
+        /no longer following rotated log cost_log\.jsonl\.2: it was deleted or compressed/,
+      );
+      expect(spend15(gone.json)).toBeCloseTo(3.5, 9);
+    },
+  );
 
-  it('a rotated file still written: 8 generations followed at most, the longest quiet let go with a note', () => {
-    const ws = workspace();
-    ws.append(fixedLines(1, 0.01));
-    ws.runJson();
-    const notes: string[] = [];
-    for (let i = 1; i <= 9; i++) {
-      renameSync(ws.log, `${ws.log}-${i}`);
+  it(
+    'a rotated file still written: 8 generations followed at most, the longest quiet let go with a ' + 'note',
+    () => {
+      const ws = workspace();
       ws.append(fixedLines(1, 0.01));
-      notes.push(...ws.runJson().json.notes);
-    }
-    expect(notes.filter((n) => /no longer following/.test(n))).toEqual([
-      'no longer following rotated log cost_log.jsonl-1: more than 8 rotated files are followed, and it was the longest quiet',
-    ]);
-    const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as {
-      previous: { name: string }[];
-    };
-    expect(cp.previous.map((g) => g.name)).toEqual(
-      [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`),
-    );
-    expect(ws.status().json.lines_counted).toBe(10);
-  });
+      ws.runJson();
+      const notes: string[] = [];
+      for (let i = 1; i <= 9; i++) {
+        renameSync(ws.log, `${ws.log}-${i}`);
+        ws.append(fixedLines(1, 0.01));
+        notes.push(...ws.runJson().json.notes);
+      }
+      expect(notes.filter((n) => /no longer following/.test(n))).toEqual([
+        'no longer following rotated log cost_log.jsonl-1: more than 8 rotated files are followed, ' +
+          'and it was the longest quiet',
+      ]);
+      const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as {
+        previous: { name: string }[];
+      };
+      expect(cp.previous.map((g) => g.name)).toEqual(
+        [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`),
+      );
+      expect(ws.status().json.lines_counted).toBe(10);
+    },
+  );
 
-  it("an in-place suffix rewrite (rotate_log): the lines written back are not counted again, the app's next ones are", () => {
-    const ws = workspace();
-    ws.append(fixedLines(80, 0.05)); // $4.00
-    expect(spend15(ws.runJson().json)).toBeCloseTo(4, 9);
-    const ino = inode(ws.log);
-    rotateLog(ws.log, 60); // truncate, write back the last 60 lines ($3.00, all counted)
-    expect(inode(ws.log)).toBe(ino);
-    ws.append(fixedLines(19, 0.05)); // the app goes on: $0.95
-    const r = ws.runJson();
-    // true spend $4.95 (warn); counting the 60 lines again made it $7.95 (emergency, a flag)
-    expect(r.json.new_lines).toBe(19);
-    expect(spend15(r.json)).toBeCloseTo(4.95, 9);
-    expect(r.json.windows['15m']!.level).toBe('warn');
-    expect(existsSync(flagFile(ws))).toBe(false);
-    expect(r.json.notes.join()).toMatch(/rewritten in place keeping lines already counted/);
-    expect(ws.runJson().json.new_lines).toBe(0);
-    expect(ws.status().json.lines_counted).toBe(99);
-  });
+  it(
+    'an in-place suffix rewrite (rotate_log): the lines written back are not counted again, the ' +
+      "app's next ones are",
+    () => {
+      const ws = workspace();
+      ws.append(fixedLines(80, 0.05)); // $4.00
+      expect(spend15(ws.runJson().json)).toBeCloseTo(4, 9);
+      const ino = inode(ws.log);
+      rotateLog(ws.log, 60); // truncate, write back the last 60 lines ($3.00, all counted)
+      expect(inode(ws.log)).toBe(ino);
+      ws.append(fixedLines(19, 0.05)); // the app goes on: $0.95
+      const r = ws.runJson();
+      // true spend $4.95 (warn); counting the 60 lines again made it $7.95 (emergency, a flag)
+      expect(r.json.new_lines).toBe(19);
+      expect(spend15(r.json)).toBeCloseTo(4.95, 9);
+      expect(r.json.windows['15m']!.level).toBe('warn');
+      expect(existsSync(flagFile(ws))).toBe(false);
+      expect(r.json.notes.join()).toMatch(/rewritten in place keeping lines already counted/);
+      expect(ws.runJson().json.new_lines).toBe(0);
+      expect(ws.status().json.lines_counted).toBe(99);
+    },
+  );
 
-  it('an in-place suffix rewrite (rotate_log): lines written after the last read and kept by it count once', () => {
-    const ws = workspace();
-    ws.append(fixedLines(30, 0.05));
-    ws.runJson();
-    ws.append(fixedLines(10, 0.05)); // not read yet
-    rotateLog(ws.log, 25); // keeps 15 lines read and the 10 unread
-    ws.append(fixedLines(5, 0.05));
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(15);
-    expect(spend15(r.json)).toBeCloseTo(2.25, 9);
-    expect(ws.status().json.lines_counted).toBe(45);
-  });
+  it(
+    'an in-place suffix rewrite (rotate_log): lines written after the last read and kept by it count ' +
+      'once',
+    () => {
+      const ws = workspace();
+      ws.append(fixedLines(30, 0.05));
+      ws.runJson();
+      ws.append(fixedLines(10, 0.05)); // not read yet
+      rotateLog(ws.log, 25); // keeps 15 lines read and the 10 unread
+      ws.append(fixedLines(5, 0.05));
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(15);
+      expect(spend15(r.json)).toBeCloseTo(2.25, 9);
+      expect(ws.status().json.lines_counted).toBe(45);
+    },
+  );
 
   it('an in-place suffix rewrite (rotate_log): keeping fewer read lines than the watchdog remembers', () => {
     const ws = workspace();
@@ -270,19 +301,23 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(34);
   });
 
-  it('an in-place suffix rewrite (rotate_log): with a line still being written, finished after the rewrite', () => {
-    const ws = workspace();
-    const line = fixedLine(0.05);
-    ws.append(fixedLines(30, 0.05) + line.slice(0, 40));
-    expect(ws.runJson().json.new_lines).toBe(30);
-    ws.append(line.slice(40));
-    rotateLog(ws.log, 10); // 9 whole lines read, and the one finished since
-    ws.append(fixedLines(2, 0.05));
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(3);
-    expect(r.json.malformed_lines).toBe(0);
-    expect(ws.status().json.lines_counted).toBe(33);
-  });
+  it(
+    'an in-place suffix rewrite (rotate_log): with a line still being written, finished after the ' +
+      'rewrite',
+    () => {
+      const ws = workspace();
+      const line = fixedLine(0.05);
+      ws.append(fixedLines(30, 0.05) + line.slice(0, 40));
+      expect(ws.runJson().json.new_lines).toBe(30);
+      ws.append(line.slice(40));
+      rotateLog(ws.log, 10); // 9 whole lines read, and the one finished since
+      ws.append(fixedLines(2, 0.05));
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(3);
+      expect(r.json.malformed_lines).toBe(0);
+      expect(ws.status().json.lines_counted).toBe(33);
+    },
+  );
 
   it('an in-place suffix rewrite (rotate_log): caught empty mid-rewrite, then written back', () => {
     const ws = workspace();
@@ -311,22 +346,26 @@ describe('log rotation faults', () => {
     expect(ws.status().json.lines_counted).toBe(37);
   });
 
-  it("copytruncate, then renamed away before the next read: the copy's rest, the truncated file, the new log", () => {
-    const ws = workspace();
-    ws.append(fixedLines(4, 0.5));
-    ws.runJson();
-    ws.append(fixedLines(2, 0.5)); // before the copy
-    copyFileSync(ws.log, `${ws.log}.1`);
-    truncateSync(ws.log, 0);
-    ws.append(fixedLines(3, 0.5)); // after the truncation
-    renameSync(`${ws.log}.1`, `${ws.log}.2`);
-    renameSync(ws.log, `${ws.log}.1`);
-    ws.append(fixedLines(1, 0.5));
-    const r = ws.runJson();
-    expect(r.json.new_lines).toBe(6);
-    expect(r.json.malformed_lines).toBe(0);
-    expect(ws.status().json.lines_counted).toBe(10);
-  });
+  it(
+    "copytruncate, then renamed away before the next read: the copy's rest, the truncated file, the " +
+      'new log',
+    () => {
+      const ws = workspace();
+      ws.append(fixedLines(4, 0.5));
+      ws.runJson();
+      ws.append(fixedLines(2, 0.5)); // before the copy
+      copyFileSync(ws.log, `${ws.log}.1`);
+      truncateSync(ws.log, 0);
+      ws.append(fixedLines(3, 0.5)); // after the truncation
+      renameSync(`${ws.log}.1`, `${ws.log}.2`);
+      renameSync(ws.log, `${ws.log}.1`);
+      ws.append(fixedLines(1, 0.5));
+      const r = ws.runJson();
+      expect(r.json.new_lines).toBe(6);
+      expect(r.json.malformed_lines).toBe(0);
+      expect(ws.status().json.lines_counted).toBe(10);
+    },
+  );
 
   it('partial line: a last line without its newline is waited for, then counted once', () => {
     const ws = workspace();
@@ -380,7 +419,8 @@ describe('log rotation faults', () => {
     expect(ws.status().json.malformed_samples[0]!.reason).toMatch(/line longer than 1 MiB/);
   });
 
-  it('line > 1 MiB and 50 MiB without newline: waited for in bounded memory, then malformed; the following lines counted', async () => {
+  it('line > 1 MiB and 50 MiB without newline: waited for in bounded memory, then malformed; the ' +
+    'following lines counted', async () => {
     const ws = workspace();
     ws.append(fixedLines(2, 0.5));
     expect(ws.runJson().json.new_lines).toBe(2);

@@ -51,7 +51,8 @@ export function checkpoint(ws: Workspace): Record<string, unknown> {
  */
 export function zoneJustPastMidnight(nowMs: number): { zone: string; midnightMs: number } {
   const minuteOfDay = Math.floor((nowMs % 86_400_000) / 60_000);
-  const hoursBack = Math.floor((minuteOfDay - 1 + 1440) / 60) % 24; // local = utc + offset; local minute in [1, 61)
+  // local = utc + offset; local minute in [1, 61)
+  const hoursBack = Math.floor((minuteOfDay - 1 + 1440) / 60) % 24;
   let offset = (24 - hoursBack) % 24;
   if (offset > 14) offset -= 24;
   const zone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;

@@ -75,60 +75,73 @@ describe('money', () => {
     expect(third.json.windows.daily!.spend_usd).toBe(0.350004);
   });
 
-  it('NaN / negative / Infinity / string / 1e308 cost: 100 × $0.05 reaches a $5 emergency limit and writes the flag', () => {
-    const ws = workspace();
-    ws.append(lines(100, 0.05));
-    const r = ws.runJson();
-    expect(r.json.windows['15m']).toMatchObject({ spend_usd: 5, level: 'emergency' });
-    expect(r.json.windows.daily!.spend_usd).toBe(5);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    expect(ws.status().json.emergency.active).toBe(true);
-    expect(ws.run('status').stdout).toMatch(/^ {2}15m\s+\$5\.00\s+EMERGENCY/m);
-  });
+  it(
+    'NaN / negative / Infinity / string / 1e308 cost: 100 × $0.05 reaches a $5 emergency limit and ' +
+      'writes the flag',
+    () => {
+      const ws = workspace();
+      ws.append(lines(100, 0.05));
+      const r = ws.runJson();
+      expect(r.json.windows['15m']).toMatchObject({ spend_usd: 5, level: 'emergency' });
+      expect(r.json.windows.daily!.spend_usd).toBe(5);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      expect(ws.status().json.emergency.active).toBe(true);
+      expect(ws.run('status').stdout).toMatch(/^ {2}15m\s+\$5\.00\s+EMERGENCY/m);
+    },
+  );
 
-  it('NaN / negative / Infinity / string / 1e308 cost: cost.max_line_usd is configurable, and an estimate is held to it too', () => {
-    const ws = workspace(
-      `log: state/cost_log.jsonl\ncost: { max_line_usd: 2, prices: { big: { input: 1000, output: 1000 } } }\nlimits:\n  15m: { kill: 100 }\n  daily: { kill: 100 }\n`,
-    );
-    const now = Date.now();
-    ws.append(lineAt(now - 3000, 2) + lineAt(now - 2000, 2.000001));
-    ws.append(`{"t":${(now - 1000) / 1000},"model":"big","in":10000,"out":0,"cost":0.01}\n`); // $10 by its tokens
-    const r = ws.runJson();
-    expect(r.json.windows.daily!.spend_usd).toBe(2);
-    expect(ws.status().json.malformed_samples.map((m) => m.reason)).toEqual([
-      'cost 2.000001 is above cost.max_line_usd (2)',
-      'estimated cost 10 is above cost.max_line_usd (2)',
-    ]);
-  });
-  it("NaN / negative / Infinity / string / 1e308 cost: in a helper thread's part too (two threads, the same exact total)", () => {
-    const random = rng(11);
-    const now = Date.now();
-    const costs: number[] = [];
-    let text = '';
-    for (let k = 0; k < 4000; k++) {
-      if (k % 500 === 250) text += lineAt(now - 60_000 + k, k % 1000 === 250 ? '1e308' : 'NaN');
-      const c = Math.floor(random() * 1e6) / 1e6;
-      costs.push(c);
-      text += lineAt(now - 60_000 + k, c);
-    }
-    const config = `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 100000 }\n  daily: { kill: 100000 }\n`;
-    for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }] as Record<
-      string,
-      string
-    >[]) {
-      const ws = workspace(config);
-      ws.append(text);
-      const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
-      const json = JSON.parse(r.stdout) as RunJson;
-      expect(json.scan_threads).toBe(env.COST_WATCHDOG_THREADS === '1' ? 1 : 2);
-      expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual([
-        8,
-        exactSum(costs),
-        exactSum(costs),
+  it(
+    'NaN / negative / Infinity / string / 1e308 cost: cost.max_line_usd is configurable, and an ' +
+      'estimate is held to it too',
+    () => {
+      const ws = workspace(
+        `log: state/cost_log.jsonl\ncost: { max_line_usd: 2, prices: { big: { input: 1000, output: ` +
+          `1000 } } }\nlimits:\n  15m: { kill: 100 }\n  daily: { kill: 100 }\n`,
+      );
+      const now = Date.now();
+      ws.append(lineAt(now - 3000, 2) + lineAt(now - 2000, 2.000001));
+      // $10 by its tokens
+      ws.append(`{"t":${(now - 1000) / 1000},"model":"big","in":10000,"out":0,"cost":0.01}\n`);
+      const r = ws.runJson();
+      expect(r.json.windows.daily!.spend_usd).toBe(2);
+      expect(ws.status().json.malformed_samples.map((m) => m.reason)).toEqual([
+        'cost 2.000001 is above cost.max_line_usd (2)',
+        'estimated cost 10 is above cost.max_line_usd (2)',
       ]);
-      expect(ws.runJson().json.rebuilt).toBeNull();
-    }
-  });
+    },
+  );
+  it(
+    "NaN / negative / Infinity / string / 1e308 cost: in a helper thread's part too (two threads, " +
+      'the same exact total)',
+    () => {
+      const random = rng(11);
+      const now = Date.now();
+      const costs: number[] = [];
+      let text = '';
+      for (let k = 0; k < 4000; k++) {
+        if (k % 500 === 250) text += lineAt(now - 60_000 + k, k % 1000 === 250 ? '1e308' : 'NaN');
+        const c = Math.floor(random() * 1e6) / 1e6;
+        costs.push(c);
+        text += lineAt(now - 60_000 + k, c);
+      }
+      const config =
+        `log: state/cost_log.jsonl\nlimits:\n  15m: { ` + `kill: 100000 }\n  daily: { kill: 100000 }\n`;
+      for (const env of [{ COST_WATCHDOG_THREADS: '1' }, { COST_WATCHDOG_HELPER_MIN_BYTES: '1' }] as Record<
+        string,
+        string
+      >[]) {
+        const ws = workspace(config);
+        ws.append(text);
+        const r = cli(['run', '--json', '-c', ws.config], { cwd: ws.dir, env });
+        const json = JSON.parse(r.stdout) as RunJson;
+        expect(json.scan_threads).toBe(env.COST_WATCHDOG_THREADS === '1' ? 1 : 2);
+        expect([json.malformed_lines, json.windows.daily!.spend_usd, json.windows['15m']!.spend_usd]).toEqual(
+          [8, exactSum(costs), exactSum(costs)],
+        );
+        expect(ws.runJson().json.rebuilt).toBeNull();
+      }
+    },
+  );
 });
 
 describe('the checkpoint', () => {
@@ -174,7 +187,8 @@ describe('the checkpoint', () => {
     writeFileSync(CP(ws.dir), JSON.stringify(cp));
     const r = ws.runJson();
     expect(r.json.rebuilt).toBe(
-      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from the log once',
+      'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from ' +
+        'the log once',
     );
     expect(r.json.windows.daily!.spend_usd).toBe(5);
     expect(ws.runJson().json.rebuilt).toBeNull();
@@ -217,7 +231,8 @@ describe('the clock', () => {
     const now = Date.now();
     const { zone, midnightMs } = zoneJustPastMidnight(now);
     const ws = workspace(
-      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n  2h: { kill: 1000 }\n`,
+      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { ` +
+        `kill: 1000 }\n  2h: { kill: 1000 }\n`,
     );
     const timed: [number, number][] = [
       [midnightMs - 30_000, 1.000001], // yesterday, inside the 2h window
@@ -256,10 +271,12 @@ describe('the clock', () => {
       '2026-11-01',
     ],
   ])(
-    'future timestamps, also across midnight: a line 60 s ahead read at 23:59:30 counts in tomorrow only (%s)',
+    'future timestamps, also across midnight: a line 60 s ahead read at 23:59:30 counts in ' +
+      'tomorrow only (%s)',
     (_name, zone, readIso, today, tomorrow) => {
       const ws = workspace(
-        `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+        `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { ` +
+          `kill: 1000 }\n`,
       );
       const read = Date.parse(readIso);
       ws.append(lineAt(read - 60_000, 1) + lineAt(read + 60_000, 2)); // 23:58:30 today, 00:00:30 tomorrow
@@ -275,20 +292,24 @@ describe('the clock', () => {
     },
   );
 
-  it('future timestamps, also across midnight: the clock set back past midnight moves spend to today once', () => {
-    const ws = workspace(
-      `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
-    );
-    const read = Date.parse('2026-11-26T00:10:00Z');
-    ws.append(lineAt(read - 30_000, 4));
-    expect(daily(checkAt(ws, read))).toBe(4);
-    const back = checkAt(ws, Date.parse('2026-11-25T23:50:00Z')); // set back 20 minutes
-    expect([daily(back), back.windows.find((w) => w.name === '15m')!.spend]).toEqual([4, 4]);
-    // The clock comes right: the spend was moved once (saved), it is not counted again tomorrow.
-    const right = checkAt(ws, Date.parse('2026-11-26T00:11:00Z'));
-    expect(daily(right)).toBe(0);
-    expect([right.ledger.day('2026-11-25'), right.ledger.day('2026-11-26')]).toEqual([4_000_000, 0]);
-  });
+  it(
+    'future timestamps, also across midnight: the clock set back past midnight moves spend to today ' +
+      'once',
+    () => {
+      const ws = workspace(
+        `log: state/cost_log.jsonl\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+      );
+      const read = Date.parse('2026-11-26T00:10:00Z');
+      ws.append(lineAt(read - 30_000, 4));
+      expect(daily(checkAt(ws, read))).toBe(4);
+      const back = checkAt(ws, Date.parse('2026-11-25T23:50:00Z')); // set back 20 minutes
+      expect([daily(back), back.windows.find((w) => w.name === '15m')!.spend]).toEqual([4, 4]);
+      // The clock comes right: the spend was moved once (saved), it is not counted again tomorrow.
+      const right = checkAt(ws, Date.parse('2026-11-26T00:11:00Z'));
+      expect(daily(right)).toBe(0);
+      expect([right.ledger.day('2026-11-25'), right.ledger.day('2026-11-26')]).toEqual([4_000_000, 0]);
+    },
+  );
 
   it.each([
     ['Europe/Berlin', '2026-03-29', '2026-03-28T23:00:00Z', 23],
@@ -297,7 +318,8 @@ describe('the clock', () => {
     ['America/New_York', '2026-11-01', '2026-11-01T04:00:00Z', 25],
   ])('DST days: %s %s (from %s) has %i hours of spend', (zone, key, startIso, hours) => {
     const ws = workspace(
-      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { kill: 1000 }\n`,
+      `log: state/cost_log.jsonl\ntimezone: ${zone}\nlimits:\n  15m: { kill: 1000 }\n  daily: { ` +
+        `kill: 1000 }\n`,
     );
     const start = Date.parse(startIso);
     const costs: number[] = [];

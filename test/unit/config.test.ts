@@ -44,21 +44,24 @@ describe('config errors name the key path and what was expected', () => {
       'negative limit',
       { ...base, limits: { daily: { kill: -1 } } },
       [
-        'limits.daily.kill: expected a limit of at least 0.000001 (one micro-dollar), got -1: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
+        'limits.daily.kill: expected a limit of at least 0.000001 (one micro-dollar), got -1: a ' +
+          'limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
       ],
     ],
     [
       'a limit of 0 (reached with nothing spent)',
       { ...base, limits: { '15m': { emergency: 0 } } },
       [
-        'limits.15m.emergency: expected a limit of at least 0.000001 (one micro-dollar), got 0: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
+        'limits.15m.emergency: expected a limit of at least 0.000001 (one micro-dollar), got 0: a ' +
+          'limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
       ],
     ],
     [
       'a limit below a micro-dollar (rounds to 0)',
       { ...base, limits: { '15m': { kill: 0.0000004 } } },
       [
-        'limits.15m.kill: expected a limit of at least 0.000001 (one micro-dollar), got 4e-7: a limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
+        'limits.15m.kill: expected a limit of at least 0.000001 (one micro-dollar), got 4e-7: a ' +
+          'limit of 0 is reached with nothing spent; leave the key out for no limit at that level',
       ],
     ],
     [
@@ -75,14 +78,16 @@ describe('config errors name the key path and what was expected', () => {
       'unknown window',
       { ...base, limits: { weekly: { kill: 1 } } },
       [
-        'limits.weekly: unknown window "weekly": expected "daily" or a rolling window named by its duration, like "15m" or "1h"',
+        'limits.weekly: unknown window "weekly": expected "daily" or a rolling window named by its ' +
+          'duration, like "15m" or "1h"',
       ],
     ],
     [
       'window too long',
       { ...base, limits: { '2d': { kill: 1 } } },
       [
-        'limits.2d: rolling window "2d": expected whole seconds from 1s to 24h (use "daily" for the calendar day)',
+        'limits.2d: rolling window "2d": expected whole seconds from 1s to 24h (use "daily" for ' +
+          'the calendar day)',
       ],
     ],
     [
@@ -103,7 +108,11 @@ describe('config errors name the key path and what was expected', () => {
       { ...base, limts: {} },
       [
         expect.stringMatching(
-          /^limts: unknown key \(expected one of: log, state_file, flag_file, state_dir, timezone, limits, target, cost, app_state, retry_storm, burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$/,
+          new RegExp(
+            String.raw`^limts: unknown key \(expected one of: log, state_file, flag_file, ` +
+              'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
+              String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$`,
+          ),
         ),
       ],
     ],
@@ -153,7 +162,8 @@ describe('config errors name the key path and what was expected', () => {
       'unknown field name',
       { ...base, fields: { price: 'usd' } },
       [
-        'fields.price: unknown key (expected one of: time, cost, input_tokens, output_tokens, cached_tokens, model, provider, agent, task, request_id, fingerprint)',
+        'fields.price: unknown key (expected one of: time, cost, input_tokens, output_tokens, ' +
+          'cached_tokens, model, provider, agent, task, request_id, fingerprint)',
       ],
     ],
     [
@@ -171,7 +181,8 @@ describe('config errors name the key path and what was expected', () => {
       'a target with no way to find it',
       { ...base, target: { grace: '10s' } },
       [
-        'target: set pid_file and/or one of process_name, cmdline (or leave target out: then nothing can be killed)',
+        'target: set pid_file and/or one of process_name, cmdline (or leave target out: then ' +
+          'nothing can be killed)',
       ],
     ],
     ['an empty required value', { ...base, log: null }, ['log: expected a file path, got null']],
@@ -224,7 +235,8 @@ describe('config errors name the key path and what was expected', () => {
       'retry_storm as a word',
       { ...base, retry_storm: 'yes' },
       [
-        'retry_storm: expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or off, got "yes"',
+        'retry_storm: expected a mapping like `{ count: 5, window: 15m, level: emergency }`, or ' +
+          'off, got "yes"',
       ],
     ],
     [
@@ -251,7 +263,8 @@ describe('config errors name the key path and what was expected', () => {
       'an unknown app_state key',
       { ...base, app_state: { tolerance: 1 } },
       [
-        'app_state.tolerance: unknown key (expected one of: windows, updated_at, emergency, tolerance_usd, tolerance_percent, stale_after)',
+        'app_state.tolerance: unknown key (expected one of: windows, updated_at, emergency, ' +
+          'tolerance_usd, tolerance_percent, stale_after)',
       ],
     ],
   ];
@@ -261,24 +274,36 @@ describe('config errors name the key path and what was expected', () => {
 });
 
 describe('cost truth settings', () => {
-  it("defaults: policy max, the unpriced rate, storms on, burn rate on, silence off, the tracker's state names", () => {
-    const config = resolveConfig(
-      { ...base, limits: { '5m': { warn: 1 }, '15m': { kill: 8 }, '1h': { kill: 20 }, daily: { kill: 30 } } },
-      FILE,
-    );
-    expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75, maxLineUsd: 10_000 });
-    expect(config.retryStorm).toEqual({ key: 'request_id', count: 5, windowMs: 900_000, level: 'emergency' });
-    expect(config.burnRate).toEqual({ factor: 10, shortMs: 300_000, longMs: 3_600_000 });
-    expect(config.silenceAfterMs).toBeNull();
-    expect(config.appState).toEqual({
-      windows: { '5m': 'cost_5min', '15m': 'cost_15min', '1h': 'cost_1hour', daily: 'cost_daily' },
-      updatedAt: 'updated_at',
-      emergency: ['emergency_mode', 'emergency'],
-      toleranceUsd: 0.5,
-      tolerancePercent: 10,
-      staleAfterMs: 300_000,
-    });
-  });
+  it(
+    "defaults: policy max, the unpriced rate, storms on, burn rate on, silence off, the tracker's " +
+      'state names',
+    () => {
+      const config = resolveConfig(
+        {
+          ...base,
+          limits: { '5m': { warn: 1 }, '15m': { kill: 8 }, '1h': { kill: 20 }, daily: { kill: 30 } },
+        },
+        FILE,
+      );
+      expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75, maxLineUsd: 10_000 });
+      expect(config.retryStorm).toEqual({
+        key: 'request_id',
+        count: 5,
+        windowMs: 900_000,
+        level: 'emergency',
+      });
+      expect(config.burnRate).toEqual({ factor: 10, shortMs: 300_000, longMs: 3_600_000 });
+      expect(config.silenceAfterMs).toBeNull();
+      expect(config.appState).toEqual({
+        windows: { '5m': 'cost_5min', '15m': 'cost_15min', '1h': 'cost_1hour', daily: 'cost_daily' },
+        updatedAt: 'updated_at',
+        emergency: ['emergency_mode', 'emergency'],
+        toleranceUsd: 0.5,
+        tolerancePercent: 10,
+        staleAfterMs: 300_000,
+      });
+    },
+  );
 
   it('off turns storms and burn rate off; silence takes a duration; names are configurable', () => {
     const config = resolveConfig(

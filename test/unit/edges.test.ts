@@ -18,24 +18,27 @@ const PRESENT: FlagSeen = { kind: 'present' };
 const ENOTDIR: FlagSeen = { kind: 'unknown', code: 'ENOTDIR', detail: 'ENOTDIR: not a directory, stat' };
 const EACCES: FlagSeen = { kind: 'unknown', code: 'EACCES', detail: 'EACCES: permission denied, stat' };
 
-describe('flagCheckFailed: only a flag confirmed to exist is in force; one that cannot be seen fails the check', () => {
-  const cases: [string, FlagSeen, FlagOutcomeKind, boolean, boolean][] = [
-    // name, seen, outcome, in force, check failed
-    ['absent, nothing needed', ABSENT, 'none', false, false],
-    ['absent, written', ABSENT, 'written', false, false],
-    ['absent, write failed', ABSENT, 'failed', false, true],
-    ['present', PRESENT, 'exists', true, false],
-    ['folder is a file, nothing needed', ENOTDIR, 'unknown', false, true],
-    ['folder is a file, write failed', ENOTDIR, 'failed', false, true],
-    ['folder not searchable, nothing needed', EACCES, 'unknown', false, true],
-    ['unknown, but the write went through after all', EACCES, 'written', false, false],
-    ['unknown, dry run would write', EACCES, 'would-write', false, true],
-  ];
-  it.each(cases)('%s', (_name, seen, outcome, inForce, failed) => {
-    expect(flagInForce(seen)).toBe(inForce);
-    expect(flagCheckFailed(seen, outcome)).toBe(failed);
-  });
-});
+describe(
+  'flagCheckFailed: only a flag confirmed to exist is in force; one that cannot be seen fails the ' + 'check',
+  () => {
+    const cases: [string, FlagSeen, FlagOutcomeKind, boolean, boolean][] = [
+      // name, seen, outcome, in force, check failed
+      ['absent, nothing needed', ABSENT, 'none', false, false],
+      ['absent, written', ABSENT, 'written', false, false],
+      ['absent, write failed', ABSENT, 'failed', false, true],
+      ['present', PRESENT, 'exists', true, false],
+      ['folder is a file, nothing needed', ENOTDIR, 'unknown', false, true],
+      ['folder is a file, write failed', ENOTDIR, 'failed', false, true],
+      ['folder not searchable, nothing needed', EACCES, 'unknown', false, true],
+      ['unknown, but the write went through after all', EACCES, 'written', false, false],
+      ['unknown, dry run would write', EACCES, 'would-write', false, true],
+    ];
+    it.each(cases)('%s', (_name, seen, outcome, inForce, failed) => {
+      expect(flagInForce(seen)).toBe(inForce);
+      expect(flagCheckFailed(seen, outcome)).toBe(failed);
+    });
+  },
+);
 
 describe('errnoWords and flagUnknownReason', () => {
   it.each([
@@ -51,15 +54,26 @@ describe('errnoWords and flagUnknownReason', () => {
   it.each([
     [
       'ENOTDIR',
-      /^cannot tell whether the emergency flag \/a\/flags\/f exists: not a folder \(ENOTDIR\): \/a\/flags, or a folder above it, is a file \(fix: /,
+      new RegExp(
+        String.raw`^cannot tell whether the emergency flag \/a\/flags\/f exists: not a ` +
+          String.raw`folder \(ENOTDIR\): \/a\/flags, or a folder above it, is a file ` +
+          String.raw`\(fix: `,
+      ),
     ],
     [
       'EACCES',
-      /^cannot tell whether the emergency flag \/a\/flags\/f exists: permission denied \(EACCES\): the watchdog's user cannot look into \/a\/flags \(fix: /,
+      new RegExp(
+        String.raw`^cannot tell whether the emergency flag \/a\/flags\/f exists: ` +
+          String.raw`permission denied \(EACCES\): the watchdog's user cannot look into ` +
+          String.raw`\/a\/flags \(fix: `,
+      ),
     ],
     [
       'ELOOP',
-      /^cannot tell whether the emergency flag \/a\/flags\/f exists: too many levels of symbolic links \(ELOOP\)$/,
+      new RegExp(
+        String.raw`^cannot tell whether the emergency flag \/a\/flags\/f exists: too ` +
+          String.raw`many levels of symbolic links \(ELOOP\)$`,
+      ),
     ],
   ] as const)('names the file and the errno in words: %s', (code, pattern) => {
     expect(flagUnknownReason('/a/flags/f', '/a/flags', code, 'raw')).toMatch(pattern);
@@ -209,13 +223,19 @@ describe('secretFileProblem: a webhook file is held like a private key', () => {
       '0644: readable by group and others',
       { kind: 'file', mode: 0o100644, uid: 1000 },
       1000,
-      /^is open to group and others \(mode 0644\): UNPROTECTED SECRET FILE: anyone who can read it .*\(fix: chmod 600 \/etc\/cw\/slack\)$/,
+      new RegExp(
+        String.raw`^is open to group and others \(mode 0644\): UNPROTECTED SECRET ` +
+          String.raw`FILE: anyone who can read it .*\(fix: chmod 600 \/etc\/cw\/slack\)$`,
+      ),
     ],
     [
       '0640: readable by group',
       { kind: 'file', mode: 0o100640, uid: 0 },
       0,
-      /^is open to group \(mode 0640\): UNPROTECTED SECRET FILE: anyone who can read it .*chmod 600 \/etc\/cw\/slack/,
+      new RegExp(
+        String.raw`^is open to group \(mode 0640\): UNPROTECTED SECRET FILE: anyone ` +
+          String.raw`who can read it .*chmod 600 \/etc\/cw\/slack`,
+      ),
     ],
     [
       '0604: readable by others',
@@ -240,7 +260,11 @@ describe('secretFileProblem: a webhook file is held like a private key', () => {
       'owned by another user',
       { kind: 'file', mode: 0o100600, uid: 1001 },
       1000,
-      /^is owned by uid 1001, not by root or the user the watchdog runs as \(uid 1000\): .*\(fix: chown 1000 \/etc\/cw\/slack && chmod 600 \/etc\/cw\/slack\)$/,
+      new RegExp(
+        '^is owned by uid 1001, not by root or the user the watchdog runs as ' +
+          String.raw`\(uid 1000\): .*\(fix: chown 1000 \/etc\/cw\/slack && chmod 600 ` +
+          String.raw`\/etc\/cw\/slack\)$`,
+      ),
     ],
     [
       'owned by another user, watchdog as root',

@@ -120,7 +120,8 @@ describe('the app state file against the watchdog', () => {
       'ok',
     );
     expect(f?.text).toBe(
-      'app under-reports: its 15m spend (cost_15min) is $0.50, the watchdog counts $21.41 from the log ($20.91 more)',
+      'app under-reports: its 15m spend (cost_15min) is $0.50, the watchdog counts $21.41 from the ' +
+        'log ($20.91 more)',
     );
   });
 
@@ -273,7 +274,8 @@ describe('blind spots', () => {
     );
     expect(kinds(found)).toEqual(['unpriced:mystery']);
     expect(found[0]?.text).toBe(
-      'model "mystery" has no price: 3 calls without a logged cost counted at $75.00 per million tokens ($0.67 so far); set cost.prices for it',
+      'model "mystery" has no price: 3 calls without a logged cost counted at $75.00 per million ' +
+        'tokens ($0.67 so far); set cost.prices for it',
     );
     expect(zeroCostFinding(0, 0)).toBeNull();
     expect(zeroCostFinding(2, 6)?.text).toBe(
@@ -417,7 +419,8 @@ describe('many at once: the worst are named, the rest counted', () => {
       'unpriced:+more',
     ]);
     expect(found[5]?.text).toBe(
-      'and 3 more models without a price, counted at $75.00 per million tokens ($3.00): see `cost-watchdog status`',
+      'and 3 more models without a price, counted at $75.00 per million tokens ($3.00): see ' +
+        '`cost-watchdog status`',
     );
   });
 });

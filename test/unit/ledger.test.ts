@@ -56,7 +56,8 @@ describe('ledger over time', () => {
   it('spend leaves the window as time moves on, and memory stays bounded', () => {
     const t0 = Date.UTC(2026, 10, 25, 12, 0, 0);
     const ledger = new Ledger(900, utc, t0);
-    for (let i = 0; i < 120_000; i++) ledger.add(t0 - (i % 600) * 1000, 10_000); // 120k calls of $0.01 in 10 min
+    // 120k calls of $0.01 in 10 min
+    for (let i = 0; i < 120_000; i++) ledger.add(t0 - (i % 600) * 1000, 10_000);
     expect(ledger.rolling(900)).toBe(1200 * 1e6);
     expect(ledger.toState().rolling.length).toBe(600); // one bucket per second, not per call
     const later = Ledger.fromState(ledger.toState(), 900, utc, t0 + 600_000)!;
@@ -223,19 +224,23 @@ describe('a line counts in one day only', () => {
     expect(again.ledger.rolling(900)).toBe(7_000_000);
   });
 
-  it('checks at 23:59:30, 23:59:50 (nothing saved) and after midnight count a line dated 00:00:30 in tomorrow only', () => {
-    const first = new Ledger(900, utc, at('2026-11-25T23:59:30Z'));
-    first.add(at('2026-11-25T23:59:00Z'), 1_000_000);
-    first.add(at('2026-11-26T00:00:30Z'), 2_000_000);
-    const saved = JSON.stringify(first.toState());
-    expect(first.today()).toBe(1_000_000);
-    // A later check with no new bytes does not save: the next one starts from the same state.
-    const second = Ledger.fromState(JSON.parse(saved), 900, utc, at('2026-11-25T23:59:50Z'))!;
-    expect(second.today()).toBe(1_000_000);
-    const third = Ledger.fromState(JSON.parse(saved), 900, utc, at('2026-11-26T00:00:40Z'))!;
-    expect(third.today()).toBe(2_000_000);
-    expect(third.day('2026-11-25')).toBe(1_000_000);
-  });
+  it(
+    'checks at 23:59:30, 23:59:50 (nothing saved) and after midnight count a line dated 00:00:30 in ' +
+      'tomorrow only',
+    () => {
+      const first = new Ledger(900, utc, at('2026-11-25T23:59:30Z'));
+      first.add(at('2026-11-25T23:59:00Z'), 1_000_000);
+      first.add(at('2026-11-26T00:00:30Z'), 2_000_000);
+      const saved = JSON.stringify(first.toState());
+      expect(first.today()).toBe(1_000_000);
+      // A later check with no new bytes does not save: the next one starts from the same state.
+      const second = Ledger.fromState(JSON.parse(saved), 900, utc, at('2026-11-25T23:59:50Z'))!;
+      expect(second.today()).toBe(1_000_000);
+      const third = Ledger.fromState(JSON.parse(saved), 900, utc, at('2026-11-26T00:00:40Z'))!;
+      expect(third.today()).toBe(2_000_000);
+      expect(third.day('2026-11-25')).toBe(1_000_000);
+    },
+  );
 
   it('spend moved to today (the clock went back) is moved once: saved, it stays in today', () => {
     const calendar = utc;

@@ -71,7 +71,8 @@ describe('statusCode (monitoring convention)', () => {
 
 describe('assess', () => {
   it('reads rolling windows and the day from the ledger', () => {
-    const spend = { rolling: (s: number) => (s === 900 ? 4_200_000 : 7_000_000), today: () => 11_900_000 }; // µ$
+    // µ$
+    const spend = { rolling: (s: number) => (s === 900 ? 4_200_000 : 7_000_000), today: () => 11_900_000 };
     const out = assess(
       [
         { name: '15m', seconds: 900, limits: { warn: 3, emergency: 5, kill: 8 } },

@@ -94,22 +94,31 @@ describe('supersedes: does a newer alert say all that a queued one would?', () =
 });
 
 describe('enqueuePending', () => {
-  it('a queued unsent emergency alert is replaced by a newer kill alert for the same window, which says what it replaces', () => {
-    const queued = alert(
-      'e',
-      'emergency',
-      ['15m'],
-      true,
-      T0 - 5000,
-      ':rotating_light: *cost-watchdog: EMERGENCY: 15m spend $5.10 crossed the emergency limit $5.00*\n• 15m: $5.10',
-    );
-    const r = enqueuePending([queued], alert('k', 'kill', ['15m'], true, T0), T0);
-    expect(r.replaced.map((p) => p.id)).toEqual(['e']);
-    expect(r.queue.map((p) => p.id)).toEqual(['k']);
-    expect(r.queue[0]?.text).toMatch(
-      /\n• replaces an alert not sent in time \(2027-01-15T07:59:55\.000Z\): EMERGENCY: 15m spend \$5\.10 crossed the emergency limit \$5\.00$/,
-    );
-  });
+  it(
+    'a queued unsent emergency alert is replaced by a newer kill alert for the same window, which ' +
+      'says what it replaces',
+    () => {
+      const queued = alert(
+        'e',
+        'emergency',
+        ['15m'],
+        true,
+        T0 - 5000,
+        ':rotating_light: *cost-watchdog: EMERGENCY: 15m spend $5.10 crossed the emergency limit ' +
+          '$5.00*\n• 15m: $5.10',
+      );
+      const r = enqueuePending([queued], alert('k', 'kill', ['15m'], true, T0), T0);
+      expect(r.replaced.map((p) => p.id)).toEqual(['e']);
+      expect(r.queue.map((p) => p.id)).toEqual(['k']);
+      expect(r.queue[0]?.text).toMatch(
+        new RegExp(
+          String.raw`\n• replaces an alert not sent in time ` +
+            String.raw`\(2027-01-15T07:59:55\.000Z\): EMERGENCY: 15m spend \$5\.10 crossed ` +
+            String.raw`the emergency limit \$5\.00$`,
+        ),
+      );
+    },
+  );
   it('never replaces the alert being sent right now', () => {
     const r = enqueuePending([alert('e', 'emergency', ['15m'])], alert('k', 'kill', ['15m']), T0, 'e');
     expect(r.queue.map((p) => p.id)).toEqual(['e', 'k']);

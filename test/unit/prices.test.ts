@@ -75,11 +75,14 @@ describe('rates from a price', () => {
     expect(rates.source).toBe('config');
   });
 
-  it('the unpriced rate counts every token, cached ones apart only when they are not part of the input', () => {
-    expect(unpricedCost(75, 1_000_000, 0, 0)).toBeCloseTo(75, 9);
-    expect(unpricedCost(75, 1000, 500, 200)).toBeCloseTo((1500 * 75) / M, 12);
-    expect(unpricedCost(75, 100, 0, 400)).toBeCloseTo((500 * 75) / M, 12);
-  });
+  it(
+    'the unpriced rate counts every token, cached ones ' + 'apart only when they are not part of the input',
+    () => {
+      expect(unpricedCost(75, 1_000_000, 0, 0)).toBeCloseTo(75, 9);
+      expect(unpricedCost(75, 1000, 500, 200)).toBeCloseTo((1500 * 75) / M, 12);
+      expect(unpricedCost(75, 100, 0, 400)).toBeCloseTo((500 * 75) / M, 12);
+    },
+  );
 });
 
 describe('which of several dated or timed prices apply', () => {
@@ -200,22 +203,26 @@ describe('the price table shipped with @pydantic/genai-prices', () => {
     expect((cached('gpt-4o-mini', null) as ModelRates).base.input * M).toBeCloseTo(100, 9);
   });
 
-  it('the cache keeps at most 1,000 models, those it was given counted, without listing its keys per lookup', () => {
-    const models = Object.create(null) as Record<string, ModelRates | null>;
-    for (let k = 0; k < 998; k++) models[`\u0000given-${k}`] = null;
-    // 100,000 unpriced model names listed the cache's 1,000 keys for each of them (3 s of a 5 s run).
-    let listed = 0;
-    const watched = new Proxy(models, {
-      ownKeys: (target) => {
-        listed++;
-        return Reflect.ownKeys(target);
-      },
-    });
-    const lookup = priceLookup({}, now, { tag: 't', models: watched }, () => null);
-    for (let k = 0; k < 5000; k++) expect(lookup(`invented-${k}`, null)).toBeNull();
-    expect(Object.keys(models).length).toBe(1000);
-    expect(models['\u0000invented-1']).toBeNull();
-    expect('\u0000invented-2' in models).toBe(false);
-    expect(listed).toBeLessThanOrEqual(1);
-  });
+  it(
+    'the cache keeps at most 1,000 models, those it was given counted, without listing its keys per ' +
+      'lookup',
+    () => {
+      const models = Object.create(null) as Record<string, ModelRates | null>;
+      for (let k = 0; k < 998; k++) models[`\u0000given-${k}`] = null;
+      // 100,000 unpriced model names listed the cache's 1,000 keys for each of them (3 s of a 5 s run).
+      let listed = 0;
+      const watched = new Proxy(models, {
+        ownKeys: (target) => {
+          listed++;
+          return Reflect.ownKeys(target);
+        },
+      });
+      const lookup = priceLookup({}, now, { tag: 't', models: watched }, () => null);
+      for (let k = 0; k < 5000; k++) expect(lookup(`invented-${k}`, null)).toBeNull();
+      expect(Object.keys(models).length).toBe(1000);
+      expect(models['\u0000invented-1']).toBeNull();
+      expect('\u0000invented-2' in models).toBe(false);
+      expect(listed).toBeLessThanOrEqual(1);
+    },
+  );
 });

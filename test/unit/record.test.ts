@@ -64,7 +64,8 @@ describe('parseLine: field aliases and time formats', () => {
     ],
     [
       'input/output/cached tokens',
-      '{"ts":"2026-01-27T00:00:00Z","input_tokens":1,"output_tokens":2,"cached_input_tokens":3,"cost_usd":0.5}',
+      '{"ts":"2026-01-27T00:00:00Z","input_tokens":1,"output_tokens":2,"cached_input_tokens":3,"cos' +
+        't_usd":0.5}',
       { inputTokens: 1, outputTokens: 2, cachedTokens: 3, cost: 0.5 },
     ],
     [
@@ -74,7 +75,8 @@ describe('parseLine: field aliases and time formats', () => {
     ],
     [
       'attribution fields',
-      '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"gpt-4o","provider":"openai","agent":"a1","task":"t9","request_id":"r","fingerprint":"f"}',
+      '{"ts":"2026-01-27T00:00:00Z","cost":1,"model":"gpt-4o","provider":"openai","agent":"a1","tas' +
+        'k":"t9","request_id":"r","fingerprint":"f"}',
       { model: 'gpt-4o', provider: 'openai', agent: 'a1', task: 't9', requestId: 'r', fingerprint: 'f' },
     ],
     ['numeric request id', '{"ts":"2026-01-27T00:00:00Z","cost":1,"request_id":42}', { requestId: '42' }],
@@ -248,7 +250,8 @@ describe('parseLine: fast path agrees with JSON.parse (property test)', () => {
       for (let k = 0; k < count; k++) {
         const ws = r() < 0.2 ? ' ' : '';
         parts.push(
-          `${ws}"${keys[Math.floor(r() * keys.length)]}"${ws}:${ws}${values[Math.floor(r() * values.length)]}`,
+          `${ws}"${keys[Math.floor(r() * keys.length)]}"${ws}:${ws}` +
+            `${values[Math.floor(r() * values.length)]}`,
         );
       }
       let line = `{${parts.join(',')}}`;

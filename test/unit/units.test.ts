@@ -90,7 +90,8 @@ describe('systemdUnits', () => {
     const s = settings(unit(BASE, 'cost-watchdog.service'));
     expect(s).toContain('Type=oneshot');
     expect(s).toContain(
-      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" run -c /etc/cost-watchdog/watchdog.yaml',
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" run -c ' +
+        '/etc/cost-watchdog/watchdog.yaml',
     );
     expect(s).toContain('OnFailure=cost-watchdog-notify@%n.service');
     expect(s).toContain('TimeoutStartSec=150s');
@@ -149,7 +150,8 @@ describe('systemdUnits', () => {
   it('the heartbeat check: every 5 minutes; its verdicts 1 and 2 are not unit failures', () => {
     const s = settings(unit(BASE, 'cost-watchdog-heartbeat.service'));
     expect(s).toContain(
-      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" check-heartbeat -c /etc/cost-watchdog/watchdog.yaml',
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" check-heartbeat -c ' +
+        '/etc/cost-watchdog/watchdog.yaml',
     );
     expect(s).toContain('SuccessExitStatus=1 2');
     // It writes only its state, never the flag, and signals nothing.
@@ -184,7 +186,8 @@ describe('systemdUnits', () => {
   it('the OnFailure template names the failed unit', () => {
     const s = settings(unit(BASE, 'cost-watchdog-notify@.service'));
     expect(s).toContain(
-      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" notify --unit %i -c /etc/cost-watchdog/watchdog.yaml',
+      'ExecStart=/usr/bin/node "/opt/cost watchdog/bin/cost-watchdog.js" notify --unit %i -c ' +
+        '/etc/cost-watchdog/watchdog.yaml',
     );
     expect(s).toContain('Description=cost-watchdog: alert that %i failed');
   });

@@ -27,7 +27,9 @@ const TEXT_MAX = 4096;
 
 interface Block {
   hashes: Float64Array;
-  /** Where the id's text is: (text block * TEXT_BLOCK + offset) * TEXT_BLOCK + length; -1: a string in `wide`. */
+  /**
+   * Where the id's text is: (text block * TEXT_BLOCK + offset) * TEXT_BLOCK + length; -1: a string in `wide`.
+   */
   texts: Float64Array;
   counts: Int32Array;
   /** Where the id's run starts in the pool (pairs), or -1: its sightings are inline. */
@@ -140,7 +142,10 @@ export class NamedTable {
     return this.pool[(run + j) * 2 + 1] as number;
   }
 
-  /** Add a sighting, in time order (after those at the same time): lines mostly come in order, so the walk back is short. */
+  /**
+   * Add a sighting, in time order (after those at the same time): lines mostly come in order, so the walk
+   * back is short.
+   */
   insert(k: number, timeMs: number, cost: number): void {
     const block = this.blocks[k >>> SHIFT] as Block;
     const i = k & (BLOCK - 1);
