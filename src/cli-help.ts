@@ -56,9 +56,8 @@ export const COMMAND_HELP: Record<CommandName, { description: string; after?: st
     after: `
 Exit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could
 not (log unreadable, flag not written or its state unknown, kill failed, state folder not
-writable), 64 bad usage,
-78 bad config. Alerts go to stderr always and to Slack when $SLACK_WEBHOOK_URL (or
-slack.webhook_url_file) is set.`,
+writable), 64 bad usage, 78 bad config. Alerts go to stderr always and to Slack when
+$SLACK_WEBHOOK_URL (or slack.webhook_url_file) is set.`,
   },
   watch: {
     description:
@@ -87,26 +86,24 @@ Exit: 0 done (also when no target is configured or running), 1 flag not written 
     description:
       "remove the emergency flag after a person's decision; refused while a window (or a retry " +
       'storm) is still at emergency or above, unless --force',
-    after:
-      `
+    after: `
 Exit: 0 cleared (or there was no flag), 1 refused (a window still at emergency or above, or the
-log unreadable so the spend is not known) or the flag could not be removed, 64 no --reason, ` +
-      '78 bad config.',
+log unreadable so the spend is not known) or the flag could not be removed, 64 no --reason,
+78 bad config.`,
   },
   status: {
     description:
       'spend per window against limits with the top models and agents, emergency flag, target, ' +
       "heartbeat, malformed lines, unpriced models, retry storms, the app's own figures, " +
       'warnings (read-only)',
-    after:
-      `
+    after: `
 The first line is a monitoring-plugin line (state - reason | perfdata), e.g.
   COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0
 
 Exit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn
 rate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or
-kill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, ` +
-      "the flag's folder cannot be looked into).",
+kill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, the
+flag's folder cannot be looked into).`,
   },
   'check-heartbeat': {
     description:
@@ -146,6 +143,17 @@ Two apps on one host: give each its name (units cost-watchdog-<name>.timer, ...)
 
 Exit: 0 done, 1 could not write --dir, 64 bad usage, 78 bad config.`,
   },
-  validate: { description: 'check a config file and print what it resolves to' },
-  init: { description: 'write a starter config (refuses to overwrite an existing file)' },
+  validate: {
+    description: 'check a config file and print what it resolves to',
+    after: `
+Exit: 0 the config is valid, 64 bad usage, 78 bad config (one line naming the file and the key).`,
+  },
+  init: {
+    description: 'write a starter config (refuses to overwrite an existing file)',
+    after: `
+The starter config is quiet for an app that has only a cost log (status: OK); edit log, limits
+and target, then run \`cost-watchdog validate\`.
+
+Exit: 0 written, 1 the file exists or cannot be written, 64 bad usage.`,
+  },
 };

@@ -26,6 +26,8 @@ const duration = z
   .string({ error: 'expected a duration like "30s", "15m" or "1h"' })
   .refine((text) => parseDuration(text) !== null, {
     error: (issue) => `expected a duration like "30s", "15m" or "1h", got ${describe(issue.input)}`,
+    // Not a duration: the checks of its size that follow would only repeat it.
+    abort: true,
   });
 
 /**
@@ -122,9 +124,15 @@ const relativePath = z
   .string({ error: 'expected a file path' })
   .min(1, { error: 'expected a file path, got ""' });
 
-const fieldNames = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
-  error: (issue) => `expected a key name or a list of key names, got ${describe(issue.input)}`,
-});
+const fieldNames = z.union(
+  [
+    z.string().min(1),
+    z.array(z.string().min(1)).min(1, { error: 'expected a key name or a list of key names, got []' }),
+  ],
+  {
+    error: (issue) => `expected a key name or a list of key names, got ${describe(issue.input)}`,
+  },
+);
 
 const schema = z.strictObject({
   log: relativePath,
@@ -338,7 +346,12 @@ const schema = z.strictObject({
     .default({ reminder: '1h' }),
   heartbeat: z
     .strictObject({
-      max_age: duration.default('5m'),
+      // 0s would call every heartbeat stale: check-heartbeat would alert forever.
+      max_age: duration
+        .refine((text) => (parseDuration(text) as number) >= 1000, {
+          error: (issue) => `expected at least "1s", got ${describe(issue.input)}`,
+        })
+        .default('5m'),
       ping_url: z
         .string({ error: 'expected an http(s) URL' })
         .refine((url) => /^https?:\/\/\S+$/i.test(url), {

@@ -1,7 +1,7 @@
 // `systemd`: print (or write, with --dir) the systemd units for this install: the node binary and
 // the script that are running now, the config's absolute path, and the folders the config says the
 // watchdog writes (the flag's folder), so that the hardened units can write nothing else.
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { type Config, configPath, loadConfig } from '../config.js';
@@ -89,6 +89,15 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
           'config so that both share one state.',
       );
     }
+    // ReadWritePaths= skips a missing folder ("-"), and ProtectSystem=strict then leaves it
+    // read-only: every check would fail. Only StateDirectory= is made by systemd itself.
+    if (config.stateDirFrom === 'config' && config.stateDir !== stateFolder && !existsSync(config.stateDir)) {
+      notes.push(
+        `state_dir ${config.stateDir} does not exist, and the units would not be allowed to create it: ` +
+          `create it (mkdir -p), or set \`state_dir: ${stateFolder}\`, which systemd creates ` +
+          `(StateDirectory=${path.basename(stateFolder)}).`,
+      );
+    }
     if (intervalMs >= config.heartbeat.maxAgeMs) {
       notes.push(
         `--interval ${formatDuration(intervalMs)} is not shorter than heartbeat.max_age ` +
@@ -96,7 +105,8 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
           `down between two checks. Raise heartbeat.max_age to at least twice the interval.`,
       );
     }
-    if (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/')) {
+    // The user units have no PrivateTmp= (it needs privileges a user manager may not have).
+    if (!user && (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/'))) {
       notes.push(
         'the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so ' +
           'they would not see it. Move them, or remove PrivateTmp= from the units.',

@@ -36,6 +36,7 @@ export interface UnitOptions {
 
 /** Unit names a second instance's own would collide with (`a` has cost-watchdog-a-watch.service). */
 const RESERVED = /(^|-)(heartbeat|watch|notify)$/;
+const UNIT_SUFFIX = /\.(service|timer|socket|target|path|mount|slice|scope|device|swap|automount)$/i;
 
 /** Why an instance name cannot name units, or null when it can: systemd-safe, and no collision. */
 export function instanceNameProblem(name: string): string | null {
@@ -44,6 +45,11 @@ export function instanceNameProblem(name: string): string | null {
       'expected 1 to 64 letters, digits, "_", "." or "-" (starting with a letter or digit), ' +
       `got ${JSON.stringify(name)}`
     );
+  // `a.` would make `cost-watchdog-a..service`; `shop.service` would make `...shop.service.service`.
+  if (name.endsWith('.') || name.includes('..'))
+    return `${JSON.stringify(name)}: a "." may not end the name or follow another "."`;
+  if (UNIT_SUFFIX.test(name))
+    return `${JSON.stringify(name)} ends in a unit type: give the name alone (units add .service, .timer)`;
   if (RESERVED.test(name))
     return (
       `${JSON.stringify(name)} would name units that collide with another instance's ` +

@@ -683,6 +683,30 @@ describe('systemd units', () => {
     );
   });
 
+  it('warns when state_dir does not exist (ReadWritePaths=- skips it; it stays read-only)', () => {
+    const missing = workspace(`${config()}state_dir: /var/lib/cost-watchdog-nowhere\n`);
+    const r = missing.run('systemd', '--name', 'shop');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      'cost-watchdog: note: state_dir /var/lib/cost-watchdog-nowhere does not exist, and the units ' +
+        'would not be allowed to create it: create it (mkdir -p), or set ' +
+        '`state_dir: /var/lib/cost-watchdog-shop`, which systemd creates ' +
+        '(StateDirectory=cost-watchdog-shop).',
+    );
+    // The folder systemd makes itself (StateDirectory=), and a folder that exists, need no note.
+    const own = workspace(`${config()}state_dir: /var/lib/cost-watchdog-shop\n`);
+    expect(own.run('systemd', '--name', 'shop').stderr).not.toMatch(/does not exist, and the units/);
+    const there = workspace(config());
+    const made = workspace(`${config()}state_dir: ${there.dir}\n`);
+    expect(made.run('systemd').stderr).not.toMatch(/does not exist, and the units/);
+  });
+
+  it('the /tmp note is for system units only (user units have no PrivateTmp=)', () => {
+    const tmpLog = workspace(`${config()}`.replace(/^log: .*$/m, 'log: /tmp/cw-some-app/cost_log.jsonl'));
+    expect(tmpLog.run('systemd').stderr).toMatch(/under \/tmp: PrivateTmp=yes/);
+    expect(tmpLog.run('systemd', '--user').stderr).not.toMatch(/PrivateTmp/);
+  });
+
   it('warns when the timer interval is not shorter than heartbeat.max_age', () => {
     const ws = workspace(config());
     expect(ws.run('systemd', '--interval', '1m').stderr).not.toMatch(/heartbeat\.max_age/);

@@ -134,6 +134,16 @@ describe('config errors name the key path and what was expected', () => {
       ['heartbeat.max_age: expected a duration like "30s", "15m" or "1h", got "soon"'],
     ],
     [
+      'zero heartbeat age',
+      { ...base, heartbeat: { max_age: '0s' } },
+      ['heartbeat.max_age: expected at least "1s", got "0s"'],
+    ],
+    [
+      'empty list of field names',
+      { ...base, fields: { time: [] } },
+      ['fields.time: expected a key name or a list of key names, got []'],
+    ],
+    [
       'bad policy',
       { ...base, cost: { policy: 'cheapest' } },
       ['cost.policy: expected one of reported, estimated, max, got "cheapest"'],

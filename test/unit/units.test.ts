@@ -236,6 +236,11 @@ describe('systemd --name: an instance name that names units', () => {
     ['app-heartbeat', /collide/],
     ['watchful', null],
     ['stopwatch', null],
+    ['a.', /may not end the name/],
+    ['a..b', /may not end the name or follow another/],
+    ['shop.service', /ends in a unit type/],
+    ['shop.TIMER', /ends in a unit type/],
+    ['shop.v2', null],
   ])('%j', (name, problem) => {
     const found = instanceNameProblem(name);
     if (problem === null) expect(found).toBeNull();
