@@ -109,7 +109,14 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
   let alert: Record<string, unknown> | null = null;
   let keep = plan.next;
   if (plan.alert !== null) {
-    const text = heartbeatAlertText(plan.alert, verdict, host(), previous.down?.since_ms ?? null, nowMs);
+    const text = heartbeatAlertText(
+      plan.alert,
+      verdict,
+      host(),
+      previous.down?.since_ms ?? null,
+      nowMs,
+      unitsOf(process.env.COST_WATCHDOG_UNITS),
+    );
     const details = [
       `state folder ${config.stateDir}`,
       `config ${config.file}`,
@@ -169,4 +176,11 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
     process.stdout.write(`HEARTBEAT ${word}: ${printable(verdict.summary)}\n`);
   }
   return verdict.code;
+}
+
+/** The unit names given by `systemd --name` units (COST_WATCHDOG_UNITS), if they are such names. */
+function unitsOf(value: string | undefined): string {
+  return value !== undefined && /^cost-watchdog(-[A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$/.test(value)
+    ? value
+    : 'cost-watchdog';
 }

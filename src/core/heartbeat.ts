@@ -167,6 +167,8 @@ export function heartbeatAlertText(
   host: string,
   sinceMs: number | null,
   nowMs: number,
+  /** The names the units start with (`cost-watchdog`, or `cost-watchdog-<instance>`). */
+  units = 'cost-watchdog',
 ): string {
   if (kind === 'recovered') {
     const downFor = sinceMs === null ? '' : ` after ${formatDuration(Math.max(0, nowMs - sinceMs))}`;
@@ -177,7 +179,7 @@ export function heartbeatAlertText(
     verdict.state === 'failing'
       ? 'spend may be going unwatched: see `cost-watchdog status` and the audit log'
       : 'spend is NOT being watched: check its timer or service (`systemctl status ' +
-        'cost-watchdog.timer cost-watchdog-watch.service`, or cron)';
+        `${units}.timer ${units}-watch.service\`, or cron)`;
   return `${word}: cost-watchdog on ${host}: ${verdict.summary}; ${hint}`;
 }
 

@@ -314,6 +314,12 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
     '[Service]',
     'Type=oneshot',
     `ExecStart=${command(o, ['check-heartbeat', ...configArgs])}`,
+    ...(o.instance
+      ? [
+          '# So that its alert names these units, not the unnamed ones.',
+          `Environment=COST_WATCHDOG_UNITS=${p}`,
+        ]
+      : []),
     '# 1 (last check failed) and 2 (stale or missing) are its verdicts, and it has already alerted',
     '# on them itself, once (and once on recovery): they are not failures of this unit, or every',
     '# 5 minutes would bring another alert.',

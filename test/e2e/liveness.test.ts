@@ -267,6 +267,17 @@ describe('check-heartbeat', () => {
     );
   }
 
+  it('the alert of a named install names its own units (COST_WATCHDOG_UNITS from the unit)', async () => {
+    const slack = await slackServer();
+    const ws = workspace(config());
+    const env = { SLACK_WEBHOOK_URL: slack.url, COST_WATCHDOG_UNITS: 'cost-watchdog-shop' };
+    const r = await cliAsync(['check-heartbeat', '-c', ws.config], { cwd: ws.dir, env });
+    expect(r.code).toBe(2);
+    expect(slack.requests[0]?.text).toContain(
+      '`systemctl status cost-watchdog-shop.timer cost-watchdog-shop-watch.service`, or cron',
+    );
+  });
+
   it('missing, fresh, stale, recovered: exit codes, and one alert each way', async () => {
     const slack = await slackServer();
     const ws = workspace(config());

@@ -194,6 +194,12 @@ describe('heartbeatAlertText', () => {
     expect(heartbeatAlertText('down', stale, 'web-1', null, T0)).toMatch(
       /^WATCHDOG DOWN: cost-watchdog on web-1: last check 10m ago .*spend is NOT being watched/,
     );
+    expect(heartbeatAlertText('down', stale, 'web-1', null, T0)).toContain(
+      '`systemctl status cost-watchdog.timer cost-watchdog-watch.service`, or cron',
+    );
+    expect(heartbeatAlertText('down', stale, 'web-1', null, T0, 'cost-watchdog-shop')).toContain(
+      '`systemctl status cost-watchdog-shop.timer cost-watchdog-shop-watch.service`, or cron',
+    );
     const failing = judgeHeartbeat(beat(1000, false, 'log unreadable'), T0, MAX);
     expect(heartbeatAlertText('down', failing, 'web-1', null, T0)).toMatch(
       /^WATCHDOG FAILING: .*log unreadable/,

@@ -260,6 +260,10 @@ describe('systemd --name: an instance name that names units', () => {
     const all = units.map((u) => u.text).join('\n');
     expect(all).not.toMatch(/cost-watchdog(?!-shop)[-.@][a-z@]/);
     expect(all).toContain('StateDirectory=cost-watchdog-shop\n');
+    // check-heartbeat's alert names these units (check-heartbeat reads COST_WATCHDOG_UNITS).
+    const heartbeat = units.find((u) => u.name === 'cost-watchdog-shop-heartbeat.service');
+    expect(heartbeat?.text).toContain('\nEnvironment=COST_WATCHDOG_UNITS=cost-watchdog-shop\n');
     expect(systemdUnits(SHIPPED_UNITS).map((u) => u.name)[0]).toBe('cost-watchdog.service');
+    expect(systemdUnits(SHIPPED_UNITS).some((u) => u.text.includes('COST_WATCHDOG_UNITS'))).toBe(false);
   });
 });
