@@ -16,7 +16,7 @@ import {
   stormFindings,
   unpricedFindings,
   zeroCostFinding,
-} from '../core/findings.js';
+} from '../core/findings/index.js';
 import type { Level } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';
 import { MAX_TRACKED_IDS } from '../core/storms.js';
