@@ -48,7 +48,7 @@ export interface AlertState {
   pending: PendingAlert[];
   /** A live `watch` that holds the pending alerts in memory and sends them itself. */
   pending_owner?: PendingOwner | null;
-  /** Findings alerted (core/findings.ts): key -> when seen, so each is alerted once. */
+  /** Findings alerted (core/findings/): key -> when seen, so each is alerted once. */
   findings: Record<string, FindingMemory>;
 }
 
