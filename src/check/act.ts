@@ -4,7 +4,7 @@
 import type { Config } from '../config.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
 import { decide, limitFor, troubles } from '../core/decide.js';
-import { announce, findingsToSay } from '../core/findings.js';
+import { announce, findingsToSay } from '../core/findings/index.js';
 import { flagCheckFailed, flagInForce } from '../core/flag.js';
 import type { Level } from '../core/levels.js';
 import { usd } from '../core/money.js';

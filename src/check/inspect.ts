@@ -3,7 +3,7 @@
 // nothing is written (status, run --dry-run).
 import { type Config, horizonSeconds } from '../config.js';
 import { DayCalendar } from '../core/calendar.js';
-import { stormSignal } from '../core/findings.js';
+import { stormSignal } from '../core/findings/index.js';
 import { MAX_LABELS } from '../core/labels.js';
 import { assess, type WindowStatus } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';

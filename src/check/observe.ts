@@ -1,7 +1,7 @@
 // What a check sees besides spend against limits: the app's state file against the watchdog's
 // figures, retry storms, the burn rate, a silent log while the app runs, clocks that disagree,
 // models without a price. The effects (reading the state file, listing processes) are here; the
-// rules are in core/findings.ts. Used by every check (to alert) and by `status` (to show).
+// rules are in core/findings/. Used by every check (to alert) and by `status` (to show).
 import type { Config } from '../config.js';
 import { appView } from '../core/app-state.js';
 import { DayCalendar, isUtc } from '../core/calendar.js';
@@ -16,7 +16,7 @@ import {
   stormFindings,
   unpricedFindings,
   zeroCostFinding,
-} from '../core/findings.js';
+} from '../core/findings/index.js';
 import type { Level } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';
 import { MAX_TRACKED_IDS } from '../core/storms.js';

@@ -4,7 +4,7 @@
 import type { Attribution } from '../core/attribution.js';
 import type { AlertEvent, Decision } from '../core/decide.js';
 import type { FlagOutcome, KillSummary } from '../core/alert-text.js';
-import type { AppStateView, Finding } from '../core/findings.js';
+import type { AppStateView, Finding } from '../core/findings/index.js';
 import type { Ledger } from '../core/ledger.js';
 import type { WindowStatus } from '../core/levels.js';
 import type { MalformedSample, ScanTotals } from '../core/scan.js';

@@ -53,7 +53,7 @@ export interface AlertFacts {
   headline?: string;
   /** Extra lines (a kill that failed, a flag that could not be written, ...). */
   problems?: readonly string[];
-  /** What else was found (core/findings.ts): an app that under-reports, a burn rate, ... */
+  /** What else was found (core/findings/): an app that under-reports, a burn rate, ... */
   findings?: readonly string[];
 }
 

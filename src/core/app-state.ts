@@ -1,7 +1,7 @@
 // The app's state file against the watchdog's figures: what it says, read leniently (apps write
 // times and money in several ways), and the watchdog's figure for each window at the app's own
 // `updated_at`, so that an app that updates its state now and then is compared fairly. Pure.
-import type { AppStateView, AppWindowFigure } from './findings.js';
+import type { AppStateView, AppWindowFigure } from './findings/app-state.js';
 import { epochToMs, parseTimeString } from './timestamp.js';
 
 /** A time as the app may write it: epoch seconds or milliseconds, or an ISO 8601 string. */

@@ -48,7 +48,7 @@ export interface CostRecord {
   task: string | null;
   requestId: string | null;
   fingerprint: string | null;
-  /** The retry-storm id's hash (core/storms.ts), or -1: none, a placeholder, or not read. */
+  /** The retry-storm id's hash (core/storms/ids.ts), or -1: none, a placeholder, or not read. */
   stormHash: number;
   /** Its text, when already made (otherwise lastStormText() makes it from the line's bytes). */
   stormText: string | null;

@@ -43,7 +43,7 @@ export interface StatusFacts {
   logUnreadable: boolean;
   /** The flag's state cannot be told (its folder is a file, or cannot be searched): see core/flag.ts. */
   flagUnknown?: boolean;
-  /** Findings hold (core/findings.ts: an app that under-reports, a burn rate, a blind spot...). */
+  /** Findings hold (core/findings/: an app that under-reports, a burn rate, a blind spot...). */
   warnings?: number;
 }
 

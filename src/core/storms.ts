@@ -11,10 +11,17 @@
 // (storms/singles.ts, storms/named-table.ts): 100,000 ids seen three times each take about 16 MB.
 
 import { dollarsOf } from './money.js';
+import { singlesSave } from './storms/base.js';
+import { absorbSingles, groupBulk } from './storms/helper.js';
+import { idHashOfString } from './storms/ids.js';
 import { NamedTable } from './storms/named-table.js';
-import { type Bulk, EMPTY, GONE, growBulk, Saved, Singles, sortByHash } from './storms/singles.js';
+import { type Bulk, EMPTY, growBulk, Saved, Singles } from './storms/singles.js';
+import { readState, type StormState, stateEntry, writeStateJson } from './storms/state.js';
 
+export { baseExpired } from './storms/base.js';
+export { idHashOfBytes, idHashOfString, isRequestId, mayBePlaceholder } from './storms/ids.js';
 export { sortByHash } from './storms/singles.js';
+export type { StormState } from './storms/state.js';
 
 export interface StormSettings {
   /** Sightings of one id within the window that make a storm. */
@@ -36,63 +43,6 @@ export interface Storm {
 /** At most this many ids are followed at once; beyond it new ids are not (and status says so). */
 export const MAX_TRACKED_IDS = 1_000_000;
 const ID_MAX = 200;
-
-/** Placeholders that name no request: lines carrying them are never grouped together. */
-const PLACEHOLDERS = new Set(['', 'unknown', 'null', 'none', 'undefined', 'nil', 'n/a', 'na', '-']);
-const LONGEST_PLACEHOLDER = 9;
-
-/** Whether an id names a request (not missing, empty or a placeholder such as "unknown"). */
-export function isRequestId(id: string | null): id is string {
-  if (id === null) return false;
-  return !(id.length <= LONGEST_PLACEHOLDER + 2 && PLACEHOLDERS.has(id.trim().toLowerCase()));
-}
-
-/** Whether an id given as ASCII bytes may be a placeholder (then its text decides). */
-export function mayBePlaceholder(length: number): boolean {
-  return length <= LONGEST_PLACEHOLDER + 2;
-}
-
-/** The 53-bit hash of an id's UTF-16 code units (ASCII bytes hash the same as their string). */
-export function idHashOfBytes(b: Uint8Array, start: number, end: number): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x9747b28c ^ (end - start);
-  for (let i = start; i < end; i++) {
-    const c = b[i] as number;
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
-  }
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
-}
-
-export function idHashOfString(s: string): number {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x9747b28c ^ s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
-  }
-  return (h1 >>> 0) * 2_097_152 + ((h2 >>> 0) & 0x1fffff);
-}
-
-/**
- * Should the base file of ids seen once be rewritten now? Once it is older than the window, the
- * sightings in it have mostly left the window: rewriting drops them. Null: there is no base file.
- */
-export function baseExpired(writtenMs: number | null, nowMs: number, windowMs: number): boolean {
-  return writtenMs !== null && nowMs - writtenMs > windowMs;
-}
-
-/**
- * Ids seen once since the base file was written are kept in the checkpoint up to this many (or a quarter of
- * the base).
- */
-const DELTA_MIN = 4096;
-
-/** Saved form of the named ids: [id, time, cost, time, cost, ...] per id. */
-export type StormState = (string | number)[][];
 
 export class StormTracker {
   private readonly named: NamedTable;
@@ -229,25 +179,7 @@ export class StormTracker {
     const ours = this.singles;
     if (this.named.size > 0 || (ours !== null && ours.size > 0)) {
       // An id seen once there and also here: from now on it is kept by name.
-      for (let k = 0; k * 3 < data.length; k++) {
-        const hash = data[k * 3] as number;
-        const time = data[k * 3 + 1] as number;
-        const cost = data[k * 3 + 2] as number;
-        const known = this.named.find(hash);
-        if (known >= 0) {
-          this.named.insert(known, time, cost);
-          data[k * 3] = -hash - 1;
-          continue;
-        }
-        if (ours === null) continue;
-        const slot = ours.slotOf(hash);
-        if (ours.keyAt(slot) === EMPTY || ours.keyAt(slot) === GONE) continue;
-        const entry = this.named.create(hash, textOf(k));
-        this.named.insert(entry, ours.timeAt(slot), ours.costAt(slot));
-        this.named.insert(entry, time, cost);
-        ours.remove(slot);
-        data[k * 3] = -hash - 1;
-      }
+      absorbSingles(data, this.named, ours, textOf);
     }
     this.saved = data.length > 0 ? new Saved(data) : null;
     this.savedLoaded = true;
@@ -273,41 +205,12 @@ export class StormTracker {
     const bulk = this.bulk;
     this.bulk = null;
     if (bulk === null || bulk.n === 0) return { singles: new Float64Array(0), refs: new Float64Array(0) };
-    const order = sortByHash(bulk.hashes, bulk.n);
-    const singles = new Float64Array(bulk.n * 3);
-    const refs = new Float64Array(bulk.n);
-    let m = 0;
-    for (let k = 0; k < bulk.n; ) {
-      const first = order[k] as number;
-      const hash = bulk.hashes[first] as number;
-      let end = k + 1;
-      while (end < bulk.n && bulk.hashes[order[end] as number] === hash) end++;
-      if (end - k === 1) {
-        singles[m * 3] = hash;
-        singles[m * 3 + 1] = bulk.times[first] as number;
-        singles[m * 3 + 2] = bulk.costs[first] as number;
-        refs[m] = bulk.refs[first] as number;
-        m++;
-      } else {
-        let ref = 0;
-        for (let j = k; j < end && ref === 0; j++) ref = bulk.refs[order[j] as number] as number;
-        const known = this.named.find(hash);
-        const entry = known >= 0 ? known : this.named.create(hash, nameOf(ref, hash));
-        for (let j = k; j < end; j++)
-          this.named.insert(
-            entry,
-            bulk.times[order[j] as number] as number,
-            bulk.costs[order[j] as number] as number,
-          );
-      }
-      k = end;
-    }
-    const base = singles.subarray(0, m * 3);
-    this.saved = m > 0 ? new Saved(base) : null;
+    const { singles: base, refs } = groupBulk(bulk, this.named, nameOf);
+    this.saved = base.length > 0 ? new Saved(base) : null;
     this.savedLoaded = true;
     this.singlesChanged = true;
     this.baseDirty = true;
-    return { singles: base, refs: refs.subarray(0, m) };
+    return { singles: base, refs };
   }
 
   /** Add by name (lines read with JSON.parse, and tests). */
@@ -362,32 +265,8 @@ export class StormTracker {
    * 8 MB of string on top of the tracker itself).
    */
   writeStateJson(write: (bytes: Uint8Array) => void): void {
-    const chunk = new Uint8Array(STATE_CHUNK);
-    let length = 0;
-    const put = (text: string): void => {
-      // A character is at most 3 bytes of UTF-8.
-      if (length + text.length * 3 > chunk.length) {
-        if (length > 0) write(chunk.subarray(0, length));
-        length = 0;
-        if (text.length * 3 > chunk.length) {
-          write(utf8.encode(text));
-          return;
-        }
-      }
-      length += utf8.encodeInto(text, chunk.subarray(length)).written;
-    };
-    put('[');
-    let first = true;
-    for (let k = 0; k < this.named.size; k++) {
-      const entry = stateEntry(this.named, k, this.fromMs);
-      if (entry === null) continue;
-      put(first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`);
-      first = false;
-    }
-    put(']');
-    write(chunk.subarray(0, length));
+    writeStateJson(this.named, this.fromMs, write);
   }
-
   /** writeStateJson's chunks, kept. */
   stateJson(): Uint8Array[] {
     const chunks: Uint8Array[] = [];
@@ -403,53 +282,13 @@ export class StormTracker {
    */
   singlesToSave(rewriteBase = false): { base: Float64Array | null; delta: number[] } | null {
     if (!this.singlesChanged) return null;
-    const saved = this.loadSaved();
-    const singles = this.singles;
-    const fresh: number[] = [];
-    if (singles !== null) {
-      for (let slot = 0; slot < singles.slots; slot++) {
-        const hash = singles.hashAt(slot);
-        if (hash >= 0 && singles.timeAt(slot) > this.fromMs) fresh.push(hash);
-      }
-    }
-    const baseCount = saved?.count ?? 0;
-    if (!rewriteBase && !this.baseDirty && fresh.length <= Math.max(DELTA_MIN, baseCount / 4)) {
-      const delta: number[] = [];
-      for (const hash of fresh) {
-        const slot = (singles as Singles).slotOf(hash);
-        delta.push(hash, (singles as Singles).timeAt(slot), (singles as Singles).costAt(slot));
-      }
-      return { base: null, delta };
-    }
-    const data = saved?.data ?? new Float64Array(0);
-    const sorted = Float64Array.from(fresh).sort();
-    const out = new Float64Array(data.length + sorted.length * 3);
-    let n = 0;
-    let i = 0;
-    let j = 0;
-    while (i < baseCount || j < sorted.length) {
-      const savedKey = i < baseCount ? (data[i * 3] as number) : Infinity;
-      const freshKey = j < sorted.length ? (sorted[j] as number) : Infinity;
-      if (savedKey < 0 || (savedKey !== Infinity && savedKey <= freshKey && this.named.find(savedKey) >= 0)) {
-        i++; // promoted to a named id
-        if (savedKey === freshKey) j++;
-      } else if (savedKey <= freshKey) {
-        if ((data[i * 3 + 1] as number) > this.fromMs) {
-          out[n++] = savedKey;
-          out[n++] = data[i * 3 + 1] as number;
-          out[n++] = data[i * 3 + 2] as number;
-        }
-        i++;
-        if (savedKey === freshKey) j++; // never write a hash twice
-      } else {
-        const slot = (singles as Singles).slotOf(freshKey);
-        out[n++] = freshKey;
-        out[n++] = (singles as Singles).timeAt(slot);
-        out[n++] = (singles as Singles).costAt(slot);
-        j++;
-      }
-    }
-    return { base: out.subarray(0, n), delta: [] };
+    return singlesSave(
+      this.loadSaved(),
+      this.singles,
+      this.named,
+      this.fromMs,
+      rewriteBase || this.baseDirty,
+    );
   }
 
   /** From saved state; sightings that left the window (or malformed entries) are dropped. */
@@ -461,58 +300,7 @@ export class StormTracker {
     delta: readonly number[] = [],
   ): StormTracker {
     const tracker = new StormTracker(settings, nowMs, loadSingles, delta);
-    if (!Array.isArray(state)) return tracker;
-    for (const entry of state) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
-      const id = entry[0];
-      let k = -1;
-      for (let j = 1; j + 1 < entry.length; j += 2) {
-        const t = entry[j];
-        const c = entry[j + 1];
-        if (
-          !(
-            typeof t === 'number' &&
-            typeof c === 'number' &&
-            Number.isFinite(t) &&
-            Number.isFinite(c) &&
-            c >= 0 &&
-            t > tracker.fromMs
-          )
-        )
-          continue;
-        if (k < 0) {
-          // An id named twice (not written so, but read as it is): the later entry, in the earlier's place.
-          const hash = idHashOfString(id);
-          k = tracker.named.find(hash);
-          if (k >= 0) tracker.named.reset(k, id);
-          else k = tracker.named.create(hash, id);
-        }
-        tracker.named.insert(k, t, c);
-      }
-    }
+    readState(state, tracker.named, tracker.fromMs);
     return tracker;
   }
-}
-
-const utf8 = new TextEncoder();
-const STATE_CHUNK = 256 * 1024; // 1 MB cost 1 MB more peak RSS for 100,000 ids, and no time
-
-/**
- * One id's saved form, [id, time, cost, time, cost, ...] of its sightings after `fromMs`; null when none is.
- */
-function stateEntry(named: NamedTable, k: number, fromMs: number): (string | number)[] | null {
-  const count = named.count(k);
-  let inside = 0;
-  for (let j = 0; j < count; j++) if (named.time(k, j) > fromMs) inside++;
-  if (inside === 0) return null;
-  const entry = new Array<string | number>(1 + inside * 2);
-  entry[0] = named.id(k);
-  let at = 1;
-  for (let j = 0; j < count; j++) {
-    const t = named.time(k, j);
-    if (t <= fromMs) continue;
-    entry[at++] = t;
-    entry[at++] = Math.round(named.cost(k, j) * 1e9) / 1e9;
-  }
-  return entry;
 }

@@ -1,5 +1,5 @@
 // Types that more than one decision shares: defined here, so that no two core modules import each
-// other for them (decide.ts and findings.ts, levels.ts and money.ts).
+// other for them (decide/ and findings/, levels.ts and money.ts).
 
 /** How far spend has gone, lowest first (levels.ts LEVELS gives their order). */
 export type Level = 'ok' | 'warn' | 'emergency' | 'kill';
@@ -24,7 +24,7 @@ export interface AlertEvent {
   detail?: string;
 }
 
-/** What is remembered of a finding between checks (see findings.ts announce). */
+/** What is remembered of a finding between checks (see findings/announce.ts). */
 export interface FindingMemory {
   /** When it was first seen in this episode, and last seen. */
   since_ms: number;

@@ -1,7 +1,7 @@
 // `watch` sends its alerts beside the checks, never in them: a check hands its alerts to this
 // sender and goes on at once to the next append, so a Slack that is slow, rate-limited or never
 // answers cannot hold back a flag or a kill. One send at a time (Slack keeps the order), retried
-// with back-off (Retry-After honoured), a queue kept small (core/decide.ts: a newer, higher alert
+// with back-off (Retry-After honoured), a queue kept small (core/decide/pending.ts: a newer, higher alert
 // about the same windows replaces one not sent yet; at most PENDING_LIMIT), and the unsent queue
 // saved in alerts.json under the state folder's lock, so that a restart loses none. While the
 // daemon runs it owns that queue (alerts.json `pending_owner`): other commands leave it alone,

@@ -17,7 +17,7 @@ import {
   stormSignal,
   unpricedFindings,
   zeroCostFinding,
-} from '../../src/core/findings.js';
+} from '../../src/core/findings/index.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const rules = { toleranceUsd: 0.5, tolerancePercent: 10, staleAfterMs: 5 * 60_000 };

@@ -1,4 +1,4 @@
-// The queue of unsent alerts (core/decide.ts): which newer alert supersedes a queued one, what is
+// The queue of unsent alerts (core/decide/pending.ts): which newer alert supersedes a queued one, what is
 // kept when the queue is full, and what a remembered queue reads back as.
 import { describe, expect, it } from 'vitest';
 import {

@@ -2,7 +2,7 @@
 // here from the check's outcome, and imported as types by the tests that parse it.
 import { type KillJson, killJson } from '../../core/alert-text.js';
 import type { EventKind } from '../../core/decide.js';
-import type { FindingKind } from '../../core/findings.js';
+import type { FindingKind } from '../../core/findings/index.js';
 import { highestLevel, type Level, type Limits } from '../../core/levels.js';
 import { round6 } from '../../check/figures.js';
 import type { CheckOutcome } from '../../check/types.js';

@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import type { Top } from '../../core/attribution.js';
 import { DayCalendar } from '../../core/calendar.js';
 import type { AlertState } from '../../core/decide.js';
-import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings.js';
+import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings/index.js';
 import { heartbeatStale, highestLevel, type Level, type Limits, statusCode } from '../../core/levels.js';
 import { dollarsOf } from '../../core/money.js';
 import type { MalformedSample } from '../../core/scan.js';

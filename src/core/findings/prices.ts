@@ -1,0 +1,52 @@
+// Spend the price table cannot tell: models without a price, calls logged at cost 0. Pure.
+import { usd, usdOfMicros } from '../money.js';
+import type { UnpricedModel } from '../scan.js';
+import { type Finding, findingKey, NAMED_AT_MOST, quoted } from './finding.js';
+
+/** Unpriced models seen within this long are reported. */
+export const UNPRICED_RECENT_MS = 24 * 3_600_000;
+
+/**
+ * Models with tokens and no price, counted at the unpriced rate (a logged cost above 0 is used where there is
+ * one).
+ */
+export function unpricedFindings(
+  unpriced: Readonly<Record<string, UnpricedModel>>,
+  perMillion: number,
+  nowMs: number,
+): Finding[] {
+  const recent = Object.entries(unpriced)
+    .filter(([, entry]) => entry.at_rate > 0 && nowMs - entry.last_ms <= UNPRICED_RECENT_MS)
+    .sort((a, b) => b[1].micros - a[1].micros || (a[0] < b[0] ? -1 : 1));
+  const out: Finding[] = recent.slice(0, NAMED_AT_MOST).map(([model, entry]) => ({
+    key: findingKey('unpriced', model),
+    kind: 'unpriced' as const,
+    text:
+      `model ${quoted(model)} has no price: ${entry.at_rate} call${entry.at_rate === 1 ? '' : 's'} wi` +
+      `thout a logged cost counted at ${usd(perMillion)} per million tokens (` +
+      `${usdOfMicros(entry.micros)} so far); set cost.prices for it`,
+  }));
+  if (recent.length > NAMED_AT_MOST) {
+    const rest = recent.slice(NAMED_AT_MOST);
+    out.push({
+      key: findingKey('unpriced', '+more'),
+      kind: 'unpriced',
+      text:
+        `and ${rest.length} more models without a price, counted at ${usd(perMillion)} per million ` +
+        `tokens (${usdOfMicros(rest.reduce((sum, [, e]) => sum + e.micros, 0))}): see \`cost-watchdog` +
+        ` status\``,
+    });
+  }
+  return out;
+}
+
+export function zeroCostFinding(lines: number, usdCounted: number): Finding | null {
+  if (lines <= 0) return null;
+  return {
+    key: findingKey('zero-cost'),
+    kind: 'zero-cost',
+    text:
+      `the app logged cost 0 for ${lines} call${lines === 1 ? '' : 's'} with tokens; counted from ` +
+      `their tokens instead (${usd(usdCounted)})`,
+  };
+}
