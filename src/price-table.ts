@@ -3,7 +3,7 @@
 // an estimate, synchronously, because lines are counted as they are read. Nothing is fetched over
 // the network: the package's remote update is never started.
 import { createRequire } from 'node:module';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import {
   type ModelRates,
   type PriceLookup,

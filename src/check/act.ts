@@ -1,7 +1,7 @@
 // Act: decide on one check's figures, then flag, kill and alert, in that order (the contract's:
 // the flag and the kill first, then the alerts, which are bounded in time and never delay
 // either), and remember the alert state for the next check.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
 import { decide, limitFor, troubles } from '../core/decide.js';
 import { announce, findingsToSay } from '../core/findings/index.js';

@@ -1,6 +1,6 @@
 // The alert state (alerts.json in the state folder): what was alerted and acknowledged, the kill
 // switch, and the alerts still waiting to be sent. Read at the start of acting, saved at the end.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { type AlertState, emptyAlertState } from '../core/decide.js';
 import { parseAlertState } from '../core/saved/alerts.js';
 import { badField } from '../core/saved/parse.js';

@@ -3,7 +3,7 @@
 // in one place. A checkpoint that is missing, corrupt or does not fit is not an error: the log
 // is read again from the start, and the reason is said (CheckResult.rebuilt).
 import * as z from 'zod';
-import { type Config, horizonSeconds } from '../config.js';
+import { type Config, horizonSeconds } from '../config/index.js';
 import { Attribution } from '../core/attribution.js';
 import type { DayCalendar } from '../core/calendar.js';
 import { Ledger } from '../core/ledger.js';

@@ -2,7 +2,7 @@
 // budget, or handed to the `watch` that owns the queue; what could not be sent stays pending.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { type AlertFacts, consoleLine, slackText } from '../core/alert-text.js';
 import {
   type AlertState,

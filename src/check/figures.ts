@@ -1,5 +1,5 @@
 // Figures a check's result gives to the commands that print or alert them.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { AlertFacts } from '../core/alert-text.js';
 import type { CheckResult } from './types.js';
 

@@ -5,7 +5,7 @@
 // very place (a copy of the cursors, in memory) and on each poll reads only the bytes the log
 // gained since, with the check's line parser and cost policy, rotation-aware like any read.
 // It writes nothing and needs no lock of its own.
-import { type Config, horizonSeconds } from '../config.js';
+import { type Config, horizonSeconds } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
 import { MAX_LABELS } from '../core/labels.js';
 import { Ledger } from '../core/ledger.js';

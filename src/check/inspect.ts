@@ -1,7 +1,7 @@
 // Read: take what the log gained since the checkpoint and recompute spend, windows and
 // signals. With `save`, the new checkpoint is written (the caller holds the lock); without it
 // nothing is written (status, run --dry-run).
-import { type Config, horizonSeconds } from '../config.js';
+import { type Config, horizonSeconds } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
 import { stormSignal } from '../core/findings/index.js';
 import { MAX_LABELS } from '../core/labels.js';

@@ -2,7 +2,7 @@
 // figures, retry storms, the burn rate, a silent log while the app runs, clocks that disagree,
 // models without a price. The effects (reading the state file, listing processes) are here; the
 // rules are in core/findings/. Used by every check (to alert) and by `status` (to show).
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { appView } from '../core/app-state.js';
 import { DayCalendar, isUtc } from '../core/calendar.js';
 import {

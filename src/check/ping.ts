@@ -1,5 +1,5 @@
 // The dead-man's-switch ping after a check (heartbeat.ping_url).
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { Auditor } from '../effects/audit.js';
 
 /**

@@ -1,6 +1,6 @@
 // The emergency flag as a check or `kill` places it: written unless it exists, and recorded.
 import path from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { FlagOutcome } from '../core/alert-text.js';
 import { errnoWords } from '../core/flag.js';
 import type { Auditor } from '../effects/audit.js';

@@ -1,6 +1,6 @@
 // One check as a command runs it: under the state folder's lock, read (inspect.ts), act
 // (act.ts), and record it all in the audit log and the heartbeat.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { routineCheck } from '../core/decide.js';
 import { Auditor } from '../effects/audit.js';
 import { writeHeartbeat } from '../effects/heartbeat.js';

@@ -1,7 +1,7 @@
 // The stop sequence, in one place: find the target, run the stop command, signal the process tree
 // (SIGTERM, the grace period, SIGKILL), and record each step. Used by a check that decides to kill
 // and by `kill`. The signalling itself is effects/kill.ts; finding the target, effects/target.ts.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { graceCutText, type KillSummary } from '../core/alert-text.js';
 import type { Auditor } from '../effects/audit.js';
 import { type GraceSpend, killTree, planTree, runStopCommand } from '../effects/kill.js';

@@ -5,7 +5,7 @@
 // Not fsynced: losing it after a crash loses at most one sighting per id.
 import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import * as z from 'zod';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { jsonNumber } from '../core/saved/parse.js';
 import { baseExpired, type StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';

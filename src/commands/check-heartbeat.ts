@@ -3,7 +3,7 @@
 // Exit codes follow the monitoring-plugin convention: 0 fresh, 1 the last check failed, 2 stale or
 // missing, 3 cannot tell. It alerts once when the heartbeat goes bad and once when it recovers.
 // It never takes the check lock: a watchdog hung while holding it is exactly what it must report.
-import { type Config, configPath, loadConfig } from '../config.js';
+import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import {
   emptyHeartbeatAlertState,

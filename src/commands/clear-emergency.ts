@@ -2,7 +2,7 @@
 // kill switch off, and says so on Slack and in the audit log with who and why. Refused while a
 // window is still at emergency or above, unless --force, which acknowledges the spend at that
 // moment: the flag returns only when a window climbs higher, or drops to ok and crosses again.
-import { configPath, loadConfig } from '../config.js';
+import { configPath, loadConfig } from '../config/index.js';
 import type { AlertFacts } from '../core/alert-text.js';
 import { afterClear, clearVerdict } from '../core/decide.js';
 import { limitsText, usd } from '../core/money.js';

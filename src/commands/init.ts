@@ -2,7 +2,7 @@
 // an existing file.
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { configPath } from '../config.js';
+import { configPath } from '../config/index.js';
 import { EXIT, FailureError } from '../errors.js';
 import { makeDirs } from '../effects/store.js';
 import { packageFile } from '../install.js';

@@ -1,7 +1,7 @@
 // `kill`: the manual kill switch. Writes the flag (triggered_by: kill), stops the target, alerts,
 // whatever the spend. The kill switch then stays on: a target that comes back is killed again by
 // every check until `clear-emergency`.
-import { configPath, loadConfig } from '../config.js';
+import { configPath, loadConfig } from '../config/index.js';
 import { actionLines, type AlertFacts, killJson } from '../core/alert-text.js';
 import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
 import { AlertDispatch } from '../check/deliver.js';

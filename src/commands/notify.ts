@@ -4,7 +4,7 @@
 // that config), it still sends through the default $SLACK_WEBHOOK_URL and says why.
 // A unit that keeps failing is announced again at most every alerts.reminder, unless a good check
 // came in between (then it is a new failure).
-import { type Config, configPath, loadConfig } from '../config.js';
+import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
 import { notifyDue } from '../core/heartbeat.js';
 import { CliError, EXIT, FailureError, UsageError } from '../errors.js';

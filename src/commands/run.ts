@@ -1,6 +1,6 @@
 // `run`: one check, for a systemd timer or cron. Exit 0 whatever the spend; 1 when the watchdog
 // could not see (log unreadable) or could not record what it saw.
-import { configPath, loadConfig } from '../config.js';
+import { configPath, loadConfig } from '../config/index.js';
 import { actionLines } from '../core/alert-text.js';
 import { pingAfterCheck } from '../check/ping.js';
 import { checkSucceeded, runCheck } from '../check/run-check.js';

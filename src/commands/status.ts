@@ -1,7 +1,7 @@
 // `status`: where spend stands, read-only. It reads lines appended since the last check (without
 // saving anything), so it is current even between timer runs. Exit codes follow the monitoring
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-import { type Config, configPath, loadConfig } from '../config.js';
+import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
 import { highestLevel, MONITOR } from '../core/levels.js';
 import { inspect } from '../check/inspect.js';

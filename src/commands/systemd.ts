@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { type Config, configPath, loadConfig } from '../config.js';
+import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
 import { instanceNameProblem, onCalendarFor, systemdUnits, unitPrefix } from '../core/units.js';
 import { LOCK_WAIT_MS } from '../check/run-check.js';

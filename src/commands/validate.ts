@@ -1,7 +1,7 @@
 // `validate`: check a config and show what it resolves to (absolute paths, windows, defaults).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { configPath, loadConfig } from '../config.js';
+import { configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
 import { EXIT } from '../errors.js';
 import { readFlag } from '../effects/flag.js';

@@ -8,7 +8,7 @@
 // left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
 // and the old one kept).
 import { existsSync } from 'node:fs';
-import { type Config, configPath, loadConfig } from '../config.js';
+import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
 import { pingDue, WATCH_PING_EVERY_MS } from '../core/heartbeat.js';

@@ -6,7 +6,7 @@
 // saved in alerts.json under the state folder's lock, so that a restart loses none. While the
 // daemon runs it owns that queue (alerts.json `pending_owner`): other commands leave it alone,
 // so no alert is sent twice.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { enqueuePending, keepPending, type PendingAlert, type PendingOwner } from '../core/decide.js';
 import { acquireLock } from '../effects/store.js';
 import { postToSlack, SEND_BUDGET_MS, webhookSource } from '../effects/slack.js';

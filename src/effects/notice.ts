@@ -1,6 +1,6 @@
 // A notice about the watchdog itself (a stale heartbeat, a failed unit), as opposed to a check's
 // alert: said on stderr, and sent to Slack once within the send budget.
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { Level } from '../core/levels.js';
 import { printable } from '../format.js';
 import { postToSlack, SEND_BUDGET_MS, webhookSource } from './slack.js';

@@ -12,7 +12,7 @@ export type WebhookSource =
   | { kind: 'url'; url: string; from: string }
   | { kind: 'broken'; from: string; problem: string };
 
-/** The part of the config that says where the URL is (config.ts Config['slack']). */
+/** The part of the config that says where the URL is (config/sections/alerts.ts SlackConfig). */
 export interface WebhookSettings {
   slack: { webhookUrlEnv: string; webhookUrlFile: string | null };
 }

@@ -1,7 +1,7 @@
 // Finding the target's processes: the PID file and the process list (ps-list), judged by
 // core/target.ts. Read-only: killing is a separate effect.
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { judgePidFile, matchesRule, type ProcessInfo, protectedPids } from '../core/target.js';
 import { isAlive, procStat, startedAtMs } from './proc.js';
 

@@ -6,7 +6,7 @@
 // that appeared, or was removed and made again, restarts the watcher.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 
 export type WatchedFile = 'log' | 'flag' | 'state file';
 

@@ -7,7 +7,7 @@ import type { LedgerState } from '../core/ledger.js';
 import type { ModelRates } from '../core/prices.js';
 import type { MalformedSample, ScanTotals } from '../core/scan.js';
 import type { StormState } from '../core/storms.js';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import type { PriceCache } from '../price-table.js';
 
 /** What the worker is to read, and how to count it: the main thread's settings. */

@@ -3,7 +3,7 @@
 // time, over the same real files the CLI reads), and a time zone whose midnight was minutes ago.
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/index.js';
 import { inspect } from '../../src/check/inspect.js';
 import type { CheckResult } from '../../src/check/types.js';
 import type { Workspace } from '../e2e/helpers.js';

@@ -1,10 +1,10 @@
 // docs/configuration.md documents every key of the config schema, and nothing else: the key list
-// is found by walking the zod schema itself, so a key added to src/config.ts without its row (or
+// is found by walking the zod schema itself, so a key added to src/config/ without its row (or
 // a row left behind by a key removed) fails here, naming the keys.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod';
-import { configSchema } from '../../src/config.js';
+import { configSchema } from '../../src/config/index.js';
 
 const REFERENCE = new URL('../../docs/configuration.md', import.meta.url);
 
@@ -146,17 +146,16 @@ describe('docs/configuration.md: the configuration reference', () => {
 
   it('documents every key of the schema', () => {
     const missing = difference(schema, documented());
-    expect(
-      missing,
-      `keys of src/config.ts missing from docs/configuration.md: ${missing.join(', ')}`,
-    ).toEqual([]);
+    expect(missing, `keys of src/config/ missing from docs/configuration.md: ${missing.join(', ')}`).toEqual(
+      [],
+    );
   });
 
   it('documents no key the schema does not have', () => {
     const extra = difference(documented(), schema);
     expect(
       extra,
-      `keys in docs/configuration.md that src/config.ts does not have: ${extra.join(', ')}`,
+      `keys in docs/configuration.md that src/config/ does not have: ${extra.join(', ')}`,
     ).toEqual([]);
   });
 });

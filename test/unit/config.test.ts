@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configPath, loadConfig, resolveConfig } from '../../src/config.js';
+import { configPath, loadConfig, resolveConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 const FILE = '/etc/cost-watchdog/watchdog.yaml';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GRACE_SPEND_USD, resolveConfig } from '../../src/config.js';
+import { DEFAULT_GRACE_SPEND_USD, resolveConfig } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 const FILE = '/etc/cost-watchdog/watchdog.yaml';

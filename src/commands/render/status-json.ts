@@ -1,6 +1,6 @@
 // The JSON of `status --json`: its one typed shape (DESIGN.md's `status --json` is the contract),
 // built here from what `status` read, and imported as types by the tests that parse it.
-import type { Config } from '../../config.js';
+import type { Config } from '../../config/index.js';
 import type { Top } from '../../core/attribution.js';
 import { DayCalendar } from '../../core/calendar.js';
 import type { AlertState } from '../../core/decide.js';

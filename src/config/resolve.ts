@@ -1,0 +1,117 @@
+// Parsed YAML -> Config: validated against the schema, defaults filled in, paths made absolute
+// against the config file's folder, durations in ms. The checks that span sections (a figure for a
+// window that is not configured) are here; each section's own resolving is beside its schema.
+import path from 'node:path';
+import type { WindowSpec } from '../core/levels.js';
+import { ConfigError } from '../errors.js';
+import { problemsOf } from './messages.js';
+import { configSchema, type RawConfig } from './schema.js';
+import {
+  type AlertsConfig,
+  resolveAlerts,
+  resolveSilenceAfterMs,
+  resolveSlack,
+  type SlackConfig,
+} from './sections/alerts.js';
+import { type AppStateConfig, resolveAppState } from './sections/app-state.js';
+import { type CostConfig, resolveCost } from './sections/cost.js';
+import { type FieldsConfig, resolveFields } from './sections/fields.js';
+import { type HeartbeatConfig, resolveHeartbeat } from './sections/heartbeat.js';
+import { resolveWindows } from './sections/limits.js';
+import {
+  type BurnRateConfig,
+  type RetryStormConfig,
+  resolveBurnRate,
+  resolveRetryStorm,
+} from './sections/storms.js';
+import { resolveTarget, type TargetConfig } from './sections/target.js';
+import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
+import { resolveWatch, type WatchConfig } from './sections/watch.js';
+
+export interface Config extends TopLevelConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Rolling windows shortest first, then `daily`. */
+  windows: WindowSpec[];
+  target: TargetConfig | null;
+  alerts: AlertsConfig;
+  cost: CostConfig;
+  /** How the app's state file is read and compared (used when stateFile is set). */
+  appState: AppStateConfig;
+  retryStorm: RetryStormConfig | null;
+  burnRate: BurnRateConfig | null;
+  /** Alert when the target runs but the log has not grown for this long; null: off. */
+  silenceAfterMs: number | null;
+  slack: SlackConfig;
+  heartbeat: HeartbeatConfig;
+  /** `watch`: the cron schedule of its timed checks (besides one on every change). */
+  watch: WatchConfig;
+  fields: FieldsConfig;
+}
+
+/** Sections that may be left empty (`target:` with every line under it commented out): not set. */
+const OPTIONAL_SECTIONS = [
+  'state_file',
+  'target',
+  'cost',
+  'slack',
+  'alerts',
+  'heartbeat',
+  'watch',
+  'fields',
+  'app_state',
+  'silence',
+];
+
+/** Validate parsed YAML and resolve it against the config's folder. */
+export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv = {}): Config {
+  if (raw === null || raw === undefined)
+    throw new ConfigError(file, [
+      'the file is empty: expected a mapping with at least `log:` and `limits:` (see `cost-watchdog init`)',
+    ]);
+  if (typeof raw === 'object' && !Array.isArray(raw)) {
+    const copy = { ...(raw as Record<string, unknown>) };
+    for (const key of OPTIONAL_SECTIONS) if (copy[key] === null) delete copy[key];
+    raw = copy;
+  }
+  const result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(file, problemsOf(result.error, configSchema));
+  return fromRaw(result.data, file, env);
+}
+
+function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
+  const dir = path.dirname(file);
+  const abs = (p: string): string => path.resolve(dir, p);
+  const { windows, problems: windowProblems } = resolveWindows(raw.limits);
+  const { appState, problems: appStateProblems } = resolveAppState(raw.app_state, windows);
+  const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
+  const problems = [...windowProblems, ...appStateProblems, ...burnRateProblems];
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return {
+    file,
+    ...resolveTopLevel(raw, abs, env),
+    windows,
+    target: resolveTarget(raw.target, abs),
+    alerts: resolveAlerts(raw.alerts),
+    cost: resolveCost(raw.cost),
+    appState,
+    retryStorm: resolveRetryStorm(raw.retry_storm),
+    burnRate,
+    silenceAfterMs: resolveSilenceAfterMs(raw.silence),
+    slack: resolveSlack(raw.slack, abs),
+    heartbeat: resolveHeartbeat(raw.heartbeat),
+    watch: resolveWatch(raw.watch),
+    fields: resolveFields(raw.fields),
+  };
+}
+
+/** The longest rolling window in seconds (the ledger keeps spend this far back). */
+export function horizonSeconds(config: Config): number {
+  let longest = 900; // always keep the contract's 15 minutes, even if unset
+  for (const window of config.windows)
+    if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
+  // Burn-rate windows and the retry-storm window are rolling sums too.
+  if (config.burnRate !== null) longest = Math.max(longest, Math.ceil(config.burnRate.longMs / 1000));
+  if (config.retryStorm !== null) longest = Math.max(longest, Math.ceil(config.retryStorm.windowMs / 1000));
+  return longest;
+}
