@@ -74,7 +74,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
     for (const key of OPTIONAL_SECTIONS) if (copy[key] === null) delete copy[key];
     raw = copy;
   }
-  const result = configSchema.safeParse(raw, { reportInput: true });
+  const result = configSchema.safeParse(raw, { reportInput: true, jitless: true });
   if (!result.success) throw new ConfigError(file, problemsOf(result.error, configSchema));
   return fromRaw(result.data, file, env);
 }
