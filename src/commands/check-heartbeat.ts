@@ -82,10 +82,12 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
   let maxAgeOption: number | null = null;
   if (options.maxAge !== undefined) {
     const parsed = parseDuration(options.maxAge);
-    if (parsed === null || parsed <= 0)
+    if (parsed === null)
       throw new UsageError(
         `--max-age: expected a duration like "90s", "5m" or "1h", got ${JSON.stringify(options.maxAge)}`,
       );
+    if (parsed < 1000)
+      throw new UsageError(`--max-age: expected at least "1s", got ${JSON.stringify(options.maxAge)}`);
     maxAgeOption = parsed;
   }
   let config: Config;

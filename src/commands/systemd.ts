@@ -91,7 +91,13 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     }
     // ReadWritePaths= skips a missing folder ("-"), and ProtectSystem=strict then leaves it
     // read-only: every check would fail. Only StateDirectory= is made by systemd itself.
-    if (config.stateDirFrom === 'config' && config.stateDir !== stateFolder && !existsSync(config.stateDir)) {
+    // User units have no ProtectSystem=: there the check makes its state folder itself.
+    if (
+      !user &&
+      config.stateDirFrom === 'config' &&
+      config.stateDir !== stateFolder &&
+      !existsSync(config.stateDir)
+    ) {
       notes.push(
         `state_dir ${config.stateDir} does not exist, and the units would not be allowed to create it: ` +
           `create it (mkdir -p), or set \`state_dir: ${stateFolder}\`, which systemd creates ` +
@@ -105,12 +111,17 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
           `down between two checks. Raise heartbeat.max_age to at least twice the interval.`,
       );
     }
-    // The user units have no PrivateTmp= (it needs privileges a user manager may not have).
-    if (!user && (config.log.startsWith('/tmp/') || config.flagFile.startsWith('/tmp/'))) {
-      notes.push(
-        'the log or the flag is under /tmp: PrivateTmp=yes gives the units a /tmp of their own, so ' +
-          'they would not see it. Move them, or remove PrivateTmp= from the units.',
-      );
+    // The user units have no PrivateTmp= (it needs privileges a user manager may not have). A PID
+    // file the units cannot see is the worst of these: the kill would find no target, silently.
+    if (!user) {
+      const hidden = privateTmpPaths(config);
+      if (hidden.length > 0) {
+        notes.push(
+          `${hidden.join(', ')} under /tmp or /var/tmp: PrivateTmp=yes gives the units a /tmp and ` +
+            '/var/tmp of their own, so they would not see it (a PID file there: the kill would find no ' +
+            'target). Move them, or remove PrivateTmp= from the units.',
+        );
+      }
     }
   }
   const target = config?.target ?? null;
@@ -186,4 +197,18 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     );
   }
   return EXIT.OK;
+}
+
+/** What the config names under /tmp or /var/tmp, which PrivateTmp= hides from the units. */
+function privateTmpPaths(config: Config): string[] {
+  const hidden = (file: string | null): boolean =>
+    file !== null && (file.startsWith('/tmp/') || file.startsWith('/var/tmp/'));
+  const named: [string, string | null][] = [
+    [`the log ${config.log}`, config.log],
+    [`the flag ${config.flagFile}`, config.flagFile],
+    [`target.pid_file ${config.target?.pidFile ?? ''}`, config.target?.pidFile ?? null],
+    [`state_file ${config.stateFile ?? ''}`, config.stateFile],
+    [`state_dir ${config.stateDir}`, config.stateDirFrom === 'config' ? config.stateDir : null],
+  ];
+  return named.filter(([, file]) => hidden(file)).map(([what]) => what);
 }

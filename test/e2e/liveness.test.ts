@@ -378,6 +378,9 @@ describe('check-heartbeat', () => {
     r = ws.run('check-heartbeat', '--max-age', 'soon');
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/--max-age: expected a duration/);
+    r = ws.run('check-heartbeat', '--max-age', '0s');
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe('cost-watchdog: --max-age: expected at least "1s", got "0s"\n');
   });
 
   it('does not wait for the lock a hung check holds', () => {
@@ -712,10 +715,28 @@ describe('systemd units', () => {
     expect(made.run('systemd').stderr).not.toMatch(/does not exist, and the units/);
   });
 
-  it('the /tmp note is for system units only (user units have no PrivateTmp=)', () => {
-    const tmpLog = workspace(`${config()}`.replace(/^log: .*$/m, 'log: /tmp/cw-some-app/cost_log.jsonl'));
-    expect(tmpLog.run('systemd').stderr).toMatch(/under \/tmp: PrivateTmp=yes/);
-    expect(tmpLog.run('systemd', '--user').stderr).not.toMatch(/PrivateTmp/);
+  it('the /tmp note names a PID file or state file there too, for system units only', () => {
+    // Everything outside /tmp but the PID file and the state file: the kill would find no target.
+    const ws = workspace(
+      'log: /srv/cw-app/cost_log.jsonl\nflag_file: /srv/cw-app/flag\nstate_dir: /var/lib/cost-watchdog\n' +
+        'state_file: /var/tmp/cw-app/tracker.json\n' +
+        'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\ntarget: { pid_file: /tmp/cw-app/app.pid }\n',
+    );
+    expect(ws.run('systemd').stderr).toContain(
+      'cost-watchdog: note: target.pid_file /tmp/cw-app/app.pid, state_file /var/tmp/cw-app/tracker.json ' +
+        'under /tmp or /var/tmp: PrivateTmp=yes gives the units a /tmp and /var/tmp of their own',
+    );
+    expect(ws.run('systemd', '--user').stderr).not.toMatch(/PrivateTmp/);
+    const outside = workspace(
+      'log: /srv/cw-app/cost_log.jsonl\nflag_file: /srv/cw-app/flag\nstate_dir: /var/lib/cost-watchdog\n' +
+        'limits:\n  15m: { warn: 3 }\ntarget: { pid_file: /srv/cw-app/app.pid }\n',
+    );
+    expect(outside.run('systemd').stderr).not.toMatch(/PrivateTmp/);
+  });
+
+  it('user units get no note about a missing state_dir (they have no ProtectSystem=)', () => {
+    const missing = workspace(`${config()}state_dir: /var/lib/cost-watchdog-nowhere\n`);
+    expect(missing.run('systemd', '--user').stderr).not.toMatch(/does not exist, and the units/);
   });
 
   it('warns when the timer interval is not shorter than heartbeat.max_age', () => {

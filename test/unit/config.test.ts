@@ -138,6 +138,12 @@ describe('config errors name the key path and what was expected', () => {
       { ...base, heartbeat: { max_age: '0s' } },
       ['heartbeat.max_age: expected at least "1s", got "0s"'],
     ],
+    ['empty field name', { ...base, fields: { time: '' } }, ['fields.time: expected a key name, got ""']],
+    [
+      'a number in a list of field names',
+      { ...base, fields: { time: ['ts', 3] } },
+      ['fields.time: expected a list of key names, but item 2 is 3'],
+    ],
     [
       'empty list of field names',
       { ...base, fields: { time: [] } },

@@ -5,11 +5,24 @@ import { describe } from '../messages.js';
 
 const fieldNames = z.union(
   [
-    z.string().min(1),
-    z.array(z.string().min(1)).min(1, { error: 'expected a key name or a list of key names, got []' }),
+    z.string().min(1, { error: 'expected a key name, got ""' }),
+    z
+      .array(
+        z.string({ error: (issue) => `expected a key name, got ${describe(issue.input)}` }).min(1, {
+          error: 'expected a key name, got ""',
+        }),
+      )
+      .min(1, { error: 'expected a key name or a list of key names, got []' }),
   ],
   {
-    error: (issue) => `expected a key name or a list of key names, got ${describe(issue.input)}`,
+    error: (issue) => {
+      const input = issue.input;
+      const bad = Array.isArray(input) ? input.findIndex((n) => typeof n !== 'string' || n === '') : -1;
+      if (bad >= 0) {
+        return `expected a list of key names, but item ${bad + 1} is ${describe((input as unknown[])[bad])}`;
+      }
+      return `expected a key name or a list of key names, got ${describe(input)}`;
+    },
   },
 );
 
