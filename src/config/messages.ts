@@ -2,6 +2,7 @@
 // `limits.15m.warn: expected a number, got "lots"`. Pure: the schema is passed in, so this module
 // imports none of the sections (they import `describe` from here).
 import type * as z from 'zod';
+import { defOf, unwrap } from './schema-walk.js';
 
 /** A value as a message shows it: strings quoted (and cut at 60), containers by their kind. */
 export function describe(value: unknown): string {
@@ -21,42 +22,6 @@ export function keyPath(parts: readonly PropertyKey[]): string {
     else out += out === '' ? String(part) : `.${String(part)}`;
   }
   return out === '' ? '(top level)' : out;
-}
-
-interface Def {
-  type: string;
-  innerType?: z.core.$ZodType;
-  in?: z.core.$ZodType;
-  out?: z.core.$ZodType;
-  shape?: Record<string, z.core.$ZodType>;
-  keyType?: z.core.$ZodType;
-  valueType?: z.core.$ZodType;
-  entries?: Record<string, string>;
-}
-
-const defOf = (node: z.core.$ZodType): Def => node._zod.def as unknown as Def;
-
-/**
- * Past optional / default / nullable wrappers and pipes. A `z.preprocess` (retry_storm's `off`)
- * is a pipe from a transform: the section's own schema is its output side.
- */
-function unwrap(node: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
-  let current = node;
-  for (let guard = 0; current !== undefined && guard < 10; guard++) {
-    const def = defOf(current);
-    if (
-      (def.type === 'optional' ||
-        def.type === 'default' ||
-        def.type === 'prefault' ||
-        def.type === 'nullable') &&
-      def.innerType
-    )
-      current = def.innerType;
-    else if (def.type === 'pipe' && def.in)
-      current = defOf(def.in).type === 'transform' && def.out ? def.out : def.in;
-    else break;
-  }
-  return current;
 }
 
 /** The keys a strict object at `parts` of `root` allows, found by walking the schema itself. */

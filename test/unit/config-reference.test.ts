@@ -3,61 +3,10 @@
 // a row left behind by a key removed) fails here, naming the keys.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type * as z from 'zod';
 import { configSchema } from '../../src/config/index.js';
+import { schemaKeys } from '../../src/config/schema-walk.js';
 
 const REFERENCE = new URL('../../docs/configuration.md', import.meta.url);
-
-interface Def {
-  type: string;
-  innerType?: z.core.$ZodType;
-  in?: z.core.$ZodType;
-  out?: z.core.$ZodType;
-  shape?: Record<string, z.core.$ZodType>;
-  keyType?: z.core.$ZodType;
-  valueType?: z.core.$ZodType;
-  options?: z.core.$ZodType[];
-  entries?: Record<string, string>;
-}
-
-const defOf = (node: z.core.$ZodType): Def => node._zod.def as unknown as Def;
-
-/** Past optional / default / nullable wrappers and `z.preprocess` (a pipe from a transform). */
-function unwrap(node: z.core.$ZodType): z.core.$ZodType {
-  let current = node;
-  for (;;) {
-    const def = defOf(current);
-    if (['optional', 'default', 'prefault', 'nullable', 'readonly'].includes(def.type) && def.innerType)
-      current = def.innerType;
-    else if (def.type === 'pipe' && def.in && def.out)
-      current = defOf(def.in).type === 'transform' ? def.out : def.in;
-    else return current;
-  }
-}
-
-/**
- * Every key as written in YAML, nested with dots: `target.grace_spend`. A mapping with names of
- * the user's choosing is `<name>` (`limits.<window>.warn`); one with a fixed set of names (fields)
- * lists each name.
- */
-function schemaKeys(node: z.core.$ZodType, prefix = ''): string[] {
-  const keys: string[] = [];
-  const inner = unwrap(node);
-  const def = defOf(inner);
-  const at = (key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
-  if (def.type === 'object' && def.shape) {
-    for (const [key, child] of Object.entries(def.shape)) {
-      keys.push(at(key), ...schemaKeys(child, at(key)));
-    }
-  } else if (def.type === 'record' && def.keyType && def.valueType) {
-    const keyDef = defOf(unwrap(def.keyType));
-    const names = keyDef.type === 'enum' && keyDef.entries ? Object.values(keyDef.entries) : ['<name>'];
-    for (const name of names) keys.push(at(name), ...schemaKeys(def.valueType, at(name)));
-  } else if (def.type === 'union' && def.options) {
-    for (const option of def.options) keys.push(...schemaKeys(option, prefix));
-  }
-  return [...new Set(keys)];
-}
 
 /** `limits.<window>.warn` and `limits.<name>.warn` are the same key. */
 const normal = (key: string): string => key.replace(/<[^>]*>/g, '<>');
