@@ -2,21 +2,7 @@
 // every section: also under retry_storm and burn_rate, whose schemas sit inside z.preprocess
 // (for `off`).
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/config/index.js';
-import { ConfigError } from '../../src/errors.js';
-
-const FILE = '/etc/cost-watchdog/watchdog.yaml';
-const base = { log: 'state/cost_log.jsonl', limits: { '15m': { warn: 3, emergency: 5, kill: 8 } } };
-
-function problems(raw: unknown): string[] {
-  try {
-    resolveConfig(raw, FILE);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+import { base, problems } from './config-support.js';
 
 describe('an unknown key lists the keys its section allows', () => {
   const cases: [string, unknown, string][] = [

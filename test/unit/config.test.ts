@@ -3,20 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configPath, loadConfig, resolveConfig } from '../../src/config/index.js';
-import { ConfigError } from '../../src/errors.js';
-
-const FILE = '/etc/cost-watchdog/watchdog.yaml';
-const base = { log: 'state/cost_log.jsonl', limits: { '15m': { warn: 3, emergency: 5, kill: 8 } } };
-
-function problems(raw: unknown): string[] {
-  try {
-    resolveConfig(raw, FILE);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+import type { ConfigError } from '../../src/errors.js';
+import { base, FILE, problems } from './config-support.js';
 
 describe('config errors name the key path and what was expected', () => {
   const cases: [string, unknown, string[]][] = [
