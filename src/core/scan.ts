@@ -108,6 +108,11 @@ export class SpendScanner {
   readonly found: MalformedSample[] = [];
   foundCount = 0;
   file = '';
+  /**
+   * The source of the lines being read: the file, relative to the config's folder (an attribution
+   * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines.
+   */
+  source = '';
   /** The newest line time read by this scanner (this check), epoch ms, as dated (0: none). */
   newestReadMs = 0;
   /** Set when a helper thread reads part of the log (see LineSink.claim and src/parallel/). */
