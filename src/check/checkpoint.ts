@@ -3,7 +3,7 @@
 // in one place. A checkpoint that is missing, corrupt or does not fit is not an error: the log
 // is read again from the start, and the reason is said (CheckResult.rebuilt).
 import * as z from 'zod';
-import { type Config, horizonSeconds } from '../config/index.js';
+import { type Config, horizonSeconds, type LogFormat, sourcesKey } from '../config/index.js';
 import { Attribution } from '../core/attribution.js';
 import type { DayCalendar } from '../core/calendar.js';
 import { Ledger } from '../core/ledger.js';
@@ -19,14 +19,30 @@ import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefS
 
 // 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
 // rebuilt from the log once, with a note.
-const CHECKPOINT_VERSION = 2;
+// 3: one place per file of the sources (`files`). A version-2 checkpoint of the same one log is
+// taken as it is.
+const CHECKPOINT_VERSION = 3;
+
+/** Where one file of the sources was read to, and what was read from it. */
+export interface FileState {
+  tail: TailState;
+  format: LogFormat;
+  /** Lines read from it (records, malformed and skipped). */
+  lines: number;
+  malformed: number;
+  skipped: number;
+  /** Its size and modification time when last read (to pass by a file that did not change). */
+  size: number;
+  mtimeMs: number;
+}
 
 export function checkpointPath(config: Config): string {
   return checkpointFile(config.stateDir);
 }
 
 export interface Loaded {
-  tail: TailState | null;
+  /** Per file of the sources (absolute path): where it was read to. Empty on a rebuild. */
+  files: Map<string, FileState>;
   ledger: Ledger;
   attribution: Attribution;
   totals: ScanTotals;
@@ -73,6 +89,7 @@ const totalsSchema = z
     zero_cost_lines: jsonNumber.catch(() => newTotals().zero_cost_lines),
     zero_cost_micros: jsonNumber.catch(() => newTotals().zero_cost_micros),
     unpriced: keepEntries(unpricedSchema),
+    skipped_lines: jsonNumber.catch(() => newTotals().skipped_lines),
   })
   .transform((totals) => totals as unknown as ScanTotals);
 
@@ -81,7 +98,7 @@ const cursorSchema = z
   .unknown()
   .optional()
   .transform((value, ctx) => {
-    if (value === null) return null;
+    if (value === null || value === undefined) return null;
     const cursor = loadCursor(value);
     if (cursor === null) {
       ctx.issues.push({ code: 'custom', message: 'not a place in the log', input: value });
@@ -108,7 +125,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
   const fresh = (why: string | null): Loaded => ({
-    tail: null,
+    files: new Map(),
     ledger: new Ledger(horizon, calendar, nowMs),
     attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
@@ -128,19 +145,39 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
       'checkpoint of an older version (amounts in dollars, now whole micro-dollars): rebuilt from ' +
         'the log once',
     );
-  if (cp === null || typeof cp !== 'object' || cp.version !== CHECKPOINT_VERSION)
+  if (cp === null || typeof cp !== 'object' || (cp.version !== CHECKPOINT_VERSION && cp.version !== 2))
     return fresh('checkpoint in an unknown format: rebuilt from the log');
-  if (cp.log !== config.log) return fresh('the configured log changed: rebuilt from the log');
+  if (cp.version === 2 ? !onlyLog(config, cp.log) : cp.sources !== sourcesKey(config.sources))
+    return fresh('the configured logs changed: rebuilt from the log');
   const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
   if (restored === null)
     return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const parsed = parseSaved(checkpointSchema, cp);
   if (!parsed.ok) return fresh(`checkpoint damaged (${badField(parsed)}): rebuilt from the log`);
-  const { current, totals, storm_singles: singlesRef } = parsed.value;
+  const { totals, storm_singles: singlesRef } = parsed.value;
   const savedAtMs = Date.parse(parsed.value.saved_at);
-  const previous = loadGenerations(cp.previous, Number.isNaN(savedAtMs) ? null : savedAtMs, nowMs);
+  const at = Number.isNaN(savedAtMs) ? null : savedAtMs;
+  let files: Map<string, FileState>;
+  if (cp.version === 2) {
+    files = new Map();
+    const current = parsed.value.current;
+    if (current !== null && current !== undefined)
+      files.set(config.log, {
+        tail: { current, previous: loadGenerations(cp.previous, at, nowMs) },
+        format: 'jsonl',
+        lines: totals.records + totals.malformed,
+        malformed: totals.malformed,
+        skipped: 0,
+        size: -1,
+        mtimeMs: -1,
+      });
+  } else {
+    const loadedFiles = loadFiles(cp.files, at, nowMs);
+    if (loadedFiles === null) return fresh('checkpoint damaged (files): rebuilt from the log');
+    files = loadedFiles;
+  }
   return {
-    tail: current === null ? null : { current, previous },
+    files,
     ledger: restored.ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
     totals,
@@ -166,16 +203,30 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
  * Save what this check read and recomputed (the caller holds the lock), with the retry-storm ids
  * seen once beside it (storm-ids.ts).
  */
-export function saveCheckpoint(config: Config, loaded: Loaded, tail: TailState, nowMs: number): void {
+export function saveCheckpoint(
+  config: Config,
+  loaded: Loaded,
+  files: ReadonlyMap<string, FileState>,
+  nowMs: number,
+): void {
   const storms = loaded.storms;
   const before = loaded.rebuilt === null ? loaded.singlesRef : null;
   const { ref: singlesRef, newBase } = nextSinglesRef(config, storms, before, nowMs);
   const checkpoint = {
     version: CHECKPOINT_VERSION,
-    log: config.log,
+    sources: sourcesKey(config.sources),
     saved_at: new Date(nowMs).toISOString(),
-    current: tail.current === null ? null : saveCursor(tail.current),
-    previous: tail.previous.map(saveCursor),
+    files: [...files].map(([file, state]) => ({
+      path: file,
+      format: state.format,
+      current: state.tail.current === null ? null : saveCursor(state.tail.current),
+      previous: state.tail.previous.map(saveCursor),
+      lines: state.lines,
+      malformed: state.malformed,
+      skipped: state.skipped,
+      size: state.size,
+      mtime_ms: state.mtimeMs,
+    })),
     ledger: loaded.ledger.toState(),
     attribution: loaded.attribution.toState(),
     totals: loaded.totals,
@@ -195,4 +246,46 @@ export function saveCheckpoint(config: Config, loaded: Loaded, tail: TailState, 
     );
   }
   if (newBase || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
+}
+
+/** A version-2 checkpoint names one log: it still fits a config of that one log, in jsonl. */
+function onlyLog(config: Config, log: unknown): boolean {
+  const [only, ...more] = config.sources;
+  return (
+    more.length === 0 && only !== undefined && !only.glob && only.format === 'jsonl' && only.pattern === log
+  );
+}
+
+const fileSchema = z.looseObject({
+  path: z.string().min(1),
+  format: z.string(),
+  current: cursorSchema,
+  previous: z.unknown(),
+  lines: count.catch(0),
+  malformed: count.catch(0),
+  skipped: count.catch(0),
+  size: z.number().catch(-1),
+  mtime_ms: z.number().catch(-1),
+});
+
+/** The files' places; null when the list itself is damaged (then everything is read again). */
+function loadFiles(value: unknown, savedAtMs: number | null, nowMs: number): Map<string, FileState> | null {
+  if (!Array.isArray(value)) return null;
+  const files = new Map<string, FileState>();
+  for (const item of value) {
+    const parsed = fileSchema.safeParse(item, { jitless: true });
+    if (!parsed.success) return null;
+    const f = parsed.data;
+    if (f.current === null || f.current === undefined) continue;
+    files.set(f.path, {
+      tail: { current: f.current, previous: loadGenerations(f.previous, savedAtMs, nowMs) },
+      format: f.format as LogFormat,
+      lines: f.lines,
+      malformed: f.malformed,
+      skipped: f.skipped,
+      size: f.size,
+      mtimeMs: f.mtime_ms,
+    });
+  }
+  return files;
 }

@@ -5,22 +5,19 @@
 // very place (a copy of the cursors, in memory) and on each poll reads only the bytes the log
 // gained since, with the check's line parser and cost policy, rotation-aware like any read.
 // It writes nothing and needs no lock of its own.
-import { type Config, horizonSeconds } from '../config/index.js';
+import { type Config, horizonSeconds, type SourceSpec } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
-import { MAX_LABELS } from '../core/labels.js';
+import { Labels, MAX_LABELS } from '../core/labels.js';
 import { Ledger } from '../core/ledger.js';
 import { PriceBook } from '../core/prices.js';
 import { fieldTable } from '../core/fields.js';
 import { LineParser } from '../core/record.js';
 import { newTotals, SpendScanner } from '../core/scan.js';
-import {
-  type FileCursor,
-  loadCursor,
-  readNewLines,
-  saveCursor,
-  type TailState,
-} from '../effects/log-tail.js';
+import { type FileCursor, loadCursor, saveCursor, type TailState } from '../effects/log-tail.js';
 import { type PriceCache, priceLookup } from '../price-table.js';
+import { listSources } from '../sources/list.js';
+import { readSources } from '../sources/read.js';
+import type { FileState } from './checkpoint.js';
 
 /** A ledger that only sums what it is given, in micro-dollars: no windows, no days. */
 class SumLedger extends Ledger {
@@ -39,9 +36,9 @@ export interface GraceMeter {
   spentMicro(): number | null;
 }
 
-/** Where the check left the log, and the prices it used: all a meter needs to start. */
+/** Where the check left the logs, and the prices it used: all a meter needs to start. */
 export interface MeterStart {
-  tail: TailState;
+  files: ReadonlyMap<string, FileState>;
   prices: PriceCache;
 }
 
@@ -54,31 +51,47 @@ function copyTail(tail: TailState): TailState {
 }
 
 export function graceMeter(config: Config, start: MeterStart, nowMs: number = Date.now()): GraceMeter {
-  // No place in the log to start from (it was missing): nothing can be measured.
-  if (start.tail.current === null) return { spentMicro: () => null };
-  let tail = copyTail(start.tail);
+  // No place in the logs to start from (none was there): nothing can be measured.
+  if (start.files.size === 0) return { spentMicro: () => null };
+  let files = new Map(
+    [...start.files].map(([file, state]) => [file, { ...state, tail: copyTail(state.tail) }]),
+  );
   const ledger = new SumLedger(nowMs);
   const estimates = config.cost.policy !== 'reported';
-  const scanner = new SpendScanner(
-    new LineParser(fieldTable(config.fields, { labels: true, tokens: estimates })),
-    ledger,
-    nowMs,
-    newTotals(),
-    null,
-    {
-      policy: config.cost.policy,
-      prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
-      unpricedPerMillion: config.cost.unpricedPerMillion,
-      maxLineUsd: config.cost.maxLineUsd,
-    },
-  );
+  const labels = new Labels();
+  const parsers = new Map<string, LineParser>();
+  const parserFor = (spec: SourceSpec): LineParser => {
+    const key = JSON.stringify(spec.fields);
+    let parser = parsers.get(key);
+    if (parser === undefined) {
+      parser = new LineParser(fieldTable(spec.fields, { labels: true, tokens: estimates }), labels);
+      parsers.set(key, parser);
+    }
+    return parser;
+  };
+  const scanner = new SpendScanner(parserFor(config.sources[0]!), ledger, nowMs, newTotals(), null, {
+    policy: config.cost.policy,
+    prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
+    unpricedPerMillion: config.cost.unpricedPerMillion,
+    maxLineUsd: config.cost.maxLineUsd,
+  });
   return {
     spentMicro() {
       try {
-        const read = readNewLines(config.log, tail, (name) => scanner.sinkFor(name), Date.now(), {
-          horizonMs: horizonSeconds(config) * 1000,
-        });
-        if (read.error === null) tail = read.state;
+        const read = readSources(
+          config,
+          listSources(config),
+          files,
+          scanner,
+          {
+            sinkFor: (spec, _file, name) => {
+              scanner.use(parserFor(spec));
+              return scanner.sinkFor(name);
+            },
+          },
+          { nowMs: Date.now(), savedAtMs: null, horizonMs: horizonSeconds(config) * 1000 },
+        );
+        files = read.files;
       } catch {
         // what was counted so far still stands
       }

@@ -1,19 +1,20 @@
 // Read: take what the log gained since the checkpoint and recompute spend, windows and
 // signals. With `save`, the new checkpoint is written (the caller holds the lock); without it
 // nothing is written (status, run --dry-run).
-import { type Config, horizonSeconds } from '../config/index.js';
+import { type Config, horizonSeconds, type SourceSpec } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
 import { stormSignal } from '../core/findings/index.js';
-import { MAX_LABELS } from '../core/labels.js';
+import { Labels, MAX_LABELS } from '../core/labels.js';
 import { assess, type WindowStatus } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';
 import { PriceBook } from '../core/prices.js';
 import { fieldTable } from '../core/fields.js';
 import { LineParser } from '../core/record.js';
 import { type Costing, SpendScanner } from '../core/scan.js';
-import { readNewLines } from '../effects/log-tail.js';
 import { priceLookup } from '../price-table.js';
 import { startParallelScan } from '../parallel/index.js';
+import { listSources } from '../sources/list.js';
+import { readSources } from '../sources/read.js';
 import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
 import type { CheckResult } from './types.js';
 
@@ -30,16 +31,27 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
   };
-  const table = fieldTable(config.fields, {
+  const tableOptions = {
     labels: true,
     tokens: estimates,
     ...(storms !== null && config.retryStorm !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
-  });
-  const parser = new LineParser(table);
+  };
+  // One Labels for every parser: the PriceBook and the Attribution know models by its ids.
+  const labels = new Labels();
+  const parsers = new Map<string, LineParser>();
+  const parserFor = (spec: SourceSpec): LineParser => {
+    const key = JSON.stringify(spec.fields);
+    let parser = parsers.get(key);
+    if (parser === undefined) {
+      parser = new LineParser(fieldTable(spec.fields, tableOptions), labels);
+      parsers.set(key, parser);
+    }
+    return parser;
+  };
   const scanner = new SpendScanner(
-    parser,
+    parserFor(config.sources[0]!),
     loaded.ledger,
     nowMs,
     loaded.totals,
@@ -47,15 +59,32 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     costing,
     storms,
   );
-  // A whole large log to read: a second thread reads its second part (src/parallel/).
-  const helper =
-    loaded.tail === null
-      ? startParallelScan(scanner, lookup, {
-          file: config.log,
+  const recordsBefore = loaded.totals.records;
+  const zeroBefore = loaded.totals.zero_cost_lines;
+  const zeroMicrosBefore = loaded.totals.zero_cost_micros;
+  const futureBefore = loaded.totals.future_lines;
+  let threads = 1;
+  const listing = listSources(config);
+  const read = readSources(
+    config,
+    listing,
+    loaded.files,
+    scanner,
+    {
+      sinkFor: (spec, _file, name) => {
+        scanner.use(parserFor(spec));
+        return scanner.sinkFor(name);
+      },
+      // A whole large log to read: a second thread reads its second part (src/parallel/).
+      whole: (file) => {
+        if (file.spec.format !== 'jsonl') return null;
+        scanner.use(parserFor(file.spec));
+        const helper = startParallelScan(scanner, lookup, {
+          file: file.path,
           nowMs,
           horizonSec: horizonSeconds(config),
           timezone: config.timezone,
-          fields: config.fields,
+          fields: file.spec.fields,
           tokens: estimates,
           stormKey: config.retryStorm?.key ?? null,
           storms: stormSettings(config),
@@ -64,32 +93,29 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           maxLineUsd: config.cost.maxLineUsd,
           prices: config.cost.prices,
           priceCache: loaded.prices,
-        })
-      : null;
-  const recordsBefore = loaded.totals.records;
-  const zeroBefore = loaded.totals.zero_cost_lines;
-  const zeroMicrosBefore = loaded.totals.zero_cost_micros;
-  const futureBefore = loaded.totals.future_lines;
-  let tail: ReturnType<typeof readNewLines>;
-  try {
-    tail = readNewLines(config.log, loaded.tail, (name) => scanner.sinkFor(name), nowMs, {
-      lastSavedMs: loaded.savedAtMs,
-      horizonMs: horizonSeconds(config) * 1000,
-    });
-  } finally {
-    helper?.stop();
-  }
+        });
+        if (helper === null) return null;
+        return {
+          stop: () => {
+            helper.stop();
+            if (helper.used) threads = 2;
+          },
+        };
+      },
+    },
+    { nowMs, savedAtMs: loaded.savedAtMs, horizonMs: horizonSeconds(config) * 1000 },
+  );
   // Anything this check learned must be saved, or the next check learns (and reports) it again:
   // bytes read, a rebuild, a rotation, a malformed line (also one with no new bytes: the cut-off
-  // last line of a rotated file), or a rotated file no longer followed.
+  // last line of a rotated file), a file dropped or a rotated file no longer followed.
   const changed =
-    tail.bytesRead > 0 ||
+    read.bytesRead > 0 ||
     loaded.rebuilt !== null ||
     loaded.clockMoved ||
-    tail.notes.length > 0 ||
+    read.changed ||
     scanner.foundCount > 0 ||
-    tail.followChanged;
-  if (save && changed) saveCheckpoint(config, loaded, tail.state, nowMs);
+    read.files.size !== loaded.files.size;
+  if (save && changed) saveCheckpoint(config, loaded, read.files, nowMs);
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];
   const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
@@ -98,7 +124,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     nowMs,
     windows,
     signals,
-    scanThreads: helper?.used === true ? 2 : 1,
+    scanThreads: threads,
     newZeroCost: loaded.totals.zero_cost_lines - zeroBefore,
     newZeroCostUsd: dollarsOf(loaded.totals.zero_cost_micros - zeroMicrosBefore),
     attribution: loaded.attribution,
@@ -107,11 +133,14 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     newMalformed: scanner.foundCount,
     newFuture: loaded.totals.future_lines - futureBefore,
     newMalformedSamples: scanner.found,
-    bytesRead: tail.bytesRead,
+    bytesRead: read.bytesRead,
     rebuilt: loaded.rebuilt,
-    notes: tail.notes,
-    logError: tail.error,
-    log: tail.log === null ? null : { path: config.log, ...tail.log },
+    notes: read.notes,
+    logError: read.errors.length === 0 ? null : read.errors.join('; '),
+    log:
+      read.files.size === 0 ? null : { path: config.log, size: read.totalSize, mtimeMs: read.newestMtimeMs },
+    sources: read.reports,
+    emptyGlobs: listing.empty,
     storms: found,
     stormOverflow: storms?.overflow ?? false,
     newestReadMs: scanner.newestReadMs,
@@ -123,6 +152,6 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
             longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))),
           },
     ledger: loaded.ledger,
-    meterStart: { tail: tail.state, prices: loaded.prices },
+    meterStart: { files: read.files, prices: loaded.prices },
   };
 }

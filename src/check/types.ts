@@ -11,6 +11,7 @@ import type { MalformedSample, ScanTotals } from '../core/scan.js';
 import type { Storm } from '../core/storms.js';
 import type { TargetFinding } from '../effects/target.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
+import type { SourceReport } from '../sources/read.js';
 import type { MeterStart } from './grace-meter.js';
 
 export interface CheckResult {
@@ -32,6 +33,10 @@ export interface CheckResult {
   /** The log could not be read: the check is blind and must fail loudly. */
   logError: string | null;
   log: { path: string; size: number; mtimeMs: number } | null;
+  /** Each file of the sources: what was read from it (status --json `sources`). */
+  sources: SourceReport[];
+  /** Globs of the sources (as written) that match no file now. */
+  emptyGlobs: string[];
   /** Ids billed again and again inside the retry-storm window (empty when that check is off). */
   storms: Storm[];
   /** More ids than can be followed were in the window: storms among the rest go unseen. */

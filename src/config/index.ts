@@ -15,4 +15,5 @@ export type { HeartbeatConfig } from './sections/heartbeat.js';
 export type { BurnRateConfig, RetryStormConfig } from './sections/storms.js';
 export { DEFAULT_GRACE_SPEND_USD, type TargetConfig } from './sections/target.js';
 export { DEFAULT_STATE_DIR, type TopLevelConfig } from './sections/top-level.js';
+export { FORMATS, type LogFormat, type SourceSpec, sourcesKey } from './sections/sources.js';
 export { DEFAULT_SCHEDULE, type WatchConfig } from './sections/watch.js';

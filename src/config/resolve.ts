@@ -24,6 +24,7 @@ import {
   resolveBurnRate,
   resolveRetryStorm,
 } from './sections/storms.js';
+import { resolveSources, type SourceSpec } from './sections/sources.js';
 import { resolveTarget, type TargetConfig } from './sections/target.js';
 import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
 import { resolveWatch, type WatchConfig } from './sections/watch.js';
@@ -31,6 +32,10 @@ import { resolveWatch, type WatchConfig } from './sections/watch.js';
 export interface Config extends TopLevelConfig {
   /** Absolute path of the config file. */
   file: string;
+  /** Where the cost lines come from: each a file or a glob, in a format (sections/sources.ts). */
+  sources: SourceSpec[];
+  /** The first source's path or glob (for messages; a one-log config's log). */
+  log: string;
   /** Rolling windows shortest first, then `daily`. */
   windows: WindowSpec[];
   target: TargetConfig | null;
@@ -85,10 +90,14 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { windows, problems: windowProblems } = resolveWindows(raw.limits);
   const { appState, problems: appStateProblems } = resolveAppState(raw.app_state, windows);
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
-  const problems = [...windowProblems, ...appStateProblems, ...burnRateProblems];
+  const fields = resolveFields(raw.fields);
+  const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
+  const problems = [...sourceProblems, ...windowProblems, ...appStateProblems, ...burnRateProblems];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     file,
+    sources,
+    log: sources[0]!.pattern,
     ...resolveTopLevel(raw, abs, env),
     windows,
     target: resolveTarget(raw.target, abs),
@@ -101,7 +110,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     slack: resolveSlack(raw.slack, abs),
     heartbeat: resolveHeartbeat(raw.heartbeat),
     watch: resolveWatch(raw.watch),
-    fields: resolveFields(raw.fields),
+    fields,
   };
 }
 

@@ -8,12 +8,14 @@ import { fieldsSchema } from './sections/fields.js';
 import { heartbeatSchema } from './sections/heartbeat.js';
 import { limitsSchema } from './sections/limits.js';
 import { burnRateSchema, retryStormSchema } from './sections/storms.js';
+import { sourcesShape } from './sections/sources.js';
 import { targetSchema } from './sections/target.js';
 import { topLevelSchema } from './sections/top-level.js';
 import { watchSchema } from './sections/watch.js';
 
 /** The schema itself: test/unit/config-reference.test.ts holds docs/configuration.md to it. */
 export const configSchema = z.strictObject({
+  ...sourcesShape,
   ...topLevelSchema.shape,
   limits: limitsSchema,
   target: targetSchema,

@@ -36,6 +36,8 @@ export interface ScanTotals {
   zero_cost_micros: number;
   /** Models with tokens but no price, by name ("(no model)" for lines that name none). */
   unpriced: Record<string, UnpricedModel>;
+  /** Lines of a format that are not billed calls (a user turn, a summary, a duplicate): not counted. */
+  skipped_lines: number;
 }
 
 export interface UnpricedModel {
@@ -63,6 +65,7 @@ export function newTotals(): ScanTotals {
     zero_cost_lines: 0,
     zero_cost_micros: 0,
     unpriced: {},
+    skipped_lines: 0,
   };
 }
 
@@ -113,6 +116,8 @@ export class SpendScanner {
    * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines.
    */
   source = '';
+  /** Lines read by this scanner (records, malformed and skipped), for the count per file. */
+  lines = 0;
   /** The newest line time read by this scanner (this check), epoch ms, as dated (0: none). */
   newestReadMs = 0;
   /** Set when a helper thread reads part of the log (see LineSink.claim and src/parallel/). */
@@ -121,7 +126,7 @@ export class SpendScanner {
   poll?: () => void;
 
   constructor(
-    private readonly parser: LineParser,
+    private parser: LineParser,
     readonly ledger: Ledger,
     private readonly nowMs: number,
     readonly totals: ScanTotals,
@@ -129,6 +134,14 @@ export class SpendScanner {
     private readonly costing: Costing = REPORTED_ONLY,
     readonly storms: StormTracker | null = null,
   ) {}
+
+  /**
+   * Read the next lines with another parser (another source's field names). Parsers that share
+   * one Labels (and so one PriceBook and Attribution) may take turns.
+   */
+  use(parser: LineParser): void {
+    this.parser = parser;
+  }
 
   /** A sink for lines of `file` (a name for reports). */
   sinkFor(file: string): LineSink {
@@ -141,10 +154,12 @@ export class SpendScanner {
     const newline = parser.parseLineFast(bytes, start, limit);
     // A line that costs too much is left to line(), which says why it is malformed.
     if (newline >= 0 && this.count(parser.lastFastRecord()) !== null) return -1;
+    if (newline >= 0) this.lines++;
     return newline;
   }
 
   line(bytes: Uint8Array, start: number, end: number, lineNo: number): void {
+    this.lines++;
     const parsed = this.parser.parseLineBytes(bytes, start, end);
     const why = typeof parsed === 'string' ? parsed : this.count(parsed);
     if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));

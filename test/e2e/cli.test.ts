@@ -74,7 +74,10 @@ describe('bad config exits 78 with the key path, no stack trace', () => {
       'log: state/x.jsonl\nlimits:\n  15m: { warn: lots }\n',
       'limits.15m.warn: expected a number (USD), got "lots"',
     ],
-    ['limits:\n  15m: { warn: 1 }\n', 'log: required (expected a file path)'],
+    [
+      'limits:\n  15m: { warn: 1 }\n',
+      'log: required (the cost log: a path, a glob, or a list of them; or `sources:`)',
+    ],
     ['log: x\nlimits: { 15m: { warn: 1 } }\nbogus: 1\n', 'bogus: unknown key'],
     ['log: x\nlimits: { 15m: { warn: 1 }\n', 'line 3, column 1: not valid YAML'],
   ])('%j', (text, message) => {

@@ -226,8 +226,8 @@ describe('rotation', () => {
     expect(ws.runJson().json.new_malformed).toBe(0); // still, while quiet for less than the longest window
     // a day passes without it growing (longer than any window): the checkpoint says when it last grew
     const file = path.join(ws.stateDir, 'checkpoint.json');
-    const cp = JSON.parse(readFileSync(file, 'utf8')) as { previous: { grown_ms: number }[] };
-    for (const gen of cp.previous) gen.grown_ms -= 86_400_000;
+    const cp = JSON.parse(readFileSync(file, 'utf8')) as { files: { previous: { grown_ms: number }[] }[] };
+    for (const gen of cp.files[0]!.previous) gen.grown_ms -= 86_400_000;
     writeFileSync(file, JSON.stringify(cp));
     const gaveUp = ws.runJson();
     expect(gaveUp.json.new_malformed).toBe(1);
@@ -366,10 +366,11 @@ describe('the checkpoint', () => {
     ws.append(lines(1, 0.5));
     ws.run('run');
     const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as {
-      current: { ino: number; offset: number };
+      files: { path: string; current: { ino: number; offset: number } }[];
     };
-    expect(cp.current.offset).toBe(readFileSync(ws.log).length);
-    expect(cp.current.ino).toBeGreaterThan(0);
+    expect(cp.files.map((f) => f.path)).toEqual([ws.log]);
+    expect(cp.files[0]!.current.offset).toBe(readFileSync(ws.log).length);
+    expect(cp.files[0]!.current.ino).toBeGreaterThan(0);
   });
 
   it('two runs at once never count a line twice (the lock)', async () => {

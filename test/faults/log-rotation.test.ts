@@ -39,8 +39,8 @@ const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => js
  */
 function ageFollowed(ws: Workspace): void {
   const file = path.join(ws.stateDir, 'checkpoint.json');
-  const cp = JSON.parse(readFileSync(file, 'utf8')) as { previous: { grown_ms: number }[] };
-  for (const gen of cp.previous) gen.grown_ms -= 86_400_000;
+  const cp = JSON.parse(readFileSync(file, 'utf8')) as { files: { previous: { grown_ms: number }[] }[] };
+  for (const gen of cp.files[0]!.previous) gen.grown_ms -= 86_400_000;
   writeFileSync(file, JSON.stringify(cp));
 }
 
@@ -229,9 +229,9 @@ describe('log rotation faults', () => {
           'and it was the longest quiet',
       ]);
       const cp = JSON.parse(readFileSync(path.join(ws.stateDir, 'checkpoint.json'), 'utf8')) as {
-        previous: { name: string }[];
+        files: { previous: { name: string }[] }[];
       };
-      expect(cp.previous.map((g) => g.name)).toEqual(
+      expect(cp.files[0]!.previous.map((g) => g.name)).toEqual(
         [2, 3, 4, 5, 6, 7, 8, 9].map((i) => `cost_log.jsonl-${i}`),
       );
       expect(ws.status().json.lines_counted).toBe(10);

@@ -97,14 +97,18 @@ describe('config errors name the key path and what was expected', () => {
       [
         expect.stringMatching(
           new RegExp(
-            String.raw`^limts: unknown key \(expected one of: log, state_file, flag_file, ` +
+            String.raw`^limts: unknown key \(expected one of: log, format, sources, state_file, flag_file, ` +
               'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
               String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields\)$`,
           ),
         ),
       ],
     ],
-    ['missing log', { limits: base.limits }, ['log: required (expected a file path)']],
+    [
+      'missing log',
+      { limits: base.limits },
+      ['log: required (the cost log: a path, a glob, or a list of them; or `sources:`)'],
+    ],
     ['missing limits', { log: 'x' }, [expect.stringMatching(/^limits: required/)]],
     [
       'bad time zone',
@@ -189,7 +193,11 @@ describe('config errors name the key path and what was expected', () => {
           'nothing can be killed)',
       ],
     ],
-    ['an empty required value', { ...base, log: null }, ['log: expected a file path, got null']],
+    [
+      'an empty required value',
+      { ...base, log: null },
+      ['log: expected a file path, a glob or a list of them, got null'],
+    ],
     [
       'a price as a word',
       { ...base, cost: { prices: { 'my-ft': { input: 'cheap', output: 1 } } } },

@@ -10,7 +10,6 @@ export const DEFAULT_STATE_DIR = '.cost-watchdog';
 
 /** Composed into the top schema by its shape (these keys sit at the top level, not in a section). */
 export const topLevelSchema = z.strictObject({
-  log: relativePath,
   state_file: relativePath.optional(),
   flag_file: relativePath.default('state/cost_emergency.flag'),
   state_dir: relativePath.optional(),
@@ -26,7 +25,6 @@ export const topLevelSchema = z.strictObject({
 export type RawTopLevel = z.output<typeof topLevelSchema>;
 
 export interface TopLevelConfig {
-  log: string;
   stateFile: string | null;
   flagFile: string;
   stateDir: string;
@@ -60,7 +58,6 @@ export function resolveTopLevel(
 ): TopLevelConfig {
   const state = stateDirOf(raw, abs, env);
   return {
-    log: abs(raw.log),
     stateFile: raw.state_file === undefined ? null : abs(raw.state_file),
     flagFile: abs(raw.flag_file),
     stateDir: state.dir,

@@ -1,0 +1,106 @@
+// Which files the configured sources are now: each plain path as it is, each glob expanded under
+// its fixed folder. A plain path that is missing is left to the reader (it may have been rotated
+// away, and its rest is still read); a glob whose fixed folder is missing makes the check blind; a
+// glob that matches nothing is said (a WARNING in status, one alert).
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { globSync } from 'tinyglobby';
+import type { Config, SourceSpec } from '../config/index.js';
+
+/** Names a glob never takes as a log of its own: rotated generations and compressed copies. */
+const ROTATED = /(\.\d+|-\d{8,})$|\.(gz|bz2|xz|zst|z|lz4|zip)$/i;
+
+export interface SourceFile {
+  /** Absolute path. */
+  path: string;
+  /** The path relative to the config's folder: the `source` attribution field. */
+  source: string;
+  spec: SourceSpec;
+  /** Its stat when listed (null: a plain path not there now, or not statable). */
+  stat: { dev: number; ino: number; size: number; mtimeMs: number } | null;
+}
+
+export interface Listing {
+  files: SourceFile[];
+  /** Why the check is blind: a glob's folder missing or unreadable. */
+  blind: string[];
+  /** Globs (as written) that match no file now. */
+  empty: string[];
+}
+
+function statOf(file: string): SourceFile['stat'] {
+  try {
+    const st = statSync(file);
+    return st.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function sourceName(config: Config, file: string): string {
+  return path.relative(path.dirname(config.file), file) || path.basename(file);
+}
+
+function folderProblem(dir: string): string | null {
+  try {
+    return statSync(dir).isDirectory() ? null : 'not a folder';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? 'no such folder'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : (error as Error).message;
+  }
+}
+
+/** The files of the sources now, in a stable order (a file matched twice is read once, the first time). */
+export function listSources(config: Config): Listing {
+  const files: SourceFile[] = [];
+  const seen = new Set<string>();
+  const blind: string[] = [];
+  const empty: string[] = [];
+  for (const spec of config.sources) {
+    if (!spec.glob) {
+      if (seen.has(spec.pattern)) continue;
+      seen.add(spec.pattern);
+      files.push({
+        path: spec.pattern,
+        source: sourceName(config, spec.pattern),
+        spec,
+        stat: statOf(spec.pattern),
+      });
+      continue;
+    }
+    const problem = folderProblem(spec.base);
+    if (problem !== null) {
+      blind.push(`cannot read the folder ${spec.base} of the log glob ${spec.written}: ${problem}`);
+      continue;
+    }
+    let matched: string[];
+    try {
+      matched = globSync(path.relative(spec.base, spec.pattern), {
+        cwd: spec.base,
+        absolute: true,
+        onlyFiles: true,
+        expandDirectories: false,
+        followSymbolicLinks: true,
+      });
+    } catch (error) {
+      blind.push(`cannot list the log glob ${spec.written}: ${(error as Error).message}`);
+      continue;
+    }
+    matched.sort();
+    let count = 0;
+    for (const file of matched) {
+      if (ROTATED.test(path.basename(file)) || seen.has(file)) continue;
+      const stat = statOf(file);
+      if (stat === null) continue; // gone between the listing and now, or not a regular file
+      seen.add(file);
+      count++;
+      files.push({ path: file, source: sourceName(config, file), spec, stat });
+    }
+    if (count === 0) empty.push(spec.written);
+  }
+  return { files, blind, empty };
+}
