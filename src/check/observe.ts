@@ -128,6 +128,13 @@ export async function observe(
     if (silent !== null) findings.push(silent);
   }
 
+  for (const glob of result.emptyGlobs)
+    findings.push({
+      key: `glob-empty:${glob}`,
+      kind: 'glob-empty',
+      text: `the log glob ${glob} matches no file: nothing from it is counted until a file matches`,
+    });
+
   findings.push(
     ...clockFindings(result.newFuture, result.totals.newest_ms, logWrittenMs, result.log?.size ?? 0),
   );

@@ -1,5 +1,6 @@
 // `run`: one check, for a systemd timer or cron. Exit 0 whatever the spend; 1 when the watchdog
 // could not see (log unreadable) or could not record what it saw.
+import { isSingleLog } from '../sources/read.js';
 import { configPath, loadConfig } from '../config/index.js';
 import { actionLines } from '../core/alert-text.js';
 import { pingAfterCheck } from '../check/ping.js';
@@ -38,15 +39,18 @@ export async function runCommand(options: RunOptions): Promise<number> {
         `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
         ` (${limitsText(w.limits)})`,
     );
+    const single = isSingleLog(config);
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
     const first = result.newMalformedSamples[0];
     lines.push(
       result.logError !== null
-        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${config.log}: the figures above are only what ` +
-            `was counted before`
+        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${single ? `${config.log}:` : `${result.logError}:`} the ` +
+            `figures above are only what was counted before`
         : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line` +
             `${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ` +
-            `${config.log}`,
+            (single
+              ? config.log
+              : `${result.sources.length} file(s) of ${config.sources.map((s) => s.written).join(', ')}`),
     );
     if (first !== undefined)
       lines.push(

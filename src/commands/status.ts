@@ -110,10 +110,27 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       result.totals.newest_ms > 0
         ? `, newest line ${ago(nowMs - result.totals.newest_ms)}`
         : ', no lines yet';
-    out.push(`  log              ${config.log} (${bytes(log.size_bytes ?? 0)}${newest})`);
+    const [only, ...others] = config.sources;
+    if (others.length === 0 && only !== undefined && !only.glob)
+      out.push(`  log              ${config.log} (${bytes(log.size_bytes ?? 0)}${newest})`);
+    else {
+      const written = config.sources.map((s) =>
+        s.format === 'jsonl' ? s.written : `${s.written} (${s.format})`,
+      );
+      out.push(
+        `  logs             ${json.sources.length} file(s) of ${written.join(', ')} ` +
+          `(${bytes(log.size_bytes ?? 0)}${newest})`,
+      );
+      const bad = json.sources.filter((f) => f.malformed_lines > 0);
+      for (const f of bad.slice(0, 5))
+        out.push(`                   ${f.path}: ${f.malformed_lines} malformed of ${f.lines} line(s)`);
+      if (bad.length > 5)
+        out.push(`                   and ${bad.length - 5} more file(s) with malformed lines`);
+    }
   }
   out.push(
-    `  lines            ${result.totals.records} counted, ${result.newRecords} new since the last check`,
+    `  lines            ${result.totals.records} counted, ${result.newRecords} new since the last check` +
+      (result.totals.skipped_lines > 0 ? `, ${result.totals.skipped_lines} skipped (not billed calls)` : ''),
   );
   if (result.totals.future_lines > 0)
     out.push(

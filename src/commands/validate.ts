@@ -35,8 +35,15 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   await checkSchedule(config);
   // Worth knowing, not wrong: the config is valid either way.
   const notes: string[] = [];
-  if (!existsSync(config.log))
-    notes.push(`the log ${config.log} does not exist (yet): \`run\` fails until the app writes it`);
+  for (const spec of config.sources) {
+    if (!spec.glob && !existsSync(spec.pattern))
+      notes.push(`the log ${spec.pattern} does not exist (yet): \`run\` fails until the app writes it`);
+    if (spec.glob && !existsSync(spec.base))
+      notes.push(
+        `the folder ${spec.base} of the log glob ${spec.written} does not exist (yet): \`run\` fails ` +
+          'until it does',
+      );
+  }
   const flag = readFlag(config.flagFile);
   if (flag.kind === 'unknown') notes.push(`${flag.reason}: every check fails until it is fixed`);
   else if (flag.kind === 'absent' && !existsSync(path.dirname(config.flagFile)))
@@ -97,7 +104,11 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   } else {
     const lines = [
       `${config.file}: valid`,
-      `  log         ${config.log}`,
+      ...config.sources.map(
+        (s, i) =>
+          `  ${i === 0 ? (config.sources.length > 1 ? 'logs' : 'log ') : '    '}        ${s.pattern}` +
+          (s.format === 'jsonl' ? '' : ` (${s.format})`),
+      ),
       `  state file  ${config.stateFile ?? '(none)'}`,
       `  flag file   ${config.flagFile}`,
       `  state dir   ${config.stateDir}` +

@@ -6,6 +6,7 @@
 // that appeared, or was removed and made again, restarts the watcher.
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
 import type { Config } from '../config/index.js';
 
 export type WatchedFile = 'log' | 'flag' | 'state file';
@@ -20,28 +21,53 @@ export interface FileWatcher {
 
 export interface WatchPlan {
   folders: string[];
+  /** How deep below a folder events matter: 0 its own files; undefined any depth (a `**` glob). */
+  depth: number | undefined;
   classify(file: string): WatchedFile | null;
 }
 
-/** What to watch for a config, and which events matter. */
+/** A rotated generation's name without its suffix (cost_log.jsonl.1 -> cost_log.jsonl). */
+const ROTATION_SUFFIX = /(\.\d+|-\d{8,})(\.(gz|bz2|xz|zst|z|lz4|zip))?$/i;
+
+/**
+ * What to watch for a config, and which events matter: a plain log's folder (the log and its
+ * rotated siblings), a glob's fixed folder as deep as the glob reaches (files that match, and
+ * their rotated names), the flag's folder and the state file's.
+ */
 export function watchPlan(config: Config): WatchPlan {
-  const logName = path.basename(config.log);
-  const logDir = path.dirname(config.log);
+  const plain = config.sources.filter((s) => !s.glob);
+  const globs = config.sources.filter((s) => s.glob);
+  let depth: number | undefined = 0;
+  for (const spec of globs) {
+    const rest = path.relative(spec.base, spec.pattern);
+    const levels = rest.includes('**') ? undefined : rest.split('/').length - 1;
+    depth = depth === undefined || levels === undefined ? undefined : Math.max(depth, levels);
+  }
+  const matchers = globs.map((spec) => picomatch(spec.pattern, { dot: false }));
   const folders = [
     ...new Set([
-      logDir,
+      ...plain.map((s) => path.dirname(s.pattern)),
+      ...globs.map((s) => s.base),
       path.dirname(config.flagFile),
       ...(config.stateFile === null ? [] : [path.dirname(config.stateFile)]),
     ]),
   ];
   return {
     folders,
+    depth,
     classify(file: string): WatchedFile | null {
       const abs = path.resolve(file);
       if (abs === config.flagFile) return 'flag';
       if (abs === config.stateFile) return 'state file';
-      // The log, and its rotated siblings (cost_log.jsonl.1, cost_log.jsonl-20261125).
-      if (path.dirname(abs) === logDir && path.basename(abs).startsWith(logName)) return 'log';
+      // A log, and its rotated siblings (cost_log.jsonl.1, cost_log.jsonl-20261125).
+      for (const spec of plain)
+        if (
+          path.dirname(abs) === path.dirname(spec.pattern) &&
+          path.basename(abs).startsWith(path.basename(spec.pattern))
+        )
+          return 'log';
+      const unrotated = abs.replace(ROTATION_SUFFIX, '');
+      for (const matches of matchers) if (matches(abs) || matches(unrotated)) return 'log';
       return null;
     },
   };
@@ -89,7 +115,7 @@ export async function watchFiles(
   const { watch } = await import('chokidar');
   const watcher = watch(present, {
     ignoreInitial: true,
-    depth: 0,
+    ...(plan.depth === undefined ? {} : { depth: plan.depth }),
     persistent: true,
     ignorePermissionErrors: true,
   });

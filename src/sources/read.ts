@@ -3,6 +3,7 @@
 // starts to match is read from its start; one that no longer matches is finished (its rest read,
 // wherever it was renamed to) and dropped; one renamed to another matching name keeps its place.
 // A file that cannot be read is named, and the others are read and keep their places.
+import path from 'node:path';
 import type { Config, SourceSpec } from '../config/index.js';
 import type { FileState } from '../check/checkpoint.js';
 import type { LineSink } from '../core/lines.js';
@@ -50,6 +51,12 @@ export interface ReadOptions {
   horizonMs: number;
 }
 
+/** One plain path: the contract's one log, named as before. */
+export function isSingleLog(config: Config): boolean {
+  const [only, ...more] = config.sources;
+  return more.length === 0 && only !== undefined && !only.glob;
+}
+
 function idOf(state: FileState): string | null {
   const c = state.tail.current;
   return c === null ? null : `${c.dev}:${c.ino}`;
@@ -81,6 +88,7 @@ export function readSources(
   options: ReadOptions,
 ): SourcesRead {
   const files = new Map<string, FileState>();
+  const single = isSingleLog(config);
   const notes: string[] = [];
   const errors = [...listing.blind];
   let bytesRead = 0;
@@ -109,11 +117,13 @@ export function readSources(
     const skipped = scanner.totals.skipped_lines;
     const helper = state === undefined && listedFile !== null ? (hooks.whole?.(listedFile) ?? null) : null;
     let read: ReturnType<typeof readNewLines>;
+    // Malformed lines are named by file: with several, by its path from the config's folder.
+    const shown = (name: string): string => (single ? name : path.join(path.dirname(source), name));
     try {
       read = readNewLines(
         file,
         state?.tail ?? null,
-        (name) => hooks.sinkFor(spec, listedFile, name),
+        (name) => hooks.sinkFor(spec, listedFile, shown(name)),
         options.nowMs,
         {
           lastSavedMs: options.savedAtMs,

@@ -7,6 +7,7 @@ import type { AlertState } from '../../core/decide.js';
 import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings/index.js';
 import { heartbeatStale, highestLevel, type Level, type Limits, statusCode } from '../../core/levels.js';
 import { dollarsOf } from '../../core/money.js';
+import type { SourceReport } from '../../sources/read.js';
 import type { MalformedSample } from '../../core/scan.js';
 import type { FlagRead } from '../../effects/flag.js';
 import type { HeartbeatRead } from '../../effects/heartbeat.js';
@@ -62,6 +63,10 @@ export interface StatusJson {
   last_run: { at: string; age_seconds: number | null; mode: string; ok: boolean | null } | null;
   malformed_lines: number;
   malformed_samples: MalformedSample[];
+  /** Lines of a format that are not billed calls (user turns, summaries, duplicates). */
+  skipped_lines: number;
+  /** Each file of the sources (path relative to the config's folder). */
+  sources: SourceReport[];
   cost: {
     policy: Config['cost']['policy'];
     price_table: { package: string; version: string | null; error: string | null };
@@ -234,6 +239,8 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
           }
         : null,
     malformed_lines: result.totals.malformed,
+    skipped_lines: result.totals.skipped_lines,
+    sources: result.sources,
     malformed_samples: result.totals.malformed_samples,
     cost: {
       policy: config.cost.policy,

@@ -14,7 +14,8 @@ export type FindingKind =
   | 'burn-rate'
   | 'silent-log'
   | 'future-lines'
-  | 'log-behind';
+  | 'log-behind'
+  | 'glob-empty';
 
 export interface Finding {
   /** What identifies it across checks (a storm by its id, an unpriced model by its name). */

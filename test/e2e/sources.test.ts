@@ -1,0 +1,208 @@
+// Several logs: `log:` as a glob or a list, `sources:`; each file its own place, spend summed.
+// The real CLI on real files, and a real process tree to kill.
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alertsIn, ccLine, runWithUnreadable, workspace, type Workspace } from './helpers.js';
+import { alive, startTree, waitFor } from './procs.js';
+import type { RunJson } from '../../src/commands/render/run-json.js';
+
+const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
+
+function workers(configText: string): Workspace & { worker: (name: string, text: string) => string } {
+  const ws = workspace(configText);
+  return Object.assign(ws, {
+    worker(name: string, text: string): string {
+      const file = path.join(ws.dir, 'workers', name, 'cost_log.jsonl');
+      mkdirSync(path.dirname(file), { recursive: true });
+      appendFileSync(file, text);
+      return file;
+    },
+  });
+}
+
+const LIMITS =
+  'limits:\n  15m: { warn: 3, emergency: 5, kill: 8 }\n  daily: { warn: 20, emergency: 25, kill: 30 }\n';
+
+describe('several logs', () => {
+  it('three worker logs of $5 each under one glob: $15, the target is killed', async () => {
+    const ws = workers(
+      `log: "workers/*/cost_log.jsonl"\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 2s\n`,
+    );
+    const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
+    for (const name of ['w1', 'w2', 'w3']) ws.worker(name, ccLine(2.5) + ccLine(2.5));
+    const r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(spend15(r.json)).toBe(15);
+    expect(r.json.new_lines).toBe(6);
+    expect(r.json.level).toBe('kill');
+    await waitFor('the target to die', () => !alive(tree.pid) && tree.children.every((p) => !alive(p)));
+    const status = ws.status().json;
+    expect(status.sources.map((s) => [s.path, s.format, s.lines, s.malformed_lines])).toEqual([
+      ['workers/w1/cost_log.jsonl', 'jsonl', 2, 0],
+      ['workers/w2/cost_log.jsonl', 'jsonl', 2, 0],
+      ['workers/w3/cost_log.jsonl', 'jsonl', 2, 0],
+    ]);
+    expect(status.sources.every((s) => s.size_bytes > 0)).toBe(true);
+  });
+
+  it('a list of a path and a glob; a file that starts to match is read from its start, once', () => {
+    const ws = workers(`log: [state/cost_log.jsonl, "workers/*/cost_log.jsonl"]\n${LIMITS}`);
+    ws.append(ccLine(0.5));
+    ws.worker('a', ccLine(0.25));
+    expect(ws.run('validate').code).toBe(0);
+    let r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(spend15(r.json)).toBe(0.75);
+    ws.worker('b', ccLine(1) + ccLine(1));
+    ws.worker('a', ccLine(0.25));
+    r = ws.runJson();
+    expect(r.json.new_lines).toBe(3);
+    expect(spend15(r.json)).toBe(3);
+    r = ws.runJson();
+    expect(r.json.new_lines).toBe(0);
+    expect(spend15(r.json)).toBe(3);
+    expect(ws.status().json.malformed_lines).toBe(0);
+  });
+
+  it('sources: with its own field names per source', () => {
+    const ws = workers(
+      'sources:\n  - { log: state/cost_log.jsonl }\n' +
+        '  - { log: "workers/*/cost_log.jsonl", fields: { cost: price, agent: who } }\n' +
+        LIMITS,
+    );
+    ws.append(ccLine(1));
+    ws.worker('a', `${JSON.stringify({ t: Date.now() / 1000, price: 2, who: 'planner' })}\n`);
+    const r = ws.runJson();
+    expect(spend15(r.json)).toBe(3);
+    expect(ws.status().json.windows['15m']!.top_agents).toEqual([{ name: 'planner', spend_usd: 2 }]);
+  });
+
+  it('a rotated worker log: its unread lines and the new file, each once', () => {
+    const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
+    const file = ws.worker('a', ccLine(0.5));
+    ws.worker('b', ccLine(0.5));
+    expect(spend15(ws.runJson().json)).toBe(1);
+    appendFileSync(file, ccLine(0.25)); // written before the rotation, not read yet
+    renameSync(file, `${file}.1`);
+    writeFileSync(file, ccLine(0.125));
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(2);
+    expect(spend15(r.json)).toBe(1.375);
+    expect(r.json.notes.join()).toMatch(/rotated to cost_log\.jsonl\.1/);
+    expect(ws.status().json.sources.map((s) => s.path)).toEqual([
+      'workers/a/cost_log.jsonl',
+      'workers/b/cost_log.jsonl',
+    ]);
+  });
+
+  it('a file renamed within the glob keeps its place; one deleted is dropped with a note', () => {
+    const ws = workers(`log: "workers/*/*.jsonl"\n${LIMITS}`);
+    const a = ws.worker('a', ccLine(1));
+    ws.worker('b', ccLine(1));
+    expect(spend15(ws.runJson().json)).toBe(2);
+    const moved = path.join(path.dirname(a), 'renamed.jsonl');
+    renameSync(a, moved);
+    appendFileSync(moved, ccLine(0.5));
+    let r = ws.runJson();
+    expect(r.json.new_lines).toBe(1);
+    expect(spend15(r.json)).toBe(2.5);
+    expect(r.json.notes.join()).toContain('workers/a/cost_log.jsonl was renamed to workers/a/renamed.jsonl');
+    rmSync(moved);
+    r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(spend15(r.json)).toBe(2.5); // what was counted stays counted
+    expect(r.json.notes.join()).toContain('workers/a/renamed.jsonl is gone or no longer matches');
+    expect(ws.status().json.sources.map((s) => s.path)).toEqual(['workers/b/cost_log.jsonl']);
+  });
+
+  it('a file that cannot be read among many: named, exit 1, the others read and kept', () => {
+    const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
+    const files = ['a', 'b', 'c'].map((n) => ws.worker(n, ccLine(0.5)));
+    expect(spend15(ws.runJson().json)).toBe(1.5);
+    for (const file of files) appendFileSync(file, ccLine(0.25));
+    const blind = runWithUnreadable(ws, files[1]!);
+    expect(blind.code).toBe(1);
+    expect(blind.stderr).toContain(`cannot read the cost log ${files[1]}: permission denied`);
+    expect(blind.stderr).not.toMatch(/\n\s+at /);
+    const json = JSON.parse(blind.stdout) as RunJson;
+    expect(json.new_lines).toBe(2);
+    expect(spend15(json)).toBe(2);
+    // Readable again (and the workspace root's again, if it was handed to nobody): only its new line
+    // is read; the others' places held.
+    if (process.getuid?.() === 0) execFileSync('chown', ['-R', '0:0', ws.dir]);
+    const r = ws.runJson();
+    expect(r.code).toBe(0);
+    expect(r.json.new_lines).toBe(1);
+    expect(spend15(r.json)).toBe(2.25);
+  });
+
+  it('a glob whose folder is missing is blind (exit 1); one that matches nothing is a WARNING, alerted once', () => {
+    const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
+    let r = ws.run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot read the folder ${path.join(ws.dir, 'workers')} of the log glob`);
+    mkdirSync(path.join(ws.dir, 'workers'));
+    r = ws.run('run');
+    expect(r.code).toBe(0);
+    expect(alertsIn(r.stderr).join('\n')).toMatch(
+      /the log glob workers\/\*\/cost_log\.jsonl matches no file/,
+    );
+    expect(alertsIn(ws.run('run').stderr)).toEqual([]);
+    const status = ws.status();
+    expect(status.code).toBe(1);
+    expect(status.json.warnings.map((w) => w.kind)).toEqual(['glob-empty']);
+    ws.worker('a', ccLine(0.5));
+    expect(spend15(ws.runJson().json)).toBe(0.5);
+    expect(ws.status().code).toBe(0);
+  });
+
+  it('a plain path in a list that is missing is blind, naming it', () => {
+    const ws = workers(`log: [state/cost_log.jsonl, state/other.jsonl]\n${LIMITS}`);
+    ws.append(ccLine(1));
+    const r = ws.runJson();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `cannot read the cost log ${path.join(ws.dir, 'state', 'other.jsonl')}: no such file`,
+    );
+    expect(spend15(r.json)).toBe(1);
+  });
+
+  it('malformed lines are named by their file', () => {
+    const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
+    ws.worker('a', ccLine(1));
+    ws.worker('b', 'not json\n');
+    ws.runJson();
+    const status = ws.status().json;
+    expect(status.malformed_samples[0]!.file).toBe('workers/b/cost_log.jsonl');
+    expect(status.sources.find((s) => s.path === 'workers/b/cost_log.jsonl')!.malformed_lines).toBe(1);
+    expect(status.malformed_lines).toBe(1);
+  });
+
+  it('a version-2 checkpoint of the same one log is kept (nothing read again)', () => {
+    const ws = workspace();
+    ws.append(ccLine(1));
+    ws.runJson();
+    const file = path.join(ws.stateDir, 'checkpoint.json');
+    const cp = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      files: { current: unknown; previous: unknown }[];
+    };
+    const { files, sources: _sources, ...rest } = cp;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...rest,
+        version: 2,
+        log: ws.log,
+        current: files[0]!.current,
+        previous: files[0]!.previous,
+      }),
+    );
+    ws.append(ccLine(0.5));
+    const r = ws.runJson();
+    expect(r.json.rebuilt).toBeNull();
+    expect(r.json.new_lines).toBe(1);
+    expect(spend15(r.json)).toBe(1.5);
+  });
+});
