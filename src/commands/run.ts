@@ -44,8 +44,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const first = result.newMalformedSamples[0];
     lines.push(
       result.logError !== null
-        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${single ? `${config.log}:` : `${result.logError}:`} the ` +
-            `figures above are only what was counted before`
+        ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${single ? config.log : result.logError}: ` +
+            `the figures above are only what was counted before`
         : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line` +
             `${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ` +
             (single

@@ -297,7 +297,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     if (stopping) return;
     scheduled = await startSchedule(config, tick);
     say(
-      `watching ${config.sources.map((s) => s.written).join(', ')}${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
+      `watching ${config.sources.map((s) => s.written).join(', ')}` +
+        `${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
         `${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pi` +
         `d ${process.pid}`,
     );

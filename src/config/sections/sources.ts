@@ -22,7 +22,10 @@ const patterns = z.union(
       const input = issue.input;
       const bad = Array.isArray(input) ? input.findIndex((n) => typeof n !== 'string' || n === '') : -1;
       if (bad >= 0)
-        return `expected a list of file paths or globs, but item ${bad + 1} is ${describe((input as unknown[])[bad])}`;
+        return (
+          `expected a list of file paths or globs, but item ${bad + 1} is ` +
+          `${describe((input as unknown[])[bad])}`
+        );
       return `expected a file path, a glob or a list of them, got ${describe(input)}`;
     },
   },
