@@ -138,7 +138,7 @@ describe('several logs', () => {
     expect(spend15(r.json)).toBe(2.25);
   });
 
-  it('a glob whose folder is missing is blind (exit 1); one matching nothing is a WARNING, alerted once', () => {
+  it('a glob with no folder is blind (exit 1); one matching nothing is a WARNING, alerted once', () => {
     const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
     let r = ws.run('run');
     expect(r.code).toBe(1);
