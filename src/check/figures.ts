@@ -11,6 +11,7 @@ export function topsOf(config: Config, result: CheckResult, windowName: string |
     window: window.name,
     models: result.attribution.top(window.seconds, 'model'),
     agents: result.attribution.top(window.seconds, 'agent'),
+    sources: result.attribution.top(window.seconds, 'source'),
   };
 }
 

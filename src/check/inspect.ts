@@ -14,7 +14,7 @@ import { type Costing, SpendScanner } from '../core/scan.js';
 import { priceLookup } from '../price-table.js';
 import { startParallelScan } from '../parallel/index.js';
 import { listSources } from '../sources/list.js';
-import { readSources } from '../sources/read.js';
+import { isSingleLog, readSources } from '../sources/read.js';
 import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
 import type { CheckResult } from './types.js';
 
@@ -76,8 +76,9 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
         return scanner.sinkFor(name);
       },
       // A whole large log to read: a second thread reads its second part (src/parallel/).
+      // (One log only: the helper thread counts no source, and many files are small.)
       whole: (file) => {
-        if (file.spec.format !== 'jsonl') return null;
+        if (file.spec.format !== 'jsonl' || !isSingleLog(config)) return null;
         scanner.use(parserFor(file.spec));
         const helper = startParallelScan(scanner, lookup, {
           file: file.path,

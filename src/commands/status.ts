@@ -53,6 +53,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       out.push(`  ${pad}top models: ${tops(view.top_models)}`);
     if (view !== undefined && view.top_agents.length > 0)
       out.push(`  ${pad}top agents: ${tops(view.top_agents)}`);
+    if (view !== undefined && view.top_sources.length > 0)
+      out.push(`  ${pad}top logs:   ${tops(view.top_sources)}`);
     if (view?.app_usd !== undefined)
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
   }

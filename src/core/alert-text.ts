@@ -46,7 +46,7 @@ export interface AlertFacts {
   events: readonly AlertEvent[];
   windows: readonly WindowStatus[];
   /** Top spenders of the window the headline is about. */
-  tops: { window: string; models: Top; agents: Top } | null;
+  tops: { window: string; models: Top; agents: Top; sources?: Top } | null;
   flag: FlagOutcome;
   kill: KillSummary | null;
   /** A headline of its own (manual kill, clear-emergency), before the events. */
@@ -208,6 +208,8 @@ export function alertLines(facts: AlertFacts): string[] {
       lines.push(`  top models (${facts.tops.window}): ${topText(facts.tops.models)}`);
     if (facts.tops.agents.length > 0)
       lines.push(`  top agents (${facts.tops.window}): ${topText(facts.tops.agents)}`);
+    if (facts.tops.sources !== undefined && facts.tops.sources.length > 0)
+      lines.push(`  top logs (${facts.tops.window}): ${topText(facts.tops.sources)}`);
   }
   // Said once: a problem that is the headline or a "done" entry already is not repeated.
   const done = actionLines(facts.flag, facts.kill);

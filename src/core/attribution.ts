@@ -21,18 +21,25 @@ type Spend = Map<string, Cell>;
 interface Bucket {
   model: Spend;
   agent: Spend;
+  /** Per file of the sources (only when there are several: see SpendScanner.source). */
+  source: Spend;
 }
 
+type Named = Record<string, number>;
+
 export interface AttributionState {
-  minutes: [number, Record<string, number>, Record<string, number>][];
-  days: Record<string, [Record<string, number>, Record<string, number>]>;
+  /** [minute, models, agents, sources?]: sources were added later, and may be missing. */
+  minutes: [number, Named, Named, Named?][];
+  days: Record<string, [Named, Named, Named?]>;
 }
+
+export type Dimension = 'model' | 'agent' | 'source';
 
 /** Names and their spend in USD. */
 export type Top = [name: string, usd: number][];
 
 function newBucket(): Bucket {
-  return { model: new Map(), agent: new Map() };
+  return { model: new Map(), agent: new Map(), source: new Map() };
 }
 
 /** The cell a label's spend goes to in a bucket (created on first use). */
@@ -105,11 +112,30 @@ export class Attribution {
       const day = this.dayBucket(key);
       merge(day.model, bucket.model);
       merge(day.agent, bucket.agent);
+      merge(day.source, bucket.source);
     }
     for (const key of this.days.keys()) if (key < oldestDay) this.days.delete(key);
     this.hotFrom = 0;
     this.hotTo = 0;
     this.hotBucket = null;
+    this.sourceCell = null;
+  }
+
+  /** The cell of the source counted last, in the hot bucket (a file's lines all have one source). */
+  private sourceCell: Cell | null = null;
+  private sourceName: string | null = null;
+
+  /** Count spend for a line's source (one file's lines in a row: one lookup per file and minute). */
+  addSource(timeMs: number, cost: number, source: string): void {
+    if (cost === 0) return;
+    if (timeMs < this.hotFrom || timeMs >= this.hotTo) this.heat(timeMs);
+    const bucket = this.hotBucket;
+    if (bucket === null) return;
+    if (this.sourceCell === null || this.sourceName !== source) {
+      this.sourceCell = cellOf(bucket.source, source);
+      this.sourceName = source;
+    }
+    this.sourceCell.usd += cost;
   }
 
   /** Move the hot bucket's per-id spend into its named cells. */
@@ -146,6 +172,7 @@ export class Attribution {
   /** Find the bucket for a time outside the hot range, and make it hot. */
   private heat(timeMs: number): void {
     this.flush();
+    this.sourceCell = null;
     const minute = Math.floor(timeMs / MINUTE_MS);
     if (minute >= this.cutoffMinute) {
       let bucket = this.minutes.get(minute);
@@ -204,7 +231,7 @@ export class Attribution {
   }
 
   /** The top spenders of a rolling window (seconds) or of today (null), highest first. */
-  top(windowSec: number | null, dimension: 'model' | 'agent', count = 3): Top {
+  top(windowSec: number | null, dimension: Dimension, count = 3): Top {
     this.flush();
     const sum = new Map<string, number>();
     const addAll = (spend: Spend): void => {
@@ -236,8 +263,17 @@ export class Attribution {
       return out;
     };
     return {
-      minutes: [...this.minutes].sort((a, b) => a[0] - b[0]).map(([m, b]) => [m, obj(b.model), obj(b.agent)]),
-      days: Object.fromEntries([...this.days].map(([key, b]) => [key, [obj(b.model), obj(b.agent)]])),
+      minutes: [...this.minutes]
+        .sort((a, b) => a[0] - b[0])
+        .map(([m, b]): AttributionState['minutes'][number] =>
+          b.source.size > 0 ? [m, obj(b.model), obj(b.agent), obj(b.source)] : [m, obj(b.model), obj(b.agent)],
+        ),
+      days: Object.fromEntries(
+        [...this.days].map(([key, b]): [string, AttributionState['days'][string]] => [
+          key,
+          b.source.size > 0 ? [obj(b.model), obj(b.agent), obj(b.source)] : [obj(b.model), obj(b.agent)],
+        ]),
+      ),
     };
   }
 
@@ -248,7 +284,7 @@ export class Attribution {
       for (const [name, usd] of Object.entries(from))
         if (Number.isFinite(usd) && usd > 0) cellOf(into, name).usd += usd;
     };
-    for (const [minute, models, agents] of state.minutes) {
+    for (const [minute, models, agents, sources] of state.minutes) {
       let bucket = this.minutes.get(minute);
       if (bucket === undefined) {
         bucket = newBucket();
@@ -256,15 +292,18 @@ export class Attribution {
       }
       add(bucket.model, models);
       add(bucket.agent, agents);
+      if (sources !== undefined) add(bucket.source, sources);
     }
-    for (const [key, [models, agents]] of Object.entries(state.days)) {
+    for (const [key, [models, agents, sources]] of Object.entries(state.days)) {
       const bucket = this.dayBucket(key);
       add(bucket.model, models);
       add(bucket.agent, agents);
+      if (sources !== undefined) add(bucket.source, sources);
     }
     this.hotFrom = 0;
     this.hotTo = 0;
     this.hotBucket = null;
+    this.sourceCell = null;
   }
 
   /** From saved state; anything not of the shape written is dropped (attribution is a hint). */
@@ -283,6 +322,7 @@ export class Attribution {
           const bucket = newBucket();
           load(bucket.model, entry[1]);
           load(bucket.agent, entry[2]);
+          load(bucket.source, entry[3]);
           out.minutes.set(entry[0], bucket);
         }
       }
@@ -292,6 +332,7 @@ export class Attribution {
           const bucket = out.dayBucket(key);
           load(bucket.model, pair[0]);
           load(bucket.agent, pair[1]);
+          load(bucket.source, pair[2]);
         }
       }
     }

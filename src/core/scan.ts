@@ -113,7 +113,8 @@ export class SpendScanner {
   file = '';
   /**
    * The source of the lines being read: the file, relative to the config's folder (an attribution
-   * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines.
+   * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines; left
+   * '' for a config of one log (nothing to tell apart).
    */
   source = '';
   /** Lines read by this scanner (records, malformed and skipped), for the count per file. */
@@ -187,6 +188,7 @@ export class SpendScanner {
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
+    if (this.attribution !== null && this.source !== '') this.attribution.addSource(timeMs, cost, this.source);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);

@@ -111,7 +111,7 @@ export function readSources(
     listedFile: SourceFile | null,
     state: FileState | undefined,
   ): { state: FileState | null; error: string | null } => {
-    scanner.source = source;
+    scanner.source = single ? '' : source;
     const lines = scanner.lines;
     const malformed = scanner.foundCount;
     const skipped = scanner.totals.skipped_lines;

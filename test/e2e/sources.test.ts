@@ -45,6 +45,8 @@ describe('several logs', () => {
       ['workers/w3/cost_log.jsonl', 'jsonl', 2, 0],
     ]);
     expect(status.sources.every((s) => s.size_bytes > 0)).toBe(true);
+    expect(status.windows['15m']!.top_sources.map((t) => t.spend_usd)).toEqual([5, 5, 5]);
+    expect(r.stderr).toMatch(/top logs \(15m\): workers\/w1\/cost_log\.jsonl \$5\.00/);
   });
 
   it('a list of a path and a glob; a file that starts to match is read from its start, once', () => {

@@ -35,6 +35,8 @@ export interface StatusWindowJson {
   seconds?: number;
   top_models: SpenderJson[];
   top_agents: SpenderJson[];
+  /** By file of the sources (relative to the config's folder); empty for a config of one log. */
+  top_sources: SpenderJson[];
   /** With state_file set: the app's own figure (null when it has none). */
   app_usd?: number | null;
 }
@@ -186,6 +188,7 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
           ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
           top_models: topJson(result.attribution.top(w.seconds, 'model')),
           top_agents: topJson(result.attribution.top(w.seconds, 'agent')),
+          top_sources: topJson(result.attribution.top(w.seconds, 'source')),
           ...(app !== null ? { app_usd: app.windows.find((f) => f.window === w.name)?.app ?? null } : {}),
         },
       ]),
