@@ -266,7 +266,9 @@ export class Attribution {
       minutes: [...this.minutes]
         .sort((a, b) => a[0] - b[0])
         .map(([m, b]): AttributionState['minutes'][number] =>
-          b.source.size > 0 ? [m, obj(b.model), obj(b.agent), obj(b.source)] : [m, obj(b.model), obj(b.agent)],
+          b.source.size > 0
+            ? [m, obj(b.model), obj(b.agent), obj(b.source)]
+            : [m, obj(b.model), obj(b.agent)],
         ),
       days: Object.fromEntries(
         [...this.days].map(([key, b]): [string, AttributionState['days'][string]] => [

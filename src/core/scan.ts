@@ -188,7 +188,8 @@ export class SpendScanner {
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
-    if (this.attribution !== null && this.source !== '') this.attribution.addSource(timeMs, cost, this.source);
+    if (this.attribution !== null && this.source !== '')
+      this.attribution.addSource(timeMs, cost, this.source);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);
