@@ -204,7 +204,7 @@ function privateTmpPaths(config: Config): string[] {
   const hidden = (file: string | null): boolean =>
     file !== null && (file.startsWith('/tmp/') || file.startsWith('/var/tmp/'));
   const named: [string, string | null][] = [
-    [`the log ${config.log}`, config.log],
+    ...config.sources.map((s): [string, string] => [`the log ${s.pattern}`, s.pattern]),
     [`the flag ${config.flagFile}`, config.flagFile],
     [`target.pid_file ${config.target?.pidFile ?? ''}`, config.target?.pidFile ?? null],
     [`state_file ${config.stateFile ?? ''}`, config.stateFile],

@@ -1,10 +1,19 @@
 // Several logs: `log:` as a glob or a list, `sources:`; each file its own place, spend summed.
 // The real CLI on real files, and a real process tree to kill.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alertsIn, ccLine, runWithUnreadable, workspace, type Workspace } from './helpers.js';
+import { startWatch } from './daemon.js';
 import { alive, startTree, waitFor } from './procs.js';
 import type { RunJson } from '../../src/commands/render/run-json.js';
 
@@ -206,5 +215,33 @@ describe('several logs', () => {
     expect(r.json.rebuilt).toBeNull();
     expect(r.json.new_lines).toBe(1);
     expect(spend15(r.json)).toBe(1.5);
+  });
+});
+
+describe('watch over a glob', () => {
+  it('a new file in a new folder, and a breaching line in it: flag, then the tree killed', async () => {
+    const ws = workers(
+      `log: "workers/*/cost_log.jsonl"\n${LIMITS}target:\n  pid_file: state/app.pid\n  grace: 2s\n` +
+        'watch:\n  schedule: "0 0 * * *"\n',
+    );
+    ws.worker('a', ccLine(1));
+    const tree = await startTree(path.join(ws.dir, 'state', 'app.pid'));
+    const daemon = await startWatch(ws);
+    await waitFor('the first check', () => ws.status().json.windows['15m']!.spend_usd === 1, 30_000);
+    // A worker that starts later: a folder and a file that did not exist when watch started.
+    ws.worker('late', ccLine(4.5));
+    await waitFor('the flag', () => existsSync(path.join(ws.dir, 'state', 'cost_emergency.flag')), 30_000);
+    const flag = JSON.parse(readFileSync(path.join(ws.dir, 'state', 'cost_emergency.flag'), 'utf8'));
+    expect(flag.spend_usd).toBe(5.5);
+    expect(flag.triggered_by).toBe('watch');
+    expect(alive(tree.pid)).toBe(true);
+    ws.worker('late', ccLine(3));
+    await waitFor('the kill', () => !alive(tree.pid), 30_000);
+    expect(ws.status().json.sources.map((s) => s.path)).toEqual([
+      'workers/a/cost_log.jsonl',
+      'workers/late/cost_log.jsonl',
+    ]);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
   });
 });
