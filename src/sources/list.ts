@@ -58,6 +58,8 @@ function folderProblem(dir: string): string | null {
 export function listSources(config: Config): Listing {
   const files: SourceFile[] = [];
   const seen = new Set<string>();
+  // The same file reached by two paths (a symlink, a pattern that overlaps) is read once.
+  const seenIds = new Set<string>();
   const blind: string[] = [];
   const empty: string[] = [];
   for (const spec of config.sources) {
@@ -96,6 +98,9 @@ export function listSources(config: Config): Listing {
       if (ROTATED.test(path.basename(file)) || seen.has(file)) continue;
       const stat = statOf(file);
       if (stat === null) continue; // gone between the listing and now, or not a regular file
+      const id = `${stat.dev}:${stat.ino}`;
+      if (seenIds.has(id)) continue;
+      seenIds.add(id);
       seen.add(file);
       count++;
       files.push({ path: file, source: sourceName(config, file), spec, stat });

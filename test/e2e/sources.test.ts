@@ -7,6 +7,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -189,6 +190,16 @@ describe('several logs', () => {
     expect(status.malformed_samples[0]!.file).toBe('workers/b/cost_log.jsonl');
     expect(status.sources.find((s) => s.path === 'workers/b/cost_log.jsonl')!.malformed_lines).toBe(1);
     expect(status.malformed_lines).toBe(1);
+  });
+
+  it('a file reached twice (a symlinked folder loop, overlapping patterns) is read once', () => {
+    const ws = workers(`log: ["workers/**/*.jsonl", "workers/a/cost_log.jsonl"]\n${LIMITS}`);
+    ws.worker('a', ccLine(1));
+    symlinkSync('..', path.join(ws.dir, 'workers', 'a', 'loop'));
+    const r = ws.runJson();
+    expect(r.json.new_lines).toBe(1);
+    expect(spend15(r.json)).toBe(1);
+    expect(ws.status().json.sources.map((s) => s.path)).toEqual(['workers/a/cost_log.jsonl']);
   });
 
   it('a version-2 checkpoint of the same one log is kept (nothing read again)', () => {
