@@ -3,7 +3,7 @@
 // in one place. A checkpoint that is missing, corrupt or does not fit is not an error: the log
 // is read again from the start, and the reason is said (CheckResult.rebuilt).
 import * as z from 'zod';
-import { type Config, horizonSeconds, type LogFormat, sourcesKey } from '../config/index.js';
+import { type Config, horizonSeconds, sourcesKey } from '../config/index.js';
 import { Attribution } from '../core/attribution.js';
 import type { DayCalendar } from '../core/calendar.js';
 import { Ledger } from '../core/ledger.js';
@@ -11,8 +11,9 @@ import { newTotals, type ScanTotals } from '../core/scan.js';
 import { badField, count, jsonNumber, keepEntries, parseSaved } from '../core/saved/parse.js';
 import { StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';
-import { loadCursor, loadGenerations, saveCursor, type TailState } from '../effects/log-tail.js';
+import { loadCursor, loadGenerations } from '../effects/log-tail.js';
 import { checkpointFile } from '../effects/state-paths.js';
+import { type FileState, loadPlaces, type PlacesBase, placesToSave, prunePlaces } from './places.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 import { loadPriceCache, type PriceCache } from '../price-table.js';
 import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefSchema } from './storm-ids.js';
@@ -23,24 +24,15 @@ import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefS
 // taken as it is.
 const CHECKPOINT_VERSION = 3;
 
-/** Where one file of the sources was read to, and what was read from it. */
-export interface FileState {
-  tail: TailState;
-  format: LogFormat;
-  /** Lines read from it (records, malformed and skipped). */
-  lines: number;
-  malformed: number;
-  skipped: number;
-  /** Its size and modification time when last read (to pass by a file that did not change). */
-  size: number;
-  mtimeMs: number;
-}
-
 export function checkpointPath(config: Config): string {
   return checkpointFile(config.stateDir);
 }
 
+export type { FileState } from './places.js';
+
 export interface Loaded {
+  /** The base file of places the checkpoint named (null: none, or a rebuild). */
+  placesBase: PlacesBase | null;
   /** Per file of the sources (absolute path): where it was read to. Empty on a rebuild. */
   files: Map<string, FileState>;
   ledger: Ledger;
@@ -125,6 +117,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
   const fresh = (why: string | null): Loaded => ({
+    placesBase: null,
     files: new Map(),
     ledger: new Ledger(horizon, calendar, nowMs),
     attribution: new Attribution(horizon, calendar, nowMs),
@@ -158,6 +151,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const savedAtMs = Date.parse(parsed.value.saved_at);
   const at = Number.isNaN(savedAtMs) ? null : savedAtMs;
   let files: Map<string, FileState>;
+  let placesBase: PlacesBase | null = null;
   if (cp.version === 2) {
     files = new Map();
     const current = parsed.value.current;
@@ -172,11 +166,13 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
         mtimeMs: -1,
       });
   } else {
-    const loadedFiles = loadFiles(cp.files, at, nowMs);
-    if (loadedFiles === null) return fresh('checkpoint damaged (files): rebuilt from the log');
-    files = loadedFiles;
+    const loadedPlaces = loadPlaces(config, cp, at, nowMs);
+    if (typeof loadedPlaces === 'string') return fresh(`${loadedPlaces}: rebuilt from the log`);
+    files = loadedPlaces.places;
+    placesBase = loadedPlaces.base;
   }
   return {
+    placesBase,
     files,
     ledger: restored.ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
@@ -212,21 +208,12 @@ export function saveCheckpoint(
   const storms = loaded.storms;
   const before = loaded.rebuilt === null ? loaded.singlesRef : null;
   const { ref: singlesRef, newBase } = nextSinglesRef(config, storms, before, nowMs);
+  const places = placesToSave(config, files, loaded.rebuilt === null ? loaded.placesBase : null, nowMs);
   const checkpoint = {
     version: CHECKPOINT_VERSION,
     sources: sourcesKey(config.sources),
     saved_at: new Date(nowMs).toISOString(),
-    files: [...files].map(([file, state]) => ({
-      path: file,
-      format: state.format,
-      current: state.tail.current === null ? null : saveCursor(state.tail.current),
-      previous: state.tail.previous.map(saveCursor),
-      lines: state.lines,
-      malformed: state.malformed,
-      skipped: state.skipped,
-      size: state.size,
-      mtime_ms: state.mtimeMs,
-    })),
+    ...places.part,
     ledger: loaded.ledger.toState(),
     attribution: loaded.attribution.toState(),
     totals: loaded.totals,
@@ -246,6 +233,9 @@ export function saveCheckpoint(
     );
   }
   if (newBase || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
+  const placesNamed = (places.part.files_base as { file: string } | undefined)?.file ?? null;
+  if (places.newBase !== null || loaded.placesBase?.ref.file !== placesNamed)
+    prunePlaces(config, placesNamed);
 }
 
 /** A version-2 checkpoint names one log: it still fits a config of that one log, in jsonl. */
@@ -254,38 +244,4 @@ function onlyLog(config: Config, log: unknown): boolean {
   return (
     more.length === 0 && only !== undefined && !only.glob && only.format === 'jsonl' && only.pattern === log
   );
-}
-
-const fileSchema = z.looseObject({
-  path: z.string().min(1),
-  format: z.string(),
-  current: cursorSchema,
-  previous: z.unknown(),
-  lines: count.catch(0),
-  malformed: count.catch(0),
-  skipped: count.catch(0),
-  size: z.number().catch(-1),
-  mtime_ms: z.number().catch(-1),
-});
-
-/** The files' places; null when the list itself is damaged (then everything is read again). */
-function loadFiles(value: unknown, savedAtMs: number | null, nowMs: number): Map<string, FileState> | null {
-  if (!Array.isArray(value)) return null;
-  const files = new Map<string, FileState>();
-  for (const item of value) {
-    const parsed = fileSchema.safeParse(item, { jitless: true });
-    if (!parsed.success) return null;
-    const f = parsed.data;
-    if (f.current === null || f.current === undefined) continue;
-    files.set(f.path, {
-      tail: { current: f.current, previous: loadGenerations(f.previous, savedAtMs, nowMs) },
-      format: f.format as LogFormat,
-      lines: f.lines,
-      malformed: f.malformed,
-      skipped: f.skipped,
-      size: f.size,
-      mtimeMs: f.mtime_ms,
-    });
-  }
-  return files;
 }

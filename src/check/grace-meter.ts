@@ -13,11 +13,10 @@ import { PriceBook } from '../core/prices.js';
 import { fieldTable } from '../core/fields.js';
 import { LineParser } from '../core/record.js';
 import { newTotals, SpendScanner } from '../core/scan.js';
-import { type FileCursor, loadCursor, saveCursor, type TailState } from '../effects/log-tail.js';
 import { type PriceCache, priceLookup } from '../price-table.js';
 import { listSources } from '../sources/list.js';
 import { readSources } from '../sources/read.js';
-import type { FileState } from './checkpoint.js';
+import { copyTail, type FileState } from './places.js';
 
 /** A ledger that only sums what it is given, in micro-dollars: no windows, no days. */
 class SumLedger extends Ledger {
@@ -40,14 +39,6 @@ export interface GraceMeter {
 export interface MeterStart {
   files: ReadonlyMap<string, FileState>;
   prices: PriceCache;
-}
-
-function copyTail(tail: TailState): TailState {
-  const copy = (c: FileCursor): FileCursor | null => loadCursor(saveCursor(c));
-  return {
-    current: tail.current === null ? null : copy(tail.current),
-    previous: tail.previous.map(copy).filter((c): c is FileCursor => c !== null),
-  };
 }
 
 export function graceMeter(config: Config, start: MeterStart, nowMs: number = Date.now()): GraceMeter {

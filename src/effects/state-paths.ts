@@ -66,3 +66,20 @@ export function isStormIdsFile(name: string): boolean {
 export function stormIdsFile(stateDir: string, name: string): string {
   return path.join(stateDir, name);
 }
+
+/** The places of many log files, beside the checkpoint (check/places.ts). */
+const PLACES_PREFIX = 'places.';
+const PLACES_SUFFIX = '.json';
+
+/** A new, unused name for a file of places (a new name each time one is written: never rewritten). */
+export function newPlacesName(nowMs: number, random: number): string {
+  return `${PLACES_PREFIX}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}${PLACES_SUFFIX}`;
+}
+
+export function isPlacesFile(name: string): boolean {
+  return name.startsWith(PLACES_PREFIX) && name.endsWith(PLACES_SUFFIX) && !name.includes('/');
+}
+
+export function placesFile(stateDir: string, name: string): string {
+  return path.join(stateDir, name);
+}

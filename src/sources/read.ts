@@ -5,10 +5,10 @@
 // A file that cannot be read is named, and the others are read and keep their places.
 import path from 'node:path';
 import type { Config, SourceSpec } from '../config/index.js';
-import type { FileState } from '../check/checkpoint.js';
+import { copyTail, type FileState } from '../check/places.js';
 import type { LineSink } from '../core/lines.js';
 import type { SpendScanner } from '../core/scan.js';
-import { readNewLines } from '../effects/log-tail.js';
+import { readNewLines, type TailState } from '../effects/log-tail.js';
 import { type Listing, type SourceFile, sourceName } from './list.js';
 
 /** A file quiet for this long before the last save, and unchanged since, is passed by unopened. */
@@ -60,6 +60,32 @@ export function isSingleLog(config: Config): boolean {
 function idOf(state: FileState): string | null {
   const c = state.tail.current;
   return c === null ? null : `${c.dev}:${c.ino}`;
+}
+
+function samePlace(
+  state: FileState,
+  tail: TailState,
+  log: { size: number; mtimeMs: number } | null,
+): boolean {
+  const a = state.tail.current;
+  const b = tail.current;
+  return (
+    a !== null &&
+    b !== null &&
+    log !== null &&
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.offset === b.offset &&
+    a.head === b.head &&
+    a.tail === b.tail &&
+    a.name === b.name &&
+    a.asm.lineNo === b.asm.lineNo &&
+    a.asm.pending.length === b.asm.pending.length &&
+    state.tail.previous.length === 0 &&
+    tail.previous.length === 0 &&
+    log.size === state.size &&
+    log.mtimeMs === state.mtimeMs
+  );
 }
 
 function unchanged(file: SourceFile, state: FileState, savedAtMs: number | null): boolean {
@@ -122,7 +148,7 @@ export function readSources(
     try {
       read = readNewLines(
         file,
-        state?.tail ?? null,
+        state === undefined ? null : copyTail(state.tail),
         (name) => hooks.sinkFor(spec, listedFile, shown(name)),
         options.nowMs,
         {
@@ -136,6 +162,17 @@ export function readSources(
     bytesRead += read.bytesRead;
     notes.push(...read.notes);
     if (read.notes.length > 0 || read.followChanged) changed = true;
+    // Nothing read and nothing changed: the very same place (a base of places keeps it unsaved).
+    if (
+      state !== undefined &&
+      read.error === null &&
+      read.bytesRead === 0 &&
+      read.notes.length === 0 &&
+      !read.followChanged &&
+      scanner.foundCount === malformed &&
+      samePlace(state, read.state, read.log)
+    )
+      return { state, error: null };
     const next: FileState | null =
       read.state.current === null
         ? null

@@ -4,6 +4,7 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -13,7 +14,7 @@ import {
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertsIn, ccLine, runWithUnreadable, workspace, type Workspace } from './helpers.js';
+import { alertsIn, ccLine, readJsonFile, runWithUnreadable, workspace, type Workspace } from './helpers.js';
 import { startWatch } from './daemon.js';
 import { alive, startTree, waitFor } from './procs.js';
 import type { RunJson } from '../../src/commands/render/run-json.js';
@@ -200,6 +201,36 @@ describe('several logs', () => {
     expect(r.json.new_lines).toBe(1);
     expect(spend15(r.json)).toBe(1);
     expect(ws.status().json.sources.map((s) => s.path)).toEqual(['workers/a/cost_log.jsonl']);
+  });
+
+  it('300 files: their places in a base file beside the checkpoint, the changed ones in a delta', () => {
+    const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
+    const files = Array.from({ length: 300 }, (_, i) => ws.worker(`w${i}`, ccLine(0.01)));
+    let r = ws.runJson();
+    expect(r.json.new_lines).toBe(300);
+    expect(spend15(r.json)).toBe(3);
+    const placesFiles = (): string[] => readdirSync(ws.stateDir).filter((n) => /^places\..*\.json$/.test(n));
+    expect(placesFiles()).toHaveLength(1);
+    const base = placesFiles()[0]!;
+    appendFileSync(files[7]!, ccLine(0.5));
+    r = ws.runJson();
+    expect(r.json.new_lines).toBe(1);
+    expect(spend15(r.json)).toBe(3.5);
+    const cp = readJsonFile(path.join(ws.stateDir, 'checkpoint.json')) as {
+      files_base: { file: string; count: number };
+      files: { path: string }[];
+    };
+    expect(cp.files_base).toEqual({ file: base, count: 300 });
+    expect(cp.files.map((f) => f.path)).toEqual([files[7]]);
+    expect(ws.runJson().json.new_lines).toBe(0);
+    // A base file that is damaged: the checkpoint is rebuilt from the logs, exactly.
+    writeFileSync(path.join(ws.stateDir, base), '[{');
+    appendFileSync(files[9]!, ccLine(0.25));
+    r = ws.runJson();
+    expect(r.json.rebuilt).toMatch(/file of places .* is corrupt: rebuilt from the log/);
+    expect(spend15(r.json)).toBe(3.75);
+    expect(placesFiles()).toHaveLength(1);
+    expect(placesFiles()[0]).not.toBe(base);
   });
 
   it('a version-2 checkpoint of the same one log is kept (nothing read again)', () => {
