@@ -200,7 +200,11 @@ export class SpendScanner {
     const input = record.inputTokens ?? 0;
     const output = record.outputTokens ?? 0;
     const cached = record.cachedTokens ?? 0;
-    if (input === 0 && output === 0 && cached === 0) return microsOf(reported ?? 0, max, 'cost');
+    // Cache writes come only from the formats (src/sources/): 0 on the JSONL path.
+    const write = record.cacheWriteTokens ?? 0;
+    const write1h = record.cacheWrite1hTokens ?? 0;
+    if (input === 0 && output === 0 && cached === 0 && write === 0 && write1h === 0)
+      return microsOf(reported ?? 0, max, 'cost');
     const estimate =
       prices === null
         ? -1
@@ -212,12 +216,14 @@ export class SpendScanner {
             input,
             output,
             cached,
+            write,
+            write1h,
           );
     if (estimate < 0) {
       const atRate = reported === null || reported === 0;
       const cost = atRate
         ? microsOf(
-            unpricedCost(this.costing.unpricedPerMillion, input, output, cached),
+            unpricedCost(this.costing.unpricedPerMillion, input, output, cached, write, write1h),
             max,
             'cost at the unpriced rate',
           )
@@ -226,7 +232,8 @@ export class SpendScanner {
       // A line naming no model, with a logged cost, has nothing to price: nothing to report.
       if (atRate || record.model !== null) {
         this.note = atRate ? NOTE_AT_RATE : NOTE_UNPRICED;
-        this.noteTokens = input + output + (cached > input ? cached : 0);
+        const apart = cached + write + write1h;
+        this.noteTokens = input + output + (apart > input ? apart : 0);
       }
       return cost;
     }

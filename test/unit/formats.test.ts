@@ -166,7 +166,9 @@ describe('claude-code: lines that do not fit', () => {
   });
   it('hostile names: never crash, never pollute a prototype', () => {
     const long = 'x'.repeat(100_000);
-    const line = `{"__proto__":{"polluted":1},"sessionId":"${long}","timestamp":"2026-11-30T09:00:00Z","message":{"model":"\\u0000\\u001b[31m","usage":{"output_tokens":1,"constructor":5}}}`;
+    const line =
+      `{"__proto__":{"polluted":1},"sessionId":"${long}","timestamp":"2026-11-30T09:00:00Z",` +
+      `"message":{"model":"\\u0000\\u001b[31m","usage":{"output_tokens":1,"constructor":5}}}`;
     const got = lineFormat('claude-code', { task: '__proto__.polluted', provider: 'constructor' }).parse(
       line,
     );
