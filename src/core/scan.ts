@@ -6,6 +6,7 @@ import { excerptOf, type LineSink } from './lines.js';
 import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
 import type { CostRecord } from './fields.js';
+import type { Labels } from './labels.js';
 import type { LineParser } from './record.js';
 import type { StormTracker } from './storms.js';
 
@@ -28,6 +29,8 @@ export interface ScanTotals {
   future_lines: number;
   /** Lines with token counts but no cost: counted from their tokens. */
   uncosted_lines: number;
+  /** Lines of a format (src/sources/) that are no billed call: user turns, summaries, spans without usage. */
+  skipped_lines: number;
   /** The newest line time seen, epoch ms (0 when none). */
   newest_ms: number;
   /** Lines that logged cost 0 although their tokens cost money by the price table. */
@@ -59,6 +62,7 @@ export function newTotals(): ScanTotals {
     malformed_samples: [],
     future_lines: 0,
     uncosted_lines: 0,
+    skipped_lines: 0,
     newest_ms: 0,
     zero_cost_lines: 0,
     zero_cost_micros: 0,
@@ -148,6 +152,19 @@ export class SpendScanner {
     const parsed = this.parser.parseLineBytes(bytes, start, end);
     const why = typeof parsed === 'string' ? parsed : this.count(parsed);
     if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));
+  }
+
+  /** The label ids of this scanner's parser: a record counted by countRecord() uses them. */
+  get labels(): Labels {
+    return this.parser.labels;
+  }
+
+  /**
+   * Count a record made elsewhere (a line of another format: src/sources/format-sink.ts), or say
+   * why it cannot be counted (then nothing is).
+   */
+  countRecord(record: CostRecord): string | null {
+    return this.count(record);
   }
 
   /** Count a record, or say why it cannot be (its cost above cost.max_line_usd): then nothing is counted. */

@@ -192,8 +192,8 @@ describe('otel-genai: the file exporter lines', () => {
   const format = lineFormat('otel-genai', {});
   const [batch, noUsage] = lines('otel-genai/traces.jsonl') as [string, string];
   const openai = {
-    // endTimeUnixNano 1764493201234567890: truncated to the ms, exactly.
-    timeMs: 1764493201234,
+    // endTimeUnixNano 1796029201234567890: truncated to the ms, exactly.
+    timeMs: 1796029201234,
     inputTokens: 1200,
     outputTokens: 300,
     model: 'gpt-4o-mini-2024-07-18',
@@ -201,7 +201,7 @@ describe('otel-genai: the file exporter lines', () => {
     requestId: 'chatcmpl-AbC123',
   };
   const anthropic = {
-    timeMs: 1764493203999,
+    timeMs: 1796029203999,
     // cache counts are part of input_tokens (the conventions' SHOULD)
     inputTokens: 2000,
     outputTokens: 90,
@@ -238,7 +238,7 @@ describe('otel-genai: the file exporter lines', () => {
           scopeSpans: [
             {
               scope: {},
-              spans: [{ name: 'chat', endTimeUnixNano: '1764493201000000000', attributes: attrs, ...extra }],
+              spans: [{ name: 'chat', endTimeUnixNano: '1796029201000000000', attributes: attrs, ...extra }],
             },
           ],
         },
@@ -286,12 +286,12 @@ describe('otel-genai: the file exporter lines', () => {
           { key: 'gen_ai.system', value: { stringValue: 'openai' } },
           { key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o' } },
         ],
-        { endTimeUnixNano: 1764493201999000000 },
+        { endTimeUnixNano: 1796029201999000000 },
       ),
     );
     expect(got).toEqual(
       records({
-        timeMs: 1764493201999,
+        timeMs: 1796029201999,
         inputTokens: 10,
         outputTokens: 2,
         provider: 'openai',
@@ -308,7 +308,7 @@ describe('otel-genai: the file exporter lines', () => {
       ]),
     );
     expect(got).toEqual(
-      records({ timeMs: 1764493201000, inputTokens: 105, cacheReadTokens: 100, outputTokens: 1 }),
+      records({ timeMs: 1796029201000, inputTokens: 105, cacheReadTokens: 100, outputTokens: 1 }),
     );
   });
 });
@@ -319,7 +319,7 @@ describe('litellm: the standard logging payload', () => {
   it('reads each payload: cost, tokens (cache-inclusive), cache counts, key alias as agent', () => {
     expect(got).toEqual([
       records({
-        timeMs: 1764493201750,
+        timeMs: 1796029201750,
         cost: 0.00435,
         inputTokens: 1000,
         outputTokens: 250,
@@ -330,7 +330,7 @@ describe('litellm: the standard logging payload', () => {
         requestId: 'chatcmpl-9f8e7d6c-1a2b-4c3d-9e8f-0a1b2c3d4e5f',
       }),
       records({
-        timeMs: 1764493265000,
+        timeMs: 1796029265000,
         cost: 0.02265,
         inputTokens: 22000,
         outputTokens: 500,
@@ -345,7 +345,7 @@ describe('litellm: the standard logging payload', () => {
       }),
       // LiteLLM's own cache answered: no provider call, no tokens billed.
       records({
-        timeMs: 1764493300010,
+        timeMs: 1796029300010,
         cost: 0,
         model: 'gpt-4o',
         provider: 'openai',
@@ -353,7 +353,7 @@ describe('litellm: the standard logging payload', () => {
         requestId: 'chatcmpl-3c4d5e6f-7a8b-4c9d-0e1f-2a3b4c5d6e7f',
       }),
       records({
-        timeMs: 1764493400500,
+        timeMs: 1796029400500,
         cost: 0,
         inputTokens: 0,
         outputTokens: 0,
@@ -374,14 +374,14 @@ describe('litellm: the standard logging payload', () => {
   it.each([
     ['no time', '{"response_cost":0.1}', /^no "endTime"$/],
     ['time as an object', '{"endTime":{},"response_cost":0.1}', /"endTime" is not an epoch time: an object/],
-    ['negative cost', '{"endTime":1764493201.5,"response_cost":-0.1}', /"response_cost" is negative/],
-    ['cost as text', '{"endTime":1764493201.5,"response_cost":"0.1"}', /"response_cost" is not a number/],
+    ['negative cost', '{"endTime":1796029201.5,"response_cost":-0.1}', /"response_cost" is negative/],
+    ['cost as text', '{"endTime":1796029201.5,"response_cost":"0.1"}', /"response_cost" is not a number/],
     [
       'nothing to count',
-      '{"endTime":1764493201.5,"model":"gpt-4o"}',
+      '{"endTime":1796029201.5,"model":"gpt-4o"}',
       /no "response_cost" and no token counts/,
     ],
-    ['negative tokens', '{"endTime":1764493201.5,"prompt_tokens":-1}', /"prompt_tokens" is negative/],
+    ['negative tokens', '{"endTime":1796029201.5,"prompt_tokens":-1}', /"prompt_tokens" is negative/],
     ['not JSON', 'litellm: call ok', /^not JSON: /],
   ])('%s', (_, line, reason) => {
     const r = format.parse(line);
