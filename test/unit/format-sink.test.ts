@@ -116,7 +116,7 @@ describe('claude-code through the scanner', () => {
     expect(again.totals.records).toBe(1);
     expect(again.today).toBe(Math.max(C_LOGGED, C_ESTIMATE));
   });
-  it('malformed lines: named with the format; bad UTF-8; a cost above cost.max_line_usd (not remembered)', () => {
+  it('malformed: named with the format; bad UTF-8; above cost.max_line_usd (and not remembered)', () => {
     const enc = new TextEncoder();
     const good = readFileSync(SESSIONS[1] as string, 'utf8').split('\n')[3] as string;
     const bytes = new Uint8Array([
