@@ -6,7 +6,7 @@
 import { excerptOf, type LineSink } from '../core/lines.js';
 import type { CostRecord } from '../core/fields.js';
 import type { SpendScanner } from '../core/scan.js';
-import type { DedupeSet } from './dedupe.js';
+import type { Counted, DedupeSet } from './dedupe.js';
 import type { FormatRecord, LineFormat } from './formats/index.js';
 
 export class FormatSink implements LineSink {
@@ -40,18 +40,22 @@ export class FormatSink implements LineSink {
     let refused: string | null = null;
     for (const record of parsed.records) {
       const key = record.dedupeKey;
-      // Counted already (a resumed session's copy, or the same turn written twice): not again.
-      if (key !== null && this.seen.has(key)) continue;
-      const why = this.scanner.countRecord(this.costRecord(record));
+      const usage = usageOf(record);
+      const before = key === null ? undefined : this.seen.get(key);
+      // Counted already (a streamed snapshot, a resumed session's copy): only what it adds.
+      const part = before === undefined ? record : growth(record, usage, before);
+      if (part === null) continue;
+      const why = this.scanner.countRecord(this.costRecord(part));
       if (why !== null) {
         refused ??= why;
         continue;
       }
       counted++;
-      if (key !== null) this.seen.add(key, record.timeMs);
+      if (key !== null)
+        this.seen.set(key, record.timeMs, before === undefined ? usage : larger(usage, before));
     }
     if (refused !== null) this.malformed(lineNo, refused, excerptOf(bytes, start, end));
-    // A line whose every call was counted before is read, and skipped.
+    // A line whose every call was counted before, in full, is read and skipped.
     else if (counted === 0) totals.skipped_lines++;
   }
 
@@ -83,4 +87,45 @@ export class FormatSink implements LineSink {
       stormText: null,
     };
   }
+}
+
+/** What a record counts for, as the DedupeSet remembers it. */
+function usageOf(r: FormatRecord): Counted {
+  const read = r.cacheReadTokens ?? 0;
+  const w5 = r.cacheWrite5mTokens ?? 0;
+  const w1 = r.cacheWrite1hTokens ?? 0;
+  const input = r.inputTokens ?? 0;
+  return [Math.max(0, input - read - w5 - w1), r.outputTokens ?? 0, read, w5, w1, r.cost ?? -1];
+}
+
+function larger(a: Counted, b: Counted): Counted {
+  return [
+    Math.max(a[0], b[0]),
+    Math.max(a[1], b[1]),
+    Math.max(a[2], b[2]),
+    Math.max(a[3], b[3]),
+    Math.max(a[4], b[4]),
+    Math.max(a[5], b[5]),
+  ];
+}
+
+/**
+ * What a later copy of a counted call adds (tokens it shows beyond those counted), or null when
+ * it adds nothing: a pure copy. A logged cost adds what it exceeds the one counted by; a copy
+ * whose cost was not logged both times is priced from the tokens it adds.
+ */
+function growth(r: FormatRecord, now: Counted, before: Counted): FormatRecord | null {
+  const d = (i: number): number => Math.max(0, (now[i] as number) - (before[i] as number));
+  const [input, output, read, w5, w1] = [d(0), d(1), d(2), d(3), d(4)];
+  const cost = now[5] >= 0 && before[5] >= 0 ? d(5) : null;
+  if (input + output + read + w5 + w1 === 0 && (cost === null || cost === 0)) return null;
+  return {
+    ...r,
+    cost,
+    inputTokens: input + read + w5 + w1,
+    outputTokens: output,
+    cacheReadTokens: read,
+    cacheWrite5mTokens: w5,
+    cacheWrite1hTokens: w1,
+  };
 }

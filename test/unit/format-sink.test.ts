@@ -88,7 +88,11 @@ const priceOf = (
   ).total_price;
 const micros = (usd: number): number => Math.round(usd * 1e6);
 // The fixtures' three API calls (Anthropic's raw usage).
-const A = micros(priceOf('claude-sonnet-4-5-20250929', 4, 0, 12_000, 0, 120));
+// A streamed: its first snapshot (8 output tokens) is counted, then what the final one adds.
+const A_FINAL = micros(priceOf('claude-sonnet-4-5-20250929', 4, 0, 12_000, 0, 120));
+const A =
+  micros(priceOf('claude-sonnet-4-5-20250929', 4, 0, 12_000, 0, 8)) +
+  micros(priceOf('claude-sonnet-4-5-20250929', 0, 0, 0, 0, 112));
 const B = micros(priceOf('claude-sonnet-4-5-20250929', 6, 12_000, 1_000, 2_000, 450));
 const C_ESTIMATE = micros(priceOf('claude-opus-4-1-20250805', 10, 15_000, 500, 0, 800));
 const C_LOGGED = 123_400;
@@ -100,13 +104,15 @@ describe('claude-code through the scanner', () => {
     ['max: the larger', 'max', A + B + Math.max(C_LOGGED, C_ESTIMATE)],
   ] as [string, CostPolicy, number][])('%s', (_, policy, expected) => {
     const { today, totals } = scan('claude-code', SESSIONS, policy);
-    // each call once: the turn written twice in one file, and the turn copied into the resumed session
-    expect(totals.records).toBe(3);
+    // each call once: the streamed turn at its final snapshot (the first, then what the last
+    // adds), and the turn copied into the resumed session not again
+    expect(totals.records).toBe(4);
     expect(today).toBe(expected);
-    // summary x2, user turns x3, the two copies
-    expect(totals.skipped_lines).toBe(7);
+    expect(Math.abs(A - A_FINAL)).toBeLessThanOrEqual(1);
+    // summary x2, user turns x3, the copy
+    expect(totals.skipped_lines).toBe(6);
     expect(totals.malformed).toBe(0);
-    expect(totals.uncosted_lines).toBe(2);
+    expect(totals.uncosted_lines).toBe(3);
   });
   it('the same call in a later check (the set kept across checks) is not counted again', () => {
     const first = scan('claude-code', [SESSIONS[0] as string]);
@@ -164,36 +170,89 @@ describe('otel-genai and litellm through the scanner', () => {
 });
 
 describe('DedupeSet', () => {
+  const u = (output: number, cost = -1): [number, number, number, number, number, number] => [
+    4,
+    output,
+    0,
+    12_000,
+    0,
+    cost,
+  ];
   it('remembers keys, forgets those older than the horizon, and keeps at most its capacity', () => {
     const set = new DedupeSet(1000, 3);
-    set.add('a', 100);
-    set.add('b', 2000);
-    expect([set.has('a'), set.has('b'), set.has('c')]).toEqual([true, true, false]);
+    set.set('a', 100, u(1));
+    set.set('b', 2000, u(2));
+    expect([set.get('a'), set.get('b'), set.get('c')]).toEqual([u(1), u(2), undefined]);
     set.forget(1500);
-    expect([set.has('a'), set.has('b')]).toEqual([false, true]);
-    for (const k of ['c', 'd', 'e']) set.add(k, 3000);
+    expect([set.get('a'), set.get('b')]).toEqual([undefined, u(2)]);
+    for (const k of ['c', 'd', 'e']) set.set(k, 3000, u(3));
     // capacity 3: the first remembered ("b") dropped first
-    expect(['b', 'c', 'd', 'e'].map((k) => set.has(k))).toEqual([false, true, true, true]);
+    expect(['b', 'c', 'd', 'e'].map((k) => set.get(k) !== undefined)).toEqual([false, true, true, true]);
     expect(set.size).toBe(3);
   });
   it.each([
     ['missing', undefined],
     ['not an object', 'x'],
-    ['lengths differ', { hashes: [1, 2], times: [1] }],
-    ['a hash not a safe integer', { hashes: [1.5], times: [1] }],
-    ['a time not finite', { hashes: [1], times: [null] }],
+    ['lengths differ', { hashes: [1, 2], times: [1], usage: [] }],
+    ['no usage', { hashes: [1], times: [1] }],
+    ['a hash not a safe integer', { hashes: [1.5], times: [1], usage: u(1) }],
+    ['a time not finite', { hashes: [1], times: [null], usage: u(1) }],
+    ['a negative count', { hashes: [1], times: [1], usage: [-4, 1, 0, 0, 0, -1] }],
   ])('a saved set that does not fit (%s) starts empty', (_, saved) => {
     expect(DedupeSet.fromState(saved, 1000).size).toBe(0);
   });
   it('toState / fromState round trip, cut to the capacity (the newest kept)', () => {
     const set = new DedupeSet(10_000);
-    for (let k = 0; k < 10; k++) set.add(`msg_${k}:req_${k}`, k);
+    for (let k = 0; k < 10; k++) set.set(`msg_${k}:req_${k}`, k, u(k, k / 100));
     const back = DedupeSet.fromState(JSON.parse(JSON.stringify(set.toState())), 10_000, 4);
     expect(back.size).toBe(4);
-    expect([back.has('msg_5:req_5'), back.has('msg_6:req_6'), back.has('msg_9:req_9')]).toEqual([
-      false,
-      true,
-      true,
+    expect([back.get('msg_5:req_5'), back.get('msg_6:req_6'), back.get('msg_9:req_9')]).toEqual([
+      undefined,
+      u(6, 0.06),
+      u(9, 0.09),
     ]);
+  });
+});
+
+describe('copies of one call: counted once, at the largest', () => {
+  const line = (output: number, extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({
+      type: 'assistant',
+      sessionId: 's',
+      requestId: 'req_1',
+      timestamp: '2026-11-30T11:00:00Z',
+      message: {
+        id: 'msg_1',
+        model: 'claude-sonnet-4-5-20250929',
+        usage: { input_tokens: 10, output_tokens: output },
+      },
+      ...extra,
+    });
+  const run = (policy: CostPolicy, ...texts: string[]) =>
+    scan('claude-code', [new TextEncoder().encode(`${texts.join('\n')}\n`)], policy);
+  const price = (input: number, output: number) =>
+    micros(priceOf('claude-sonnet-4-5-20250929', input, 0, 0, 0, output));
+  it.each([
+    ['a smaller copy after the final one adds nothing', [100, 5], price(10, 100), 1, 1],
+    [
+      'growing snapshots add what they grow by',
+      [5, 50, 100],
+      price(10, 5) + price(0, 45) + price(0, 50),
+      3,
+      0,
+    ],
+    ['the same snapshot three times: once', [7, 7, 7], price(10, 7), 1, 2],
+  ] as [string, number[], number, number, number][])('%s', (_, outputs, expected, records, skipped) => {
+    const { today, totals } = run('estimated', ...outputs.map((o) => line(o)));
+    expect([today, totals.records, totals.skipped_lines]).toEqual([expected, records, skipped]);
+  });
+  it('a logged costUSD that grows: what it grows by; the same: nothing more', () => {
+    const { today, totals } = run(
+      'reported',
+      line(5, { costUSD: 0.01 }),
+      line(50, { costUSD: 0.03 }),
+      line(50, { costUSD: 0.03 }),
+    );
+    expect([today, totals.records, totals.skipped_lines]).toEqual([30_000, 2, 1]);
   });
 });

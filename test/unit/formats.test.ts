@@ -68,7 +68,8 @@ describe('claude-code: the session files', () => {
     expect(s1).toEqual([
       SKIP,
       SKIP,
-      records(first),
+      // the response streamed: its first snapshot has 8 output tokens, the last 120
+      records({ ...first, outputTokens: 8 }),
       records({ ...first, timeMs: Date.parse('2026-11-30T09:00:04.980Z') }),
       SKIP,
       records({ ...split, agent: '5f0c8a52-3a41-4d8e-9f0b-2c1d7e6a9b10' }),
@@ -101,13 +102,16 @@ describe('claude-code: the session files', () => {
     expect(got).toEqual(
       records({
         ...first,
+        outputTokens: 8,
         agent: '/home/dev/shop',
         task: 'main',
         requestId: '1b5f7a2c-3e4d-4c6b-9f0a-2b3c4d5e6f70',
       }),
     );
     const deep = lineFormat('claude-code', { agent: 'message.usage.service_tier' });
-    expect(deep.parse(lines(SESSION1)[2] as string)).toEqual(records({ ...first, agent: 'standard' }));
+    expect(deep.parse(lines(SESSION1)[2] as string)).toEqual(
+      records({ ...first, outputTokens: 8, agent: 'standard' }),
+    );
   });
 });
 
@@ -156,6 +160,12 @@ describe('claude-code: lines that do not fit', () => {
     const got = format.parse(line);
     expect(got.kind).toBe('malformed');
     expect((got as { reason: string }).reason).toMatch(reason);
+  });
+  it('without a requestId (a gateway that is not Anthropic), message.id alone is the dedupe key', () => {
+    const got = format.parse(usageLine({ output_tokens: 1 }, { requestId: undefined }));
+    expect((got as { records: FormatRecord[] }).records[0]?.dedupeKey).toBe('m');
+    const none = format.parse(usageLine({ output_tokens: 1 }, { message: { usage: { output_tokens: 1 } } }));
+    expect((none as { records: FormatRecord[] }).records[0]?.dedupeKey).toBeNull();
   });
   it('a line without message.usage is skipped, not malformed', () => {
     expect(format.parse(JSON.stringify({ type: 'user', message: { role: 'user', content: 'hi' } }))).toEqual(

@@ -28,6 +28,16 @@ const DEFAULTS: Record<RenameableField, string | null> = {
   request_id: 'requestId',
 };
 
+/**
+ * One API response: Claude Code writes it once per content block as it streams, and again into a
+ * resumed session's file (ccusage dedupes by the same pair). Gateways that are not Anthropic's
+ * write no requestId: then message.id alone, unique per response
+ * (https://github.com/ccusage/ccusage/pull/985).
+ */
+function dedupeKeyOf(messageId: string, requestId: string | null): string {
+  return requestId === null ? messageId : `${messageId}:${requestId}`;
+}
+
 export function claudeCode(fields: Partial<Record<string, string>>): LineFormat {
   const path = (field: RenameableField): string | null =>
     (Object.hasOwn(fields, field) ? fields[field] : undefined) ?? DEFAULTS[field];
@@ -94,12 +104,7 @@ export function claudeCode(fields: Partial<Record<string, string>>): LineFormat 
         agent: paths.agent === null ? null : label(at(object, paths.agent)),
         task: paths.task === null ? null : label(at(object, paths.task)),
         requestId,
-        // The same message is written again by a resumed session (and sometimes twice in one
-        // file): the API call is one (ccusage dedupes by the same pair).
-        dedupeKey:
-          messageId !== null && label(own(object, 'requestId')) !== null
-            ? `${messageId}:${label(own(object, 'requestId'))}`
-            : null,
+        dedupeKey: messageId === null ? null : dedupeKeyOf(messageId, label(own(object, 'requestId'))),
       };
       return { kind: 'records', records: [record] };
     },
