@@ -42,8 +42,10 @@ heartbeat:
 const CLAUDE_CODE = `${HEADER}
 # Claude Code (and the Claude Agent SDK) writes every session as JSONL under
 # ~/.claude/projects/<project>/<session>.jsonl; assistant turns carry the API's token usage.
-# If you set CLAUDE_CONFIG_DIR, Claude Code writes under $CLAUDE_CONFIG_DIR/projects instead:
-# put that folder here. On a Pro or Max plan these are API-equivalent figures, not a bill.
+# If you set CLAUDE_CONFIG_DIR, Claude Code writes under $CLAUDE_CONFIG_DIR/projects instead, and
+# some versions write under ~/.config/claude/projects: put the folder yours uses here (a folder
+# that does not exist makes the check blind). On a Pro or Max plan these are API-equivalent
+# figures, not a bill.
 # A turn written again (a resumed session copies it) counts once.
 log: "~/.claude/projects/**/*.jsonl"
 format: claude-code
@@ -79,11 +81,13 @@ const OTEL_GENAI = `${HEADER}
 #   exporters:
 #     file/genai:
 #       path: /var/log/otel/genai.jsonl
-#       append: true                  # the default (false) empties the file when the Collector starts
 #       rotation: { max_megabytes: 100, max_backups: 5 }
 #   service:
 #     pipelines:
 #       traces: { receivers: [otlp], exporters: [file/genai] }
+# With rotation, a full file is renamed genai-<time>.jsonl beside it (the watchdog follows the
+# rename). Without rotation, set \`append: true\` (the two do not combine), or the file is emptied
+# each time the Collector starts. Keep format json and no compression.
 # Spans with gen_ai.usage.* count; the others (HTTP, database) are skipped.
 log: /var/log/otel/genai.jsonl
 format: otel-genai
