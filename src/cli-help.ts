@@ -154,6 +154,12 @@ Exit: 0 the config is valid, 64 bad usage, 78 bad config (one line naming the fi
 The starter config is quiet for an app that has only a cost log (status: OK); edit log, limits
 and target, then run \`cost-watchdog validate\`.
 
+Presets, for the logs agents already write:
+  cost-watchdog init --preset claude-code    Claude Code sessions (~/.claude/projects/**/*.jsonl)
+  cost-watchdog init --preset otel-genai     an OpenTelemetry Collector's file exporter (GenAI spans)
+  cost-watchdog init --preset litellm        LiteLLM's standard logging payload as JSON lines
+  cost-watchdog init --preset cost-control   an app on the Cost Control tracker (the default)
+
 Exit: 0 written, 1 the file exists or cannot be written, 64 bad usage.`,
   },
 };

@@ -115,7 +115,10 @@ function program(): Command {
     'print the resolved config as JSON',
   );
 
-  lazyCommand(cli, 'init', async () => (await import('./commands/init.js')).initCommand);
+  lazyCommand(cli, 'init', async () => (await import('./commands/init.js')).initCommand).option(
+    '--preset <name>',
+    'a starter config for: claude-code, otel-genai, litellm, cost-control (the default)',
+  );
 
   return cli;
 }

@@ -82,7 +82,8 @@ function isRates(value: unknown): value is ModelRates {
   const ok = (r: unknown): boolean =>
     r !== null &&
     typeof r === 'object' &&
-    ['input', 'output', 'cached', 'request'].every(
+    // A cache saved before cache-write rates has none: those models are looked up again.
+    ['input', 'output', 'cached', 'cacheWrite', 'cacheWrite1h', 'request'].every(
       (k) => typeof (r as Record<string, unknown>)[k] === 'number',
     );
   return (

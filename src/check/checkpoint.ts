@@ -76,6 +76,8 @@ const totalsSchema = z
     malformed: count,
     future_lines: count,
     uncosted_lines: count,
+    // Added with the formats (issue 13): a checkpoint saved before has none.
+    skipped_lines: count.optional().transform((v) => v ?? 0),
     newest_ms: count,
     malformed_samples: z.array(sampleSchema),
     zero_cost_lines: jsonNumber.catch(() => newTotals().zero_cost_lines),

@@ -1,11 +1,12 @@
-// `init`: write the commented starter config (watchdog.example.yaml) where -c points, never over
-// an existing file.
+// `init`: write the commented starter config (watchdog.example.yaml, or a preset for the log an
+// agent already writes: init-presets.ts) where -c points, never over an existing file.
 import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { configPath } from '../config/index.js';
-import { EXIT, FailureError } from '../errors.js';
+import { EXIT, FailureError, UsageError } from '../errors.js';
 import { makeDirs } from '../effects/store.js';
 import { packageFile } from '../install.js';
+import { isPreset, PRESETS, presetText } from './init-presets.js';
 
 function exampleConfig(): string {
   // The example ships at the package root.
@@ -16,11 +17,17 @@ function exampleConfig(): string {
 
 export interface InitOptions {
   config?: string;
+  preset?: string;
 }
 
 export async function initCommand(options: InitOptions): Promise<number> {
+  const preset = options.preset ?? 'cost-control';
+  if (!isPreset(preset)) {
+    const name = JSON.stringify(preset.length > 40 ? `${preset.slice(0, 40)}…` : preset);
+    throw new UsageError(`init: unknown preset ${name} (presets: ${PRESETS.join(', ')})`);
+  }
   const file = configPath(options.config, process.env, process.cwd());
-  const text = exampleConfig();
+  const text = preset === 'cost-control' ? exampleConfig() : presetText(preset);
   let fd: number;
   try {
     makeDirs(path.dirname(file));
@@ -42,9 +49,10 @@ export async function initCommand(options: InitOptions): Promise<number> {
   } finally {
     closeSync(fd);
   }
+  const next = preset === 'cost-control' ? 'set log, limits and target for your app' : 'check log and limits';
   process.stdout.write(
-    `wrote ${file}\nnext: set log, limits and target for your app, then run \`cost-watchdog ` +
-      `validate -c ${file}\` and \`cost-watchdog run -c ${file}\`\n`,
+    `wrote ${file}${preset === 'cost-control' ? '' : ` (preset ${preset})`}\nnext: ${next}, then run ` +
+      `\`cost-watchdog validate -c ${file}\` and \`cost-watchdog run -c ${file}\`\n`,
   );
   return EXIT.OK;
 }

@@ -38,6 +38,12 @@ export interface CostRecord {
   inputTokens: number | null;
   outputTokens: number | null;
   cachedTokens: number | null;
+  /**
+   * Cache writes (part of inputTokens, like cachedTokens), at the default (5-minute) and the
+   * 1-hour rate: only the formats that log them (src/sources/) set them; null on the JSONL path.
+   */
+  cacheWriteTokens: number | null;
+  cacheWrite1hTokens: number | null;
   model: string | null;
   provider: string | null;
   agent: string | null;

@@ -104,6 +104,8 @@ export function recordOfObject(
     inputTokens,
     outputTokens,
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
+    cacheWriteTokens: null,
+    cacheWrite1hTokens: null,
     model,
     provider,
     agent,

@@ -3,16 +3,24 @@
 // a few multiplications. The price table itself is loaded by prices-table.ts, only when a line
 // needs an estimate.
 //
-// Token counts follow the price table's convention: input tokens include the cached ones, which
-// are billed at the cached rate instead. A line with more cached than input tokens clearly counts
-// them apart (Anthropic's style), and then both are billed in full.
+// Token counts follow the price table's convention: input tokens include the cached ones (read
+// from the cache, and written to it), which are billed at their own rates instead: a cache read
+// at cache_read_mtok, a write at cache_write_mtok (Anthropic: 1.25x input, for 5 minutes) and a
+// 1-hour write at cache_write_1h_mtok (2x), as @pydantic/genai-prices' Anthropic usage mapping
+// adds cache_read_input_tokens and cache_creation_input_tokens to input_tokens. A line with more
+// cached than input tokens clearly counts them apart (Anthropic's style), and then both are
+// billed in full.
 import { idHashOfString } from './storms.js';
 
-/** USD per token (input, output, cached input) and per request. */
+/** USD per token (input, output, cached input, cache writes) and per request. */
 export interface TokenRates {
   input: number;
   output: number;
   cached: number;
+  /** A token written to the cache (the default, 5-minute, write): cache_write_mtok, else input. */
+  cacheWrite: number;
+  /** A token written to the 1-hour cache: cache_write_1h_mtok, else cacheWrite. */
+  cacheWrite1h: number;
   request: number;
 }
 
@@ -70,22 +78,33 @@ export function ratesFromTable(
   if (usable.length === 0) return null;
   const starts = new Set<number>();
   for (const p of usable) {
-    for (const key of ['input_mtok', 'output_mtok', 'cache_read_mtok']) {
+    for (const key of [
+      'input_mtok',
+      'output_mtok',
+      'cache_read_mtok',
+      'cache_write_mtok',
+      'cache_write_1h_mtok',
+    ]) {
       const value = priceValue(p[key]);
       if (typeof value === 'object') for (const tier of value.tiers) starts.add(tier.start);
     }
   }
   const at = (inputTokens: number): TokenRates => {
-    const rates: TokenRates = { input: 0, output: 0, cached: 0, request: 0 };
+    const rates: TokenRates = { input: 0, output: 0, cached: 0, cacheWrite: 0, cacheWrite1h: 0, request: 0 };
     for (const p of usable) {
       const input = perMillionAt(priceValue(p.input_mtok), inputTokens) ?? 0;
       const output = perMillionAt(priceValue(p.output_mtok), inputTokens) ?? 0;
       // No cached price: cached tokens cost what input tokens cost (never less than known).
       const cached = perMillionAt(priceValue(p.cache_read_mtok), inputTokens) ?? input;
+      // No write price: a write costs what input costs, as the price table prices it then.
+      const write = perMillionAt(priceValue(p.cache_write_mtok), inputTokens) ?? input;
+      const write1h = perMillionAt(priceValue(p.cache_write_1h_mtok), inputTokens) ?? write;
       const requests = priceValue(p.requests_kcount);
       rates.input = Math.max(rates.input, input / 1e6);
       rates.output = Math.max(rates.output, output / 1e6);
       rates.cached = Math.max(rates.cached, cached / 1e6);
+      rates.cacheWrite = Math.max(rates.cacheWrite, write / 1e6);
+      rates.cacheWrite1h = Math.max(rates.cacheWrite1h, write1h / 1e6);
       rates.request = Math.max(rates.request, typeof requests === 'number' ? requests / 1000 : 0);
     }
     return rates;
@@ -101,6 +120,9 @@ export function ratesFromConfig(price: { input: number; output: number; cached: 
       input: price.input / 1e6,
       output: price.output / 1e6,
       cached: (price.cached ?? price.input) / 1e6,
+      // The config names no write price: writes at the input price.
+      cacheWrite: price.input / 1e6,
+      cacheWrite1h: price.input / 1e6,
       request: 0,
     },
     tiers: [],
@@ -149,19 +171,52 @@ export function ratesFor(model: ModelRates, inputTokens: number): TokenRates {
   return rates;
 }
 
-/** The estimated cost of one call, USD. */
-export function estimateWith(rates: TokenRates, input: number, output: number, cached: number): number {
-  const uncached = cached <= input ? input - cached : input;
-  return uncached * rates.input + cached * rates.cached + output * rates.output + rates.request;
+/**
+ * The estimated cost of one call, USD. `write` and `write1h` are cache writes (5-minute and
+ * 1-hour), part of `input` like `cached` (0 for lines of the app's own JSONL log).
+ */
+export function estimateWith(
+  rates: TokenRates,
+  input: number,
+  output: number,
+  cached: number,
+  write = 0,
+  write1h = 0,
+): number {
+  const apart = cached + write + write1h;
+  const uncached = apart <= input ? input - apart : input;
+  return (
+    uncached * rates.input +
+    cached * rates.cached +
+    write * rates.cacheWrite +
+    write1h * rates.cacheWrite1h +
+    output * rates.output +
+    rates.request
+  );
 }
 
-export function estimate(model: ModelRates, input: number, output: number, cached: number): number {
-  return estimateWith(ratesFor(model, input), input, output, cached);
+export function estimate(
+  model: ModelRates,
+  input: number,
+  output: number,
+  cached: number,
+  write = 0,
+  write1h = 0,
+): number {
+  return estimateWith(ratesFor(model, input), input, output, cached, write, write1h);
 }
 
 /** The cost of tokens of a model without a price: all of them at the unpriced rate. */
-export function unpricedCost(perMillion: number, input: number, output: number, cached: number): number {
-  const tokens = (cached <= input ? input : input + cached) + output;
+export function unpricedCost(
+  perMillion: number,
+  input: number,
+  output: number,
+  cached: number,
+  write = 0,
+  write1h = 0,
+): number {
+  const apart = cached + write + write1h;
+  const tokens = (apart <= input ? input : input + apart) + output;
   return (tokens * perMillion) / 1e6;
 }
 
@@ -172,6 +227,8 @@ const NOT_LOOKED_UP = 0;
 const FLAT = 1;
 const TIERED = 2;
 const UNPRICED = 3;
+/** Rates kept per model id: input, output, cached, request, cache write, 1-hour cache write. */
+const RATES = 6;
 
 /** Names without a label id kept by name in a PriceBook; past this, unpriced ones by hash (see estimate). */
 export const NAMES_KEPT = 4096;
@@ -224,12 +281,13 @@ export class PriceBook {
     capacity: number,
   ) {
     this.kind = new Int8Array(capacity);
-    this.rates = new Float64Array(capacity * 4);
+    this.rates = new Float64Array(capacity * RATES);
   }
 
   /**
    * The estimated cost of a line, USD, or -1 when its model has no price. `modelId` and
-   * `providerId` are label ids (-2: the line has none; -1: a name without an id).
+   * `providerId` are label ids (-2: the line has none; -1: a name without an id). `write` and
+   * `write1h` are cache writes (part of `input`, like `cached`).
    */
   estimate(
     modelId: number,
@@ -239,24 +297,29 @@ export class PriceBook {
     input: number,
     output: number,
     cached: number,
+    write = 0,
+    write1h = 0,
   ): number {
     if (model === null) return -1;
     if (modelId >= 0 && providerId === -2) {
       let kind = this.kind[modelId] as number;
       if (kind === NOT_LOOKED_UP) kind = this.remember(modelId, this.find(model, null));
       if (kind === FLAT) {
-        const at = modelId * 4;
+        const at = modelId * RATES;
         const r = this.rates;
-        const uncached = cached <= input ? input - cached : input;
+        const apart = cached + write + write1h;
+        const uncached = apart <= input ? input - apart : input;
         return (
           uncached * (r[at] as number) +
           cached * (r[at + 2] as number) +
           output * (r[at + 1] as number) +
-          (r[at + 3] as number)
+          (r[at + 3] as number) +
+          write * (r[at + 4] as number) +
+          write1h * (r[at + 5] as number)
         );
       }
       if (kind === UNPRICED) return -1;
-      return estimate(this.tiered[modelId] as ModelRates, input, output, cached);
+      return estimate(this.tiered[modelId] as ModelRates, input, output, cached, write, write1h);
     }
     const key =
       modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
@@ -271,7 +334,7 @@ export class PriceBook {
       if (hash >= 0 && rates === null) this.unpricedHashes.add(hash);
       else this.byKey.set(key, rates);
     }
-    return rates === null ? -1 : estimate(rates, input, output, cached);
+    return rates === null ? -1 : estimate(rates, input, output, cached, write, write1h);
   }
 
   private find(model: string, provider: string | null): ModelRates | null {
@@ -291,11 +354,13 @@ export class PriceBook {
       this.kind[id] = TIERED;
       return TIERED;
     }
-    const at = id * 4;
+    const at = id * RATES;
     this.rates[at] = rates.base.input;
     this.rates[at + 1] = rates.base.output;
     this.rates[at + 2] = rates.base.cached;
     this.rates[at + 3] = rates.base.request;
+    this.rates[at + 4] = rates.base.cacheWrite;
+    this.rates[at + 5] = rates.base.cacheWrite1h;
     this.kind[id] = FLAT;
     return FLAT;
   }

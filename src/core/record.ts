@@ -45,6 +45,9 @@ export class LineParser extends FlatScan {
     inputTokens: null,
     outputTokens: null,
     cachedTokens: null,
+    // Never set on the JSONL path: the app's own log has no cache writes.
+    cacheWriteTokens: null,
+    cacheWrite1hTokens: null,
     model: null,
     provider: null,
     agent: null,

@@ -6,6 +6,7 @@ import { excerptOf, type LineSink } from './lines.js';
 import { MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
 import type { CostRecord } from './fields.js';
+import type { Labels } from './labels.js';
 import type { LineParser } from './record.js';
 import type { StormTracker } from './storms.js';
 
@@ -28,6 +29,8 @@ export interface ScanTotals {
   future_lines: number;
   /** Lines with token counts but no cost: counted from their tokens. */
   uncosted_lines: number;
+  /** Lines of a format (src/sources/) that are no billed call: user turns, summaries, spans without usage. */
+  skipped_lines: number;
   /** The newest line time seen, epoch ms (0 when none). */
   newest_ms: number;
   /** Lines that logged cost 0 although their tokens cost money by the price table. */
@@ -61,6 +64,7 @@ export function newTotals(): ScanTotals {
     malformed_samples: [],
     future_lines: 0,
     uncosted_lines: 0,
+    skipped_lines: 0,
     newest_ms: 0,
     zero_cost_lines: 0,
     zero_cost_micros: 0,
@@ -166,6 +170,19 @@ export class SpendScanner {
     if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));
   }
 
+  /** The label ids of this scanner's parser: a record counted by countRecord() uses them. */
+  get labels(): Labels {
+    return this.parser.labels;
+  }
+
+  /**
+   * Count a record made elsewhere (a line of another format: src/sources/format-sink.ts), or say
+   * why it cannot be counted (then nothing is).
+   */
+  countRecord(record: CostRecord): string | null {
+    return this.count(record);
+  }
+
   /** Count a record, or say why it cannot be (its cost above cost.max_line_usd): then nothing is counted. */
   private count(parsed: CostRecord): string | null {
     let timeMs = parsed.timeMs;
@@ -218,7 +235,11 @@ export class SpendScanner {
     const input = record.inputTokens ?? 0;
     const output = record.outputTokens ?? 0;
     const cached = record.cachedTokens ?? 0;
-    if (input === 0 && output === 0 && cached === 0) return microsOf(reported ?? 0, max, 'cost');
+    // Cache writes come only from the formats (src/sources/): 0 on the JSONL path.
+    const write = record.cacheWriteTokens ?? 0;
+    const write1h = record.cacheWrite1hTokens ?? 0;
+    if (input === 0 && output === 0 && cached === 0 && write === 0 && write1h === 0)
+      return microsOf(reported ?? 0, max, 'cost');
     const estimate =
       prices === null
         ? -1
@@ -230,12 +251,14 @@ export class SpendScanner {
             input,
             output,
             cached,
+            write,
+            write1h,
           );
     if (estimate < 0) {
       const atRate = reported === null || reported === 0;
       const cost = atRate
         ? microsOf(
-            unpricedCost(this.costing.unpricedPerMillion, input, output, cached),
+            unpricedCost(this.costing.unpricedPerMillion, input, output, cached, write, write1h),
             max,
             'cost at the unpriced rate',
           )
@@ -244,7 +267,8 @@ export class SpendScanner {
       // A line naming no model, with a logged cost, has nothing to price: nothing to report.
       if (atRate || record.model !== null) {
         this.note = atRate ? NOTE_AT_RATE : NOTE_UNPRICED;
-        this.noteTokens = input + output + (cached > input ? cached : 0);
+        const apart = cached + write + write1h;
+        this.noteTokens = input + output + (apart > input ? apart : 0);
       }
       return cost;
     }

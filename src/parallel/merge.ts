@@ -56,6 +56,7 @@ export function absorbPart(
   t.malformed += p.malformed;
   t.future_lines += p.future_lines;
   t.uncosted_lines += p.uncosted_lines;
+  t.skipped_lines += p.skipped_lines;
   t.zero_cost_lines += p.zero_cost_lines;
   t.zero_cost_micros += p.zero_cost_micros;
   if (p.newest_ms > t.newest_ms) t.newest_ms = p.newest_ms;

@@ -300,6 +300,63 @@ describe('init and validate', () => {
     expect(readFileSync(ws.config, 'utf8')).toMatch(/^# state_file: state\/cost_tracker\.json$/m);
   });
 
+  it.each([
+    ['claude-code', 'log: "~/.claude/projects/**/*.jsonl"'],
+    ['otel-genai', 'log: /var/log/otel/genai.jsonl'],
+    ['litellm', 'log: /var/log/litellm/standard_logging.jsonl'],
+  ])(
+    'init --preset %s writes its starter config (log and format), and refuses to overwrite it',
+    (preset, log) => {
+      const ws = workspace();
+      rmSync(ws.config);
+      let r = cli(['init', '--preset', preset], { cwd: ws.dir });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`wrote ${ws.config} (preset ${preset})`);
+      const text = readFileSync(ws.config, 'utf8');
+      expect(text).toContain(`\n${log}\nformat: ${preset}\n`);
+      // quiet: warn and emergency levels, no target (a kill is one uncommented block away)
+      expect(text).toMatch(/^limits:\n {2}15m: \{ warn: \d+, emergency: \d+ \}$/m);
+      expect(text).not.toMatch(/^target:/m);
+      r = cli(['init', '--preset', preset], { cwd: ws.dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/already exists: not overwriting it/);
+      expect(readFileSync(ws.config, 'utf8')).toBe(text);
+    },
+  );
+
+  it('init --preset claude-code: what protects a Claude Code user, and CLAUDE_CONFIG_DIR', () => {
+    const ws = workspace();
+    rmSync(ws.config);
+    expect(cli(['init', '--preset', 'claude-code'], { cwd: ws.dir }).code).toBe(0);
+    const text = readFileSync(ws.config, 'utf8');
+    expect(text).toMatch(/CLAUDE_CONFIG_DIR/);
+    expect(text).toMatch(/^# {3}process_name: claude$/m);
+    expect(text).toMatch(/"UserPromptSubmit"/);
+  });
+
+  it('init --preset cost-control is the default starter config, and validates', () => {
+    const ws = workspace();
+    rmSync(ws.config);
+    expect(cli(['init', '--preset', 'cost-control'], { cwd: ws.dir }).code).toBe(0);
+    const preset = readFileSync(ws.config, 'utf8');
+    expect(cli(['validate'], { cwd: ws.dir }).code).toBe(0);
+    rmSync(ws.config);
+    expect(cli(['init'], { cwd: ws.dir }).code).toBe(0);
+    expect(readFileSync(ws.config, 'utf8')).toBe(preset);
+  });
+
+  it('init --preset with an unknown name: one line naming the presets, exit 64, nothing written', () => {
+    const ws = workspace();
+    rmSync(ws.config);
+    const r = cli(['init', '--preset', 'claude'], { cwd: ws.dir });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toBe(
+      'cost-watchdog: init: unknown preset "claude" ' +
+        '(presets: claude-code, otel-genai, litellm, cost-control)\n',
+    );
+    expect(existsSync(ws.config)).toBe(false);
+  });
+
   it('validate --json shows the resolved config', () => {
     const ws = workspace();
     const r = ws.run('validate', '--json');

@@ -90,7 +90,7 @@ describe('PriceBook: names without a label id', () => {
   it('past NAMES_KEPT, an unpriced name is still looked up once, and a priced one still priced', () => {
     const asked = new Map<string, number>();
     const rates = {
-      base: { input: 1e-6, output: 2e-6, cached: 1e-6, request: 0 },
+      base: { input: 1e-6, output: 2e-6, cached: 1e-6, cacheWrite: 1e-6, cacheWrite1h: 1e-6, request: 0 },
       tiers: [],
       source: 'config',
     };

@@ -1,5 +1,6 @@
 // Cost from tokens: rates derived once per model (flat, tiered, by time of day), estimates, the
 // unpriced rate, the per-model cache, and the real price table the package ships (no network).
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   estimate,
@@ -7,12 +8,13 @@ import {
   PriceBook,
   pricesInForce,
   ratesFromConfig,
+  ratesFor,
   ratesFromTable,
   type TablePrices,
   unpricedCost,
 } from '../../src/core/prices.js';
 import { Labels, MAX_LABELS } from '../../src/core/labels.js';
-import { priceLookup } from '../../src/price-table.js';
+import { loadPriceCache, priceLookup } from '../../src/price-table.js';
 
 const M = 1e6;
 
@@ -225,4 +227,101 @@ describe('the price table shipped with @pydantic/genai-prices', () => {
       expect(listed).toBeLessThanOrEqual(1);
     },
   );
+});
+
+describe('cache writes and reads, priced as @pydantic/genai-prices prices them', () => {
+  const require = createRequire(import.meta.url);
+  const table = require('@pydantic/genai-prices') as {
+    calcPrice(
+      usage: Record<string, number>,
+      model: string,
+      options: { providerId: string; timestamp: Date },
+    ): { total_price: number; model: { prices: TablePrices } };
+  };
+  const now = Date.parse('2026-11-30T09:00:00Z');
+  const lookup = priceLookup({}, now);
+  // A claude-code record (test/fixtures/formats/claude-code): Anthropic's input_tokens 6, cache
+  // reads 12,000, writes 1,000 for 5 minutes and 2,000 for an hour, output 450. The watchdog's
+  // input count includes the cache (genai-prices' convention): 15,006.
+  const turn = { input: 6 + 12_000 + 3_000, read: 12_000, w5: 1_000, w1: 2_000, output: 450 };
+  it.each([
+    ['claude-sonnet-4-5-20250929', turn],
+    ['claude-opus-4-1-20250805', turn],
+    ['claude-sonnet-4-5-20250929', { ...turn, w1: 0, w5: 3_000 }],
+    // Over 200k input tokens (cache included): the long-context tier, for every kind of token.
+    ['claude-sonnet-4-5-20250929', { input: 250_000, read: 200_000, w5: 20_000, w1: 10_000, output: 1000 }],
+  ])("%s: the estimate is the table's own price to the µ$", (model, t) => {
+    const rates = lookup(model, 'anthropic') as ModelRates;
+    const ours = estimate(rates, t.input, t.output, t.read, t.w5, t.w1);
+    const theirs = table.calcPrice(
+      {
+        input_tokens: t.input,
+        output_tokens: t.output,
+        cache_read_tokens: t.read,
+        cache_write_tokens: t.w5 + t.w1,
+        cache_write_1h_tokens: t.w1,
+      },
+      model,
+      { providerId: 'anthropic', timestamp: new Date(now) },
+    ).total_price;
+    expect(Math.round(ours * M)).toBe(Math.round(theirs * M));
+    // And by hand, from the table's rates: writes cost more than input, reads less.
+    const b = ratesFor(rates, t.input);
+    expect(b.cacheWrite).toBeCloseTo(b.input * 1.25, 12);
+    expect(b.cacheWrite1h).toBeCloseTo(b.input * 2, 12);
+    const byHand =
+      (t.input - t.read - t.w5 - t.w1) * b.input +
+      t.read * b.cached +
+      t.w5 * b.cacheWrite +
+      t.w1 * b.cacheWrite1h +
+      t.output * b.output;
+    expect(Math.round(ours * M)).toBe(Math.round(byHand * M));
+  });
+  it('the PriceBook prices writes the same, flat or tiered', () => {
+    const labels = new Labels();
+    const book = new PriceBook(lookup, MAX_LABELS);
+    for (const model of ['claude-sonnet-4-5-20250929', 'claude-haiku-4-5']) {
+      const rates = lookup(model, null) as ModelRates;
+      const id = labels.idOfString(model);
+      const got = book.estimate(id, model, -2, null, turn.input, turn.output, turn.read, turn.w5, turn.w1);
+      expect(got).toBeCloseTo(estimate(rates, turn.input, turn.output, turn.read, turn.w5, turn.w1), 12);
+      // Without writes, as on the JSONL path: what it was before.
+      expect(book.estimate(id, model, -2, null, 1000, 10, 100)).toBeCloseTo(
+        estimate(rates, 1000, 10, 100),
+        12,
+      );
+    }
+  });
+  it('a model without a write price: writes at the input price; the config names none either', () => {
+    const rates = ratesFromTable(
+      [{ input_mtok: 2, output_mtok: 8, cache_read_mtok: 0.5 }],
+      'p/m',
+    ) as ModelRates;
+    expect([rates.base.cacheWrite * M, rates.base.cacheWrite1h * M]).toEqual([2, 2]);
+    const own = ratesFromConfig({ input: 4, output: 16, cached: null });
+    expect([own.base.cacheWrite * M, own.base.cacheWrite1h * M]).toEqual([4, 4]);
+  });
+  it('unpriced: every token at the rate, writes included once', () => {
+    expect(unpricedCost(75, 15_006, 450, 12_000, 1_000, 2_000) * M).toBeCloseTo(75 * (15_006 + 450), 6);
+    // Apart from a smaller input count (Anthropic's raw style): added.
+    expect(unpricedCost(75, 6, 450, 12_000, 1_000, 2_000) * M).toBeCloseTo(75 * (6 + 15_000 + 450), 6);
+  });
+  it('a price cache saved before cache-write rates is looked up again (not read as no write price)', () => {
+    const old = {
+      tag: loadPriceCache(null, now).tag,
+      models: {
+        '\u0000claude-sonnet-4-5': {
+          base: { input: 3e-6, output: 15e-6, cached: 0.3e-6, request: 0 },
+          tiers: [],
+          source: 'anthropic/claude-sonnet-4-5',
+        },
+        '\u0000nope-model': null,
+      },
+    };
+    const loaded = loadPriceCache(old, now);
+    expect(Object.keys(loaded.models)).toEqual(['\u0000nope-model']);
+    const rates = priceLookup({}, now, loaded)('claude-sonnet-4-5', null) as ModelRates;
+    expect(rates.base.cacheWrite * M).toBeCloseTo(3.75, 9);
+    expect(Object.keys(loaded.models).sort()).toEqual(['\u0000claude-sonnet-4-5', '\u0000nope-model']);
+  });
 });

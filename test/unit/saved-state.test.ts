@@ -16,6 +16,7 @@ const totals = {
   malformed_samples: [{ file: '/l', line: 2, reason: 'not JSON', excerpt: '{' }],
   future_lines: 0,
   uncosted_lines: 0,
+  skipped_lines: 2,
   newest_ms: 1_700_000_000_000,
   zero_cost_lines: 1,
   zero_cost_micros: 5,
@@ -48,6 +49,14 @@ describe('checkpoint: what must be read for it to be used', () => {
     expect(parsed.value.current?.offset).toBe(30);
     expect(parsed.value.saved_at).toBe(checkpoint.saved_at);
     expect(parsed.value.storm_singles).toBeNull();
+  });
+
+  it('a checkpoint saved before skipped_lines (issue 13) loads, with none skipped', () => {
+    const { skipped_lines: _, ...older } = totals;
+    const parsed = parseSaved(checkpointSchema, { ...checkpoint, totals: older });
+    expect(parsed.ok && parsed.value.totals).toEqual({ ...older, skipped_lines: 0 });
+    const bad = { ...checkpoint, totals: { ...totals, skipped_lines: -1 } };
+    expect(verdict(checkpointSchema, bad)).toMatch(/totals\.skipped_lines/);
   });
 
   it.each([

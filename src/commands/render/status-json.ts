@@ -118,6 +118,8 @@ export interface StatusJson {
   warnings: { kind: FindingKind; key: string; text: string }[];
   future_lines: number;
   uncosted_lines: number;
+  /** Lines of a format that are not a billed call (user turns, summaries, spans without usage). */
+  skipped_lines: number;
   lines_counted: number;
   log: {
     path: string;
@@ -321,6 +323,7 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
     warnings: seen.findings.map((f) => ({ kind: f.kind, key: f.key, text: f.text })),
     future_lines: result.totals.future_lines,
     uncosted_lines: result.totals.uncosted_lines,
+    skipped_lines: result.totals.skipped_lines,
     lines_counted: result.totals.records,
     log: {
       path: config.log,
