@@ -13,6 +13,8 @@ import { StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';
 import { loadCursor, loadGenerations } from '../effects/log-tail.js';
 import { checkpointFile } from '../effects/state-paths.js';
+import { DedupeSet } from '../sources/dedupe.js';
+import { DEDUPE_HORIZON_MS } from '../sources/sinks.js';
 import { type FileState, loadPlaces, type PlacesBase, placesToSave, prunePlaces } from './places.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 import { loadPriceCache, type PriceCache } from '../price-table.js';
@@ -31,6 +33,8 @@ export function checkpointPath(config: Config): string {
 export type { FileState } from './places.js';
 
 export interface Loaded {
+  /** Calls of the formats counted already (claude-code's copies of a message): counted once. */
+  dedupe: DedupeSet;
   /** The base file of places the checkpoint named (null: none, or a rebuild). */
   placesBase: PlacesBase | null;
   /** Per file of the sources (absolute path): where it was read to. Empty on a rebuild. */
@@ -83,7 +87,6 @@ const totalsSchema = z
     zero_cost_lines: jsonNumber.catch(() => newTotals().zero_cost_lines),
     zero_cost_micros: jsonNumber.catch(() => newTotals().zero_cost_micros),
     unpriced: keepEntries(unpricedSchema),
-    skipped_lines: jsonNumber.catch(() => newTotals().skipped_lines),
   })
   .transform((totals) => totals as unknown as ScanTotals);
 
@@ -119,6 +122,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
   const fresh = (why: string | null): Loaded => ({
+    dedupe: new DedupeSet(DEDUPE_HORIZON_MS),
     placesBase: null,
     files: new Map(),
     ledger: new Ledger(horizon, calendar, nowMs),
@@ -174,6 +178,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
     placesBase = loadedPlaces.base;
   }
   return {
+    dedupe: DedupeSet.fromState(cp.dedupe, DEDUPE_HORIZON_MS),
     placesBase,
     files,
     ledger: restored.ledger,
@@ -216,6 +221,7 @@ export function saveCheckpoint(
     sources: sourcesKey(config.sources),
     saved_at: new Date(nowMs).toISOString(),
     ...places.part,
+    ...(loaded.dedupe.size > 0 ? { dedupe: loaded.dedupe.toState() } : {}),
     ledger: loaded.ledger.toState(),
     attribution: loaded.attribution.toState(),
     totals: loaded.totals,

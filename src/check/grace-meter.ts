@@ -5,17 +5,17 @@
 // very place (a copy of the cursors, in memory) and on each poll reads only the bytes the log
 // gained since, with the check's line parser and cost policy, rotation-aware like any read.
 // It writes nothing and needs no lock of its own.
-import { type Config, horizonSeconds, type SourceSpec } from '../config/index.js';
+import { type Config, horizonSeconds } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
-import { Labels, MAX_LABELS } from '../core/labels.js';
+import { MAX_LABELS } from '../core/labels.js';
 import { Ledger } from '../core/ledger.js';
 import { PriceBook } from '../core/prices.js';
-import { fieldTable } from '../core/fields.js';
-import { LineParser } from '../core/record.js';
 import { newTotals, SpendScanner } from '../core/scan.js';
 import { type PriceCache, priceLookup } from '../price-table.js';
 import { listSources } from '../sources/list.js';
+import type { DedupeSet } from '../sources/dedupe.js';
 import { readSources } from '../sources/read.js';
+import { SourceSinks } from '../sources/sinks.js';
 import { copyTail, type FileState } from './places.js';
 
 /** A ledger that only sums what it is given, in micro-dollars: no windows, no days. */
@@ -39,6 +39,7 @@ export interface GraceMeter {
 export interface MeterStart {
   files: ReadonlyMap<string, FileState>;
   prices: PriceCache;
+  dedupe: DedupeSet;
 }
 
 export function graceMeter(config: Config, start: MeterStart, nowMs: number = Date.now()): GraceMeter {
@@ -49,23 +50,15 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
   );
   const ledger = new SumLedger(nowMs);
   const estimates = config.cost.policy !== 'reported';
-  const labels = new Labels();
-  const parsers = new Map<string, LineParser>();
-  const parserFor = (spec: SourceSpec): LineParser => {
-    const key = JSON.stringify(spec.fields);
-    let parser = parsers.get(key);
-    if (parser === undefined) {
-      parser = new LineParser(fieldTable(spec.fields, { labels: true, tokens: estimates }), labels);
-      parsers.set(key, parser);
-    }
-    return parser;
-  };
-  const scanner = new SpendScanner(parserFor(config.sources[0]!), ledger, nowMs, newTotals(), null, {
+  // The check's calls counted already (it has saved them): a copy of one is not spend again.
+  const sinks = new SourceSinks({ labels: true, tokens: estimates }, start.dedupe);
+  const scanner = new SpendScanner(sinks.parserFor(config.sources[0]!), ledger, nowMs, newTotals(), null, {
     policy: config.cost.policy,
     prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
   });
+  sinks.countInto(scanner);
   return {
     spentMicro() {
       try {
@@ -74,12 +67,7 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
           listSources(config),
           files,
           scanner,
-          {
-            sinkFor: (spec, _file, name) => {
-              scanner.use(parserFor(spec));
-              return scanner.sinkFor(name);
-            },
-          },
+          { sinkFor: (spec, _file, name) => sinks.sinkFor(spec, name) },
           { nowMs: Date.now(), savedAtMs: null, horizonMs: horizonSeconds(config) * 1000 },
         );
         files = read.files;

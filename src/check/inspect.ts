@@ -1,20 +1,19 @@
 // Read: take what the log gained since the checkpoint and recompute spend, windows and
 // signals. With `save`, the new checkpoint is written (the caller holds the lock); without it
 // nothing is written (status, run --dry-run).
-import { type Config, horizonSeconds, type SourceSpec } from '../config/index.js';
+import { type Config, horizonSeconds } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
 import { stormSignal } from '../core/findings/index.js';
-import { Labels, MAX_LABELS } from '../core/labels.js';
+import { MAX_LABELS } from '../core/labels.js';
 import { assess, type WindowStatus } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';
 import { PriceBook } from '../core/prices.js';
-import { fieldTable } from '../core/fields.js';
-import { LineParser } from '../core/record.js';
 import { type Costing, SpendScanner } from '../core/scan.js';
 import { priceLookup } from '../price-table.js';
 import { startParallelScan } from '../parallel/index.js';
 import { listSources } from '../sources/list.js';
 import { isSingleLog, readSources } from '../sources/read.js';
+import { SourceSinks } from '../sources/sinks.js';
 import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
 import type { CheckResult } from './types.js';
 
@@ -38,20 +37,10 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
   };
-  // One Labels for every parser: the PriceBook and the Attribution know models by its ids.
-  const labels = new Labels();
-  const parsers = new Map<string, LineParser>();
-  const parserFor = (spec: SourceSpec): LineParser => {
-    const key = JSON.stringify(spec.fields);
-    let parser = parsers.get(key);
-    if (parser === undefined) {
-      parser = new LineParser(fieldTable(spec.fields, tableOptions), labels);
-      parsers.set(key, parser);
-    }
-    return parser;
-  };
+  const sinks = new SourceSinks(tableOptions, loaded.dedupe);
+  loaded.dedupe.forget(nowMs);
   const scanner = new SpendScanner(
-    parserFor(config.sources[0]!),
+    sinks.parserFor(config.sources[0]!),
     loaded.ledger,
     nowMs,
     loaded.totals,
@@ -59,6 +48,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     costing,
     storms,
   );
+  sinks.countInto(scanner);
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
   const zeroMicrosBefore = loaded.totals.zero_cost_micros;
@@ -71,15 +61,12 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     loaded.files,
     scanner,
     {
-      sinkFor: (spec, _file, name) => {
-        scanner.use(parserFor(spec));
-        return scanner.sinkFor(name);
-      },
+      sinkFor: (spec, _file, name) => sinks.sinkFor(spec, name),
       // A whole large log to read: a second thread reads its second part (src/parallel/).
       // (One log only: the helper thread counts no source, and many files are small.)
       whole: (file) => {
         if (file.spec.format !== 'jsonl' || !isSingleLog(config)) return null;
-        scanner.use(parserFor(file.spec));
+        scanner.use(sinks.parserFor(file.spec));
         const helper = startParallelScan(scanner, lookup, {
           file: file.path,
           nowMs,
@@ -153,6 +140,6 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
             longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))),
           },
     ledger: loaded.ledger,
-    meterStart: { files: read.files, prices: loaded.prices },
+    meterStart: { files: read.files, prices: loaded.prices, dedupe: loaded.dedupe },
   };
 }

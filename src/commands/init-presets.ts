@@ -11,7 +11,7 @@ export function isPreset(name: string): name is Preset {
 }
 
 const HEADER = `# cost-watchdog configuration. Check it with: cost-watchdog validate -c <this file>
-# Relative paths resolve against this file's folder; ~ in log: is your home folder.
+# Relative paths resolve against this file's folder; a leading ~/ is your home folder.
 # Durations: 30s, 15m, 1h. Reference: docs/configuration.md
 `;
 
@@ -61,14 +61,15 @@ limits:
 # Claude Code does not read this flag by itself. What protects you: the alerts (Slack, the
 # journal), and either
 #  - a hook that refuses new prompts while the flag exists (a hook's exit 2 blocks), in
-#    ~/.claude/settings.json, with the flag's absolute path:
+#    ~/.claude/settings.json:
 #      { "hooks": { "UserPromptSubmit": [ { "hooks": [ { "type": "command", "command":
-#          "test ! -e /path/to/state/cost_emergency.flag || { echo 'spend paused' >&2; exit 2; }"
+#          "test ! -e ~/.claude/cost_emergency.flag || { echo 'spend paused' >&2; exit 2; }"
 #      } ] } ] } }
 #    (the same under "PreToolUse" also stops a running session between tool calls), or
 #  - a kill level with the target below: your \`claude\` processes are stopped (SIGTERM, then
 #    SIGKILL after the grace).
-flag_file: state/cost_emergency.flag
+# (In ~/.claude, which Claude Code makes: the flag's folder is never created by the watchdog.)
+flag_file: ~/.claude/cost_emergency.flag
 # target:
 #   process_name: claude
 #   grace: 5s

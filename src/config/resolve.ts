@@ -24,7 +24,7 @@ import {
   resolveBurnRate,
   resolveRetryStorm,
 } from './sections/storms.js';
-import { resolveSources, type SourceSpec } from './sections/sources.js';
+import { expandHome, resolveSources, type SourceSpec } from './sections/sources.js';
 import { resolveTarget, type TargetConfig } from './sections/target.js';
 import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
 import { resolveWatch, type WatchConfig } from './sections/watch.js';
@@ -86,7 +86,7 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
 
 function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const dir = path.dirname(file);
-  const abs = (p: string): string => path.resolve(dir, p);
+  const abs = (p: string): string => path.resolve(dir, expandHome(p, env));
   const { windows, problems: windowProblems } = resolveWindows(raw.limits);
   const { appState, problems: appStateProblems } = resolveAppState(raw.app_state, windows);
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);

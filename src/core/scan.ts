@@ -39,8 +39,6 @@ export interface ScanTotals {
   zero_cost_micros: number;
   /** Models with tokens but no price, by name ("(no model)" for lines that name none). */
   unpriced: Record<string, UnpricedModel>;
-  /** Lines of a format that are not billed calls (a user turn, a summary, a duplicate): not counted. */
-  skipped_lines: number;
 }
 
 export interface UnpricedModel {
@@ -69,7 +67,6 @@ export function newTotals(): ScanTotals {
     zero_cost_lines: 0,
     zero_cost_micros: 0,
     unpriced: {},
-    skipped_lines: 0,
   };
 }
 

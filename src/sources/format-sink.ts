@@ -19,6 +19,7 @@ export class FormatSink implements LineSink {
   ) {}
 
   line(bytes: Uint8Array, start: number, end: number, lineNo: number): void {
+    this.scanner.lines++;
     let text: string;
     try {
       text = this.decoder.decode(bytes.subarray(start, end));

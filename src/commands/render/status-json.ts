@@ -65,8 +65,6 @@ export interface StatusJson {
   last_run: { at: string; age_seconds: number | null; mode: string; ok: boolean | null } | null;
   malformed_lines: number;
   malformed_samples: MalformedSample[];
-  /** Lines of a format that are not billed calls (user turns, summaries, duplicates). */
-  skipped_lines: number;
   /** Each file of the sources (path relative to the config's folder). */
   sources: SourceReport[];
   cost: {
@@ -244,7 +242,6 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
           }
         : null,
     malformed_lines: result.totals.malformed,
-    skipped_lines: result.totals.skipped_lines,
     sources: result.sources,
     malformed_samples: result.totals.malformed_samples,
     cost: {

@@ -72,7 +72,8 @@ export interface SourcesRaw {
   sources?: { log: string | string[]; format: LogFormat; fields?: z.output<typeof fieldsSchema> }[];
 }
 
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+/** A leading `~/` is the home folder ($HOME, else the user's). */
+export function expandHome(p: string, env: NodeJS.ProcessEnv): string {
   if (p === '~' || p.startsWith('~/')) return path.join(env.HOME || os.homedir(), p.slice(1));
   return p;
 }
