@@ -217,3 +217,15 @@ describe('otel-genai and litellm', () => {
     expect(recent(ws.status().json)).toBeCloseTo(1 + recent(solo.status().json), 6);
   });
 });
+
+describe('init --preset', () => {
+  it.each(['claude-code', 'otel-genai', 'litellm', 'cost-control'])(
+    '%s writes a config that validates',
+    (preset) => {
+      const { ws, home } = presetWorkspace(preset);
+      const r = run(ws, home, 'validate');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(': valid');
+    },
+  );
+});
