@@ -57,7 +57,7 @@ function presetWorkspace(preset: string): { ws: Workspace; home: string } {
 }
 
 describe('claude-code', () => {
-  it('a Claude Code user in two commands: init --preset claude-code, then watch; the flag in ~/.claude', async () => {
+  it('a Claude Code user in two commands: init --preset claude-code, then watch; flag in ~/.claude', async () => {
     const { ws, home } = presetWorkspace('claude-code');
     const session = path.join(home, PROJECT, FIRST);
     writeFileSync(session, claudeLines(FIRST, Date.parse('2026-11-30T09:00:12.250Z')));
@@ -130,7 +130,7 @@ describe('claude-code', () => {
     expect(both.malformed_lines).toBe(0);
   });
 
-  it('a model without a price is loud, never $0; a line that does not fit is malformed with the reason', () => {
+  it('a model without a price is loud, never $0; a line that does not fit is malformed, with why', () => {
     const { ws, home } = presetWorkspace('claude-code');
     const turn = {
       type: 'assistant',
