@@ -57,7 +57,7 @@ function presetWorkspace(preset: string): { ws: Workspace; home: string } {
 }
 
 describe('claude-code', () => {
-  it('a Claude Code user in two commands: init --preset claude-code, then watch; flag in ~/.claude', async () => {
+  it('a Claude Code user in two commands: init --preset claude-code, then watch', async () => {
     const { ws, home } = presetWorkspace('claude-code');
     const session = path.join(home, PROJECT, FIRST);
     writeFileSync(session, claudeLines(FIRST, Date.parse('2026-11-30T09:00:12.250Z')));
