@@ -2,9 +2,9 @@
 // its fixed folder. A plain path that is missing is left to the reader (it may have been rotated
 // away, and its rest is still read); a glob whose fixed folder is missing makes the check blind; a
 // glob that matches nothing is said (a WARNING in status, one alert).
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { globSync } from 'tinyglobby';
+import picomatch from 'picomatch';
 import type { Config, SourceSpec } from '../config/index.js';
 
 /** Names a glob never takes as a log of its own: rotated generations and compressed copies. */
@@ -79,19 +79,7 @@ export function listSources(config: Config): Listing {
       blind.push(`cannot read the folder ${spec.base} of the log glob ${spec.written}: ${problem}`);
       continue;
     }
-    let matched: string[];
-    try {
-      matched = globSync(path.relative(spec.base, spec.pattern), {
-        cwd: spec.base,
-        absolute: true,
-        onlyFiles: true,
-        expandDirectories: false,
-        followSymbolicLinks: true,
-      });
-    } catch (error) {
-      blind.push(`cannot list the log glob ${spec.written}: ${(error as Error).message}`);
-      continue;
-    }
+    const matched = walk(spec, blind);
     matched.sort();
     let count = 0;
     for (const file of matched) {
@@ -108,4 +96,68 @@ export function listSources(config: Config): Listing {
     if (count === 0) empty.push(spec.written);
   }
   return { files, blind, empty };
+}
+
+/** A glob's matcher and how deep it reaches below its fixed folder (null: any depth). */
+function globShape(spec: SourceSpec): { matches: (relative: string) => boolean; depth: number | null } {
+  const rest = path.relative(spec.base, spec.pattern);
+  const matches = picomatch(rest, { dot: false });
+  return { matches, depth: rest.includes('**') ? null : rest.split('/').length - 1 };
+}
+
+/**
+ * The files under a glob's fixed folder that match it, each once (a folder reached again through
+ * a symlink is not walked twice). A folder that cannot be read is named in `blind`: files in it
+ * would go uncounted in silence.
+ */
+function walk(spec: SourceSpec, blind: string[]): string[] {
+  const { matches, depth } = globShape(spec);
+  const out: string[] = [];
+  const seenDirs = new Set<string>();
+  const stack: [dir: string, relative: string, level: number][] = [[spec.base, '', 0]];
+  while (stack.length > 0) {
+    const [dir, relative, level] = stack.pop()!;
+    let id: string;
+    let entries: import('node:fs').Dirent[];
+    try {
+      const st = statSync(dir);
+      id = `${st.dev}:${st.ino}`;
+      if (seenDirs.has(id)) continue;
+      seenDirs.add(id);
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      blind.push(`cannot read the folder ${dir} (of the log glob ${spec.written}): ${reason(error)}`);
+      continue;
+    }
+    for (const entry of entries) {
+      const name = entry.name;
+      const rel = relative === '' ? name : `${relative}/${name}`;
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const st = statSync(path.join(dir, name));
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          continue; // a dangling link
+        }
+      }
+      if (isDir) {
+        if (depth === null || level < depth) stack.push([path.join(dir, name), rel, level + 1]);
+      } else if (isFile && (depth === null || level === depth) && matches(rel)) {
+        out.push(path.join(dir, name));
+      }
+    }
+  }
+  return out;
+}
+
+function reason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? 'no such folder'
+    : code === 'EACCES'
+      ? 'permission denied'
+      : (error as Error).message;
 }

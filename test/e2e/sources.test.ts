@@ -151,6 +151,17 @@ describe('several logs', () => {
     expect(spend15(r.json)).toBe(2.25);
   });
 
+  it('a folder under a glob that cannot be read: named, exit 1, the files elsewhere read', () => {
+    const ws = workers(`log: "workers/**/*.jsonl"\n${LIMITS}`);
+    ws.worker('a', ccLine(0.5));
+    const hidden = ws.worker('b', ccLine(0.25));
+    const blind = runWithUnreadable(ws, path.dirname(hidden));
+    expect(blind.code).toBe(1);
+    expect(blind.stderr).toContain(`cannot read the folder ${path.dirname(hidden)} (of the log glob`);
+    expect(blind.stderr).toContain('permission denied');
+    expect(spend15(JSON.parse(blind.stdout) as RunJson)).toBe(0.5);
+  });
+
   it('a glob with no folder is blind (exit 1); one matching nothing is a WARNING, alerted once', () => {
     const ws = workers(`log: "workers/*/cost_log.jsonl"\n${LIMITS}`);
     let r = ws.run('run');
