@@ -155,12 +155,16 @@ export interface Entry {
 }
 
 /** Regular files in the log's folder (not following links), optionally only rotated siblings. */
-export function entriesBeside(logPath: string, siblingsOnly: boolean): Entry[] {
+export function entriesBeside(
+  logPath: string,
+  siblingsOnly: boolean,
+  listDir: (dir: string) => string[] = readdirSync,
+): Entry[] {
   const dir = path.dirname(logPath);
   const base = path.basename(logPath);
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = listDir(dir);
   } catch {
     return [];
   }

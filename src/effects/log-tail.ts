@@ -71,6 +71,11 @@ export interface TailOptions {
   lastSavedMs?: number | null;
   /** The ledger's horizon (the longest window): a rotated file quiet for longer is let go. */
   horizonMs?: number;
+  /**
+   * The names in a folder, for a first read's search of rotated files beside the log: many logs
+   * in one folder read for the first time list it once (see sources/read.ts).
+   */
+  listDir?: (dir: string) => string[];
 }
 
 /** Let a rotated generation go: its unfinished last line, if any, is now known to be cut short. */
@@ -351,7 +356,7 @@ export function readNewLines(
     const change = classifyLog(current, st, () => fingerprintMatches(fd, st.size, current!));
     if (change === 'fresh' || current === null) {
       // First run, or the checkpoint was lost: rebuild from the log and its recent rotated files.
-      const siblings = entriesBeside(logPath, true)
+      const siblings = entriesBeside(logPath, true, options.listDir)
         .filter((e) => !sameFile(e, st) && e.mtimeMs >= nowMs - REBUILD_SIBLINGS_MS)
         .sort((a, b) => a.mtimeMs - b.mtimeMs);
       const whole = readWhole(siblings, sinkFor, notes);

@@ -3,6 +3,7 @@
 // starts to match is read from its start; one that no longer matches is finished (its rest read,
 // wherever it was renamed to) and dropped; one renamed to another matching name keeps its place.
 // A file that cannot be read is named, and the others are read and keep their places.
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config, SourceSpec } from '../config/index.js';
 import { copyTail, type FileState } from '../check/places.js';
@@ -122,6 +123,16 @@ export function readSources(
   let newestMtimeMs = 0;
   let totalSize = 0;
   const reports: SourceReport[] = [];
+  // A folder of many logs read for the first time is listed once for all of them.
+  const names = new Map<string, string[]>();
+  const listDir = (dir: string): string[] => {
+    let held = names.get(dir);
+    if (held === undefined) {
+      held = readdirSync(dir);
+      names.set(dir, held);
+    }
+    return held;
+  };
   const listed = new Set(listing.files.map((f) => f.path));
   // Files no longer listed, by inode: one of them may be a listed file's old name.
   const gone = new Map<string, [string, FileState]>();
@@ -154,6 +165,7 @@ export function readSources(
         {
           lastSavedMs: options.savedAtMs,
           horizonMs: options.horizonMs,
+          listDir,
         },
       );
     } finally {
