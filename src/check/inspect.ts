@@ -33,6 +33,7 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
   const table = fieldTable(config.fields, {
     labels: true,
     tokens: estimates,
+    task: config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task')),
     ...(storms !== null && config.retryStorm !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
@@ -47,9 +48,11 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     costing,
     storms,
   );
-  // A whole large log to read: a second thread reads its second part (src/parallel/).
+  if (!loaded.scopes.empty) scanner.scopes = loaded.scopes;
+  // A whole large log to read: a second thread reads its second part (src/parallel/). Not with
+  // scoped budgets: the helper does not count them (one thread reads it all).
   const helper =
-    loaded.tail === null
+    loaded.tail === null && loaded.scopes.empty
       ? startParallelScan(scanner, lookup, {
           file: config.log,
           nowMs,
@@ -123,6 +126,8 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
             longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))),
           },
     ledger: loaded.ledger,
+    scopes: loaded.scopes.statuses(),
+    scopesOverflowed: [...loaded.scopes.overflowed],
     meterStart: { tail: tail.state, prices: loaded.prices },
   };
 }

@@ -9,6 +9,8 @@ import type { Ledger } from '../core/ledger.js';
 import type { WindowStatus } from '../core/levels.js';
 import type { MalformedSample, ScanTotals } from '../core/scan.js';
 import type { Storm } from '../core/storms.js';
+import type { ScopeAction } from '../scopes/act.js';
+import type { ScopeStatus } from '../scopes/counter.js';
 import type { TargetFinding } from '../effects/target.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
 import type { MeterStart } from './grace-meter.js';
@@ -52,6 +54,10 @@ export interface CheckResult {
    */
   newZeroCost: number;
   newZeroCostUsd: number;
+  /** Every scope instance with spend kept (scoped budgets; empty when none are configured). */
+  scopes: ScopeStatus[];
+  /** Scopes with more distinct values than are kept by name (the rest under "(other)"). */
+  scopesOverflowed: string[];
   /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */
   meterStart: MeterStart;
 }
@@ -95,6 +101,8 @@ export interface Enforcement {
   /** What else the check found (app state, storms, burn rate, blind spots), and which were alerted now. */
   observation: Observation;
   announced: Finding[];
+  /** Scoped budgets: what was decided and done per instance that had something to say. */
+  scopeActions: ScopeAction[];
 }
 
 export interface CheckOutcome extends CheckResult, Enforcement {}

@@ -24,6 +24,7 @@ import {
   resolveBurnRate,
   resolveRetryStorm,
 } from './sections/storms.js';
+import { resolveScopes, type ScopeConfig } from './sections/scopes.js';
 import { resolveTarget, type TargetConfig } from './sections/target.js';
 import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
 import { resolveWatch, type WatchConfig } from './sections/watch.js';
@@ -47,6 +48,8 @@ export interface Config extends TopLevelConfig {
   /** `watch`: the cron schedule of its timed checks (besides one on every change). */
   watch: WatchConfig;
   fields: FieldsConfig;
+  /** Scoped budgets (per agent, model, provider, task, source), in the config's order. */
+  scopes: ScopeConfig[];
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
@@ -61,6 +64,7 @@ const OPTIONAL_SECTIONS = [
   'fields',
   'app_state',
   'silence',
+  'scopes',
 ];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
@@ -85,7 +89,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { windows, problems: windowProblems } = resolveWindows(raw.limits);
   const { appState, problems: appStateProblems } = resolveAppState(raw.app_state, windows);
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
-  const problems = [...windowProblems, ...appStateProblems, ...burnRateProblems];
+  const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs);
+  const problems = [...windowProblems, ...appStateProblems, ...burnRateProblems, ...scopeProblems];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     file,
@@ -102,6 +107,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     heartbeat: resolveHeartbeat(raw.heartbeat),
     watch: resolveWatch(raw.watch),
     fields: resolveFields(raw.fields),
+    scopes,
   };
 }
 

@@ -103,6 +103,19 @@ const NOTE_AT_RATE = 2;
 /** A model without a price, counted at its logged cost. */
 const NOTE_UNPRICED = 3;
 
+/** Where a line's spend also goes when scoped budgets are configured (src/scopes/counter.ts). */
+export interface ScopeSink {
+  add(
+    timeMs: number,
+    cost: number,
+    agent: string | null,
+    model: string | null,
+    provider: string | null,
+    task: string | null,
+    source: string | null,
+  ): void;
+}
+
 export class SpendScanner {
   /** Malformed lines found by this scanner (this check), for the audit log. */
   readonly found: MalformedSample[] = [];
@@ -119,6 +132,8 @@ export class SpendScanner {
   claimFrom?: number;
   claim?: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null;
   poll?: () => void;
+  /** Scoped budgets (null: none configured; then nothing is done per line). */
+  scopes: ScopeSink | null = null;
 
   constructor(
     private readonly parser: LineParser,
@@ -172,6 +187,16 @@ export class SpendScanner {
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
+    if (this.scopes !== null)
+      this.scopes.add(
+        timeMs,
+        cost,
+        parsed.agent,
+        parsed.model,
+        parsed.provider,
+        parsed.task,
+        this.source === '' ? null : this.source,
+      );
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);

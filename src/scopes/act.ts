@@ -1,0 +1,214 @@
+// Scoped budgets, acting: per scope instance, the decision (decide.ts), then its flag (its own
+// flag_file with the value made safe, or the main flag) and its kill (its own target, or the main
+// target, stopped once per check), and the alerts it gives, which go out with the main ones.
+import path from 'node:path';
+import type { Config, ScopeConfig, TargetConfig } from '../config/index.js';
+import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
+import { type AlertState, decide, limitFor, type ScopeMemory } from '../core/decide.js';
+import { flagInForce } from '../core/flag.js';
+import { assess, type Level } from '../core/levels.js';
+import { usd } from '../core/money.js';
+import type { Auditor } from '../effects/audit.js';
+import { flagSeen, readFlag } from '../effects/flag.js';
+import { host } from '../effects/identity.js';
+import { round6 } from '../check/figures.js';
+import { placeFlag } from '../check/place-flag.js';
+import { type KillResult, stopTarget } from '../check/stop.js';
+import type { ScopeStatus } from './counter.js';
+import { keepMemories, memoryKey, memoryOf, scopeLabel, stateOf, toDecide } from './decide.js';
+import { fillPath, fillPattern } from './match.js';
+
+/** What was decided and done for one scope instance (`run --json` `scopes`, the audit log). */
+export interface ScopeAction {
+  name: string;
+  key: Record<string, string>;
+  level: Level;
+  events: string[];
+  flag: FlagOutcome;
+  kill: KillSummary | null;
+}
+
+/** The scope's flag file for this instance; null when the filled name would leave its folder. */
+export function scopeFlagFile(config: Config, scope: ScopeConfig, value: string | null): string | null {
+  if (scope.flagFile === null) return config.flagFile;
+  if (scope.each === null || value === null) return scope.flagFile;
+  const filled = fillPath(scope.flagFile, scope.each, value);
+  return path.dirname(filled) === path.dirname(scope.flagFile) ? filled : null;
+}
+
+/** The scope's target for this instance (placeholders filled), or the main target. */
+export function scopeTarget(config: Config, scope: ScopeConfig, value: string | null): TargetConfig | null {
+  const target = scope.target;
+  if (target === null) return config.target;
+  if (scope.each === null || value === null) return target;
+  const field = scope.each;
+  const pidFile = target.pidFile === null ? null : fillPath(target.pidFile, field, value);
+  return {
+    ...target,
+    pidFile:
+      pidFile !== null && path.dirname(pidFile) === path.dirname(target.pidFile as string) ? pidFile : null,
+    cmdline: target.cmdline === null ? null : fillPattern(target.cmdline, field, value),
+  };
+}
+
+/** An instance's status from the check's list, or at $0 (a remembered value with nothing counted now). */
+export function scopeLookup(
+  config: Config,
+  statuses: readonly ScopeStatus[],
+): (name: string, key: Record<string, string>) => ScopeStatus | null {
+  const byKey = new Map(statuses.map((s) => [memoryKey(s.name, s.key), s]));
+  return (name, key) => {
+    const found = byKey.get(memoryKey(name, key));
+    if (found !== undefined) return found;
+    const scope = config.scopes.find((s) => s.name === name);
+    if (scope === undefined) return null;
+    const value = scope.each === null ? null : (key[scope.each] ?? null);
+    if (scope.each !== null && value === null) return null;
+    const zero = { rolling: () => 0, today: () => 0 };
+    return {
+      name,
+      each: scope.each,
+      value,
+      key: value === null ? {} : key,
+      windows: assess(scope.windows, zero),
+    };
+  };
+}
+
+/**
+ * Decide and act on every scope instance that has something to say; the memories go into
+ * `state.scopes`, the alerts are returned for the main delivery. `mainKilled`: the main target
+ * was stopped in this check already (a scope without its own target does not stop it again).
+ */
+export async function actScopes(
+  config: Config,
+  statuses: readonly ScopeStatus[],
+  state: AlertState,
+  nowMs: number,
+  mode: 'run' | 'watch',
+  dryRun: boolean,
+  audit: Auditor | null,
+  mainKill: KillResult | null,
+  meter: Parameters<typeof stopTarget>[3],
+): Promise<{ alerts: { facts: AlertFacts; level: Level }[]; actions: ScopeAction[]; failures: string[] }> {
+  const alerts: { facts: AlertFacts; level: Level }[] = [];
+  const actions: ScopeAction[] = [];
+  const failures: string[] = [];
+  if (config.scopes.length === 0) return { alerts, actions, failures };
+  const memories: Record<string, ScopeMemory> = { ...(state.scopes ?? {}) };
+  let mainStopped: KillResult | null = mainKill;
+  for (const status of toDecide(statuses, memories, scopeLookup(config, statuses))) {
+    const scope = config.scopes.find((s) => s.name === status.name);
+    if (scope === undefined) continue;
+    const k = memoryKey(status.name, status.key);
+    const label = scopeLabel(status.name, status.key);
+    const flagFile = scopeFlagFile(config, scope, status.value);
+    const problems: string[] = [];
+    if (flagFile === null) problems.push(`${label}: its flag file would leave its folder: not written`);
+    const read = flagFile === null ? null : readFlag(flagFile);
+    const seen = read === null ? null : flagSeen(read);
+    const input = {
+      nowMs,
+      windows: status.windows,
+      state: stateOf(memories[k]),
+      flagExists: seen !== null && flagInForce(seen),
+      flagUnknown: seen?.kind === 'unknown',
+      targetRunning: false,
+      reminderMs: config.alerts.reminderMs,
+    };
+    const decision = decide(input);
+    let flag: FlagOutcome =
+      read?.kind === 'present' && flagFile !== null ? { kind: 'exists', file: flagFile } : { kind: 'none' };
+    if (decision.writeFlag && flagFile !== null) {
+      const trigger = decision.trigger;
+      const limit = trigger === null ? null : limitFor(trigger, decision.level);
+      flag = placeFlag(
+        { ...config, flagFile },
+        {
+          reason:
+            `${label}: ` +
+            (trigger === null
+              ? `spend at ${decision.level}`
+              : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
+                `${limit === null ? '' : ` ${usd(limit)}`}`),
+          window: trigger?.name ?? null,
+          spend_usd: trigger === null ? null : round6(trigger.spend),
+          limit_usd: limit,
+          triggered_at: new Date(nowMs).toISOString(),
+          triggered_by: mode,
+          host: host(),
+          level: decision.level,
+          scope: status.name,
+          key: status.key,
+        },
+        dryRun,
+        audit,
+      );
+      if (flag.kind === 'failed') {
+        problems.push(`${label}: flag not written: ${flag.file}: ${flag.error}`);
+        failures.push(`${label}: emergency flag not written: ${flag.file}: ${flag.error}`);
+      }
+    }
+    decision.next.flag_seen =
+      flag.kind === 'written' ||
+      flag.kind === 'exists' ||
+      (flag.kind === 'would-write' && decision.next.flag_seen);
+    let kill: KillSummary | null = null;
+    if (decision.kill) {
+      const own = scope.target !== null;
+      let stopped: KillResult;
+      if (!own && mainStopped !== null) stopped = mainStopped;
+      else {
+        const target = scopeTarget(config, scope, status.value);
+        stopped = await stopTarget({ ...config, target }, dryRun, audit, meter);
+        if (!own) mainStopped = stopped;
+      }
+      kill = stopped.summary;
+      if (stopped.failed !== null) {
+        problems.push(`${label}: ${stopped.failed}`);
+        failures.push(`${label}: ${stopped.failed}`);
+      }
+    }
+    const above = status.windows.some((w) => w.level !== 'ok');
+    const previous = memories[k];
+    memories[k] = memoryOf(decision.next, above || previous === undefined ? nowMs : previous.last_seen_ms);
+    const events = decision.events;
+    if (events.length > 0 || problems.length > 0) {
+      alerts.push({
+        facts: {
+          host: host(),
+          atIso: new Date(nowMs).toISOString(),
+          by: mode,
+          headline: `${label}: ${decision.level === 'ok' ? 'back under its limits' : `at ${decision.level}`}`,
+          events,
+          windows: status.windows,
+          tops: null,
+          flag,
+          kill,
+          problems,
+        },
+        level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : decision.level,
+      });
+    }
+    const action: ScopeAction = {
+      name: status.name,
+      key: status.key,
+      level: decision.level,
+      events: events.map((e) => `${e.kind}:${e.window}:${e.level}`),
+      flag,
+      kill,
+    };
+    actions.push(action);
+    if (events.length > 0 || decision.writeFlag || decision.kill)
+      audit?.record('scope_decision', {
+        scope: status.name,
+        key: status.key,
+        level: decision.level,
+        events: action.events,
+        flag: flag.kind,
+        kill: decision.kill,
+      });
+  }
+  state.scopes = keepMemories(memories, new Set(config.scopes.map((s) => s.name)), nowMs);
+  return { alerts, actions, failures };
+}
