@@ -9,7 +9,7 @@ import type { Ledger } from '../core/ledger.js';
 import type { WindowStatus } from '../core/levels.js';
 import type { MalformedSample, ScanTotals } from '../core/scan.js';
 import type { Storm } from '../core/storms.js';
-import type { ScopeAction } from '../scopes/act.js';
+import type { ScopeAction } from '../scopes/types.js';
 import type { ScopeStatus } from '../scopes/counter.js';
 import type { TargetFinding } from '../effects/target.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';

@@ -15,18 +15,11 @@ import { round6 } from '../check/figures.js';
 import { placeFlag } from '../check/place-flag.js';
 import { type KillResult, stopTarget } from '../check/stop.js';
 import type { ScopeStatus } from './counter.js';
+import type { ScopeAction } from './types.js';
+
+export type { ScopeAction } from './types.js';
 import { keepMemories, memoryKey, memoryOf, scopeLabel, stateOf, toDecide } from './decide.js';
 import { fillPath, fillPattern } from './match.js';
-
-/** What was decided and done for one scope instance (`run --json` `scopes`, the audit log). */
-export interface ScopeAction {
-  name: string;
-  key: Record<string, string>;
-  level: Level;
-  events: string[];
-  flag: FlagOutcome;
-  kill: KillSummary | null;
-}
 
 /** The scope's flag file for this instance; null when the filled name would leave its folder. */
 export function scopeFlagFile(config: Config, scope: ScopeConfig, value: string | null): string | null {
