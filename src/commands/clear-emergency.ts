@@ -15,12 +15,16 @@ import { host, who } from '../effects/identity.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
 import { errnoWords } from '../core/flag.js';
 import { printable } from '../format.js';
+import { clearScope, scopeArgs } from '../scopes/clear.js';
 
 export interface ClearOptions {
   config?: string;
   reason?: string;
   force?: boolean;
   json?: boolean;
+  /** Clear one scoped budget's flag and state instead (src/scopes/clear.ts). */
+  scope?: string;
+  key?: string;
 }
 
 export async function clearEmergencyCommand(options: ClearOptions): Promise<number> {
@@ -32,6 +36,23 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     );
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const force = options.force === true;
+  if (options.scope === undefined && options.key !== undefined)
+    throw new UsageError('--key needs --scope <name>: it names a value of that scope');
+  if (options.scope !== undefined) {
+    const scope = options.scope;
+    scopeArgs(config, scope, options.key);
+    return underLock(config, Date.now, async (result, audit) => {
+      const failures = await clearScope(config, result, audit, {
+        scope,
+        ...(options.key !== undefined ? { key: options.key } : {}),
+        reason,
+        force,
+        json: options.json === true,
+      });
+      if (failures.length > 0) throw new FailureError(failures.join('\n'));
+      return EXIT.OK;
+    });
+  }
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
     const person = who();
