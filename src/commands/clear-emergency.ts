@@ -165,7 +165,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       );
     process.stdout.write(
       options.json
-        ? JSON.stringify({
+        ? `${JSON.stringify({
             removed,
             file: config.flagFile,
             forced: force,
@@ -173,7 +173,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
             reason,
             by: person,
             failures,
-          }) + `\n`
+          })}\n`
         : `${lines.map(printable).join('\n')}\n`,
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));

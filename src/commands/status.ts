@@ -66,7 +66,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       const windows = Object.entries(scope.windows)
         .map(
           ([name, w]) =>
-            `${name} ${usd(w.spend_usd)}${limitsText(w.limits) === 'no limits' ? '' : ` (${limitsText(w.limits)})`}`,
+            `${name} ${usd(w.spend_usd)}` +
+            `${limitsText(w.limits) === 'no limits' ? '' : ` (${limitsText(w.limits)})`}`,
         )
         .join(', ');
       const flag = scope.flag?.active === true ? `  flag SET (${scope.flag.file})` : '';

@@ -44,7 +44,8 @@ export function scopeArgs(
   const field = eq < 0 ? '' : keyArg.slice(0, eq);
   if (field !== scope.each)
     throw new UsageError(
-      `--key ${JSON.stringify(keyArg)}: expected ${scope.each}=<value> (scope ${name} is each: ${scope.each})`,
+      `--key ${JSON.stringify(keyArg)}: expected ${scope.each}=<value> ` +
+        `(scope ${name} is each: ${scope.each})`,
     );
   return { scope, key: { [field]: keyArg.slice(eq + 1) } };
 }
@@ -142,10 +143,21 @@ export async function clearScope(
   const failures = rememberAlerts(config, state, delivery, audit);
   const text = removed
     ? `flag of ${label} removed: ${flagFile}\nreason: ${options.reason} (by ${person})`
-    : `no flag of ${label} at ${flagFile}: nothing to remove${hadSwitch ? ' (its kill switch is now off)' : ''}`;
+    : `no flag of ${label} at ${flagFile}: nothing to remove` +
+      (hadSwitch ? ' (its kill switch is now off)' : '');
   process.stdout.write(
     options.json
-      ? `${JSON.stringify({ removed, file: flagFile, scope: scope.name, key, forced: options.force, acknowledged: cleared.acknowledged, reason: options.reason, by: person, failures })}\n`
+      ? `${JSON.stringify({
+          removed,
+          file: flagFile,
+          scope: scope.name,
+          key,
+          forced: options.force,
+          acknowledged: cleared.acknowledged,
+          reason: options.reason,
+          by: person,
+          failures,
+        })}\n`
       : `${text}\n`,
   );
   return failures;

@@ -235,7 +235,8 @@ export function scopeSignals(scopes: readonly StatusScopeJson[]): { level: Level
         `scope ${s.name}${key}: ` +
         (worst === undefined || s.level === 'ok'
           ? 'its flag is set'
-          : `${worst[0]} $${worst[1].spend_usd.toFixed(2)} >= ${s.level}${limit === undefined ? '' : ` $${limit}`}`),
+          : `${worst[0]} $${worst[1].spend_usd.toFixed(2)} >= ${s.level}` +
+            `${limit === undefined ? '' : ` $${limit}`}`),
     });
   }
   return out;

@@ -46,7 +46,8 @@ const scopeSchema = z.strictObject({
     .string({ error: 'expected a name like "research" or "every-agent"' })
     .regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, {
       error: (issue) =>
-        `expected a simple name (a letter, then letters, digits, - or _; at most 63), got ${describe(issue.input)}`,
+        'expected a simple name (a letter, then letters, digits, - or _; at most 63), got ' +
+        describe(issue.input),
     }),
   match: matchSchema.optional(),
   each: scopeField.optional(),
@@ -113,7 +114,8 @@ export function resolveScopes(
           );
         else if (each === null)
           problems.push(
-            `${at}.${key}: placeholder {${name}} needs \`each: ${name}\` (a scope without each has one value)`,
+            `${at}.${key}: placeholder {${name}} needs \`each: ${name}\` ` +
+              '(a scope without each has one value)',
           );
         else if (name !== each)
           problems.push(`${at}.${key}: placeholder {${name}} is not this scope's each field {${each}}`);
