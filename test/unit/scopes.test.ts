@@ -157,7 +157,7 @@ describe('the scopes config', () => {
   ])('%j -> %j', (extra, expected) => {
     const found = problems(scope(extra));
     expect(found.length).toBe(expected.length);
-    expected.forEach((start, i) => expect(found[i]?.startsWith(start), found[i]).toBe(true));
+    for (const [i, start] of expected.entries()) expect(found[i]?.startsWith(start), found[i]).toBe(true);
   });
 
   it('duplicate names are refused', () => {
