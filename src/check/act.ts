@@ -137,6 +137,7 @@ export async function act(
   const scoped = await actScopes(
     config,
     result.scopes,
+    result.scopeStatus,
     decision.next,
     nowMs,
     mode,

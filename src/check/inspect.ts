@@ -30,10 +30,11 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
   };
+  const readsTask = config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task'));
   const table = fieldTable(config.fields, {
     labels: true,
     tokens: estimates,
-    task: config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task')),
+    task: readsTask,
     ...(storms !== null && config.retryStorm !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
@@ -49,10 +50,10 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     storms,
   );
   if (!loaded.scopes.empty) scanner.scopes = loaded.scopes;
-  // A whole large log to read: a second thread reads its second part (src/parallel/). Not with
-  // scoped budgets: the helper does not count them (one thread reads it all).
+  // A whole large log to read: a second thread reads its second part (src/parallel/), scoped
+  // budgets included.
   const helper =
-    loaded.tail === null && loaded.scopes.empty
+    loaded.tail === null
       ? startParallelScan(scanner, lookup, {
           file: config.log,
           nowMs,
@@ -67,6 +68,8 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           maxLineUsd: config.cost.maxLineUsd,
           prices: config.cost.prices,
           priceCache: loaded.prices,
+          scopes: config.scopes,
+          task: readsTask,
         })
       : null;
   const recordsBefore = loaded.totals.records;
@@ -127,6 +130,8 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           },
     ledger: loaded.ledger,
     scopes: loaded.scopes.statuses(),
+    scopeValues: loaded.scopes.valueCounts(),
+    scopeStatus: (name, value) => loaded.scopes.status(name, value),
     scopesOverflowed: [...loaded.scopes.overflowed],
     meterStart: { tail: tail.state, prices: loaded.prices },
   };

@@ -54,8 +54,15 @@ export interface CheckResult {
    */
   newZeroCost: number;
   newZeroCostUsd: number;
-  /** Every scope instance with spend kept (scoped budgets; empty when none are configured). */
+  /**
+   * Scoped budgets (empty when none are configured): every scope without `each`; under `each`, the
+   * values above ok and the top ones by spend (ScopeCounter.statuses).
+   */
   scopes: ScopeStatus[];
+  /** How many values each `each` scope holds. */
+  scopeValues: Record<string, number>;
+  /** Any instance's status, also one not listed (at $0 when nothing is counted for it). */
+  scopeStatus: (name: string, value: string | null) => ScopeStatus | null;
   /** Scopes with more distinct values than are kept by name (the rest under "(other)"). */
   scopesOverflowed: string[];
   /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */

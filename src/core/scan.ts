@@ -105,15 +105,20 @@ const NOTE_UNPRICED = 3;
 
 /** Where a line's spend also goes when scoped budgets are configured (src/scopes/counter.ts). */
 export interface ScopeSink {
-  add(
-    timeMs: number,
-    cost: number,
-    agent: string | null,
-    model: string | null,
-    provider: string | null,
-    task: string | null,
-    source: string | null,
-  ): void;
+  /** Count `cost` µ$ at `timeMs` for the line `record` (read from `source`: '' when not known). */
+  add(timeMs: number, cost: number, record: CostRecord, source: string): void;
+  /** Packed to send, and another reader's (a helper thread's) taken in: for the two-thread read. */
+  pack(): PackedScopes;
+  absorbPacked(packed: PackedScopes): void;
+}
+
+/** Scoped budgets' spend as a helper thread sends it (src/scopes/counter.ts ScopeCounter.pack). */
+export interface PackedScopes {
+  /** Per scope in config order, its values ('' alone for a scope without each). */
+  values: string[][];
+  /** Per ledger in that order: n, n pairs of second and µ$, d, d pairs of date (yyyymmdd) and µ$. */
+  data: Float64Array;
+  overflowed: string[];
 }
 
 export class SpendScanner {
@@ -187,16 +192,7 @@ export class SpendScanner {
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
-    if (this.scopes !== null)
-      this.scopes.add(
-        timeMs,
-        cost,
-        parsed.agent,
-        parsed.model,
-        parsed.provider,
-        parsed.task,
-        this.source === '' ? null : this.source,
-      );
+    if (this.scopes !== null) this.scopes.add(timeMs, cost, parsed, this.source);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);

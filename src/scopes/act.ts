@@ -6,7 +6,7 @@ import type { Config, ScopeConfig, TargetConfig } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
 import { type AlertState, decide, limitFor, type ScopeMemory } from '../core/decide.js';
 import { flagInForce } from '../core/flag.js';
-import { assess, type Level } from '../core/levels.js';
+import type { Level } from '../core/levels.js';
 import { usd } from '../core/money.js';
 import type { Auditor } from '../effects/audit.js';
 import { flagSeen, readFlag } from '../effects/flag.js';
@@ -44,27 +44,17 @@ export function scopeTarget(config: Config, scope: ScopeConfig, value: string | 
   };
 }
 
-/** An instance's status from the check's list, or at $0 (a remembered value with nothing counted now). */
+/** An instance's status by its key (a remembered one too: at $0 when nothing is counted for it). */
 export function scopeLookup(
   config: Config,
-  statuses: readonly ScopeStatus[],
+  status: (name: string, value: string | null) => ScopeStatus | null,
 ): (name: string, key: Record<string, string>) => ScopeStatus | null {
-  const byKey = new Map(statuses.map((s) => [memoryKey(s.name, s.key), s]));
   return (name, key) => {
-    const found = byKey.get(memoryKey(name, key));
-    if (found !== undefined) return found;
     const scope = config.scopes.find((s) => s.name === name);
     if (scope === undefined) return null;
     const value = scope.each === null ? null : (key[scope.each] ?? null);
     if (scope.each !== null && value === null) return null;
-    const zero = { rolling: () => 0, today: () => 0 };
-    return {
-      name,
-      each: scope.each,
-      value,
-      key: value === null ? {} : key,
-      windows: assess(scope.windows, zero),
-    };
+    return status(name, value);
   };
 }
 
@@ -76,6 +66,7 @@ export function scopeLookup(
 export async function actScopes(
   config: Config,
   statuses: readonly ScopeStatus[],
+  statusOf: (name: string, value: string | null) => ScopeStatus | null,
   state: AlertState,
   nowMs: number,
   mode: 'run' | 'watch',
@@ -90,7 +81,7 @@ export async function actScopes(
   if (config.scopes.length === 0) return { alerts, actions, failures };
   const memories: Record<string, ScopeMemory> = { ...(state.scopes ?? {}) };
   let mainStopped: KillResult | null = mainKill;
-  for (const status of toDecide(statuses, memories, scopeLookup(config, statuses))) {
+  for (const status of toDecide(statuses, memories, scopeLookup(config, statusOf))) {
     const scope = config.scopes.find((s) => s.name === status.name);
     if (scope === undefined) continue;
     const k = memoryKey(status.name, status.key);

@@ -60,7 +60,7 @@ export async function clearScope(
   const nowMs = result.nowMs;
   const person = who();
   const value = scope.each === null ? null : (key[scope.each] as string);
-  const status = scopeLookup(config, result.scopes)(scope.name, key);
+  const status = scopeLookup(config, result.scopeStatus)(scope.name, key);
   if (status === null) throw new UsageError(`--scope ${scope.name}: nothing to clear`);
   const label = scopeLabel(scope.name, key);
   const verdict = clearVerdict(status.windows, options.force, result.logError === null);

@@ -4,17 +4,24 @@
 // of `each` stay within a few megabytes; the main Ledger's ring of one slot per second would not.
 import type { DayCalendar } from '../core/calendar.js';
 import { FUTURE_TOLERANCE_MS } from '../core/ledger.js';
-import { assess, type WindowStatus } from '../core/levels.js';
+import { assess, levelOfMicros, type WindowStatus } from '../core/levels.js';
 import type { ScopeConfig } from '../config/sections/scopes.js';
+import type { CostRecord } from '../core/fields.js';
+import type { PackedScopes } from '../core/scan.js';
 import { matchesAll, type ScopeField, type ScopeValues } from './match.js';
 
 /** Distinct values of one `each` scope kept by name; the rest are counted under OTHER_VALUE. */
 export const MAX_VALUES = 100_000;
 export const OTHER_VALUE = '(other)';
+/** Values of an `each` scope listed besides those above ok: the top ones by spend. */
+export const TOP_VALUES = 10;
 
-/** One scope's (or one value's) spend: [second, µ$] pairs oldest first, and µ$ per local date. */
+/**
+ * One scope's (or one value's) spend: seconds and µ$ alternating, oldest first (flat: ten
+ * thousand values are not a million little arrays), and µ$ per local date.
+ */
 export interface SmallLedgerState {
-  rolling: [number, number][];
+  rolling: number[];
   daily: Record<string, number>;
 }
 
@@ -45,6 +52,11 @@ class SmallLedger {
   }
 
   addDay(key: string, cost: number): void {
+    // Nearly every line is today's: the first day kept.
+    if (this.dayKeys[0] === key) {
+      this.dayTotals[0] = (this.dayTotals[0] as number) + cost;
+      return;
+    }
     const i = this.dayKeys.indexOf(key);
     if (i >= 0) this.dayTotals[i] = (this.dayTotals[i] as number) + cost;
     else {
@@ -87,7 +99,12 @@ class SmallLedger {
     this.dayKeys.forEach((key, i) => {
       daily[key] = this.dayTotals[i] as number;
     });
-    return { rolling: this.secs.map((s, i) => [s, this.costs[i] as number]), daily };
+    const rolling: number[] = new Array(this.secs.length * 2);
+    for (let i = 0; i < this.secs.length; i++) {
+      rolling[2 * i] = this.secs[i] as number;
+      rolling[2 * i + 1] = this.costs[i] as number;
+    }
+    return { rolling, daily };
   }
 }
 
@@ -97,6 +114,11 @@ interface Counted {
   horizonSec: number;
   single: SmallLedger | null;
   values: Map<string, SmallLedger> | null;
+  /**
+   * Under `each` on agent, model or provider: the ledgers by the scan's label id (core/labels.ts),
+   * so that a line whose value has an id finds its ledger without hashing the text.
+   */
+  byId: (SmallLedger | undefined)[] | null;
 }
 
 /** Where one instance of a scope stands: the scope, its key (`{agent: "research"}`; `{}` without each). */
@@ -113,6 +135,8 @@ export interface ScopeStatus {
 export interface ScopeCounterState {
   signature: string;
   scopes: Record<string, { single?: SmallLedgerState; values?: Record<string, SmallLedgerState> }>;
+  /** Scopes with more values than MAX_VALUES (the rest counted as OTHER_VALUE). */
+  overflowed?: string[];
 }
 
 /** What a scope's counting depends on: a change means its spend so far must be read again. */
@@ -166,6 +190,7 @@ export class ScopeCounter {
       horizonSec: horizonOf(config),
       single: config.each === null ? new SmallLedger() : null,
       values: config.each === null ? null : new Map(),
+      byId: config.each === 'agent' || config.each === 'model' || config.each === 'provider' ? [] : null,
     }));
   }
 
@@ -174,38 +199,35 @@ export class ScopeCounter {
   }
 
   /** Count one line (µ$ at `timeMs`, already moved to now when far in the future). */
-  add(
-    timeMs: number,
-    cost: number,
-    agent: string | null,
-    model: string | null,
-    provider: string | null,
-    task: string | null,
-    source: string | null,
-  ): void {
+  add(timeMs: number, cost: number, record: CostRecord, source: string): void {
     if (cost === 0) return;
     const v = this.values;
-    v.agent = agent;
-    v.model = model;
-    v.provider = provider;
-    v.task = task;
-    v.source = source;
+    v.agent = record.agent;
+    v.model = record.model;
+    v.provider = record.provider;
+    v.task = record.task;
+    v.source = source === '' ? null : source;
     const sec = Math.floor(timeMs / 1000);
     let dayKey: string | null = null;
     for (const c of this.counted) {
       if (c.config.match.length > 0 && !matchesAll(c.config.match, v)) continue;
       let ledger = c.single;
       if (c.values !== null) {
-        const value = v[c.config.each as ScopeField];
-        if (value === null) continue;
-        ledger = c.values.get(value) ?? null;
+        const each = c.config.each as ScopeField;
+        const id =
+          c.byId === null
+            ? -1
+            : each === 'agent'
+              ? record.agentId
+              : each === 'model'
+                ? record.modelId
+                : record.providerId;
+        ledger = id >= 0 ? (c.byId?.[id] ?? null) : null;
         if (ledger === null) {
-          ledger = new SmallLedger();
-          if (c.values.size >= MAX_VALUES) {
-            this.overflowed.add(c.config.name);
-            ledger = c.values.get(OTHER_VALUE) ?? ledger;
-            c.values.set(OTHER_VALUE, ledger);
-          } else c.values.set(value, ledger);
+          const value = v[each];
+          if (value === null) continue;
+          ledger = this.valueLedger(c, value);
+          if (id >= 0 && c.byId !== null) c.byId[id] = ledger;
         }
       }
       if (ledger === null) continue;
@@ -213,6 +235,21 @@ export class ScopeCounter {
       dayKey ??= this.dayKeyOf(timeMs);
       if (dayKey >= this.todayKey) ledger.addDay(dayKey, cost);
     }
+  }
+
+  private valueLedger(c: Counted, value: string): SmallLedger {
+    const values = c.values as Map<string, SmallLedger>;
+    let ledger = values.get(value);
+    if (ledger !== undefined) return ledger;
+    if (values.size >= MAX_VALUES) {
+      this.overflowed.add(c.config.name);
+      ledger = values.get(OTHER_VALUE);
+      if (ledger !== undefined) return ledger;
+      value = OTHER_VALUE;
+    }
+    ledger = new SmallLedger();
+    values.set(value, ledger);
+    return ledger;
   }
 
   private dayKeyOf(timeMs: number): string {
@@ -240,13 +277,47 @@ export class ScopeCounter {
     };
   }
 
-  /** Every instance with spend kept (each scope without `each` always, at $0 too). */
-  statuses(): ScopeStatus[] {
+  /**
+   * The instances to show and decide on: every scope without `each` (at $0 too), and under `each`
+   * the values above ok and the `top` others by spend (their largest window). Ten thousand quiet
+   * values are not each made a status; `values` counts them all.
+   */
+  statuses(top = TOP_VALUES): ScopeStatus[] {
     const out: ScopeStatus[] = [];
     for (const c of this.counted) {
-      if (c.single !== null) out.push(this.statusOf(c, null, c.single));
-      else for (const [value, ledger] of c.values ?? []) out.push(this.statusOf(c, value, ledger));
+      if (c.single !== null) {
+        out.push(this.statusOf(c, null, c.single));
+        continue;
+      }
+      const best: [number, string, SmallLedger][] = [];
+      for (const [value, ledger] of c.values ?? []) {
+        let most = 0;
+        let above = false;
+        for (const w of c.config.windows) {
+          const micros =
+            w.seconds === null ? ledger.day(this.todayKey) : ledger.rollingSince(this.nowSec - w.seconds);
+          if (micros > most) most = micros;
+          if (!above && levelOfMicros(micros, w.limits) !== 'ok') above = true;
+        }
+        if (above) out.push(this.statusOf(c, value, ledger));
+        else if (
+          top > 0 &&
+          (best.length < top || most > (best[best.length - 1] as [number, string, SmallLedger])[0])
+        ) {
+          best.push([most, value, ledger]);
+          best.sort((a, b) => b[0] - a[0]);
+          if (best.length > top) best.pop();
+        }
+      }
+      for (const [, value, ledger] of best) out.push(this.statusOf(c, value, ledger));
     }
+    return out;
+  }
+
+  /** How many values each `each` scope holds (name -> count). */
+  valueCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.counted) if (c.values !== null) out[c.config.name] = c.values.size;
     return out;
   }
 
@@ -269,6 +340,65 @@ export class ScopeCounter {
     }
   }
 
+  /**
+   * The spend counted, packed for a thread to send (the numbers in one transferable buffer):
+   * per scope its values (one '' without each), and per ledger in that order: n, n pairs of
+   * second and µ$, d, d pairs of date (yyyymmdd) and µ$.
+   */
+  pack(): PackedScopes {
+    const ledgers: SmallLedger[] = [];
+    const values: string[][] = [];
+    for (const c of this.counted) {
+      if (c.single !== null) {
+        values.push(['']);
+        ledgers.push(c.single);
+      } else {
+        const names: string[] = [];
+        for (const [value, ledger] of c.values ?? []) {
+          names.push(value);
+          ledgers.push(ledger);
+        }
+        values.push(names);
+      }
+    }
+    let size = 0;
+    for (const l of ledgers) size += 2 + 2 * l.secs.length + 2 * l.dayKeys.length;
+    const data = new Float64Array(size);
+    let at = 0;
+    for (const l of ledgers) {
+      data[at++] = l.secs.length;
+      for (let i = 0; i < l.secs.length; i++) {
+        data[at++] = l.secs[i] as number;
+        data[at++] = l.costs[i] as number;
+      }
+      data[at++] = l.dayKeys.length;
+      for (let i = 0; i < l.dayKeys.length; i++) {
+        data[at++] = Number((l.dayKeys[i] as string).replaceAll('-', ''));
+        data[at++] = l.dayTotals[i] as number;
+      }
+    }
+    return { values, data, overflowed: [...this.overflowed] };
+  }
+
+  /** Take in what another reader of the same log at the same time packed (same scopes, same now). */
+  absorbPacked(packed: PackedScopes): void {
+    const { data } = packed;
+    let at = 0;
+    this.counted.forEach((c, index) => {
+      for (const value of packed.values[index] ?? []) {
+        const ledger = c.single ?? this.valueLedger(c, value);
+        const n = data[at++] as number;
+        for (let i = 0; i < n; i++, at += 2) ledger.addRolling(data[at] as number, data[at + 1] as number);
+        const d = data[at++] as number;
+        for (let i = 0; i < d; i++, at += 2) {
+          const k = String(data[at]);
+          ledger.addDay(`${k.slice(0, 4)}-${k.slice(4, 6)}-${k.slice(6, 8)}`, data[at + 1] as number);
+        }
+      }
+    });
+    for (const name of packed.overflowed) this.overflowed.add(name);
+  }
+
   toState(): ScopeCounterState {
     this.prune();
     const scopes: ScopeCounterState['scopes'] = {};
@@ -280,7 +410,11 @@ export class ScopeCounter {
         scopes[c.config.name] = { values };
       }
     }
-    return { signature: scopesSignature(this.scopes, this.calendar.timeZone), scopes };
+    return {
+      signature: scopesSignature(this.scopes, this.calendar.timeZone),
+      scopes,
+      ...(this.overflowed.size > 0 ? { overflowed: [...this.overflowed] } : {}),
+    };
   }
 
   /**
@@ -334,10 +468,11 @@ function restoreInto(ledger: SmallLedger, bits: unknown, latestSec: number, nowS
   const { rolling, daily } = bits as Partial<SmallLedgerState>;
   if (!Array.isArray(rolling) || daily === null || typeof daily !== 'object' || Array.isArray(daily))
     return false;
+  if (rolling.length % 2 !== 0) return false;
   let last = -Infinity;
-  for (const entry of rolling) {
-    if (!Array.isArray(entry) || entry.length !== 2) return false;
-    const [sec, cost] = entry as [unknown, unknown];
+  for (let i = 0; i < rolling.length; i += 2) {
+    const sec = rolling[i] as unknown;
+    const cost = rolling[i + 1] as unknown;
     if (!Number.isSafeInteger(sec) || !isMicros(cost) || (sec as number) <= last) return false;
     last = sec as number;
     // Saved ahead of now beyond the tolerance: the clock went back; counted as now.

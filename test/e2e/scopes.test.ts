@@ -24,7 +24,7 @@ scopes:
 ${SLACK}`;
 
 describe('each: agent with a target per agent', () => {
-  it('kills only the agent over its kill limit; its flag, not the main one; alerts name scope and agent', async () => {
+  it('kills only the agent over its limit; its own flag, not the main; alerts name scope and agent', async () => {
     const slack = await slackServer();
     const ws = workspace(EACH_AGENT);
     const { mkdirSync } = await import('node:fs');
@@ -208,7 +208,7 @@ scopes:
     ]);
   });
 
-  it('clear-emergency: an unknown scope, a key on a scope without each, a key without --scope: exit 64', () => {
+  it('clear-emergency: unknown scope, --key on a scope without each, --key alone: exit 64', () => {
     const ws = workspace(`log: state/cost_log.jsonl
 limits:
   daily: { kill: 300 }

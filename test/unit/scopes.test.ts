@@ -2,6 +2,7 @@
 // the saved form, and decisions per instance.
 import { describe, expect, it } from 'vitest';
 import { DayCalendar } from '../../src/core/calendar.js';
+import type { CostRecord } from '../../src/core/fields.js';
 import { emptyAlertState } from '../../src/core/decide.js';
 import { resolveScopes } from '../../src/config/sections/scopes.js';
 import { ScopeCounter } from '../../src/scopes/counter.js';
@@ -37,6 +38,28 @@ const values = (v: Partial<ScopeValues>): ScopeValues => ({
   source: null,
   ...v,
 });
+
+/** A parsed line with these values; label ids as a scan gives them (-1: none, -2: absent). */
+function record(v: Partial<ScopeValues> & { agentId?: number }): CostRecord {
+  return {
+    timeMs: NOW,
+    cost: null,
+    inputTokens: null,
+    outputTokens: null,
+    cachedTokens: null,
+    model: v.model ?? null,
+    provider: v.provider ?? null,
+    agent: v.agent ?? null,
+    modelId: v.model == null ? -2 : -1,
+    agentId: v.agentId ?? (v.agent == null ? -2 : -1),
+    providerId: v.provider == null ? -2 : -1,
+    task: v.task ?? null,
+    requestId: null,
+    fingerprint: null,
+    stormHash: -1,
+    stormText: null,
+  };
+}
 
 describe('match values: exact, or a glob with *', () => {
   it.each([
@@ -188,15 +211,7 @@ describe('counting per scope and per value', () => {
   ]);
   const counter = () => new ScopeCounter(config, calendar, NOW);
   const add = (c: ScopeCounter, ago: number, usd: number, v: Partial<ScopeValues>) =>
-    c.add(
-      NOW - ago * 1000,
-      usd * 1e6,
-      v.agent ?? null,
-      v.model ?? null,
-      v.provider ?? null,
-      v.task ?? null,
-      v.source ?? null,
-    );
+    c.add(NOW - ago * 1000, usd * 1e6, record(v), v.source ?? '');
   const spend = (c: ScopeCounter, name: string, value: string | null, window: string) =>
     c.status(name, value)?.windows.find((w) => w.name === window)?.spend;
 
@@ -220,6 +235,15 @@ describe('counting per scope and per value', () => {
       .map((s) => [s.name, s.value, s.windows.find((w) => w.name === 'daily')?.level]);
     expect(levels).toContainEqual(['per-agent', 'writer', 'warn']);
     expect(levels).toContainEqual(['by-task', 't1', 'kill']);
+  });
+
+  it('a value found by its label id is the same ledger as by its name', () => {
+    const c = counter();
+    add(c, 10, 1, { agent: 'research' });
+    c.add(NOW - 5000, 0.5e6, record({ agent: 'research', agentId: 7 }), '');
+    c.add(NOW - 4000, 0.25e6, record({ agent: 'research', agentId: 7 }), '');
+    expect(spend(c, 'per-agent', 'research', 'daily')).toBe(1.75);
+    expect(c.statuses().filter((s) => s.name === 'per-agent')).toHaveLength(1);
   });
 
   it('sums exactly: 100 lines of $0.05 reach $5', () => {
@@ -280,8 +304,8 @@ describe('decisions per scope instance', () => {
   const config = scopes([{ name: 'per-agent', each: 'agent', limits: { daily: { warn: 1, kill: 3 } } }]);
   it('only instances above ok or remembered are decided on', () => {
     const c = new ScopeCounter(config, calendar, NOW);
-    c.add(NOW, 2e6, 'hot', null, null, null, null);
-    c.add(NOW, 0.5e6, 'quiet', null, null, null, null);
+    c.add(NOW, 2e6, record({ agent: 'hot' }), '');
+    c.add(NOW, 0.5e6, record({ agent: 'quiet' }), '');
     const memory = memoryOf(emptyAlertState(), NOW);
     const chosen = toDecide(c.statuses(), { 'per-agent/agent=gone': memory }, (name, key) =>
       c.status(name, key.agent ?? null),

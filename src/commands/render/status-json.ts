@@ -166,9 +166,6 @@ export interface StatusInput {
   scopeFlag?: (name: string, value: string | null) => { file: string; active: boolean } | null;
 }
 
-/** Values of an `each` scope listed besides those above ok: the top ones by spend. */
-export const SCOPE_TOP_VALUES = 10;
-
 /** The scope instances `status` shows, and the counts of each `each` scope. */
 export function scopesJson(input: Pick<StatusInput, 'config' | 'result' | 'nowMs' | 'scopeFlag'>): {
   scopes: StatusScopeJson[];
@@ -179,18 +176,19 @@ export function scopesJson(input: Pick<StatusInput, 'config' | 'result' | 'nowMs
   const scopes: StatusScopeJson[] = [];
   const counts: StatusScopeCountJson[] = [];
   for (const scope of config.scopes) {
-    const all = result.scopes.filter((s) => s.name === scope.name);
-    let listed = all;
+    // Those above ok first, then by spend (their largest window).
+    const most = (s: (typeof result.scopes)[number]) => Math.max(0, ...s.windows.map((w) => w.spend));
+    const above = (s: (typeof result.scopes)[number]) => (s.windows.some((w) => w.level !== 'ok') ? 1 : 0);
+    const listed = result.scopes
+      .filter((s) => s.name === scope.name)
+      .sort((a, b) => above(b) - above(a) || most(b) - most(a));
     if (scope.each !== null) {
-      const top = (s: (typeof all)[number]) => Math.max(0, ...s.windows.map((w) => w.spend));
-      const above = all.filter((s) => s.windows.some((w) => w.level !== 'ok'));
-      const rest = all.filter((s) => !above.includes(s)).sort((a, b) => top(b) - top(a));
-      listed = [...above.sort((a, b) => top(b) - top(a)), ...rest.slice(0, SCOPE_TOP_VALUES)];
+      const values = result.scopeValues[scope.name] ?? 0;
       counts.push({
         name: scope.name,
         each: scope.each,
-        values: all.length,
-        more: all.length - listed.length,
+        values,
+        more: Math.max(0, values - listed.length),
         overflowed: result.scopesOverflowed.includes(scope.name),
       });
     }
