@@ -24,7 +24,7 @@ scopes:
 ${SLACK}`;
 
 describe('each: agent with a target per agent', () => {
-  it('kills only the agent over its limit; its own flag, not the main; alerts name scope and agent', async () => {
+  it('kills only the agent over its limit; its own flag, not the main; alerts name it', async () => {
     const slack = await slackServer();
     const ws = workspace(EACH_AGENT);
     const { mkdirSync } = await import('node:fs');
