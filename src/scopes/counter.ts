@@ -26,85 +26,78 @@ export interface SmallLedgerState {
 }
 
 class SmallLedger {
-  /** Seconds and µ$ in two flat lists, oldest first (lines come nearly in order). */
-  secs: number[] = [];
-  costs: number[] = [];
-  dayKeys: string[] = [];
-  dayTotals: number[] = [];
+  /** Seconds and µ$ alternating, oldest first (lines come nearly in order): one array, not two. */
+  roll: number[] = [];
+  /** The day most lines fall in (today), and any other (a line dated into tomorrow). */
+  dayKey = '';
+  dayTotal = 0;
+  otherDays: [string, number][] | null = null;
 
   addRolling(sec: number, cost: number): void {
-    const n = this.secs.length;
-    const last = n === 0 ? -1 : (this.secs[n - 1] as number);
-    if (sec === last) this.costs[n - 1] = (this.costs[n - 1] as number) + cost;
-    else if (sec > last) {
-      this.secs.push(sec);
-      this.costs.push(cost);
-    } else {
+    const roll = this.roll;
+    const n = roll.length;
+    const last = n === 0 ? -1 : (roll[n - 2] as number);
+    if (sec === last) roll[n - 1] = (roll[n - 1] as number) + cost;
+    else if (sec > last) roll.push(sec, cost);
+    else {
       // Out of order: its place, found from the end.
-      let i = n - 1;
-      while (i >= 0 && (this.secs[i] as number) > sec) i--;
-      if (i >= 0 && this.secs[i] === sec) this.costs[i] = (this.costs[i] as number) + cost;
-      else {
-        this.secs.splice(i + 1, 0, sec);
-        this.costs.splice(i + 1, 0, cost);
-      }
+      let i = n - 2;
+      while (i >= 0 && (roll[i] as number) > sec) i -= 2;
+      if (i >= 0 && roll[i] === sec) roll[i + 1] = (roll[i + 1] as number) + cost;
+      else roll.splice(i + 2, 0, sec, cost);
     }
   }
 
   addDay(key: string, cost: number): void {
-    // Nearly every line is today's: the first day kept.
-    if (this.dayKeys[0] === key) {
-      this.dayTotals[0] = (this.dayTotals[0] as number) + cost;
+    if (this.dayKey === key) {
+      this.dayTotal += cost;
       return;
     }
-    const i = this.dayKeys.indexOf(key);
-    if (i >= 0) this.dayTotals[i] = (this.dayTotals[i] as number) + cost;
-    else {
-      this.dayKeys.push(key);
-      this.dayTotals.push(cost);
+    if (this.dayKey === '') {
+      this.dayKey = key;
+      this.dayTotal = cost;
+      return;
     }
+    this.otherDays ??= [];
+    const other = this.otherDays.find((d) => d[0] === key);
+    if (other !== undefined) other[1] += cost;
+    else this.otherDays.push([key, cost]);
   }
 
   rollingSince(fromSec: number): number {
+    const roll = this.roll;
     let total = 0;
-    for (let i = this.secs.length - 1; i >= 0 && (this.secs[i] as number) > fromSec; i--)
-      total += this.costs[i] as number;
+    for (let i = roll.length - 2; i >= 0 && (roll[i] as number) > fromSec; i -= 2)
+      total += roll[i + 1] as number;
     return total;
   }
 
   day(key: string): number {
-    const i = this.dayKeys.indexOf(key);
-    return i < 0 ? 0 : (this.dayTotals[i] as number);
+    if (this.dayKey === key) return this.dayTotal;
+    return this.otherDays?.find((d) => d[0] === key)?.[1] ?? 0;
+  }
+
+  /** Every day kept with its µ$. */
+  days(): [string, number][] {
+    const out: [string, number][] = this.dayKey === '' ? [] : [[this.dayKey, this.dayTotal]];
+    if (this.otherDays !== null) out.push(...this.otherDays);
+    return out;
   }
 
   /** Forget seconds at or before `fromSec` and days before `todayKey`; true when nothing is left. */
   prune(fromSec: number, todayKey: string): boolean {
     let cut = 0;
-    while (cut < this.secs.length && (this.secs[cut] as number) <= fromSec) cut++;
-    if (cut > 0) {
-      this.secs.splice(0, cut);
-      this.costs.splice(0, cut);
-    }
-    for (let i = this.dayKeys.length - 1; i >= 0; i--) {
-      if ((this.dayKeys[i] as string) < todayKey) {
-        this.dayKeys.splice(i, 1);
-        this.dayTotals.splice(i, 1);
-      }
-    }
-    return this.secs.length === 0 && this.dayKeys.length === 0;
+    while (cut < this.roll.length && (this.roll[cut] as number) <= fromSec) cut += 2;
+    if (cut > 0) this.roll.splice(0, cut);
+    const kept = this.days().filter(([key]) => key >= todayKey);
+    this.dayKey = kept[0]?.[0] ?? '';
+    this.dayTotal = kept[0]?.[1] ?? 0;
+    this.otherDays = kept.length > 1 ? kept.slice(1) : null;
+    return this.roll.length === 0 && this.dayKey === '';
   }
 
   toState(): SmallLedgerState {
-    const daily: Record<string, number> = {};
-    this.dayKeys.forEach((key, i) => {
-      daily[key] = this.dayTotals[i] as number;
-    });
-    const rolling: number[] = new Array(this.secs.length * 2);
-    for (let i = 0; i < this.secs.length; i++) {
-      rolling[2 * i] = this.secs[i] as number;
-      rolling[2 * i + 1] = this.costs[i] as number;
-    }
-    return { rolling, daily };
+    return { rolling: [...this.roll], daily: Object.fromEntries(this.days()) };
   }
 }
 
@@ -362,19 +355,17 @@ export class ScopeCounter {
       }
     }
     let size = 0;
-    for (const l of ledgers) size += 2 + 2 * l.secs.length + 2 * l.dayKeys.length;
+    for (const l of ledgers) size += 2 + l.roll.length + 2 * l.days().length;
     const data = new Float64Array(size);
     let at = 0;
     for (const l of ledgers) {
-      data[at++] = l.secs.length;
-      for (let i = 0; i < l.secs.length; i++) {
-        data[at++] = l.secs[i] as number;
-        data[at++] = l.costs[i] as number;
-      }
-      data[at++] = l.dayKeys.length;
-      for (let i = 0; i < l.dayKeys.length; i++) {
-        data[at++] = Number((l.dayKeys[i] as string).replaceAll('-', ''));
-        data[at++] = l.dayTotals[i] as number;
+      data[at++] = l.roll.length / 2;
+      for (const x of l.roll) data[at++] = x;
+      const days = l.days();
+      data[at++] = days.length;
+      for (const [key, total] of days) {
+        data[at++] = Number(key.replaceAll('-', ''));
+        data[at++] = total;
       }
     }
     return { values, data, overflowed: [...this.overflowed] };
