@@ -15,7 +15,7 @@ import { host, who } from '../effects/identity.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
 import { errnoWords } from '../core/flag.js';
 import { printable } from '../format.js';
-import { clearScope, scopeArgs } from '../scopes/clear.js';
+import { clearScope, mainFlagScopes, scopeArgs } from '../scopes/clear.js';
 
 export interface ClearOptions {
   config?: string;
@@ -56,7 +56,9 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
     const person = who();
-    const verdict = clearVerdict(result.signals, force, result.logError === null);
+    // Scopes that write the main flag are cleared with it (and hold it while over).
+    const scoped = mainFlagScopes(config, result);
+    const verdict = clearVerdict([...result.signals, ...scoped.windows], force, result.logError === null);
     const over = verdict.over;
     const spendText = (ws: typeof over): string =>
       ws
@@ -108,6 +110,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const { state } = loadAlerts(config);
     const hadSwitch = state.kill_switch !== null;
     const next = afterClear(state, result.signals, force, nowMs);
+    scoped.reset(next, force, nowMs);
     const acknowledged = next.acknowledged;
     audit.record('flag_cleared', {
       by: person,

@@ -6,7 +6,7 @@ import type { Config, ScopeConfig, TargetConfig } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
 import { type AlertState, decide, limitFor, type ScopeMemory } from '../core/decide.js';
 import { flagInForce } from '../core/flag.js';
-import type { Level } from '../core/levels.js';
+import { highestLevel, type Level } from '../core/levels.js';
 import { usd } from '../core/money.js';
 import type { Auditor } from '../effects/audit.js';
 import { flagSeen, readFlag } from '../effects/flag.js';
@@ -177,7 +177,8 @@ export async function actScopes(
     const action: ScopeAction = {
       name: status.name,
       key: status.key,
-      level: decision.level,
+      level: highestLevel(status.windows.map((w) => w.level)),
+      action_level: decision.level,
       events: events.map((e) => `${e.kind}:${e.window}:${e.level}`),
       flag,
       kill,

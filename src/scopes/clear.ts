@@ -3,7 +3,8 @@
 // refused while that instance is at emergency or above unless --force, audited, announced.
 import type { Config } from '../config/index.js';
 import type { AlertFacts } from '../core/alert-text.js';
-import { afterClear, clearVerdict } from '../core/decide.js';
+import { type AlertState, afterClear, clearVerdict } from '../core/decide.js';
+import type { WindowStatus } from '../core/levels.js';
 import { errnoWords } from '../core/flag.js';
 import { limitsText, usd } from '../core/money.js';
 import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
@@ -15,7 +16,7 @@ import { readFlag, removeFlag } from '../effects/flag.js';
 import { host, who } from '../effects/identity.js';
 import { FailureError, UsageError } from '../errors.js';
 import { scopeFlagFile, scopeLookup } from './act.js';
-import { memoryKey, memoryOf, scopeLabel, stateOf } from './decide.js';
+import { memoryKey, memoryOf, parseMemoryKey, scopeLabel, stateOf } from './decide.js';
 
 /** The scope and key named on the command line, checked against the config (exit 64 when wrong). */
 export function scopeArgs(
@@ -161,4 +162,36 @@ export async function clearScope(
       : `${text}\n`,
   );
   return failures;
+}
+
+/**
+ * Scopes without a flag_file of their own write the main flag: the main `clear-emergency` takes
+ * them in. `windows`: their instances' windows (named `scope <name> <key> <window>`), so that the
+ * main clear is refused while one is at emergency or above; `reset`: their remembered state is
+ * cleared with the main flag (no "flag removed" alert next check, the kill switch off).
+ */
+export function mainFlagScopes(
+  config: Config,
+  result: CheckResult,
+): { windows: WindowStatus[]; reset(state: AlertState, force: boolean, nowMs: number): void } {
+  const names = new Set(config.scopes.filter((s) => s.flagFile === null).map((s) => s.name));
+  const windows: WindowStatus[] = [];
+  for (const status of result.scopes) {
+    if (!names.has(status.name)) continue;
+    const label = scopeLabel(status.name, status.key);
+    for (const w of status.windows) windows.push({ ...w, name: `${label} ${w.name}` });
+  }
+  return {
+    windows,
+    reset(state, force, nowMs) {
+      const memories = { ...(state.scopes ?? {}) };
+      for (const [k, memory] of Object.entries(memories)) {
+        const { name, key } = parseMemoryKey(k);
+        if (!names.has(name)) continue;
+        const status = scopeLookup(config, result.scopeStatus)(name, key);
+        memories[k] = memoryOf(afterClear(stateOf(memory), status?.windows ?? [], force, nowMs), nowMs);
+      }
+      state.scopes = memories;
+    },
+  };
 }

@@ -6,7 +6,10 @@ import type { Level } from '../core/levels.js';
 export interface ScopeAction {
   name: string;
   key: Record<string, string>;
+  /** The highest level of its windows. */
   level: Level;
+  /** The level it was acted at (levels acknowledged by clear-emergency --force set aside). */
+  action_level: Level;
   events: string[];
   flag: FlagOutcome;
   kill: KillSummary | null;

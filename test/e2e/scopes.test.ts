@@ -206,6 +206,24 @@ scopes:
     expect(status.json.scopes).toEqual([
       expect.objectContaining({ name: 'research', key: {}, level: 'emergency' }),
     ]);
+
+    // The main clear-emergency holds while the scope that wrote the main flag is over; --force
+    // clears both, and the next check neither writes it again nor says it was removed by hand.
+    const refused = ws.run('clear-emergency', '--reason', 'looked');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('scope research 15m $2.50 at emergency');
+    const forced = ws.run('clear-emergency', '--reason', 'looked', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(existsSync(path.join(ws.dir, 'state', 'cost_emergency.flag'))).toBe(false);
+    const next = ws.runJson();
+    expect(next.stderr).not.toContain('FLAG REMOVED');
+    expect(next.json.scopes[0]).toMatchObject({
+      level: 'emergency',
+      action_level: 'warn',
+      flag: { kind: 'none' },
+      events: [],
+    });
+    expect(existsSync(path.join(ws.dir, 'state', 'cost_emergency.flag'))).toBe(false);
   });
 
   it('clear-emergency: unknown scope, --key on a scope without each, --key alone: exit 64', () => {

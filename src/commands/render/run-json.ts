@@ -48,6 +48,7 @@ export interface RunJson {
     name: string;
     key: Record<string, string>;
     level: Level;
+    action_level: Level;
     /** `kind:window:level`, as the audit log's decision records them. */
     events: string[];
     flag: CheckOutcome['flag'];
@@ -101,6 +102,7 @@ export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
       name: a.name,
       key: a.key,
       level: a.level,
+      action_level: a.action_level,
       events: a.events,
       flag: a.flag,
       kill: killJson(a.kill),
