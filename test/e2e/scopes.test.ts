@@ -3,7 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { audit, cliAsync, readJsonFile, workspace } from './helpers.js';
+import type { RunJson } from '../../src/commands/render/run-json.js';
+import { audit, cli, cliAsync, readJsonFile, workspace } from './helpers.js';
 import { alive, slackServer, startTree, waitFor } from './procs.js';
 
 const SLACK = 'slack:\n  webhook_url_env: CW_TEST_WEBHOOK\n';
@@ -260,5 +261,59 @@ scopes:
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('scopes[0].match.user');
     expect(readFileSync(ws.config, 'utf8')).toContain('user');
+  });
+});
+
+describe('the two-thread full read', () => {
+  it('counts the scopes in both threads: the same figures as one thread', () => {
+    const config = `log: state/cost_log.jsonl
+limits:
+  daily: { kill: 100000 }
+scopes:
+  - { name: per-agent, each: agent, limits: { 15m: { warn: 3 }, daily: { warn: 5, kill: 50 } } }
+  - { name: per-task, match: { model: "gpt-*" }, each: task, limits: { daily: { warn: 1 } } }
+`;
+    const one = workspace(config);
+    const two = workspace(config);
+    let text = '';
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 20_000; i++)
+      text += `${JSON.stringify({
+        ts: now - 7200 + i * 0.35,
+        cost: 0.001 * (1 + (i % 9)),
+        agent: `agent-${(i * 31) % 700}`,
+        model: i % 3 === 0 ? 'claude' : 'gpt-4o',
+        task: `task-${i % 40}`,
+      })}\n`;
+    one.append(text);
+    two.append(text);
+    const single = cli(['run', '--json', '-c', one.config], {
+      cwd: one.dir,
+      env: { COST_WATCHDOG_THREADS: '1' },
+    });
+    const helped = cli(['run', '--json', '-c', two.config], {
+      cwd: two.dir,
+      env: { COST_WATCHDOG_HELPER_MIN_BYTES: '1' },
+    });
+    expect(single.code, single.stderr).toBe(0);
+    expect(helped.code, helped.stderr).toBe(0);
+    const a = JSON.parse(single.stdout) as RunJson;
+    const b = JSON.parse(helped.stdout) as RunJson;
+    expect(a.scan_threads).toBe(1);
+    expect(b.scan_threads).toBe(2);
+    const view = (ws: typeof one) => {
+      const s = ws.status().json;
+      return {
+        counts: s.scope_counts,
+        daily: s.scopes.map((x) => [x.name, x.key, x.windows.daily?.spend_usd, x.level]),
+      };
+    };
+    const seen = view(one);
+    expect(seen.counts).toEqual([
+      { name: 'per-agent', each: 'agent', values: 700, more: expect.any(Number), overflowed: false },
+      { name: 'per-task', each: 'task', values: 40, more: expect.any(Number), overflowed: false },
+    ]);
+    expect(view(two)).toEqual(seen);
+    expect(b.scopes.length).toBe(a.scopes.length);
   });
 });

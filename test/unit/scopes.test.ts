@@ -279,6 +279,31 @@ describe('counting per scope and per value', () => {
     expect(ScopeCounter.fromState(undefined, [], calendar, NOW)?.empty).toBe(true);
   });
 
+  it('two readers of halves, packed and merged, give what one reader of all gives', () => {
+    const whole = counter();
+    const first = counter();
+    const second = counter();
+    const rows: [number, number, Partial<ScopeValues>][] = [];
+    for (let i = 0; i < 60; i++)
+      rows.push([
+        i * 37,
+        0.01 * (i % 7) + 0.01,
+        { agent: `a${i % 5}`, model: i % 2 ? 'gpt-4o' : 'claude', task: `t${i % 3}` },
+      ]);
+    rows.forEach(([ago, usd, v], i) => {
+      add(whole, ago, usd, v);
+      add(i < 25 ? first : second, ago, usd, v);
+    });
+    first.absorbPacked(structuredClone(second.pack()));
+    const view = (c: ScopeCounter) =>
+      c
+        .statuses(100)
+        .map((s) => [s.name, s.value, s.windows.map((w) => w.spend)])
+        .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    expect(view(first)).toEqual(view(whole));
+    expect(first.valueCounts()).toEqual(whole.valueCounts());
+  });
+
   it('a value with nothing left in any window is not saved', () => {
     const c = counter();
     add(c, 10, 1, { agent: 'a' });
