@@ -21,6 +21,16 @@ export type { ScopeAction } from './types.js';
 import { keepMemories, memoryKey, memoryOf, scopeLabel, stateOf, toDecide } from './decide.js';
 import { fillPath, fillPattern } from './match.js';
 
+/** `--key agent=research` for a command line ('' without each); the value quoted when it needs it. */
+function keyArg(key: Readonly<Record<string, string>>): string {
+  return Object.entries(key)
+    .map(
+      ([f, v]) =>
+        ` --key ${/^[A-Za-z0-9._:@%+=-]+$/.test(`${f}=${v}`) ? `${f}=${v}` : JSON.stringify(`${f}=${v}`)}`,
+    )
+    .join('');
+}
+
 /** The scope's flag file for this instance; null when the filled name would leave its folder. */
 export function scopeFlagFile(config: Config, scope: ScopeConfig, value: string | null): string | null {
   if (scope.flagFile === null) return config.flagFile;
@@ -163,7 +173,12 @@ export async function actScopes(
           host: host(),
           atIso: new Date(nowMs).toISOString(),
           by: mode,
-          headline: `${label}: ${decision.level === 'ok' ? 'back under its limits' : `at ${decision.level}`}`,
+          headline:
+            `${label}: ${decision.level === 'ok' ? 'back under its limits' : `at ${decision.level}`}` +
+            (events.some((e) => e.kind === 'reminder' || e.kind === 'came-back')
+              ? `; its flag is cleared by \`cost-watchdog clear-emergency --scope ${status.name}` +
+                `${keyArg(status.key)} --reason ...\``
+              : ''),
           events,
           windows: status.windows,
           tops: null,

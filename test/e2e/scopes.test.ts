@@ -264,6 +264,29 @@ scopes:
   });
 });
 
+describe('reminders', () => {
+  it("a scope's flag in force is reminded of with its own clear command", async () => {
+    const ws = workspace(`log: state/cost_log.jsonl
+limits:
+  daily: { kill: 300 }
+alerts: { reminder: 1s }
+scopes:
+  - { name: per-agent, each: agent, limits: { daily: { emergency: 1 } }, flag_file: "state/{agent}.flag" }
+`);
+    ws.append(line(2, 'alpha'));
+    expect(ws.run('run').code).toBe(0);
+    expect(existsSync(path.join(ws.dir, 'state', 'alpha.flag'))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const again = ws.run('run');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(
+      'ALERT scope per-agent agent="alpha": at emergency; its flag is cleared by `cost-watchdog ' +
+        'clear-emergency --scope per-agent --key agent=alpha --reason ...`',
+    );
+    expect(again.stderr).toContain('REMINDER: the emergency flag is still in force');
+  });
+});
+
 describe('the two-thread full read', () => {
   it('counts the scopes in both threads: the same figures as one thread', () => {
     const config = `log: state/cost_log.jsonl
