@@ -58,8 +58,18 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
   }
   if (json.scopes.length > 0) {
+    // Compact: each scope without `each`; under `each`, the values above ok (or flagged), the
+    // top ones at ok and the rest counted (status --json lists the top 10 by spend).
     out.push('  scopes:');
+    const perEach = new Map(json.scope_counts.map((c) => [c.name, c]));
+    const shownAtOk = new Map<string, number>();
     for (const scope of json.scopes) {
+      const each = perEach.get(scope.name);
+      if (each !== undefined && scope.level === 'ok' && scope.flag?.active !== true) {
+        const n = shownAtOk.get(scope.name) ?? 0;
+        if (n >= 3) continue;
+        shownAtOk.set(scope.name, n + 1);
+      }
       const key = Object.entries(scope.key)
         .map(([f, v]) => ` ${f}=${printable(JSON.stringify(v))}`)
         .join('');
@@ -70,11 +80,16 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
             `${limitsText(w.limits) === 'no limits' ? '' : ` (${limitsText(w.limits)})`}`,
         )
         .join(', ');
-      const flag = scope.flag?.active === true ? `  flag SET (${scope.flag.file})` : '';
+      const flag = scope.flag?.active === true ? `  flag SET (${printable(scope.flag.file)})` : '';
       out.push(`    ${scope.name}${key}  ${levelText(scope.level, color, 9)} ${windows}${flag}`);
     }
-    for (const c of json.scope_counts)
-      if (c.more > 0) out.push(`    ${c.name}: and ${c.more} more ${c.each} value(s) at ok (status --json)`);
+    for (const c of json.scope_counts) {
+      const shown = json.scopes.filter(
+        (x) => x.name === c.name && (x.level !== 'ok' || x.flag?.active === true),
+      ).length;
+      const rest = c.values - shown - (shownAtOk.get(c.name) ?? 0);
+      if (rest > 0) out.push(`    ${c.name}: and ${rest} more ${c.each} value(s) at ok`);
+    }
   }
   out.push(...gaugeLegend(unicode));
   out.push('');
