@@ -4,7 +4,14 @@
 import path from 'node:path';
 import type { Config, ScopeConfig, TargetConfig } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
-import { type AlertState, decide, limitFor, type ScopeMemory } from '../core/decide.js';
+import {
+  type AlertState,
+  type DecideInput,
+  type Decision,
+  decide,
+  limitFor,
+  type ScopeMemory,
+} from '../core/decide.js';
 import { flagInForce } from '../core/flag.js';
 import { highestLevel, type Level } from '../core/levels.js';
 import { usd } from '../core/money.js';
@@ -68,6 +75,84 @@ export function scopeLookup(
   };
 }
 
+/** One instance decided on, its flag placed: what its kill and its alert need. */
+interface Decided {
+  scope: ScopeConfig;
+  status: ScopeStatus;
+  label: string;
+  input: DecideInput;
+  decision: Decision;
+  flag: FlagOutcome;
+  problems: string[];
+}
+
+function decideOne(
+  config: Config,
+  scope: ScopeConfig,
+  status: ScopeStatus,
+  memories: Readonly<Record<string, ScopeMemory>>,
+  nowMs: number,
+  mode: 'run' | 'watch',
+  dryRun: boolean,
+  audit: Auditor | null,
+  failures: string[],
+): Decided {
+  const k = memoryKey(status.name, status.key);
+  const label = scopeLabel(status.name, status.key);
+  const flagFile = scopeFlagFile(config, scope, status.value);
+  const problems: string[] = [];
+  if (flagFile === null) problems.push(`${label}: its flag file would leave its folder: not written`);
+  const read = flagFile === null ? null : readFlag(flagFile);
+  const seen = read === null ? null : flagSeen(read);
+  const input: DecideInput = {
+    nowMs,
+    windows: status.windows,
+    state: stateOf(memories[k]),
+    flagExists: seen !== null && flagInForce(seen),
+    flagUnknown: seen?.kind === 'unknown',
+    targetRunning: false,
+    reminderMs: config.alerts.reminderMs,
+  };
+  const decision = decide(input);
+  let flag: FlagOutcome =
+    read?.kind === 'present' && flagFile !== null ? { kind: 'exists', file: flagFile } : { kind: 'none' };
+  if (decision.writeFlag && flagFile !== null) {
+    const trigger = decision.trigger;
+    const limit = trigger === null ? null : limitFor(trigger, decision.level);
+    flag = placeFlag(
+      { ...config, flagFile },
+      {
+        reason:
+          `${label}: ` +
+          (trigger === null
+            ? `spend at ${decision.level}`
+            : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
+              `${limit === null ? '' : ` ${usd(limit)}`}`),
+        window: trigger?.name ?? null,
+        spend_usd: trigger === null ? null : round6(trigger.spend),
+        limit_usd: limit,
+        triggered_at: new Date(nowMs).toISOString(),
+        triggered_by: mode,
+        host: host(),
+        level: decision.level,
+        scope: status.name,
+        key: status.key,
+      },
+      dryRun,
+      audit,
+    );
+    if (flag.kind === 'failed') {
+      problems.push(`${label}: flag not written: ${flag.file}: ${flag.error}`);
+      failures.push(`${label}: emergency flag not written: ${flag.file}: ${flag.error}`);
+    }
+  }
+  decision.next.flag_seen =
+    flag.kind === 'written' ||
+    flag.kind === 'exists' ||
+    (flag.kind === 'would-write' && decision.next.flag_seen);
+  return { scope, status, label, input, decision, flag, problems };
+}
+
 /**
  * Decide and act on every scope instance that has something to say; the memories go into
  * `state.scopes`, the alerts are returned for the main delivery. `mainKilled`: the main target
@@ -90,79 +175,46 @@ export async function actScopes(
   const failures: string[] = [];
   if (config.scopes.length === 0) return { alerts, actions, failures };
   const memories: Record<string, ScopeMemory> = { ...(state.scopes ?? {}) };
-  let mainStopped: KillResult | null = mainKill;
+  // First every instance's decision and flag (the flags before any kill), then the kills: the
+  // main target stopped once, each scope's own target at the same time as the others (one
+  // agent's grace period does not hold up another's kill), then the alerts and the memories.
+  const decided: Decided[] = [];
   for (const status of toDecide(statuses, memories, scopeLookup(config, statusOf))) {
     const scope = config.scopes.find((s) => s.name === status.name);
     if (scope === undefined) continue;
+    decided.push(decideOne(config, scope, status, memories, nowMs, mode, dryRun, audit, failures));
+  }
+  const stops = new Map<string, Promise<KillResult>>();
+  const mainStop = mainKill === null ? null : Promise.resolve(mainKill);
+  const kills = decided.map((d) => {
+    if (!d.decision.kill) return Promise.resolve(null);
+    const own = d.scope.target !== null;
+    const target = scopeTarget(config, d.scope, d.status.value);
+    const id = own ? JSON.stringify(target) : 'main';
+    let stop = id === 'main' ? (mainStop ?? stops.get(id)) : stops.get(id);
+    if (stop === undefined) {
+      stop = stopTarget({ ...config, target }, dryRun, audit, meter);
+      stops.set(id, stop);
+    }
+    return stop;
+  });
+  const stopped = await Promise.all(kills);
+  decided.forEach((d, index) => {
+    const { status, label, problems, flag, input } = d;
+    let { decision } = d;
+    const result = stopped[index] ?? null;
+    const kill: KillSummary | null = result?.summary ?? null;
+    if (result !== null && result.failed !== null) {
+      problems.push(`${label}: ${result.failed}`);
+      failures.push(`${label}: ${result.failed}`);
+    }
+    // Known now: was its target running? (A kill switch that finds it again says so.)
+    if (kill !== null && !kill.notRunning && !dryRun) {
+      const seenBefore = decision.next.flag_seen;
+      decision = decide({ ...input, targetRunning: true });
+      decision.next.flag_seen = seenBefore;
+    }
     const k = memoryKey(status.name, status.key);
-    const label = scopeLabel(status.name, status.key);
-    const flagFile = scopeFlagFile(config, scope, status.value);
-    const problems: string[] = [];
-    if (flagFile === null) problems.push(`${label}: its flag file would leave its folder: not written`);
-    const read = flagFile === null ? null : readFlag(flagFile);
-    const seen = read === null ? null : flagSeen(read);
-    const input = {
-      nowMs,
-      windows: status.windows,
-      state: stateOf(memories[k]),
-      flagExists: seen !== null && flagInForce(seen),
-      flagUnknown: seen?.kind === 'unknown',
-      targetRunning: false,
-      reminderMs: config.alerts.reminderMs,
-    };
-    const decision = decide(input);
-    let flag: FlagOutcome =
-      read?.kind === 'present' && flagFile !== null ? { kind: 'exists', file: flagFile } : { kind: 'none' };
-    if (decision.writeFlag && flagFile !== null) {
-      const trigger = decision.trigger;
-      const limit = trigger === null ? null : limitFor(trigger, decision.level);
-      flag = placeFlag(
-        { ...config, flagFile },
-        {
-          reason:
-            `${label}: ` +
-            (trigger === null
-              ? `spend at ${decision.level}`
-              : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
-                `${limit === null ? '' : ` ${usd(limit)}`}`),
-          window: trigger?.name ?? null,
-          spend_usd: trigger === null ? null : round6(trigger.spend),
-          limit_usd: limit,
-          triggered_at: new Date(nowMs).toISOString(),
-          triggered_by: mode,
-          host: host(),
-          level: decision.level,
-          scope: status.name,
-          key: status.key,
-        },
-        dryRun,
-        audit,
-      );
-      if (flag.kind === 'failed') {
-        problems.push(`${label}: flag not written: ${flag.file}: ${flag.error}`);
-        failures.push(`${label}: emergency flag not written: ${flag.file}: ${flag.error}`);
-      }
-    }
-    decision.next.flag_seen =
-      flag.kind === 'written' ||
-      flag.kind === 'exists' ||
-      (flag.kind === 'would-write' && decision.next.flag_seen);
-    let kill: KillSummary | null = null;
-    if (decision.kill) {
-      const own = scope.target !== null;
-      let stopped: KillResult;
-      if (!own && mainStopped !== null) stopped = mainStopped;
-      else {
-        const target = scopeTarget(config, scope, status.value);
-        stopped = await stopTarget({ ...config, target }, dryRun, audit, meter);
-        if (!own) mainStopped = stopped;
-      }
-      kill = stopped.summary;
-      if (stopped.failed !== null) {
-        problems.push(`${label}: ${stopped.failed}`);
-        failures.push(`${label}: ${stopped.failed}`);
-      }
-    }
     const above = status.windows.some((w) => w.level !== 'ok');
     const previous = memories[k];
     memories[k] = memoryOf(decision.next, above || previous === undefined ? nowMs : previous.last_seen_ms);
@@ -208,7 +260,7 @@ export async function actScopes(
         flag: flag.kind,
         kill: decision.kill,
       });
-  }
+  });
   state.scopes = keepMemories(memories, new Set(config.scopes.map((s) => s.name)), nowMs);
   return { alerts, actions, failures };
 }

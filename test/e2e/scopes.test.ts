@@ -1,6 +1,6 @@
 // Scoped budgets end to end: the real CLI, real processes per agent, real flag files and a real
 // HTTP server on 127.0.0.1 standing in for Slack.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/commands/render/run-json.js';
@@ -28,7 +28,6 @@ describe('each: agent with a target per agent', () => {
   it('kills only the agent over its limit; its own flag, not the main; alerts name it', async () => {
     const slack = await slackServer();
     const ws = workspace(EACH_AGENT);
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(path.join(ws.dir, 'state', 'flags'));
     const a = await startTree(path.join(ws.dir, 'state', 'alpha.pid'));
     const b = await startTree(path.join(ws.dir, 'state', 'beta.pid'));
@@ -143,9 +142,26 @@ describe('each: agent with a target per agent', () => {
     expect(existsSync(alphaFlag)).toBe(false);
   });
 
+  it('two agents over at once are both killed (one that ignores SIGTERM too); a third survives', async () => {
+    const ws = workspace(EACH_AGENT.replace(SLACK, ''));
+    mkdirSync(path.join(ws.dir, 'state', 'flags'));
+    const a = await startTree(path.join(ws.dir, 'state', 'a.pid'), { ignoreTerm: true });
+    const b = await startTree(path.join(ws.dir, 'state', 'b.pid'));
+    const c = await startTree(path.join(ws.dir, 'state', 'c.pid'));
+    ws.append(line(6, 'a') + line(7, 'b') + line(1, 'c'));
+    const r = await cliAsync(['run', '--json', '-c', ws.config], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    for (const t of [a, b]) expect([t.pid, ...t.children].some(alive)).toBe(false);
+    expect([c.pid, ...c.children].every(alive)).toBe(true);
+    const json = JSON.parse(r.stdout) as { scopes: { key: object; kill: { killed_by_sigkill: number[] } }[] };
+    const byAgent = new Map(json.scopes.map((x) => [JSON.stringify(x.key), x]));
+    expect(byAgent.get('{"agent":"a"}')?.kill.killed_by_sigkill).toContain(a.pid);
+    expect(byAgent.get('{"agent":"b"}')?.kill.killed_by_sigkill).toEqual([]);
+    expect(byAgent.has('{"agent":"c"}')).toBe(false);
+  });
+
   it('a hostile agent name cannot write outside the flag folder', async () => {
     const ws = workspace(EACH_AGENT.replace(SLACK, ''));
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(path.join(ws.dir, 'state', 'flags'));
     const hostile = [
       '../../etc/x',
