@@ -266,6 +266,25 @@ scopes:
     }
   });
 
+  it('validate says what each scope counts and does', () => {
+    const ws = workspace(`log: state/cost_log.jsonl
+limits:
+  daily: { kill: 300 }
+scopes:
+  - { name: research, match: { agent: research, model: "gpt-*" }, limits: { daily: { kill: 2 } } }
+  - { name: per-agent, each: agent, limits: { 15m: { warn: 1 } }, flag_file: "state/{agent}.flag" }
+`);
+    const r = ws.run('validate');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      'scope       research: agent = "research", model like "gpt-*"; daily kill $2.00; flag the main flag; ' +
+        'target the main target',
+    );
+    expect(r.stdout).toContain(
+      `scope       per-agent: each agent; 15m warn $1.00; flag ${ws.dir}/state/{agent}.flag`,
+    );
+  });
+
   it('a bad scope config exits 78 naming the key path', () => {
     const ws = workspace(`log: state/cost_log.jsonl
 limits:
