@@ -79,6 +79,8 @@ function program(): Command {
   )
     .requiredOption('--reason <text>', 'why it is safe to spend again (required; audited and announced)')
     .option('--force', CLEAR_FORCE_HELP)
+    .option('--scope <name>', "clear one scoped budget's flag and state (scopes: in the config)")
+    .option('--key <field=value>', 'with --scope of an `each` scope: which value (like agent=research)')
     .option('--json', 'print the result as JSON');
 
   lazyCommand(cli, 'status', async () => (await import('./commands/status.js')).statusCommand).option(

@@ -17,7 +17,8 @@ import { round6, topsOf } from './figures.js';
 import { graceMeter } from './grace-meter.js';
 import { observe } from './observe.js';
 import { placeFlag } from './place-flag.js';
-import { stopTarget } from './stop.js';
+import { actScopes } from '../scopes/act.js';
+import { type KillResult, stopTarget } from './stop.js';
 import type { CheckResult, Enforcement, Mode } from './types.js';
 
 /**
@@ -93,8 +94,10 @@ export async function act(
 
   let kill: KillSummary | null = null;
   let killFailed: string | null = null;
+  let mainStop: KillResult | null = null;
   if (decision.kill) {
     const stopped = await stopTarget(config, dryRun, audit, () => graceMeter(config, result.meterStart));
+    mainStop = stopped;
     kill = stopped.summary;
     killFailed = stopped.failed;
     if (killFailed !== null) failures.push(killFailed);
@@ -130,6 +133,21 @@ export async function act(
   for (const finding of found.announce)
     audit?.record('finding', { kind: finding.kind, key: finding.key, text: finding.text });
 
+  // Scoped budgets after the main decision, so that their alerts go out in the same delivery.
+  const scoped = await actScopes(
+    config,
+    result.scopes,
+    result.scopeStatus,
+    decision.next,
+    nowMs,
+    mode,
+    dryRun,
+    audit,
+    mainStop,
+    () => graceMeter(config, result.meterStart),
+  );
+  failures.push(...scoped.failures);
+
   const events = decision.events;
   const alerts: { facts: AlertFacts; level: Level }[] = [];
   if (events.length > 0 || problems.length > 0 || found.announce.length > 0) {
@@ -163,6 +181,7 @@ export async function act(
     kill: decision.kill,
     kill_switch: decision.next.kill_switch !== null,
   });
+  alerts.push(...scoped.alerts);
   const delivery = await dispatch.deliver(config, alerts, decision.next, audit, nowMs, dryRun, outbox);
   if (!dryRun) failures.push(...rememberAlerts(config, decision.next, delivery, null));
   return {
@@ -174,5 +193,6 @@ export async function act(
     alerts: { sent: delivery.sent, failed: delivery.failed, pending: delivery.pending.length },
     observation,
     announced: found.announce,
+    scopeActions: scoped.actions,
   };
 }

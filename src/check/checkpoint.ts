@@ -10,6 +10,7 @@ import { Ledger } from '../core/ledger.js';
 import { newTotals, type ScanTotals } from '../core/scan.js';
 import { badField, count, jsonNumber, keepEntries, parseSaved } from '../core/saved/parse.js';
 import { StormTracker } from '../core/storms.js';
+import { ScopeCounter } from '../scopes/counter.js';
 import { FailureError } from '../errors.js';
 import { loadCursor, loadGenerations } from '../effects/log-tail.js';
 import { checkpointFile } from '../effects/state-paths.js';
@@ -43,6 +44,8 @@ export interface Loaded {
   attribution: Attribution;
   totals: ScanTotals;
   storms: StormTracker | null;
+  /** Scoped budgets' spend (empty when none are configured). */
+  scopes: ScopeCounter;
   /** The retry-storm ids seen once that the checkpoint names. */
   singlesRef: SinglesRef | null;
   prices: PriceCache;
@@ -129,6 +132,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
     attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
     storms: settings === null ? null : new StormTracker(settings, nowMs),
+    scopes: new ScopeCounter(config.scopes, calendar, nowMs),
     singlesRef: null,
     prices: loadPriceCache(null, nowMs),
     savedAtMs: null,
@@ -153,6 +157,9 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
     return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const parsed = parseSaved(checkpointSchema, cp);
   if (!parsed.ok) return fresh(`checkpoint damaged (${badField(parsed)}): rebuilt from the log`);
+  const scopes = ScopeCounter.fromState(cp.scopes, config.scopes, calendar, nowMs);
+  if (scopes === null)
+    return fresh('the scopes changed (or their saved spend does not fit): rebuilt from the log');
   const { totals, storm_singles: singlesRef } = parsed.value;
   const savedAtMs = Date.parse(parsed.value.saved_at);
   const at = Number.isNaN(savedAtMs) ? null : savedAtMs;
@@ -184,6 +191,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
     ledger: restored.ledger,
     attribution: Attribution.fromState(cp.attribution, horizon, calendar, nowMs),
     totals,
+    scopes,
     singlesRef,
     prices: loadPriceCache(cp.prices, nowMs),
     storms:
@@ -225,6 +233,7 @@ export function saveCheckpoint(
     ledger: loaded.ledger.toState(),
     attribution: loaded.attribution.toState(),
     totals: loaded.totals,
+    ...(loaded.scopes.empty ? {} : { scopes: loaded.scopes.toState() }),
     ...(storms !== null ? { storm_singles: singlesRef } : {}),
     prices: loaded.prices,
   };

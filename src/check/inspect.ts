@@ -30,9 +30,11 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
   };
+  const readsTask = config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task'));
   const tableOptions = {
     labels: true,
     tokens: estimates,
+    task: readsTask,
     ...(storms !== null && config.retryStorm !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
       : {}),
@@ -49,6 +51,8 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
     storms,
   );
   sinks.countInto(scanner);
+  if (!loaded.scopes.empty) scanner.scopes = loaded.scopes;
+  scanner.sourceTops = !isSingleLog(config);
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
   const zeroMicrosBefore = loaded.totals.zero_cost_micros;
@@ -81,6 +85,9 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
           maxLineUsd: config.cost.maxLineUsd,
           prices: config.cost.prices,
           priceCache: loaded.prices,
+          scopes: config.scopes,
+          task: readsTask,
+          source: file.source,
         });
         if (helper === null) return null;
         return {
@@ -140,6 +147,10 @@ export function inspect(config: Config, nowMs: number, save: boolean): CheckResu
             longUsd: dollarsOf(loaded.ledger.rolling(Math.round(config.burnRate.longMs / 1000))),
           },
     ledger: loaded.ledger,
+    scopes: loaded.scopes.statuses(),
+    scopeValues: loaded.scopes.valueCounts(),
+    scopeStatus: (name, value) => loaded.scopes.status(name, value),
+    scopesOverflowed: [...loaded.scopes.overflowed],
     meterStart: { files: read.files, prices: loaded.prices, dedupe: loaded.dedupe },
   };
 }

@@ -9,6 +9,8 @@ import type { Ledger } from '../core/ledger.js';
 import type { WindowStatus } from '../core/levels.js';
 import type { MalformedSample, ScanTotals } from '../core/scan.js';
 import type { Storm } from '../core/storms.js';
+import type { ScopeAction } from '../scopes/types.js';
+import type { ScopeStatus } from '../scopes/counter.js';
 import type { TargetFinding } from '../effects/target.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
 import type { SourceReport } from '../sources/read.js';
@@ -57,6 +59,17 @@ export interface CheckResult {
    */
   newZeroCost: number;
   newZeroCostUsd: number;
+  /**
+   * Scoped budgets (empty when none are configured): every scope without `each`; under `each`, the
+   * values above ok and the top ones by spend (ScopeCounter.statuses).
+   */
+  scopes: ScopeStatus[];
+  /** How many values each `each` scope holds. */
+  scopeValues: Record<string, number>;
+  /** Any instance's status, also one not listed (at $0 when nothing is counted for it). */
+  scopeStatus: (name: string, value: string | null) => ScopeStatus | null;
+  /** Scopes with more distinct values than are kept by name (the rest under "(other)"). */
+  scopesOverflowed: string[];
   /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */
   meterStart: MeterStart;
 }
@@ -100,6 +113,8 @@ export interface Enforcement {
   /** What else the check found (app state, storms, burn rate, blind spots), and which were alerted now. */
   observation: Observation;
   announced: Finding[];
+  /** Scoped budgets: what was decided and done per instance that had something to say. */
+  scopeActions: ScopeAction[];
 }
 
 export interface CheckOutcome extends CheckResult, Enforcement {}

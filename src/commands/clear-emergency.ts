@@ -15,12 +15,16 @@ import { host, who } from '../effects/identity.js';
 import { readFlag, removeFlag } from '../effects/flag.js';
 import { errnoWords } from '../core/flag.js';
 import { printable } from '../format.js';
+import { clearScope, mainFlagScopes, scopeArgs } from '../scopes/clear.js';
 
 export interface ClearOptions {
   config?: string;
   reason?: string;
   force?: boolean;
   json?: boolean;
+  /** Clear one scoped budget's flag and state instead (src/scopes/clear.ts). */
+  scope?: string;
+  key?: string;
 }
 
 export async function clearEmergencyCommand(options: ClearOptions): Promise<number> {
@@ -32,10 +36,29 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     );
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   const force = options.force === true;
+  if (options.scope === undefined && options.key !== undefined)
+    throw new UsageError('--key needs --scope <name>: it names a value of that scope');
+  if (options.scope !== undefined) {
+    const scope = options.scope;
+    scopeArgs(config, scope, options.key);
+    return underLock(config, Date.now, async (result, audit) => {
+      const failures = await clearScope(config, result, audit, {
+        scope,
+        ...(options.key !== undefined ? { key: options.key } : {}),
+        reason,
+        force,
+        json: options.json === true,
+      });
+      if (failures.length > 0) throw new FailureError(failures.join('\n'));
+      return EXIT.OK;
+    });
+  }
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
     const person = who();
-    const verdict = clearVerdict(result.signals, force, result.logError === null);
+    // Scopes that write the main flag are cleared with it (and hold it while over).
+    const scoped = mainFlagScopes(config, result);
+    const verdict = clearVerdict([...result.signals, ...scoped.windows], force, result.logError === null);
     const over = verdict.over;
     const spendText = (ws: typeof over): string =>
       ws
@@ -87,6 +110,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     const { state } = loadAlerts(config);
     const hadSwitch = state.kill_switch !== null;
     const next = afterClear(state, result.signals, force, nowMs);
+    scoped.reset(next, force, nowMs);
     const acknowledged = next.acknowledged;
     audit.record('flag_cleared', {
       by: person,
@@ -144,7 +168,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       );
     process.stdout.write(
       options.json
-        ? JSON.stringify({
+        ? `${JSON.stringify({
             removed,
             file: config.flagFile,
             forced: force,
@@ -152,7 +176,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
             reason,
             by: person,
             failures,
-          }) + `\n`
+          })}\n`
         : `${lines.map(printable).join('\n')}\n`,
     );
     if (failures.length > 0) throw new FailureError(failures.join('\n'));

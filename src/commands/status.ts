@@ -14,7 +14,8 @@ import { loadAlerts } from '../check/alert-state.js';
 import { observe } from '../check/observe.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
-import { type StatusErrorJson, type StatusJson, statusJson } from './render/status-json.js';
+import { scopeFlagFile } from '../scopes/act.js';
+import { type StatusErrorJson, type StatusJson, scopeSignals, statusJson } from './render/status-json.js';
 
 export interface StatusOptions {
   config?: string;
@@ -57,6 +58,40 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       out.push(`  ${pad}top logs:   ${tops(view.top_sources)}`);
     if (view?.app_usd !== undefined)
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
+  }
+  if (json.scopes.length > 0) {
+    // Compact: each scope without `each`; under `each`, the values above ok (or flagged), the
+    // top ones at ok and the rest counted (status --json lists the top 10 by spend).
+    out.push('  scopes:');
+    const perEach = new Map(json.scope_counts.map((c) => [c.name, c]));
+    const shownAtOk = new Map<string, number>();
+    for (const scope of json.scopes) {
+      const each = perEach.get(scope.name);
+      if (each !== undefined && scope.level === 'ok' && scope.flag?.active !== true) {
+        const n = shownAtOk.get(scope.name) ?? 0;
+        if (n >= 3) continue;
+        shownAtOk.set(scope.name, n + 1);
+      }
+      const key = Object.entries(scope.key)
+        .map(([f, v]) => ` ${f}=${printable(JSON.stringify(v))}`)
+        .join('');
+      const windows = Object.entries(scope.windows)
+        .map(
+          ([name, w]) =>
+            `${name} ${usd(w.spend_usd)}` +
+            `${limitsText(w.limits) === 'no limits' ? '' : ` (${limitsText(w.limits)})`}`,
+        )
+        .join(', ');
+      const flag = scope.flag?.active === true ? `  flag SET (${printable(scope.flag.file)})` : '';
+      out.push(`    ${scope.name}${key}  ${levelText(scope.level, color, 9)} ${windows}${flag}`);
+    }
+    for (const c of json.scope_counts) {
+      const shown = json.scopes.filter(
+        (x) => x.name === c.name && (x.level !== 'ok' || x.flag?.active === true),
+      ).length;
+      const rest = c.values - shown - (shownAtOk.get(c.name) ?? 0);
+      if (rest > 0) out.push(`    ${c.name}: and ${rest} more ${c.each} value(s) at ok`);
+    }
   }
   out.push(...gaugeLegend(unicode));
   out.push('');
@@ -213,13 +248,29 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       flag,
       alerts: loadAlerts(config).state,
       heartbeat: readHeartbeat(config.stateDir),
+      scopeFlag: (name, value) => {
+        const scope = config.scopes.find((x) => x.name === name);
+        if (scope === undefined || scope.flagFile === null) return null;
+        const file = scopeFlagFile(config, scope, value);
+        return file === null ? null : { file, active: readFlag(file).kind === 'present' };
+      },
     });
     if (options.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     else {
       const first = pluginLine({
         code,
         windows: result.windows,
-        signals: result.signals,
+        signals: [
+          ...result.signals,
+          ...scopeSignals(json.scopes).map((x) => ({
+            name: 'scope',
+            seconds: null,
+            limits: {},
+            spend: 0,
+            level: x.level,
+            detail: x.detail,
+          })),
+        ],
         flagActive: flag.kind === 'present',
         flagReason: typeof json.emergency.reason === 'string' ? json.emergency.reason : null,
         flagUnknown: json.emergency.error ?? null,

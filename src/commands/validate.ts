@@ -186,6 +186,20 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           ? 'off (silence.after)'
           : `alerts when the target runs and the log has not grown for ` +
             `${formatDuration(config.silenceAfterMs)}`),
+      ...config.scopes.map(
+        (s) =>
+          `  scope       ${s.name}: ` +
+          [
+            ...s.match.map((m) => `${m.field} ${m.glob === null ? '=' : 'like'} ${JSON.stringify(m.value)}`),
+            ...(s.each === null ? [] : [`each ${s.each}`]),
+          ].join(', ') +
+          `; ${s.windows
+            .filter((w) => limitsText(w.limits) !== 'no limits')
+            .map((w) => `${w.name} ${limitsText(w.limits)}`)
+            .join('; ')}` +
+          `; flag ${s.flagFile ?? 'the main flag'}` +
+          `; target ${s.target === null ? 'the main target' : 'its own'}`,
+      ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

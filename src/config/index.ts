@@ -13,6 +13,7 @@ export { type CostConfig, DEFAULT_UNPRICED_PER_MILLION } from './sections/cost.j
 export type { FieldsConfig } from './sections/fields.js';
 export type { HeartbeatConfig } from './sections/heartbeat.js';
 export type { BurnRateConfig, RetryStormConfig } from './sections/storms.js';
+export type { ScopeConfig } from './sections/scopes.js';
 export { DEFAULT_GRACE_SPEND_USD, type TargetConfig } from './sections/target.js';
 export { DEFAULT_STATE_DIR, type TopLevelConfig } from './sections/top-level.js';
 export { FORMATS, type LogFormat, type SourceSpec, sourcesKey } from './sections/sources.js';

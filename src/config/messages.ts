@@ -33,6 +33,7 @@ export function allowedKeys(root: z.core.$ZodType, parts: readonly PropertyKey[]
     const def = defOf(node);
     if (def.type === 'object' && def.shape) node = def.shape[String(part)];
     else if (def.type === 'record') node = def.valueType;
+    else if (def.type === 'array' && typeof part === 'number') node = def.element;
     else return [];
   }
   node = unwrap(node);

@@ -24,6 +24,7 @@ import {
   resolveBurnRate,
   resolveRetryStorm,
 } from './sections/storms.js';
+import { resolveScopes, type ScopeConfig } from './sections/scopes.js';
 import { expandHome, resolveSources, type SourceSpec } from './sections/sources.js';
 import { resolveTarget, type TargetConfig } from './sections/target.js';
 import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
@@ -52,6 +53,8 @@ export interface Config extends TopLevelConfig {
   /** `watch`: the cron schedule of its timed checks (besides one on every change). */
   watch: WatchConfig;
   fields: FieldsConfig;
+  /** Scoped budgets (per agent, model, provider, task, source), in the config's order. */
+  scopes: ScopeConfig[];
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
@@ -66,6 +69,7 @@ const OPTIONAL_SECTIONS = [
   'fields',
   'app_state',
   'silence',
+  'scopes',
 ];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
@@ -92,7 +96,14 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
   const fields = resolveFields(raw.fields);
   const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
-  const problems = [...sourceProblems, ...windowProblems, ...appStateProblems, ...burnRateProblems];
+  const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs);
+  const problems = [
+    ...sourceProblems,
+    ...windowProblems,
+    ...appStateProblems,
+    ...burnRateProblems,
+    ...scopeProblems,
+  ];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     file,
@@ -111,6 +122,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     heartbeat: resolveHeartbeat(raw.heartbeat),
     watch: resolveWatch(raw.watch),
     fields,
+    scopes,
   };
 }
 

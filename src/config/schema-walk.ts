@@ -10,6 +10,7 @@ export interface Def {
   shape?: Record<string, z.core.$ZodType>;
   keyType?: z.core.$ZodType;
   valueType?: z.core.$ZodType;
+  element?: z.core.$ZodType;
   options?: z.core.$ZodType[];
   entries?: Record<string, string>;
 }

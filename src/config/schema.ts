@@ -7,6 +7,7 @@ import { costSchema } from './sections/cost.js';
 import { fieldsSchema } from './sections/fields.js';
 import { heartbeatSchema } from './sections/heartbeat.js';
 import { limitsSchema } from './sections/limits.js';
+import { scopesSchema } from './sections/scopes.js';
 import { burnRateSchema, retryStormSchema } from './sections/storms.js';
 import { sourcesShape } from './sections/sources.js';
 import { targetSchema } from './sections/target.js';
@@ -29,6 +30,7 @@ export const configSchema = z.strictObject({
   heartbeat: heartbeatSchema,
   watch: watchSchema,
   fields: fieldsSchema,
+  scopes: scopesSchema,
 });
 
 /** The config as parsed: YAML's names, defaults filled in, durations still text. */

@@ -33,6 +33,7 @@ export {
   KILL_FAILED,
   type PendingAlert,
   type PendingOwner,
+  type ScopeMemory,
   SLACK_NOTE,
   STOP_FAILED,
   type WindowMemory,

@@ -77,6 +77,8 @@ export interface FieldTable {
   readonly labels: boolean;
   /** Read task, request_id and fingerprint (`labels` reads model, provider and agent). */
   readonly ids: boolean;
+  /** Read task on every line (scoped budgets on task), whatever `ids` and idsSinceMs say. */
+  readonly task: boolean;
   /** Read those, and the retry-storm id, only on lines dated after this time (epoch ms). */
   idsSinceMs: number;
   /** The field whose value is hashed as the retry-storm id (a FIELDS index), or -1. */
@@ -128,6 +130,7 @@ export function fieldTable(
   options: {
     labels?: boolean;
     ids?: boolean;
+    task?: boolean;
     tokens?: boolean;
     idsSinceMs?: number;
     stormKey?: 'request_id' | 'fingerprint';
@@ -188,6 +191,7 @@ export function fieldTable(
     slotsByField,
     labels: options.labels === true,
     ids: options.ids === true,
+    task: options.task === true,
     idsSinceMs: options.idsSinceMs ?? -Infinity,
     stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey),
     tokens: options.tokens === true,

@@ -109,7 +109,7 @@ export function recordOfObject(
     model,
     provider,
     agent,
-    task: labelOf(F_FIRST_LABEL + 3),
+    task: table.task ? label(pick(F_FIRST_LABEL + 3)?.[0]) : labelOf(F_FIRST_LABEL + 3),
     requestId: labelOf(F_FIRST_LABEL + 4),
     fingerprint: labelOf(F_FIRST_LABEL + 5),
     modelId: model === null ? -2 : labels.idOfString(model),

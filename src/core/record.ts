@@ -289,7 +289,7 @@ export class LineParser extends FlatScan {
       reused.requestId = this.labelAt(b, F_FIRST_LABEL + 4);
       reused.fingerprint = this.labelAt(b, F_FIRST_LABEL + 5);
     } else {
-      reused.task = null;
+      reused.task = table.task ? this.labelAt(b, F_FIRST_LABEL + 3) : null;
       reused.requestId = null;
       reused.fingerprint = null;
     }

@@ -107,6 +107,24 @@ const NOTE_AT_RATE = 2;
 /** A model without a price, counted at its logged cost. */
 const NOTE_UNPRICED = 3;
 
+/** Where a line's spend also goes when scoped budgets are configured (src/scopes/counter.ts). */
+export interface ScopeSink {
+  /** Count `cost` µ$ at `timeMs` for the line `record` (read from `source`: '' when not known). */
+  add(timeMs: number, cost: number, record: CostRecord, source: string): void;
+  /** Packed to send, and another reader's (a helper thread's) taken in: for the two-thread read. */
+  pack(): PackedScopes;
+  absorbPacked(packed: PackedScopes): void;
+}
+
+/** Scoped budgets' spend as a helper thread sends it (src/scopes/counter.ts ScopeCounter.pack). */
+export interface PackedScopes {
+  /** Per scope in config order, its values ('' alone for a scope without each). */
+  values: string[][];
+  /** Per ledger in that order: n, n pairs of second and µ$, d, d pairs of date (yyyymmdd) and µ$. */
+  data: Float64Array;
+  overflowed: string[];
+}
+
 export class SpendScanner {
   /** Malformed lines found by this scanner (this check), for the audit log. */
   readonly found: MalformedSample[] = [];
@@ -114,10 +132,11 @@ export class SpendScanner {
   file = '';
   /**
    * The source of the lines being read: the file, relative to the config's folder (an attribution
-   * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines; left
-   * '' for a config of one log (nothing to tell apart).
+   * field like agent: top spenders, scopes). Set by whoever reads a file, before its lines.
    */
   source = '';
+  /** Count spend per source for the top spenders (not for a config of one log: nothing to tell apart). */
+  sourceTops = false;
   /** Lines read by this scanner (records, malformed and skipped), for the count per file. */
   lines = 0;
   /** The newest line time read by this scanner (this check), epoch ms, as dated (0: none). */
@@ -126,6 +145,8 @@ export class SpendScanner {
   claimFrom?: number;
   claim?: (fd: number, at: number, linesBefore: number) => { lines: number; end: number } | null;
   poll?: () => void;
+  /** Scoped budgets (null: none configured; then nothing is done per line). */
+  scopes: ScopeSink | null = null;
 
   constructor(
     private parser: LineParser,
@@ -202,8 +223,8 @@ export class SpendScanner {
     this.ledger.add(timeMs, cost);
     if (this.attribution !== null && (parsed.model !== null || parsed.agent !== null))
       this.attribution.add(timeMs, cost, parsed.modelId, parsed.agentId, parsed.model, parsed.agent);
-    if (this.attribution !== null && this.source !== '')
-      this.attribution.addSource(timeMs, cost, this.source);
+    if (this.attribution !== null && this.sourceTops) this.attribution.addSource(timeMs, cost, this.source);
+    if (this.scopes !== null) this.scopes.add(timeMs, cost, parsed, this.source);
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);

@@ -84,6 +84,9 @@ export interface FlagContent {
   host: string;
   /** The level that wrote it: `kill` means a kill switch is on until clear-emergency. */
   level: string;
+  /** A scoped budget wrote it: the scope's name, and its value under `each` (`{agent: "research"}`). */
+  scope?: string;
+  key?: Record<string, string>;
 }
 
 /**

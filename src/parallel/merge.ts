@@ -33,6 +33,7 @@ export function partOf(scanner: SpendScanner, lines: number, storms: PartStorms 
     stormSingles: storms.singles,
     stormRefs: storms.refs,
     stormNames: storms.names,
+    scopes: scanner.scopes?.pack() ?? null,
   };
 }
 
@@ -46,6 +47,7 @@ export function absorbPart(
   linesBefore: number,
   nameAt: (offset: number, length: number) => string,
 ): void {
+  if (part.scopes !== null) scanner.scopes?.absorbPacked(part.scopes);
   // The worker numbered its lines from 1: they follow the lines read here.
   for (const sample of part.found) sample.line += linesBefore;
   scanner.ledger.absorb(part.ledger);

@@ -5,9 +5,9 @@ import type { MessagePort } from 'node:worker_threads';
 import type { AttributionState } from '../core/attribution.js';
 import type { LedgerState } from '../core/ledger.js';
 import type { ModelRates } from '../core/prices.js';
-import type { MalformedSample, ScanTotals } from '../core/scan.js';
+import type { MalformedSample, PackedScopes, ScanTotals } from '../core/scan.js';
 import type { StormState } from '../core/storms.js';
-import type { Config } from '../config/index.js';
+import type { Config, ScopeConfig } from '../config/index.js';
 import type { PriceCache } from '../price-table.js';
 
 /** What the worker is to read, and how to count it: the main thread's settings. */
@@ -27,6 +27,11 @@ export interface HelperJob {
   maxLineUsd: number;
   prices: Config['cost']['prices'];
   priceCache: PriceCache;
+  /** Scoped budgets to count too (empty: none); `task`: read the task field on every line. */
+  scopes: ScopeConfig[];
+  task: boolean;
+  /** The log's `source` (relative to the config's folder), for scopes matching on it. */
+  source: string;
 }
 
 /** The worker's workerData. */
@@ -56,6 +61,8 @@ export interface PartScan {
   stormRefs: Float64Array;
   /** Names of ids seen once that have no place in the log's bytes (escaped, numbers): [index, name]. */
   stormNames: [number, string][];
+  /** What the part gave each scoped budget (null: none configured). */
+  scopes: PackedScopes | null;
 }
 
 /** The worker's last message. `otherBuild`: it is of another build (its id), and read nothing. */

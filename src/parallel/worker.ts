@@ -21,6 +21,7 @@ import { StormTracker } from '../core/storms.js';
 import { priceLookup } from '../price-table.js';
 import { BUILD_ID } from './build-id.js';
 import { partOf } from './merge.js';
+import { ScopeCounter } from '../scopes/counter.js';
 import {
   ANSWERS,
   DONE,
@@ -76,6 +77,7 @@ function scanPart(job: HelperJob): HelperAnswer {
   const table = fieldTable(job.fields, {
     labels: true,
     tokens: job.tokens,
+    task: job.task,
     ...(storms !== null && job.stormKey !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey }
       : {}),
@@ -92,6 +94,8 @@ function scanPart(job: HelperJob): HelperAnswer {
     { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd },
     storms,
   );
+  if (job.scopes.length > 0) scanner.scopes = new ScopeCounter(job.scopes, calendar, job.nowMs);
+  scanner.source = job.source;
   const sink = scanner.sinkFor(path.basename(job.file));
   const asm = newAssembler();
   const fd = openSync(job.file, 'r');
@@ -172,7 +176,13 @@ else {
 // The big arrays are moved, not copied.
 port.postMessage(
   answer,
-  answer.ok ? [answer.stormSingles.buffer as ArrayBuffer, answer.stormRefs.buffer as ArrayBuffer] : [],
+  answer.ok
+    ? [
+        answer.stormSingles.buffer as ArrayBuffer,
+        answer.stormRefs.buffer as ArrayBuffer,
+        ...(answer.scopes !== null ? [answer.scopes.data.buffer as ArrayBuffer] : []),
+      ]
+    : [],
 );
 Atomics.store(signal, DONE, 1);
 Atomics.notify(signal, DONE);

@@ -43,6 +43,17 @@ export interface RunJson {
   error: string | null;
   retry_storms: { id: string; count: number; spend_usd: number }[];
   warnings: { kind: FindingKind; key: string; text: string; alerted_now: boolean }[];
+  /** Scoped budgets: the instances decided on in this check (above ok, or remembered). */
+  scopes: {
+    name: string;
+    key: Record<string, string>;
+    level: Level;
+    action_level: Level;
+    /** `kind:window:level`, as the audit log's decision records them. */
+    events: string[];
+    flag: CheckOutcome['flag'];
+    kill: KillJson | null;
+  }[];
 }
 
 export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
@@ -86,6 +97,15 @@ export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
       key: f.key,
       text: f.text,
       alerted_now: result.announced.includes(f),
+    })),
+    scopes: result.scopeActions.map((a) => ({
+      name: a.name,
+      key: a.key,
+      level: a.level,
+      action_level: a.action_level,
+      events: a.events,
+      flag: a.flag,
+      kill: killJson(a.kill),
     })),
   };
 }

@@ -54,6 +54,26 @@ export interface StatusEmergencyJson {
   [key: string]: unknown;
 }
 
+/** One scope instance: its key under `each` (`{agent: "research"}`; `{}` without each). */
+export interface StatusScopeJson {
+  name: string;
+  key: Record<string, string>;
+  level: Level;
+  windows: Record<string, Omit<StatusWindowJson, 'top_models' | 'top_agents' | 'top_sources' | 'app_usd'>>;
+  /** The scope's own flag file for this instance (absent: it uses the main flag). */
+  flag?: { file: string; active: boolean };
+}
+
+/** An `each` scope: how many values it counts, and how many are not listed in `scopes`. */
+export interface StatusScopeCountJson {
+  name: string;
+  each: string;
+  values: number;
+  more: number;
+  /** More values than are kept by name: the rest are counted together as "(other)". */
+  overflowed: boolean;
+}
+
 export interface StatusJson {
   status: Verdict;
   level: Level;
@@ -128,6 +148,9 @@ export interface StatusJson {
   };
   notes: string[];
   checked_at: string;
+  /** Scoped budgets: each scope without each; for each, the values above ok and the top by spend. */
+  scopes: StatusScopeJson[];
+  scope_counts: StatusScopeCountJson[];
 }
 
 /** What `status` prints with --json when it cannot tell (exit 3). */
@@ -146,6 +169,82 @@ export interface StatusInput {
   flag: FlagRead;
   alerts: AlertState;
   heartbeat: HeartbeatRead;
+  /** Per listed scope instance with a flag file of its own: that file and whether it is there. */
+  scopeFlag?: (name: string, value: string | null) => { file: string; active: boolean } | null;
+}
+
+/** The scope instances `status` shows, and the counts of each `each` scope. */
+export function scopesJson(input: Pick<StatusInput, 'config' | 'result' | 'nowMs' | 'scopeFlag'>): {
+  scopes: StatusScopeJson[];
+  counts: StatusScopeCountJson[];
+} {
+  const { config, result, nowMs } = input;
+  const today = new DayCalendar(config.timezone).dayOf(nowMs).key;
+  const scopes: StatusScopeJson[] = [];
+  const counts: StatusScopeCountJson[] = [];
+  for (const scope of config.scopes) {
+    // Those above ok first, then by spend (their largest window).
+    const most = (s: (typeof result.scopes)[number]) => Math.max(0, ...s.windows.map((w) => w.spend));
+    const above = (s: (typeof result.scopes)[number]) => (s.windows.some((w) => w.level !== 'ok') ? 1 : 0);
+    const listed = result.scopes
+      .filter((s) => s.name === scope.name)
+      .sort((a, b) => above(b) - above(a) || most(b) - most(a));
+    if (scope.each !== null) {
+      const values = result.scopeValues[scope.name] ?? 0;
+      counts.push({
+        name: scope.name,
+        each: scope.each,
+        values,
+        more: Math.max(0, values - listed.length),
+        overflowed: result.scopesOverflowed.includes(scope.name),
+      });
+    }
+    for (const s of listed) {
+      const flag = input.scopeFlag?.(s.name, s.value) ?? null;
+      scopes.push({
+        name: s.name,
+        key: s.key,
+        level: highestLevel(s.windows.map((w) => w.level)),
+        windows: Object.fromEntries(
+          s.windows.map((w) => [
+            w.name,
+            {
+              spend_usd: round6(w.spend),
+              level: w.level,
+              limits: { ...w.limits },
+              ...(w.seconds === null ? { date: today, timezone: config.timezone } : { seconds: w.seconds }),
+            },
+          ]),
+        ),
+        ...(flag !== null ? { flag } : {}),
+      });
+    }
+  }
+  return { scopes, counts };
+}
+
+/** A scope instance as a signal for the verdict and the plugin line (its highest window). */
+export function scopeSignals(scopes: readonly StatusScopeJson[]): { level: Level; detail: string }[] {
+  const out: { level: Level; detail: string }[] = [];
+  for (const s of scopes) {
+    const key = Object.entries(s.key)
+      .map(([f, v]) => ` ${f}=${JSON.stringify(v)}`)
+      .join('');
+    const flagged = s.flag?.active === true;
+    if (s.level === 'ok' && !flagged) continue;
+    const worst = Object.entries(s.windows).find(([, w]) => w.level === s.level);
+    const limit = worst?.[1].limits[s.level as 'warn' | 'emergency' | 'kill'];
+    out.push({
+      level: flagged && s.level !== 'kill' ? 'emergency' : s.level,
+      detail:
+        `scope ${s.name}${key}: ` +
+        (worst === undefined || s.level === 'ok'
+          ? 'its flag is set'
+          : `${worst[0]} $${worst[1].spend_usd.toFixed(2)} >= ${s.level}` +
+            `${limit === undefined ? '' : ` $${limit}`}`),
+    });
+  }
+  return out;
 }
 
 function topJson(top: Top): SpenderJson[] {
@@ -163,9 +262,11 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
   const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
   const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
   const levels = result.windows.map((w) => w.level);
+  const scoped = scopesJson(input);
   // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
+  // A scope at emergency or kill (or with its own flag set) is critical too, at warn a warning.
   const code = statusCode({
-    levels: result.signals.map((w) => w.level),
+    levels: [...result.signals.map((w) => w.level), ...scopeSignals(scoped.scopes).map((s) => s.level)],
     flagActive: flag.kind === 'present',
     flagUnknown: flag.kind === 'unknown',
     heartbeatAgeMs: ageMs,
@@ -331,6 +432,8 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
     },
     notes: [...(result.rebuilt?.startsWith('checkpoint') ? [result.rebuilt] : []), ...result.notes],
     checked_at: new Date(nowMs).toISOString(),
+    scopes: scoped.scopes,
+    scope_counts: scoped.counts,
   };
   return { json, code };
 }

@@ -50,6 +50,20 @@ export interface AlertState {
   pending_owner?: PendingOwner | null;
   /** Findings alerted (core/findings/): key -> when seen, so each is alerted once. */
   findings: Record<string, FindingMemory>;
+  /** Scoped budgets: each instance's own memory, by `name` or `name/field=value` (src/scopes/). */
+  scopes?: Record<string, ScopeMemory>;
+}
+
+/** One scope instance's slice of the alert state, decided on as a whole state is (src/scopes/decide.ts). */
+export interface ScopeMemory {
+  windows: Record<string, WindowMemory>;
+  acknowledged: Record<string, Level>;
+  kill_switch: { since_ms: number; by: string } | null;
+  flag_seen: boolean;
+  last_reminder_ms: number | null;
+  incidents: Record<string, number>;
+  /** When a check last saw it above ok (or decided on it): forgotten a day after, once back at ok. */
+  last_seen_ms: number;
 }
 
 /** The key under which the one-time note on adding Slack is remembered. */

@@ -26,6 +26,22 @@ function pendingFrom(p: z.infer<typeof pendingItem>, index: number): PendingAler
   return out;
 }
 
+/** alerts.json `scopes`: each scope instance's own memory (src/scopes/decide.ts). */
+const scopeMemories = keepEntries(
+  z.object({
+    windows: entriesOf(z.object({ level, since_ms: jsonNumber })),
+    acknowledged: entriesOf(level),
+    kill_switch: z.object({ since_ms: jsonNumber, by: z.string() }).nullable().catch(null),
+    flag_seen: z
+      .unknown()
+      .optional()
+      .transform((v) => v === true),
+    last_reminder_ms: jsonNumber.nullable().catch(null),
+    incidents: keepEntries(jsonNumber),
+    last_seen_ms: jsonNumber,
+  }),
+);
+
 export const alertStateSchema: z.ZodType<AlertState> = z.object({
   version: z.literal(1),
   windows: entriesOf(z.object({ level, since_ms: jsonNumber })),
@@ -43,6 +59,11 @@ export const alertStateSchema: z.ZodType<AlertState> = z.object({
     .nullable()
     .catch(null),
   findings: keepEntries(z.object({ since_ms: jsonNumber, last_ms: jsonNumber })),
+  // Older files have none (left out); an instance that cannot be read is dropped alone.
+  scopes: z
+    .unknown()
+    .optional()
+    .transform((v) => (v === undefined ? undefined : scopeMemories.parse(v))),
 });
 
 export function parseAlertState(value: unknown): Parsed<AlertState> {
