@@ -298,3 +298,29 @@ describe('watch over a glob', () => {
     expect(await daemon.exited).toBe(0);
   });
 });
+
+describe('scopes over several logs', () => {
+  it('a budget per log: the worker whose log crosses is killed, the other spared', async () => {
+    const ws = workers(
+      'log: "workers/*/cost_log.jsonl"\nlimits:\n  daily: { warn: 100 }\nscopes:\n' +
+        '  - name: w1\n    match: { source: "workers/w1/*" }\n    limits: { 15m: { kill: 4 } }\n' +
+        '    target: { pid_file: state/w1.pid, grace: 2s }\n' +
+        '  - name: w2\n    match: { source: "workers/w2/*" }\n    limits: { 15m: { kill: 4 } }\n' +
+        '    target: { pid_file: state/w2.pid, grace: 2s }\n',
+    );
+    const one = await startTree(path.join(ws.dir, 'state', 'w1.pid'));
+    const two = await startTree(path.join(ws.dir, 'state', 'w2.pid'));
+    ws.worker('w1', ccLine(2.5) + ccLine(2.5));
+    ws.worker('w2', ccLine(2.5));
+    const r = ws.runJson();
+    expect(r.code).toBe(0);
+    await waitFor('w1 to die', () => !alive(one.pid) && one.children.every((p) => !alive(p)));
+    expect(alive(two.pid)).toBe(true);
+    expect(two.children.every((p) => alive(p))).toBe(true);
+    const scopes = ws.status().json.scopes;
+    expect(scopes.map((s) => [s.name, s.level, s.windows['15m']!.spend_usd])).toEqual([
+      ['w1', 'kill', 5],
+      ['w2', 'ok', 2.5],
+    ]);
+  });
+});
