@@ -253,7 +253,11 @@ export async function sourcesBench({ bin, work, rss }) {
       without.push(measure([bin, 'run', '-c', plain.config], dir));
       withScopes.push(measure([bin, 'run', '-c', scoped.config], dir));
     }
-    scopes = { with: summary(withScopes), without: summary(without) };
+    scopes = {
+      with: summary(withScopes),
+      without: summary(without),
+      bytes: statSync(path.join(dir, 'state', 'agents.jsonl')).size,
+    };
   }
 
   const rows = [
@@ -265,8 +269,9 @@ export async function sourcesBench({ bin, work, rss }) {
     [`run with nothing new, ${FILES} files`, summary(idleMany), null],
   ];
   if (scopes !== null) {
-    rows.push([`full run, ${AGENTS} agents, no scopes`, scopes.without, bytes]);
-    rows.push([`full run, ${AGENTS} agents, scopes each: agent`, scopes.with, bytes]);
+    const agents = AGENTS.toLocaleString('en-US');
+    rows.push([`full run, ${agents} agents, no scopes`, scopes.without, scopes.bytes]);
+    rows.push([`full run, ${agents} agents, scopes each: agent`, scopes.with, scopes.bytes]);
   }
   console.log(
     `\nsources: ${total.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB, in 1 file and in ` +
