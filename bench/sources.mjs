@@ -271,7 +271,7 @@ export async function sourcesBench({ bin, work, rss }) {
   if (scopes !== null) {
     const agents = AGENTS.toLocaleString('en-US');
     rows.push([`full run, ${agents} agents, no scopes`, scopes.without, scopes.bytes]);
-    rows.push([`full run, ${agents} agents, scopes each: agent`, scopes.with, scopes.bytes]);
+    rows.push([`full run, ${agents} agents, scopes (each)`, scopes.with, scopes.bytes]);
   }
   console.log(
     `\nsources: ${total.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB, in 1 file and in ` +
