@@ -79,9 +79,9 @@ export async function sourcesBench({ bin, work, rss }) {
   const lineAt = (i, agent) => {
     const s = i + 1;
     return (
-      `{"ts":"${new Date(now - span + Math.floor((i / total) * span)).toISOString()}","model":"gpt-4o-mini",` +
-      `"agent":"${agent(s)}","in":${1000 + (s % 900)},"out":${200 + (s % 300)},"cost_usd":0.000` +
-      `${600 + (s % 400)},"request_id":"r${s}"}\n`
+      `{"ts":"${new Date(now - span + Math.floor((i / total) * span)).toISOString()}",` +
+      `"model":"gpt-4o-mini","agent":"${agent(s)}","in":${1000 + (s % 900)},"out":${200 + (s % 300)},` +
+      `"cost_usd":0.000${600 + (s % 400)},"request_id":"r${s}"}\n`
     );
   };
   const seven = (s) => `a${s % 7}`;
@@ -343,7 +343,8 @@ export async function sourcesBench({ bin, work, rss }) {
   console.log('');
   for (const [name, value, target, ok] of ratios) {
     console.log(
-      `${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ${ok(value) ? 'met' : 'NOT MET'}`,
+      `${pad(name, 46)} ${lpad(value.toFixed(2), 8)}   target ${pad(target, 8)} ` +
+        `${ok(value) ? 'met' : 'NOT MET'}`,
     );
   }
   if (scopes === null) {
