@@ -8,7 +8,7 @@
 //   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
 //     1M-line log; and with a Slack that never answers (bench/slack.mjs);
 //   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs).
-// BENCH_ONLY=<section> runs one section alone: slack, grace, memory.
+// BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -48,6 +48,8 @@ const SECTIONS = {
   grace: async () => (await import('./grace.mjs')).graceBench({ bin: BIN, work }),
   // Peak RSS of full reads whatever the input (item 9).
   memory: async () => memorySection(),
+  // Many logs: 5,000 files against one, watch picking up new files, scoped budgets (issue 13).
+  sources: async () => (await import('./sources.mjs')).sourcesBench({ bin: BIN, work, rss: RSS }),
 };
 
 let serial = 0;

@@ -38,7 +38,13 @@ function statOf(file: string): SourceFile['stat'] {
 }
 
 export function sourceName(config: Config, file: string): string {
-  return path.relative(path.dirname(config.file), file) || path.basename(file);
+  // A file below the config's folder (every glob match there): the rest of its path, without
+  // path.relative (which, 5,000 times per check, was 10-40 ms of a run: BENCH_ONLY=sources).
+  const dir = path.dirname(config.file);
+  const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+  // Only a normal path: no empty, `.` or `..` part (`//`, `/./`, `/../`, a trailing `/`).
+  if (file.startsWith(prefix) && !/[\\/]\.{0,2}([\\/]|$)/.test(file)) return file.slice(prefix.length);
+  return path.relative(dir, file) || path.basename(file);
 }
 
 function folderProblem(dir: string): string | null {
