@@ -121,7 +121,12 @@ export const checkpointSchema = z.looseObject({
 });
 
 /** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
-export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: number): Loaded {
+export function loadCheckpoint(
+  config: Config,
+  calendar: DayCalendar,
+  nowMs: number,
+  rebuild: string | null = null,
+): Loaded {
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
   const fresh = (why: string | null): Loaded => ({
@@ -139,6 +144,7 @@ export function loadCheckpoint(config: Config, calendar: DayCalendar, nowMs: num
     rebuilt: why,
     clockMoved: false,
   });
+  if (rebuild !== null) return fresh(rebuild);
   const read = readJson(checkpointPath(config));
   if (read.kind === 'missing') return fresh('no checkpoint yet: reading the whole log');
   if (read.kind === 'corrupt') return fresh(`checkpoint unreadable (${read.reason}): rebuilt from the log`);

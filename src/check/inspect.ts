@@ -15,11 +15,22 @@ import { listSources } from '../sources/list.js';
 import { isSingleLog, readSources } from '../sources/read.js';
 import { SourceSinks } from '../sources/sinks.js';
 import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
+import { forgetPlaces, PlaceDamaged } from './places.js';
 import type { CheckResult } from './types.js';
 
 export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
+  try {
+    return inspectFrom(config, nowMs, save, null);
+  } catch (error) {
+    if (!(error instanceof PlaceDamaged)) throw error;
+    forgetPlaces();
+    return inspectFrom(config, nowMs, save, `${error.message}: rebuilt from the log`);
+  }
+}
+
+function inspectFrom(config: Config, nowMs: number, save: boolean, rebuild: string | null): CheckResult {
   const calendar = new DayCalendar(config.timezone);
-  const loaded = loadCheckpoint(config, calendar, nowMs);
+  const loaded = loadCheckpoint(config, calendar, nowMs, rebuild);
   const storms = loaded.storms;
   const estimates = config.cost.policy !== 'reported';
   const lookup = priceLookup(config.cost.prices, nowMs, loaded.prices);

@@ -5,7 +5,7 @@
 // and the files gone since; a new base is written when the delta grows past a quarter of it. So a
 // check that reads one file of 5,000 writes a few KB, not 5 MB, and `watch`, which wrote the base
 // itself, does not read it again (it keeps the base it wrote, by its name, in memory).
-import { readdirSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Config, LogFormat } from '../config/index.js';
 import {
   type FileCursor,
@@ -15,11 +15,16 @@ import {
   type TailState,
 } from '../effects/log-tail.js';
 import { isPlacesFile, newPlacesName, placesFile } from '../effects/state-paths.js';
-import { readJson, writeJsonAtomic } from '../effects/store.js';
+import { writeFileAtomic } from '../effects/store.js';
 
 /** Where one file of the sources was read to, and what was read from it. */
 export interface FileState {
   tail: TailState;
+  /**
+   * What passing by an unchanged file needs of its place, without making the place itself (a
+   * place of a base file is made only when its file is read: see LazyPlace).
+   */
+  quick?: { dev: number; ino: number; offset: number; previous: number };
   format: LogFormat;
   /** Lines read from it (records, malformed and skipped). */
   lines: number;
@@ -134,11 +139,9 @@ export function loadPlaces(
     const ref = cp.files_base;
     if (memo !== null && memo.dir === config.stateDir && memo.ref.file === ref.file) base = memo;
     else {
-      const read = readJson(placesFile(config.stateDir, ref.file));
-      if (read.kind !== 'ok') return `the checkpoint's file of places ${ref.file} is ${read.kind}`;
-      const places = loadStates(read.value, savedAtMs, nowMs, new Map());
-      if (places === null || places.size !== ref.count)
-        return `the checkpoint's file of places ${ref.file} is damaged`;
+      const places = readBase(placesFile(config.stateDir, ref.file), savedAtMs, nowMs);
+      if (typeof places === 'string') return `the checkpoint's file of places ${ref.file} is ${places}`;
+      if (places.size !== ref.count) return `the checkpoint's file of places ${ref.file} is damaged`;
       base = { dir: config.stateDir, ref, places };
       memo = base;
     }
@@ -181,10 +184,7 @@ export function placesToSave(
       newBase: null,
     };
   const name = newPlacesName(nowMs, Math.random());
-  writeJsonAtomic(
-    placesFile(config.stateDir, name),
-    [...places].map(([file, state]) => saveState(file, state)),
-  );
+  writeBase(placesFile(config.stateDir, name), places);
   const ref = { file: name, count: places.size };
   memo = { dir: config.stateDir, ref, places: new Map(places) };
   return { part: { files_base: ref, files: [], files_gone: [] }, newBase: name };
@@ -207,4 +207,159 @@ export function prunePlaces(config: Config, keep: string | null): void {
       }
     }
   }
+}
+
+// A base file: a first line with the index (what passing by an unchanged file needs, for every
+// file), then one line per place, in the index's order. Reading it parses the index only; a
+// file's place is parsed when that file is read (most checks read a few of thousands), and a
+// place never parsed is written into the next base as the bytes it was read as.
+const BASE_VERSION = 1;
+
+type IndexRow = [
+  path: string,
+  format: string,
+  dev: number,
+  ino: number,
+  offset: number,
+  previous: number,
+  lines: number,
+  malformed: number,
+  skipped: number,
+  size: number,
+  mtimeMs: number,
+];
+
+/** A place of a base file that cannot be read back (inspect.ts reads everything again). */
+export class PlaceDamaged extends Error {
+  constructor(length: number) {
+    super(`a place in the checkpoint's file of places is damaged (${length} bytes)`);
+  }
+}
+
+/** Forget the base held in memory (it is damaged). */
+export function forgetPlaces(): void {
+  memo = null;
+}
+
+/** A place of a base file, made from its line on first use. */
+class LazyPlace implements FileState {
+  readonly format: LogFormat;
+  readonly lines: number;
+  readonly malformed: number;
+  readonly skipped: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly quick: { dev: number; ino: number; offset: number; previous: number };
+  private made: TailState | null = null;
+
+  constructor(
+    row: IndexRow,
+    /** The place's line, as read. */
+    readonly raw: Uint8Array,
+    private readonly savedAtMs: number | null,
+    private readonly nowMs: number,
+  ) {
+    this.format = row[1] as LogFormat;
+    this.quick = { dev: row[2], ino: row[3], offset: row[4], previous: row[5] };
+    this.lines = row[6];
+    this.malformed = row[7];
+    this.skipped = row[8];
+    this.size = row[9];
+    this.mtimeMs = row[10];
+  }
+
+  get parsed(): boolean {
+    return this.made !== null;
+  }
+
+  get tail(): TailState {
+    if (this.made === null) {
+      let saved: Record<string, unknown> | null = null;
+      try {
+        saved = JSON.parse(
+          Buffer.from(this.raw.buffer, this.raw.byteOffset, this.raw.length).toString('utf8'),
+        );
+      } catch {
+        saved = null;
+      }
+      const current = saved === null ? null : loadCursor(saved.current);
+      // A place that cannot be read back: everything is read again (the check starts over).
+      if (current === null) throw new PlaceDamaged(this.raw.length);
+      this.made = {
+        current,
+        previous: saved === null ? [] : loadGenerations(saved.previous, this.savedAtMs, this.nowMs),
+      };
+    }
+    return this.made;
+  }
+}
+
+function isRow(row: unknown): row is IndexRow {
+  if (!Array.isArray(row) || row.length !== 11) return false;
+  if (typeof row[0] !== 'string' || row[0] === '' || typeof row[1] !== 'string') return false;
+  for (let k = 2; k < 11; k++) if (typeof row[k] !== 'number' || !Number.isFinite(row[k])) return false;
+  return true;
+}
+
+function readBase(file: string, savedAtMs: number | null, nowMs: number): Places | string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'unreadable';
+  }
+  const first = bytes.indexOf(10);
+  if (first < 0) return 'corrupt';
+  let header: { version?: unknown; index?: unknown };
+  try {
+    header = JSON.parse(bytes.subarray(0, first).toString('utf8'));
+  } catch {
+    return 'corrupt';
+  }
+  if (header === null || header.version !== BASE_VERSION || !Array.isArray(header.index)) return 'corrupt';
+  const places: Places = new Map();
+  let at = first + 1;
+  for (const row of header.index) {
+    const end = bytes.indexOf(10, at);
+    if (!isRow(row) || end < 0) return 'corrupt';
+    const raw = bytes.subarray(at, end);
+    // The line must be this file's place: its path is its first field (see saveState).
+    const head = `{"path":${JSON.stringify(row[0])},`;
+    if (raw.length < head.length || raw.toString('utf8', 0, head.length) !== head) return 'corrupt';
+    places.set(row[0], new LazyPlace(row, raw, savedAtMs, nowMs));
+    at = end + 1;
+  }
+  return places;
+}
+
+function indexRow(file: string, state: FileState): IndexRow {
+  const q = state.quick;
+  const c = state.tail.current;
+  return [
+    file,
+    state.format,
+    q?.dev ?? c?.dev ?? 0,
+    q?.ino ?? c?.ino ?? 0,
+    q?.offset ?? c?.offset ?? 0,
+    q?.previous ?? state.tail.previous.length,
+    state.lines,
+    state.malformed,
+    state.skipped,
+    state.size,
+    state.mtimeMs,
+  ];
+}
+
+function writeBase(file: string, places: ReadonlyMap<string, FileState>): void {
+  const index: IndexRow[] = [];
+  for (const [path, state] of places) index.push(indexRow(path, state));
+  writeFileAtomic(file, (write) => {
+    write(Buffer.from(`${JSON.stringify({ version: BASE_VERSION, index })}\n`));
+    const newline = Buffer.from('\n');
+    for (const [path, state] of places) {
+      if (state instanceof LazyPlace && !state.parsed) write(state.raw);
+      else write(Buffer.from(JSON.stringify(saveState(path, state))));
+      write(newline);
+    }
+  });
 }

@@ -59,7 +59,7 @@ export function isSingleLog(config: Config): boolean {
 }
 
 function idOf(state: FileState): string | null {
-  const c = state.tail.current;
+  const c = state.quick ?? state.tail.current;
   return c === null ? null : `${c.dev}:${c.ino}`;
 }
 
@@ -90,13 +90,15 @@ function samePlace(
 }
 
 function unchanged(file: SourceFile, state: FileState, savedAtMs: number | null): boolean {
-  const c = state.tail.current;
   const st = file.stat;
+  if (st === null || savedAtMs === null) return false;
+  // A place of a base file says what this needs without being made (check/places.ts).
+  const q = state.quick;
+  const c = q ?? state.tail.current;
+  const previous = q?.previous ?? state.tail.previous.length;
   return (
     c !== null &&
-    st !== null &&
-    savedAtMs !== null &&
-    state.tail.previous.length === 0 &&
+    previous === 0 &&
     st.dev === c.dev &&
     st.ino === c.ino &&
     st.size === state.size &&
@@ -137,8 +139,9 @@ export function readSources(
   // Files no longer listed, by inode: one of them may be a listed file's old name.
   const gone = new Map<string, [string, FileState]>();
   for (const [file, state] of prior) {
+    if (listed.has(file)) continue;
     const id = idOf(state);
-    if (!listed.has(file) && id !== null) gone.set(id, [file, state]);
+    if (id !== null) gone.set(id, [file, state]);
   }
 
   const readOne = (

@@ -234,14 +234,29 @@ describe('several logs', () => {
     expect(cp.files_base).toEqual({ file: base, count: 300 });
     expect(cp.files.map((f) => f.path)).toEqual([files[7]]);
     expect(ws.runJson().json.new_lines).toBe(0);
+    // One place in it damaged (its line cut short): found when its file is read; all read again.
+    const baseFile = path.join(ws.stateDir, base);
+    const baseLines = readFileSync(baseFile, 'utf8').split('\n');
+    const at = baseLines.findIndex((l) => l.startsWith(`{"path":${JSON.stringify(files[5])},`));
+    expect(at).toBeGreaterThan(0);
+    baseLines[at] = baseLines[at]!.slice(0, 60);
+    writeFileSync(baseFile, baseLines.join('\n'));
+    appendFileSync(files[5]!, ccLine(0.125));
+    r = ws.runJson();
+    expect(r.json.rebuilt).toMatch(
+      /a place in the checkpoint's file of places is damaged .*: rebuilt from the log/,
+    );
+    expect(spend15(r.json)).toBe(3.625);
+    const rebuiltBase = placesFiles()[0]!;
+    expect(rebuiltBase).not.toBe(base);
     // A base file that is damaged: the checkpoint is rebuilt from the logs, exactly.
-    writeFileSync(path.join(ws.stateDir, base), '[{');
+    writeFileSync(path.join(ws.stateDir, rebuiltBase), '[{');
     appendFileSync(files[9]!, ccLine(0.25));
     r = ws.runJson();
     expect(r.json.rebuilt).toMatch(/file of places .* is corrupt: rebuilt from the log/);
-    expect(spend15(r.json)).toBe(3.75);
+    expect(spend15(r.json)).toBe(3.875);
     expect(placesFiles()).toHaveLength(1);
-    expect(placesFiles()[0]).not.toBe(base);
+    expect(placesFiles()[0]).not.toBe(rebuiltBase);
   });
 
   it('a version-2 checkpoint of the same one log is kept (nothing read again)', () => {
