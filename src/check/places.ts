@@ -353,13 +353,20 @@ function indexRow(file: string, state: FileState): IndexRow {
 function writeBase(file: string, places: ReadonlyMap<string, FileState>): void {
   const index: IndexRow[] = [];
   for (const [path, state] of places) index.push(indexRow(path, state));
-  writeFileAtomic(file, (write) => {
-    write(Buffer.from(`${JSON.stringify({ version: BASE_VERSION, index })}\n`));
-    const newline = Buffer.from('\n');
-    for (const [path, state] of places) {
-      if (state instanceof LazyPlace && !state.parsed) write(state.raw);
-      else write(Buffer.from(JSON.stringify(saveState(path, state))));
-      write(newline);
-    }
-  });
+  // Not synced to disk itself (the checkpoint that names it is): after a crash that lost it, the
+  // checkpoint's check of it fails and the logs are read again, exactly.
+  writeFileAtomic(
+    file,
+    (write) => {
+      write(Buffer.from(`${JSON.stringify({ version: BASE_VERSION, index })}\n`));
+      const newline = Buffer.from('\n');
+      for (const [path, state] of places) {
+        if (state instanceof LazyPlace && !state.parsed) write(state.raw);
+        else write(Buffer.from(JSON.stringify(saveState(path, state))));
+        write(newline);
+      }
+    },
+    0o644,
+    false,
+  );
 }

@@ -15,6 +15,7 @@ import { ANCHOR_MAX, anchorStart, fingerprintHolds } from '../core/rotation.js';
 
 const CHUNK = 1024 * 1024;
 const FINGERPRINT = 64;
+const TAIL_FIRST = 2048;
 const COMPRESSED = /\.(gz|bz2|xz|zst|z|lz4|zip)$/i;
 
 export interface FileCursor {
@@ -118,12 +119,16 @@ export function linesBefore(fd: number, end: number): number {
 /** Refresh the fingerprint after reading. */
 export function stamp(fd: number, cursor: FileCursor): void {
   cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
-  const before = pread(
-    fd,
-    cursor.offset - Math.min(ANCHOR_MAX, cursor.offset),
-    Math.min(ANCHOR_MAX, cursor.offset),
-  );
-  cursor.tail = before.subarray(anchorStart(before)).toString('base64');
+  // The tail starts at a line start at least ANCHOR_MIN bytes before the offset: in the last
+  // 2 KiB unless a line is longer; then up to ANCHOR_MAX are read, which finds the same start.
+  // (Thousands of small logs are stamped on a first read: 2 KiB each, not 8.)
+  const tailOf = (want: number): Buffer | null => {
+    const length = Math.min(want, cursor.offset);
+    const before = pread(fd, cursor.offset - length, length);
+    const start = anchorStart(before);
+    return start > 0 || length === cursor.offset || length >= ANCHOR_MAX ? before.subarray(start) : null;
+  };
+  cursor.tail = (tailOf(TAIL_FIRST) ?? tailOf(ANCHOR_MAX)!).toString('base64');
 }
 
 /** Does the open file still hold, at the same places, the bytes we read before? */
