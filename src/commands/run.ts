@@ -40,6 +40,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
         ` (${limitsText(w.limits)})`,
     );
     const single = isSingleLog(config);
+    const read = single
+      ? config.log
+      : `${result.sources.length} file(s) of ${config.sources.map((s) => s.written).join(', ')}`;
     const malformed = result.newMalformed > 0 ? `, ${result.newMalformed} malformed` : '';
     const first = result.newMalformedSamples[0];
     lines.push(
@@ -47,10 +50,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
         ? `${dryRun ? 'dry run: ' : ''}COULD NOT READ ${single ? config.log : result.logError}: ` +
             `the figures above are only what was counted before`
         : `${dryRun ? 'dry run: ' : ''}read ${result.newRecords} new line` +
-            `${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ` +
-            (single
-              ? config.log
-              : `${result.sources.length} file(s) of ${config.sources.map((s) => s.written).join(', ')}`),
+            `${result.newRecords === 1 ? '' : 's'} (${bytes(result.bytesRead)})${malformed} from ${read}`,
     );
     if (first !== undefined)
       lines.push(

@@ -61,7 +61,7 @@ describe('money', () => {
       version: number;
       ledger: { rolling: [number, number][]; daily: Record<string, number> };
     };
-    expect(cp.version).toBe(2);
+    expect(cp.version).toBe(3);
     expect(Object.values(cp.ledger.daily)).toEqual([300_004]);
     expect(cp.ledger.rolling.every(([, c]) => Number.isSafeInteger(c))).toBe(true);
     const again = ws.runJson();
