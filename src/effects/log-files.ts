@@ -36,6 +36,12 @@ export interface FileCursor {
 export type SinkFor = (fileName: string) => LineSink;
 
 let buffer: Uint8Array | undefined;
+/**
+ * What the buffer holds after readRange: bytes [from, to) of the file it read for `cursor`, so
+ * that stamp() right after it takes the fingerprint from memory, not from the file again (a first
+ * read of thousands of small logs: two reads less per log). Null when it holds nothing usable.
+ */
+let lastChunk: { fd: number; cursor: FileCursor; from: number; to: number } | null = null;
 
 /** Feed bytes [from, to) of an open file; returns how many were read (less at EOF). */
 export function readRange(fd: number, cursor: FileCursor, to: number, sink: LineSink): number {
@@ -43,6 +49,7 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
   // after the data keep them in bounds (see SCAN_PADDING).
   buffer ??= new Uint8Array(CHUNK + SCAN_PADDING);
   let pos = cursor.offset;
+  lastChunk = null;
   const claimFrom = sink.claimFrom ?? -1;
   while (pos < to) {
     if (
@@ -55,6 +62,7 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
       if (taken !== null && taken.end > pos && taken.end <= to) {
         cursor.asm.lineNo += taken.lines;
         pos = taken.end;
+        lastChunk = null;
         continue;
       }
     }
@@ -68,6 +76,7 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
     if (n <= 0) break;
     buffer.fill(10, n, n + SCAN_PADDING);
     feed(cursor.asm, buffer.subarray(0, n + SCAN_PADDING), sink, pos === 0, n);
+    lastChunk = { fd, cursor, from: pos, to: pos + n };
     pos += n;
     sink.poll?.();
   }
@@ -76,7 +85,7 @@ export function readRange(fd: number, cursor: FileCursor, to: number, sink: Line
   return read;
 }
 
-function pread(fd: number, from: number, length: number): Buffer {
+function preadFile(fd: number, from: number, length: number): Buffer {
   const out = Buffer.alloc(Math.max(0, length));
   let got = 0;
   while (got < out.length) {
@@ -118,6 +127,19 @@ export function linesBefore(fd: number, end: number): number {
 
 /** Refresh the fingerprint after reading. */
 export function stamp(fd: number, cursor: FileCursor): void {
+  const held = lastChunk;
+  lastChunk = null;
+  // Bytes [from, from + length) of the file: from the chunk just read when it holds them.
+  const pread = (fd: number, from: number, length: number): Buffer =>
+    held !== null &&
+    buffer !== undefined &&
+    held.fd === fd &&
+    held.cursor === cursor &&
+    held.to === cursor.offset &&
+    from >= held.from &&
+    from + length <= held.to
+      ? Buffer.from(buffer.subarray(from - held.from, from - held.from + length))
+      : preadFile(fd, from, length);
   cursor.head = pread(fd, 0, Math.min(FINGERPRINT, cursor.offset)).toString('base64');
   // The tail starts at a line start at least ANCHOR_MIN bytes before the offset: in the last
   // 2 KiB unless a line is longer; then up to ANCHOR_MAX are read, which finds the same start.
@@ -140,9 +162,9 @@ export function fingerprintMatches(fd: number, size: number, cursor: FileCursor)
     size,
     cursor.offset,
     head,
-    pread(fd, 0, head.length),
+    preadFile(fd, 0, head.length),
     tail,
-    pread(fd, cursor.offset - tail.length, tail.length),
+    preadFile(fd, cursor.offset - tail.length, tail.length),
   );
 }
 
