@@ -14,6 +14,7 @@ import {
   malformed,
   own,
   tokenCount,
+  lookupOf,
 } from './values.js';
 
 /** Where each attribution field is (dotted paths; the first present wins), unless `fields:` says. */
@@ -27,17 +28,7 @@ const DEFAULTS: Record<RenameableField, readonly string[]> = {
 };
 
 export function litellm(fields: Partial<Record<string, string>>): LineFormat {
-  const paths = (field: RenameableField): readonly string[] => {
-    const renamed = Object.hasOwn(fields, field) ? fields[field] : undefined;
-    return renamed === undefined ? DEFAULTS[field] : [renamed];
-  };
-  const lookup = {
-    agent: paths('agent'),
-    task: paths('task'),
-    model: paths('model'),
-    provider: paths('provider'),
-    requestId: paths('request_id'),
-  };
+  const lookup = lookupOf(fields, DEFAULTS);
   return {
     name: 'litellm',
     parse(line: string): FormatLine {

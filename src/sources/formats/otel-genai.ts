@@ -16,6 +16,7 @@ import {
   SKIP,
   tokenCount,
   unixNanosToMs,
+  lookupOf,
 } from './values.js';
 
 const INPUT = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
@@ -57,17 +58,7 @@ function attributes(list: unknown, where: string): Attributes | string {
 }
 
 export function otelGenai(fields: Partial<Record<string, string>>): LineFormat {
-  const names = (field: RenameableField): readonly string[] => {
-    const renamed = Object.hasOwn(fields, field) ? fields[field] : undefined;
-    return renamed === undefined ? DEFAULTS[field] : [renamed];
-  };
-  const lookup = {
-    agent: names('agent'),
-    task: names('task'),
-    model: names('model'),
-    provider: names('provider'),
-    requestId: names('request_id'),
-  };
+  const lookup = lookupOf(fields, DEFAULTS);
   return {
     name: 'otel-genai',
     parse(line: string): FormatLine {

@@ -3,7 +3,7 @@
 import { jsonProblem } from '../../core/json-syntax.js';
 import { numberText } from '../../core/json-values.js';
 import { epochToMs, parseTimeString } from '../../core/timestamp.js';
-import type { FormatLine } from './types.js';
+import type { FormatLine, RenameableField } from './types.js';
 
 /** More tokens than any one call can have (the largest context windows are a few million). */
 export const MAX_TOKENS = 1_000_000_000;
@@ -156,4 +156,30 @@ export function jsonObject(line: string): Checked<Record<string, unknown>> {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return { problem: `not a JSON object: ${Array.isArray(value) ? 'an array' : describe(value)}` };
   return value as Record<string, unknown>;
+}
+
+/** Where each attribution field is looked for: the source's rename, else the format's defaults. */
+export interface Lookup {
+  agent: readonly string[];
+  task: readonly string[];
+  model: readonly string[];
+  provider: readonly string[];
+  requestId: readonly string[];
+}
+
+export function lookupOf(
+  fields: Partial<Record<string, string>>,
+  defaults: Record<RenameableField, readonly string[]>,
+): Lookup {
+  const names = (field: RenameableField): readonly string[] => {
+    const renamed = Object.hasOwn(fields, field) ? fields[field] : undefined;
+    return renamed === undefined ? defaults[field] : [renamed];
+  };
+  return {
+    agent: names('agent'),
+    task: names('task'),
+    model: names('model'),
+    provider: names('provider'),
+    requestId: names('request_id'),
+  };
 }
