@@ -5,7 +5,7 @@
 // and the files gone since; a new base is written when the delta grows past a quarter of it. So a
 // check that reads one file of 5,000 writes a few KB, not 5 MB, and `watch`, which wrote the base
 // itself, does not read it again (it keeps the base it wrote, by its name, in memory).
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Config, LogFormat } from '../config/index.js';
 import {
   type FileCursor,
@@ -15,7 +15,7 @@ import {
   type TailState,
 } from '../effects/log-tail.js';
 import { isPlacesFile, newPlacesName, placesFile } from '../effects/state-paths.js';
-import { writeFileAtomic } from '../effects/store.js';
+import { pruneStateFiles, writeFileAtomic } from '../effects/store.js';
 
 /** Where one file of the sources was read to, and what was read from it. */
 export interface FileState {
@@ -192,21 +192,7 @@ export function placesToSave(
 
 /** Remove the files of places the checkpoint no longer names. */
 export function prunePlaces(config: Config, keep: string | null): void {
-  let names: string[];
-  try {
-    names = readdirSync(config.stateDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (isPlacesFile(name) && name !== keep) {
-      try {
-        unlinkSync(placesFile(config.stateDir, name));
-      } catch {
-        // gone already: harmless
-      }
-    }
-  }
+  pruneStateFiles(config.stateDir, isPlacesFile, keep);
 }
 
 // A base file: a first line with the index (what passing by an unchanged file needs, for every

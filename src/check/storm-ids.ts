@@ -3,7 +3,7 @@
 // The checkpoint names the file (a new name each time) and its length, so a file that does not
 // belong to it is never used: the ids in it would be counted twice when the log is read again.
 // Not fsynced: losing it after a crash loses at most one sighting per id.
-import { closeSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as z from 'zod';
 import type { Config } from '../config/index.js';
 import { jsonNumber } from '../core/saved/parse.js';
@@ -16,7 +16,7 @@ import {
   stormIdsFile,
   stormIdsPattern,
 } from '../effects/state-paths.js';
-import { writeFileAtomic } from '../effects/store.js';
+import { pruneStateFiles, writeFileAtomic } from '../effects/store.js';
 
 /** What the checkpoint says of the ids seen once: the base file (or none) and the few since. */
 export interface SinglesRef {
@@ -81,21 +81,7 @@ function saveSingles(config: Config, singles: Float64Array): string {
 
 /** Remove the files of ids seen once that the checkpoint no longer names. */
 export function pruneSingles(config: Config, keep: string | null): void {
-  let names: string[];
-  try {
-    names = readdirSync(config.stateDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (isStormIdsFile(name) && name !== keep) {
-      try {
-        unlinkSync(stormIdsFile(config.stateDir, name));
-      } catch {
-        // gone already, or not ours to remove: harmless
-      }
-    }
-  }
+  pruneStateFiles(config.stateDir, isStormIdsFile, keep);
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -346,5 +347,27 @@ function breakStaleLock(file: string, breaker: string, seen: LockOwner | null): 
     }
   } finally {
     unlinkSync(breaker);
+  }
+}
+
+/** Remove the files of the state folder that `ours` claims, except `keep` (a file still named). */
+export function pruneStateFiles(
+  stateDir: string,
+  ours: (name: string) => boolean,
+  keep: string | null,
+): void {
+  let names: string[];
+  try {
+    names = readdirSync(stateDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!ours(name) || name === keep) continue;
+    try {
+      unlinkSync(path.join(stateDir, name));
+    } catch {
+      // gone already, or not ours to remove: harmless
+    }
   }
 }
