@@ -83,7 +83,7 @@ describe('each: agent with a target per agent', () => {
     const text2 = await cliAsync(['status', '-c', ws.config], { cwd: ws.dir });
     expect(text2.code).toBe(2);
     expect(text2.stdout.split('\n')[0]).toMatch(
-      /^COST-WATCHDOG CRITICAL - scope every-agent agent="alpha": daily \$5\.50 >= kill \$5/,
+      /^COST-WATCHDOG CRITICAL - scope every-agent agent="alpha": daily \$5\.50 >= kill \$5\.00 /,
     );
     expect(text2.stdout).toMatch(/every-agent agent="beta" +WARN/);
     const status = await cliAsync(['status', '--json', '-c', ws.config], { cwd: ws.dir });

@@ -6,7 +6,7 @@ import { DayCalendar } from '../../core/calendar.js';
 import type { AlertState } from '../../core/decide.js';
 import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings/index.js';
 import { heartbeatStale, highestLevel, type Level, type Limits, statusCode } from '../../core/levels.js';
-import { dollarsOf } from '../../core/money.js';
+import { dollarsOf, usd } from '../../core/money.js';
 import type { SourceReport } from '../../sources/read.js';
 import type { MalformedSample } from '../../core/scan.js';
 import type { FlagRead } from '../../effects/flag.js';
@@ -240,8 +240,8 @@ export function scopeSignals(scopes: readonly StatusScopeJson[]): { level: Level
         `scope ${s.name}${key}: ` +
         (worst === undefined || s.level === 'ok'
           ? 'its flag is set'
-          : `${worst[0]} $${worst[1].spend_usd.toFixed(2)} >= ${s.level}` +
-            `${limit === undefined ? '' : ` $${limit}`}`),
+          : `${worst[0]} ${usd(worst[1].spend_usd)} >= ${s.level}` +
+            `${limit === undefined ? '' : ` ${usd(limit)}`}`),
     });
   }
   return out;
