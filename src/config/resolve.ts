@@ -96,7 +96,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
   const fields = resolveFields(raw.fields);
   const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
-  const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs);
+  const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs, dir, env);
   const problems = [
     ...sourceProblems,
     ...windowProblems,

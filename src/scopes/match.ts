@@ -77,7 +77,9 @@ export const SAFE_NAME_MAX = 64;
  */
 export function safeFileName(value: string): string {
   let safe = value.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\./, '_');
-  if (safe === value && safe.length > 0 && safe.length <= SAFE_NAME_MAX) return safe;
+  // A value kept as it is must not look like one changed (name-<16 hex>): it could be another's.
+  if (safe === value && safe.length > 0 && safe.length <= SAFE_NAME_MAX && !/-[0-9a-f]{16}$/.test(value))
+    return safe;
   if (safe.length > SAFE_NAME_MAX) safe = safe.slice(0, SAFE_NAME_MAX);
   if (safe === '') safe = '_';
   return `${safe}-${shortHash(value)}`;

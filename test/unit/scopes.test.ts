@@ -138,6 +138,13 @@ describe('placeholders', () => {
     expect(safeFileName('research')).toBe('research');
   });
 
+  it("a value that already looks changed (name-<16 hex>) is changed too: never another value's name", () => {
+    const changed = safeFileName('a/b');
+    expect(changed).toMatch(/^a_b-[0-9a-f]{16}$/);
+    expect(safeFileName(changed)).not.toBe(changed);
+    expect(safeFileName('build-0123456789abcdeg')).toBe('build-0123456789abcdeg');
+  });
+
   it('a cmdline placeholder is regex-escaped: it matches only the value', () => {
     const pattern = new RegExp(fillPattern('python .*{agent}\\.py', 'agent', 'a.*'));
     expect(pattern.test('python run-a.*.py')).toBe(true);
@@ -174,6 +181,14 @@ describe('the scopes config', () => {
       { each: 'agent', target: { cmdline: 'python {model}' } },
       ['scopes[0].target.cmdline: placeholder {model} is not'],
     ],
+    [
+      { each: 'agent', target: { process_name: '{agent}' } },
+      ['scopes[0].target.process_name: placeholders are not filled in here'],
+    ],
+    [
+      { each: 'agent', target: { cmdline: 'app', stop_command: 'systemctl stop app@{agent}' } },
+      ['scopes[0].target.stop_command: placeholders are not filled in here'],
+    ],
     [{ each: 'agent', limits: undefined }, ['scopes[0].limits: required']],
     [{ each: 'agent', limits: { daily: {} } }, ['scopes[0].limits.daily: set at least one']],
     [{ each: 'agent', color: 'red' }, ['scopes[0].color: unknown key (expected one of: name, match, each']],
@@ -183,6 +198,22 @@ describe('the scopes config', () => {
     const found = problems(scope(extra));
     expect(found.length).toBe(expected.length);
     for (const [i, start] of expected.entries()) expect(found[i]?.startsWith(start), found[i]).toBe(true);
+  });
+
+  it('a source match written from ~/ or as an absolute path is made relative to the config folder', () => {
+    const list = resolveScopes(
+      [
+        { name: 'a', match: { source: '/w/logs/*.jsonl' }, limits: { daily: { kill: 1 } } },
+        { name: 'b', match: { source: '~/.claude/projects/*/x.jsonl' }, limits: { daily: { kill: 1 } } },
+        { name: 'c', match: { source: 'logs/*' }, limits: { daily: { kill: 1 } } },
+      ] as never,
+      (x) => `/w/${x}`,
+      '/w',
+      { HOME: '/home/u' },
+    ).scopes;
+    const on = (source: string) => list.map((s) => matchesAll(s.match, values({ source })));
+    expect(on('logs/one.jsonl')).toEqual([true, false, true]);
+    expect(on('../home/u/.claude/projects/p/x.jsonl')).toEqual([false, true, false]);
   });
 
   it('duplicate names are refused', () => {
@@ -198,7 +229,7 @@ describe('the scopes config', () => {
 });
 
 function scopes(raw: unknown[]) {
-  const { scopes: list, problems: p } = resolveScopes(raw as never, (x) => `/w/${x}`);
+  const { scopes: list, problems: p } = resolveScopes(raw as never, (x) => `/w/${x}`, '/w', {});
   expect(p).toEqual([]);
   return list;
 }

@@ -1,6 +1,7 @@
 // `scopes`: budgets of their own for the lines of one agent, model, provider, task or source
 // (`match`), or for every distinct value of one of those fields (`each`), with limits shaped as the
 // top-level ones, and optionally their own flag file and target (`{field}` placeholders).
+import path from 'node:path';
 import * as z from 'zod';
 import type { WindowSpec } from '../../core/levels.js';
 import {
@@ -14,6 +15,7 @@ import {
 import { describe } from '../messages.js';
 import { relativePath } from '../primitives.js';
 import { limitsSchema, resolveWindows } from './limits.js';
+import { expandHome } from './sources.js';
 import { resolveTarget, type TargetConfig, targetSchema } from './target.js';
 
 const FIELD_LIST = SCOPE_FIELDS.join(', ');
@@ -82,9 +84,20 @@ export interface ScopeConfig {
 }
 
 /** The scopes, or the problems (key paths) of the rules the schema alone cannot say. */
+/**
+ * A `source` is the file relative to the config's folder: a pattern written from the home folder
+ * (`~/`) or as an absolute path is made relative the same way, so that it can match.
+ */
+function sourcePattern(value: string, configDir: string, env: NodeJS.ProcessEnv): string {
+  if (!(value.startsWith('/') || value === '~' || value.startsWith('~/'))) return value;
+  return path.relative(configDir, path.resolve(configDir, expandHome(value, env)));
+}
+
 export function resolveScopes(
   raw: RawScopes,
   abs: (p: string) => string,
+  configDir: string,
+  env: NodeJS.ProcessEnv,
 ): { scopes: ScopeConfig[]; problems: string[] } {
   const scopes: ScopeConfig[] = [];
   const problems: string[] = [];
@@ -105,6 +118,17 @@ export function resolveScopes(
       ['target.pid_file', scope.target?.pid_file],
       ['target.cmdline', scope.target?.cmdline],
     ];
+    // Keys that are never filled in: a placeholder there would be taken as it is, in silence.
+    const unfilled: [string, string | undefined][] = [
+      ['target.process_name', scope.target?.process_name],
+      ['target.stop_command', scope.target?.stop_command],
+    ];
+    for (const [key, text] of unfilled)
+      if (text !== undefined && placeholdersIn(text).some(isScopeField))
+        problems.push(
+          `${at}.${key}: placeholders are not filled in here (only in flag_file, target.pid_file and ` +
+            'target.cmdline): use target.cmdline with {field} to find a process by its value',
+        );
     for (const [key, text] of placed) {
       if (text === undefined) continue;
       for (const name of placeholdersIn(text)) {
@@ -130,7 +154,9 @@ export function resolveScopes(
     for (const p of windowProblems) problems.push(p.replace(/limits\./g, `${at}.limits.`));
     scopes.push({
       name: scope.name,
-      match: Object.entries(scope.match ?? {}).map(([field, value]) => matchRule(field as ScopeField, value)),
+      match: Object.entries(scope.match ?? {}).map(([field, value]) =>
+        matchRule(field as ScopeField, field === 'source' ? sourcePattern(value, configDir, env) : value),
+      ),
       each,
       windows,
       flagFile: scope.flag_file === undefined ? null : abs(scope.flag_file),
