@@ -44,6 +44,12 @@ export interface CostRecord {
    */
   cacheWriteTokens: number | null;
   cacheWrite1hTokens: number | null;
+  /**
+   * The input tokens that choose a tiered price (a long-context tier), when they are not this
+   * record's own: the part of a call counted after an earlier copy of it (src/sources/) is
+   * priced at the whole call's tier. Never set on the JSONL path.
+   */
+  tierInputTokens?: number;
   model: string | null;
   provider: string | null;
   agent: string | null;

@@ -202,8 +202,9 @@ export function estimate(
   cached: number,
   write = 0,
   write1h = 0,
+  tierInput = input,
 ): number {
-  return estimateWith(ratesFor(model, input), input, output, cached, write, write1h);
+  return estimateWith(ratesFor(model, tierInput), input, output, cached, write, write1h);
 }
 
 /** The cost of tokens of a model without a price: all of them at the unpriced rate. */
@@ -299,6 +300,8 @@ export class PriceBook {
     cached: number,
     write = 0,
     write1h = 0,
+    /** The input tokens that choose a tier (see CostRecord.tierInputTokens). */
+    tierInput = input,
   ): number {
     if (model === null) return -1;
     if (modelId >= 0 && providerId === -2) {
@@ -319,7 +322,7 @@ export class PriceBook {
         );
       }
       if (kind === UNPRICED) return -1;
-      return estimate(this.tiered[modelId] as ModelRates, input, output, cached, write, write1h);
+      return estimate(this.tiered[modelId] as ModelRates, input, output, cached, write, write1h, tierInput);
     }
     const key =
       modelId >= 0 && providerId >= 0 ? modelId * 65_536 + providerId : `${provider ?? ''}\u0000${model}`;
@@ -334,7 +337,7 @@ export class PriceBook {
       if (hash >= 0 && rates === null) this.unpricedHashes.add(hash);
       else this.byKey.set(key, rates);
     }
-    return rates === null ? -1 : estimate(rates, input, output, cached, write, write1h);
+    return rates === null ? -1 : estimate(rates, input, output, cached, write, write1h, tierInput);
   }
 
   private find(model: string, provider: string | null): ModelRates | null {

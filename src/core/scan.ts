@@ -271,6 +271,7 @@ export class SpendScanner {
             cached,
             write,
             write1h,
+            record.tierInputTokens ?? input,
           );
     if (estimate < 0) {
       const atRate = reported === null || reported === 0;

@@ -74,6 +74,7 @@ export class FormatSink implements LineSink {
       cachedTokens: r.cacheReadTokens,
       cacheWriteTokens: r.cacheWrite5mTokens,
       cacheWrite1hTokens: r.cacheWrite1hTokens,
+      ...(r.tierInputTokens === undefined ? {} : { tierInputTokens: r.tierInputTokens }),
       model: r.model,
       provider: r.provider,
       agent: r.agent,
@@ -123,6 +124,8 @@ function growth(r: FormatRecord, now: Counted, before: Counted): FormatRecord | 
   return {
     ...r,
     cost,
+    // Priced at the whole call's tier (a long-context price applies to all of its tokens).
+    tierInputTokens: now[0] + now[2] + now[3] + now[4],
     inputTokens: input + read + w5 + w1,
     outputTokens: output,
     cacheReadTokens: read,

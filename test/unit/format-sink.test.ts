@@ -114,6 +114,34 @@ describe('claude-code through the scanner', () => {
     expect(totals.malformed).toBe(0);
     expect(totals.uncosted_lines).toBe(3);
   });
+  it("a streamed call in the long-context tier: the later copy priced at the whole call's tier", () => {
+    const copy = (output: number): string =>
+      `${JSON.stringify({
+        type: 'assistant',
+        timestamp: new Date(NOW - 60_000).toISOString(),
+        sessionId: 's',
+        requestId: 'req_long',
+        message: {
+          id: 'msg_long',
+          model: 'claude-sonnet-4-5-20250929',
+          usage: {
+            input_tokens: 0,
+            cache_read_input_tokens: 1_000_000,
+            cache_creation_input_tokens: 1_000_000,
+            output_tokens: output,
+          },
+        },
+      })}\n`;
+    const { today } = scan('claude-code', [new TextEncoder().encode(copy(0) + copy(100_000))], 'estimated');
+    const whole = micros(priceOf('claude-sonnet-4-5-20250929', 0, 1_000_000, 1_000_000, 0, 100_000));
+    expect(Math.abs(today - whole)).toBeLessThanOrEqual(1);
+    // The long-context tier is dearer than the base one (the mistake this holds off).
+    const base = micros(priceOf('claude-sonnet-4-5-20250929', 0, 0, 0, 0, 100_000));
+    expect(
+      whole - micros(priceOf('claude-sonnet-4-5-20250929', 0, 1_000_000, 1_000_000, 0, 0)),
+    ).toBeGreaterThan(base);
+  });
+
   it('the same call in a later check (the set kept across checks) is not counted again', () => {
     const first = scan('claude-code', [SESSIONS[0] as string]);
     const again = scan('claude-code', [SESSIONS[1] as string], 'max', {

@@ -19,6 +19,8 @@ export interface FormatRecord {
   cacheWrite5mTokens: number | null;
   /** Input tokens written to the 1-hour cache (part of inputTokens). */
   cacheWrite1hTokens: number | null;
+  /** Set by the dedupe of copies only: the whole call's input tokens, for its price tier. */
+  tierInputTokens?: number;
   model: string | null;
   provider: string | null;
   agent: string | null;
