@@ -123,7 +123,13 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   if (pending > 0)
     out.push(`  unsent alerts    ${pending} (retried by the running watch, else on the next check)`);
   const target = json.target;
-  if (!target.configured) out.push('  target           not configured (nothing to kill)');
+  const scopeTargets = config.scopes.filter((s) => s.target !== null).length;
+  if (!target.configured)
+    out.push(
+      scopeTargets === 0
+        ? '  target           not configured (nothing to kill)'
+        : `  target           no main target (${scopeTargets} scope(s) with a target of their own)`,
+    );
   else
     out.push(
       `  target           ${target.running ? `running (pid ${target.pids.join(', ')})` : 'not running'}`,

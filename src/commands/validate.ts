@@ -51,9 +51,21 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `the flag's folder ${path.dirname(config.flagFile)} does not exist (yet): a flag cannot be ` +
         `written until the app creates it`,
     );
-  if (config.target === null) notes.push('no target: the watchdog can alert and flag, but cannot kill');
+  const scopeTargets = config.scopes.filter((s) => s.target !== null).map((s) => s.name);
+  if (config.target === null)
+    notes.push(
+      scopeTargets.length === 0
+        ? 'no target: the watchdog can alert and flag, but cannot kill'
+        : `no main target: only the scopes with a target of their own (${scopeTargets.join(', ')}) can ` +
+            'kill; the main limits and the other scopes alert and flag',
+    );
+  const scopeKills = config.scopes.some((s) => s.windows.some((w) => w.limits.kill !== undefined));
   if (!config.windows.some((w) => w.limits.kill !== undefined))
-    notes.push('no kill limit on any window: spend is never stopped by a kill');
+    notes.push(
+      scopeKills
+        ? 'no kill limit on the main windows: only the scopes with a kill limit stop spend by a kill'
+        : 'no kill limit on any window: spend is never stopped by a kill',
+    );
   if (config.silenceAfterMs !== null && config.target === null)
     notes.push(
       'silence.after is set but there is no target: whether the app runs cannot be told, so a ' +
@@ -198,7 +210,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             .map((w) => `${w.name} ${limitsText(w.limits)}`)
             .join('; ')}` +
           `; flag ${s.flagFile ?? 'the main flag'}` +
-          `; target ${s.target === null ? 'the main target' : 'its own'}`,
+          `; target ${s.target !== null ? 'its own' : config.target === null ? 'none (it cannot kill)' : 'the main target'}`,
       ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

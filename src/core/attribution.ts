@@ -132,7 +132,11 @@ export class Attribution {
     const bucket = this.hotBucket;
     if (bucket === null) return;
     if (this.sourceCell === null || this.sourceName !== source) {
-      this.sourceCell = cellOf(bucket.source, source);
+      // A path is told apart by its end (a session's file name): a long one keeps that.
+      this.sourceCell = cellOf(
+        bucket.source,
+        source.length > LABEL_MAX ? `…${source.slice(source.length - LABEL_MAX + 1)}` : source,
+      );
       this.sourceName = source;
     }
     this.sourceCell.usd += cost;

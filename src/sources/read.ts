@@ -243,9 +243,15 @@ export function readSources(
   for (const [file, state] of gone.values()) {
     const spec = config.sources.find((s) => s.glob && s.format === state.format) ?? config.sources[0]!;
     const source = sourceName(config, file);
-    readOne(file, source, spec, null, state);
+    const before = bytesRead;
+    const done = readOne(file, source, spec, null, state);
     changed = true;
-    notes.push(`${source} is gone or no longer matches ${spec.written}: finished and dropped`);
+    notes.push(
+      done.error === null || bytesRead > before
+        ? `${source} no longer matches ${spec.written}: its last lines read, and it is dropped`
+        : `${source} is gone (deleted, or moved out of its folder): dropped; lines written to it ` +
+            'since the last check are lost to the watchdog',
+    );
   }
   return { files, notes, errors, bytesRead, changed, newestMtimeMs, totalSize, reports };
 }

@@ -126,7 +126,9 @@ describe('several logs', () => {
     r = ws.runJson();
     expect(r.code).toBe(0);
     expect(spend15(r.json)).toBe(2.5); // what was counted stays counted
-    expect(r.json.notes.join()).toContain('workers/a/renamed.jsonl is gone or no longer matches');
+    expect(r.json.notes.join()).toContain(
+      'workers/a/renamed.jsonl is gone (deleted, or moved out of its folder): dropped',
+    );
     expect(ws.status().json.sources.map((s) => s.path)).toEqual(['workers/b/cost_log.jsonl']);
   });
 

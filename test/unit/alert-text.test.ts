@@ -211,6 +211,28 @@ describe('attribution: top spenders per window', () => {
     ]);
   });
 
+  it('ranks logs (sources), a long path kept by its end (the file name tells them apart)', () => {
+    const a = new Attribution(900, new DayCalendar('UTC'), NOW);
+    const long = `${'deep/'.repeat(20)}5f0c8a52-3a41-4d8e-9f0b-2c1d7e6a9b10.jsonl`;
+    a.addSource(NOW - 60_000, 3_000_000, long);
+    a.addSource(NOW - 30_000, 1_000_000, 'workers/w1/cost_log.jsonl');
+    a.addSource(NOW - 20_000, 1_000_000, 'workers/w1/cost_log.jsonl');
+    const top = a.top(900, 'source');
+    expect(top[0]![0]).toMatch(/^….*\/5f0c8a52-3a41-4d8e-9f0b-2c1d7e6a9b10\.jsonl$/);
+    expect(top[0]![0].length).toBe(80);
+    expect(top).toEqual([
+      [top[0]![0], 3],
+      ['workers/w1/cost_log.jsonl', 2],
+    ]);
+    const back = Attribution.fromState(
+      JSON.parse(JSON.stringify(a.toState())),
+      900,
+      new DayCalendar('UTC'),
+      NOW,
+    );
+    expect(back.top(900, 'source')).toEqual(top);
+  });
+
   it('keeps at most 20 names per bucket, the rest as (other)', () => {
     const a = new Attribution(900, new DayCalendar('UTC'), NOW);
     for (let i = 0; i < 30; i++)
