@@ -87,23 +87,27 @@ Exit: 0 done (also when no target is configured or running), 1 flag not written 
       "remove the emergency flag after a person's decision; refused while a window (or a retry " +
       'storm) is still at emergency or above, unless --force',
     after: `
-Exit: 0 cleared (or there was no flag), 1 refused (a window still at emergency or above, or the
-log unreadable so the spend is not known) or the flag could not be removed, 64 no --reason,
-78 bad config.`,
+A scope's flag (scopes: in the config): --scope <name>, and --key <field>=<value> for a scope
+with each (e.g. --scope every-agent --key agent=research). A plain clear-emergency also clears
+the scopes that write the main flag.
+
+Exit: 0 cleared (or there was no flag), 1 refused (a window or scope still at emergency or
+above, or the log unreadable so the spend is not known) or the flag could not be removed, 64 no
+--reason, an unknown --scope, --key missing, wrong or without --scope, 78 bad config.`,
   },
   status: {
     description:
-      'spend per window against limits with the top models and agents, emergency flag, target, ' +
-      "heartbeat, malformed lines, unpriced models, retry storms, the app's own figures, " +
-      'warnings (read-only)',
+      'spend per window against limits with the top models, agents and logs, scoped budgets, ' +
+      'emergency flag, target, heartbeat, the logs read, malformed lines, unpriced models, retry ' +
+      "storms, the app's own figures, warnings (read-only)",
     after: `
 The first line is a monitoring-plugin line (state - reason | perfdata), e.g.
   COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0
 
-Exit: 0 OK, 1 WARNING (a window at warn, or a warning: an app that under-reports, a burn
-rate, an unpriced model, a blind spot), 2 CRITICAL (a window or a retry storm at emergency or
-kill, the flag in force, or the heartbeat stale), 3 UNKNOWN (bad config, log unreadable, the
-flag's folder cannot be looked into).`,
+Exit: 0 OK, 1 WARNING (a window or scope at warn, or a warning: an app that under-reports, a
+burn rate, an unpriced model, a log glob that matches no file, a blind spot), 2 CRITICAL (a
+window, scope or retry storm at emergency or kill, a flag in force, or the heartbeat stale), 3
+UNKNOWN (bad config, a log or a log folder unreadable, the flag's folder cannot be looked into).`,
   },
   'check-heartbeat': {
     description:

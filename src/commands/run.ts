@@ -61,7 +61,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     for (const finding of result.observation.findings) lines.push(`WARNING: ${printable(finding.text)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  if (result.rebuilt?.startsWith('checkpoint'))
+  // Every rebuild but the first run's: a checkpoint not used is news (all was read again).
+  if (result.rebuilt !== null && !result.rebuilt.startsWith('no checkpoint yet'))
     process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
   for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
   if (result.newFuture > 0) {

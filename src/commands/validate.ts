@@ -210,11 +210,16 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             .map((w) => `${w.name} ${limitsText(w.limits)}`)
             .join('; ')}` +
           `; flag ${s.flagFile ?? 'the main flag'}` +
-          `; target ${s.target !== null ? 'its own' : config.target === null ? 'none (it cannot kill)' : 'the main target'}`,
+          `; target ${targetOf(s.target !== null, config.target !== null)}`,
       ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
   return EXIT.OK;
+}
+
+/** Which target a scope kills: its own, the main one, or none. */
+function targetOf(own: boolean, main: boolean): string {
+  return own ? 'its own' : main ? 'the main target' : 'none (it cannot kill)';
 }

@@ -123,6 +123,10 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       lastFailure = null;
     }
     if (outcome === null || options.json) return;
+    // What became of the logs (a rotation, a file dropped, a rebuild): said once, when it happens.
+    for (const note of outcome.notes) say(`note: ${printable(note)}`);
+    if (outcome.rebuilt !== null && !outcome.rebuilt.startsWith('no checkpoint yet'))
+      say(`note: ${printable(outcome.rebuilt)}`);
     const levels = outcome.windows.map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
     const acted = outcome.events.length > 0 || outcome.flag.kind === 'written' || outcome.kill !== null;
     const level = highestLevel(outcome.windows.map((w) => w.level));

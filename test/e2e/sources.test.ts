@@ -311,6 +311,9 @@ describe('watch over a glob', () => {
       'workers/a/cost_log.jsonl',
       'workers/late/cost_log.jsonl',
     ]);
+    // A worker's log deleted: said on watch's own output (the journal), not only in the audit log.
+    rmSync(path.join(ws.dir, 'workers', 'a', 'cost_log.jsonl'));
+    await waitFor('the note', () => daemon.stderr().includes('workers/a/cost_log.jsonl is gone'), 30_000);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   });
