@@ -278,7 +278,7 @@ scopes:
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
       'scope       research: agent = "research", model like "gpt-*"; daily kill $2.00; flag the main flag; ' +
-        'target the main target',
+        'target none (it cannot kill)',
     );
     expect(r.stdout).toContain(
       `scope       per-agent: each agent; 15m warn $1.00; flag ${ws.dir}/state/{agent}.flag`,
