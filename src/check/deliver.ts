@@ -15,6 +15,7 @@ import type { Level } from '../core/levels.js';
 import type { Auditor } from '../effects/audit.js';
 import { isAlive, procStat } from '../effects/proc.js';
 import { postToSlack, SEND_BUDGET_MS, webhookSource } from '../effects/slack.js';
+import { host } from '../effects/identity.js';
 import { printable } from '../format.js';
 
 export interface Delivery {
@@ -188,4 +189,30 @@ export class AlertDispatch {
       });
     return { pending: kept.kept, sent, failed };
   }
+}
+
+/**
+ * Announce a person's clear (of the flag, or of a scope's): one alert at `ok` with its headline
+ * and the windows as they stand, delivered like any alert.
+ */
+export function announceCleared(
+  config: Config,
+  headline: string,
+  windows: AlertFacts['windows'],
+  state: AlertState,
+  audit: Auditor,
+  nowMs: number,
+): Promise<Delivery> {
+  const facts: AlertFacts = {
+    host: host(),
+    atIso: new Date(nowMs).toISOString(),
+    by: 'clear-emergency',
+    headline,
+    events: [],
+    windows,
+    tops: null,
+    flag: { kind: 'none' },
+    kill: null,
+  };
+  return new AlertDispatch().deliver(config, [{ facts, level: 'ok' }], state, audit, nowMs, false);
 }

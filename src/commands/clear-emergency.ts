@@ -3,11 +3,10 @@
 // window is still at emergency or above, unless --force, which acknowledges the spend at that
 // moment: the flag returns only when a window climbs higher, or drops to ok and crosses again.
 import { configPath, loadConfig } from '../config/index.js';
-import type { AlertFacts } from '../core/alert-text.js';
 import { afterClear, clearVerdict } from '../core/decide.js';
 import { limitsText, usd } from '../core/money.js';
 import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
-import { AlertDispatch, type Delivery } from '../check/deliver.js';
+import { announceCleared, type Delivery } from '../check/deliver.js';
 import { round6 } from '../check/figures.js';
 import { underLock } from '../check/run-check.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
@@ -133,24 +132,13 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
           ? ` (forced while ${spendText(over)}; the flag returns only above that level, or after ` +
             `spend drops to ok and crosses again)`
           : '';
-      const facts: AlertFacts = {
-        host: host(),
-        atIso: new Date(nowMs).toISOString(),
-        by: 'clear-emergency',
-        headline: `EMERGENCY CLEARED by ${person}: ${reason}${forcedText}`,
-        events: [],
-        windows: result.windows,
-        tops: null,
-        flag: { kind: 'none' },
-        kill: null,
-      };
-      delivery = await new AlertDispatch().deliver(
+      delivery = await announceCleared(
         config,
-        [{ facts, level: 'ok' }],
+        `EMERGENCY CLEARED by ${person}: ${reason}${forcedText}`,
+        result.windows,
         next,
         audit,
         nowMs,
-        false,
       );
     }
     failures.push(...rememberAlerts(config, next, delivery, audit));

@@ -2,13 +2,12 @@
 // remembered state (kill switch, levels) reset, by the same rules as the main clear: a reason,
 // refused while that instance is at emergency or above unless --force, audited, announced.
 import type { Config } from '../config/index.js';
-import type { AlertFacts } from '../core/alert-text.js';
 import { type AlertState, afterClear, clearVerdict } from '../core/decide.js';
 import type { WindowStatus } from '../core/levels.js';
 import { errnoWords } from '../core/flag.js';
 import { limitsText, usd } from '../core/money.js';
 import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
-import { AlertDispatch, type Delivery } from '../check/deliver.js';
+import { announceCleared, type Delivery } from '../check/deliver.js';
 import { round6 } from '../check/figures.js';
 import type { CheckResult } from '../check/types.js';
 import type { Auditor } from '../effects/audit.js';
@@ -119,26 +118,14 @@ export async function clearScope(
   });
   let delivery: Delivery = { sent: 0, failed: 0, pending: state.pending };
   if (removed || hadSwitch) {
-    const facts: AlertFacts = {
-      host: host(),
-      atIso: new Date(nowMs).toISOString(),
-      by: 'clear-emergency',
-      headline:
-        `EMERGENCY CLEARED for ${label} by ${person}: ${options.reason}` +
-        (verdict.over.length > 0 ? ` (forced while ${over})` : ''),
-      events: [],
-      windows: status.windows,
-      tops: null,
-      flag: { kind: 'none' },
-      kill: null,
-    };
-    delivery = await new AlertDispatch().deliver(
+    delivery = await announceCleared(
       config,
-      [{ facts, level: 'ok' }],
+      `EMERGENCY CLEARED for ${label} by ${person}: ${options.reason}` +
+        (verdict.over.length > 0 ? ` (forced while ${over})` : ''),
+      status.windows,
       state,
       audit,
       nowMs,
-      false,
     );
   }
   const failures = rememberAlerts(config, state, delivery, audit);
