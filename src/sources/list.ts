@@ -30,7 +30,8 @@ export interface Listing {
 
 function statOf(file: string): SourceFile['stat'] {
   try {
-    const st = statSync(file);
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st === undefined) return null;
     return st.isFile() ? { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } : null;
   } catch {
     return null;
@@ -142,7 +143,7 @@ function walk(spec: SourceSpec, blind: string[]): string[] {
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
         try {
-          const st = statSync(path.join(dir, name));
+          const st = statSync(join(dir, name));
           isDir = st.isDirectory();
           isFile = st.isFile();
         } catch {
@@ -150,13 +151,18 @@ function walk(spec: SourceSpec, blind: string[]): string[] {
         }
       }
       if (isDir) {
-        if (depth === null || level < depth) stack.push([path.join(dir, name), rel, level + 1]);
+        if (depth === null || level < depth) stack.push([join(dir, name), rel, level + 1]);
       } else if (isFile && (depth === null || level === depth) && matches(rel)) {
-        out.push(path.join(dir, name));
+        out.push(join(dir, name));
       }
     }
   }
   return out;
+}
+
+/** A folder's entry: the folder is absolute and normalized already (path.join would normalize again). */
+function join(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
 
 function reason(error: unknown): string {
