@@ -200,6 +200,7 @@ export function prunePlaces(config: Config, keep: string | null): void {
 // file's place is parsed when that file is read (most checks read a few of thousands), and a
 // place never parsed is written into the next base as the bytes it was read as.
 const BASE_VERSION = 1;
+const WRITE_BATCH = 1024 * 1024;
 
 type IndexRow = [
   path: string,
@@ -344,13 +345,26 @@ function writeBase(file: string, places: ReadonlyMap<string, FileState>): void {
   writeFileAtomic(
     file,
     (write) => {
-      write(Buffer.from(`${JSON.stringify({ version: BASE_VERSION, index })}\n`));
+      // In writes of about 1 MiB: one write per place would be thousands of system calls.
+      let parts: Uint8Array[] = [];
+      let size = 0;
+      const add = (bytes: Uint8Array): void => {
+        parts.push(bytes);
+        size += bytes.length;
+        if (size >= WRITE_BATCH) {
+          write(Buffer.concat(parts, size));
+          parts = [];
+          size = 0;
+        }
+      };
+      add(Buffer.from(`${JSON.stringify({ version: BASE_VERSION, index })}\n`));
       const newline = Buffer.from('\n');
       for (const [path, state] of places) {
-        if (state instanceof LazyPlace && !state.parsed) write(state.raw);
-        else write(Buffer.from(JSON.stringify(saveState(path, state))));
-        write(newline);
+        if (state instanceof LazyPlace && !state.parsed) add(state.raw);
+        else add(Buffer.from(JSON.stringify(saveState(path, state))));
+        add(newline);
       }
+      if (size > 0) write(Buffer.concat(parts, size));
     },
     0o644,
     false,
