@@ -83,6 +83,18 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
           over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
         ),
       });
+      if (options.json)
+        process.stdout.write(
+          `${JSON.stringify({
+            removed: false,
+            file: config.flagFile,
+            refused: verdict.why,
+            windows: Object.fromEntries(
+              over.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
+            ),
+            ...(result.logError !== null ? { error: result.logError } : {}),
+          })}\n`,
+        );
       throw new FailureError(
         verdict.why === 'spend unknown'
           ? `refusing to clear the emergency: the spend is not known (${result.logError}).\nFix the ` +

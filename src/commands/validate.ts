@@ -51,6 +51,15 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `the flag's folder ${path.dirname(config.flagFile)} does not exist (yet): a flag cannot be ` +
         `written until the app creates it`,
     );
+  for (const scope of config.scopes) {
+    if (scope.flagFile === null) continue;
+    const folder = path.dirname(scope.flagFile);
+    if (!existsSync(folder))
+      notes.push(
+        `scope ${scope.name}: its flag's folder ${folder} does not exist (yet): its flag cannot be ` +
+          'written until it does',
+      );
+  }
   const scopeTargets = config.scopes.filter((s) => s.target !== null).map((s) => s.name);
   if (config.target === null)
     notes.push(

@@ -86,6 +86,7 @@ export function listSources(config: Config): Listing {
       blind.push(`cannot read the folder ${spec.base} of the log glob ${spec.written}: ${problem}`);
       continue;
     }
+    const blindBefore = blind.length;
     const matched = walk(spec, blind);
     matched.sort();
     let count = 0;
@@ -100,7 +101,8 @@ export function listSources(config: Config): Listing {
       count++;
       files.push({ path: file, source: sourceName(config, file), spec, stat });
     }
-    if (count === 0) empty.push(spec.written);
+    // (A folder that could not be read is said already: "matches no file" would be a guess.)
+    if (count === 0 && blind.length === blindBefore) empty.push(spec.written);
   }
   return { files, blind, empty };
 }

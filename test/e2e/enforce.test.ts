@@ -386,6 +386,15 @@ describe('kill and clear-emergency', () => {
     expect(refused.stderr).toMatch(/refusing to clear the emergency: .*15m \$6\.00 at emergency/);
     expect(refused.stderr).toContain('--force');
     expect(existsSync(flagFile(ws))).toBe(true);
+    // With --json, the refusal is said on stdout too, for a script.
+    const json = ws.run('clear-emergency', '--reason', 'looks fine', '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      removed: false,
+      file: flagFile(ws),
+      refused: 'still over',
+      windows: { '15m': { spend_usd: 6, level: 'emergency' } },
+    });
 
     const forced = ws.run('clear-emergency', '--reason', 'known batch, approved', '--force');
     expect(forced.code, forced.stderr).toBe(0);

@@ -285,6 +285,20 @@ scopes:
     );
   });
 
+  it("validate notes a scope's flag folder that does not exist", () => {
+    const ws = workspace(`log: state/cost_log.jsonl
+limits:
+  daily: { kill: 300 }
+scopes:
+  - { name: per-agent, each: agent, limits: { daily: { kill: 2 } }, flag_file: "flags/{agent}.flag" }
+`);
+    const r = ws.run('validate');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `scope per-agent: its flag's folder ${ws.dir}/flags does not exist (yet): its flag cannot be written`,
+    );
+  });
+
   it('a bad scope config exits 78 naming the key path', () => {
     const ws = workspace(`log: state/cost_log.jsonl
 limits:

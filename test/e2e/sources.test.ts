@@ -161,6 +161,7 @@ describe('several logs', () => {
     expect(blind.code).toBe(1);
     expect(blind.stderr).toContain(`cannot read the folder ${path.dirname(hidden)} (of the log glob`);
     expect(blind.stderr).toContain('permission denied');
+    expect(blind.stderr).not.toContain('matches no file');
     expect(spend15(JSON.parse(blind.stdout) as RunJson)).toBe(0.5);
   });
 
