@@ -114,15 +114,22 @@ export function ratesFromTable(
 }
 
 /** Rates from the config's `cost.prices` entry (USD per million tokens). */
-export function ratesFromConfig(price: { input: number; output: number; cached: number | null }): ModelRates {
+export function ratesFromConfig(price: {
+  input: number;
+  output: number;
+  cached: number | null;
+  cacheWrite?: number | null;
+  cacheWrite1h?: number | null;
+}): ModelRates {
+  const write = price.cacheWrite ?? price.input;
   return {
     base: {
       input: price.input / 1e6,
       output: price.output / 1e6,
       cached: (price.cached ?? price.input) / 1e6,
-      // The config names no write price: writes at the input price.
-      cacheWrite: price.input / 1e6,
-      cacheWrite1h: price.input / 1e6,
+      // Without a write price, cache writes go at the input price.
+      cacheWrite: write / 1e6,
+      cacheWrite1h: (price.cacheWrite1h ?? write) / 1e6,
       request: 0,
     },
     tiers: [],

@@ -354,7 +354,7 @@ describe('cost truth settings', () => {
     });
     expect(config.cost).toEqual({
       policy: 'estimated',
-      prices: { 'my-ft': { input: 3, output: 12, cached: null } },
+      prices: { 'my-ft': { input: 3, output: 12, cached: null, cacheWrite: null, cacheWrite1h: null } },
       unpricedPerMillion: 100,
       maxLineUsd: 500,
     });

@@ -181,9 +181,9 @@ describe('the price table shipped with @pydantic/genai-prices', () => {
   it('cost.prices wins over the table: by exact name, any case, or provider/model', () => {
     const own = priceLookup(
       {
-        'gpt-4o': { input: 1, output: 1, cached: null },
-        'My-FT': { input: 9, output: 9, cached: 1 },
-        'azure/gpt-4o-mini': { input: 7, output: 7, cached: null },
+        'gpt-4o': { input: 1, output: 1, cached: null, cacheWrite: null, cacheWrite1h: null },
+        'My-FT': { input: 9, output: 9, cached: 1, cacheWrite: null, cacheWrite1h: null },
+        'azure/gpt-4o-mini': { input: 7, output: 7, cached: null, cacheWrite: null, cacheWrite1h: null },
       },
       now,
     );
@@ -191,6 +191,21 @@ describe('the price table shipped with @pydantic/genai-prices', () => {
     expect((own('my-ft', null) as ModelRates).base.cached * M).toBeCloseTo(1, 9);
     expect((own('gpt-4o-mini', 'azure') as ModelRates).base.input * M).toBeCloseTo(7, 9);
     expect((own('gpt-4o-mini', null) as ModelRates).base.input * M).toBeCloseTo(0.15, 6);
+  });
+
+  it('cost.prices may price cache writes (5-minute and 1-hour); without, they go at the input price', () => {
+    const own = priceLookup(
+      {
+        'my-claude': { input: 3, output: 15, cached: 0.3, cacheWrite: 3.75, cacheWrite1h: 6 },
+        'my-other': { input: 2, output: 8, cached: null, cacheWrite: null, cacheWrite1h: null },
+        'my-5m': { input: 2, output: 8, cached: null, cacheWrite: 2.5, cacheWrite1h: null },
+      },
+      now,
+    );
+    const rates = (name: string) => (own(name, null) as ModelRates).base;
+    expect([rates('my-claude').cacheWrite * M, rates('my-claude').cacheWrite1h * M]).toEqual([3.75, 6]);
+    expect([rates('my-other').cacheWrite * M, rates('my-other').cacheWrite1h * M]).toEqual([2, 2]);
+    expect([rates('my-5m').cacheWrite * M, rates('my-5m').cacheWrite1h * M]).toEqual([2.5, 2.5]);
   });
 
   it('remembers what it found in the cache it is given (kept in the checkpoint)', () => {

@@ -5,11 +5,27 @@ import { DEFAULT_MAX_LINE_USD } from '../../core/scan.js';
 import { describe } from '../messages.js';
 import { perMillion } from '../primitives.js';
 
+/** A model's price in the config, USD per million tokens (null: the input price). */
+export interface ConfigPrice {
+  input: number;
+  output: number;
+  cached: number | null;
+  /** Cache writes (5-minute), and 1-hour ones (null: the 5-minute price). */
+  cacheWrite: number | null;
+  cacheWrite1h: number | null;
+}
+
 /** Tokens of a model with no price and no logged cost count at this (USD per million). */
 export const DEFAULT_UNPRICED_PER_MILLION = 75;
 
 const modelPrice = z.strictObject(
-  { input: perMillion, output: perMillion, cached: perMillion.optional() },
+  {
+    input: perMillion,
+    output: perMillion,
+    cached: perMillion.optional(),
+    cache_write: perMillion.optional(),
+    cache_write_1h: perMillion.optional(),
+  },
   {
     error: (issue) =>
       issue.code === 'invalid_type'
@@ -53,7 +69,7 @@ export type RawCost = z.output<typeof costSchema>;
 export interface CostConfig {
   policy: RawCost['policy'];
   /** Per model (exact name), USD per million input / output / cached-input tokens. */
-  prices: Record<string, { input: number; output: number; cached: number | null }>;
+  prices: Record<string, ConfigPrice>;
   unpricedPerMillion: number;
   /** cost.max_line_usd: a line above it (logged or estimated) is malformed. */
   maxLineUsd: number;
@@ -65,7 +81,13 @@ export function resolveCost(raw: RawCost): CostConfig {
     prices: Object.fromEntries(
       Object.entries(raw.prices ?? {}).map(([model, p]) => [
         model,
-        { input: p.input, output: p.output, cached: p.cached ?? null },
+        {
+          input: p.input,
+          output: p.output,
+          cached: p.cached ?? null,
+          cacheWrite: p.cache_write ?? null,
+          cacheWrite1h: p.cache_write_1h ?? null,
+        },
       ]),
     ),
     unpricedPerMillion: raw.unpriced_per_million_tokens,
