@@ -30,7 +30,8 @@ describe('an unknown key lists the keys its section allows', () => {
     [
       'cost.prices.<model>',
       { ...base, cost: { prices: { m: { input: 1, output: 2, cache: 0.1 } } } },
-      'cost.prices.m.cache: unknown key (expected one of: input, output, cached, cache_write, cache_write_1h)',
+      'cost.prices.m.cache: unknown key (expected one of: input, output, cached, cache_write, ' +
+        'cache_write_1h)',
     ],
     ['silence', { ...base, silence: { for: '5m' } }, 'silence.for: unknown key (expected one of: after)'],
     [
