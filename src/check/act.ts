@@ -3,20 +3,19 @@
 // either), and remember the alert state for the next check.
 import type { Config } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
-import { decide, limitFor, troubles } from '../core/decide.js';
+import { decide, troubles } from '../core/decide.js';
 import { announce, findingsToSay } from '../core/findings/index.js';
 import { flagCheckFailed, flagInForce } from '../core/flag.js';
 import type { Level } from '../core/levels.js';
-import { usd } from '../core/money.js';
 import type { Auditor } from '../effects/audit.js';
 import { flagSeen, readFlag } from '../effects/flag.js';
 import { host } from '../effects/identity.js';
 import { loadAlerts, rememberAlerts } from './alert-state.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
-import { round6, topsOf } from './figures.js';
+import { topsOf } from './figures.js';
 import { graceMeter } from './grace-meter.js';
 import { observe } from './observe.js';
-import { placeFlag } from './place-flag.js';
+import { flagContentOf, placeFlag } from './place-flag.js';
 import { actScopes } from '../scopes/act.js';
 import { type KillResult, stopTarget } from './stop.js';
 import type { CheckResult, Enforcement, Mode } from './types.js';
@@ -64,28 +63,7 @@ export async function act(
   if (flagRead.kind === 'unknown')
     audit?.record('flag_unknown', { file: config.flagFile, error: flagRead.reason, code: flagRead.code });
   if (decision.writeFlag) {
-    const trigger = decision.trigger;
-    const limit = trigger === null ? null : limitFor(trigger, decision.level);
-    flag = placeFlag(
-      config,
-      {
-        reason:
-          trigger === null
-            ? `spend at ${decision.level}`
-            : (trigger.detail ??
-              `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
-                `${limit === null ? '' : ` ${usd(limit)}`}`),
-        window: trigger?.name ?? null,
-        spend_usd: trigger === null ? null : round6(trigger.spend),
-        limit_usd: limit,
-        triggered_at: new Date(nowMs).toISOString(),
-        triggered_by: mode,
-        host: host(),
-        level: decision.level,
-      },
-      dryRun,
-      audit,
-    );
+    flag = placeFlag(config, flagContentOf(decision, mode, nowMs), dryRun, audit);
     if (flag.kind === 'failed') failures.push(`emergency flag not written: ${flag.file}: ${flag.error}`);
   }
   const flagUnknown =

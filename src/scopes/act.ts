@@ -9,17 +9,14 @@ import {
   type DecideInput,
   type Decision,
   decide,
-  limitFor,
   type ScopeMemory,
 } from '../core/decide.js';
 import { flagInForce } from '../core/flag.js';
 import { highestLevel, type Level } from '../core/levels.js';
-import { usd } from '../core/money.js';
 import type { Auditor } from '../effects/audit.js';
 import { flagSeen, readFlag } from '../effects/flag.js';
 import { host } from '../effects/identity.js';
-import { round6 } from '../check/figures.js';
-import { placeFlag } from '../check/place-flag.js';
+import { flagContentOf, placeFlag } from '../check/place-flag.js';
 import { type KillResult, stopTarget } from '../check/stop.js';
 import type { ScopeStatus } from './counter.js';
 import type { ScopeAction } from './types.js';
@@ -117,27 +114,9 @@ function decideOne(
   let flag: FlagOutcome =
     read?.kind === 'present' && flagFile !== null ? { kind: 'exists', file: flagFile } : { kind: 'none' };
   if (decision.writeFlag && flagFile !== null) {
-    const trigger = decision.trigger;
-    const limit = trigger === null ? null : limitFor(trigger, decision.level);
     flag = placeFlag(
       { ...config, flagFile },
-      {
-        reason:
-          `${label}: ` +
-          (trigger === null
-            ? `spend at ${decision.level}`
-            : `${trigger.name} spend ${usd(trigger.spend)} crossed the ${decision.level} limit` +
-              `${limit === null ? '' : ` ${usd(limit)}`}`),
-        window: trigger?.name ?? null,
-        spend_usd: trigger === null ? null : round6(trigger.spend),
-        limit_usd: limit,
-        triggered_at: new Date(nowMs).toISOString(),
-        triggered_by: mode,
-        host: host(),
-        level: decision.level,
-        scope: status.name,
-        key: status.key,
-      },
+      { ...flagContentOf(decision, mode, nowMs, label), scope: status.name, key: status.key },
       dryRun,
       audit,
     );
