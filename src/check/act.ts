@@ -3,12 +3,15 @@
 // either), and remember the alert state for the next check.
 import type { Config } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
-import { decide, troubles } from '../core/decide.js';
+import { afterClear, decide, effectiveLevel, troubles } from '../core/decide.js';
 import { announce, findingsToSay } from '../core/findings/index.js';
 import { flagCheckFailed, flagInForce } from '../core/flag.js';
-import type { Level } from '../core/levels.js';
+import { type Level, levelRank } from '../core/levels.js';
 import type { Auditor } from '../effects/audit.js';
-import { flagSeen, readFlag } from '../effects/flag.js';
+import { flagSeen, readFlag, removeFlag } from '../effects/flag.js';
+import { FLEET_SIGNAL, fleetSignal, fleetWindowsShown, isFleetsToSay } from '../fleet/act.js';
+import type { FleetOutcome } from '../fleet/types.js';
+import type { AlertState } from '../core/decide.js';
 import { host } from '../effects/identity.js';
 import { loadAlerts, rememberAlerts } from './alert-state.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
@@ -40,11 +43,15 @@ export async function act(
     process.stderr.write(`cost-watchdog: note: ${loaded.note}\n`);
     audit?.record('note', { note: loaded.note });
   }
+  const fleet = result.fleet;
+  if (fleet?.cleared != null && !dryRun)
+    loaded.state = fleetCleared(config, result, fleet, loaded.state, audit, failures);
+  const signals = fleet === null ? result.signals : [...result.signals, fleetSignal(fleet)];
   const flagRead = readFlag(config.flagFile);
   const seen = flagSeen(flagRead);
   const input = {
     nowMs,
-    windows: result.signals,
+    windows: signals,
     state: loaded.state,
     flagExists: flagInForce(seen),
     flagUnknown: seen.kind === 'unknown',
@@ -126,7 +133,21 @@ export async function act(
   );
   failures.push(...scoped.failures);
 
-  const events = decision.events;
+  // The fleet's own changes of level are said by the host Redis chose; its reminder by one host.
+  const events = decision.events.filter((e) => !isFleetsToSay(e));
+  if (fleet !== null) {
+    const reminder = events.findIndex((e) => e.kind === 'reminder' && e.window === FLEET_SIGNAL);
+    if (reminder >= 0 && !dryRun) {
+      const { claimReminder } = await import('../fleet/exchange.js');
+      if (!(await claimReminder(config, config.alerts.reminderMs))) events.splice(reminder, 1);
+    }
+    events.push(...fleet.events);
+    for (const notice of fleet.notices) {
+      found.announce.push(notice);
+      audit?.record('fleet', { fleet: fleet.name, text: notice.text });
+    }
+    if (fleet.problem?.kind === 'refused') failures.push(`fleet ${fleet.name}: ${fleet.problem.text}`);
+  }
   const alerts: { facts: AlertFacts; level: Level }[] = [];
   if (events.length > 0 || problems.length > 0 || found.announce.length > 0) {
     const about = decision.trigger?.name ?? events.find((e) => e.window !== '')?.window ?? null;
@@ -136,7 +157,7 @@ export async function act(
         atIso: new Date(nowMs).toISOString(),
         by: mode,
         events,
-        windows: result.windows,
+        windows: fleet === null ? result.windows : [...result.windows, ...fleetWindowsShown(fleet)],
         tops: topsOf(config, result, about),
         flag,
         kill,
@@ -155,6 +176,13 @@ export async function act(
     level: decision.level,
     trigger: decision.trigger?.name ?? null,
     events: events.map((e) => `${e.kind}:${e.window}:${e.level}`),
+    ...(fleet !== null
+      ? {
+          fleet: fleet.reachable
+            ? Object.fromEntries(fleet.windows.map((w) => [w.name, { spend_usd: w.spend, level: w.level }]))
+            : { lost: fleet.problem?.text ?? null },
+        }
+      : {}),
     flag: flag.kind,
     kill: decision.kill,
     kill_switch: decision.next.kill_switch !== null,
@@ -173,4 +201,56 @@ export async function act(
     announced: found.announce,
     scopeActions: scoped.actions,
   };
+}
+
+/**
+ * The fleet emergency this host held its flag for was cleared on another host (clear-emergency
+ * --fleet): the flag goes here too, and the kill switch with it, unless this host's own spend
+ * still holds it. Audited here, as on the host that cleared it.
+ */
+function fleetCleared(
+  config: Config,
+  result: CheckResult,
+  fleet: FleetOutcome,
+  state: AlertState,
+  audit: Auditor | null,
+  failures: string[],
+): AlertState {
+  const cleared = fleet.cleared!;
+  const over = result.signals.some(
+    (w) => levelRank(effectiveLevel(w.level, state.acknowledged[w.name])) >= levelRank('emergency'),
+  );
+  // A flag this host wrote for an emergency of its own (another window) is not the fleet's.
+  const present = readFlag(config.flagFile);
+  const window = present.kind === 'present' ? present.content?.window : undefined;
+  const localOver = over || (typeof window === 'string' && window !== FLEET_SIGNAL);
+  let removed = false;
+  if (!localOver) {
+    try {
+      removed = removeFlag(config.flagFile);
+    } catch (error) {
+      failures.push(
+        `the fleet emergency was cleared, but the flag ${config.flagFile} could not be removed: ` +
+          `${(error as Error).message}`,
+      );
+      return state;
+    }
+  }
+  audit?.record('flag_cleared', {
+    by: cleared.by,
+    host: cleared.host,
+    reason: cleared.reason,
+    forced: cleared.forced,
+    removed,
+    file: config.flagFile,
+    via: 'clear-emergency --fleet',
+    fleet: fleet.name,
+    ...(localOver ? { kept: "this host's own emergency holds the flag" } : {}),
+  });
+  process.stderr.write(
+    `cost-watchdog: fleet ${fleet.name}: the fleet emergency was cleared by ${cleared.by} on ` +
+      `${cleared.host} (${cleared.reason})${removed ? `; ${config.flagFile} removed` : ''}` +
+      `${localOver ? "; this host's flag stays: it is for an emergency of its own" : ''}\n`,
+  );
+  return localOver ? state : afterClear(state, result.signals, false, result.nowMs);
 }

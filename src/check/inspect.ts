@@ -19,18 +19,35 @@ import { forgetPlaces, PlaceDamaged } from './places.js';
 import type { CheckResult } from './types.js';
 
 export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
+  const { result, commit } = inspectDeferred(config, nowMs);
+  if (save) commit();
+  return result;
+}
+
+/**
+ * inspect, with the checkpoint saved only when `commit` is called: the fleet's push goes between
+ * the two (a push is idempotent, so a crash after it re-reads and re-pushes the same values; a
+ * checkpoint saved before a push that never happened would lose that spend from the fleet).
+ */
+export function inspectDeferred(config: Config, nowMs: number): { result: CheckResult; commit: () => void } {
   try {
-    return inspectFrom(config, nowMs, save, null);
+    return inspectFrom(config, nowMs, null);
   } catch (error) {
     if (!(error instanceof PlaceDamaged)) throw error;
     forgetPlaces();
-    return inspectFrom(config, nowMs, save, `${error.message}: rebuilt from the log`);
+    return inspectFrom(config, nowMs, `${error.message}: rebuilt from the log`);
   }
 }
 
-function inspectFrom(config: Config, nowMs: number, save: boolean, rebuild: string | null): CheckResult {
+function inspectFrom(
+  config: Config,
+  nowMs: number,
+  rebuild: string | null,
+): { result: CheckResult; commit: () => void } {
   const calendar = new DayCalendar(config.timezone);
   const loaded = loadCheckpoint(config, calendar, nowMs, rebuild);
+  // The fleet is told what this read changed: the seconds and days as they were before it.
+  const mark = config.fleet === null ? null : loaded.ledger.mark();
   const storms = loaded.storms;
   const estimates = config.cost.policy !== 'reported';
   const lookup = priceLookup(config.cost.prices, nowMs, loaded.prices);
@@ -121,12 +138,14 @@ function inspectFrom(config: Config, nowMs: number, save: boolean, rebuild: stri
     read.changed ||
     scanner.foundCount > 0 ||
     read.files.size !== loaded.files.size;
-  if (save && changed) saveCheckpoint(config, loaded, read.files, nowMs);
+  const commit = (): void => {
+    if (changed) saveCheckpoint(config, loaded, read.files, nowMs);
+  };
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];
   const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
   const signals: WindowStatus[] = storm === null ? [...windows] : [...windows, storm];
-  return {
+  const result: CheckResult = {
     nowMs,
     windows,
     signals,
@@ -163,5 +182,11 @@ function inspectFrom(config: Config, nowMs: number, save: boolean, rebuild: stri
     scopeStatus: (name, value) => loaded.scopes.status(name, value),
     scopesOverflowed: [...loaded.scopes.overflowed],
     meterStart: { files: read.files, prices: loaded.prices, dedupe: loaded.dedupe },
+    fleetChanges:
+      mark === null
+        ? null
+        : loaded.ledger.changesSince(mark, Math.floor(nowMs / 1000) - horizonSeconds(config)),
+    fleet: null,
   };
+  return { result, commit };
 }

@@ -15,6 +15,7 @@ import type { TargetFinding } from '../effects/target.js';
 import type { AlertDispatch, AlertOutbox } from './deliver.js';
 import type { SourceReport } from '../sources/read.js';
 import type { MeterStart } from './grace-meter.js';
+import type { FleetOutcome } from '../fleet/types.js';
 
 export interface CheckResult {
   nowMs: number;
@@ -72,6 +73,10 @@ export interface CheckResult {
   scopesOverflowed: string[];
   /** Where reading stopped, for a kill's grace-period meter (grace-meter.ts). */
   meterStart: MeterStart;
+  /** With a fleet: the seconds and days (µ$, at their new values) this read changed. */
+  fleetChanges: { secs: [number, number][]; days: [string, number][] } | null;
+  /** With a fleet: what the fleet's Redis said in this check (src/fleet/); null without one. */
+  fleet: FleetOutcome | null;
 }
 
 export interface Observation {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { unsafeFile, unsafeFolder } from '../core/strict.js';
 import { webhookSource } from '../effects/slack.js';
+import { redisUrlSource } from '../fleet/url.js';
 import { ConfigError } from '../errors.js';
 import { type Config, resolveConfig } from './resolve.js';
 
@@ -69,6 +70,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     );
     if (source.kind === 'broken')
       throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} ${source.problem}`]);
+  }
+  // The fleet cannot work without its URL: a missing or broken one is a config error, said
+  // without the URL itself (it may hold a password).
+  if (config.fleet !== null) {
+    const source = redisUrlSource(config.fleet, env);
+    if (source.kind === 'broken')
+      throw new ConfigError(file, [
+        source.from === config.fleet.urlFile
+          ? `fleet.redis_url_file: ${source.from} ${source.problem}`
+          : source.problem.startsWith('no Redis URL')
+            ? `fleet: ${source.problem}`
+            : `fleet: ${source.from} ${source.problem}`,
+      ]);
   }
   return config;
 }

@@ -1,6 +1,7 @@
 // Parsed YAML -> Config: validated against the schema, defaults filled in, paths made absolute
 // against the config file's folder, durations in ms. The checks that span sections (a figure for a
 // window that is not configured) are here; each section's own resolving is beside its schema.
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { WindowSpec } from '../core/levels.js';
 import { ConfigError } from '../errors.js';
@@ -16,6 +17,7 @@ import {
 import { type AppStateConfig, resolveAppState } from './sections/app-state.js';
 import { type CostConfig, resolveCost } from './sections/cost.js';
 import { type FieldsConfig, resolveFields } from './sections/fields.js';
+import { type FleetConfig, resolveFleet } from './sections/fleet.js';
 import { type HeartbeatConfig, resolveHeartbeat } from './sections/heartbeat.js';
 import { resolveWindows } from './sections/limits.js';
 import {
@@ -55,6 +57,8 @@ export interface Config extends TopLevelConfig {
   fields: FieldsConfig;
   /** Scoped budgets (per agent, model, provider, task, source), in the config's order. */
   scopes: ScopeConfig[];
+  /** One budget over many hosts, on Redis (src/fleet/); null when not configured. */
+  fleet: FleetConfig | null;
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
@@ -70,6 +74,7 @@ const OPTIONAL_SECTIONS = [
   'app_state',
   'silence',
   'scopes',
+  'fleet',
 ];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
@@ -97,12 +102,14 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const fields = resolveFields(raw.fields);
   const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
   const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs, dir, env);
+  const { fleet, problems: fleetProblems } = resolveFleet(raw.fleet, abs, hostname);
   const problems = [
     ...sourceProblems,
     ...windowProblems,
     ...appStateProblems,
     ...burnRateProblems,
     ...scopeProblems,
+    ...fleetProblems,
   ];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
@@ -123,6 +130,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     watch: resolveWatch(raw.watch),
     fields,
     scopes,
+    fleet,
   };
 }
 
@@ -134,5 +142,8 @@ export function horizonSeconds(config: Config): number {
   // Burn-rate windows and the retry-storm window are rolling sums too.
   if (config.burnRate !== null) longest = Math.max(longest, Math.ceil(config.burnRate.longMs / 1000));
   if (config.retryStorm !== null) longest = Math.max(longest, Math.ceil(config.retryStorm.windowMs / 1000));
+  // The fleet's rolling windows are pushed to Redis from this ledger's seconds.
+  for (const window of config.fleet?.windows ?? [])
+    if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
   return longest;
 }

@@ -5,6 +5,7 @@ import { alertsSchema, silenceSchema, slackSchema } from './sections/alerts.js';
 import { appStateSchema } from './sections/app-state.js';
 import { costSchema } from './sections/cost.js';
 import { fieldsSchema } from './sections/fields.js';
+import { fleetSchema } from './sections/fleet.js';
 import { heartbeatSchema } from './sections/heartbeat.js';
 import { limitsSchema } from './sections/limits.js';
 import { scopesSchema } from './sections/scopes.js';
@@ -31,6 +32,7 @@ export const configSchema = z.strictObject({
   watch: watchSchema,
   fields: fieldsSchema,
   scopes: scopesSchema,
+  fleet: fleetSchema,
 });
 
 /** The config as parsed: YAML's names, defaults filled in, durations still text. */

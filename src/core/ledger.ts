@@ -19,6 +19,13 @@ export interface LedgerState {
   daily: Record<string, number>;
 }
 
+/** A copy of what a ledger held (Ledger.mark), to compare with later. */
+export interface LedgerMark {
+  secs: Float64Array;
+  costs: Float64Array;
+  days: Map<string, number>;
+}
+
 export class Ledger {
   private readonly size: number;
   private readonly secs: Float64Array;
@@ -168,6 +175,41 @@ export class Ledger {
       const inside = [noon, noon - 12 * 3_600_000].find((t) => this.calendar.dayOf(t).key === key);
       if (inside !== undefined) this.dayBucket(key, inside).total += cost;
     }
+  }
+
+  /** What the ledger holds now, to tell later which seconds and days a read changed (the fleet's push). */
+  mark(): LedgerMark {
+    return {
+      secs: this.secs.slice(),
+      costs: this.costs.slice(),
+      days: new Map(this.days.map((d) => [d.key, d.total])),
+    };
+  }
+
+  /** The seconds after `fromSec` and the days whose spend differs from `mark`, at their values now. */
+  changesSince(mark: LedgerMark, fromSec: number): { secs: [number, number][]; days: [string, number][] } {
+    const secs: [number, number][] = [];
+    for (let slot = 0; slot < this.size; slot++) {
+      const sec = this.secs[slot] as number;
+      if (sec <= fromSec) continue;
+      if (sec !== mark.secs[slot] || this.costs[slot] !== mark.costs[slot])
+        secs.push([sec, this.costs[slot] as number]);
+    }
+    secs.sort((a, b) => a[0] - b[0]);
+    const days: [string, number][] = [];
+    for (const d of this.days) if (mark.days.get(d.key) !== d.total) days.push([d.key, d.total]);
+    return { secs, days };
+  }
+
+  /** Every second after `fromSec` with spend, oldest first, and every day kept. */
+  everything(fromSec: number): { secs: [number, number][]; days: [string, number][] } {
+    const secs: [number, number][] = [];
+    for (let slot = 0; slot < this.size; slot++) {
+      const sec = this.secs[slot] as number;
+      if (sec > fromSec && (this.costs[slot] as number) !== 0) secs.push([sec, this.costs[slot] as number]);
+    }
+    secs.sort((a, b) => a[0] - b[0]);
+    return { secs, days: this.days.map((d) => [d.key, d.total]) };
   }
 
   toState(): LedgerState {

@@ -9,7 +9,15 @@ import { type FileKind, secretFileProblem, unsafeFolder } from '../core/strict.j
 
 export type SecretRead = { ok: true; text: string } | { ok: false; problem: string };
 
-export function readSecretFile(file: string, euid: number | undefined = process.geteuid?.()): SecretRead {
+/** `about`: what the file should hold and the config key that names it, for the fix of a missing file. */
+export function readSecretFile(
+  file: string,
+  euid: number | undefined = process.geteuid?.(),
+  about: { holds: string; key: string } = {
+    holds: "the incoming webhook's URL",
+    key: 'slack.webhook_url_file',
+  },
+): SecretRead {
   let fd: number;
   try {
     // O_NONBLOCK: a FIFO put there must not hang the watchdog (it is refused below).
@@ -20,8 +28,7 @@ export function readSecretFile(file: string, euid: number | undefined = process.
       return {
         ok: false,
         problem:
-          "does not exist (fix: create it with the incoming webhook's URL, chmod 600, or change " +
-          'slack.webhook_url_file)',
+          `does not exist (fix: create it with ${about.holds}, chmod 600, or change ` + `${about.key})`,
       };
     if (e.code === 'EACCES' || e.code === 'EPERM') {
       const who = euid === undefined ? "the watchdog's user" : euid === 0 ? 'root' : `uid ${euid}`;

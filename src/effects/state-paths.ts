@@ -27,6 +27,11 @@ export function notifyFile(stateDir: string): string {
   return path.join(stateDir, 'notify.json');
 }
 
+/** The fleet's memory on this host: its session with Redis, a loss, the emergency held (src/fleet/). */
+export function fleetFile(stateDir: string): string {
+  return path.join(stateDir, 'fleet.json');
+}
+
 /** The audit log, one JSON object per line, appended (effects/audit.ts). */
 export function auditFile(stateDir: string): string {
   return path.join(stateDir, 'audit.jsonl');

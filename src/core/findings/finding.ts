@@ -15,7 +15,8 @@ export type FindingKind =
   | 'silent-log'
   | 'future-lines'
   | 'log-behind'
-  | 'glob-empty';
+  | 'glob-empty'
+  | 'fleet';
 
 export interface Finding {
   /** What identifies it across checks (a storm by its id, an unpriced model by its name). */
