@@ -6,7 +6,7 @@ import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js
 import { afterClear, decide, effectiveLevel, troubles } from '../core/decide.js';
 import { announce, findingsToSay } from '../core/findings/index.js';
 import { flagCheckFailed, flagInForce } from '../core/flag.js';
-import { type Level, levelRank } from '../core/levels.js';
+import { highestLevel, type Level, levelRank } from '../core/levels.js';
 import type { Auditor } from '../effects/audit.js';
 import { flagSeen, readFlag, removeFlag } from '../effects/flag.js';
 import { FLEET_SIGNAL, fleetSignal, fleetWindowsShown, isFleetsToSay } from '../fleet/act.js';
@@ -169,7 +169,8 @@ export async function act(
           ? 'emergency'
           : events.length === 0 && problems.length === 0
             ? 'warn'
-            : decision.level,
+            : // The fleet's own events (a fleet window at warn) count at their level here too.
+              highestLevel([decision.level, ...(fleet?.events ?? []).map((e) => e.level)]),
     });
   }
   audit?.record('decision', {
