@@ -251,13 +251,13 @@ async function push(
     days: c.days.filter(([key]) => key === today || key === yesterday),
   });
   const settings = settingsText(config, fleet);
-  const payload = (full: boolean, session: string, data: ReturnType<typeof pick>) => ({
+  const payload = (full: boolean, session: string, nextSession: string, data: ReturnType<typeof pick>) => ({
     p: prefix,
     host: fleet.host,
     instance: memory.instance,
     session,
     full,
-    new_session: session,
+    new_session: nextSession,
     fp: fingerprint(settings),
     settings,
     secs: data.secs,
@@ -278,15 +278,19 @@ async function push(
     >;
 
   let full = memory.session === null || result.fleetChanges === null;
-  let session = full ? newId() : (memory.session as string);
+  const next = newId();
   let reply = await call(
     PUSH_SCRIPT,
-    payload(full, session, pick(full ? result.ledger.everything(fromSec) : result.fleetChanges!)),
+    payload(
+      full,
+      memory.session ?? '',
+      next,
+      pick(full ? result.ledger.everything(fromSec) : result.fleetChanges!),
+    ),
   );
   if (reply.resync === true) {
     full = true;
-    session = newId();
-    reply = await call(PUSH_SCRIPT, payload(true, session, pick(result.ledger.everything(fromSec))));
+    reply = await call(PUSH_SCRIPT, payload(true, '', next, pick(result.ledger.everything(fromSec))));
   }
   if (reply.refused === 'settings')
     throw new FleetError(
@@ -304,7 +308,7 @@ async function push(
     );
   if (!Array.isArray(reply.windows) && typeof reply.windows !== 'object')
     throw new FleetError('refused', 'Redis answered the fleet push in a shape this version does not know');
-  memory.session = session;
+  memory.session = next;
 
   const notices: Finding[] = [];
   const serverNow = asNumber(reply.now_ms);

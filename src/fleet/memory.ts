@@ -2,7 +2,9 @@
 // instance id (which watchdog pushes as this host), its session with Redis (null: resync on the
 // next push), a loss of the fleet view in progress, the fleet emergency it holds its flag for,
 // and the last refusal said. Written under the state folder's lock.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { fleetFile } from '../effects/state-paths.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 
@@ -21,7 +23,9 @@ export interface FleetMemory {
   version: 1;
   /** The fleet this memory is of: another name starts afresh. */
   name: string;
+  /** Which watchdog this is (instanceOf): the machine and the state folder. */
   instance: string;
+  /** The session Redis acknowledged at the last push (a new one each push); null: resync. */
   session: string | null;
   /** The fleet cannot be seen since then, and why (said once; its end is said once too). */
   lost: { since_ms: number; kind: 'lost' | 'refused'; why: string } | null;
@@ -33,22 +37,31 @@ export function newId(): string {
   return randomBytes(8).toString('hex');
 }
 
-function fresh(name: string): FleetMemory {
-  return { version: 1, name, instance: newId(), session: null, lost: null, emergency: null };
+/**
+ * Which watchdog pushes as this host: the machine and the state folder, so that two watchdogs
+ * claiming one fleet.host are told apart, and a fleet.json lost is not a new watchdog.
+ */
+export function instanceOf(stateDir: string): string {
+  return createHash('sha256')
+    .update(`${hostname()}\0${path.resolve(stateDir)}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+function fresh(name: string, stateDir: string): FleetMemory {
+  return { version: 1, name, instance: instanceOf(stateDir), session: null, lost: null, emergency: null };
 }
 
 export function loadFleetMemory(stateDir: string, name: string): FleetMemory {
   const read = readJson(fleetFile(stateDir));
-  if (read.kind !== 'ok') return fresh(name);
+  if (read.kind !== 'ok') return fresh(name, stateDir);
   const v = read.value as Partial<FleetMemory> | null;
-  if (v === null || typeof v !== 'object' || v.version !== 1 || typeof v.instance !== 'string')
-    return fresh(name);
-  // A memory of another fleet keeps only the instance (the same watchdog on the same host).
-  if (v.name !== name) return { ...fresh(name), instance: v.instance };
+  if (v === null || typeof v !== 'object' || v.version !== 1) return fresh(name, stateDir);
+  if (v.name !== name) return fresh(name, stateDir);
   return {
     version: 1,
     name,
-    instance: v.instance,
+    instance: instanceOf(stateDir),
     session: typeof v.session === 'string' ? v.session : null,
     lost:
       v.lost !== null && typeof v.lost === 'object' && typeof v.lost?.since_ms === 'number' ? v.lost : null,

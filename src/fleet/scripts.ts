@@ -7,7 +7,8 @@
 //                      window (and the 10 minutes a clock may run ahead) has passed it.
 //   d:<YYYY-MM-DD>     hash: <host> -> that host's µ$ on that local date. Expires after 3 days.
 //   hosts              hash: <host> -> JSON {session, instance, fp, settings, last_ms, mode, version,
-//                      silent_ms}: who pushes, with which settings, and when they last did.
+//                      silent_ms, refused_ms}: who pushes, with which settings, when they last
+//                      did (a host refused for its settings keeps them here, marked refused).
 //   levels             hash: <window> -> the level (0-3) the fleet was last announced at.
 //   ack                hash: <window> -> the level a forced `clear-emergency --fleet` acknowledged.
 //   emergency          JSON {id, level, window, spend, limit, since_ms, by}: the fleet emergency,
@@ -18,9 +19,10 @@
 //
 // A push is idempotent: a host sends its own total for each second (and each day) it changed, as
 // absolute values; the script adds to the fleet only the difference from what that host said
-// before. A retried push, or the same seconds pushed again after a crash, adds nothing. A host
-// whose session Redis does not know (Redis restarted empty or rolled back, or the host is new)
-// is told to resync: it then pushes every second of its horizon and its days, at their values.
+// before. A retried push, or the same seconds pushed again after a crash, adds nothing. Each push
+// names the session the host last had acknowledged and the next one; a host whose session Redis
+// does not know (Redis restarted empty, restored from an older save, the host new, its last push
+// unacknowledged) is told to resync: it then pushes every second of its horizon and its days.
 //
 // Nothing from a log line reaches Redis as a command: the scripts take one JSON argument built
 // from numbers and the config's names (fleet, host, windows), and Redis sees only keys it makes.
@@ -86,19 +88,31 @@ local raw = redis.call('HGETALL', hosts_key)
 local hosts = {}
 for i = 1, #raw, 2 do hosts[raw[i]] = decode_or_nil(raw[i + 1]) or {} end
 
--- Settings: every host that pushed within silent_after has the same timezone and fleet limits.
-for name, h in pairs(hosts) do
-  if name ~= a.host and h.fp ~= nil and h.fp ~= a.fp and now - num(h.last_ms) < a.silent_ms then
-    return cjson.encode({ now_ms = fmt(now), refused = 'settings', other = name,
-      settings = h.settings or '', last_ms = fmt(num(h.last_ms)) })
-  end
-end
 local me = hosts[a.host]
 if me ~= nil and me.instance ~= nil and me.instance ~= a.instance and now - num(me.last_ms) < a.silent_ms then
   return cjson.encode({ now_ms = fmt(now), refused = 'instance', other = a.host,
     last_ms = fmt(num(me.last_ms)) })
 end
-if not a.full and (me == nil or me.session ~= a.session) then
+-- Settings: every host that pushed within silent_after has the same timezone and fleet limits.
+-- A host refused for its settings is kept with them, marked refused, and is not held against
+-- the others: when every host has the new settings, the next one to push is accepted.
+for name, h in pairs(hosts) do
+  if name ~= a.host and h.fp ~= nil and h.fp ~= a.fp and h.refused_ms == nil
+    and now - num(h.last_ms) < a.silent_ms then
+    me = me or {}
+    me.instance = a.instance
+    me.fp = a.fp
+    me.settings = a.settings
+    me.refused_ms = now
+    me.last_ms = me.last_ms or 0
+    redis.call('HSET', hosts_key, a.host, cjson.encode(me))
+    return cjson.encode({ now_ms = fmt(now), refused = 'settings', other = name,
+      settings = h.settings or '', last_ms = fmt(num(h.last_ms)) })
+  end
+end
+-- The session changes with every push: a Redis that lost pushes (restarted empty, or from an
+-- older save, or a replica that was behind) does not know the host's latest one: resync.
+if not a.full and (me == nil or me.refused_ms ~= nil or me.session ~= a.session) then
   return cjson.encode({ now_ms = fmt(now), resync = true })
 end
 
@@ -130,7 +144,8 @@ end
 local out = { now_ms = fmt(now), windows = {}, grants = {}, silent = {} }
 if me ~= nil and me.silent_ms ~= nil then out.back = fmt(num(me.last_ms)) end
 me = me or {}
-if a.full then me.session = a.new_session end
+me.session = a.new_session
+me.refused_ms = nil
 me.instance = a.instance
 me.fp = a.fp
 me.settings = a.settings
