@@ -331,8 +331,9 @@ async function push(
         fleet.name,
         `silent:${asText(host)}:${asNumber(last)}`,
         `host ${asText(host)} has not pushed for ` +
-          `${formatDuration(Math.max(0, serverNow - asNumber(last)))} (last at ${clockOf(asNumber(last))}): its watchdog may be down; what it pushed still counts ` +
-          `until it leaves the fleet's windows`,
+          `${formatDuration(Math.max(0, serverNow - asNumber(last)))} (last at ` +
+          `${clockOf(asNumber(last))}): its watchdog may be down; what it pushed still counts until ` +
+          "it leaves the fleet's windows",
       ),
     );
   }
