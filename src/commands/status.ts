@@ -261,8 +261,11 @@ async function fleetOf(config: Config, nowMs: number): Promise<StatusFleetJson |
   const { viewFleet } = await import('../fleet/exchange.js');
   const view = await viewFleet(config, nowMs);
   // Redis cannot be asked: the fleet emergency this host holds its flag for is still honoured.
-  const remembered = view.reachable ? null : loadFleetMemory(config.stateDir, config.fleet.name).emergency;
-  return statusFleetJson(view, remembered);
+  // Redis answers but refused this host's last push (its settings, another watchdog as this host):
+  // the fleet does not count this host's spend until that is fixed.
+  const memory = loadFleetMemory(config.stateDir, config.fleet.name);
+  const refused = memory.lost?.kind === 'refused' ? memory.lost : null;
+  return statusFleetJson(view, view.reachable ? null : memory.emergency, view.reachable ? refused : null);
 }
 
 /** The fleet's windows named `fleet 15m`, in the fleet's order (spend NaN: it cannot be seen). */
@@ -294,6 +297,11 @@ function fleetLines(fleet: StatusFleetJson, color: boolean): string[] {
     out.push(
       `  fleet            ${fleet.name} (host ${fleet.host}, ${fleet.hosts.length} host(s)), Redis at ` +
         fleet.redis,
+    );
+  if (fleet.refused !== undefined)
+    out.push(
+      `  fleet refused    this host's pushes since ${fleet.refused.since}: ` +
+        `${printable(fleet.refused.reason)}; the fleet does not count its spend until that is fixed`,
     );
   const e = fleet.emergency;
   if (e.active)

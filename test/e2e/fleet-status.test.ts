@@ -316,7 +316,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
     expect(text.stdout).toMatch(
       /^ {19}web-b {2}15m \$1\.00, daily \$1\.00 {2}pushed \d+s ago {2}SILENT: its watchdog may be down$/m,
     );
-    expect(text.stdout).toMatch(/^ {2}fleet hosts {6}web-a .*\(this host\)$/m);
+    expect(text.stdout).toMatch(/^ {2}fleet hosts {6}web-a .*\(this host\)/m);
   });
 
   it('validate: the fleet, its Redis and the hosts seen', async () => {
@@ -427,6 +427,24 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
     expect(pushed.code).toBe(1);
     expect(pushed.json.fleet?.reachable).toBe(false);
     expect(pushed.json.fleet?.error).toMatch(/^host web-\w \(pushed .* ago\) has other fleet settings/);
+    // status: Redis answers, and says this host's pushes are refused (WARNING, the reason).
+    const status = limits.status();
+    expect(status.code).toBe(1);
+    expect(status.json.fleet).toMatchObject({
+      reachable: true,
+      refused: {
+        since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        reason: expect.stringMatching(/^host web-\w \(pushed .* ago\) has other fleet settings/),
+      },
+    });
+    expect(status.json.fleet?.hosts.map((h) => h.host)).toEqual(['web-a', 'web-b', 'web-c']);
+    const text = limits.cli('status');
+    expect(text.stdout.split('\n')[0]).toMatch(
+      /^COST-WATCHDOG WARNING - fleet support-bot: this host's pushes are refused since \d\d:\d\d:\d\d UTC: host web-\w /,
+    );
+    expect(text.stdout).toMatch(
+      /^ {2}fleet refused {4}this host's pushes since \S+: host web-\w .*; the fleet does not count its spend until that is fixed$/m,
+    );
 
     const zone = host('web-y', () => redis.url, { extra: 'timezone: Europe/Paris\n' });
     const z = zone.cli('validate');

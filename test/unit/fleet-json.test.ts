@@ -147,6 +147,20 @@ describe('the fleet in the status verdict', () => {
     ['the fleet cannot be seen', view(lost), null, 1],
     ['cannot be seen, an emergency remembered', view(lost), EMERGENCY, 2],
   ];
+  it("reachable, this host's last push refused: WARNING, with the reason", () => {
+    const json = statusFleetJson(view(), null, {
+      since_ms: SINCE,
+      why: 'host web-2 has other fleet settings',
+    });
+    expect(json.refused).toEqual({
+      since: '2026-12-02T04:40:05.000Z',
+      reason: 'host web-2 has other fleet settings',
+    });
+    expect(fleetLostText(json)).toBe(
+      "fleet support-bot: this host's pushes are refused since 04:40:05 UTC: host web-2 has other fleet settings",
+    );
+    expect(code(json)).toBe(1);
+  });
   for (const [what, v, remembered, expected] of cases)
     it(`${what}: ${expected}`, () => expect(code(statusFleetJson(v, remembered))).toBe(expected));
 

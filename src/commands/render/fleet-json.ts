@@ -44,6 +44,8 @@ export interface StatusFleetJson {
   redis: string;
   reachable: boolean;
   error?: string;
+  /** Redis answers, but refused this host's last push (other settings, another watchdog as it). */
+  refused?: { since: string; reason: string };
   windows: Record<string, FleetWindowJson>;
   emergency: FleetEmergencyJson;
   hosts: FleetHostJson[];
@@ -83,9 +85,13 @@ export function fleetEmergencyJson(e: FleetEmergency | null, remembered = false)
 
 /**
  * `remembered`: the fleet emergency this host holds its flag for (fleet.json), shown while Redis
- * cannot be asked.
+ * cannot be asked; `refused`: the refusal of this host's last push, if it was (fleet.json).
  */
-export function statusFleetJson(view: FleetView, remembered: FleetEmergency | null): StatusFleetJson {
+export function statusFleetJson(
+  view: FleetView,
+  remembered: FleetEmergency | null,
+  refused: { since_ms: number; why: string } | null = null,
+): StatusFleetJson {
   const base = { name: view.name, host: view.host, redis: view.shown };
   if (!view.reachable)
     return {
@@ -99,6 +105,9 @@ export function statusFleetJson(view: FleetView, remembered: FleetEmergency | nu
   return {
     ...base,
     reachable: true,
+    ...(refused === null
+      ? {}
+      : { refused: { since: new Date(refused.since_ms).toISOString(), reason: refused.why } }),
     windows: windowsJson(view.windows),
     emergency: fleetEmergencyJson(view.emergency),
     hosts: view.hosts.map((h) => ({
@@ -161,7 +170,13 @@ export function fleetSignals(fleet: StatusFleetJson): WindowStatus[] {
   return out;
 }
 
-/** Why the fleet cannot be seen, as a warning of `status`; null when it can. */
+/** Why the fleet cannot be seen, or refuses this host, as a warning of `status`; null when neither. */
 export function fleetLostText(fleet: StatusFleetJson): string | null {
-  return fleet.reachable ? null : `fleet ${fleet.name}: fleet view lost: ${fleet.error ?? 'unknown'}`;
+  if (!fleet.reachable) return `fleet ${fleet.name}: fleet view lost: ${fleet.error ?? 'unknown'}`;
+  if (fleet.refused !== undefined)
+    return (
+      `fleet ${fleet.name}: this host's pushes are refused since ${clockOf(fleet.refused.since)}: ` +
+      fleet.refused.reason
+    );
+  return null;
 }
