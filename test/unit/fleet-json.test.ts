@@ -157,7 +157,8 @@ describe('the fleet in the status verdict', () => {
       reason: 'host web-2 has other fleet settings',
     });
     expect(fleetLostText(json)).toBe(
-      "fleet support-bot: this host's pushes are refused since 04:40:05 UTC: host web-2 has other fleet settings",
+      "fleet support-bot: this host's pushes are refused since 04:40:05 UTC: host web-2 has other " +
+        'fleet settings',
     );
     expect(code(json)).toBe(1);
   });
