@@ -9,11 +9,37 @@ import type { CheckOutcome } from '../check/types.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { runJson } from './render/run-json.js';
+import { fleetWindowsShown } from '../fleet/act.js';
+import type { FleetOutcome } from '../fleet/types.js';
+import { dollarsOf } from '../core/money.js';
 
 export interface RunOptions {
   config?: string;
   json?: boolean;
   dryRun?: boolean;
+}
+
+/** What the fleet said in this check, under the windows: its emergency, or why it cannot be seen. */
+function fleetRunLines(fleet: FleetOutcome): string[] {
+  const out: string[] = [];
+  if (!fleet.reachable)
+    out.push(
+      `fleet ${fleet.name}: ${fleet.problem?.kind === 'refused' ? 'refused' : 'view lost'}: ` +
+        `${printable(fleet.problem?.text ?? '?')} (Redis at ${fleet.shown})`,
+    );
+  const e = fleet.emergency;
+  const emergency =
+    e === null
+      ? 'no fleet emergency'
+      : `FLEET ${e.level.toUpperCase()} since ${clockOf(e.since_ms)} by host ${e.by} (${e.window} ` +
+        `${usd(dollarsOf(e.spend))} >= ${e.level} ${usd(dollarsOf(e.limit))})`;
+  if (fleet.reachable) out.push(`fleet ${fleet.name}: ${fleet.hosts} host(s); ${emergency}`);
+  else if (e !== null) out.push(`fleet ${fleet.name}: ${emergency}, remembered while Redis cannot be asked`);
+  return out;
+}
+
+function clockOf(ms: number): string {
+  return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 }
 
 export async function runCommand(options: RunOptions): Promise<number> {
@@ -33,12 +59,15 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(runJson(result, dryRun))}\n`);
   } else {
     const color = useColor();
-    const nameWidth = Math.max(...result.windows.map((w) => w.name.length));
-    const lines = result.windows.map(
+    const fleet = result.fleet;
+    const fleetWindows = fleet === null ? [] : fleetWindowsShown(fleet);
+    const nameWidth = Math.max(...[...result.windows, ...fleetWindows].map((w) => w.name.length));
+    const lines = [...result.windows, ...fleetWindows].map(
       (w) =>
         `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
         ` (${limitsText(w.limits)})`,
     );
+    if (fleet !== null) lines.push(...fleetRunLines(fleet));
     const single = isSingleLog(config);
     const read = single
       ? config.log

@@ -16,6 +16,15 @@ import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } fr
 import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
 import { scopeFlagFile } from '../scopes/act.js';
 import { type StatusErrorJson, type StatusJson, scopeSignals, statusJson } from './render/status-json.js';
+import { loadFleetMemory } from '../fleet/memory.js';
+import {
+  fleetEmergencyText,
+  fleetLostText,
+  fleetSignals,
+  type StatusFleetJson,
+  statusFleetJson,
+} from './render/fleet-json.js';
+import type { WindowStatus } from '../core/levels.js';
 
 export interface StatusOptions {
   config?: string;
@@ -39,7 +48,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   const out: string[] = [];
   out.push(first);
   out.push('');
-  const nameWidth = Math.max(6, ...result.windows.map((w) => w.name.length));
+  const fleetRows = fleetWindowRows(config, json.fleet);
+  const nameWidth = Math.max(6, ...[...result.windows, ...fleetRows].map((w) => w.name.length));
   const windowsJson = json.windows;
   const tops = (list: { name: string; spend_usd: number }[]): string =>
     list.map((t) => `${printable(t.name)} ${usd(t.spend_usd)}`).join(', ');
@@ -59,6 +69,13 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     if (view?.app_usd !== undefined)
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
   }
+  // The fleet's windows as its Redis sums them (every host's spend, this one's included).
+  if (json.fleet?.reachable === true)
+    for (const w of fleetRows)
+      out.push(
+        `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
+          `${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
+      );
   if (json.scopes.length > 0) {
     // Compact: each scope without `each`; under `each`, the values above ok (or flagged), the
     // top ones at ok and the rest counted (status --json lists the top 10 by spend).
@@ -119,6 +136,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       `  acknowledged     ${acknowledged.map(([w, l]) => `${w} at ${l}`).join(', ')} (clear-emergen` +
         `cy --force)`,
     );
+  if (json.fleet !== undefined) out.push(...fleetLines(json.fleet, color));
   const pending = json.alerts.pending;
   if (pending > 0)
     out.push(`  unsent alerts    ${pending} (retried by the running watch, else on the next check)`);
@@ -237,12 +255,90 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   return `${out.join('\n')}\n`;
 }
 
+/** The fleet as its Redis says it now, without pushing; null without a fleet (nothing loaded). */
+async function fleetOf(config: Config, nowMs: number): Promise<StatusFleetJson | null> {
+  if (config.fleet === null) return null;
+  const { viewFleet } = await import('../fleet/exchange.js');
+  const view = await viewFleet(config, nowMs);
+  // Redis cannot be asked: the fleet emergency this host holds its flag for is still honoured.
+  // Redis answers but refused this host's last push (its settings, another watchdog as this host):
+  // the fleet does not count this host's spend until that is fixed.
+  const memory = loadFleetMemory(config.stateDir, config.fleet.name);
+  const refused = memory.lost?.kind === 'refused' ? memory.lost : null;
+  return statusFleetJson(view, view.reachable ? null : memory.emergency, view.reachable ? refused : null);
+}
+
+/** The fleet's windows named `fleet 15m`, in the fleet's order (spend NaN: it cannot be seen). */
+function fleetWindowRows(config: Config, fleet: StatusFleetJson | undefined | null): WindowStatus[] {
+  if (config.fleet === null || fleet === undefined || fleet === null) return [];
+  return config.fleet.windows.map((w) => {
+    const seen = fleet.windows[w.name];
+    return {
+      ...w,
+      name: `fleet ${w.name}`,
+      spend: seen?.spend_usd ?? Number.NaN,
+      level: seen?.level ?? 'ok',
+    };
+  });
+}
+
+const MANY_HOSTS = 20;
+
+/** The fleet's lines among status's facts: who and where, its emergency, each host. */
+function fleetLines(fleet: StatusFleetJson, color: boolean): string[] {
+  const out: string[] = [];
+  const pad = ' '.repeat(19);
+  if (!fleet.reachable)
+    out.push(
+      `  fleet            ${fleet.name} (host ${fleet.host}): fleet view lost: ` +
+        `${printable(fleet.error ?? '?')} (Redis at ${fleet.redis}); this host's own limits still apply`,
+    );
+  else
+    out.push(
+      `  fleet            ${fleet.name} (host ${fleet.host}, ${fleet.hosts.length} host(s)), Redis at ` +
+        fleet.redis,
+    );
+  if (fleet.refused !== undefined)
+    out.push(
+      `  fleet refused    this host's pushes since ${fleet.refused.since}: ` +
+        `${printable(fleet.refused.reason)}; the fleet does not count its spend until that is fixed`,
+    );
+  const e = fleet.emergency;
+  if (e.active)
+    out.push(
+      `  fleet emergency  ${levelText(e.level ?? 'emergency', color)} ${fleetEmergencyText(e)}` +
+        (e.remembered
+          ? ' (remembered by this host: honoured while Redis cannot be asked)'
+          : ' (every host sets its flag at its next check; clear-emergency --fleet ends it)'),
+    );
+  else if (fleet.reachable) out.push('  fleet emergency  none');
+  const width = Math.max(0, ...fleet.hosts.slice(0, MANY_HOSTS).map((h) => h.host.length));
+  fleet.hosts.slice(0, MANY_HOSTS).forEach((h, i) => {
+    const parts = Object.entries(h.spend_usd)
+      .map(([w, v]) => `${w} ${usd(v)}`)
+      .join(', ');
+    out.push(
+      `${i === 0 ? '  fleet hosts      ' : pad}${h.host.padEnd(width)}  ${parts}  pushed ` +
+        `${ago(h.last_push_age_seconds * 1000)}` +
+        (h.host === fleet.host ? ' (this host)' : '') +
+        (h.silent ? '  SILENT: its watchdog may be down' : ''),
+    );
+  });
+  if (fleet.hosts.length > MANY_HOSTS)
+    out.push(`${pad}and ${fleet.hosts.length - MANY_HOSTS} more host(s) (status --json lists them all)`);
+  if (fleet.reachable && fleet.hosts.length === 0) out.push('  fleet hosts      none has pushed yet');
+  return out;
+}
+
 export async function statusCommand(options: StatusOptions): Promise<number> {
   try {
     const config = loadConfig(configPath(options.config, process.env, process.cwd()));
     const nowMs = Date.now();
     const result = inspect(config, nowMs, false);
+    // Asked beside the target's search: it costs status at most fleet.timeout.
+    const fleetView = fleetOf(config, nowMs);
     const target = await findTarget(config);
+    const fleet = await fleetView;
     const seen = await observe(config, result, highestLevel(result.signals.map((w) => w.level)), target);
     const flag = readFlag(config.flagFile);
     const { json, code } = statusJson({
@@ -260,12 +356,22 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
         const file = scopeFlagFile(config, scope, value);
         return file === null ? null : { file, active: readFlag(file).kind === 'present' };
       },
+      fleet,
     });
     if (options.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     else {
+      const fleetLost = fleet === null ? null : fleetLostText(fleet);
       const first = pluginLine({
         code,
         windows: result.windows,
+        ...(fleet === null
+          ? {}
+          : {
+              fleetWindows: fleetWindowRows(config, fleet).map((w) => ({
+                ...w,
+                name: w.name.slice('fleet '.length),
+              })),
+            }),
         signals: [
           ...result.signals,
           ...scopeSignals(json.scopes).map((x) => ({
@@ -276,6 +382,7 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
             level: x.level,
             detail: x.detail,
           })),
+          ...(fleet === null ? [] : fleetSignals(fleet)),
         ],
         flagActive: flag.kind === 'present',
         flagReason: typeof json.emergency.reason === 'string' ? json.emergency.reason : null,
@@ -284,7 +391,7 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
         heartbeatMaxAgeMs: config.heartbeat.maxAgeMs,
         heartbeatStale: json.heartbeat.stale,
         logError: result.logError,
-        warnings: json.warnings.map((w) => w.text),
+        warnings: [...(fleetLost === null ? [] : [fleetLost]), ...json.warnings.map((w) => w.text)],
       });
       process.stdout.write(human(config, json, result, nowMs, first));
     }

@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
-import { EXIT } from '../errors.js';
+import { ConfigError, EXIT } from '../errors.js';
+import type { Config } from '../config/index.js';
+import type { FleetConfig } from '../config/sections/fleet.js';
+import { redisUrlSource } from '../fleet/url.js';
 import { readFlag } from '../effects/flag.js';
 import { webhookSource } from '../effects/slack.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
@@ -33,6 +36,7 @@ function describePids(finding: TargetFinding): string {
 export async function validateCommand(options: ValidateOptions): Promise<number> {
   const config = loadConfig(configPath(options.config, process.env, process.cwd()));
   await checkSchedule(config);
+  const fleet = config.fleet === null ? null : await checkFleet(config, config.fleet);
   // Worth knowing, not wrong: the config is valid either way.
   const notes: string[] = [];
   for (const spec of config.sources) {
@@ -118,10 +122,14 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   if (source.kind === 'broken')
     notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
   if (options.json) {
-    process.stdout.write(
-      JSON.stringify({ valid: true, config, target_running_now: finding?.pids ?? null, notes }, null, 2) +
-        `\n`,
-    );
+    const json = {
+      valid: true,
+      config,
+      target_running_now: finding?.pids ?? null,
+      ...(fleet === null ? {} : { fleet: fleet.json }),
+      notes,
+    };
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else {
     const lines = [
       `${config.file}: valid`,
@@ -221,6 +229,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           `; flag ${s.flagFile ?? 'the main flag'}` +
           `; target ${targetOf(s.target !== null, config.target !== null)}`,
       ),
+      ...(fleet === null ? [] : fleet.lines),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
@@ -231,4 +240,101 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
 /** Which target a scope kills: its own, the main one, or none. */
 function targetOf(own: boolean, main: boolean): string {
   return own ? 'its own' : main ? 'the main target' : 'none (it cannot kill)';
+}
+
+export interface ValidateFleetJson {
+  name: string;
+  host: string;
+  redis: string;
+  /** Where the URL was found: `$COST_WATCHDOG_REDIS_URL` or the file's path. */
+  from: string;
+  /** How long the fleet's view took (connect and read). */
+  ms: number;
+  hosts: { host: string; last_push_age_seconds: number; silent: boolean }[];
+}
+
+/**
+ * With a fleet: connect and read the fleet's view as `status` does, so that what every check would
+ * meet is said now, before install. Anything that keeps the fleet from working is a config error
+ * (exit 78): Redis refused (a wrong password, TLS), Redis cannot be reached (the URL names a
+ * server that does not answer: every check would run blind), or another host of the fleet that
+ * pushed within fleet.silent_after has other settings (this host would be refused).
+ */
+async function checkFleet(
+  config: Config,
+  fleet: FleetConfig,
+): Promise<{ lines: string[]; json: ValidateFleetJson }> {
+  const source = redisUrlSource(fleet, process.env);
+  // loadConfig has refused a missing or broken URL already.
+  const from = source.from;
+  const { settingsText, viewFleet } = await import('../fleet/exchange.js');
+  const started = Date.now();
+  const view = await viewFleet(config, started);
+  const ms = Date.now() - started;
+  const where = `Redis at ${view.shown} (from ${from})`;
+  if (!view.reachable) {
+    const problem = view.problem;
+    const blind =
+      fleet.onLost === 'emergency'
+        ? 'every check would write the emergency flag (fleet.on_lost: emergency) until it answers'
+        : "every check would run on this host's own limits only until it answers";
+    throw new ConfigError(config.file, [
+      problem?.kind === 'refused'
+        ? `fleet: ${problem.text} (${where})`
+        : `fleet: ${problem?.text ?? 'Redis cannot be reached'} (${where}): start Redis or fix the URL; ` +
+          blind,
+    ]);
+  }
+  const mine = settingsText(config, fleet);
+  const others = view.hosts.filter(
+    (h) =>
+      h.host !== fleet.host &&
+      h.settings !== '' &&
+      h.settings !== mine &&
+      h.lastPushAgeSeconds * 1000 < fleet.silentAfterMs,
+  );
+  if (others.length > 0)
+    throw new ConfigError(
+      config.file,
+      others.map(
+        (h) =>
+          `fleet: host ${h.host} of fleet ${fleet.name} (pushed ` +
+          `${formatDuration(h.lastPushAgeSeconds * 1000)} ago) has other fleet settings: ${h.settings}; ` +
+          `this config has: ${mine}. Every host of a fleet ` +
+          'needs the same timezone and fleet.limits: this host would be refused until the hosts with the ' +
+          `other settings have been quiet for fleet.silent_after (${formatDuration(fleet.silentAfterMs)})`,
+      ),
+    );
+  const seen = view.hosts.map(
+    (h) =>
+      `${h.host} (${[
+        ...(h.host === fleet.host ? ['this host'] : []),
+        ...(h.silent ? ['SILENT'] : []),
+        `pushed ${formatDuration(h.lastPushAgeSeconds * 1000)} ago`,
+      ].join(', ')})`,
+  );
+  const pad = '              ';
+  const lines = [
+    `  fleet       ${fleet.name} as host ${fleet.host}; ${where} answered in ${ms} ms`,
+    `${pad}${fleet.windows.map((w) => `${w.name} ${limitsText(w.limits)}`).join('; ')} for all the hosts ` +
+      `together; on_lost ${fleet.onLost}; timeout ${formatDuration(fleet.timeoutMs)}; a host is silent ` +
+      `after ${formatDuration(fleet.silentAfterMs)}`,
+    `${pad}hosts seen: ${seen.length === 0 ? 'none has pushed yet' : seen.slice(0, MANY).join(', ')}` +
+      (seen.length > MANY ? ` and ${seen.length - MANY} more` : ''),
+  ];
+  return {
+    lines,
+    json: {
+      name: fleet.name,
+      host: fleet.host,
+      redis: view.shown,
+      from,
+      ms,
+      hosts: view.hosts.map((h) => ({
+        host: h.host,
+        last_push_age_seconds: h.lastPushAgeSeconds,
+        silent: h.silent,
+      })),
+    },
+  };
 }

@@ -45,12 +45,15 @@ export interface StatusFacts {
   flagUnknown?: boolean;
   /** Findings hold (core/findings/: an app that under-reports, a burn rate, a blind spot...). */
   warnings?: number;
+  /** The fleet's Redis cannot be seen (its emergency and windows are `levels` when it can). */
+  fleetLost?: boolean;
 }
 
 /**
  * The `status` verdict: CRITICAL when a window is at emergency or kill, the emergency flag is in
  * force (even after spend has dropped), or the heartbeat is stale; otherwise UNKNOWN when the log
- * cannot be read or the flag cannot be seen; WARNING at warn or while a finding holds; otherwise OK. A
+ * cannot be read or the flag cannot be seen; WARNING at warn, while a finding holds or while the
+ * fleet cannot be seen (this host's own limits still work); otherwise OK. A
  * heartbeat that was never written is not stale:
  * nothing has run yet (`check-heartbeat` is the check that insists on one).
  */
@@ -65,7 +68,7 @@ export function statusCode(facts: StatusFacts): number {
     return MONITOR.CRITICAL;
   }
   if (facts.logUnreadable || facts.flagUnknown === true) return MONITOR.UNKNOWN;
-  if (top === 'warn' || (facts.warnings ?? 0) > 0) return MONITOR.WARNING;
+  if (top === 'warn' || (facts.warnings ?? 0) > 0 || facts.fleetLost === true) return MONITOR.WARNING;
   return MONITOR.OK;
 }
 

@@ -475,7 +475,7 @@ export async function viewFleet(config: Config, nowMs: number): Promise<FleetVie
     const serverNow = asNumber(reply.now_ms);
     const parts = (reply.parts ?? {}) as Record<string, Record<string, unknown>>;
     const hosts: FleetHost[] = asArray(reply.hosts).map((row) => {
-      const [host, last, mode, version, , silent] = asArray(row);
+      const [host, last, mode, version, settings, silent] = asArray(row);
       const spend: Record<string, number> = {};
       for (const w of fleet.windows) {
         const part = parts[w.name];
@@ -483,12 +483,15 @@ export async function viewFleet(config: Config, nowMs: number): Promise<FleetVie
           asNumber(part !== null && typeof part === 'object' ? part[asText(host)] : 0),
         );
       }
+      const ageMs = Math.max(0, serverNow - asNumber(last));
       return {
         host: asText(host),
-        lastPushAgeSeconds: Math.max(0, Math.round((serverNow - asNumber(last)) / 1000)),
+        lastPushAgeSeconds: Math.round(ageMs / 1000),
         mode: asText(mode),
         version: asText(version),
-        silent: silent === true,
+        // The mark comes with another host's push: with none (one host left), the age tells.
+        silent: silent === true || ageMs >= fleet.silentAfterMs,
+        settings: asText(settings),
         spend,
       };
     });

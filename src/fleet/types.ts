@@ -58,7 +58,10 @@ export interface FleetHost {
   lastPushAgeSeconds: number;
   mode: string;
   version: string;
+  /** Marked silent by the fleet, or not pushed for fleet.silent_after (as this host counts it). */
   silent: boolean;
+  /** The timezone and fleet limits it last pushed with, in words (exchange.ts settingsText). */
+  settings: string;
   /** This host's part of each fleet window (USD), by window name. */
   spend: Record<string, number>;
 }

@@ -17,6 +17,8 @@ export interface PluginFacts {
   code: number;
   /** The spend windows, in config order: the perfdata. */
   windows: readonly WindowStatus[];
+  /** With a fleet: its windows (perfdata `fleet_spend_<window>`; spend NaN when it cannot be seen). */
+  fleetWindows?: readonly WindowStatus[];
   /** The windows and the signals that act like one (a retry storm, with its `detail`). */
   signals: readonly WindowStatus[];
   /** The emergency flag is in force; `reason` is its own, when it says one. */
@@ -46,13 +48,13 @@ export function perfNumber(dollars: number, minDecimals = 2): string {
   return `${sign}${whole}${part === '' ? '' : `.${part}`}`;
 }
 
-function perfdata(windows: readonly WindowStatus[]): string {
+function perfdata(windows: readonly WindowStatus[], label = 'spend'): string {
   return windows
     .map((w) => {
       const warn = w.limits.warn === undefined ? '' : perfNumber(w.limits.warn, 0);
       const critLimit = w.limits.emergency ?? w.limits.kill;
       const crit = critLimit === undefined ? '' : perfNumber(critLimit, 0);
-      return `'spend_${w.name}'=${perfNumber(w.spend)};${warn};${crit};0`;
+      return `'${label}_${w.name}'=${perfNumber(w.spend)};${warn};${crit};0`;
     })
     .join(' ');
 }
@@ -114,7 +116,9 @@ export function pluginLine(f: PluginFacts): string {
   const state = VERDICT[f.code] ?? 'UNKNOWN';
   const reasons = pluginReasons(f);
   const reason = reasons.length > 0 ? reasons.join('; ') : 'no limit reached';
-  const perf = perfdata(f.windows);
+  const perf = [perfdata(f.windows), perfdata(f.fleetWindows ?? [], 'fleet_spend')]
+    .filter((p) => p !== '')
+    .join(' ');
   return `COST-WATCHDOG ${state} - ${reason}${perf === '' ? '' : ` | ${perf}`}`;
 }
 

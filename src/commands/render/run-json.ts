@@ -6,6 +6,7 @@ import type { FindingKind } from '../../core/findings/index.js';
 import { highestLevel, type Level, type Limits } from '../../core/levels.js';
 import { round6 } from '../../check/figures.js';
 import type { CheckOutcome } from '../../check/types.js';
+import { type RunFleetJson, runFleetJson } from './fleet-json.js';
 
 export interface RunWindowJson {
   spend_usd: number;
@@ -54,6 +55,8 @@ export interface RunJson {
     flag: CheckOutcome['flag'];
     kill: KillJson | null;
   }[];
+  /** With `fleet:` configured: what the fleet's Redis said in this check. */
+  fleet?: RunFleetJson;
 }
 
 export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
@@ -107,5 +110,6 @@ export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
       flag: a.flag,
       kill: killJson(a.kill),
     })),
+    ...(result.fleet === null ? {} : { fleet: runFleetJson(result.fleet) }),
   };
 }

@@ -15,6 +15,7 @@ import type { TargetFinding } from '../../effects/target.js';
 import { round6 } from '../../check/figures.js';
 import type { CheckResult, Observation } from '../../check/types.js';
 import { priceTableProblem, priceTableVersion } from '../../price-table.js';
+import { fleetLostText, fleetSignals, type StatusFleetJson } from './fleet-json.js';
 import { VERDICT, type Verdict } from './plugin-line.js';
 
 export type { Verdict };
@@ -151,6 +152,8 @@ export interface StatusJson {
   /** Scoped budgets: each scope without each; for each, the values above ok and the top by spend. */
   scopes: StatusScopeJson[];
   scope_counts: StatusScopeCountJson[];
+  /** With `fleet:` configured: the fleet's windows, emergency and hosts, as its Redis says. */
+  fleet?: StatusFleetJson;
 }
 
 /** What `status` prints with --json when it cannot tell (exit 3). */
@@ -171,6 +174,8 @@ export interface StatusInput {
   heartbeat: HeartbeatRead;
   /** Per listed scope instance with a flag file of its own: that file and whether it is there. */
   scopeFlag?: (name: string, value: string | null) => { file: string; active: boolean } | null;
+  /** With a fleet: what its Redis said (fleet-json.ts statusFleetJson). */
+  fleet?: StatusFleetJson | null;
 }
 
 /** The scope instances `status` shows, and the counts of each `each` scope. */
@@ -265,8 +270,16 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
   const scoped = scopesJson(input);
   // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
   // A scope at emergency or kill (or with its own flag set) is critical too, at warn a warning.
+  // The fleet emergency is critical (every host holds its flag for it), a fleet at warn a warning,
+  // and a fleet that cannot be seen a warning too: this host's own limits still work.
+  const fleet = input.fleet ?? null;
   const code = statusCode({
-    levels: [...result.signals.map((w) => w.level), ...scopeSignals(scoped.scopes).map((s) => s.level)],
+    levels: [
+      ...result.signals.map((w) => w.level),
+      ...scopeSignals(scoped.scopes).map((s) => s.level),
+      ...(fleet === null ? [] : fleetSignals(fleet).map((s) => s.level)),
+    ],
+    fleetLost: fleet !== null && fleetLostText(fleet) !== null,
     flagActive: flag.kind === 'present',
     flagUnknown: flag.kind === 'unknown',
     heartbeatAgeMs: ageMs,
@@ -434,6 +447,7 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
     checked_at: new Date(nowMs).toISOString(),
     scopes: scoped.scopes,
     scope_counts: scoped.counts,
+    ...(fleet === null ? {} : { fleet }),
   };
   return { json, code };
 }
