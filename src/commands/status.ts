@@ -321,7 +321,8 @@ function fleetLines(fleet: StatusFleetJson, color: boolean): string[] {
       `${i === 0 ? '  fleet hosts      ' : pad}${h.host.padEnd(width)}  ${parts}  pushed ` +
         `${ago(h.last_push_age_seconds * 1000)}` +
         (h.host === fleet.host ? ' (this host)' : '') +
-        (h.silent ? '  SILENT: its watchdog may be down' : ''),
+        (h.refused ? '  REFUSED: other fleet settings, not counted' : '') +
+        (h.silent && !h.refused ? '  SILENT: its watchdog may be down' : ''),
     );
   });
   if (fleet.hosts.length > MANY_HOSTS)

@@ -289,6 +289,7 @@ async function checkFleet(
   const others = view.hosts.filter(
     (h) =>
       h.host !== fleet.host &&
+      !h.refused &&
       h.settings !== '' &&
       h.settings !== mine &&
       h.lastPushAgeSeconds * 1000 < fleet.silentAfterMs,
@@ -299,10 +300,10 @@ async function checkFleet(
       others.map(
         (h) =>
           `fleet: host ${h.host} of fleet ${fleet.name} (pushed ` +
-          `${formatDuration(h.lastPushAgeSeconds * 1000)} ago) has other fleet settings: ${h.settings}; ` +
+          `${secondsAgo(h.lastPushAgeSeconds)} ago) has other fleet settings: ${h.settings}; ` +
           `this config has: ${mine}. Every host of a fleet ` +
-          'needs the same timezone and fleet.limits: this host would be refused until the hosts with the ' +
-          `other settings have been quiet for fleet.silent_after (${formatDuration(fleet.silentAfterMs)})`,
+          'needs the same timezone and fleet.limits: this host would be refused while a host with the ' +
+          `other settings pushes (within fleet.silent_after, ${formatDuration(fleet.silentAfterMs)})`,
       ),
     );
   const seen = view.hosts.map(
@@ -310,7 +311,7 @@ async function checkFleet(
       `${h.host} (${[
         ...(h.host === fleet.host ? ['this host'] : []),
         ...(h.silent ? ['SILENT'] : []),
-        `pushed ${formatDuration(h.lastPushAgeSeconds * 1000)} ago`,
+        `pushed ${secondsAgo(h.lastPushAgeSeconds)} ago`,
       ].join(', ')})`,
   );
   const pad = '              ';
@@ -337,4 +338,9 @@ async function checkFleet(
       })),
     },
   };
+}
+
+/** A push's age in whole seconds, as status says it: `0s`, `42s`, `5m12s`. */
+function secondsAgo(seconds: number): string {
+  return seconds < 1 ? '0s' : formatDuration(seconds * 1000);
 }

@@ -475,7 +475,7 @@ export async function viewFleet(config: Config, nowMs: number): Promise<FleetVie
     const serverNow = asNumber(reply.now_ms);
     const parts = (reply.parts ?? {}) as Record<string, Record<string, unknown>>;
     const hosts: FleetHost[] = asArray(reply.hosts).map((row) => {
-      const [host, last, mode, version, settings, silent] = asArray(row);
+      const [host, last, mode, version, settings, silent, refused] = asArray(row);
       const spend: Record<string, number> = {};
       for (const w of fleet.windows) {
         const part = parts[w.name];
@@ -492,6 +492,7 @@ export async function viewFleet(config: Config, nowMs: number): Promise<FleetVie
         // The mark comes with another host's push: with none (one host left), the age tells.
         silent: silent === true || ageMs >= fleet.silentAfterMs,
         settings: asText(settings),
+        refused: refused === true,
         spend,
       };
     });

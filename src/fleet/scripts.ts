@@ -238,7 +238,7 @@ local raw = redis.call('HGETALL', P .. 'hosts')
 for i = 1, #raw, 2 do
   local h = decode_or_nil(raw[i + 1]) or {}
   out.hosts[#out.hosts + 1] = { raw[i], fmt(num(h.last_ms)), h.mode or '', h.version or '',
-    h.settings or '', h.silent_ms ~= nil }
+    h.settings or '', h.silent_ms ~= nil, h.refused_ms ~= nil }
 end
 for _, w in ipairs(a.windows) do
   local total = 0

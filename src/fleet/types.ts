@@ -62,6 +62,8 @@ export interface FleetHost {
   silent: boolean;
   /** The timezone and fleet limits it last pushed with, in words (exchange.ts settingsText). */
   settings: string;
+  /** Its last push was refused (other settings than the fleet's): its spend is not counted. */
+  refused: boolean;
   /** This host's part of each fleet window (USD), by window name. */
   spend: Record<string, number>;
 }

@@ -454,7 +454,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
         ' ago) has other fleet settings: timezone UTC; 15m warn 5 emergency 10 kill 20; daily warn 50 ' +
           'emergency 100; this config has: timezone UTC; 15m warn 5 emergency 12 kill 20; daily warn 50 ' +
           'emergency 100. Every host of a fleet needs the same timezone and fleet.limits: this host would ' +
-          'be refused until the hosts with the other settings have been quiet for fleet.silent_after (5m)',
+          'be refused while a host with the other settings pushes (within fleet.silent_after, 5m)',
         /$/,
       ),
     );
@@ -474,7 +474,13 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
         reason: expect.stringMatching(/^host web-\w \(pushed .* ago\) has other fleet settings/),
       },
     });
-    expect(status.json.fleet?.hosts.map((h) => h.host)).toEqual(['web-a', 'web-b', 'web-c']);
+    // The refused host is listed, marked refused (its spend is not counted).
+    expect(status.json.fleet?.hosts.map((h) => [h.host, h.refused])).toEqual([
+      ['web-a', false],
+      ['web-b', false],
+      ['web-c', false],
+      ['web-x', true],
+    ]);
     const text = limits.cli('status');
     expect(text.stdout.split('\n')[0]).toMatch(
       line(

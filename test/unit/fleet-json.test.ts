@@ -44,6 +44,7 @@ function view(over: Partial<FleetView> = {}, levels: [Level, Level] = ['ok', 'ok
         mode: 'check',
         version: '0.1.0',
         silent: false,
+        refused: false,
         settings: 'timezone UTC; 15m warn 20 emergency 40 kill 60; daily warn 150 emergency 200',
         spend: { '15m': 10, daily: 20.25 },
       },
@@ -53,6 +54,7 @@ function view(over: Partial<FleetView> = {}, levels: [Level, Level] = ['ok', 'ok
         mode: 'check',
         version: '0.1.0',
         silent: true,
+        refused: false,
         settings: 'timezone UTC; 15m warn 20 emergency 40 kill 60; daily warn 150 emergency 200',
         spend: { '15m': 2.000001, daily: 10.25 },
       },
@@ -79,12 +81,19 @@ describe('statusFleetJson', () => {
       },
       emergency: { active: false },
       hosts: [
-        { host: 'web-1', last_push_age_seconds: 3, spend_usd: { '15m': 10, daily: 20.25 }, silent: false },
+        {
+          host: 'web-1',
+          last_push_age_seconds: 3,
+          spend_usd: { '15m': 10, daily: 20.25 },
+          silent: false,
+          refused: false,
+        },
         {
           host: 'web-2',
           last_push_age_seconds: 400,
           spend_usd: { '15m': 2.000001, daily: 10.25 },
           silent: true,
+          refused: false,
         },
       ],
     });

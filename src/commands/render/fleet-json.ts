@@ -33,6 +33,8 @@ export interface FleetHostJson {
   spend_usd: Record<string, number>;
   /** It has not pushed for fleet.silent_after (its watchdog may be down). */
   silent: boolean;
+  /** Its last push was refused (other settings than the fleet's): its spend is not counted. */
+  refused: boolean;
 }
 
 /** `status --json` `fleet`: absent without a fleet. Not reachable: no windows, no hosts, `error`. */
@@ -115,6 +117,7 @@ export function statusFleetJson(
       last_push_age_seconds: h.lastPushAgeSeconds,
       spend_usd: Object.fromEntries(Object.entries(h.spend).map(([w, v]) => [w, round6(v)])),
       silent: h.silent,
+      refused: h.refused,
     })),
   };
 }
