@@ -1,8 +1,11 @@
 // What a host remembers of its fleet between checks, in fleet.json in the state folder: its
-// instance id (which watchdog pushes as this host), its session with Redis (null: resync on the
+// instance id (which watchdog pushes as this host: made from the machine and the state folder, so
+// the same again if fleet.json is lost), its session with Redis (null: resync on the
 // next push), a loss of the fleet view in progress, the fleet emergency it holds its flag for,
 // and the last refusal said. Written under the state folder's lock.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { fleetFile } from '../effects/state-paths.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 
@@ -33,22 +36,43 @@ export function newId(): string {
   return randomBytes(8).toString('hex');
 }
 
-function fresh(name: string): FleetMemory {
-  return { version: 1, name, instance: newId(), session: null, lost: null, emergency: null };
+/**
+ * Which watchdog this is: this machine (hostname, machine id) and its state folder, so that
+ * another state folder (or machine) pushing as the same fleet.host is told apart, and a lost
+ * fleet.json is not (it was random once: a deleted fleet.json made the same watchdog "another
+ * watchdog" and refused it until fleet.silent_after had passed).
+ */
+export function instanceOf(stateDir: string): string {
+  let machine = '';
+  try {
+    machine = readFileSync('/etc/machine-id', 'utf8').trim();
+  } catch {
+    // no machine id (some containers): the hostname and the folder say it
+  }
+  let folder = stateDir;
+  try {
+    folder = realpathSync(stateDir);
+  } catch {
+    // not made yet: its path as configured
+  }
+  return createHash('sha256').update(`${hostname()}\0${machine}\0${folder}`).digest('hex').slice(0, 16);
+}
+
+function fresh(name: string, instance: string): FleetMemory {
+  return { version: 1, name, instance, session: null, lost: null, emergency: null };
 }
 
 export function loadFleetMemory(stateDir: string, name: string): FleetMemory {
+  const instance = instanceOf(stateDir);
   const read = readJson(fleetFile(stateDir));
-  if (read.kind !== 'ok') return fresh(name);
+  if (read.kind !== 'ok') return fresh(name, instance);
   const v = read.value as Partial<FleetMemory> | null;
-  if (v === null || typeof v !== 'object' || v.version !== 1 || typeof v.instance !== 'string')
-    return fresh(name);
-  // A memory of another fleet keeps only the instance (the same watchdog on the same host).
-  if (v.name !== name) return { ...fresh(name), instance: v.instance };
+  if (v === null || typeof v !== 'object' || v.version !== 1) return fresh(name, instance);
+  if (v.name !== name) return fresh(name, instance);
   return {
     version: 1,
     name,
-    instance: v.instance,
+    instance,
     session: typeof v.session === 'string' ? v.session : null,
     lost:
       v.lost !== null && typeof v.lost === 'object' && typeof v.lost?.since_ms === 'number' ? v.lost : null,
