@@ -102,11 +102,14 @@ export function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
 
-/** Wait (polling) until `ms` is not within 3 minutes of a UTC midnight, so "today" holds still. */
+/**
+ * Wait (polling) until now is not within 20 minutes of a UTC midnight, so that "today" holds still
+ * for lines dated up to 17 minutes back or 2 minutes ahead.
+ */
 export async function clearOfMidnight(): Promise<void> {
   for (;;) {
     const intoDay = Date.now() % 86_400_000;
-    if (intoDay > 180_000 && intoDay < 86_400_000 - 180_000) return;
+    if (intoDay > 1_200_000 && intoDay < 86_400_000 - 1_200_000) return;
     await new Promise((r) => setTimeout(r, 5000));
   }
 }
@@ -114,6 +117,20 @@ export async function clearOfMidnight(): Promise<void> {
 /** The fingerprint the push script compares (exchange.ts: sha256 of settingsText, 16 hex). */
 export function fingerprintOf(settings: string): string {
   return createHash('sha256').update(settings).digest('hex').slice(0, 16);
+}
+
+/** libfaketime (Debian's faketime package), or null where it is not installed. */
+export const LIBFAKETIME = (() => {
+  for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib']) {
+    const lib = path.join(dir, 'faketime', 'libfaketime.so.1');
+    if (existsSync(lib)) return lib;
+  }
+  return null;
+})();
+
+/** The environment of a host whose clock is `offset` off ("+2m", "-2m"), with the fleet's URL. */
+export function skewedEnv(url: string, offset: string): Record<string, string> {
+  return { COST_WATCHDOG_REDIS_URL: url, LD_PRELOAD: LIBFAKETIME as string, FAKETIME: offset };
 }
 
 export function readJson(file: string): Record<string, unknown> {

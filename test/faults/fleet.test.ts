@@ -15,12 +15,14 @@ import { alertsIn, flagFile } from '../e2e/helpers.js';
 import { REDIS_SERVER, RedisServer, freePort } from '../e2e/redis-server.js';
 import { lineAt } from './money-and-clock-support.js';
 import {
+  LIBFAKETIME,
   clearOfMidnight,
   count,
   dayParts,
   fleetHost,
   minuteTotal,
   readJson,
+  skewedEnv,
   utcDay,
 } from './fleet-support.js';
 
@@ -30,7 +32,7 @@ const LOST = 'FLEET VIEW LOST';
 const BACK = 'fleet view back';
 
 describe.skipIf(REDIS_SERVER === null)('fleet', () => {
-  beforeAll(clearOfMidnight, 200_000);
+  beforeAll(clearOfMidnight, 1_300_000);
 
   it('exactly-once: two hosts, reruns, fleet.json or checkpoint.json lost, a push retried', async () => {
     const server = await RedisServer.start();
@@ -406,6 +408,45 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(ahead.run().code).toBe(0);
     expect(ahead.lastPush()['15m']).toBe(1.500003);
     expect(dayParts(server, 'skew')).toEqual({ ahead: 1_000_001, behind: 750_002 });
+  }, 60_000);
+
+  it(LIBFAKETIME === null
+    ? 'clock skew of ±2 minutes under a real skewed clock: NOT EXERCISED (libfaketime not installed)'
+    : 'clock skew of ±2 minutes under a real skewed clock (libfaketime): exact fleet figures', async () => {
+    if (LIBFAKETIME === null) {
+      // Debian's faketime (.ci/run installs it); the skew is still tested by the lines' dates above.
+      expect(existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1')).toBe(false);
+      return;
+    }
+    const server = await RedisServer.start();
+    const ahead = fleetHost(server, { fleet: 'faked', host: 'ahead' });
+    const behind = fleetHost(server, { fleet: 'faked', host: 'behind' });
+    const now = Date.now();
+    // Each app dates its lines by its own host's clock, as the watchdog beside it reads them.
+    // ahead (+2 min): a call just made, and one its clock dates 16 min ago (14 min in truth).
+    ahead.append(lineAt(now + 120_000 - 1000, 1.000001) + lineAt(now + 120_000 - 16 * 60_000, 0.25));
+    // behind (-2 min): a call just made, and one its clock dates 14.5 min ago (16.5 in truth).
+    behind.append(lineAt(now - 120_000 - 1000, 0.500002) + lineAt(now - 120_000 - 870_000, 0.125));
+    const a = ahead.run(skewedEnv(server.url, '+2m'));
+    const b = behind.run(skewedEnv(server.url, '-2m'));
+    expect([a.code, b.code]).toEqual([0, 0]);
+    // Each host's own 15m is by its own clock: ahead leaves out the call it dates 16 min ago,
+    // behind counts the one it dates 14.5 min ago. Nothing is "in the future" for either.
+    const own = (h: typeof ahead) =>
+      h.audit().find((r) => r.event === 'check') as {
+        windows: Record<string, { spend_usd: number }>;
+        future_lines?: number;
+      };
+    expect(own(ahead).windows['15m']!.spend_usd).toBe(1.000001);
+    expect(own(ahead).windows.daily!.spend_usd).toBe(1.250001);
+    expect(own(behind).windows['15m']!.spend_usd).toBe(0.625002);
+    for (const h of [ahead, behind]) expect(own(h).future_lines).toBeUndefined();
+    // The fleet's 15m is by Redis's clock: ahead's call of 14 min ago counts, behind's of 16.5
+    // min ago does not (a host behind by d leaves the window d early; one ahead, d late).
+    expect(behind.lastPush()).toEqual({ '15m': 1.750003, daily: 1.875003, resynced: true, hosts: 2 });
+    expect(ahead.run(skewedEnv(server.url, '+2m')).code).toBe(0);
+    expect(ahead.lastPush()['15m']).toBe(1.750003);
+    expect(dayParts(server, 'faked')).toEqual({ ahead: 1_250_001, behind: 625_002 });
   }, 60_000);
 
   it('a host silent past silent_after is said once by another host, and "pushes again" once', async () => {

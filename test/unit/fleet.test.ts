@@ -173,7 +173,8 @@ describe('the fleet section', () => {
   const file = path.join(dir, 'watchdog.yaml');
   writeFileSync(
     file,
-    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3 }\nfleet:\n  name: f\n  host: a\n  limits:\n    15m: { warn: 3 }\n',
+    'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3 }\n' +
+      'fleet:\n  name: f\n  host: a\n  limits:\n    15m: { warn: 3 }\n',
   );
   const loadProblems = (env: NodeJS.ProcessEnv): string[] => {
     try {
@@ -266,7 +267,8 @@ describe('classify', () => {
       'ACL',
       err("NOPERM User bot has no permissions to run the 'evalsha' command"),
       'refused',
-      "Redis refused a command to this user (NOPERM): NOPERM User bot has no permissions to run the 'evalsha' command",
+      'Redis refused a command to this user (NOPERM): NOPERM User bot has no permissions to run the ' +
+        "'evalsha' command",
     ],
     [
       'self-signed',
@@ -293,7 +295,8 @@ describe('classify', () => {
       'a script error',
       err('ERR user_script:1: Script attempted to access nonexistent global variable'),
       'refused',
-      'Redis answered with an error: ERR user_script:1: Script attempted to access nonexistent global variable',
+      'Redis answered with an error: ERR user_script:1: Script attempted to access nonexistent ' +
+        'global variable',
     ],
     [
       'a password in the message',
