@@ -3,7 +3,7 @@
 // timer would) against a real redis-server (test/e2e/redis-server.ts); the fleet's figures are
 // asserted exactly, in whole µ$, from what each push saw (`fleet_push` in the audit log) and from
 // what Redis holds. Skipped, and said so, where redis-server is not installed.
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { type Server, createServer } from 'node:tls';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -313,6 +313,10 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     const right = a.run();
     expect(right.code).toBe(0);
     expect(a.lastPush()['15m']).toBe(0.5);
+    const stateFiles = readdirSync(a.ws.stateDir).map((f) =>
+      readFileSync(path.join(a.ws.stateDir, f), 'utf8'),
+    );
+    expect(readdirSync(a.ws.stateDir)).toEqual(expect.arrayContaining(['audit.jsonl', 'fleet.json']));
     for (const text of [
       r.stdout,
       r.stderr,
@@ -320,8 +324,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
       r2.stderr,
       right.stdout,
       right.stderr,
-      readFileSync(path.join(a.ws.stateDir, 'audit.jsonl'), 'utf8'),
-      readFileSync(a.fleetJson, 'utf8'),
+      ...stateFiles,
     ]) {
       expect(text).not.toContain('other-pw-77');
       expect(text).not.toContain('s3cret-pw');
@@ -352,6 +355,29 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(none.stderr).toContain(
       '$COST_WATCHDOG_REDIS_URL is not set and fleet.redis_url_file is not given',
     );
+  }, 60_000);
+
+  it('a Redis that refuses the scripts: an ACL user without EVAL, a read-only replica', async () => {
+    const server = await RedisServer.start();
+    const a = fleetHost(server, { fleet: 'acl', host: 'a' });
+    a.append(lineAt(Date.now() - 5000, 0.5));
+    server.cli('ACL', 'SETUSER', 'bot', 'on', '>bot-pw-1', '~*', '&*', '+@all', '-eval', '-evalsha');
+    const noperm = a.run({ COST_WATCHDOG_REDIS_URL: `redis://bot:bot-pw-1@127.0.0.1:${server.port}` });
+    expect(noperm.code).toBe(1);
+    expect(noperm.stderr).toContain('Redis refused a command to this user (NOPERM)');
+    expect(noperm.stderr).toContain(`Redis at redis://bot@127.0.0.1:${server.port}`);
+    expect(noperm.stderr).not.toContain('bot-pw-1');
+    // A replica (of a master that is not there) refuses the writes of the push.
+    server.cli('REPLICAOF', '127.0.0.1', String(await freePort()));
+    const replica = a.run();
+    expect(replica.code).toBe(1);
+    expect(replica.stderr).toContain('Redis answered with an error: READONLY');
+    expect(existsSync(flagFile(a.ws))).toBe(false);
+    server.cli('REPLICAOF', 'NO', 'ONE');
+    const back = a.run();
+    expect(back.code).toBe(0);
+    expect(count(back.stderr, BACK)).toBe(1);
+    expect(a.lastPush()).toEqual({ '15m': 0.5, daily: 0.5, resynced: true, hosts: 1 });
   }, 60_000);
 
   it('other settings, or a second watchdog as the same host, are refused naming the other host', async () => {
