@@ -135,6 +135,41 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(minuteTotal(server, 'once')).toBe(2_500_010);
   }, 120_000);
 
+  it('six hosts pushing at once: exact sums, each rise of the fleet level said by one host', async () => {
+    const server = await RedisServer.start();
+    // Six CLIs start at once on a small machine: a bound that CPU starvation cannot reach.
+    const hosts = [0, 1, 2, 3, 4, 5].map((i) =>
+      fleetHost(server, { fleet: 'many', host: `h${i}`, fleetExtra: ['timeout: 20s'] }),
+    );
+    const now = Date.now();
+    for (const [i, h] of hosts.entries()) h.append(lineAt(now - 30_000, 0.100001 * (i + 1)));
+    const first = await Promise.all(hosts.map((h) => h.runAsync()));
+    expect(first.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Math.max(...hosts.map((h) => h.lastPush()['15m']))).toBe(2.100021);
+    // Each host $0.5 more, at once: the fleet goes from $2.100021 to $5.100021 (emergency $5).
+    for (const h of hosts) h.append(lineAt(Date.now() - 5000, 0.5));
+    expect((await Promise.all(hosts.map((h) => h.runAsync()))).map((r) => r.code)).toEqual([
+      0, 0, 0, 0, 0, 0,
+    ]);
+    expect(Math.max(...hosts.map((h) => h.lastPush()['15m']))).toBe(5.100021);
+    for (const h of hosts) expect(h.run().code).toBe(0);
+    for (const h of hosts) expect(h.lastPush()).toMatchObject({ '15m': 5.100021, daily: 5.100021, hosts: 6 });
+    expect(minuteTotal(server, 'many')).toBe(5_100_021);
+    // Each change of the fleet's level is in exactly one host's decision.
+    const said = hosts.flatMap((h) =>
+      h
+        .audit()
+        .filter((r) => r.event === 'decision')
+        .flatMap((r) => (r.events as string[]).filter((e) => e.includes(':fleet 15m:'))),
+    );
+    expect(new Set(said).size).toBe(said.length);
+    expect(said.filter((e) => e.endsWith(':emergency'))).toHaveLength(1);
+    // One fleet emergency, the same on every host, each with its flag.
+    const ids = hosts.map((h) => (readJson(h.fleetJson).emergency as { id: string }).id);
+    expect(new Set(ids).size).toBe(1);
+    for (const h of hosts) expect(existsSync(flagFile(h.ws))).toBe(true);
+  }, 120_000);
+
   it('Redis stopped between runs: local limits act, exit 0, lost and back said once each', async () => {
     const server = await RedisServer.start();
     const a = fleetHost(server, {
