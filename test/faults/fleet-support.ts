@@ -45,7 +45,14 @@ export function fleetHost(server: { url: string }, options: HostOptions): Host {
       `limits:\n${options.localLimits ?? LOCAL_LIMITS}` +
       `fleet:\n  name: ${options.fleet}\n  host: ${options.host}\n` +
       `  limits:\n${options.fleetLimits ?? FLEET_LIMITS}` +
-      (options.fleetExtra ?? []).map((l) => `  ${l}\n`).join(''),
+      // A bound that a loaded CI machine cannot reach by CPU starvation alone (the default 1s can:
+      // six CLIs started at once on two cores), unless the row is about the bound.
+      [
+        ...(options.fleetExtra ?? []),
+        ...((options.fleetExtra ?? []).some((l) => l.startsWith('timeout:')) ? [] : ['timeout: 10s']),
+      ]
+        .map((l) => `  ${l}\n`)
+        .join(''),
   );
   const envOf = (env?: Record<string, string>) => env ?? { COST_WATCHDOG_REDIS_URL: server.url };
   return {
