@@ -465,6 +465,9 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(ahead.run().code).toBe(0);
     expect(behind.run().code).toBe(0);
     expect(behind.lastPush()).toEqual({ '15m': 1.500003, daily: 1.750003, resynced: true, hosts: 2 });
+    // 2 min ahead is within the local 5 min of tolerance: counted now, not held as a future line.
+    const check = ahead.audit().find((r) => r.event === 'check') as Record<string, unknown>;
+    expect([check.new_lines, check.future_lines]).toEqual([1, undefined]);
     expect(ahead.run().code).toBe(0);
     expect(ahead.lastPush()['15m']).toBe(1.500003);
     expect(dayParts(server, 'skew')).toEqual({ ahead: 1_000_001, behind: 750_002 });
