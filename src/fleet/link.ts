@@ -91,7 +91,7 @@ function drop(entry: { client: Client } | null): void {
   }
 }
 
-async function clientFor(url: string, deadlineMs: number): Promise<Client> {
+async function clientFor(url: string, deadlineMs: number, timeoutMs: number): Promise<Client> {
   if (current !== null && current.url === url && current.client.isReady) return current.client;
   drop(current);
   const client: Client = createClient({
@@ -110,6 +110,14 @@ async function clientFor(url: string, deadlineMs: number): Promise<Client> {
     await bounded(client.connect(), deadlineMs, () => drop(entry));
   } catch (error) {
     drop(entry);
+    // A plain Redis never answers a TLS hello: rediss:// to it looks like a Redis that is slow.
+    const timedOut = classify(error, null, timeoutMs).message.startsWith('Redis did not answer');
+    if (timedOut && url.toLowerCase().startsWith('rediss:'))
+      throw new FleetError(
+        'lost',
+        `Redis did not answer within ${timeoutMs} ms: no TLS handshake (if the server at this port ` +
+          'does not speak TLS, use redis:// rather than rediss://)',
+      );
     throw error;
   }
   return client;
@@ -125,7 +133,7 @@ export async function runScript(
   timeoutMs: number,
 ): Promise<unknown> {
   try {
-    const client = await clientFor(url, deadlineMs);
+    const client = await clientFor(url, deadlineMs, timeoutMs);
     const entry = current;
     const arg = JSON.stringify(payload);
     const send = async (): Promise<unknown> => {
@@ -160,7 +168,7 @@ export async function claim(
   timeoutMs: number,
 ): Promise<boolean> {
   try {
-    const client = await clientFor(url, deadlineMs);
+    const client = await clientFor(url, deadlineMs, timeoutMs);
     const entry = current;
     const reply = await bounded(
       client.sendCommand(['SET', key, value, 'NX', 'PX', String(Math.max(1, Math.round(ttlMs)))]),

@@ -1,10 +1,11 @@
 // What a host remembers of its fleet between checks, in fleet.json in the state folder: its
-// instance id (which watchdog pushes as this host), its session with Redis (null: resync on the
+// instance id (which watchdog pushes as this host: made from the machine and the state folder, so
+// the same again if fleet.json is lost), its session with Redis (null: resync on the
 // next push), a loss of the fleet view in progress, the fleet emergency it holds its flag for,
 // and the last refusal said. Written under the state folder's lock.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { fleetFile } from '../effects/state-paths.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 
@@ -23,9 +24,7 @@ export interface FleetMemory {
   version: 1;
   /** The fleet this memory is of: another name starts afresh. */
   name: string;
-  /** Which watchdog this is (instanceOf): the machine and the state folder. */
   instance: string;
-  /** The session Redis acknowledged at the last push (a new one each push); null: resync. */
   session: string | null;
   /** The fleet cannot be seen since then, and why (said once; its end is said once too). */
   lost: { since_ms: number; kind: 'lost' | 'refused'; why: string } | null;
@@ -38,30 +37,42 @@ export function newId(): string {
 }
 
 /**
- * Which watchdog pushes as this host: the machine and the state folder, so that two watchdogs
- * claiming one fleet.host are told apart, and a fleet.json lost is not a new watchdog.
+ * Which watchdog this is: this machine (hostname, machine id) and its state folder, so that
+ * another state folder (or machine) pushing as the same fleet.host is told apart, and a lost
+ * fleet.json is not (it was random once: a deleted fleet.json made the same watchdog "another
+ * watchdog" and refused it until fleet.silent_after had passed).
  */
 export function instanceOf(stateDir: string): string {
-  return createHash('sha256')
-    .update(`${hostname()}\0${path.resolve(stateDir)}`)
-    .digest('hex')
-    .slice(0, 16);
+  let machine = '';
+  try {
+    machine = readFileSync('/etc/machine-id', 'utf8').trim();
+  } catch {
+    // no machine id (some containers): the hostname and the folder say it
+  }
+  let folder = stateDir;
+  try {
+    folder = realpathSync(stateDir);
+  } catch {
+    // not made yet: its path as configured
+  }
+  return createHash('sha256').update(`${hostname()}\0${machine}\0${folder}`).digest('hex').slice(0, 16);
 }
 
-function fresh(name: string, stateDir: string): FleetMemory {
-  return { version: 1, name, instance: instanceOf(stateDir), session: null, lost: null, emergency: null };
+function fresh(name: string, instance: string): FleetMemory {
+  return { version: 1, name, instance, session: null, lost: null, emergency: null };
 }
 
 export function loadFleetMemory(stateDir: string, name: string): FleetMemory {
+  const instance = instanceOf(stateDir);
   const read = readJson(fleetFile(stateDir));
-  if (read.kind !== 'ok') return fresh(name, stateDir);
+  if (read.kind !== 'ok') return fresh(name, instance);
   const v = read.value as Partial<FleetMemory> | null;
-  if (v === null || typeof v !== 'object' || v.version !== 1) return fresh(name, stateDir);
-  if (v.name !== name) return fresh(name, stateDir);
+  if (v === null || typeof v !== 'object' || v.version !== 1) return fresh(name, instance);
+  if (v.name !== name) return fresh(name, instance);
   return {
     version: 1,
     name,
-    instance: instanceOf(stateDir),
+    instance,
     session: typeof v.session === 'string' ? v.session : null,
     lost:
       v.lost !== null && typeof v.lost === 'object' && typeof v.lost?.since_ms === 'number' ? v.lost : null,
