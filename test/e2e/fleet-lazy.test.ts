@@ -5,7 +5,16 @@
 // build; a config with `fleet:` fails on it (so the deleted chunks are the client, and nothing
 // else needed them). The chunks are found by their content, not their names (those carry hashes).
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,12 +158,8 @@ describe('the Redis client is not loaded without fleet:', () => {
       const redis = await RedisServer.start();
       const ws = workspace(`log: state/cost_log.jsonl\n${DEFAULT_LIMITS}${FLEET}`);
       ws.append(ccLine(1.25));
-      const full = on(
-        { bin: path.join(ROOT, 'bin', 'cost-watchdog.js'), deleted: [] },
-        ws,
-        ['run', '--json'],
-        { COST_WATCHDOG_REDIS_URL: redis.url },
-      );
+      const whole: Copy = { bin: path.join(ROOT, 'bin', 'cost-watchdog.js'), deleted: [] };
+      const full = on(whole, ws, ['run', '--json'], { COST_WATCHDOG_REDIS_URL: redis.url });
       expect(full.stderr).toBe('');
       expect(full.code).toBe(0);
       expect(JSON.parse(full.stdout).windows['15m'].spend_usd).toBeCloseTo(1.25, 6);
@@ -162,6 +167,24 @@ describe('the Redis client is not loaded without fleet:', () => {
       expect(pushes.length).toBe(1);
       expect(pushes[0]?.fleet).toBe('lazy');
       expect(redis.cli('HLEN', 'cost-watchdog:{lazy}:hosts')).toBe('1');
+
+      // fleet.json is rewritten only when it changes (a durable write costs each check): a push
+      // in the same session leaves the file as it is; the same fleet state, the same file.
+      const memory = path.join(ws.stateDir, 'fleet.json');
+      const before = statSync(memory);
+      ws.append(ccLine(0.5));
+      const again = on(whole, ws, ['run', '--json'], { COST_WATCHDOG_REDIS_URL: redis.url });
+      expect(again.code).toBe(0);
+      expect(audit(ws).filter((e) => e.event === 'fleet_push').length).toBe(2);
+      // The host's days in Redis hold both lines (1.75 $ in µ$), summed over the days' keys.
+      const days = redis.cli('KEYS', 'cost-watchdog:{lazy}:d:*').split('\n');
+      expect(days.reduce((sum, key) => sum + Number(redis.cli('HGET', key, 'lazy-1')), 0)).toBe(1_750_000);
+      expect(statSync(memory).ino).toBe(before.ino);
+      // A change (Redis restarted empty: a new session) is written.
+      await redis.restartEmpty();
+      const resync = on(whole, ws, ['run', '--json'], { COST_WATCHDOG_REDIS_URL: redis.url });
+      expect(resync.code).toBe(0);
+      expect(statSync(memory).ino).not.toBe(before.ino);
     },
   );
 });
