@@ -1,12 +1,17 @@
 // BENCH_ONLY=fleet: one budget over many hosts on Redis (issue 14, item 7), on one machine:
 //   - one redis-server (Debian's) on a free loopback port, in a temp folder; no redis-server: the
 //     section says so and is skipped;
-//   - 50 hosts, each a real `cost-watchdog watch` process with its own workspace (watchdog.yaml
-//     with the same `fleet:`, its own state folder, flag and log), each log gaining a line every
-//     second (the hosts' lines spread over the second). First without `fleet:` (the baseline), then
-//     with it: the push's own time per check (the `fleet_push` audit record's `ms`), and each
-//     check's duration (heartbeat.json `duration_ms`, sampled) with and without the fleet; goal: the
-//     push adds <= 2 ms to a check (median); the CPU the watchers and Redis took;
+//   - 50 hosts, each gaining a line every second (spread over the second): 10 real `cost-watchdog
+//     watch` processes, each with its own workspace (watchdog.yaml with the same `fleet:`, its own
+//     state folder, flag and log), and 40 simulated hosts in this process, each its own Redis
+//     connection and session, running the same push script (src/fleet/scripts.ts, loaded as it
+//     is) with what a host pushes (src/fleet/exchange.ts): 50 real watchers on a shared 2-core
+//     machine took 0.75 cores and drove the load past 30, checks to a second and pushes past the
+//     1 s fleet.timeout, which measures the machine, not the push. First without `fleet:` (the
+//     baseline), then with it: the push's own time per check (the `fleet_push` audit record's
+//     `ms`), each check's duration (heartbeat.json `duration_ms`, sampled) with and without the
+//     fleet, Redis's own time in the script; goal: the push adds <= 2 ms to a check (median); the
+//     CPU the watchers and Redis took; a sum check of the fleet's days against every log;
 //   - a fleet breach: one line on ONE host takes the fleet over its emergency limit; the time until
 //     every host's flag file exists (polled every 5 ms); goal <= 1 s. Twice: while the hosts keep
 //     logging (each host's own next line also makes it check), and with quiet hosts (nothing
@@ -16,9 +21,10 @@
 //   - `run` with nothing new on a small log, with and without `fleet:` (median of N runs), and the
 //     cost of loading the client's chunk alone (a one-host config never loads it:
 //     test/e2e/fleet-lazy.test.ts proves it).
-// Knobs: BENCH_FLEET_HOSTS (50), BENCH_FLEET_STEADY_S (40: seconds of pushing with the fleet),
-// BENCH_FLEET_BASE_S (15: the same without it), BENCH_REPEAT_SMALL (15: runs of `run`),
-// BENCH_FLEET_SCHEDULE (the hosts' watch.schedule; unset: the build's default).
+// Knobs: BENCH_FLEET_HOSTS (50), BENCH_FLEET_WATCHERS (10: the real watchers among them),
+// BENCH_FLEET_STEADY_S (40: seconds of pushing with the fleet), BENCH_FLEET_BASE_S (15: the same
+// without it), BENCH_REPEAT_SMALL (15: runs of `run`), BENCH_FLEET_SCHEDULE (the watchers'
+// watch.schedule; unset: the build's default).
 import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
@@ -29,9 +35,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const median = (values) => {
   if (values.length === 0) return Number.NaN;
@@ -106,6 +114,8 @@ export async function fleetBench({ bin, work }) {
     return;
   }
   const HOSTS = Number(process.env.BENCH_FLEET_HOSTS ?? 50);
+  const WATCHERS = Math.min(HOSTS, Number(process.env.BENCH_FLEET_WATCHERS ?? 10));
+  const SIMULATED = HOSTS - WATCHERS;
   const STEADY_S = Number(process.env.BENCH_FLEET_STEADY_S ?? 40);
   const BASE_S = Number(process.env.BENCH_FLEET_BASE_S ?? 15);
   const RUNS = Number(process.env.BENCH_REPEAT_SMALL ?? 15);
@@ -162,7 +172,7 @@ export async function fleetBench({ bin, work }) {
   const fleetLimits =
     '  limits:\n    15m: { warn: 5000, emergency: 10000 }\n    daily: { warn: 50000, emergency: 90000 }\n';
   const BREACH_USD = 20_000;
-  const hosts = Array.from({ length: HOSTS }, (_, i) => {
+  const hosts = Array.from({ length: WATCHERS }, (_, i) => {
     const name = `host-${String(i + 1).padStart(2, '0')}`;
     const dir = path.join(root, name);
     mkdirSync(path.join(dir, 'state'), { recursive: true });
@@ -198,7 +208,94 @@ export async function fleetBench({ bin, work }) {
     );
   };
 
-  // 50 watch processes at once; resolves when each has made its first check (its heartbeat).
+  // The simulated hosts: each its own Redis connection, instance and session, pushing what it
+  // logged as a watchdog does (src/fleet/exchange.ts): the same push script (src/fleet/scripts.ts,
+  // loaded as it is), its absolute µ$ per second changed and per day, a full push on `resync`.
+  const pusherMs = [];
+  const makePushers = async (fleetName) => {
+    const { createClient } = await import('@redis/client');
+    const scriptsFile = fileURLToPath(new URL('../src/fleet/scripts.ts', import.meta.url));
+    const { PUSH_SCRIPT } = await import(
+      `data:text/javascript,${encodeURIComponent(readFileSync(scriptsFile, 'utf8'))}`
+    );
+    const sha = createHash('sha1').update(PUSH_SCRIPT).digest('hex');
+    const prefix = `cost-watchdog:{${fleetName}}:`;
+    // The settings as the real watchers push them (timezone and fleet limits, and their hash).
+    const real = JSON.parse(redisCli('HGET', `${prefix}hosts`, hosts[0].name));
+    const newId = () => randomBytes(8).toString('hex');
+    const pushers = [];
+    for (let k = 0; k < SIMULATED; k++) {
+      const client = createClient({ url });
+      client.on('error', () => undefined);
+      await client.connect();
+      pushers.push({
+        name: `sim-${String(k + 1).padStart(2, '0')}`,
+        client,
+        instance: newId(),
+        session: null,
+      });
+      Object.assign(pushers[k], { secs: new Map(), dirty: new Set(), day: 0, total: 0, busy: false });
+    }
+    const call = async (client, payload) => {
+      const arg = JSON.stringify(payload);
+      try {
+        return JSON.parse(await client.sendCommand(['EVALSHA', sha, '0', arg]));
+      } catch (error) {
+        if (!String(error.message).startsWith('NOSCRIPT')) throw error;
+        return JSON.parse(await client.sendCommand(['EVAL', PUSH_SCRIPT, '0', arg]));
+      }
+    };
+    const push = async (p, micros) => {
+      const sec = Math.floor(Date.now() / 1000);
+      p.secs.set(sec, (p.secs.get(sec) ?? 0) + micros);
+      p.dirty.add(sec);
+      p.day += micros;
+      p.total += micros;
+      if (p.busy) return; // the next push takes these seconds too
+      p.busy = true;
+      const today = new Date().toISOString().slice(0, 10);
+      const payload = (full, session) => ({
+        p: prefix,
+        host: p.name,
+        instance: p.instance,
+        session,
+        full,
+        new_session: session,
+        fp: real.fp,
+        settings: real.settings,
+        secs: (full ? [...p.secs.keys()] : [...p.dirty]).map((s) => [s, p.secs.get(s)]),
+        days: [[today, p.day]],
+        today,
+        windows: [
+          ['15m', 900, 5000e6, 10000e6, -1],
+          ['daily', 0, 50000e6, 90000e6, -1],
+        ],
+        roll_ttl: 900 + 600 + 300,
+        silent_ms: 300_000,
+        drop_ms: 48 * 3_600_000,
+        day_ttl: 3 * 86_400,
+        new_id: newId(),
+        mode: 'check',
+        version: 'bench',
+      });
+      p.dirty.clear();
+      const started = process.hrtime.bigint();
+      const full = p.session === null;
+      const session = full ? newId() : p.session;
+      let reply = await call(p.client, payload(full, session));
+      if (reply.resync === true) {
+        p.session = newId();
+        reply = await call(p.client, payload(true, p.session));
+      } else p.session = session;
+      if (reply.refused !== undefined) throw new Error(`fleet: ${p.name} refused: ${JSON.stringify(reply)}`);
+      if (!full) pusherMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      p.busy = false;
+    };
+    for (const p of pushers) await push(p, 0); // the first push (a full one, a new session)
+    return { pushers, push, close: () => Promise.all(pushers.map((p) => p.client.close())) };
+  };
+
+  // The watch processes at once; resolves when each has made its first check (its heartbeat).
   const startWatchers = async () => {
     const started = hosts.map((host) => {
       rmSync(path.join(host.stateDir, 'heartbeat.json'), { force: true });
@@ -234,7 +331,7 @@ export async function fleetBench({ bin, work }) {
 
   // Each host gains a line every second, the hosts spread over the second; heartbeats are sampled
   // every 100 ms (a check per second each: every check's duration is seen).
-  const steady = async (watchers, seconds, extra = async () => undefined) => {
+  const steady = async (watchers, seconds, extra = async () => undefined, sim = null) => {
     const durations = [];
     const seen = new Map();
     let stop = false;
@@ -256,17 +353,20 @@ export async function fleetBench({ bin, work }) {
     })();
     const appender = (async () => {
       const t0 = Date.now();
+      const all = hosts.length + (sim?.pushers.length ?? 0);
       for (let tick = 0; !stop; tick++) {
-        for (let i = 0; i < hosts.length && !stop; i++) {
-          const at = t0 + tick * 1000 + Math.floor((i * 1000) / hosts.length);
+        for (let i = 0; i < all && !stop; i++) {
+          const at = t0 + tick * 1000 + Math.floor((i * 1000) / all);
           if (at > Date.now()) await sleep(at - Date.now());
-          appendFileSync(hosts[i].log, line());
+          if (i < hosts.length) appendFileSync(hosts[i].log, line());
+          else void sim.push(sim.pushers[i - hosts.length], 600 + (++serial % 400));
         }
       }
     })();
     await sleep(2000); // the first seconds of checks settle (the first push of a host is a full one)
     durations.length = 0;
     redisCli('CONFIG', 'RESETSTAT'); // Redis's own figures of the steady seconds only
+    pusherMs.length = 0;
     const fromMs = Date.now();
     const cpu0 = watchers.map((w) => cpuSeconds(w.child.pid));
     const redis0 = cpuSeconds(redis.pid);
@@ -329,7 +429,10 @@ export async function fleetBench({ bin, work }) {
   };
 
   const schedule = SCHEDULE ?? 'the default, "*/15 * * * * *"';
-  console.error(`fleet: redis-server on port ${port}; ${HOSTS} hosts, ${BASE_S} s without the fleet...`);
+  console.error(
+    `fleet: redis-server on port ${port}; ${WATCHERS} watchers (+${SIMULATED} simulated hosts), ` +
+      `${BASE_S} s without the fleet...`,
+  );
 
   // 1. Without the fleet (the baseline for each check's duration).
   for (const host of hosts) configure(host, null);
@@ -341,8 +444,11 @@ export async function fleetBench({ bin, work }) {
   console.error(`fleet: ${STEADY_S} s with the fleet, then a breach under load...`);
   for (const host of hosts) configure(host, 'bench');
   watchers = await startWatchers();
-  const withFleet = await steady(watchers, STEADY_S, breach);
+  const sim = SIMULATED > 0 ? await makePushers('bench') : null;
+  const withFleet = await steady(watchers, STEADY_S, breach, sim);
+  const pusherPushMs = [...pusherMs];
   await stopWatchers(watchers);
+  await sim?.close();
   const pushMs = pushesOf(withFleet.fromMs, withFleet.toMs);
   const fleetHosts = redisCli('HLEN', 'cost-watchdog:{bench}:hosts');
   // Sum check: the fleet's days in Redis against every line of the hosts' logs (all of today).
@@ -353,6 +459,7 @@ export async function fleetBench({ bin, work }) {
   for (const host of hosts)
     for (const row of readFileSync(host.log, 'utf8').split('\n').filter(Boolean))
       logMicros += Math.round(JSON.parse(row).cost_usd * 1e6);
+  for (const p of sim?.pushers ?? []) logMicros += p.total;
 
   // 3. A breach with quiet hosts: a new fleet, fresh state folders, nothing logged but the breach.
   console.error('fleet: a breach with quiet hosts...');
@@ -417,9 +524,9 @@ export async function fleetBench({ bin, work }) {
 
   const addMs = median(withFleet.durations) - median(base.durations);
   console.log(
-    `\nfleet: ${HOSTS} hosts (each a \`cost-watchdog watch\` process with its own workspace), one ` +
-      `${version.split(' ').slice(0, 3).join(' ')} on loopback; each host's log gains a line every ` +
-      `second; watch.schedule ${schedule}`,
+    `\nfleet: ${HOSTS} hosts on one ${version.split(' ').slice(0, 3).join(' ')} on loopback, each ` +
+      `gaining a line a second: ${WATCHERS} \`cost-watchdog watch\` processes (a workspace each), ` +
+      `${SIMULATED} simulated (the same push script from this process); watch.schedule ${schedule}`,
   );
   console.log(
     `machine: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores, Node ${process.version}; ` +
@@ -432,6 +539,7 @@ export async function fleetBench({ bin, work }) {
   );
   for (const [name, values] of [
     ['fleet push (fleet_push ms: the exchange)', pushMs],
+    ['  simulated hosts: one push, round trip', pusherPushMs],
     ['check duration, without fleet', base.durations],
     ['check duration, with fleet', withFleet.durations],
   ]) {
@@ -469,7 +577,7 @@ export async function fleetBench({ bin, work }) {
   breachLine(
     'fleet breach -> every flag, quiet hosts',
     quiet,
-    `; ${subscribers} of ${HOSTS} watchers subscribed to the fleet's channel`,
+    `; ${subscribers} of ${WATCHERS} watchers subscribed to the fleet's channel`,
   );
   console.log('');
   for (const [name, values] of [
