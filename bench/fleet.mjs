@@ -141,7 +141,8 @@ export async function fleetBench({ bin, work }) {
     for (const child of children) child.kill('SIGKILL');
     redis.kill('SIGKILL');
   };
-  process.on('exit', killAll);
+  // Before bench.mjs removes the work folder (which the watchers would still be writing to).
+  process.prependListener('exit', killAll);
   for (const deadline = Date.now() + 20_000; !(await pong(port)); ) {
     if (redis.exitCode !== null || Date.now() > deadline)
       throw new Error(`fleet: redis-server did not start on port ${port}: ${redisErr}`);
@@ -221,7 +222,12 @@ export async function fleetBench({ bin, work }) {
     const sha = createHash('sha1').update(PUSH_SCRIPT).digest('hex');
     const prefix = `cost-watchdog:{${fleetName}}:`;
     // The settings as the real watchers push them (timezone and fleet limits, and their hash).
-    const real = JSON.parse(redisCli('HGET', `${prefix}hosts`, hosts[0].name));
+    let real = null;
+    for (const deadline = Date.now() + 60_000; real === null; await sleep(100)) {
+      const text = redisCli('HVALS', `${prefix}hosts`).split('\n')[0];
+      if (text) real = JSON.parse(text);
+      else if (Date.now() > deadline) throw new Error('fleet: no watcher pushed within 60 s');
+    }
     const newId = () => randomBytes(8).toString('hex');
     const pushers = [];
     for (let k = 0; k < SIMULATED; k++) {
