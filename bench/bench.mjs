@@ -7,8 +7,9 @@
 //   - a `run` with nothing new, and bare `node -e 0`;
 //   - `watch`: from a breaching append to the emergency flag on disk, on a small log and on the
 //     1M-line log; and with a Slack that never answers (bench/slack.mjs);
-//   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs).
-// BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources.
+//   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs);
+//   - a fleet of 50 hosts on one local Redis (fleet.mjs; skipped without redis-server).
+// BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources, fleet.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,6 +51,8 @@ const SECTIONS = {
   memory: async () => memorySection(),
   // Many logs: 5,000 files against one, watch picking up new files, scoped budgets (issue 13).
   sources: async () => (await import('./sources.mjs')).sourcesBench({ bin: BIN, work, rss: RSS }),
+  // 50 hosts pushing to one Redis: the push's cost to a check, a fleet breach to every flag (issue 14).
+  fleet: async () => (await import('./fleet.mjs')).fleetBench({ bin: BIN, work }),
 };
 
 let serial = 0;
