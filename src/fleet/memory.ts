@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fleetFile } from '../effects/state-paths.js';
-import { readJson, writeJsonAtomic } from '../effects/store.js';
+import { readJson, writeFileAtomic } from '../effects/store.js';
 
 export interface FleetEmergency {
   id: string;
@@ -87,9 +87,14 @@ export function loadFleetMemory(stateDir: string, name: string): FleetMemory {
  * Write fleet.json, only when it would change: most checks change nothing in it (the same
  * session), and a durable write (two fsyncs) took ~10 ms of each check on a busy VM.
  */
+/**
+ * Written at every push (the session moves on with each), without fsync: a write lost in a crash
+ * leaves an older session behind, and the next push is then told to resync (a full push, which
+ * counts nothing twice). Unchanged content is not written again.
+ */
 export function saveFleetMemory(stateDir: string, memory: FleetMemory): void {
   const file = fleetFile(stateDir);
   const read = readJson(file);
   if (read.kind === 'ok' && JSON.stringify(read.value) === JSON.stringify(memory)) return;
-  writeJsonAtomic(file, memory);
+  writeFileAtomic(file, `${JSON.stringify(memory)}\n`, 0o644, false);
 }

@@ -168,23 +168,30 @@ describe('the Redis client is not loaded without fleet:', () => {
       expect(pushes[0]?.fleet).toBe('lazy');
       expect(redis.cli('HLEN', 'cost-watchdog:{lazy}:hosts')).toBe('1');
 
-      // fleet.json is rewritten only when it changes (a durable write costs each check): a push
-      // in the same session leaves the file as it is; the same fleet state, the same file.
+      // Every push moves the session on (a Redis from an older save then asks for a resync):
+      // fleet.json holds the one Redis acknowledged last.
       const memory = path.join(ws.stateDir, 'fleet.json');
-      const before = statSync(memory);
+      const session = (): string => JSON.parse(readFileSync(memory, 'utf8')).session;
+      const first = session();
+      expect(JSON.parse(redis.cli('HGET', 'cost-watchdog:{lazy}:hosts', 'lazy-1')).session).toBe(first);
       ws.append(ccLine(0.5));
       const again = on(whole, ws, ['run', '--json'], { COST_WATCHDOG_REDIS_URL: redis.url });
       expect(again.code).toBe(0);
-      expect(audit(ws).filter((e) => e.event === 'fleet_push').length).toBe(2);
+      const pushed = audit(ws).filter((e) => e.event === 'fleet_push');
+      expect(pushed.length).toBe(2);
+      expect(pushed[1]?.resynced).toBeUndefined();
       // The host's days in Redis hold both lines (1.75 $ in µ$), summed over the days' keys.
       const days = redis.cli('KEYS', 'cost-watchdog:{lazy}:d:*').split('\n');
       expect(days.reduce((sum, key) => sum + Number(redis.cli('HGET', key, 'lazy-1')), 0)).toBe(1_750_000);
-      expect(statSync(memory).ino).toBe(before.ino);
-      // A change (Redis restarted empty: a new session) is written.
+      expect(session()).not.toBe(first);
+      expect(JSON.parse(redis.cli('HGET', 'cost-watchdog:{lazy}:hosts', 'lazy-1')).session).toBe(session());
+      // Redis restarted empty: the next push is a full one, and the total is right again.
       await redis.restartEmpty();
       const resync = on(whole, ws, ['run', '--json'], { COST_WATCHDOG_REDIS_URL: redis.url });
       expect(resync.code).toBe(0);
-      expect(statSync(memory).ino).not.toBe(before.ino);
+      expect(audit(ws).filter((e) => e.event === 'fleet_push')[2]?.resynced).toBe(true);
+      const after = redis.cli('KEYS', 'cost-watchdog:{lazy}:d:*').split('\n');
+      expect(after.reduce((sum, key) => sum + Number(redis.cli('HGET', key, 'lazy-1')), 0)).toBe(1_750_000);
     },
   );
 });
