@@ -288,19 +288,20 @@ async function push(
     session = newId();
     reply = await call(PUSH_SCRIPT, payload(true, session, pick(result.ledger.everything(fromSec))));
   }
+  const ago = (): string => formatDuration(Math.max(0, asNumber(reply.now_ms) - asNumber(reply.last_ms)));
   if (reply.refused === 'settings')
     throw new FleetError(
       'refused',
-      `host ${asText(reply.other)} (pushed ${formatDuration(Math.max(0, asNumber(reply.now_ms) - asNumber(reply.last_ms)))} ` +
-        `ago) has other fleet settings: ${asText(reply.settings)}; this host has: ${settings}. Every ` +
-        `host of a fleet needs the same timezone and fleet.limits (a host with other settings is ` +
-        `refused until the last host with the old ones has been quiet for fleet.silent_after)`,
+      `host ${asText(reply.other)} (pushed ${ago()} ago) has other fleet settings: ` +
+        `${asText(reply.settings)}; this host has: ${settings}. Every host of a fleet needs the same ` +
+        `timezone and fleet.limits (a host with other settings is refused until the last host with ` +
+        `the old ones has been quiet for fleet.silent_after)`,
     );
   if (reply.refused === 'instance')
     throw new FleetError(
       'refused',
-      `another watchdog pushes as host ${fleet.host} (${formatDuration(Math.max(0, asNumber(reply.now_ms) - asNumber(reply.last_ms)))} ` +
-        `ago, from another state folder): give each host its own fleet.host`,
+      `another watchdog pushes as host ${fleet.host} (${ago()} ago, from another state folder): give ` +
+        `each host its own fleet.host`,
     );
   if (!Array.isArray(reply.windows) && typeof reply.windows !== 'object')
     throw new FleetError('refused', 'Redis answered the fleet push in a shape this version does not know');
@@ -313,7 +314,8 @@ async function push(
       notice(
         fleet.name,
         `back:${memory.lost.since_ms}`,
-        `fleet view back after ${formatDuration(Math.max(0, nowMs - memory.lost.since_ms))} (Redis at ${conn.shown})`,
+        `fleet view back after ${formatDuration(Math.max(0, nowMs - memory.lost.since_ms))} ` +
+          `(Redis at ${conn.shown})`,
       ),
     );
     memory.lost = null;
@@ -324,9 +326,10 @@ async function push(
       notice(
         fleet.name,
         `silent:${asText(host)}:${asNumber(last)}`,
-        `host ${asText(host)} has not pushed for ${formatDuration(Math.max(0, serverNow - asNumber(last)))} ` +
-          `(last at ${clockOf(asNumber(last))}): its watchdog may be down; what it pushed still counts ` +
-          `until it leaves the fleet's windows`,
+        `host ${asText(host)} has not pushed for ` +
+          `${formatDuration(Math.max(0, serverNow - asNumber(last)))} ` +
+          `(last at ${clockOf(asNumber(last))}): ` +
+          `its watchdog may be down; what it pushed still counts until it leaves the fleet's windows`,
       ),
     );
   }
@@ -381,7 +384,8 @@ async function push(
               fleet.name,
               `restored:${held.id}`,
               `the fleet emergency (${held.window} ${usd(dollarsOf(held.spend))}, since ` +
-                `${clockOf(held.since_ms)}) was missing from Redis: put back from host ${fleet.host}'s memory`,
+                `${clockOf(held.since_ms)}) was missing from Redis: put back from host ` +
+                `${fleet.host}'s memory`,
             ),
           );
       }
