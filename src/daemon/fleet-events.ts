@@ -23,10 +23,8 @@ export class FleetEvents {
     const source = fleet === null ? null : redisUrlSource(fleet, process.env);
     const url = source?.kind === 'url' ? source.url : null;
     const key = fleet === null || url === null ? null : `${fleet.name}\n${url}`;
-    const text =
-      fleet === null
-        ? null
-        : `fleet ${fleet.name} as host ${fleet.host} (Redis at ${source?.kind === 'url' ? source.shown : '(no URL)'})`;
+    const shown = source?.kind === 'url' ? source.shown : '(no URL)';
+    const text = fleet === null ? null : `fleet ${fleet.name} as host ${fleet.host} (Redis at ${shown})`;
     if (key === this.key) return { text, changed: false };
     await this.stop();
     // The checks' connection was to the old Redis (or fleet): the next check makes its own.
