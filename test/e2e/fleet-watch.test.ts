@@ -237,6 +237,26 @@ describe.skipIf(REDIS_SERVER === null)('fleet with watch: one emergency, every h
     expect(none.stderr).toContain(`--fleet: no fleet is configured in ${lone.config}`);
   });
 
+  it('clear-emergency --fleet after Redis restarted empty: the other hosts clear, none puts it back', async () => {
+    const redis = await RedisServer.start();
+    const [a, b] = [host(redis, 'web-a'), host(redis, 'web-b')];
+    a.ws.append(ccLine(4.5));
+    expect(a.run('run').code).toBe(0);
+    expect(b.run('run').code).toBe(0);
+    expect(hasFlag(a) && hasFlag(b)).toBe(true);
+    await redis.restartEmpty();
+
+    const r = a.run('clear-emergency', '--fleet', '--reason', 'redis was restarted', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: true, fleet: { cleared: { by_host: 'web-a' } } });
+    // web-b still holds it in fleet.json: its next run clears its flag instead of restoring it.
+    const rb = b.run('run');
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(hasFlag(b)).toBe(false);
+    expect(clears(b)).toMatchObject([{ via: 'clear-emergency --fleet', reason: 'redis was restarted' }]);
+    expect(redis.cli('EXISTS', `cost-watchdog:{${FLEET}}:emergency`)).toBe('0');
+  });
+
   it('watch starts while Redis is down and hears the fleet once it is up', async () => {
     const redis = await RedisServer.start();
     const [a, b] = [host(redis, 'web-a'), host(redis, 'web-b')];
