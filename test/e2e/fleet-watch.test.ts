@@ -62,44 +62,50 @@ function clears(h: Host): Record<string, unknown>[] {
 }
 
 describe.skipIf(REDIS_SERVER === null)('fleet with watch: one emergency, every host', () => {
-  it("a breach in one host's log writes every watch host's flag; one alert for the fleet; a run host at its next run", async () => {
-    const redis = await RedisServer.start();
-    const [a, b, c] = [host(redis, 'web-a'), host(redis, 'web-b'), host(redis, 'cron-c')];
-    const da = await watch(a);
-    const db = await watch(b);
-    expect(da.stderr()).toContain(`fleet ${FLEET} as host web-a (Redis at redis://127.0.0.1:${redis.port})`);
-    // Each daemon's first check has pushed (it is a member of the fleet) before the breach.
-    await waitFor('both daemons to check once', () => da.stdout() !== '' && db.stdout() !== '');
-    expect(c.run('run').code).toBe(0);
+  it(
+    "a breach in one host's log writes every watch host's flag; one alert for the fleet; a run " +
+      'host at its next run',
+    async () => {
+      const redis = await RedisServer.start();
+      const [a, b, c] = [host(redis, 'web-a'), host(redis, 'web-b'), host(redis, 'cron-c')];
+      const da = await watch(a);
+      const db = await watch(b);
+      expect(da.stderr()).toContain(
+        `fleet ${FLEET} as host web-a (Redis at redis://127.0.0.1:${redis.port})`,
+      );
+      // Each daemon's first check has pushed (it is a member of the fleet) before the breach.
+      await waitFor('both daemons to check once', () => da.stdout() !== '' && db.stdout() !== '');
+      expect(c.run('run').code).toBe(0);
 
-    a.ws.append(ccLine(4.5)); // the fleet's 15m: $4.50 >= emergency $4
-    await waitFor("web-a's flag", () => hasFlag(a));
-    await waitFor("web-b's flag (through the fleet's channel)", () => hasFlag(b));
-    const flagB = JSON.parse(readFileSync(flagFile(b.ws), 'utf8')) as Record<string, unknown>;
-    expect(flagB).toMatchObject({ window: 'fleet', level: 'emergency', triggered_by: 'watch' });
-    expect(String(flagB.reason)).toContain(`fleet ${FLEET}: 15m spend $4.50`);
-    // The timer host learns of it at its next run, not before.
-    expect(hasFlag(c)).toBe(false);
-    const r = c.run('run');
-    expect(r.code, r.stderr).toBe(0);
-    expect(hasFlag(c)).toBe(true);
+      a.ws.append(ccLine(4.5)); // the fleet's 15m: $4.50 >= emergency $4
+      await waitFor("web-a's flag", () => hasFlag(a));
+      await waitFor("web-b's flag (through the fleet's channel)", () => hasFlag(b));
+      const flagB = JSON.parse(readFileSync(flagFile(b.ws), 'utf8')) as Record<string, unknown>;
+      expect(flagB).toMatchObject({ window: 'fleet', level: 'emergency', triggered_by: 'watch' });
+      expect(String(flagB.reason)).toContain(`fleet ${FLEET}: 15m spend $4.50`);
+      // The timer host learns of it at its next run, not before.
+      expect(hasFlag(c)).toBe(false);
+      const r = c.run('run');
+      expect(r.code, r.stderr).toBe(0);
+      expect(hasFlag(c)).toBe(true);
 
-    // Each watch host's check that wrote the flag has ended (its line is printed after its alerts).
-    await waitFor('both checks to end', () =>
-      [da, db].every((d) => d.stdout().includes('emergency flag written')),
-    );
-    const said = [da.stderr(), db.stderr(), r.stderr].map((t) => headlines(t, EMERGENCY_HEADLINE));
-    expect(
-      said.reduce((x, y) => x + y, 0),
-      `alerts per host: ${said.join(', ')}`,
-    ).toBe(1);
-    expect(said[0]).toBe(1); // the host whose push crossed the limit says it
-    expect(da.stdout()).toMatch(/fleet 15m \$4\.50 emergency/);
+      // Each watch host's check that wrote the flag has ended (its line is printed after its alerts).
+      await waitFor('both checks to end', () =>
+        [da, db].every((d) => d.stdout().includes('emergency flag written')),
+      );
+      const said = [da.stderr(), db.stderr(), r.stderr].map((t) => headlines(t, EMERGENCY_HEADLINE));
+      expect(
+        said.reduce((x, y) => x + y, 0),
+        `alerts per host: ${said.join(', ')}`,
+      ).toBe(1);
+      expect(said[0]).toBe(1); // the host whose push crossed the limit says it
+      expect(da.stdout()).toMatch(/fleet 15m \$4\.50 emergency/);
 
-    for (const d of [da, db]) d.child.kill('SIGTERM');
-    expect(await da.exited).toBe(0);
-    expect(await db.exited).toBe(0);
-  });
+      for (const d of [da, db]) d.child.kill('SIGTERM');
+      expect(await da.exited).toBe(0);
+      expect(await db.exited).toBe(0);
+    },
+  );
 
   it("a fleet kill kills every host's target: watch hosts at once, a run host at its next run", async () => {
     const redis = await RedisServer.start();
@@ -208,54 +214,61 @@ describe.skipIf(REDIS_SERVER === null)('fleet with watch: one emergency, every h
     expect(await db.exited).toBe(0);
   });
 
-  it('clear-emergency --fleet is refused, nothing cleared, when Redis cannot be reached or there is no fleet', async () => {
-    const redis = await RedisServer.start();
-    const a = host(redis, 'web-a');
-    a.ws.append(ccLine(4.5));
-    expect(a.run('run').code).toBe(0);
-    expect(hasFlag(a)).toBe(true);
-    await redis.stop();
+  it(
+    'clear-emergency --fleet is refused, nothing cleared, when Redis cannot be reached or there ' +
+      'is no fleet',
+    async () => {
+      const redis = await RedisServer.start();
+      const a = host(redis, 'web-a');
+      a.ws.append(ccLine(4.5));
+      expect(a.run('run').code).toBe(0);
+      expect(hasFlag(a)).toBe(true);
+      await redis.stop();
 
-    const r = a.run('clear-emergency', '--fleet', '--force', '--reason', 'redis is down');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`cannot clear the emergency of fleet ${FLEET}: Redis at redis://127.0.0.1:`);
-    expect(r.stderr).toContain('Nothing was cleared');
-    expect(r.stderr).not.toContain('    at ');
-    expect(hasFlag(a)).toBe(true);
-    expect(audit(a.ws).filter((e) => e.event === 'clear_failed')).toHaveLength(1);
-    // Nor this host alone: it remembers the fleet emergency while Redis is away.
-    const local = a.run('clear-emergency', '--force', '--reason', 'redis is down');
-    expect(local.code).toBe(1);
-    expect(local.stderr).toContain('cannot be reached');
-    expect(local.stderr).toContain('clear-emergency --fleet');
-    expect(hasFlag(a)).toBe(true);
-    expect(clears(a)).toHaveLength(0);
+      const r = a.run('clear-emergency', '--fleet', '--force', '--reason', 'redis is down');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot clear the emergency of fleet ${FLEET}: Redis at redis://127.0.0.1:`);
+      expect(r.stderr).toContain('Nothing was cleared');
+      expect(r.stderr).not.toContain('    at ');
+      expect(hasFlag(a)).toBe(true);
+      expect(audit(a.ws).filter((e) => e.event === 'clear_failed')).toHaveLength(1);
+      // Nor this host alone: it remembers the fleet emergency while Redis is away.
+      const local = a.run('clear-emergency', '--force', '--reason', 'redis is down');
+      expect(local.code).toBe(1);
+      expect(local.stderr).toContain('cannot be reached');
+      expect(local.stderr).toContain('clear-emergency --fleet');
+      expect(hasFlag(a)).toBe(true);
+      expect(clears(a)).toHaveLength(0);
 
-    const lone = workspace(`log: state/cost_log.jsonl\n${LOCAL}`);
-    const none = lone.run('clear-emergency', '--fleet', '--reason', 'no fleet here');
-    expect(none.code).toBe(64);
-    expect(none.stderr).toContain(`--fleet: no fleet is configured in ${lone.config}`);
-  });
+      const lone = workspace(`log: state/cost_log.jsonl\n${LOCAL}`);
+      const none = lone.run('clear-emergency', '--fleet', '--reason', 'no fleet here');
+      expect(none.code).toBe(64);
+      expect(none.stderr).toContain(`--fleet: no fleet is configured in ${lone.config}`);
+    },
+  );
 
-  it('clear-emergency --fleet after Redis restarted empty: the other hosts clear, none puts it back', async () => {
-    const redis = await RedisServer.start();
-    const [a, b] = [host(redis, 'web-a'), host(redis, 'web-b')];
-    a.ws.append(ccLine(4.5));
-    expect(a.run('run').code).toBe(0);
-    expect(b.run('run').code).toBe(0);
-    expect(hasFlag(a) && hasFlag(b)).toBe(true);
-    await redis.restartEmpty();
+  it(
+    'clear-emergency --fleet after Redis restarted empty: the other hosts clear, and none ' + 'puts it back',
+    async () => {
+      const redis = await RedisServer.start();
+      const [a, b] = [host(redis, 'web-a'), host(redis, 'web-b')];
+      a.ws.append(ccLine(4.5));
+      expect(a.run('run').code).toBe(0);
+      expect(b.run('run').code).toBe(0);
+      expect(hasFlag(a) && hasFlag(b)).toBe(true);
+      await redis.restartEmpty();
 
-    const r = a.run('clear-emergency', '--fleet', '--reason', 'redis was restarted', '--json');
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ removed: true, fleet: { cleared: { by_host: 'web-a' } } });
-    // web-b still holds it in fleet.json: its next run clears its flag instead of restoring it.
-    const rb = b.run('run');
-    expect(rb.code, rb.stderr).toBe(0);
-    expect(hasFlag(b)).toBe(false);
-    expect(clears(b)).toMatchObject([{ via: 'clear-emergency --fleet', reason: 'redis was restarted' }]);
-    expect(redis.cli('EXISTS', `cost-watchdog:{${FLEET}}:emergency`)).toBe('0');
-  });
+      const r = a.run('clear-emergency', '--fleet', '--reason', 'redis was restarted', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ removed: true, fleet: { cleared: { by_host: 'web-a' } } });
+      // web-b still holds it in fleet.json: its next run clears its flag instead of restoring it.
+      const rb = b.run('run');
+      expect(rb.code, rb.stderr).toBe(0);
+      expect(hasFlag(b)).toBe(false);
+      expect(clears(b)).toMatchObject([{ via: 'clear-emergency --fleet', reason: 'redis was restarted' }]);
+      expect(redis.cli('EXISTS', `cost-watchdog:{${FLEET}}:emergency`)).toBe('0');
+    },
+  );
 
   it('watch starts while Redis is down and hears the fleet once it is up', async () => {
     const redis = await RedisServer.start();
