@@ -71,6 +71,10 @@ For a systemd Type=simple service (\`cost-watchdog systemd\` prints one). Checks
 and share the lock with \`run\`. SIGTERM or SIGINT: finish the check in progress, exit 0 (again:
 exit at once). SIGHUP: reload the config; a bad one is refused and the running one kept.
 A failed check is said on stderr, recorded in the heartbeat and pinged as failed; watching goes on.
+With a fleet (fleet: in the config), each event on the fleet's Redis channel (a fleet emergency
+made or cleared) asks for a check at once, so it reaches this host's flag within a second. A
+Redis that is down does not stop watch (local limits go on; the subscription reconnects by
+itself); SIGHUP follows a new fleet name or Redis URL.
 
 Exit: 0 stopped by SIGTERM/SIGINT, 64 bad usage, 78 bad config at start.`,
   },
