@@ -214,6 +214,27 @@ describe.skipIf(REDIS_SERVER === null)('fleet with watch: one emergency, every h
     expect(await db.exited).toBe(0);
   });
 
+  it('clear-emergency --fleet without --force once the fleet spend has dropped: no ack', async () => {
+    const redis = await RedisServer.start();
+    const [a, b] = [host(redis, 'web-a'), host(redis, 'web-b')];
+    // Spend that leaves the fleet's 15m window a few seconds from now.
+    const agoSec = 893;
+    const leavesAt = Date.now() + (900 - agoSec + 2) * 1000;
+    a.ws.append(ccLine(4.5, agoSec));
+    expect(a.run('run').code).toBe(0);
+    expect(b.run('run').code).toBe(0);
+    expect(hasFlag(a) && hasFlag(b)).toBe(true);
+    await waitFor('the spend to leave the 15m window', () => Date.now() > leavesAt, 30_000);
+
+    const r = a.run('clear-emergency', '--fleet', '--reason', 'spend is back to normal', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ removed: true, forced: false, fleet: { acknowledged: {} } });
+    expect(redis.cli('HLEN', `cost-watchdog:{${FLEET}}:ack`)).toBe('0');
+    expect(b.run('run').code).toBe(0);
+    expect(hasFlag(b)).toBe(false);
+    expect(clears(b)).toMatchObject([{ via: 'clear-emergency --fleet', forced: false }]);
+  });
+
   it(
     'clear-emergency --fleet is refused, nothing cleared, when Redis cannot be reached or there ' +
       'is no fleet',
