@@ -33,6 +33,9 @@ export const CLEAR_FORCE_HELP =
   'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns ' +
   'only when a window climbs higher, or drops to ok and crosses again';
 
+export const CLEAR_FLEET_HELP =
+  "end the fleet emergency for every host of the fleet (fleet: in the config), and this host's flag";
+
 export type CommandName =
   | 'run'
   | 'watch'
@@ -68,6 +71,10 @@ For a systemd Type=simple service (\`cost-watchdog systemd\` prints one). Checks
 and share the lock with \`run\`. SIGTERM or SIGINT: finish the check in progress, exit 0 (again:
 exit at once). SIGHUP: reload the config; a bad one is refused and the running one kept.
 A failed check is said on stderr, recorded in the heartbeat and pinged as failed; watching goes on.
+With a fleet (fleet: in the config), each event on the fleet's Redis channel (a fleet emergency
+made or cleared) asks for a check at once, so it reaches this host's flag within a second. A
+Redis that is down does not stop watch (local limits go on; the subscription reconnects by
+itself); SIGHUP follows a new fleet name or Redis URL.
 
 Exit: 0 stopped by SIGTERM/SIGINT, 64 bad usage, 78 bad config at start.`,
   },
@@ -91,9 +98,18 @@ A scope's flag (scopes: in the config): --scope <name>, and --key <field>=<value
 with each (e.g. --scope every-agent --key agent=research). A plain clear-emergency also clears
 the scopes that write the main flag.
 
-Exit: 0 cleared (or there was no flag), 1 refused (a window or scope still at emergency or
-above, or the log unreadable so the spend is not known) or the flag could not be removed, 64 no
---reason, an unknown --scope, --key missing, wrong or without --scope, 78 bad config.`,
+A fleet (fleet: in the config): a fleet emergency holds every host's flag, and only --fleet ends
+it, for every host at once: this host's flag goes now, each other host's at its next check
+(a \`watch\` host within a second), each audited on its host. Refused while a fleet window is at
+emergency or above (unless --force, which acknowledges it for the fleet), and when the fleet's
+Redis cannot be reached (nothing is cleared). A plain clear-emergency is refused while the fleet
+emergency is in force.
+
+Exit: 0 cleared (or there was no flag), 1 refused (a window, fleet window or scope still at
+emergency or above, a fleet emergency in force without --fleet, the fleet's Redis unreachable,
+or the log unreadable so the spend is not known) or the flag could not be removed, 64 no
+--reason, an unknown --scope, --key missing, wrong or without --scope, --fleet with no fleet
+configured or with --scope, 78 bad config.`,
   },
   status: {
     description:

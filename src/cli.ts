@@ -3,6 +3,7 @@
 // Commands are loaded lazily so that `run` pays only for what `run` needs.
 import { Command, CommanderError, Option } from 'commander';
 import {
+  CLEAR_FLEET_HELP,
   CLEAR_FORCE_HELP,
   COMMAND_HELP,
   CONFIG_HELP,
@@ -79,6 +80,7 @@ function program(): Command {
   )
     .requiredOption('--reason <text>', 'why it is safe to spend again (required; audited and announced)')
     .option('--force', CLEAR_FORCE_HELP)
+    .option('--fleet', CLEAR_FLEET_HELP)
     .option('--scope <name>', "clear one scoped budget's flag and state (scopes: in the config)")
     .option('--key <field=value>', 'with --scope of an `each` scope: which value (like agent=research)')
     .option('--json', 'print the result as JSON');

@@ -6,7 +6,8 @@
 // check back: the AlertSender sends alerts beside the checks, and at most one ping is in flight.
 // SIGTERM / SIGINT finish the check in progress, give unsent alerts a last bounded try (what is
 // left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
-// and the old one kept).
+// and the old one kept). With a fleet, the fleet's events on Redis (a fleet emergency made or
+// cleared) ask for a check at once too (daemon/fleet-events.ts).
 import { existsSync } from 'node:fs';
 import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
@@ -20,6 +21,8 @@ import type { CheckOutcome } from '../check/types.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
 import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
 import { AlertSender } from '../daemon/alert-sender.js';
+import type { FleetEvents } from '../daemon/fleet-events.js';
+import { fleetWindowsShown } from '../fleet/act.js';
 import { alertsPath } from '../check/alert-state.js';
 import { AlertDispatch } from '../check/deliver.js';
 import { pingAfterCheck } from '../check/ping.js';
@@ -127,10 +130,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     for (const note of outcome.notes) say(`note: ${printable(note)}`);
     if (outcome.rebuilt !== null && !outcome.rebuilt.startsWith('no checkpoint yet'))
       say(`note: ${printable(outcome.rebuilt)}`);
-    const levels = outcome.windows.map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
+    // The fleet's windows beside this host's (`fleet 15m`), when the fleet could be seen.
+    const windows =
+      outcome.fleet === null ? outcome.windows : [...outcome.windows, ...fleetWindowsShown(outcome.fleet)];
+    const levels = windows.map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
     const acted = outcome.events.length > 0 || outcome.flag.kind === 'written' || outcome.kill !== null;
-    const level = highestLevel(outcome.windows.map((w) => w.level));
-    const levelKey = outcome.windows.map((w) => w.level).join(',');
+    const level = highestLevel(windows.map((w) => w.level));
+    const levelKey = windows.map((w) => w.level).join(',');
     if (acted || levelKey !== lastLevels || outcome.newMalformed > 0) {
       const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);
@@ -182,6 +188,17 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       }
     },
   });
+
+  // The fleet's events: followed only with a fleet (the module loads the Redis client).
+  let fleetEvents: FleetEvents | null = null;
+  const followFleet = async (next: Config): Promise<{ text: string | null; changed: boolean }> => {
+    if (next.fleet === null && fleetEvents === null) return { text: null, changed: false };
+    if (fleetEvents === null) {
+      const { FleetEvents } = await import('../daemon/fleet-events.js');
+      fleetEvents = new FleetEvents(() => queue.request('fleet', true));
+    }
+    return fleetEvents.follow(next);
+  };
 
   let watcher: FileWatcher = { missing: [], folders: '', close: async () => undefined };
   let restarting = false;
@@ -246,7 +263,10 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     await scheduled?.destroy();
     await startWatching();
     scheduled = await startSchedule(config, tick);
+    const followed = await followFleet(config);
     say(`SIGHUP: config reloaded from ${file}`);
+    if (followed.changed)
+      say(followed.text === null ? 'SIGHUP: no fleet any more' : `SIGHUP: now in ${followed.text}`);
     new Auditor(config.stateDir, Date.now).record('config_reloaded', { file });
     queue.request('reload', true);
   };
@@ -268,6 +288,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await queue.stop();
         await scheduled?.destroy();
         await watcher.close();
+        await fleetEvents?.close();
         // What is unsent gets one last try within a bound (alerts and the ping in flight side by
         // side), then stays in alerts.json for the next check.
         const ping = inFlightPing;
@@ -300,11 +321,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     await startWatching();
     if (stopping) return;
     scheduled = await startSchedule(config, tick);
+    const followed = await followFleet(config);
     say(
       `watching ${config.sources.map((s) => s.written).join(', ')}` +
         `${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
-        `${config.flagFile}; timed checks "${config.watch.schedule}"; state in ${config.stateDir}; pi` +
-        `d ${process.pid}`,
+        `${config.flagFile}; timed checks "${config.watch.schedule}"` +
+        `${followed.text !== null ? `; ${followed.text}` : ''}; state in ${config.stateDir}; pid ` +
+        `${process.pid}`,
     );
     queue.request('start', true);
   })();

@@ -516,7 +516,15 @@ export async function viewFleet(config: Config, nowMs: number): Promise<FleetVie
 /** clear-emergency --fleet: end the fleet emergency for every host (each clears its own flag). */
 export async function clearFleet(
   config: Config,
-  who: { by: string; host: string; reason: string; forced: boolean; acknowledged: Record<string, Level> },
+  who: {
+    by: string;
+    host: string;
+    reason: string;
+    forced: boolean;
+    acknowledged: Record<string, Level>;
+    /** The fleet emergency this host holds its flag for (fleet.json): cleared too if Redis lost it. */
+    held?: FleetEmergency | null;
+  },
 ): Promise<{ cleared: FleetEmergency | null; problem: FleetProblem | null }> {
   const fleet = config.fleet as FleetConfig;
   const conn = connection(fleet);
@@ -528,7 +536,15 @@ export async function clearFleet(
       conn.url,
       conn.password,
       CLEAR_SCRIPT,
-      { p: fleetPrefix(fleet.name), by: who.by, host: who.host, reason: who.reason, forced: who.forced, ack },
+      {
+        p: fleetPrefix(fleet.name),
+        by: who.by,
+        host: who.host,
+        reason: who.reason,
+        forced: who.forced,
+        ack,
+        ...(who.held != null ? { held: recordOf(who.held) } : {}),
+      },
       conn.deadline,
       conn.timeoutMs,
     )) as Record<string, unknown>;

@@ -203,29 +203,71 @@ export interface Subscription {
 
 /**
  * `watch`: hear the fleet's events (an emergency made or cleared) as they happen. Reconnects by
- * itself with back-off while Redis is away; `onMessage` gets each message's text.
+ * itself with back-off while Redis is away; `onMessage` gets each message's text, `onReady` is
+ * called each time the subscription is (again) in place. The waits between tries are unref'd
+ * timers of its own (node-redis's own reconnect waits would hold a stopping `watch` up to 5 s).
  */
-export function subscribe(url: string, channel: string, onMessage: (message: string) => void): Subscription {
-  const client = createClient({
-    url,
-    socket: { connectTimeout: 2000, reconnectStrategy: (retries) => Math.min(200 * 2 ** retries, 5000) },
-  });
-  client.on('error', () => undefined);
+/** What a subscription uses of a node-redis client. */
+interface Subscriber {
+  connect(): Promise<unknown>;
+  destroy(): void;
+  on(event: 'error' | 'terminated', listener: (error: unknown) => void): unknown;
+  subscribe(channel: string, listener: (message: unknown) => void): Promise<unknown>;
+}
+
+export function subscribe(
+  url: string,
+  channel: string,
+  onMessage: (message: string) => void,
+  onReady: () => void = () => undefined,
+): Subscription {
   let closed = false;
-  void (async () => {
+  let client: Subscriber | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let failures = 0;
+  const again = (from: Subscriber): void => {
+    if (closed || client !== from) return;
+    client = null;
     try {
-      await client.connect();
-      if (closed) return;
-      await client.subscribe(channel, (message) => onMessage(String(message)));
+      from.destroy();
     } catch {
-      // Timed checks go on; the next start of watch (or a reload) tries again.
+      // already closed
     }
-  })();
+    timer = setTimeout(start, Math.min(200 * 2 ** failures++, 5000));
+    timer.unref();
+  };
+  const start = (): void => {
+    timer = null;
+    if (closed) return;
+    const next = createClient({
+      url,
+      socket: { connectTimeout: 2000, reconnectStrategy: false },
+    }) as unknown as Subscriber;
+    client = next;
+    next.on('error', () => undefined);
+    // Without reconnects, a connection lost (or never made) ends the client: make a new one.
+    next.on('terminated', () => again(next));
+    void (async () => {
+      try {
+        await next.connect();
+        await next.subscribe(channel, (message) => onMessage(String(message)));
+        if (client !== next) return;
+        failures = 0;
+        onReady();
+      } catch {
+        again(next);
+      }
+    })();
+  };
+  start();
   return {
     close: async () => {
       closed = true;
+      if (timer !== null) clearTimeout(timer);
+      const last = client;
+      client = null;
       try {
-        client.destroy();
+        last?.destroy();
       } catch {
         // already closed
       }

@@ -285,9 +285,10 @@ return cjson.encode(out)
 `;
 
 /**
- * clear(args): end the fleet emergency (clear-emergency --fleet): the record goes, a tombstone
- * naming it stays (so that each host clears its own flag for that emergency, and only for it),
- * forced levels are acknowledged, and `watch` hosts hear of it at once.
+ * clear(args): end the fleet emergency (clear-emergency --fleet): the record goes (or the one the
+ * clearing host holds, `held`, when Redis lost it), a tombstone naming it stays (so that each host
+ * clears its own flag for that emergency, and only for it), forced levels are acknowledged, and
+ * `watch` hosts hear of it at once.
  */
 export const CLEAR_SCRIPT = `${COMMON}
 local a = cjson.decode(ARGV[1])
@@ -295,6 +296,12 @@ local P = a.p
 local now = now_ms()
 local emergency = decode_or_nil(redis.call('GET', P .. 'emergency'))
 for w, rank in pairs(a.ack) do redis.call('HSET', P .. 'ack', w, rank) end
+-- Redis lost the record (restarted empty) but the clearing host still holds its flag for it: the
+-- tombstone names that one, or the next check of every host that holds it would put it back.
+if emergency == nil and type(a.held) == 'table' and type(a.held.id) == 'string' then
+  local last = decode_or_nil(redis.call('GET', P .. 'cleared'))
+  if last == nil or last.id ~= a.held.id then emergency = a.held end
+end
 if emergency == nil then
   return cjson.encode({ now_ms = fmt(now), none = true })
 end
