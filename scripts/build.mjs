@@ -59,6 +59,24 @@ const options = {
   // Loaded only when a line first needs an estimate (price-table.ts), from node_modules: the one
   // runtime dependency in package.json. Everything else is bundled (and a devDependency).
   external: ['@pydantic/genai-prices'],
+  // node-redis (@redis/client) loads two optional packages only for features the fleet never uses
+  // (OpenTelemetry metrics, the client-side cache's digest), each in a try: bundled as a module
+  // that throws, so that dist/ asks for no package that is not installed.
+  plugins: [
+    {
+      name: 'absent-optional',
+      setup(b) {
+        b.onResolve({ filter: /^(@opentelemetry\/api|@node-rs\/xxhash)$/ }, (args) => ({
+          path: args.path,
+          namespace: 'absent',
+        }));
+        b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+          contents: `throw new Error(${JSON.stringify(`${args.path} is not bundled with cost-watchdog`)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
   logLevel: 'warning',
 };
 const main = await build({

@@ -99,6 +99,9 @@ export function foldersNow(plan: WatchPlan): string {
     .join(',');
 }
 
+/** chokidar's throttle of a file's `change` events (node_modules/chokidar/index.js, _throttle). */
+const CHOKIDAR_THROTTLE_MS = 50;
+
 /**
  * Watch the plan's folders that exist; call `onChange` for every event on a file that matters.
  * Resolves once the watches are in place, so an append made after it is seen.
@@ -119,11 +122,33 @@ export async function watchFiles(
     persistent: true,
     ignorePermissionErrors: true,
   });
+  // chokidar drops a file's `change` events for 50 ms after one it emits (its throttle, with no
+  // trailing event): an append in that time would wait for the next timed check. So every event
+  // is said again once that time has passed after the last one (a check that finds nothing new
+  // costs little).
+  const trailing = new Map<string, NodeJS.Timeout>();
   watcher.on('all', (_event, file) => {
     const what = plan.classify(file);
-    if (what !== null) onChange(what, file);
+    if (what === null) return;
+    onChange(what, file);
+    // From the last event said: what came after it within the throttle is said then.
+    clearTimeout(trailing.get(file));
+    const timer = setTimeout(() => {
+      trailing.delete(file);
+      onChange(what, file);
+    }, CHOKIDAR_THROTTLE_MS + 10);
+    timer.unref();
+    trailing.set(file, timer);
   });
   watcher.on('error', (error) => onError((error as Error).message ?? String(error)));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-  return { missing, folders, close: () => watcher.close() };
+  return {
+    missing,
+    folders,
+    close: () => {
+      for (const timer of trailing.values()) clearTimeout(timer);
+      trailing.clear();
+      return watcher.close();
+    },
+  };
 }

@@ -146,12 +146,12 @@ describe('the fleet section', () => {
     [
       'timeout too short',
       { name: 'f', limits, timeout: '10ms' },
-      'fleet.timeout: expected a duration from "50ms" to "30s", got "10ms"',
+      'fleet.timeout: expected a duration between "50ms" and "30s", got "10ms"',
     ],
     [
       'timeout too long',
       { name: 'f', limits, timeout: '31s' },
-      'fleet.timeout: expected a duration from "50ms" to "30s", got "31s"',
+      'fleet.timeout: expected a duration between "50ms" and "30s", got "31s"',
     ],
     [
       'silent_after 0',

@@ -51,7 +51,7 @@ export const fleetSchema = z
           `local flag while the fleet cannot be seen), got ${describe(issue.input)}`,
       })
       .default('local'),
-    timeout: boundedDuration(50, 30_000, 'a duration from "50ms" to "30s"').default('1s'),
+    timeout: boundedDuration(50, 30_000, 'a duration between "50ms" and "30s"').default('1s'),
     silent_after: positiveDuration.default('5m'),
   })
   .optional();
