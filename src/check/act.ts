@@ -153,7 +153,8 @@ export async function act(
     const about = decision.trigger?.name ?? events.find((e) => e.window !== '')?.window ?? null;
     alerts.push({
       facts: {
-        host: host(),
+        // In a fleet, the host's name in the fleet (several watchdogs may share a machine).
+        host: config.fleet?.host ?? host(),
         atIso: new Date(nowMs).toISOString(),
         by: mode,
         events,
