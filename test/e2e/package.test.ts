@@ -71,9 +71,11 @@ function packageOf(specifier: string): string | null {
  */
 function specifiersIn(code: string): string[] {
   const found = new Set<string>();
-  const pattern =
-    /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\w*(?:\.resolve)?\s*\(\s*|\bcreateRequire\w*\([^()]*\)\s*\(\s*)(["'`])([^"'`\s]+)\1/g;
-  for (const m of code.matchAll(pattern)) found.add(m[2] as string);
+  const lead =
+    /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\w*(?:\.resolve)?\s*\(\s*|\bcreateRequire\w*\([^()]*\)\s*\(\s*)/
+      .source;
+  const quoted = new RegExp(`(?:${lead})(["'\`])([^"'\`\\s]+)\\1`, 'g');
+  for (const m of code.matchAll(quoted)) found.add(m[2] as string);
   return [...found];
 }
 
