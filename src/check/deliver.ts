@@ -204,7 +204,7 @@ export function announceCleared(
   nowMs: number,
 ): Promise<Delivery> {
   const facts: AlertFacts = {
-    host: host(),
+    host: config.fleet?.host ?? host(),
     atIso: new Date(nowMs).toISOString(),
     by: 'clear-emergency',
     headline,
