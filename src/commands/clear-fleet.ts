@@ -78,6 +78,35 @@ export async function clearFleetCommand(
         `or any other; run it again when Redis answers.`,
     );
   }
+  // Nothing held anywhere (no fleet emergency, none remembered, no flag here): nothing to clear,
+  // whatever the spend (a fleet emergency already cleared, and acknowledged, is not refused again).
+  if (
+    view.emergency === null &&
+    loadFleetMemory(config.stateDir, fleet.name).emergency === null &&
+    readFlag(config.flagFile).kind === 'absent'
+  ) {
+    const last =
+      view.cleared === null
+        ? ''
+        : ` (last cleared by ${view.cleared.by} on host ${view.cleared.host} at ` +
+          `${new Date(view.cleared.atMs).toISOString()}: ${view.cleared.reason})`;
+    if (options.json)
+      process.stdout.write(
+        `${JSON.stringify({
+          removed: false,
+          file: config.flagFile,
+          fleet: { name: fleet.name, emergency: null },
+        })}\n`,
+      );
+    else
+      process.stdout.write(
+        `${printable(
+          `fleet ${fleet.name}: no fleet emergency in force and no flag at ${config.flagFile}: ` +
+            `nothing to clear${last}`,
+        )}\n`,
+      );
+    return EXIT.OK;
+  }
   const fleetWindows = fleetWindowsShown(outcomeOfView(view));
   const scoped = mainFlagScopes(config, result);
   const verdict = clearVerdict(

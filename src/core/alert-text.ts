@@ -85,11 +85,14 @@ function eventText(event: AlertEvent, flagFile: string | null): string {
         (event.window !== '' ? ` (${event.window} ${usd(event.spend)}, now ${event.level})` : '') +
         `; clear it with \`cost-watchdog clear-emergency --reason ...\` once it is safe`
       );
-    case 'came-back':
+    case 'came-back': {
+      // The fleet's kill (window `fleet`) is ended for every host by clear-emergency --fleet.
+      const clear = event.window === 'fleet' ? 'clear-emergency --fleet' : 'clear-emergency';
       return (
-        'TARGET CAME BACK: the kill switch is on (until clear-emergency), so it was killed again; ' +
-        'stop its supervisor or run clear-emergency'
+        `TARGET CAME BACK: the kill switch is on (until ${clear}), so it was killed again; ` +
+        `stop its supervisor or run ${clear}`
       );
+    }
     case 'flag-removed':
       return (
         `FLAG REMOVED: the emergency flag${flagFile === null ? '' : ` ${flagFile}`} was deleted ` +

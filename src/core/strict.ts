@@ -59,7 +59,15 @@ function modeText(mode: number): string {
  * PRIVATE KEY FILE"). Anyone who can read the URL can post to the channel as the watchdog; anyone
  * who can write it can send the alerts elsewhere.
  */
-export function secretFileProblem(st: SecretStat, euid: number, file: string): string | null {
+/**
+ * `risk`: what someone who can read or write it could do (default: the Slack webhook's).
+ */
+export function secretFileProblem(
+  st: SecretStat,
+  euid: number,
+  file: string,
+  risk = 'post to the channel as the watchdog or send its alerts elsewhere',
+): string | null {
   if (st.kind === 'directory')
     return (
       `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ` +
@@ -83,7 +91,7 @@ export function secretFileProblem(st: SecretStat, euid: number, file: string): s
       [st.mode & 0o044 ? 'read' : '', st.mode & 0o022 ? 'write' : ''].filter(Boolean).join(' and ') || 'use';
     return (
       `is open to ${who} (mode ${modeText(st.mode)}): UNPROTECTED SECRET FILE: anyone who can ${can} ` +
-      `it can post to the channel as the watchdog or send its alerts elsewhere; refused as ssh ` +
+      `it can ${risk}; refused as ssh ` +
       `refuses a private key others can read (fix: chmod 600 ${file})`
     );
   }

@@ -13,7 +13,7 @@ export type SecretRead = { ok: true; text: string } | { ok: false; problem: stri
 export function readSecretFile(
   file: string,
   euid: number | undefined = process.geteuid?.(),
-  about: { holds: string; key: string } = {
+  about: { holds: string; key: string; risk?: string } = {
     holds: "the incoming webhook's URL",
     key: 'slack.webhook_url_file',
   },
@@ -45,7 +45,12 @@ export function readSecretFile(
     const st = fstatSync(fd);
     const kind: FileKind = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : 'other';
     if (kind !== 'file' || euid !== undefined) {
-      const problem = secretFileProblem({ kind, mode: st.mode, uid: st.uid }, euid ?? st.uid, file);
+      const problem = secretFileProblem(
+        { kind, mode: st.mode, uid: st.uid },
+        euid ?? st.uid,
+        file,
+        about.risk,
+      );
       if (problem !== null) return { ok: false, problem };
     }
     for (const folder of foldersOf(file)) {

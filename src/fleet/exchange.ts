@@ -20,6 +20,16 @@ import { CLEAR_SCRIPT, PUSH_SCRIPT, RESTORE_SCRIPT, VIEW_SCRIPT } from './script
 import type { FleetHost, FleetOutcome, FleetProblem, FleetView } from './types.js';
 import { redisUrlSource } from './url.js';
 
+/** A push refused (settings, a second watchdog), with what Redis still told: the emergency. */
+class RefusedPush extends FleetError {
+  constructor(
+    message: string,
+    readonly reply: Record<string, unknown>,
+  ) {
+    super('refused', message);
+  }
+}
+
 /** Every key of a fleet starts with this: one hash slot per fleet (`{name}`), apart from others. */
 export function fleetPrefix(name: string): string {
   return `cost-watchdog:{${name}}:`;
@@ -178,6 +188,19 @@ export async function exchangeFleet(
     outcome = await push(config, fleet, result, memory, conn);
   } catch (error) {
     outcome = blindOutcome(fleet, memory, problemOf(error), base.shown, result.nowMs);
+    // Refused, but told of the fleet emergency: honoured (and its clear) as by any host.
+    if (error instanceof RefusedPush) {
+      const record = emergencyOf(error.reply.emergency);
+      const tomb = tombOf(error.reply.cleared);
+      if (record !== null) {
+        memory.emergency = record;
+        outcome.emergency = record;
+      } else if (memory.emergency !== null && tomb !== null && tomb.id === memory.emergency.id) {
+        memory.emergency = null;
+        outcome.emergency = null;
+        outcome.cleared = tomb;
+      }
+    }
   } finally {
     if (!keep) await closeLink();
   }
@@ -200,7 +223,10 @@ function blindOutcome(
     const blind =
       fleet.onLost === 'emergency'
         ? '; fleet.on_lost is emergency: the emergency flag is written while the fleet cannot be seen'
-        : "; only this host's own limits apply until it is back";
+        : problem.kind === 'lost'
+          ? "; only this host's own limits apply until it is back"
+          : "; only this host's own limits apply until this is fixed (a fleet emergency is still " +
+            'honoured when Redis tells of it)';
     notices.push(
       notice(
         fleet.name,
@@ -294,18 +320,18 @@ async function push(
   }
   const ago = formatDuration(Math.max(0, asNumber(reply.now_ms) - asNumber(reply.last_ms)));
   if (reply.refused === 'settings')
-    throw new FleetError(
-      'refused',
-      `host ${asText(reply.other)} (pushed ${ago} ago) has other fleet settings: ` +
+    throw new RefusedPush(
+      `host ${asText(reply.other)} (seen ${ago} ago) has other fleet settings: ` +
         `${asText(reply.settings)}; this host has: ${settings}. Every host of a fleet needs the same ` +
-        'timezone and fleet.limits (this host is refused while a host with the other settings pushes; ' +
-        'once every host has the same ones, they are accepted)',
+        'timezone and fleet.limits (a host is refused while more hosts, or as many with theirs in ' +
+        'force, have other settings; its spend is not counted, but it still honours the fleet emergency)',
+      reply,
     );
   if (reply.refused === 'instance')
-    throw new FleetError(
-      'refused',
+    throw new RefusedPush(
       `another watchdog pushes as host ${fleet.host} (${ago} ago, from another machine or state ` +
         'folder): give each host its own fleet.host',
+      reply,
     );
   if (!Array.isArray(reply.windows) && typeof reply.windows !== 'object')
     throw new FleetError('refused', 'Redis answered the fleet push in a shape this version does not know');
@@ -323,6 +349,18 @@ async function push(
       ),
     );
     memory.lost = null;
+  }
+  for (const row of asArray(reply.refused_hosts)) {
+    const [host, other] = asArray(row);
+    notices.push(
+      notice(
+        fleet.name,
+        `refused-host:${asText(host)}`,
+        `host ${asText(host)} is REFUSED: it has other fleet settings (${asText(other)}) than the ` +
+          `fleet's (${settings}): its spend is not counted in the fleet's windows until its config is ` +
+          'fixed',
+      ),
+    );
   }
   for (const row of asArray(reply.silent)) {
     const [host, last] = asArray(row);

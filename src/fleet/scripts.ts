@@ -91,23 +91,38 @@ for i = 1, #raw, 2 do hosts[raw[i]] = decode_or_nil(raw[i + 1]) or {} end
 local me = hosts[a.host]
 if me ~= nil and me.instance ~= nil and me.instance ~= a.instance and now - num(me.last_ms) < a.silent_ms then
   return cjson.encode({ now_ms = fmt(now), refused = 'instance', other = a.host,
-    last_ms = fmt(num(me.last_ms)) })
+    last_ms = fmt(num(me.last_ms)),
+    emergency = decode_or_nil(redis.call('GET', P .. 'emergency')),
+    cleared = decode_or_nil(redis.call('GET', P .. 'cleared')) })
 end
--- Settings: every host that pushed within silent_after has the same timezone and fleet limits.
--- A host refused for its settings is kept with them, marked refused, and is not held against
--- the others: when every host has the new settings, the next one to push is accepted.
+-- Settings: every host of a fleet needs the same timezone and fleet limits. The hosts seen within
+-- silent_after (accepted, or refused and kept with their settings) are counted per settings: a
+-- host is refused when other settings are held by more hosts, or by as many with one of those
+-- accepted (the settings in force win a tie). So one host set up otherwise cannot keep the others
+-- out, and a change made on every host is accepted as the hosts come to it.
+local function seen_ms(h) return math.max(num(h.last_ms), num(h.refused_ms)) end
+local count = { [a.fp] = 1 }
 for name, h in pairs(hosts) do
-  if name ~= a.host and h.fp ~= nil and h.fp ~= a.fp and h.refused_ms == nil
-    and now - num(h.last_ms) < a.silent_ms then
-    me = me or {}
-    me.instance = a.instance
-    me.fp = a.fp
-    me.settings = a.settings
-    me.refused_ms = now
-    me.last_ms = me.last_ms or 0
-    redis.call('HSET', hosts_key, a.host, cjson.encode(me))
-    return cjson.encode({ now_ms = fmt(now), refused = 'settings', other = name,
-      settings = h.settings or '', last_ms = fmt(num(h.last_ms)) })
+  if name ~= a.host and h.fp ~= nil and now - seen_ms(h) < a.silent_ms then
+    count[h.fp] = (count[h.fp] or 0) + 1
+  end
+end
+for name, h in pairs(hosts) do
+  if name ~= a.host and h.fp ~= nil and h.fp ~= a.fp and now - seen_ms(h) < a.silent_ms then
+    local in_force = h.refused_ms == nil and now - num(h.last_ms) < a.silent_ms
+    if count[h.fp] > count[a.fp] or (count[h.fp] == count[a.fp] and in_force) then
+      me = me or {}
+      me.instance = a.instance
+      me.fp = a.fp
+      me.settings = a.settings
+      me.refused_ms = now
+      redis.call('HSET', hosts_key, a.host, cjson.encode(me))
+      -- A refused host still honours the fleet emergency: it is told of it.
+      return cjson.encode({ now_ms = fmt(now), refused = 'settings', other = name,
+        settings = h.settings or '', last_ms = fmt(seen_ms(h)),
+        emergency = decode_or_nil(redis.call('GET', P .. 'emergency')),
+        cleared = decode_or_nil(redis.call('GET', P .. 'cleared')) })
+    end
   end
 end
 -- The session changes with every push: a Redis that lost pushes (restarted empty, or from an
@@ -141,11 +156,12 @@ for _, e in ipairs(a.days) do
   redis.call('EXPIRE', k, a.day_ttl)
 end
 
-local out = { now_ms = fmt(now), windows = {}, grants = {}, silent = {} }
+local out = { now_ms = fmt(now), windows = {}, grants = {}, silent = {}, refused_hosts = {} }
 if me ~= nil and me.silent_ms ~= nil then out.back = fmt(num(me.last_ms)) end
 me = me or {}
 me.session = a.new_session
 me.refused_ms = nil
+me.refused_said = nil
 me.instance = a.instance
 me.fp = a.fp
 me.settings = a.settings
@@ -156,15 +172,21 @@ me.silent_ms = nil
 redis.call('HSET', hosts_key, a.host, cjson.encode(me))
 
 -- Hosts gone silent are said once (by the host that notices first); long gone ones are dropped.
-local count = 1
+local hosts_seen = 1
 for name, h in pairs(hosts) do
   if name ~= a.host then
     local age = now - num(h.last_ms)
-    if age >= a.drop_ms then
+    if now - seen_ms(h) >= a.drop_ms then
       redis.call('HDEL', hosts_key, name)
     else
-      count = count + 1
-      if age >= a.silent_ms and h.silent_ms == nil then
+      if num(h.last_ms) > 0 then hosts_seen = hosts_seen + 1 end
+      -- A host refused for its settings is said once, by the first accepted host to see it.
+      if h.refused_ms ~= nil and h.refused_said == nil and now - num(h.refused_ms) < a.silent_ms then
+        h.refused_said = now
+        redis.call('HSET', hosts_key, name, cjson.encode(h))
+        out.refused_hosts[#out.refused_hosts + 1] = { name, h.settings or '' }
+      end
+      if age >= a.silent_ms and h.silent_ms == nil and h.refused_ms == nil then
         h.silent_ms = now
         redis.call('HSET', hosts_key, name, cjson.encode(h))
         out.silent[#out.silent + 1] = { name, fmt(num(h.last_ms)) }
@@ -172,7 +194,7 @@ for name, h in pairs(hosts) do
     end
   end
 end
-out.hosts = count
+out.hosts = hosts_seen
 
 -- The windows, their levels, and who announces a change (the first host to see it).
 local top, top_w, top_total = 0, nil, 0
@@ -237,7 +259,9 @@ local out = { now_ms = fmt(now), windows = {}, hosts = {}, parts = {} }
 local raw = redis.call('HGETALL', P .. 'hosts')
 for i = 1, #raw, 2 do
   local h = decode_or_nil(raw[i + 1]) or {}
-  out.hosts[#out.hosts + 1] = { raw[i], fmt(num(h.last_ms)), h.mode or '', h.version or '',
+  local last = num(h.last_ms)
+  if last == 0 then last = num(h.refused_ms) end
+  out.hosts[#out.hosts + 1] = { raw[i], fmt(last), h.mode or '', h.version or '',
     h.settings or '', h.silent_ms ~= nil, h.refused_ms ~= nil }
 end
 for _, w in ipairs(a.windows) do

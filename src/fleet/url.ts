@@ -25,6 +25,7 @@ export function redisUrlSource(
   const read = readSecretFile(fleet.urlFile, process.geteuid?.(), {
     holds: 'the Redis URL',
     key: 'fleet.redis_url_file',
+    risk: "use the fleet's Redis with its password: change the fleet's spend or clear its emergency",
   });
   if (!read.ok) return { kind: 'broken', from: fleet.urlFile, problem: read.problem };
   return checked(read.text.trim(), fleet.urlFile);

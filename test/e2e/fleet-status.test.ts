@@ -463,7 +463,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
     const pushed = limits.run();
     expect(pushed.code).toBe(1);
     expect(pushed.json.fleet?.reachable).toBe(false);
-    expect(pushed.json.fleet?.error).toMatch(/^host web-\w \(pushed .* ago\) has other fleet settings/);
+    expect(pushed.json.fleet?.error).toMatch(/^host web-\w \(seen .* ago\) has other fleet settings/);
     // status: Redis answers, and says this host's pushes are refused (WARNING, the reason).
     const status = limits.status();
     expect(status.code).toBe(1);
@@ -471,7 +471,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet on a real Redis: status, run, vali
       reachable: true,
       refused: {
         since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        reason: expect.stringMatching(/^host web-\w \(pushed .* ago\) has other fleet settings/),
+        reason: expect.stringMatching(/^host web-\w \(seen .* ago\) has other fleet settings/),
       },
     });
     // The refused host is listed, marked refused (its spend is not counted).

@@ -423,7 +423,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     const berlin = fleetHost(server, { fleet: 'set', host: 'b', timezone: 'Europe/Berlin' });
     const tz = berlin.run();
     expect(tz.code).toBe(1);
-    expect(tz.stderr).toContain('host a (pushed');
+    expect(tz.stderr).toContain('host a (seen');
     expect(tz.stderr).toContain(
       'has other fleet settings: timezone UTC; 15m warn 3 emergency 5; daily warn 20 emergency 25; ' +
         'this host has: timezone Europe/Berlin; 15m warn 3 emergency 5; daily warn 20 emergency 25',
@@ -438,7 +438,7 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(lim.stderr).toContain(
       'this host has: timezone UTC; 15m warn 3 emergency 6; daily warn 20 emergency 25',
     );
-    expect(lim.stderr).toContain('host a (pushed');
+    expect(lim.stderr).toContain('host a (seen');
 
     const twin = fleetHost(server, { fleet: 'set', host: 'a' });
     twin.append(lineAt(Date.now() - 5000, 9));
@@ -450,6 +450,38 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(a.run().code).toBe(0);
     expect(a.lastPush()).toEqual({ '15m': 0.5, daily: 0.5, resynced: false, hosts: 1 });
     expect(dayParts(server, 'set')).toEqual({ a: 500_000 });
+  }, 60_000);
+
+  it('one host set up otherwise cannot keep the others out: most hosts settle the settings', async () => {
+    const server = await RedisServer.start();
+    // The first to push (after Redis started empty) has a kill limit of its own.
+    const odd = fleetHost(server, {
+      fleet: 'most',
+      host: 'odd',
+      fleetLimits: '    15m: { warn: 3, emergency: 5, kill: 7 }\n    daily: { warn: 20, emergency: 25 }\n',
+    });
+    odd.append(lineAt(Date.now() - 5000, 0.25));
+    expect(odd.run().code).toBe(0);
+    const good = ['g1', 'g2', 'g3'].map((host) => fleetHost(server, { fleet: 'most', host }));
+    for (const g of good) g.append(lineAt(Date.now() - 5000, 0.5));
+    // One against one, the settings in force win the tie: g1 is refused (and still counted as seen).
+    const first = good[0]!.run();
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('host odd (seen');
+    // Two against one: g2 is accepted, and says once that a host is refused.
+    const second = good[1]!.run();
+    expect(second.code).toBe(0);
+    expect(count(second.stderr, 'host g1 is REFUSED: it has other fleet settings')).toBe(1);
+    expect(good[2]!.run().code).toBe(0);
+    expect(good[0]!.run().code).toBe(0);
+    // The odd one is refused now, said once by the next host to push (what it pushed before stays).
+    const late = odd.run();
+    expect(late.code).toBe(1);
+    expect(late.stderr).toContain('has other fleet settings');
+    const noticed = good[1]!.run();
+    expect(count(noticed.stderr, 'host odd is REFUSED')).toBe(1);
+    expect(count(good[2]!.run().stderr, 'host odd is REFUSED')).toBe(0);
+    expect(good[1]!.lastPush()).toMatchObject({ '15m': 1.75, hosts: 4 });
   }, 60_000);
 
   it('clock skew of ±2 minutes: the fleet window counts both; a host behind leaves it early', async () => {
