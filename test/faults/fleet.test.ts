@@ -482,6 +482,14 @@ describe.skipIf(REDIS_SERVER === null)('fleet', () => {
     expect(count(noticed.stderr, 'host odd is REFUSED')).toBe(1);
     expect(count(good[2]!.run().stderr, 'host odd is REFUSED')).toBe(0);
     expect(good[1]!.lastPush()).toMatchObject({ '15m': 1.75, hosts: 4 });
+    // Refused, the odd host still honours the fleet emergency: its flag is written too.
+    good[0]!.append(lineAt(Date.now() - 4000, 4));
+    expect(good[0]!.run().code).toBe(0);
+    expect(existsSync(flagFile(good[0]!.ws))).toBe(true);
+    expect(existsSync(flagFile(odd.ws))).toBe(false);
+    const refused = odd.run();
+    expect(refused.code).toBe(1);
+    expect(existsSync(flagFile(odd.ws))).toBe(true);
   }, 60_000);
 
   it('clock skew of ±2 minutes: the fleet window counts both; a host behind leaves it early', async () => {
