@@ -135,6 +135,7 @@ export async function act(
 
   // The fleet's own changes of level are said by the host Redis chose; its reminder by one host.
   const events = decision.events.filter((e) => !isFleetsToSay(e));
+  let fleetKilled = false;
   if (fleet !== null) {
     const reminder = events.findIndex((e) => e.kind === 'reminder' && e.window === FLEET_SIGNAL);
     if (reminder >= 0 && !dryRun) {
@@ -147,6 +148,17 @@ export async function act(
       audit?.record('fleet', { fleet: fleet.name, text: notice.text });
     }
     if (fleet.problem?.kind === 'refused') failures.push(`fleet ${fleet.name}: ${fleet.problem.text}`);
+    // A host that killed its target for the fleet's kill says so itself, also when another host
+    // announced the kill: which hosts were stopped is each host's own news.
+    const stopped = kill !== null && !dryRun ? kill.exited.length + kill.killed.length : 0;
+    fleetKilled =
+      stopped > 0 && decision.trigger?.name === FLEET_SIGNAL && !events.some((e) => e.level === 'kill');
+    if (fleetKilled)
+      found.announce.push({
+        key: `fleet:${fleet.name}:killed:${nowMs}`,
+        kind: 'fleet',
+        text: `fleet ${fleet.name}: host ${fleet.host} killed its target for the fleet's kill`,
+      });
   }
   const alerts: { facts: AlertFacts; level: Level }[] = [];
   if (events.length > 0 || problems.length > 0 || found.announce.length > 0) {
@@ -169,7 +181,9 @@ export async function act(
         problems.length > 0 && decision.level === 'ok'
           ? 'emergency'
           : events.length === 0 && problems.length === 0
-            ? 'warn'
+            ? fleetKilled
+              ? decision.level
+              : 'warn'
             : // The fleet's own events (a fleet window at warn) count at their level here too.
               highestLevel([decision.level, ...(fleet?.events ?? []).map((e) => e.level)]),
     });

@@ -137,6 +137,13 @@ describe.skipIf(REDIS_SERVER === null)('fleet with watch: one emergency, every h
         h.name,
       ).toBe(true);
     }
+    // The fleet's kill is announced by one host; each other host says it killed its own target
+    // (a daemon's alerts go out beside its checks: waited for).
+    const said = () => [daemons[0]!.stderr(), daemons[1]!.stderr(), r.stderr];
+    const announced = () => said().filter((text) => text.includes('ALERT KILL: fleet 15m spend')).length;
+    const own = () => said().filter((text) => text.includes("killed its target for the fleet's kill")).length;
+    await waitFor('the hosts to say the kill', () => announced() + own() >= 3);
+    expect([announced(), own()]).toEqual([1, 2]);
     for (const d of daemons) d.child.kill('SIGTERM');
     for (const d of daemons) expect(await d.exited).toBe(0);
   });
