@@ -409,9 +409,10 @@ describe('fault: writable config or secret file', () => {
       await waitFor('the alert to reach Slack', () => slack.requests.length > 0, 30_000);
       chmodSync(file, 0o644);
       watch.child.kill('SIGHUP');
+      // The refusal is several lines, written one by one: waited for to its end (the fix).
       await waitFor(
-        'the reload to be refused',
-        () => /SIGHUP: config reload REFUSED/.test(watch.stderr()),
+        'the reload to be refused, with the fix',
+        () => /SIGHUP: config reload REFUSED/.test(watch.stderr()) && watch.stderr().includes(fix),
         30_000,
       );
       expect(watch.stderr()).toContain(fix);
