@@ -7,9 +7,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time on the 2-core machine: most of a file's time is spent waiting on the CLIs
-    // and servers it spawns, so the default (one worker on two cores) leaves a core idle; measured
-    // 321 s for the whole suite, against 511 s with one.
-    maxWorkers: 2,
   },
 });
