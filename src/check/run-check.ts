@@ -1,11 +1,13 @@
 // One check as a command runs it: under the state folder's lock, read (inspect.ts), act
 // (act.ts), and record it all in the audit log and the heartbeat.
+import { afterCheck } from './after-check.js';
 import type { Config } from '../config/index.js';
 import { routineCheck } from '../core/decide.js';
 import { Auditor } from '../effects/audit.js';
 import { writeHeartbeat } from '../effects/heartbeat.js';
 import { acquireLock, ensureDir } from '../effects/store.js';
 import { FailureError } from '../errors.js';
+import { printable } from '../format.js';
 import { VERSION } from '../version.js';
 import { act } from './act.js';
 import { AlertDispatch } from './deliver.js';
@@ -164,7 +166,15 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         },
         duration_ms: Math.max(0, finishedMs - started),
       });
-      return { ...result, ...enforcement };
+      const outcome = { ...result, ...enforcement };
+      for (const problem of afterCheck(config, outcome, {
+        mode: options.mode,
+        startedMs: started,
+        finishedMs,
+        ok,
+      }))
+        process.stderr.write(`cost-watchdog: ${printable(problem)}\n`);
+      return outcome;
     },
     { keep: options.mode === 'watch' },
   );

@@ -28,6 +28,7 @@ import {
 } from './sections/storms.js';
 import { resolveScopes, type ScopeConfig } from './sections/scopes.js';
 import { expandHome, resolveSources, type SourceSpec } from './sections/sources.js';
+import { type HttpConfig, type MetricsConfig, resolveHttp, resolveMetrics } from './sections/surfaces.js';
 import { resolveTarget, type TargetConfig } from './sections/target.js';
 import { resolveTopLevel, type TopLevelConfig } from './sections/top-level.js';
 import { resolveWatch, type WatchConfig } from './sections/watch.js';
@@ -59,6 +60,10 @@ export interface Config extends TopLevelConfig {
   scopes: ScopeConfig[];
   /** One budget over many hosts, on Redis (src/fleet/); null when not configured. */
   fleet: FleetConfig | null;
+  /** The node_exporter textfile (src/metrics/). */
+  metrics: MetricsConfig;
+  /** `watch`'s HTTP server: /metrics, the dashboard, /status.json (src/http/). */
+  http: HttpConfig;
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
@@ -75,6 +80,8 @@ const OPTIONAL_SECTIONS = [
   'silence',
   'scopes',
   'fleet',
+  'metrics',
+  'http',
 ];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
@@ -103,6 +110,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
   const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs, dir, env);
   const { fleet, problems: fleetProblems } = resolveFleet(raw.fleet, abs, hostname);
+  const { alerts, problems: alertProblems } = resolveAlerts(raw.alerts, abs);
+  const { http, problems: httpProblems } = resolveHttp(raw.http);
   const problems = [
     ...sourceProblems,
     ...windowProblems,
@@ -110,6 +119,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     ...burnRateProblems,
     ...scopeProblems,
     ...fleetProblems,
+    ...alertProblems,
+    ...httpProblems,
   ];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
@@ -119,7 +130,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     ...resolveTopLevel(raw, abs, env),
     windows,
     target: resolveTarget(raw.target, abs),
-    alerts: resolveAlerts(raw.alerts),
+    alerts,
     cost: resolveCost(raw.cost),
     appState,
     retryStorm: resolveRetryStorm(raw.retry_storm),
@@ -131,6 +142,8 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     fields,
     scopes,
     fleet,
+    metrics: resolveMetrics(raw.metrics, abs),
+    http,
   };
 }
 

@@ -11,6 +11,7 @@ import { limitsSchema } from './sections/limits.js';
 import { scopesSchema } from './sections/scopes.js';
 import { burnRateSchema, retryStormSchema } from './sections/storms.js';
 import { sourcesShape } from './sections/sources.js';
+import { httpSchema, metricsSchema } from './sections/surfaces.js';
 import { targetSchema } from './sections/target.js';
 import { topLevelSchema } from './sections/top-level.js';
 import { watchSchema } from './sections/watch.js';
@@ -33,6 +34,8 @@ export const configSchema = z.strictObject({
   fields: fieldsSchema,
   scopes: scopesSchema,
   fleet: fleetSchema,
+  metrics: metricsSchema,
+  http: httpSchema,
 });
 
 /** The config as parsed: YAML's names, defaults filled in, durations still text. */

@@ -9,6 +9,12 @@ export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** Daily totals kept, so that late lines for yesterday land in yesterday. */
 export const RETAIN_DAYS = 8;
 const RING_SLACK_SEC = 2 * (FUTURE_TOLERANCE_MS / 1000);
+/**
+ * Spend per minute is kept this far back whatever the windows (the dashboard's chart, the status
+ * sparkline): one bucket per minute, saved in the checkpoint (`minutes`).
+ */
+export const HISTORY_MINUTES = 6 * 60;
+const MINUTE_RING = HISTORY_MINUTES + 2 * (FUTURE_TOLERANCE_MS / 60_000);
 
 export interface LedgerState {
   horizon_seconds: number;
@@ -17,6 +23,8 @@ export interface LedgerState {
   rolling: [number, number][];
   /** Local date -> µ$. */
   daily: Record<string, number>;
+  /** [epoch minute, µ$] for every minute with spend in the last HISTORY_MINUTES (added later: may be missing). */
+  minutes?: [number, number][];
 }
 
 /** A copy of what a ledger held (Ledger.mark), to compare with later. */
@@ -34,6 +42,8 @@ export class Ledger {
   private readonly days: { key: string; startMs: number; endMs: number; total: number }[] = [];
   private nowSec = 0;
   private retainFromMs = 0;
+  private readonly mins = new Float64Array(MINUTE_RING).fill(-1);
+  private readonly minCosts = new Float64Array(MINUTE_RING);
 
   /**
    * @param horizonSec the longest rolling window, in seconds
@@ -60,6 +70,7 @@ export class Ledger {
   add(timeMs: number, cost: number): void {
     if (cost === 0) return;
     const sec = Math.floor(timeMs / 1000);
+    this.addMinute(Math.floor(sec / 60), cost);
     if (sec > this.nowSec - this.horizonSec) {
       const slot = sec % this.size;
       const held = this.secs[slot] as number;
@@ -78,6 +89,42 @@ export class Ledger {
         this.dayBucket(this.calendar.dayOf(timeMs).key, timeMs).total += cost;
       }
     }
+  }
+
+  private addMinute(min: number, cost: number): void {
+    if (min <= Math.floor(this.nowSec / 60) - HISTORY_MINUTES) return;
+    const slot = min % MINUTE_RING;
+    const held = this.mins[slot] as number;
+    if (held === min) this.minCosts[slot] = (this.minCosts[slot] as number) + cost;
+    else if (held < min) {
+      this.mins[slot] = min;
+      this.minCosts[slot] = cost;
+    }
+  }
+
+  /**
+   * Spend per minute (µ$) from `fromMs` to `toMs` (both inside the last HISTORY_MINUTES): one
+   * entry per minute, [minute start in epoch ms, µ$], oldest first, minutes without spend at 0.
+   */
+  perMinute(fromMs: number, toMs: number): [number, number][] {
+    const first = Math.max(Math.floor(fromMs / 60_000), Math.floor(this.nowSec / 60) - HISTORY_MINUTES + 1);
+    const last = Math.floor(toMs / 60_000);
+    const out: [number, number][] = [];
+    for (let min = first; min <= last; min++) {
+      const slot = min % MINUTE_RING;
+      out.push([min * 60_000, this.mins[slot] === min ? (this.minCosts[slot] as number) : 0]);
+    }
+    return out;
+  }
+
+  private minutesState(): [number, number][] {
+    const from = Math.floor(this.nowSec / 60) - HISTORY_MINUTES;
+    const out: [number, number][] = [];
+    for (let slot = 0; slot < MINUTE_RING; slot++) {
+      const min = this.mins[slot] as number;
+      if (min > from && (this.minCosts[slot] as number) !== 0) out.push([min, this.minCosts[slot] as number]);
+    }
+    return out.sort((a, b) => a[0] - b[0]);
   }
 
   private dayBucket(
@@ -158,6 +205,7 @@ export class Ledger {
    * thread that read part of it): its seconds and its days.
    */
   absorb(state: LedgerState): void {
+    for (const [min, cost] of state.minutes ?? []) this.addMinute(min, cost);
     const from = this.nowSec - this.horizonSec;
     for (const [sec, cost] of state.rolling) {
       if (sec <= from) continue;
@@ -225,7 +273,13 @@ export class Ledger {
     for (const d of [...this.days].sort((a, b) => (a.key < b.key ? -1 : 1))) {
       if (d.key >= oldest) daily[d.key] = d.total;
     }
-    return { horizon_seconds: this.horizonSec, timezone: this.calendar.timeZone, rolling, daily };
+    return {
+      horizon_seconds: this.horizonSec,
+      timezone: this.calendar.timeZone,
+      rolling,
+      daily,
+      minutes: this.minutesState(),
+    };
   }
 
   /**
@@ -259,6 +313,8 @@ export class Ledger {
     // in its day, the rest of it moves to today.
     const keptAhead = new Map<string, number>();
     let moved = 0;
+    const latestMin = Math.floor(latest / 60);
+    for (const [min, cost] of state.minutes ?? []) ledger.addMinute(Math.min(min, latestMin), cost);
     for (const [saved, cost] of state.rolling) {
       if (saved > latest) moved += cost;
       else if (saved * 1000 >= today.endMs) {
@@ -318,6 +374,13 @@ function isLedgerState(value: unknown): value is LedgerState {
   }
   for (const [key, cost] of Object.entries(v.daily as object)) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || !isWholeMicros(cost)) return false;
+  }
+  if (v.minutes !== undefined) {
+    if (!Array.isArray(v.minutes)) return false;
+    for (const entry of v.minutes) {
+      if (!Array.isArray(entry) || entry.length !== 2) return false;
+      if (!Number.isInteger(entry[0]) || !isWholeMicros(entry[1])) return false;
+    }
   }
   return true;
 }

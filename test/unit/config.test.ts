@@ -21,7 +21,7 @@ describe('config errors name the key path and what was expected', () => {
     [
       'an unknown alerts key',
       { ...base, alerts: { remind: '1h' } },
-      ['alerts.remind: unknown key (expected one of: reminder)'],
+      ['alerts.remind: unknown key (expected one of: reminder, channels, daily_summary)'],
     ],
     [
       'a stop timeout of nothing',
@@ -99,7 +99,7 @@ describe('config errors name the key path and what was expected', () => {
           new RegExp(
             String.raw`^limts: unknown key \(expected one of: log, format, sources, state_file, flag_file, ` +
               'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
-              String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet\)$`,
+              String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet, metrics, http\)$`,
           ),
         ),
       ],

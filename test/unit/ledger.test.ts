@@ -317,3 +317,32 @@ describe('today as of an earlier time, with a line of tomorrow already read', ()
     expect(ledger.todayAt(Date.parse('2026-11-25T23:58:00Z'))).toBe(0);
   });
 });
+
+describe('spend per minute (the chart, the sparkline)', () => {
+  const cal = new DayCalendar('UTC');
+  const t0 = Date.parse('2026-01-05T10:00:00Z');
+  it('keeps six hours of minutes beyond the horizon, saved and restored', () => {
+    const ledger = new Ledger(900, cal, t0 + 3 * 3_600_000);
+    ledger.add(t0 + 5_000, 1_000_000); // three hours ago: outside the 15 min horizon
+    ledger.add(t0 + 50_000, 500_000);
+    ledger.add(t0 + 3 * 3_600_000 - 30_000, 250_000);
+    const at = ledger.perMinute(t0, t0 + 60_000);
+    expect(at).toEqual([
+      [t0, 1_500_000],
+      [t0 + 60_000, 0],
+    ]);
+    const restored = Ledger.fromState(ledger.toState(), 900, cal, t0 + 3 * 3_600_000);
+    expect(restored?.perMinute(t0, t0)).toEqual([[t0, 1_500_000]]);
+    expect(restored?.perMinute(t0 + 3 * 3_600_000 - 60_000, t0 + 3 * 3_600_000 - 60_000)).toEqual([
+      [t0 + 3 * 3_600_000 - 60_000, 250_000],
+    ]);
+  });
+  it('drops minutes older than six hours, and reads an older checkpoint without them', () => {
+    const ledger = new Ledger(900, cal, t0 + 7 * 3_600_000);
+    ledger.add(t0, 1_000_000);
+    expect(ledger.perMinute(t0, t0).length).toBe(0);
+    const state = ledger.toState();
+    delete state.minutes;
+    expect(Ledger.fromState(state, 900, cal, t0 + 7 * 3_600_000)).not.toBeNull();
+  });
+});

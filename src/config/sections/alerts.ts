@@ -3,10 +3,21 @@
 import * as z from 'zod';
 import { parseDuration } from '../../core/duration.js';
 import { offAsNull, positiveDuration, relativePath } from '../primitives.js';
+import {
+  type ChannelConfig,
+  channelsSchema,
+  dailySummarySchema,
+  resolveChannels,
+  resolveDailySummary,
+} from './surfaces.js';
 
 export const alertsSchema = z
-  .strictObject({ reminder: positiveDuration.default('1h') })
-  .default({ reminder: '1h' });
+  .strictObject({
+    reminder: positiveDuration.default('1h'),
+    channels: channelsSchema,
+    daily_summary: dailySummarySchema,
+  })
+  .default({ reminder: '1h', channels: [], daily_summary: null });
 
 export const slackSchema = z
   .strictObject({
@@ -25,6 +36,10 @@ export const silenceSchema = z
 export interface AlertsConfig {
   /** How often an emergency still in force is announced again. */
   reminderMs: number;
+  /** The channels besides Slack (webhook, PagerDuty), in the config's order. */
+  channels: ChannelConfig[];
+  /** When yesterday's summary is sent (config timezone); null: never. */
+  dailySummary: { hour: number; minute: number; text: string } | null;
 }
 
 export interface SlackConfig {
@@ -32,8 +47,19 @@ export interface SlackConfig {
   webhookUrlFile: string | null;
 }
 
-export function resolveAlerts(raw: z.output<typeof alertsSchema>): AlertsConfig {
-  return { reminderMs: parseDuration(raw.reminder) as number };
+export function resolveAlerts(
+  raw: z.output<typeof alertsSchema>,
+  abs: (p: string) => string,
+): { alerts: AlertsConfig; problems: string[] } {
+  const { channels, problems } = resolveChannels(raw.channels, abs);
+  return {
+    alerts: {
+      reminderMs: parseDuration(raw.reminder) as number,
+      channels,
+      dailySummary: resolveDailySummary(raw.daily_summary),
+    },
+    problems,
+  };
 }
 
 export function resolveSlack(raw: z.output<typeof slackSchema>, abs: (p: string) => string): SlackConfig {
