@@ -23,7 +23,7 @@ export interface LedgerState {
   rolling: [number, number][];
   /** Local date -> µ$. */
   daily: Record<string, number>;
-  /** [epoch minute, µ$] for every minute with spend in the last HISTORY_MINUTES (added later: may be missing). */
+  /** [epoch minute, µ$] per minute with spend in the last HISTORY_MINUTES (added later: may be missing). */
   minutes?: [number, number][];
 }
 

@@ -99,7 +99,8 @@ describe('config errors name the key path and what was expected', () => {
           new RegExp(
             String.raw`^limts: unknown key \(expected one of: log, format, sources, state_file, flag_file, ` +
               'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
-              String.raw`burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet, metrics, http\)$`,
+              'burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet, ' +
+              String.raw`metrics, http\)$`,
           ),
         ),
       ],
