@@ -21,7 +21,8 @@ export const httpSchema = z
       .string({ error: 'expected an address like "127.0.0.1:9464"' })
       .refine((text) => parseListen(text) !== null, {
         error: (issue) =>
-          `expected host:port like "127.0.0.1:9464" or "[::1]:9464" (port 0-65535), got ${describe(issue.input)}`,
+          'expected host:port like "127.0.0.1:9464" or "[::1]:9464" (port 0-65535), got ' +
+          describe(issue.input),
       })
       .nullable()
       .default(null),
