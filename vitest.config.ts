@@ -7,5 +7,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time on the 2-core machine: most of a file's time is spent waiting on the CLIs
+    // and servers it spawns, so one worker (the default on two cores) leaves a core idle. The
+    // PID-reuse fault test (test/faults/kill.test.ts) sets the kernel's next PID, which a file
+    // running beside it would take: `npm test` runs that file alone, after the rest.
+    maxWorkers: 2,
   },
 });
