@@ -212,13 +212,15 @@ export function summaryLines(s: SummaryJson): string[] {
     .filter(([, list]) => list.length > 0)
     .map(([name, list]) => `${name}: ${namedText(list)}`);
   lines.push(`  top spenders: ${shown.length > 0 ? shown.join(' | ') : 'none (no spend recorded that day)'}`);
-  lines.push(
-    `  alerts: ${s.alerts.count === 0 ? 'none' : `${s.alerts.count} (${listed(s.alerts.list, s.alerts.count, (a) => `${clockOf(a.at, tz)} ${a.what}`)})`}`,
-  );
-  lines.push(
-    `  kills: ${s.kills.count === 0 ? 'none' : `${s.kills.count} (${listed(s.kills.list, s.kills.count, (k) => `${clockOf(k.at, tz)} ${k.result}${k.by !== undefined ? ` by ${k.by}: ${k.reason ?? ''}` : ''}`)})`}` +
-      `; flags written: ${s.flags.written}, cleared: ${s.flags.cleared.length}`,
-  );
+  const alert = (a: DayActions['alerts'][number]): string => `${clockOf(a.at, tz)} ${a.what}`;
+  const kill = (k: DayActions['kills'][number]): string =>
+    `${clockOf(k.at, tz)} ${k.result}${k.by !== undefined ? ` by ${k.by}: ${k.reason ?? ''}` : ''}`;
+  const alerts =
+    s.alerts.count === 0 ? 'none' : `${s.alerts.count} (${listed(s.alerts.list, s.alerts.count, alert)})`;
+  const kills =
+    s.kills.count === 0 ? 'none' : `${s.kills.count} (${listed(s.kills.list, s.kills.count, kill)})`;
+  lines.push(`  alerts: ${alerts}`);
+  lines.push(`  kills: ${kills}; flags written: ${s.flags.written}, cleared: ${s.flags.cleared.length}`);
   const f = s.flag_now;
   lines.push(
     f.unknown !== null

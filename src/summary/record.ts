@@ -40,6 +40,7 @@ export function recordPeaks(config: Config, outcome: CheckOutcome): string | nul
     writeFileAtomic(summaryFile(config.stateDir), `${JSON.stringify(next)}\n`, 0o644, false);
     return null;
   } catch (error) {
-    return `cannot write the daily summary's peaks to ${summaryFile(config.stateDir)}: ${(error as Error).message}`;
+    const file = summaryFile(config.stateDir);
+    return `cannot write the daily summary's peaks to ${file}: ${(error as Error).message}`;
   }
 }

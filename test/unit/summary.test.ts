@@ -335,7 +335,8 @@ describe('summary text', () => {
       'daily summary for 2026-12-01 (Europe/Berlin) on web-3',
       '  15m: peak $4.20 at 15:03 (warn $3.00 / emergency $5.00 / kill $8.00): warn',
       '  daily: total $11.90 (warn $20.00 / emergency $25.00 / kill $30.00): ok',
-      '  top spenders: models: gpt-4o $8.10, claude-sonnet $3.80 | agents: research $6.00 | scopes: research $6.00',
+      '  top spenders: models: gpt-4o $8.10, claude-sonnet $3.80 | agents: research $6.00 | ' +
+        'scopes: research $6.00',
       '  alerts: 2 (15:03 15m enter warn; 15:30 15m recovery ok)',
       '  kills: none; flags written: 0, cleared: 0',
       '  emergency flag now: not in force',
