@@ -3,10 +3,12 @@
 // sends once and then says it was sent; `watch` sends it at alerts.daily_summary and a `summary`
 // after it sends nothing (one per day, whoever sends it); a send that fails everywhere is not
 // marked, so the next try sends.
-import { existsSync, readFileSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cliAsync, DEFAULT_LIMITS, type Workspace, workspace } from './helpers.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { cli, cliAsync, DEFAULT_LIMITS, type Workspace, workspace } from './helpers.js';
 import { startWatch } from './daemon.js';
 import { waitFor } from './procs.js';
 import { LIBFAKETIME } from '../faults/fleet-support.js';
@@ -112,6 +114,24 @@ describe.skipIf(LIBFAKETIME === null)('daily summary (needs libfaketime: Debian 
     expect(slack.requests.at(-1)?.text).toContain('15m: not recorded');
   }, 60_000);
 
+  it('two `summary` at once: one sends, the other says it is being sent and sends nothing', async () => {
+    const slack = await standIn(['hang']);
+    const ws = workspace(config());
+    const env = { SLACK_WEBHOOK_URL: slack.url };
+    ws.append(lineAt(`${DAY}T14:00:00Z`, 1, 'gpt-4o', 'research'));
+    const first = at(ws, '2026-12-02 10:00:00', ['summary'], env);
+    await waitFor('the first summary to reach Slack', () => slack.requests.length === 1);
+    const second = await at(ws, '2026-12-02 10:00:01', ['summary'], env);
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('is being sent by summary');
+    slack.recover();
+    expect((await first).code).toBe(0);
+    expect(slack.requests).toHaveLength(1);
+    const third = await at(ws, '2026-12-02 10:01:00', ['summary'], env);
+    expect(third.stderr).toContain('already sent');
+    expect(slack.requests).toHaveLength(1);
+  }, 60_000);
+
   it('without a channel it prints the summary and says so; bad usage is 64', async () => {
     const ws = workspace(config());
     const r = await at(ws, '2026-12-02 10:00:00', ['summary']);
@@ -156,4 +176,33 @@ describe.skipIf(LIBFAKETIME === null)('daily summary (needs libfaketime: Debian 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   }, 90_000);
+});
+
+const ANALYZE = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe('systemd units for the daily summary', () => {
+  it.skipIf(!ANALYZE)(
+    'with daily_summary set, `systemd` adds a summary timer a minute after it, in the config timezone, ' +
+      'and the units pass systemd-analyze verify (needs systemd-analyze)',
+    () => {
+      const ws = workspace(`timezone: Europe/Berlin\n${config()}`);
+      const dir = mkdtempSync(path.join(tmpdir(), 'cw-units-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const r = cli(['systemd', '-c', ws.config, '--dir', dir], { cwd: ws.dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('cost-watchdog-summary.timer');
+      const timer = readFileSync(path.join(dir, 'cost-watchdog-summary.timer'), 'utf8');
+      expect(timer).toContain('OnCalendar=*-*-* 09:01:00 Europe/Berlin');
+      const service = readFileSync(path.join(dir, 'cost-watchdog-summary.service'), 'utf8');
+      expect(service).toMatch(/^ExecStart=.* summary -c /m);
+      const names = readdirSync(dir).filter((n) => !n.includes('@'));
+      const v = spawnSync(
+        'systemd-analyze',
+        ['verify', ...names, 'cost-watchdog-notify@cost-watchdog-summary.service.service'],
+        { cwd: dir, encoding: 'utf8' },
+      );
+      expect(`${v.stdout}${v.stderr}`).toBe('');
+      expect(v.status).toBe(0);
+    },
+  );
 });
