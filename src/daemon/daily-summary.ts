@@ -94,7 +94,11 @@ export class DailySummary {
 
   private tryAgain(date: string): void {
     const left = (this.retry?.date === date ? this.retry.left : RETRIES) - 1;
-    if (left < 0 || this.abort.signal.aborted) {
+    if (this.abort.signal.aborted) {
+      this.retry = null; // stopping: the next start, or `summary`, sends it
+      return;
+    }
+    if (left < 0) {
       this.retry = null;
       this.say(
         `daily summary of ${date}: not sent after ${RETRIES} tries; \`cost-watchdog summary\` sends it`,

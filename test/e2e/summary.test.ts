@@ -176,6 +176,33 @@ describe.skipIf(LIBFAKETIME === null)('daily summary (needs libfaketime: Debian 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   }, 90_000);
+
+  it('SIGTERM while `watch` sends it: cut off, exit 0, the day left unclaimed for the next try', async () => {
+    const slack = await standIn(['hang']);
+    const ws = workspace(config());
+    const env = { SLACK_WEBHOOK_URL: slack.url };
+    ws.append(lineAt(`${DAY}T14:00:00Z`, 1, 'gpt-4o', 'research'));
+    const daemon = await startWatch(ws, {
+      ...env,
+      LD_PRELOAD: LIBFAKETIME as string,
+      FAKETIME: '@2026-12-02 08:59:50',
+      TZ: 'UTC',
+    });
+    await waitFor(
+      'the summary to reach Slack',
+      () => slack.requests.some((r) => r.text.includes('daily summary for')),
+      60_000,
+    );
+    expect(existsSync(path.join(ws.stateDir, `summary-sent.${DAY}.json`))).toBe(true);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.stderr()).toContain(`daily summary of ${DAY} NOT SENT`);
+    expect(existsSync(path.join(ws.stateDir, `summary-sent.${DAY}.json`))).toBe(false);
+    slack.recover();
+    const later = await at(ws, '2026-12-02 09:10:00', ['summary'], env);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stderr).toContain('sent to slack');
+  }, 90_000);
 });
 
 const ANALYZE = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' }).status === 0;
