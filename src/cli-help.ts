@@ -11,7 +11,7 @@ export const PROGRAM_DESCRIPTION =
 
 export const PROGRAM_AFTER = `
 Exit codes:
-  run, watch, kill, clear-emergency, validate, init, systemd, notify
+  run, watch, kill, clear-emergency, validate, init, systemd, notify, summary
                         0 did its job (whatever the spend), 1 could not (log unreadable, flag not
                         written, kill failed, clear refused), 64 bad usage, 78 bad config
   status, check-heartbeat
@@ -44,6 +44,7 @@ export type CommandName =
   | 'status'
   | 'check-heartbeat'
   | 'notify'
+  | 'summary'
   | 'systemd'
   | 'validate'
   | 'init';
@@ -146,6 +147,19 @@ through $SLACK_WEBHOOK_URL and says why. The same unit failing again is announce
 every alerts.reminder, unless a good check came in between.
 
 Exit: 0 sent (or printed, with no webhook set), 1 Slack could not be reached, 64 bad usage.`,
+  },
+  summary: {
+    description:
+      "send yesterday's daily summary (spend per window at its peak, top spenders, alerts and kills, " +
+      'the flag now) to every alert channel, unless that day was sent already',
+    after: `
+One summary per day: \`watch\` sends it at alerts.daily_summary; for a timer install, run this
+after that time. Whenever run, it sends yesterday's summary if no one has (the day is claimed
+before sending, so \`watch\` and a timer never both send it); a send that fails on every channel
+is not marked, so the next try sends. Without any channel it prints the summary only.
+
+Exit: 0 sent, printed, or already sent (said on stderr), 1 every channel failed, 64 bad usage
+(a bad --date, or one not over yet), 78 bad config.`,
   },
   systemd: {
     description:

@@ -106,6 +106,12 @@ function program(): Command {
     .option('--message <text>', 'what to say (with --unit: said as well)')
     .option('--json', 'print what was sent as JSON');
 
+  lazyCommand(cli, 'summary', async () => (await import('./commands/summary.js')).summaryCommand)
+    .option('--date <YYYY-MM-DD>', "the day to summarise (default: yesterday, in the config's timezone)")
+    .option('--force', 'send it even if that day was sent already')
+    .option('--dry-run', 'print the summary; send and mark nothing')
+    .option('--json', 'print the summary and what was sent as JSON');
+
   lazyCommand(cli, 'systemd', async () => (await import('./commands/systemd.js')).systemdCommand)
     .option('--user', 'units for `systemctl --user` (no root; kills only your own processes)')
     .option('--interval <duration>', 'how often the timer runs a check: 10s, 30s, 1m, 5m, ... (default 1m)')

@@ -141,6 +141,10 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     checkTimeoutMs,
     envFile: `${user ? '%h/.config' : '/etc'}/cost-watchdog/${instance === null ? 'env' : `${instance}.env`}`,
     instance,
+    dailySummary:
+      config?.alerts.dailySummary == null
+        ? null
+        : { ...config.alerts.dailySummary, timezone: config.timezone },
   });
   const installDir = user ? '~/.config/systemd/user' : '/etc/systemd/system';
   const systemctl = user ? 'systemctl --user' : 'systemctl';
@@ -186,7 +190,8 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
           `${options.interval !== undefined ? ` --interval ${options.interval}` : ''}` +
           ` -c ${file} --dir ${installDir}`,
         `  ${user ? '' : 'sudo '}${systemctl} daemon-reload`,
-        `  ${user ? '' : 'sudo '}${systemctl} enable --now ${prefix}.timer ${prefix}-heartbeat.timer`,
+        `  ${user ? '' : 'sudo '}${systemctl} enable --now ${prefix}.timer ${prefix}-heartbeat.timer` +
+          `${config?.alerts.dailySummary != null ? ` ${prefix}-summary.timer` : ''}`,
         `  (or, for sub-second reaction: ${sudo}${systemctl} enable --now ${prefix}-watch.service ` +
           `${prefix}-heartbeat.timer)`,
         ...(user

@@ -21,6 +21,7 @@ import type { CheckOutcome } from '../check/types.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
 import { type FileWatcher, foldersNow, watchFiles, watchPlan } from '../effects/watcher.js';
 import { AlertSender } from '../daemon/alert-sender.js';
+import { DailySummary } from '../daemon/daily-summary.js';
 import type { FleetEvents } from '../daemon/fleet-events.js';
 import { fleetWindowsShown } from '../fleet/act.js';
 import { alertsPath } from '../check/alert-state.js';
@@ -173,6 +174,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
               `${caught instanceof Error ? caught.stack : String(caught)}`;
       }
       report(outcome, error, reasons);
+      if (outcome !== null) daily.afterCheck(current, outcome);
       const ok = outcome !== null && error === null && checkSucceeded(outcome);
       const now = Date.now();
       if (current.heartbeat.pingUrl !== null && pingDue(lastPing, ok, now, WATCH_PING_EVERY_MS)) {
@@ -188,6 +190,9 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       }
     },
   });
+
+  // Yesterday's summary at alerts.daily_summary, after the check it asks for.
+  const daily = new DailySummary(say, () => queue.request('daily summary', true), options.json === true);
 
   // The fleet's events: followed only with a fleet (the module loads the Redis client).
   let fleetEvents: FleetEvents | null = null;
@@ -263,6 +268,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     await scheduled?.destroy();
     await startWatching();
     scheduled = await startSchedule(config, tick);
+    await daily.follow(config);
     const followed = await followFleet(config);
     say(`SIGHUP: config reloaded from ${file}`);
     if (followed.changed)
@@ -287,6 +293,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await reloading;
         await queue.stop();
         await scheduled?.destroy();
+        await daily.stop(STOP_SEND_MS);
         await watcher.close();
         await fleetEvents?.close();
         // What is unsent gets one last try within a bound (alerts and the ping in flight side by
@@ -321,11 +328,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     await startWatching();
     if (stopping) return;
     scheduled = await startSchedule(config, tick);
+    const summaryAt = await daily.follow(config);
     const followed = await followFleet(config);
     say(
       `watching ${config.sources.map((s) => s.written).join(', ')}` +
         `${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
         `${config.flagFile}; timed checks "${config.watch.schedule}"` +
+        `${summaryAt !== null ? `; ${summaryAt}` : ''}` +
         `${followed.text !== null ? `; ${followed.text}` : ''}; state in ${config.stateDir}; pid ` +
         `${process.pid}`,
     );

@@ -32,10 +32,12 @@ export interface UnitOptions {
    * cost-watchdog-<instance>*, with a state folder and environment file of their own.
    */
   instance?: string | null;
+  /** alerts.daily_summary, with the config's timezone: a timer and service for `summary` too. */
+  dailySummary?: { hour: number; minute: number; timezone: string } | null;
 }
 
 /** Unit names a second instance's own would collide with (`a` has cost-watchdog-a-watch.service). */
-const RESERVED = /(^|-)(heartbeat|watch|notify)$/;
+const RESERVED = /(^|-)(heartbeat|watch|notify|summary)$/;
 const UNIT_SUFFIX = /\.(service|timer|socket|target|path|mount|slice|scope|device|swap|automount)$/i;
 
 /** Why an instance name cannot name units, or null when it can: systemd-safe, and no collision. */
@@ -53,7 +55,7 @@ export function instanceNameProblem(name: string): string | null {
   if (RESERVED.test(name))
     return (
       `${JSON.stringify(name)} would name units that collide with another instance's ` +
-      '(it ends in heartbeat, watch or notify)'
+      '(it ends in heartbeat, watch, notify or summary)'
     );
   return null;
 }
@@ -399,6 +401,53 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
     hardening(o, false),
   ]);
 
+  const summary = o.dailySummary ?? null;
+  // A minute after alerts.daily_summary: a `watch` running too sends it first; one is sent either way.
+  const summaryAt = summary === null ? null : (summary.hour * 60 + summary.minute + 1) % 1440;
+  const summaryUnits: UnitFile[] =
+    summary === null || summaryAt === null
+      ? []
+      : [
+          {
+            name: `${p}-summary.service`,
+            text: lines([
+              header(o, `${who}: yesterday's daily summary to every alert channel, once a day.`),
+              `# Started by ${p}-summary.timer. One summary per day, also beside ${p}-watch.service.`,
+              '[Unit]',
+              `Description=${who}: send yesterday's daily summary`,
+              network(),
+              '# Exit 1 (every channel failed; the day is not marked, the next start sends) alerts.',
+              `OnFailure=${p}-notify@%n.service`,
+              '',
+              '[Service]',
+              'Type=oneshot',
+              `ExecStart=${command(o, ['summary', ...configArgs])}`,
+              'TimeoutStartSec=120s',
+              common(o),
+              hardening(o, false),
+            ]),
+          },
+          {
+            name: `${p}-summary.timer`,
+            text: lines([
+              header(o, `${who}: send the daily summary (alerts.daily_summary, in its timezone).`),
+              '[Unit]',
+              `Description=${who}: send the daily summary once a day`,
+              '',
+              '[Timer]',
+              `OnCalendar=*-*-* ${String(Math.floor(summaryAt / 60)).padStart(2, '0')}:` +
+                `${String(summaryAt % 60).padStart(2, '0')}:00 ${summary.timezone}`,
+              'AccuracySec=1s',
+              "# Missed while the machine was off: sent when it is back (it sends yesterday's).",
+              'Persistent=true',
+              `Unit=${p}-summary.service`,
+              '',
+              '[Install]',
+              'WantedBy=timers.target',
+            ]),
+          },
+        ];
+
   return [
     { name: `${p}.service`, text: runService },
     { name: `${p}.timer`, text: runTimer },
@@ -406,5 +455,6 @@ export function systemdUnits(o: UnitOptions): UnitFile[] {
     { name: `${p}-heartbeat.timer`, text: heartbeatTimer },
     { name: `${p}-watch.service`, text: watchService },
     { name: `${p}-notify@.service`, text: notifyService },
+    ...summaryUnits,
   ];
 }

@@ -88,3 +88,21 @@ export function isPlacesFile(name: string): boolean {
 export function placesFile(stateDir: string, name: string): string {
   return path.join(stateDir, name);
 }
+
+/** The daily summary's book: per date, the windows' peaks seen at checks (src/summary/book.ts). */
+export function summaryFile(stateDir: string): string {
+  return path.join(stateDir, 'summary.json');
+}
+
+/** A day's summary claimed or sent (created exclusively: one summary per day, src/summary/send.ts). */
+const SUMMARY_SENT_PREFIX = 'summary-sent.';
+
+export function summarySentFile(stateDir: string, date: string): string {
+  return path.join(stateDir, `${SUMMARY_SENT_PREFIX}${date}.json`);
+}
+
+/** The date of a file of the folder that marks a day's summary (to prune), or null. */
+export function summarySentDate(name: string): string | null {
+  const m = /^summary-sent\.(\d{4}-\d{2}-\d{2})\.json$/.exec(name);
+  return m === null ? null : (m[1] as string);
+}
