@@ -53,41 +53,47 @@ describe('sparkline', () => {
 });
 
 describe('sparkSummary and sparkText', () => {
-  const cases: { name: string; values: number[]; unicode: boolean; max: number; total: number; text: string }[] =
-    [
-      {
-        name: 'an idle hour',
-        values: new Array(60).fill(0),
-        unicode: false,
-        max: 0,
-        total: 0,
-        text: `  last hour   ${'_'.repeat(60)}  no spend in 60 min`,
-      },
-      {
-        name: 'a spike',
-        values: [0, $(0.42), $(0.21), 0],
-        unicode: true,
-        max: $(0.42),
-        total: $(0.63),
-        text: '  last hour   ▁█▅▁  max $0.42/min, $0.63 in 4 min',
-      },
-      {
-        name: 'under a cent',
-        values: [0, 4200, 0],
-        unicode: false,
-        max: 4200,
-        total: 4200,
-        text: '  last hour   _@_  max $0.0042/min, $0.0042 in 3 min',
-      },
-      {
-        name: 'the scale is the busiest minute, the total all of them',
-        values: [$(1), $(2), $(0.1)],
-        unicode: false,
-        max: $(2),
-        total: $(3.1),
-        text: '  last hour   +@.  max $2.00/min, $3.10 in 3 min',
-      },
-    ];
+  const cases: {
+    name: string;
+    values: number[];
+    unicode: boolean;
+    max: number;
+    total: number;
+    text: string;
+  }[] = [
+    {
+      name: 'an idle hour',
+      values: new Array(60).fill(0),
+      unicode: false,
+      max: 0,
+      total: 0,
+      text: `  last hour   ${'_'.repeat(60)}  no spend in 60 min`,
+    },
+    {
+      name: 'a spike',
+      values: [0, $(0.42), $(0.21), 0],
+      unicode: true,
+      max: $(0.42),
+      total: $(0.63),
+      text: '  last hour   ▁█▅▁  max $0.42/min, $0.63 in 4 min',
+    },
+    {
+      name: 'under a cent',
+      values: [0, 4200, 0],
+      unicode: false,
+      max: 4200,
+      total: 4200,
+      text: '  last hour   _@_  max $0.0042/min, $0.0042 in 3 min',
+    },
+    {
+      name: 'the scale is the busiest minute, the total all of them',
+      values: [$(1), $(2), $(0.1)],
+      unicode: false,
+      max: $(2),
+      total: $(3.1),
+      text: '  last hour   +@.  max $2.00/min, $3.10 in 3 min',
+    },
+  ];
   it.each(cases)('$name', ({ values, unicode, max, total, text }) => {
     const s = sparkSummary(values, unicode);
     expect(s.maxMicros).toBe(max);
