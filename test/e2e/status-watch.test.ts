@@ -232,7 +232,8 @@ describe.skipIf(!hasScript)('status --watch on a terminal (util-linux script)', 
     const ws = workspace();
     const pidFile = `${ws.dir}/pid`;
     // The shell execs node, so $$ is the watcher's pid.
-    const command = `echo $$ > '${pidFile}'; exec '${process.execPath}' '${BIN}' status --watch -c '${ws.config}'`;
+    const watcher = `'${process.execPath}' '${BIN}' status --watch -c '${ws.config}'`;
+    const command = `echo $$ > '${pidFile}'; exec ${watcher}`;
     const w = start('script', ['-qfc', command, '/dev/null'], ws.dir, { TERM: 'xterm' });
     await waitFor('a view', () => w.stdout().includes('every 5s, this view at'), 30_000);
     process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
