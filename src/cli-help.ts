@@ -16,7 +16,7 @@ Exit codes:
                         written, kill failed, clear refused), 64 bad usage, 78 bad config
   status, check-heartbeat
                         0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (monitoring-plugin convention);
-                        64 bad usage (unknown option, bad --max-age)
+                        64 bad usage (unknown option, bad --max-age or --interval)
 
 Examples:
   cost-watchdog init                 write a starter ./watchdog.yaml
@@ -26,6 +26,7 @@ Examples:
   cost-watchdog check-heartbeat      is the watchdog alive? (a second timer or cron line)
   cost-watchdog systemd              print the systemd units for this install
   cost-watchdog status --json        spend per window against limits
+  cost-watchdog status --watch       the same, redrawn every 5 s
   cost-watchdog kill --reason "runaway retry loop"
   cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"`;
 
@@ -35,6 +36,10 @@ export const CLEAR_FORCE_HELP =
 
 export const CLEAR_FLEET_HELP =
   "end the fleet emergency for every host of the fleet (fleet: in the config), and this host's flag";
+
+export const STATUS_WATCH_HELP =
+  'show the status again every --interval until Ctrl-C or SIGTERM (exit 0): redrawn in place on a ' +
+  'terminal, one view after another when piped';
 
 export type CommandName =
   | 'run'
@@ -121,10 +126,15 @@ configured or with --scope, 78 bad config.`,
 The first line is a monitoring-plugin line (state - reason | perfdata), e.g.
   COST-WATCHDOG CRITICAL - 15m $6.00 >= emergency $5.00 | 'spend_15m'=6.00;3;5;0
 
+The "last hour" line is spend per minute over the last 60 minutes, oldest on the left, scaled to
+the busiest minute (said beside it with the hour's total).
+
 Exit: 0 OK, 1 WARNING (a window or scope at warn, or a warning: an app that under-reports, a
 burn rate, an unpriced model, a log glob that matches no file, a blind spot), 2 CRITICAL (a
 window, scope or retry storm at emergency or kill, a flag in force, or the heartbeat stale), 3
-UNKNOWN (bad config, a log or a log folder unreadable, the flag's folder cannot be looked into).`,
+UNKNOWN (bad config, a log or a log folder unreadable, the flag's folder cannot be looked into),
+64 bad usage (an unknown option, a bad --interval). With --watch: 0 when stopped by Ctrl-C or
+SIGTERM, 3 for a bad config at start, 64 bad usage.`,
   },
   'check-heartbeat': {
     description:

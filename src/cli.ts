@@ -10,6 +10,7 @@ import {
   type CommandName,
   PROGRAM_AFTER,
   PROGRAM_DESCRIPTION,
+  STATUS_WATCH_HELP,
 } from './cli-help.js';
 import { CliError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
@@ -85,10 +86,10 @@ function program(): Command {
     .option('--key <field=value>', 'with --scope of an `each` scope: which value (like agent=research)')
     .option('--json', 'print the result as JSON');
 
-  lazyCommand(cli, 'status', async () => (await import('./commands/status.js')).statusCommand).option(
-    '--json',
-    'print the status as JSON',
-  );
+  lazyCommand(cli, 'status', async () => (await import('./commands/status.js')).statusCommand)
+    .option('--json', 'print the status as JSON (with --watch: one JSON line per view)')
+    .option('--watch', STATUS_WATCH_HELP)
+    .option('--interval <duration>', 'with --watch: how often, like 2s, 10s, 1m (default 5s, at least 1s)');
 
   lazyCommand(
     cli,

@@ -2,11 +2,11 @@
 // saving anything), so it is current even between timer runs. Exit codes follow the monitoring
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { type Config, configPath, loadConfig } from '../config/index.js';
-import { formatDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { highestLevel, MONITOR } from '../core/levels.js';
 import { inspect } from '../check/inspect.js';
 import type { CheckResult } from '../check/types.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { readFlag } from '../effects/flag.js';
 import { readHeartbeat } from '../effects/heartbeat.js';
 import { findTarget } from '../effects/target.js';
@@ -15,7 +15,15 @@ import { observe } from '../check/observe.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
 import { scopeFlagFile } from '../scopes/act.js';
-import { type StatusErrorJson, type StatusJson, scopeSignals, statusJson } from './render/status-json.js';
+import {
+  lastHourPerMinute,
+  type StatusErrorJson,
+  type StatusJson,
+  scopeSignals,
+  statusJson,
+} from './render/status-json.js';
+import { sparkText } from '../core/sparkline.js';
+import type { StatusView } from './status-watch.js';
 import { loadFleetMemory } from '../fleet/memory.js';
 import {
   fleetEmergencyText,
@@ -29,7 +37,14 @@ import type { WindowStatus } from '../core/levels.js';
 export interface StatusOptions {
   config?: string;
   json?: boolean;
+  /** Redraw (on a terminal) or print again every `interval`, until SIGINT or SIGTERM. */
+  watch?: boolean;
+  interval?: string;
 }
+
+/** status --watch: every 5 s unless --interval says otherwise, never more often than every second. */
+const WATCH_DEFAULT_MS = 5_000;
+const WATCH_MIN_MS = 1_000;
 
 /** What the bar, its marks and the level words of the windows above mean, said once under them. */
 export function gaugeLegend(unicode: boolean): string[] {
@@ -39,6 +54,8 @@ export function gaugeLegend(unicode: boolean): string[] {
       'the highest at 4/5), > beyond',
     '  level: the highest limit reached: ok, WARN (alert), EMERGENCY (alert + flag), ' +
       'KILL (alert + flag + kill)',
+    `  last hour: spend per minute, oldest on the left, the current minute last ` +
+      `(${unicode ? '▁ none, █' : '_ none, @'} the busiest minute)`,
   ];
 }
 
@@ -76,6 +93,12 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
         `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
           `${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
       );
+  out.push(
+    sparkText(
+      lastHourPerMinute(result, nowMs).map(([, micros]) => micros),
+      unicode,
+    ),
+  );
   if (json.scopes.length > 0) {
     // Compact: each scope without `each`; under `each`, the values above ok (or flagged), the
     // top ones at ok and the rest counted (status --json lists the top 10 by spend).
@@ -331,9 +354,9 @@ function fleetLines(fleet: StatusFleetJson, color: boolean): string[] {
   return out;
 }
 
-export async function statusCommand(options: StatusOptions): Promise<number> {
+/** Where spend stands now, read once: the text view (or the JSON) of `status`. */
+async function statusView(config: Config, asJson: boolean, compact: boolean): Promise<StatusView> {
   try {
-    const config = loadConfig(configPath(options.config, process.env, process.cwd()));
     const nowMs = Date.now();
     const result = inspect(config, nowMs, false);
     // Asked beside the target's search: it costs status at most fleet.timeout.
@@ -359,7 +382,8 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
       },
       fleet,
     });
-    if (options.json) process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    let stdout: string;
+    if (asJson) stdout = `${compact ? JSON.stringify(json) : JSON.stringify(json, null, 2)}\n`;
     else {
       const fleetLost = fleet === null ? null : fleetLostText(fleet);
       const first = pluginLine({
@@ -394,31 +418,77 @@ export async function statusCommand(options: StatusOptions): Promise<number> {
         logError: result.logError,
         warnings: [...(fleetLost === null ? [] : [fleetLost]), ...json.warnings.map((w) => w.text)],
       });
-      process.stdout.write(human(config, json, result, nowMs, first));
+      stdout = human(config, json, result, nowMs, first);
     }
-    if (result.logError !== null) process.stderr.write(`cost-watchdog: ${result.logError}\n`);
+    let stderr = '';
+    if (result.logError !== null) stderr += `cost-watchdog: ${result.logError}\n`;
     const flagError = json.emergency.error;
-    if (flagError !== undefined) process.stderr.write(`cost-watchdog: ${flagError}\n`);
-    return code;
+    if (flagError !== undefined) stderr += `cost-watchdog: ${flagError}\n`;
+    return { code, stdout, stderr };
   } catch (error) {
-    // A monitoring check that cannot tell says UNKNOWN (3), never WARNING (1): a bad config, an
-    // unreadable state folder, or a bug (whose trace is printed for the report).
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof CliError) {
-      for (const line of message.split('\n')) process.stderr.write(`cost-watchdog: ${line}\n`);
-    } else {
-      process.stderr.write(
-        `cost-watchdog: internal error (a bug; please report it with this trace):\n` +
-          `${error instanceof Error ? error.stack : message}\n`,
-      );
-    }
-    if (options.json) {
-      const json: StatusErrorJson = { status: 'UNKNOWN', error: message };
-      process.stdout.write(`${JSON.stringify(json)}\n`);
-    } else {
-      // The plugin line still comes first: a monitoring system shows stdout, not stderr.
-      process.stdout.write(`${pluginUnknownLine(message)}\n`);
-    }
-    return MONITOR.UNKNOWN;
+    return unknownView(error, asJson);
   }
+}
+
+/**
+ * A monitoring check that cannot tell says UNKNOWN (3), never WARNING (1): a bad config, an
+ * unreadable state folder, or a bug (whose trace is printed for the report).
+ */
+function unknownView(error: unknown, asJson: boolean): StatusView {
+  const message = error instanceof Error ? error.message : String(error);
+  const stderr =
+    error instanceof CliError
+      ? message
+          .split('\n')
+          .map((line) => `cost-watchdog: ${line}\n`)
+          .join('')
+      : `cost-watchdog: internal error (a bug; please report it with this trace):\n` +
+        `${error instanceof Error ? error.stack : message}\n`;
+  const json: StatusErrorJson = { status: 'UNKNOWN', error: message };
+  // The plugin line still comes first: a monitoring system shows stdout, not stderr.
+  const stdout = asJson ? `${JSON.stringify(json)}\n` : `${pluginUnknownLine(message)}\n`;
+  return { code: MONITOR.UNKNOWN, stdout, stderr };
+}
+
+export async function statusCommand(options: StatusOptions): Promise<number> {
+  // Bad usage is said before anything is read (64, not the UNKNOWN of a check that cannot tell).
+  const intervalMs = watchInterval(options);
+  const asJson = options.json === true;
+  let config: Config;
+  try {
+    config = loadConfig(configPath(options.config, process.env, process.cwd()));
+  } catch (error) {
+    const view = unknownView(error, asJson);
+    process.stderr.write(view.stderr);
+    process.stdout.write(view.stdout);
+    return view.code;
+  }
+  if (intervalMs !== null) {
+    const { watchStatus } = await import('./status-watch.js');
+    return watchStatus(() => statusView(config, asJson, true), {
+      intervalMs,
+      json: asJson,
+      tty: process.stdout.isTTY === true,
+    });
+  }
+  const view = await statusView(config, asJson, false);
+  process.stdout.write(view.stdout);
+  process.stderr.write(view.stderr);
+  return view.code;
+}
+
+/** --watch's period in ms (null without --watch); --interval alone or out of bounds is bad usage. */
+function watchInterval(options: StatusOptions): number | null {
+  if (options.interval !== undefined && options.watch !== true)
+    throw new UsageError('--interval: only with --watch (status --watch --interval 10s)');
+  if (options.watch !== true) return null;
+  if (options.interval === undefined) return WATCH_DEFAULT_MS;
+  const ms = parseDuration(options.interval);
+  if (ms === null)
+    throw new UsageError(
+      `--interval: expected a duration like "5s", "30s" or "1m", got ${JSON.stringify(options.interval)}`,
+    );
+  if (ms < WATCH_MIN_MS)
+    throw new UsageError(`--interval: expected at least "1s", got ${JSON.stringify(options.interval)}`);
+  return ms;
 }

@@ -149,11 +149,28 @@ export interface StatusJson {
   };
   notes: string[];
   checked_at: string;
+  /** Spend per minute over the last hour (the sparkline of `status`): from the minute that starts
+   * at `from`, 60 minutes in dollars, oldest first, the last one the minute of checked_at so far. */
+  spend_per_minute: { from: string; minutes: number[] };
   /** Scoped budgets: each scope without each; for each, the values above ok and the top by spend. */
   scopes: StatusScopeJson[];
   scope_counts: StatusScopeCountJson[];
   /** With `fleet:` configured: the fleet's windows, emergency and hosts, as its Redis says. */
   fleet?: StatusFleetJson;
+}
+
+/** The minutes of the sparkline: the last hour, up to the minute of `nowMs`. */
+export const SPARK_MINUTES = 60;
+
+/** Ledger.perMinute over the last SPARK_MINUTES minutes, [minute start ms, µ$][]. */
+export function lastHourPerMinute(result: CheckResult, nowMs: number): [number, number][] {
+  return result.ledger.perMinute(nowMs - (SPARK_MINUTES - 1) * 60_000, nowMs);
+}
+
+function spendPerMinuteJson(result: CheckResult, nowMs: number): StatusJson['spend_per_minute'] {
+  const minutes = lastHourPerMinute(result, nowMs);
+  const from = minutes[0]?.[0] ?? Math.floor(nowMs / 60_000) * 60_000;
+  return { from: new Date(from).toISOString(), minutes: minutes.map(([, micros]) => dollarsOf(micros)) };
 }
 
 /** What `status` prints with --json when it cannot tell (exit 3). */
@@ -445,6 +462,7 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
     },
     notes: [...(result.rebuilt?.startsWith('checkpoint') ? [result.rebuilt] : []), ...result.notes],
     checked_at: new Date(nowMs).toISOString(),
+    spend_per_minute: spendPerMinuteJson(result, nowMs),
     scopes: scoped.scopes,
     scope_counts: scoped.counts,
     ...(fleet === null ? {} : { fleet }),
