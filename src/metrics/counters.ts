@@ -34,7 +34,7 @@ export interface CheckCounts {
   alerts: readonly (readonly [string, AlertResult, number])[];
 }
 
-/** A kill that did something: not a dry run, a target found running, a signal sent or the stop command run. */
+/** A kill that did something: not a dry run, the target running, a signal sent or the stop command run. */
 export function killDidSomething(kill: KillSummary | null): boolean {
   if (kill === null || kill.dryRun || kill.unconfigured === true || kill.notRunning) return false;
   return kill.tree.length > 0 || kill.stop !== null;

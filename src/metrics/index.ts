@@ -27,7 +27,9 @@ function readCounters(file: string): { counters: Counters; note: string | null }
   if (loaded.ok) return { counters: loaded.counters, note: null };
   return {
     counters: zeroCounters(),
-    note: `note: metrics counters ${file} damaged (${loaded.why}): they start again at 0 (Prometheus sees a counter reset)`,
+    note:
+      `note: metrics counters ${file} damaged (${loaded.why}): they start again at 0 (Prometheus ` +
+      `sees a counter reset)`,
   };
 }
 
