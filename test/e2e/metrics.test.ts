@@ -27,7 +27,8 @@ const NODE_EXPORTER =
   ['/usr/bin/prometheus-node-exporter', '/usr/local/bin/node_exporter'].find((p) => existsSync(p)) ?? null;
 if (NODE_EXPORTER === null)
   console.warn(
-    'metrics.test.ts: node_exporter not found (apt-get install prometheus-node-exporter): its scrape is skipped',
+    'metrics.test.ts: node_exporter not found (apt-get install prometheus-node-exporter): ' +
+      'its scrape is skipped',
   );
 
 const TEXTFILE = 'textfile/cost_watchdog.prom';
@@ -278,7 +279,7 @@ describe('scoped budgets in the metrics', () => {
   describe.skipIf(PROMTOOL === null)('promtool check metrics', () => {
     it('passes the file of a run with scopes and hostile label values', () => {
       const ws = metricsWorkspace(SCOPES);
-      ws.append(agentLine(2, 'a"b') + agentLine(1, 'back\\slash') + agentLine(1, 'new\nline') + `junk\n`);
+      ws.append(`${agentLine(2, 'a"b')}${agentLine(1, 'back\\slash')}${agentLine(1, 'new\nline')}junk\n`);
       expect(ws.run('run').code).toBe(0);
       const r = promtool(ws.textfile);
       expect(r.out).toBe('');
