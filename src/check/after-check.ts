@@ -2,6 +2,7 @@
 // metrics textfile and counters (src/metrics/), the day's window peaks for the daily summary
 // (src/summary/). Nothing here may fail the check: a problem is returned, said and recorded.
 import type { Config } from '../config/index.js';
+import { updateMetrics } from '../metrics/index.js';
 import { recordPeaks } from '../summary/record.js';
 import type { CheckOutcome, Mode } from './types.js';
 
@@ -14,9 +15,14 @@ export interface CheckTiming {
 }
 
 /** Run after a check; returns the problems met (said on stderr by the caller, never fatal). */
-export function afterCheck(config: Config, outcome: CheckOutcome, _timing: CheckTiming): string[] {
+export async function afterCheck(
+  config: Config,
+  outcome: CheckOutcome,
+  timing: CheckTiming,
+): Promise<string[]> {
   const problems: string[] = [];
   const peaks = recordPeaks(config, outcome);
   if (peaks !== null) problems.push(peaks);
+  problems.push(...(await updateMetrics(config, outcome, timing)));
   return problems;
 }

@@ -17,6 +17,7 @@ import { isAlive, procStat } from '../effects/proc.js';
 import { postToSlack, SEND_BUDGET_MS, webhookSource } from '../effects/slack.js';
 import { host } from '../effects/identity.js';
 import { printable } from '../format.js';
+import { tallyAlert } from '../metrics/tally.js';
 
 export interface Delivery {
   /** The state's pending list after this delivery. */
@@ -104,6 +105,7 @@ export class AlertDispatch {
         `cost-watchdog: ${dryRun ? 'would alert: ' : ''}${printable(consoleLine(alert.facts))}\n`,
       );
     if (dryRun) return { pending: state.pending, sent: 0, failed: 0 };
+    tallyAlert('console', 'sent', alerts.length);
     const fresh = alerts.map((a) => this.pendingOf(a, nowMs));
     const source = webhookSource(config, process.env);
     if (source.kind === 'none') {
@@ -145,6 +147,7 @@ export class AlertDispatch {
       const problem = `cannot send alerts to Slack: the webhook URL from ${source.from} ${source.problem}`;
       process.stderr.write(`cost-watchdog: ${problem}\n`);
       audit?.record('alert_failed', { error: problem, count: queue.length });
+      tallyAlert('slack', 'failed', queue.length);
       const kept = keepPending([...held, ...queue], nowMs);
       return { pending: kept.kept, sent: 0, failed: queue.length };
     }
@@ -161,6 +164,7 @@ export class AlertDispatch {
       const headline = item.text.split('\n', 1)[0] ?? '';
       if (outcome.ok) {
         sent++;
+        tallyAlert('slack', 'sent');
         audit?.record('alert_sent', {
           headline,
           attempts: outcome.attempts,
@@ -168,6 +172,7 @@ export class AlertDispatch {
         });
       } else {
         failed++;
+        tallyAlert('slack', 'failed');
         left.push({ ...item, attempts: item.attempts + outcome.attempts });
         audit?.record('alert_failed', {
           headline,
@@ -182,6 +187,7 @@ export class AlertDispatch {
       }
     }
     const kept = keepPending([...held, ...left], nowMs);
+    tallyAlert('slack', 'dropped', kept.dropped);
     if (kept.dropped > 0)
       audit?.record('alert_dropped', {
         count: kept.dropped,

@@ -167,7 +167,7 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         duration_ms: Math.max(0, finishedMs - started),
       });
       const outcome = { ...result, ...enforcement };
-      for (const problem of afterCheck(config, outcome, {
+      for (const problem of await afterCheck(config, outcome, {
         mode: options.mode,
         startedMs: started,
         finishedMs,

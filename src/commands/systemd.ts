@@ -138,6 +138,7 @@ export async function systemdCommand(options: SystemdOptions): Promise<number> {
     intervalMs,
     flagFolder: config === null ? null : path.dirname(config.flagFile),
     stateFolder: config !== null && config.stateDirFrom === 'config' ? config.stateDir : null,
+    metricsFolder: config?.metrics.textfile == null ? null : path.dirname(config.metrics.textfile),
     checkTimeoutMs,
     envFile: `${user ? '%h/.config' : '/etc'}/cost-watchdog/${instance === null ? 'env' : `${instance}.env`}`,
     instance,

@@ -19,6 +19,8 @@ export interface UnitOptions {
   flagFolder: string | null;
   /** The state folder when the config sets one (otherwise StateDirectory= makes it). */
   stateFolder: string | null;
+  /** The folder of metrics.textfile (written by the checking units), when set. */
+  metricsFolder?: string | null;
   /**
    * The longest a check may take (lock wait, stop command, grace, alerts): beyond, it is killed and reported.
    */
@@ -170,12 +172,14 @@ function hardening(o: UnitOptions, kill: boolean): string[] {
     ...new Set([
       ...(kill && o.flagFolder !== null ? [o.flagFolder] : []),
       ...(o.stateFolder !== null ? [o.stateFolder] : []),
+      ...(kill && o.metricsFolder != null ? [o.metricsFolder] : []),
     ]),
   ];
   const writable = paths.map((p) => `-${unitWord(p)}`).join(' ');
   const what = [
     kill && o.flagFolder !== null ? "the emergency flag's folder" : null,
     o.stateFolder !== null ? 'the state folder set in the config' : null,
+    kill && o.metricsFolder != null ? "the metrics textfile's folder" : null,
   ]
     .filter((x) => x !== null)
     .join(' and ');

@@ -14,6 +14,7 @@ import { printable } from '../format.js';
 import { loadAlerts, saveAlerts } from '../check/alert-state.js';
 import { type AlertOutbox, selfOwner } from '../check/deliver.js';
 import { Auditor } from '../effects/audit.js';
+import { tallyAlert } from '../metrics/tally.js';
 
 /** Waits between failed rounds of sending; the last repeats. A new alert is tried at once. */
 export const RETRY_MS = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
@@ -95,6 +96,7 @@ export class AlertSender implements AlertOutbox {
           by: headlineOf(item),
           queued_at: new Date(r.created_ms).toISOString(),
         });
+      tallyAlert('slack', 'dropped', result.dropped);
       if (result.dropped > 0)
         this.audit('alert_dropped', {
           count: result.dropped,
@@ -109,6 +111,7 @@ export class AlertSender implements AlertOutbox {
 
   private bound(kept: { kept: PendingAlert[]; dropped: number }): void {
     this.queue = kept.kept;
+    tallyAlert('slack', 'dropped', kept.dropped);
     if (kept.dropped > 0)
       this.audit('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   }
@@ -167,6 +170,7 @@ export class AlertSender implements AlertOutbox {
       // The webhook was taken away (a reload): nothing to send to; the alerts were on stderr.
       this.say(`note: ${this.queue.length} unsent alert(s) dropped: no Slack webhook is configured any more`);
       this.audit('alert_dropped', { count: this.queue.length, reason: 'no webhook configured' });
+      tallyAlert('slack', 'dropped', this.queue.length);
       this.queue = [];
       return true;
     }
@@ -186,6 +190,7 @@ export class AlertSender implements AlertOutbox {
       if (index >= 0) this.queue.splice(index, 1);
       this.failedRounds = 0;
       this.retryAtMs = 0;
+      tallyAlert('slack', 'sent');
       this.audit('alert_sent', {
         headline,
         attempts: outcome.attempts,
@@ -202,6 +207,7 @@ export class AlertSender implements AlertOutbox {
     }
     if (index >= 0) this.queue[index] = { ...item, attempts };
     this.failedRounds++;
+    tallyAlert('slack', 'failed');
     const backoff = RETRY_MS[Math.min(this.failedRounds - 1, RETRY_MS.length - 1)] as number;
     const retryIn = Math.max(
       backoff,

@@ -32,6 +32,11 @@ export function fleetFile(stateDir: string): string {
   return path.join(stateDir, 'fleet.json');
 }
 
+/** The metrics' counters, kept across runs (src/metrics/). */
+export function metricsFile(stateDir: string): string {
+  return path.join(stateDir, 'metrics.json');
+}
+
 /** The audit log, one JSON object per line, appended (effects/audit.ts). */
 export function auditFile(stateDir: string): string {
   return path.join(stateDir, 'audit.jsonl');
