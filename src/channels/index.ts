@@ -46,8 +46,7 @@ export function configuredChannels(
           name: c.name,
           type: 'webhook',
           missing: true,
-          problem:
-            `no URL: $${c.urlEnv} is not set` + (c.urlFile === null ? '' : ` and there is no ${c.urlFile}`),
+          problem: `no URL: $${c.urlEnv} is not set (nor url_file)`,
         });
       else if (url.kind === 'broken')
         broken.push({ name: c.name, type: 'webhook', problem: `the URL from ${url.from} ${url.problem}` });
@@ -68,9 +67,7 @@ export function configuredChannels(
           name: c.name,
           type: 'pagerduty',
           missing: true,
-          problem:
-            `no routing key: $${c.routingKeyEnv} is not set` +
-            (c.routingKeyFile === null ? '' : ` and there is no ${c.routingKeyFile}`),
+          problem: `no routing key: $${c.routingKeyEnv} is not set (nor routing_key_file)`,
         });
       else if (key.kind === 'broken')
         broken.push({

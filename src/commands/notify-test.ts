@@ -102,7 +102,8 @@ export async function notifyTest(options: { config?: string; json?: boolean }): 
     const width = Math.max(...answers.map((a) => a.name.length), 7);
     const lines = answers.map(
       (a) =>
-        `${a.name.padEnd(width)}  ${a.type.padEnd(9)}  ${a.ok ? 'ok    ' : 'FAILED'}  ${String(a.ms).padStart(5)} ms` +
+        `${a.name.padEnd(width)}  ${a.type.padEnd(9)}  ${a.ok ? 'ok    ' : 'FAILED'}  ` +
+        `${String(a.ms).padStart(5)} ms` +
         (a.ok ? (a.type === 'pagerduty' ? '  (a change event: pages nobody)' : '') : `  ${a.error}`),
     );
     process.stdout.write(`${lines.map(printable).join('\n')}\n`);
