@@ -81,73 +81,76 @@ function noSecrets(ws: Workspace, outputs: string[], secrets: string[]): void {
 }
 
 describe('webhook and PagerDuty in run', () => {
-  it('a signed, versioned payload to the webhook; PagerDuty only from emergency, one incident per window', async () => {
-    const r = await receivers();
-    const ws = workspace(config(r.pd.base));
-    ws.append(lines(1, 4)); // $4: warn
-    const warn = await run(ws, r.env);
-    expect(warn.code, warn.stderr).toBe(0);
-    expect(r.slack.requests).toHaveLength(1);
-    expect(r.hook.requests).toHaveLength(1);
-    expect(pdEvents(r.pd)).toHaveLength(0); // min_level emergency
-    const seen = r.hook.requests[0] as Seen;
-    expect(verified(seen, HOOK_SECRET)).toBe(true);
-    expect(verified(seen, 'not-the-secret')).toBe(false);
-    expect(seen.headers['user-agent']).toMatch(/^cost-watchdog\/\S+$/);
-    expect(seen.headers['content-type']).toBe('application/json');
-    const ts = Number(seen.headers['x-cost-watchdog-timestamp']);
-    expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
-    expect(seen.payload).toMatchObject({
-      version: 1,
-      kind: 'alert',
-      level: 'warn',
-      by: 'run',
-      headline: 'WARN: 15m spend $4.00 crossed the warn limit $3.00',
-      windows: { '15m': { spend_usd: 4, level: 'warn', limits: { warn: 3, emergency: 5, kill: 8 } } },
-      events: [{ kind: 'enter', window: '15m', level: 'warn', previous: 'ok', spend_usd: 4, limit_usd: 3 }],
-      flag: { state: 'none', file: null },
-      kill: null,
-      scope: null,
-      fleet: null,
-    });
-    expect(Math.floor(Date.parse(String(seen.payload.sent_at)) / 1000)).toBe(ts); // signed, in the body
-    expect(typeof seen.payload.id).toBe('string');
+  it(
+    'a signed, versioned payload to the webhook; ' + 'PagerDuty only from emergency, one incident per window',
+    async () => {
+      const r = await receivers();
+      const ws = workspace(config(r.pd.base));
+      ws.append(lines(1, 4)); // $4: warn
+      const warn = await run(ws, r.env);
+      expect(warn.code, warn.stderr).toBe(0);
+      expect(r.slack.requests).toHaveLength(1);
+      expect(r.hook.requests).toHaveLength(1);
+      expect(pdEvents(r.pd)).toHaveLength(0); // min_level emergency
+      const seen = r.hook.requests[0] as Seen;
+      expect(verified(seen, HOOK_SECRET)).toBe(true);
+      expect(verified(seen, 'not-the-secret')).toBe(false);
+      expect(seen.headers['user-agent']).toMatch(/^cost-watchdog\/\S+$/);
+      expect(seen.headers['content-type']).toBe('application/json');
+      const ts = Number(seen.headers['x-cost-watchdog-timestamp']);
+      expect(Math.abs(ts - Date.now() / 1000)).toBeLessThan(60);
+      expect(seen.payload).toMatchObject({
+        version: 1,
+        kind: 'alert',
+        level: 'warn',
+        by: 'run',
+        headline: 'WARN: 15m spend $4.00 crossed the warn limit $3.00',
+        windows: { '15m': { spend_usd: 4, level: 'warn', limits: { warn: 3, emergency: 5, kill: 8 } } },
+        events: [{ kind: 'enter', window: '15m', level: 'warn', previous: 'ok', spend_usd: 4, limit_usd: 3 }],
+        flag: { state: 'none', file: null },
+        kill: null,
+        scope: null,
+        fleet: null,
+      });
+      expect(Math.floor(Date.parse(String(seen.payload.sent_at)) / 1000)).toBe(ts); // signed, in the body
+      expect(typeof seen.payload.id).toBe('string');
 
-    ws.append(lines(1, 2)); // $6: emergency
-    const emergency = await run(ws, r.env);
-    expect(emergency.code, emergency.stderr).toBe(0);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    expect(pdEvents(r.pd)).toEqual([
-      expect.objectContaining({
-        routing_key: PD_KEY,
-        event_action: 'trigger',
-        dedup_key: expect.stringMatching(/^cost-watchdog:.+:15m$/),
-        payload: expect.objectContaining({
-          severity: 'error',
-          source: expect.any(String),
-          component: 'cost-watchdog',
+      ws.append(lines(1, 2)); // $6: emergency
+      const emergency = await run(ws, r.env);
+      expect(emergency.code, emergency.stderr).toBe(0);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      expect(pdEvents(r.pd)).toEqual([
+        expect.objectContaining({
+          routing_key: PD_KEY,
+          event_action: 'trigger',
+          dedup_key: expect.stringMatching(/^cost-watchdog:.+:15m$/),
+          payload: expect.objectContaining({
+            severity: 'error',
+            source: expect.any(String),
+            component: 'cost-watchdog',
+          }),
         }),
-      }),
-    ]);
-    // The same alert id on every channel: receivers can tell one alert from two.
-    const hookId = r.hook.requests[1]?.payload.id;
-    const pdPayload = pdEvents(r.pd)[0]?.payload as { custom_details: { id: string } } | undefined;
-    const pdId = pdPayload?.custom_details.id;
-    expect(hookId).toBe(pdId);
+      ]);
+      // The same alert id on every channel: receivers can tell one alert from two.
+      const hookId = r.hook.requests[1]?.payload.id;
+      const pdPayload = pdEvents(r.pd)[0]?.payload as { custom_details: { id: string } } | undefined;
+      const pdId = pdPayload?.custom_details.id;
+      expect(hookId).toBe(pdId);
 
-    ws.append(lines(1, 3)); // $9: kill (no target: nothing to kill, still a kill alert)
-    await run(ws, r.env);
-    expect(pdEvents(r.pd).at(-1)).toMatchObject({
-      event_action: 'trigger',
-      dedup_key: pdEvents(r.pd)[0]?.dedup_key,
-      payload: { severity: 'critical' },
-    });
-    expect(alertsJson(ws).pending).toEqual([]);
-    const sent = auditOf(ws).filter((e) => e.event === 'alert_sent');
-    expect(sent.filter((e) => e.channel === 'ops-hook')).toHaveLength(3);
-    expect(sent.filter((e) => e.channel === 'pagerduty')).toHaveLength(2);
-    expect(sent.filter((e) => e.channel === undefined)).toHaveLength(3); // Slack, as before
-  });
+      ws.append(lines(1, 3)); // $9: kill (no target: nothing to kill, still a kill alert)
+      await run(ws, r.env);
+      expect(pdEvents(r.pd).at(-1)).toMatchObject({
+        event_action: 'trigger',
+        dedup_key: pdEvents(r.pd)[0]?.dedup_key,
+        payload: { severity: 'critical' },
+      });
+      expect(alertsJson(ws).pending).toEqual([]);
+      const sent = auditOf(ws).filter((e) => e.event === 'alert_sent');
+      expect(sent.filter((e) => e.channel === 'ops-hook')).toHaveLength(3);
+      expect(sent.filter((e) => e.channel === 'pagerduty')).toHaveLength(2);
+      expect(sent.filter((e) => e.channel === undefined)).toHaveLength(3); // Slack, as before
+    },
+  );
 
   it('PagerDuty resolves a warn when its window is back to ok', async () => {
     const r = await receivers();
@@ -232,25 +235,29 @@ describe('webhook and PagerDuty in run', () => {
     expect(alertsJson(ws).pending).toEqual([]);
   });
 
-  it('a webhook that hangs: the flag is on disk while it holds the request, Slack and PagerDuty get theirs, the run is bounded', async () => {
-    const r = await receivers(['hang']);
-    const ws = workspace(config(r.pd.base));
-    ws.append(lines(2, 3));
-    const started = Date.now();
-    const running = run(ws, r.env);
-    await waitFor('the request to the webhook', () => r.hook.requests.length > 0, 30_000);
-    expect(existsSync(flagFile(ws))).toBe(true);
-    await waitFor(
-      'Slack and PagerDuty',
-      () => r.slack.requests.length > 0 && pdEvents(r.pd).length > 0,
-      30_000,
-    );
-    const done = await running;
-    expect(done.code, done.stderr).toBe(0);
-    expect(Date.now() - started).toBeLessThan(20_000);
-    expect(done.stderr).toMatch(/could not send an alert to channel ops-hook \(no answer in time/);
-    expect((alertsJson(ws).pending as { channel?: string }[]).map((p) => p.channel)).toEqual(['ops-hook']);
-  });
+  it(
+    'a webhook that hangs: the flag is on disk while it ' +
+      'holds the request, Slack and PagerDuty get theirs, the run is bounded',
+    async () => {
+      const r = await receivers(['hang']);
+      const ws = workspace(config(r.pd.base));
+      ws.append(lines(2, 3));
+      const started = Date.now();
+      const running = run(ws, r.env);
+      await waitFor('the request to the webhook', () => r.hook.requests.length > 0, 30_000);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      await waitFor(
+        'Slack and PagerDuty',
+        () => r.slack.requests.length > 0 && pdEvents(r.pd).length > 0,
+        30_000,
+      );
+      const done = await running;
+      expect(done.code, done.stderr).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(done.stderr).toMatch(/could not send an alert to channel ops-hook \(no answer in time/);
+      expect((alertsJson(ws).pending as { channel?: string }[]).map((p) => p.channel)).toEqual(['ops-hook']);
+    },
+  );
 
   it('secrets never reach stderr, stdout, the audit log, the state folder or the flag', async () => {
     const r = await receivers(
@@ -267,31 +274,34 @@ describe('webhook and PagerDuty in run', () => {
     noSecrets(ws, outs, [HOOK_SECRET, PD_KEY, '/services/T000/B000/s3cr3t-token', 's3cr3t-token']);
   });
 
-  it('a channel whose secret is not set: the config loads, the others still get the alert, it is said', async () => {
-    const r = await receivers();
-    const ws = workspace(config(r.pd.base));
-    const env = { ...r.env };
-    delete (env as Record<string, string | undefined>).CW_PD_KEY;
-    ws.append(lines(2, 3));
-    const out = await run(ws, env);
-    expect(out.code, out.stderr).toBe(0);
-    expect(out.stderr).toMatch(
-      /alerts are not sent to channel pagerduty: no routing key: \$CW_PD_KEY is not set/,
-    );
-    expect(r.slack.requests).toHaveLength(1);
-    expect(r.hook.requests).toHaveLength(1);
-    const validate = await cliAsync(['validate', '-c', ws.config], { cwd: ws.dir, env });
-    expect(validate.code).toBe(0);
-    expect(validate.stdout + validate.stderr).toMatch(/channel pagerduty \(pagerduty\): no routing key/);
+  it(
+    'a channel whose secret is not set: the config ' + 'loads, the others still get the alert, it is said',
+    async () => {
+      const r = await receivers();
+      const ws = workspace(config(r.pd.base));
+      const env = { ...r.env };
+      delete (env as Record<string, string | undefined>).CW_PD_KEY;
+      ws.append(lines(2, 3));
+      const out = await run(ws, env);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stderr).toMatch(
+        /alerts are not sent to channel pagerduty: no routing key: \$CW_PD_KEY is not set/,
+      );
+      expect(r.slack.requests).toHaveLength(1);
+      expect(r.hook.requests).toHaveLength(1);
+      const validate = await cliAsync(['validate', '-c', ws.config], { cwd: ws.dir, env });
+      expect(validate.code).toBe(0);
+      expect(validate.stdout + validate.stderr).toMatch(/channel pagerduty \(pagerduty\): no routing key/);
 
-    // Without a signing secret: sent unsigned, and said once.
-    const unsigned = { ...r.env };
-    delete (unsigned as Record<string, string | undefined>).CW_HOOK_SECRET;
-    ws.append(lines(1, 3));
-    const next = await run(ws, unsigned);
-    expect(next.stderr).toMatch(/channel ops-hook has no signing secret/);
-    expect(r.hook.requests.at(-1)?.headers['x-cost-watchdog-signature']).toBeUndefined();
-  });
+      // Without a signing secret: sent unsigned, and said once.
+      const unsigned = { ...r.env };
+      delete (unsigned as Record<string, string | undefined>).CW_HOOK_SECRET;
+      ws.append(lines(1, 3));
+      const next = await run(ws, unsigned);
+      expect(next.stderr).toMatch(/channel ops-hook has no signing secret/);
+      expect(r.hook.requests.at(-1)?.headers['x-cost-watchdog-signature']).toBeUndefined();
+    },
+  );
 
   it('a secret file held badly is a config error (78), as the Slack file is', async () => {
     const r = await receivers();
@@ -305,29 +315,33 @@ describe('webhook and PagerDuty in run', () => {
 });
 
 describe('webhook and PagerDuty under watch', () => {
-  it('a webhook that hangs: the flag comes while it holds the request; Slack and PagerDuty are sent beside', async () => {
-    const r = await receivers(['hang']);
-    const ws = workspace(config(r.pd.base, NO_TIMED_CHECKS));
-    const daemon = await startWatch(ws, r.env);
-    ws.append(lines(1, 4)); // warn
-    await waitFor('the webhook to hold the warn', () => r.hook.requests.length > 0, 30_000);
-    ws.append(lines(1, 2)); // $6: emergency, while the webhook still holds the request
-    await waitFor('the flag', () => existsSync(flagFile(ws)), 10_000);
-    expect(r.hook.open()).toBe(1);
-    await waitFor('Slack to have both', () => r.slack.requests.length >= 2, 30_000);
-    await waitFor('PagerDuty to have the emergency', () => pdEvents(r.pd).length === 1, 30_000);
-    expect(pdEvents(r.pd)[0]).toMatchObject({ event_action: 'trigger', payload: { severity: 'error' } });
-    r.hook.recover();
-    await waitFor(
-      'the webhook to get the emergency',
-      () => r.hook.requests.some((q) => q.payload.level === 'emergency'),
-      60_000,
-    );
-    expect(r.hook.requests.every((q) => verified(q, HOOK_SECRET))).toBe(true);
-    daemon.child.kill('SIGTERM');
-    expect(await daemon.exited).toBe(0);
-    noSecrets(ws, [daemon.stderr(), daemon.stdout()], [HOOK_SECRET, PD_KEY, 's3cr3t-token']);
-  });
+  it(
+    'a webhook that hangs: the flag comes while it ' +
+      'holds the request; Slack and PagerDuty are sent beside',
+    async () => {
+      const r = await receivers(['hang']);
+      const ws = workspace(config(r.pd.base, NO_TIMED_CHECKS));
+      const daemon = await startWatch(ws, r.env);
+      ws.append(lines(1, 4)); // warn
+      await waitFor('the webhook to hold the warn', () => r.hook.requests.length > 0, 30_000);
+      ws.append(lines(1, 2)); // $6: emergency, while the webhook still holds the request
+      await waitFor('the flag', () => existsSync(flagFile(ws)), 10_000);
+      expect(r.hook.open()).toBe(1);
+      await waitFor('Slack to have both', () => r.slack.requests.length >= 2, 30_000);
+      await waitFor('PagerDuty to have the emergency', () => pdEvents(r.pd).length === 1, 30_000);
+      expect(pdEvents(r.pd)[0]).toMatchObject({ event_action: 'trigger', payload: { severity: 'error' } });
+      r.hook.recover();
+      await waitFor(
+        'the webhook to get the emergency',
+        () => r.hook.requests.some((q) => q.payload.level === 'emergency'),
+        60_000,
+      );
+      expect(r.hook.requests.every((q) => verified(q, HOOK_SECRET))).toBe(true);
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+      noSecrets(ws, [daemon.stderr(), daemon.stdout()], [HOOK_SECRET, PD_KEY, 's3cr3t-token']);
+    },
+  );
 });
 
 describe('notify --test', () => {
