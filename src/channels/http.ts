@@ -57,9 +57,10 @@ export function redact(text: string, secrets: readonly string[]): string {
 }
 
 function describe(error: unknown): string {
-  const e = error as Error & { cause?: { code?: string } };
+  const e = error as Error & { cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'no answer in time';
   if (e.cause?.code !== undefined) return `request failed (${e.cause.code})`;
+  if (e.cause?.message !== undefined) return `request failed (${e.cause.message})`;
   return `request failed (${e.message ?? String(error)})`;
 }
 

@@ -10,6 +10,7 @@ import { noticeSlackText } from '../core/alert-text.js';
 import { Auditor } from '../effects/audit.js';
 import { host } from '../effects/identity.js';
 import { SEND_BUDGET_MS } from '../effects/slack.js';
+import { makeDirs } from '../effects/store.js';
 import { CliError, EXIT, FailureError } from '../errors.js';
 import { printable } from '../format.js';
 import { tallyAlert } from '../metrics/tally.js';
@@ -84,6 +85,7 @@ export async function notifyTest(options: { config?: string; json?: boolean }): 
   answers.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   const ok = answers.every((a) => a.ok);
   try {
+    makeDirs(config.stateDir);
     new Auditor(config.stateDir, Date.now).record('notify_test', {
       channels: answers.map((a) => ({
         name: a.name,

@@ -179,6 +179,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
         : [`  running now ${finding.running ? describePids(finding) : 'no target process'}`]),
       `  alerts      stderr always; Slack ${slackText}; reminder every ` +
         `${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
+      ...config.alerts.channels.map((c) => {
+        const b = brokenChannels.find((x) => x.name === c.name);
+        const how =
+          b !== undefined ? `NOT SENT: ${b.problem}` : unsigned.includes(c.name) ? 'unsigned' : 'set';
+        return `  channel     ${c.name} (${c.type}, from ${c.minLevel}): ${how}`;
+      }),
       `  heartbeat   check-heartbeat fails when the last check is older than ` +
         `${formatDuration(config.heartbeat.maxAgeMs)}; ` +
         (config.heartbeat.pingUrl === null

@@ -196,6 +196,36 @@ describe('webhook and PagerDuty in run', () => {
     expect(r.slack.requests.at(-1)?.text).toMatch(/EMERGENCY CLEARED/);
   });
 
+  it('a manual kill pages critical on the flag incident; clear-emergency resolves it', async () => {
+    const r = await receivers();
+    const ws = workspace(config(r.pd.base));
+    ws.append(lines(1, 1)); // $1: ok
+    const kill = await cliAsync(['kill', '--reason', 'runaway', '-c', ws.config], {
+      cwd: ws.dir,
+      env: r.env,
+    });
+    expect(kill.code, kill.stderr).toBe(0);
+    expect(pdEvents(r.pd)).toEqual([
+      expect.objectContaining({
+        event_action: 'trigger',
+        dedup_key: expect.stringMatching(/^cost-watchdog:.+:flag$/),
+        payload: expect.objectContaining({ severity: 'critical', class: 'manual-kill' }),
+      }),
+    ]);
+    expect(r.hook.requests[0]?.payload).toMatchObject({ level: 'kill', by: 'kill' });
+    const clear = await cliAsync(['clear-emergency', '--reason', 'done', '-c', ws.config], {
+      cwd: ws.dir,
+      env: r.env,
+    });
+    expect(clear.code, clear.stderr).toBe(0);
+    expect(pdEvents(r.pd).map((e) => e.event_action)).toContain('resolve');
+    expect(
+      pdEvents(r.pd).find(
+        (e) => e.event_action === 'resolve' && e.dedup_key === pdEvents(r.pd)[0]?.dedup_key,
+      ),
+    ).toBeDefined();
+  });
+
   it('429 with Retry-After then success; 500 retried; 400 not retried; the others unaffected', async () => {
     const r = await receivers(
       [{ status: 429, headers: { 'Retry-After': '1' } }, { status: 200 }],
