@@ -156,7 +156,11 @@ Works even when the config does not load (that may be why the unit failed): it t
 through $SLACK_WEBHOOK_URL and says why. The same unit failing again is announced at most
 every alerts.reminder, unless a good check came in between.
 
-Exit: 0 sent (or printed, with no webhook set), 1 Slack could not be reached, 64 bad usage.`,
+Exit: 0 sent (or printed, with no webhook set), 1 Slack could not be reached, 64 bad usage.
+
+--test sends a harmless test message to every channel (Slack, each webhook, PagerDuty as a
+change event that pages nobody) and prints which answered: exit 0 all answered, 1 any did
+not, 78 no channel configured (or a bad config).`,
   },
   summary: {
     description:

@@ -105,6 +105,7 @@ function program(): Command {
   lazyCommand(cli, 'notify', async () => (await import('./commands/notify.js')).notifyCommand)
     .option('--unit <name>', 'the systemd unit that failed (OnFailure= passes it as %i)')
     .option('--message <text>', 'what to say (with --unit: said as well)')
+    .option('--test', 'send a harmless test to every alert channel and say which answered')
     .option('--json', 'print what was sent as JSON');
 
   lazyCommand(cli, 'summary', async () => (await import('./commands/summary.js')).summaryCommand)

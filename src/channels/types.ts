@@ -4,6 +4,7 @@
 import type { AlertFacts } from '../core/alert-text.js';
 import type { Level } from '../core/levels.js';
 import type { SendOutcome } from '../effects/slack.js';
+import type { AlertPayload } from './payload.js';
 
 export type { SendOutcome };
 
@@ -17,6 +18,10 @@ export interface ChannelMessage {
   facts?: AlertFacts;
   /** The daily summary's figures (kind summary), as its JSON. */
   summary?: Record<string, unknown>;
+  /** The structured payload built when the alert was queued (channels/payload.ts); built if absent. */
+  payload?: AlertPayload;
+  /** The alert's id (the same on every channel); one is made when absent. */
+  id?: string;
 }
 
 export interface Channel {
@@ -25,6 +30,8 @@ export interface Channel {
   readonly type: 'slack' | 'webhook' | 'pagerduty';
   /** The lowest level this channel is sent (Slack: every alert, ok included). */
   readonly minLevel: Level;
+  /** A webhook with a signing secret (receivers can verify it); absent for the others. */
+  readonly signed?: boolean;
   /** Deliver within `deadlineMs` (epoch ms), retrying 429 / 5xx with back-off; never rejects. */
   send(message: ChannelMessage, deadlineMs: number, signal?: AbortSignal): Promise<SendOutcome>;
 }
@@ -34,4 +41,6 @@ export interface BrokenChannel {
   name: string;
   type: Channel['type'];
   problem: string;
+  /** Nothing set at all (an unset variable, no file): its alerts are not queued, said once. */
+  missing?: boolean;
 }

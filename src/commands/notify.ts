@@ -21,6 +21,7 @@ export interface NotifyOptions {
   json?: boolean;
   unit?: string;
   message?: string;
+  test?: boolean;
 }
 
 const DEFAULT_SLACK: Config['slack'] = { webhookUrlEnv: 'SLACK_WEBHOOK_URL', webhookUrlFile: null };
@@ -35,6 +36,13 @@ function loadState(config: Config): NotifyState {
 }
 
 export async function notifyCommand(options: NotifyOptions): Promise<number> {
+  if (options.test === true) {
+    if (options.unit !== undefined || options.message !== undefined)
+      throw new UsageError(
+        'notify: --test sends a test message of its own: give it without --unit / --message',
+      );
+    return (await import('./notify-test.js')).notifyTest(options);
+  }
   const unit = options.unit?.trim();
   const message = options.message?.trim();
   if ((unit === undefined || unit === '') && (message === undefined || message === '')) {

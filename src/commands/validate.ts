@@ -9,6 +9,7 @@ import type { FleetConfig } from '../config/sections/fleet.js';
 import { redisUrlSource } from '../fleet/url.js';
 import { readFlag } from '../effects/flag.js';
 import { webhookSource } from '../effects/slack.js';
+import { configuredChannels } from '../channels/index.js';
 import { findTarget, type TargetFinding } from '../effects/target.js';
 import { limitsText, usd as formatUsd } from '../format.js';
 import { priceTableVersion } from '../price-table.js';
@@ -121,6 +122,14 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
     );
   if (source.kind === 'broken')
     notes.push(`the Slack webhook URL from ${source.from} ${source.problem}: alerts go to stderr only`);
+  const { broken: brokenChannels, unsigned } = configuredChannels(config, process.env);
+  for (const b of brokenChannels)
+    if (b.name !== 'slack')
+      notes.push(`channel ${b.name} (${b.type}): ${b.problem}: its alerts are not sent`);
+  for (const name of unsigned)
+    notes.push(
+      `channel ${name} has no signing secret: its alerts are sent unsigned (receivers cannot verify)`,
+    );
   if (options.json) {
     const json = {
       valid: true,
@@ -170,6 +179,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
         : [`  running now ${finding.running ? describePids(finding) : 'no target process'}`]),
       `  alerts      stderr always; Slack ${slackText}; reminder every ` +
         `${formatDuration(config.alerts.reminderMs)} while the flag is in force`,
+      ...config.alerts.channels.map((c) => {
+        const b = brokenChannels.find((x) => x.name === c.name);
+        const how =
+          b !== undefined ? `NOT SENT: ${b.problem}` : unsigned.includes(c.name) ? 'unsigned' : 'set';
+        return `  channel     ${c.name} (${c.type}, from ${c.minLevel}): ${how}`;
+      }),
       `  heartbeat   check-heartbeat fails when the last check is older than ` +
         `${formatDuration(config.heartbeat.maxAgeMs)}; ` +
         (config.heartbeat.pingUrl === null

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { unsafeFile, unsafeFolder } from '../core/strict.js';
 import { webhookSource } from '../effects/slack.js';
+import { channelFileProblems } from '../channels/files.js';
 import { redisUrlSource } from '../fleet/url.js';
 import { ConfigError } from '../errors.js';
 import { type Config, resolveConfig } from './resolve.js';
@@ -71,6 +72,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     if (source.kind === 'broken')
       throw new ConfigError(file, [`slack.webhook_url_file: ${webhookFile} ${source.problem}`]);
   }
+  // The same for the files of alerts.channels (a URL, a signing secret, a routing key).
+  const channelProblems = channelFileProblems(config.alerts.channels);
+  if (channelProblems.length > 0) throw new ConfigError(file, channelProblems);
   // The fleet cannot work without its URL: a missing or broken one is a config error, said
   // without the URL itself (it may hold a password).
   if (config.fleet !== null) {

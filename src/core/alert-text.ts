@@ -55,6 +55,8 @@ export interface AlertFacts {
   problems?: readonly string[];
   /** What else was found (core/findings/): an app that under-reports, a burn rate, ... */
   findings?: readonly string[];
+  /** A scoped budget's alert (src/scopes/): for structured channels (a PagerDuty incident each). */
+  scope?: { name: string; key: Readonly<Record<string, string>> };
 }
 
 export function levelWord(level: Level): string {

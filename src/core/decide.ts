@@ -16,6 +16,7 @@ import type { AlertState, DecideInput, Decision } from './decide/state.js';
 export { afterClear, type ClearVerdict, clearVerdict } from './decide/clear.js';
 export { effectiveLevel, limitFor } from './decide/ladder.js';
 export {
+  channelOf,
   enqueuePending,
   keepPending,
   PENDING_LIMIT,

@@ -1,20 +1,27 @@
 // `watch` sends its alerts beside the checks, never in them: a check hands its alerts to this
 // sender and goes on at once to the next append, so a Slack that is slow, rate-limited or never
-// answers cannot hold back a flag or a kill. One send at a time (Slack keeps the order), retried
+// answers cannot hold back a flag or a kill. One send at a time (each channel keeps its order; one
+// that is down waits out its own back-off while the others send: Slack and alerts.channels), retried
 // with back-off (Retry-After honoured), a queue kept small (core/decide/pending.ts: a newer, higher alert
 // about the same windows replaces one not sent yet; at most PENDING_LIMIT), and the unsent queue
 // saved in alerts.json under the state folder's lock, so that a restart loses none. While the
 // daemon runs it owns that queue (alerts.json `pending_owner`): other commands leave it alone,
 // so no alert is sent twice.
 import type { Config } from '../config/index.js';
-import { enqueuePending, keepPending, type PendingAlert, type PendingOwner } from '../core/decide.js';
+import {
+  channelOf,
+  enqueuePending,
+  keepPending,
+  type PendingAlert,
+  type PendingOwner,
+} from '../core/decide.js';
 import { acquireLock } from '../effects/store.js';
-import { postToSlack, SEND_BUDGET_MS, webhookSource } from '../effects/slack.js';
+import { SEND_BUDGET_MS } from '../effects/slack.js';
+import { tallyAlert } from '../metrics/tally.js';
 import { printable } from '../format.js';
 import { loadAlerts, saveAlerts } from '../check/alert-state.js';
-import { type AlertOutbox, selfOwner } from '../check/deliver.js';
+import { type AlertOutbox, channelLabel, messageOf, selfOwner, targetsOf } from '../check/deliver.js';
 import { Auditor } from '../effects/audit.js';
-import { tallyAlert } from '../metrics/tally.js';
 
 /** Waits between failed rounds of sending; the last repeats. A new alert is tried at once. */
 export const RETRY_MS = [2_000, 5_000, 10_000, 30_000, 60_000, 300_000];
@@ -39,8 +46,11 @@ export class AlertSender implements AlertOutbox {
   private queue: PendingAlert[] = [];
   private readonly known = new Set<string>();
   private busy: string | null = null;
-  private failedRounds = 0;
-  private retryAtMs = 0;
+  /** Per channel: failed rounds in a row, and when it may be tried again. */
+  private readonly failedRounds = new Map<string, number>();
+  private readonly retryAtMs = new Map<string, number>();
+  /** Channels whose last try failed while stopping: not tried again. */
+  private readonly stopFailed = new Set<string>();
   private readonly failureSaid = new Set<string>();
   private pumping: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
@@ -96,22 +106,22 @@ export class AlertSender implements AlertOutbox {
           by: headlineOf(item),
           queued_at: new Date(r.created_ms).toISOString(),
         });
-      tallyAlert('slack', 'dropped', result.dropped);
+      tallyAlert(channelOf(item), 'dropped', result.dropped);
       if (result.dropped > 0)
         this.audit('alert_dropped', {
           count: result.dropped,
           reason: 'older than a day or beyond the 20 kept',
         });
     }
-    if (fresh.length > 0) this.retryAtMs = 0; // a new alert is worth a try now
+    for (const item of fresh) this.retryAtMs.delete(channelOf(item)); // a new alert is worth a try now
     this.dirty = false; // the caller saves what this returns
     if (this.queue.length > 0) this.kick();
     return [...this.queue];
   }
 
   private bound(kept: { kept: PendingAlert[]; dropped: number }): void {
+    for (const p of this.queue) if (!kept.kept.includes(p)) tallyAlert(channelOf(p), 'dropped');
     this.queue = kept.kept;
-    tallyAlert('slack', 'dropped', kept.dropped);
     if (kept.dropped > 0)
       this.audit('alert_dropped', { count: kept.dropped, reason: 'older than a day or beyond the 20 kept' });
   }
@@ -142,14 +152,23 @@ export class AlertSender implements AlertOutbox {
     });
   }
 
+  /**
+   * One send at a time: the oldest alert of a channel that is not waiting out a back-off (each
+   * channel keeps its order; one that is down does not hold back the others' alerts).
+   */
   private async pump(): Promise<void> {
     for (;;) {
       if (this.abort.signal.aborted) return;
-      const item = this.queue[0];
-      if (item === undefined) return;
-      const wait = this.retryAtMs - Date.now();
-      if (wait > 0 && this.stopping === null) {
-        await this.sleep(wait);
+      if (this.queue.length === 0) return;
+      const now = Date.now();
+      const item =
+        this.stopping !== null
+          ? this.queue.find((q) => !this.stopFailed.has(channelOf(q)))
+          : this.queue.find((q) => (this.retryAtMs.get(channelOf(q)) ?? 0) <= now);
+      if (item === undefined) {
+        if (this.stopping !== null) return; // one last try each, when stopping
+        const next = Math.min(...this.queue.map((q) => this.retryAtMs.get(channelOf(q)) ?? 0));
+        await this.sleep(Math.max(1, next - now));
         continue;
       }
       const id = item.id ?? null;
@@ -157,30 +176,42 @@ export class AlertSender implements AlertOutbox {
       const ok = await this.sendOne(item);
       this.busy = null;
       this.markDirty();
-      if (!ok && this.stopping !== null) return; // one last try each, when stopping
+      if (!ok && this.stopping !== null) this.stopFailed.add(channelOf(item));
     }
   }
 
   /** One round for the oldest alert: sent (and gone from the queue), or kept with a retry time. */
   private async sendOne(item: PendingAlert): Promise<boolean> {
     const config = this.options.config();
-    const source = webhookSource(config, process.env);
+    const name = channelOf(item);
+    const targets = targetsOf(config);
+    const channel = targets.channels.find((c) => c.name === name);
+    const broken = targets.broken.find((b) => b.name === name);
     const headline = headlineOf(item);
-    if (source.kind === 'none') {
-      // The webhook was taken away (a reload): nothing to send to; the alerts were on stderr.
-      this.say(`note: ${this.queue.length} unsent alert(s) dropped: no Slack webhook is configured any more`);
-      this.audit('alert_dropped', { count: this.queue.length, reason: 'no webhook configured' });
-      tallyAlert('slack', 'dropped', this.queue.length);
-      this.queue = [];
+    const tag = name === 'slack' ? {} : { channel: name };
+    if (channel === undefined && broken === undefined) {
+      // The channel was taken away (a reload): nothing to send to; the alerts were on stderr.
+      const gone = this.queue.filter((q) => channelOf(q) === name);
+      this.say(
+        name === 'slack'
+          ? `note: ${gone.length} unsent alert(s) dropped: no Slack webhook is configured any more`
+          : `note: ${gone.length} unsent alert(s) dropped: ${channelLabel(name)} is not configured any more`,
+      );
+      this.audit('alert_dropped', {
+        count: gone.length,
+        reason: name === 'slack' ? 'no webhook configured' : 'channel not configured',
+        ...tag,
+      });
+      tallyAlert(name, 'dropped', gone.length);
+      this.queue = this.queue.filter((q) => channelOf(q) !== name);
       return true;
     }
     const budgetEnd = this.stopping?.deadlineMs ?? Infinity;
     const outcome =
-      source.kind === 'broken'
-        ? { ok: false, attempts: 1, error: `the webhook URL from ${source.from} ${source.problem}` }
-        : await postToSlack(
-            source.url,
-            item.text,
+      channel === undefined
+        ? { ok: false, attempts: 1, error: broken?.problem ?? 'not configured' }
+        : await channel.send(
+            messageOf(item),
             Math.min(Date.now() + SEND_BUDGET_MS, budgetEnd),
             this.abort.signal,
           );
@@ -188,32 +219,34 @@ export class AlertSender implements AlertOutbox {
     const index = this.queue.findIndex((q) => q === item || (item.id !== undefined && q.id === item.id));
     if (outcome.ok) {
       if (index >= 0) this.queue.splice(index, 1);
-      this.failedRounds = 0;
-      this.retryAtMs = 0;
-      tallyAlert('slack', 'sent');
+      this.failedRounds.delete(name);
+      this.retryAtMs.delete(name);
+      tallyAlert(name, 'sent');
       this.audit('alert_sent', {
         headline,
         attempts: outcome.attempts,
         ...(item.attempts > 0
           ? { delayed_from: new Date(item.created_ms).toISOString(), total_attempts: attempts }
           : {}),
+        ...tag,
       });
       if (item.id !== undefined && this.failureSaid.delete(item.id))
         this.say(
-          `an alert held back by Slack was sent after ${attempts} attempts: ` +
+          `an alert held back by ${channelLabel(name)} was sent after ${attempts} attempts: ` +
             `${printable(printableHead(headline))}`,
         );
       return true;
     }
     if (index >= 0) this.queue[index] = { ...item, attempts };
-    this.failedRounds++;
-    tallyAlert('slack', 'failed');
-    const backoff = RETRY_MS[Math.min(this.failedRounds - 1, RETRY_MS.length - 1)] as number;
+    const rounds = (this.failedRounds.get(name) ?? 0) + 1;
+    this.failedRounds.set(name, rounds);
+    tallyAlert(name, 'failed');
+    const backoff = RETRY_MS[Math.min(rounds - 1, RETRY_MS.length - 1)] as number;
     const retryIn = Math.max(
       backoff,
       'retryAfterMs' in outcome && outcome.retryAfterMs !== undefined ? outcome.retryAfterMs : 0,
     );
-    this.retryAtMs = Date.now() + retryIn;
+    this.retryAtMs.set(name, Date.now() + retryIn);
     const error = outcome.error ?? 'unknown';
     const first = item.id === undefined || !this.failureSaid.has(item.id);
     // Each alert's first failure is said and recorded; later rounds only in the audit log, at most
@@ -224,11 +257,13 @@ export class AlertSender implements AlertOutbox {
       error,
       kept_for_retry: true,
       retry_in_s: Math.round(retryIn / 1000),
+      ...tag,
     });
     if (first && this.stopping === null) {
       if (item.id !== undefined) this.failureSaid.add(item.id);
       this.say(
-        `could not send an alert to Slack (${error}); it is kept and retried beside the checks ` +
+        `could not send an alert to ${channelLabel(name)} (${error}); it is kept and retried beside ` +
+          `the checks ` +
           `(next try in ${Math.round(retryIn / 1000)}s)`,
       );
     }
@@ -289,7 +324,7 @@ export class AlertSender implements AlertOutbox {
    */
   async stop(budgetMs: number): Promise<number> {
     this.stopping = { deadlineMs: Date.now() + budgetMs };
-    this.retryAtMs = 0;
+    this.retryAtMs.clear();
     this.wakeUp?.();
     const timer = setTimeout(() => this.abort.abort(), budgetMs);
     if (this.queue.length > 0 && this.pumping === null) this.kick();

@@ -216,6 +216,7 @@ export async function actScopes(
           flag,
           kill,
           problems,
+          scope: { name: status.name, key: status.key },
         },
         level: problems.length > 0 && decision.level === 'ok' ? 'emergency' : decision.level,
       });

@@ -126,6 +126,7 @@ export async function clearScope(
       state,
       audit,
       nowMs,
+      { name: scope.name, key },
     );
   }
   const failures = rememberAlerts(config, state, delivery, audit);

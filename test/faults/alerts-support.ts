@@ -19,6 +19,8 @@ export interface Seen {
   /** When the client gave up on it (a request held open), or null while it is open / was answered. */
   closedAt: number | null;
   answered: boolean;
+  /** The request's headers (lower-case names). */
+  headers: http.IncomingHttpHeaders;
 }
 
 export interface StandIn {
@@ -65,6 +67,7 @@ export async function standIn(replies: Mode[] = [{ status: 200, body: 'ok' }]): 
         at: Date.now(),
         closedAt: null,
         answered: false,
+        headers: req.headers,
       };
       requests.push(seen);
       const reply = (state.replies.length > 1 ? state.replies.shift() : state.replies[0]) as Mode;

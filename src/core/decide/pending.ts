@@ -6,6 +6,11 @@ import type { PendingAlert } from './state.js';
 export const PENDING_LIMIT = 20;
 export const PENDING_MAX_AGE_MS = 24 * 3_600_000;
 
+/** The channel of a pending alert: slack unless it names another. */
+export function channelOf(p: PendingAlert): string {
+  return p.channel ?? 'slack';
+}
+
 function rankOf(p: PendingAlert): number {
   return p.level === undefined ? levelRank('warn') : levelRank(p.level);
 }
@@ -19,6 +24,28 @@ export function keepPending(
   pending: readonly PendingAlert[],
   nowMs: number,
   keep: string | null = null,
+): { kept: PendingAlert[]; dropped: number } {
+  // Each channel keeps its own PENDING_LIMIT: a webhook that is down does not push out Slack's.
+  const names = [...new Set(pending.map(channelOf))];
+  if (names.length > 1) {
+    const keptSet = new Set<PendingAlert>();
+    for (const name of names)
+      for (const p of keepOne(
+        pending.filter((q) => channelOf(q) === name),
+        nowMs,
+        keep,
+      ).kept)
+        keptSet.add(p);
+    const kept = pending.filter((p) => keptSet.has(p));
+    return { kept, dropped: pending.length - kept.length };
+  }
+  return keepOne(pending, nowMs, keep);
+}
+
+function keepOne(
+  pending: readonly PendingAlert[],
+  nowMs: number,
+  keep: string | null,
 ): { kept: PendingAlert[]; dropped: number } {
   const fresh = pending.filter(
     (p) => nowMs - p.created_ms < PENDING_MAX_AGE_MS || (keep !== null && p.id === keep),
@@ -36,6 +63,7 @@ export function keepPending(
 /** Does `newer` say all that `older` (not sent yet) would: the same windows' climbs, at a level as high? */
 export function supersedes(newer: PendingAlert, older: PendingAlert): boolean {
   if (older.plain !== true || newer.level === undefined || older.level === undefined) return false;
+  if (channelOf(newer) !== channelOf(older)) return false;
   const climbs = older.climbs ?? [];
   if (climbs.length === 0 || levelRank(newer.level) < levelRank(older.level)) return false;
   return climbs.every((w) => (newer.climbs ?? []).includes(w));
@@ -66,6 +94,7 @@ export function enqueuePending(
       ...r.text.split('\n').filter((l) => l.startsWith('• replaces an alert not sent in time')),
     ]);
     merged = { ...item, text: [item.text, ...notes].join('\n') };
+    if (item.payload !== undefined) merged.payload = { ...item.payload, text: merged.text };
   }
   const kept = keepPending([...queue.filter((q) => !replaced.includes(q)), merged], nowMs, busy);
   return { queue: kept.kept, replaced, dropped: kept.dropped };

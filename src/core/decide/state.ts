@@ -21,6 +21,10 @@ export interface PendingAlert {
   climbs?: string[];
   /** Nothing in it but climbs: a newer alert that covers them at a level as high says it all. */
   plain?: boolean;
+  /** The channel it is for (absent: slack, as in files written before alerts.channels). */
+  channel?: string;
+  /** A structured channel's payload (channels/payload.ts AlertPayload), built when it was queued. */
+  payload?: Record<string, unknown>;
 }
 
 /** Who sends the pending alerts: a `watch` daemon owns them while it runs (null: whoever checks next). */

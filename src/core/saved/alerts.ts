@@ -23,6 +23,9 @@ function pendingFrom(p: z.infer<typeof pendingItem>, index: number): PendingAler
     out.level = p.level as Level;
   if (Array.isArray(p.climbs) && p.climbs.every((c) => typeof c === 'string')) out.climbs = [...p.climbs];
   if (p.plain === true) out.plain = true;
+  if (typeof p.channel === 'string' && p.channel !== '' && p.channel !== 'slack') out.channel = p.channel;
+  if (p.payload !== null && typeof p.payload === 'object' && !Array.isArray(p.payload))
+    out.payload = p.payload as Record<string, unknown>;
   return out;
 }
 
