@@ -43,7 +43,8 @@ export function replayHtml(report: ReplayJson): string {
     .map(
       (c) =>
         `<tr><td>${escapeHtml(c.window)}</td><td>${escapeHtml(c.scope ?? '-')}</td><td>${c.level}</td>` +
-        `<td>${c.at}</td><td>${c.spend_usd}</td><td>${c.followed_usd}</td><td>${c.ok_again_at ?? '-'}</td></tr>`,
+        `<td>${c.at}</td><td>${c.spend_usd}</td><td>${c.followed_usd}</td>` +
+        `<td>${c.ok_again_at ?? '-'}</td></tr>`,
     )
     .join('');
   return (

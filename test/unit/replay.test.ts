@@ -177,7 +177,7 @@ describe('replay timeline: crossings', () => {
   });
 
   it('the daily window resets at local midnight in a DST zone (23-hour day)', () => {
-    // Europe/Berlin: 2026-03-29 is 23 hours long; its midnight is 2026-03-28T23:00Z, the next 2026-03-29T22:00Z.
+    // Europe/Berlin: 2026-03-29 is 23 hours long: from 2026-03-28T23:00Z to 2026-03-29T22:00Z.
     const calendar = new DayCalendar('Europe/Berlin');
     const timeline = new Timeline([{ name: 'daily', seconds: null, limits: { warn: 10 } }], {
       fromMs: -Infinity,
