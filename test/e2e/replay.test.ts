@@ -53,7 +53,8 @@ describe('replay', () => {
 
   it('prints a table in the config timezone; --json has every field of the contract', () => {
     const ws = workspace(
-      'log: state/cost_log.jsonl\ntimezone: Europe/Berlin\nlimits:\n  15m: { warn: 3 }\n  daily: { kill: 6 }\n',
+      'log: state/cost_log.jsonl\ntimezone: Europe/Berlin\n' +
+        'limits:\n  15m: { warn: 3 }\n  daily: { kill: 6 }\n',
     );
     ws.append(steady(0, 130));
     const text = ws.run('replay');
