@@ -81,7 +81,7 @@ class WindowCounts {
   private rebuild(): void {
     const old = this.table;
     let slots = 1024;
-    while (slots < this.live * 4) slots *= 2;
+    while (slots < this.live * 3) slots *= 2;
     this.table = WindowCounts.empty(slots);
     this.used = 0;
     this.live = 0;
