@@ -94,7 +94,10 @@ async function duckdbSums(log) {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const db = await instance.connect();
-  const src = `read_json('${log.replaceAll("'", "''")}', format = 'newline_delimited', columns = {ts: 'TIMESTAMPTZ', model: 'VARCHAR', agent: 'VARCHAR', "in": 'BIGINT', "out": 'BIGINT', cost_usd: 'DOUBLE', request_id: 'VARCHAR'})`;
+  const columns =
+    "{ts: 'TIMESTAMPTZ', model: 'VARCHAR', agent: 'VARCHAR', \"in\": 'BIGINT', \"out\": 'BIGINT', " +
+    "cost_usd: 'DOUBLE', request_id: 'VARCHAR'}";
+  const src = `read_json('${log.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${columns})`;
   await db.run(
     `CREATE TEMP TABLE l AS SELECT epoch_ms(ts) AS ms, model, agent, request_id, ` +
       `CAST(round(cost_usd * 1000000) AS BIGINT) AS micros FROM ${src}`,
@@ -176,7 +179,8 @@ export async function replayBench({ bin, work, rss }) {
     `| full run (no checkpoint) | ${f.toFixed(2)} | ${Math.max(...runs.map((x) => x.rssMb)).toFixed(0)} |`,
   );
   console.log(
-    `| DuckDB read_json, the same sums | ${d.toFixed(2)} | ${Math.max(...ducks.map((x) => x.rssMb)).toFixed(0)} |`,
+    `| DuckDB read_json, the same sums | ${d.toFixed(2)} | ` +
+      `${Math.max(...ducks.map((x) => x.rssMb)).toFixed(0)} |`,
   );
   console.log('');
   console.log(`replay / run: ${(r / f).toFixed(2)}x (goal <= 1.3x): ${r / f <= 1.3 ? 'met' : 'NOT met'}`);
@@ -187,11 +191,13 @@ export async function replayBench({ bin, work, rss }) {
   console.log(
     `sums agree with DuckDB: ${Object.entries(checks)
       .map(([k, ok]) => `${k} ${ok ? 'yes' : 'NO'}`)
-      .join(', ')} (total $${report.total_usd}, 15m peak $${replayPeak / 1e6}, ${duck.models} model(s), ` +
+      .join(', ')} (total $${report.total_usd}, 15m peak $${replayPeak / 1e6}, ` +
+      `${duck.models} model(s), ` +
       `${duck.agents.length} agents)`,
   );
   console.log(
-    `crossings: ${report.crossings.length}; peak RSS measured ${existsSync(TIME) ? 'by /usr/bin/time' : 'by the process'}`,
+    `crossings: ${report.crossings.length}; peak RSS measured ` +
+      `${existsSync(TIME) ? 'by /usr/bin/time' : 'by the process'}`,
   );
   if (!Object.values(checks).every(Boolean)) process.exitCode = 1;
 }

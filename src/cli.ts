@@ -119,6 +119,16 @@ function program(): Command {
     .option('--name <instance>', 'one of several watchdogs on this host: units cost-watchdog-<instance>*')
     .option('--json', 'print the units as JSON');
 
+  lazyCommand(cli, 'validate', async () => (await import('./commands/validate.js')).validateCommand).option(
+    '--json',
+    'print the resolved config as JSON',
+  );
+
+  lazyCommand(cli, 'init', async () => (await import('./commands/init.js')).initCommand).option(
+    '--preset <name>',
+    'a starter config for: claude-code, otel-genai, litellm, cost-control (the default)',
+  );
+
   // replay takes logs as arguments: they join its options as `logs`.
   lazyCommand(cli, 'replay', async () => {
     const { replayCommand } = await import('./commands/replay.js');
@@ -132,16 +142,6 @@ function program(): Command {
     .option('--to <time>', 'replay up to this time (same forms as --from; default: the last line)')
     .option('--json', 'print the timeline as JSON')
     .option('--html <file>', 'also write a self-contained page with the timeline chart to this file');
-
-  lazyCommand(cli, 'validate', async () => (await import('./commands/validate.js')).validateCommand).option(
-    '--json',
-    'print the resolved config as JSON',
-  );
-
-  lazyCommand(cli, 'init', async () => (await import('./commands/init.js')).initCommand).option(
-    '--preset <name>',
-    'a starter config for: claude-code, otel-genai, litellm, cost-control (the default)',
-  );
 
   return cli;
 }
