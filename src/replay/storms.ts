@@ -22,6 +22,7 @@ export interface ReplayStormFound {
 class WindowCounts {
   /** [hash, count, µ$, first ms] per slot; hash -1: empty. */
   table = WindowCounts.empty(1024);
+  private spare: Float64Array<ArrayBuffer> | null = null;
   private used = 0;
   private live = 0;
 
@@ -82,7 +83,16 @@ class WindowCounts {
     const old = this.table;
     let slots = 1024;
     while (slots < this.live * 3) slots *= 2;
-    this.table = WindowCounts.empty(slots);
+    // The table of the same size before is used again: no new megabytes at every rebuild.
+    const spare = this.spare;
+    if (spare !== null && spare.length === slots * 4) {
+      spare.fill(0);
+      for (let i = 0; i < spare.length; i += 4) spare[i] = -1;
+      this.table = spare;
+    } else {
+      this.table = WindowCounts.empty(slots);
+    }
+    this.spare = old;
     this.used = 0;
     this.live = 0;
     for (let i = 0; i < old.length; i += 4) {
@@ -98,7 +108,7 @@ class WindowCounts {
 export class StormWatch {
   private readonly windowMs: number;
   private readonly inWindow = new WindowCounts();
-  /** Sightings inside the window, oldest first: hash, time and µ$ (a ring of parallel arrays). */
+  /** Sightings inside the window, oldest first: hash, time and µ$ (rings of a power-of-2 size). */
   private hashes = new Float64Array(1024);
   private times = new Float64Array(1024);
   private micros = new Float64Array(1024);
@@ -148,7 +158,7 @@ export class StormWatch {
       const cap = this.hashes.length;
       const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
         const b = new Float64Array(cap * 2);
-        for (let i = 0; i < this.size; i++) b[i] = a[(this.head + i) % cap] as number;
+        for (let i = 0; i < this.size; i++) b[i] = a[(this.head + i) & (cap - 1)] as number;
         return b;
       };
       this.hashes = grow(this.hashes);
@@ -156,7 +166,7 @@ export class StormWatch {
       this.micros = grow(this.micros);
       this.head = 0;
     }
-    const at = (this.head + this.size) % this.hashes.length;
+    const at = (this.head + this.size) & (this.hashes.length - 1);
     this.hashes[at] = hash;
     this.times[at] = timeMs;
     this.micros[at] = micros;
@@ -171,7 +181,7 @@ export class StormWatch {
       const at = this.inWindow.find(this.hashes[this.head] as number);
       if (at >= 0 && (this.inWindow.table[at + 1] as number) > 0)
         this.inWindow.drop(at, this.micros[this.head] as number);
-      this.head = (this.head + 1) % cap;
+      this.head = (this.head + 1) & (cap - 1);
       this.size--;
     }
   }

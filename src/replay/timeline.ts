@@ -78,7 +78,7 @@ export class Track {
   private readonly limits: number[];
   /** Crossings of the current episode (their `followed` grows with each line). */
   private open: Crossing[] = [];
-  /** Seconds with spend inside a rolling window, oldest first (a ring: head..head+count). */
+  /** Seconds with spend inside a rolling window, oldest first (a ring of a power-of-2 size). */
   private secs = new Float64Array(16);
   private costs = new Float64Array(16);
   private head = 0;
@@ -173,7 +173,7 @@ export class Track {
     const n = this.count;
     const cap = this.secs.length;
     if (n > 0) {
-      const lastAt = (this.head + n - 1) % cap;
+      const lastAt = (this.head + n - 1) & (cap - 1);
       const last = this.secs[lastAt] as number;
       if (sec === last) {
         this.costs[lastAt] = (this.costs[lastAt] as number) + micros;
@@ -185,7 +185,7 @@ export class Track {
       }
     }
     if (n === cap) this.grow();
-    const at = (this.head + this.count) % this.secs.length;
+    const at = (this.head + this.count) & (this.secs.length - 1);
     this.secs[at] = sec;
     this.costs[at] = micros;
     this.count++;
@@ -195,21 +195,21 @@ export class Track {
   private insertLate(sec: number, micros: number): void {
     const cap = this.secs.length;
     let i = this.count - 1;
-    while (i >= 0 && (this.secs[(this.head + i) % cap] as number) > sec) i--;
-    if (i >= 0 && this.secs[(this.head + i) % cap] === sec) {
-      const at = (this.head + i) % cap;
+    while (i >= 0 && (this.secs[(this.head + i) & (cap - 1)] as number) > sec) i--;
+    if (i >= 0 && this.secs[(this.head + i) & (cap - 1)] === sec) {
+      const at = (this.head + i) & (cap - 1);
       this.costs[at] = (this.costs[at] as number) + micros;
       return;
     }
     if (this.count === cap) this.grow();
     const size = this.secs.length;
     for (let j = this.count - 1; j > i; j--) {
-      const from = (this.head + j) % size;
-      const to = (this.head + j + 1) % size;
+      const from = (this.head + j) & (size - 1);
+      const to = (this.head + j + 1) & (size - 1);
       this.secs[to] = this.secs[from] as number;
       this.costs[to] = this.costs[from] as number;
     }
-    const at = (this.head + i + 1) % size;
+    const at = (this.head + i + 1) & (size - 1);
     this.secs[at] = sec;
     this.costs[at] = micros;
     this.count++;
@@ -220,8 +220,8 @@ export class Track {
     const secs = new Float64Array(cap * 2);
     const costs = new Float64Array(cap * 2);
     for (let i = 0; i < this.count; i++) {
-      secs[i] = this.secs[(this.head + i) % cap] as number;
-      costs[i] = this.costs[(this.head + i) % cap] as number;
+      secs[i] = this.secs[(this.head + i) & (cap - 1)] as number;
+      costs[i] = this.costs[(this.head + i) & (cap - 1)] as number;
     }
     this.secs = secs;
     this.costs = costs;
@@ -236,7 +236,7 @@ export class Track {
       const first = this.secs[this.head] as number;
       if (first > sec - w) break;
       this.sum -= this.costs[this.head] as number;
-      this.head = (this.head + 1) % cap;
+      this.head = (this.head + 1) & (cap - 1);
       this.count--;
       if (this.count === 0) this.sum = 0;
       this.fell((first + w) * 1000);
