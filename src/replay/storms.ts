@@ -112,6 +112,8 @@ export class StormWatch {
   private hashes = new Float64Array(1024);
   private times = new Float64Array(1024);
   private micros = new Float64Array(1024);
+  /** Each sighting's slot in the table (found again when the table is rebuilt). */
+  private slots = new Float64Array(1024);
   private head = 0;
   private size = 0;
   /** Storms by id hash. */
@@ -134,9 +136,11 @@ export class StormWatch {
       if (timeMs > storm.lastMs) storm.lastMs = timeMs;
     }
     if (timeMs <= nowMs - this.windowMs) return;
-    this.push(hash, timeMs, micros);
     const w = this.inWindow;
+    const before = w.table;
     const at = w.slot(hash);
+    if (w.table !== before) this.remap();
+    this.push(hash, timeMs, micros, at);
     const t = w.table;
     const count = (t[at + 1] as number) + 1;
     t[at + 1] = count;
@@ -153,7 +157,16 @@ export class StormWatch {
     }
   }
 
-  private push(hash: number, timeMs: number, micros: number): void {
+  /** The table was rebuilt: each sighting's slot is where its hash is now. */
+  private remap(): void {
+    const mask = this.hashes.length - 1;
+    for (let i = 0; i < this.size; i++) {
+      const k = (this.head + i) & mask;
+      this.slots[k] = this.inWindow.find(this.hashes[k] as number);
+    }
+  }
+
+  private push(hash: number, timeMs: number, micros: number, slot: number): void {
     if (this.size === this.hashes.length) {
       const cap = this.hashes.length;
       const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
@@ -164,12 +177,14 @@ export class StormWatch {
       this.hashes = grow(this.hashes);
       this.times = grow(this.times);
       this.micros = grow(this.micros);
+      this.slots = grow(this.slots);
       this.head = 0;
     }
     const at = (this.head + this.size) & (this.hashes.length - 1);
     this.hashes[at] = hash;
     this.times[at] = timeMs;
     this.micros[at] = micros;
+    this.slots[at] = slot;
     this.size++;
   }
 
@@ -178,7 +193,7 @@ export class StormWatch {
     const cap = this.hashes.length;
     // (Late sightings make the queue not quite sorted: one is let go when it reaches the front.)
     while (this.size > 0 && (this.times[this.head] as number) <= from) {
-      const at = this.inWindow.find(this.hashes[this.head] as number);
+      const at = this.slots[this.head] as number;
       if (at >= 0 && (this.inWindow.table[at + 1] as number) > 0)
         this.inWindow.drop(at, this.micros[this.head] as number);
       this.head = (this.head + 1) & (cap - 1);

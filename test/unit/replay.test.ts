@@ -274,6 +274,23 @@ describe('replay storms', () => {
   });
 });
 
+describe('replay storms, expiry across rebuilds', () => {
+  it('a sighting leaves the window at its time, wherever the table moved its slot', () => {
+    const watch = new StormWatch(2, 100);
+    for (let i = 0; i < 20_000; i++) {
+      const t = T0 + i;
+      watch.add(i * 7919 + 1, t, 1, t, () => `id${i}`);
+      // Every 1000th id is seen again 50 ms later (a storm of 2), every 1000th + 500 after 150 ms (none).
+      if (i >= 50 && (i - 50) % 1000 === 0) watch.add((i - 50) * 7919 + 1, t, 1, t, () => `id${i - 50}`);
+      if (i >= 150 && (i - 150) % 1000 === 500)
+        watch.add((i - 150) * 7919 + 1, t, 1, t, () => `id${i - 150}`);
+    }
+    const found = watch.storms();
+    expect(found.length).toBe(20);
+    expect(found.every((s) => s.count === 2 && s.lastMs - s.firstMs === 50)).toBe(true);
+  });
+});
+
 describe('replay --from/--to', () => {
   const now = Date.parse('2026-11-30T12:00:00Z');
   const berlin = new DayCalendar('Europe/Berlin');
