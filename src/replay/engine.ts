@@ -310,7 +310,6 @@ export function replay(input: ReplayInput): ReplayOutcome {
 
   const endMs = Number.isFinite(toMs) ? toMs : timeline.clockMs;
   const { minutes, series } = timeline.finish(endMs);
-  const crossed = new Set(timeline.crossings.map((c) => `${c.scope}\u0000${JSON.stringify(c.key)}`));
   const hasLines = timeline.records > 0;
   return {
     fromMs: Number.isFinite(fromMs) ? fromMs : hasLines ? timeline.firstMs : null,
@@ -323,10 +322,10 @@ export function replay(input: ReplayInput): ReplayOutcome {
     storms: storms?.storms() ?? [],
     totals,
     minutes,
-    // The chart's series: the config's windows and plain scopes; of `each` values, those that crossed.
+    // The chart's series: the config's windows and plain scopes (`each` values keep no points).
     // (Points before --from, the warm-up, are left out: the chart starts at --from.)
     series: series
-      .filter((s) => s.key === null || crossed.has(`${s.scope}\u0000${JSON.stringify(s.key)}`))
+      .filter((s) => s.key === null)
       .map((s) => (Number.isFinite(fromMs) ? { ...s, points: s.points.filter((p) => p[0] >= fromMs) } : s)),
     errors,
     overflowed: [...(resolver?.overflowed ?? [])],

@@ -353,8 +353,13 @@ export class Timeline {
     this.main = this.newInstance({ scope: null, key: null }, windows);
   }
 
+  /**
+   * A scope's instance. Those of `each` values keep no chart points: thousands of values are
+   * normal, and memory stays bounded by their windows alone.
+   */
   newInstance(name: InstanceName, windows: readonly WindowSpec[]): Instance {
-    const instance = new Instance(name, windows, this.options, this.crossings);
+    const options = name.key === null ? this.options : { ...this.options, series: false };
+    const instance = new Instance(name, windows, options, this.crossings);
     this.instances.push(instance);
     return instance;
   }
