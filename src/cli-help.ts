@@ -11,7 +11,7 @@ export const PROGRAM_DESCRIPTION =
 
 export const PROGRAM_AFTER = `
 Exit codes:
-  run, watch, kill, clear-emergency, validate, init, systemd, notify, summary
+  run, watch, kill, clear-emergency, validate, init, systemd, notify, summary, replay
                         0 did its job (whatever the spend), 1 could not (log unreadable, flag not
                         written, kill failed, clear refused), 64 bad usage, 78 bad config
   status, check-heartbeat
@@ -28,7 +28,12 @@ Examples:
   cost-watchdog status --json        spend per window against limits
   cost-watchdog status --watch       the same, redrawn every 5 s
   cost-watchdog kill --reason "runaway retry loop"
-  cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"`;
+  cost-watchdog clear-emergency --reason "bug fixed in v1.4.2"
+  cost-watchdog replay --from 7d     what the limits would have done over the last week`;
+
+export const REPLAY_FROM_HELP =
+  'replay from this time: a date (2026-11-23, local midnight in the config timezone), an ISO time ' +
+  '(2026-11-23T14:00:00Z), or a time before now (7d, 24h); lines before it still fill the windows';
 
 export const CLEAR_FORCE_HELP =
   'clear even though spend is still at emergency or above: acknowledges that spend; the flag returns ' +
@@ -52,7 +57,8 @@ export type CommandName =
   | 'summary'
   | 'systemd'
   | 'validate'
-  | 'init';
+  | 'init'
+  | 'replay';
 
 /** Each command's one-paragraph description (the command list) and the text after its options. */
 export const COMMAND_HELP: Record<CommandName, { description: string; after?: string }> = {
@@ -209,5 +215,29 @@ Presets, for the logs agents already write:
   cost-watchdog init --preset cost-control   an app on the Cost Control tracker (the default)
 
 Exit: 0 written, 1 the file exists or cannot be written, 64 bad usage.`,
+  },
+  replay: {
+    description:
+      "the config's limits applied to past logs as if the watchdog had run at every line: when each " +
+      'window and scope would have reached warn / emergency / kill, the spend then, the spend that ' +
+      'followed until it was back at ok (what a kill would have saved), retry storms, unpriced models',
+    after: `
+Reads only: writes nothing to the state folder, never writes the flag, signals no process and
+sends no alert. Without log arguments it replays the config's sources (and their rotated
+generations, name.1, name-20261123); with them, those files (globs allowed, quote them), read in
+the format of the config's source whose path or glob matches, else of its first source. Lines of
+all files are replayed in time order. Times are shown in the config's timezone.
+
+Examples:
+  cost-watchdog replay --from 7d                       the last week with the config's limits
+  cost-watchdog replay -c try.yaml --from 2026-11-23 --to 2026-11-30 'state/cost_log.jsonl*'
+  cost-watchdog replay --from 24h --json | jq '.crossings[] | select(.level == "kill")'
+  cost-watchdog replay --from 7d --html /tmp/replay.html
+
+To try a limit, copy the config, change limits: (a $5 / 15 min kill: 15m: { kill: 5 }) and
+replay with -c pointing at the copy.
+
+Exit: 0 done, 1 a log could not be read (named; the rest is still reported) or --html not
+written, 64 bad usage (a bad --from/--to, --html inside the state folder), 78 bad config.`,
   },
 };

@@ -11,6 +11,7 @@ import {
   PROGRAM_AFTER,
   PROGRAM_DESCRIPTION,
   STATUS_WATCH_HELP,
+  REPLAY_FROM_HELP,
 } from './cli-help.js';
 import { CliError, EXIT } from './errors.js';
 import { VERSION } from './version.js';
@@ -26,6 +27,8 @@ function configOption(): Option {
 
 /** What the command that ran asked the process to exit with. */
 let commandResult: number = EXIT.OK;
+/** `replay`'s log arguments (commander passes them apart from the options). */
+let replayLogs: string[] = [];
 
 /**
  * A subcommand whose code is loaded only when it runs, described by its COMMAND_HELP entry. Every
@@ -42,7 +45,9 @@ function lazyCommand(
     .command(name)
     .description(help.description)
     .addOption(configOption())
-    .action(async (_options, command: Command) => {
+    .action(async (...args: unknown[]) => {
+      // (The command comes last: after the options, and after any arguments it declares.)
+      const command = args[args.length - 1] as Command;
       const handler = await load();
       commandResult = await handler(command.optsWithGlobals());
     });
@@ -131,6 +136,20 @@ function program(): Command {
     '--preset <name>',
     'a starter config for: claude-code, otel-genai, litellm, cost-control (the default)',
   );
+
+  // replay takes logs as arguments: they join its options as `logs`.
+  lazyCommand(cli, 'replay', async () => {
+    const { replayCommand } = await import('./commands/replay.js');
+    return (options) => replayCommand({ ...options, logs: replayLogs });
+  })
+    .argument('[logs...]', "log files or globs to replay (default: the config's sources)")
+    .hook('preAction', (_cli, action) => {
+      replayLogs = action.args;
+    })
+    .option('--from <time>', REPLAY_FROM_HELP)
+    .option('--to <time>', 'replay up to this time (same forms as --from; default: the last line)')
+    .option('--json', 'print the timeline as JSON')
+    .option('--html <file>', 'also write a self-contained page with the timeline chart to this file');
 
   return cli;
 }

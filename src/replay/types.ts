@@ -12,7 +12,7 @@ export interface ReplayCrossing {
   /** Under an `each` scope: the value's fields ({agent: "research"}); else null. */
   key: Record<string, string> | null;
   level: ReplayLevel;
-  /** When the line that crossed was dated (ISO). */
+  /** When the line that crossed was dated (ISO); for a line out of order, the newest line time before it. */
   at: string;
   /** The window's spend then. */
   spend_usd: number;

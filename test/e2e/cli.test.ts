@@ -58,7 +58,7 @@ describe('usage', () => {
     [
       ['help', 'bogus'],
       "help: unknown command 'bogus' (commands: run, watch, kill, clear-emergency, status, " +
-        'check-heartbeat, notify, summary, systemd, validate, init)',
+        'check-heartbeat, notify, summary, systemd, validate, init, replay)',
     ],
   ])("commander's own error %j is one prefixed line, exit 64", (args, message) => {
     const r = cli(args);
