@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
 import { latestMetrics } from '../metrics/index.js';
-import { dashboardHtml, pagePolicy } from '../web/page.js';
+import { dashboardHtml } from '../web/dashboard-page.js';
+import { pagePolicy } from '../web/page.js';
 import {
   baseHeaders,
   LISTEN_REPEAT_MS,

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { StatusJson } from '../../src/commands/render/status-json.js';
-import { replayHtml } from '../../src/web/page.js';
+import { replayHtml } from '../../src/web/replay-page.js';
 import type { DashboardSnapshot } from '../../src/web/snapshot.js';
 import { sampleReplay } from '../unit/replay-sample.js';
 import { CHROMIUM, launchChromium } from './chromium.js';
@@ -71,7 +71,7 @@ function follow(url: string): { events: DashboardSnapshot[]; comments: number; s
 }
 
 describe('watch serves the dashboard, /status.json, /metrics and /events (http.listen)', () => {
-  it('answers /status.json as `status --json` does, /metrics, 404, 405, 421, and an event after each check', async () => {
+  it('answers /status.json as `status --json`, /metrics, 404, 405, 421, an event per check', async () => {
     const ws = workspace(config('127.0.0.1:0'));
     ws.append(lines(4, 0.25));
     const daemon = await startWatch(ws);
@@ -169,7 +169,7 @@ describe('watch serves the dashboard, /status.json, /metrics and /events (http.l
     expect(r.stderr).toContain('http.allow_remote');
   });
 
-  it('says loudly at start that a non-loopback listen is open to the network (allow_remote: true)', async () => {
+  it('says loudly at start that a non-loopback listen is open to the network (allow_remote)', async () => {
     const ws = workspace(config('0.0.0.0:0', '  allow_remote: true\n'));
     const daemon = await startWatch(ws);
     await baseUrl(daemon);
@@ -213,8 +213,9 @@ describe('watch serves the dashboard, /status.json, /metrics and /events (http.l
   });
 });
 
+const NO_CHROMIUM = ' (SKIPPED: no chromium installed; apt-get install chromium)';
 describe.skipIf(CHROMIUM === null)(
-  `the dashboard in headless Chromium${CHROMIUM === null ? ' (SKIPPED: no chromium installed; apt-get install chromium)' : ''}`,
+  `the dashboard in headless Chromium${CHROMIUM === null ? NO_CHROMIUM : ''}`,
   () => {
     it('shows the figures of /status.json, changes them after an append, keeps to its CSP', async () => {
       const ws = workspace(config('127.0.0.1:0', 'target:\n  pid_file: state/app.pid\n'));

@@ -1,9 +1,9 @@
-// The page `replay --html` writes (src/web/page.ts replayHtml): self-contained (nothing fetched,
+// The page `replay --html` writes (src/web/replay-page.ts): self-contained (nothing fetched,
 // opens from file://), its inline script and style allowed by their hashes and nothing else, and
 // the report inside it as data that no name out of a log can break out of.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { replayHtml } from '../../src/web/page.js';
+import { replayHtml } from '../../src/web/replay-page.js';
 import { sampleReplay } from './replay-sample.js';
 
 const hash = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
@@ -30,6 +30,7 @@ describe('replayHtml', () => {
     );
     // Nothing is loaded from anywhere: no src= or href= but the empty icon.
     expect(html).not.toMatch(/<script[^>]* src=/);
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?https?:\/\//i);
     expect([...html.matchAll(/ (?:src|href)="([^"]*)"/g)].map((m) => m[1])).toEqual(['data:,']);
     expect(html).toContain('<body data-page="replay">');
     expect(style).toContain('.u-legend'); // uPlot's stylesheet is in it
