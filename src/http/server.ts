@@ -47,6 +47,7 @@ export class DashboardServer {
   private wanted = false;
   private lastBuildMs: number | null = null;
   private buildTimer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
   private closed = false;
 
   constructor(
@@ -166,8 +167,13 @@ export class DashboardServer {
     await closed;
   }
 
+  /**
+   * Pushed only to dashboards that follow /events: with none, nothing is built after a check
+   * (a `status` costs about a check's reading again), and /status.json builds on demand.
+   */
   private scheduleBuild(): void {
     if (!this.bound || this.building || this.buildTimer !== null || this.closed) return;
+    if (this.events.size === 0) return;
     this.buildTimer = setTimeout(
       () => {
         this.buildTimer = null;
@@ -177,7 +183,26 @@ export class DashboardServer {
     );
   }
 
-  private async build(): Promise<void> {
+  /** The snapshot as of the last check (built now if it was not yet), or null before any check. */
+  private async current(): Promise<Built | null> {
+    if (this.inFlight !== null) await this.inFlight;
+    if (this.wanted && this.lastCheck !== null && !this.closed) {
+      if (this.buildTimer !== null) clearTimeout(this.buildTimer);
+      this.buildTimer = null;
+      await (this.inFlight ?? this.build());
+    }
+    return this.built;
+  }
+
+  private build(): Promise<void> {
+    const promise = this.rebuild().finally(() => {
+      this.inFlight = null;
+    });
+    this.inFlight = promise;
+    return promise;
+  }
+
+  private async rebuild(): Promise<void> {
     this.wanted = false;
     this.building = true;
     this.lastBuildMs = Date.now();
@@ -228,15 +253,17 @@ export class DashboardServer {
         send(200, 'text/html; charset=utf-8', dashboardHtml(), pagePolicy('dashboard'));
         return;
       case 'status':
-        if (this.built === null)
-          send(
-            503,
-            'application/json',
-            `${JSON.stringify({ status: 'UNKNOWN', error: 'the first check has not finished yet' })}\n`,
-            NOTHING_POLICY,
-            { 'Retry-After': '1' },
-          );
-        else send(200, 'application/json', this.built.statusText);
+        void this.current().then((built) => {
+          if (built === null)
+            send(
+              503,
+              'application/json',
+              `${JSON.stringify({ status: 'UNKNOWN', error: 'the first check has not finished yet' })}\n`,
+              NOTHING_POLICY,
+              { 'Retry-After': '1' },
+            );
+          else send(200, 'application/json', built.statusText);
+        });
         return;
       case 'metrics': {
         const metrics = latestMetrics();
@@ -269,6 +296,8 @@ export class DashboardServer {
         res.flushHeaders();
         const latest = this.built === null ? null : `event: snapshot\ndata: ${this.built.snapshotText}\n\n`;
         this.events.add(res, latest);
+        // The first dashboard after checks that nobody followed: it gets their latest at once.
+        if (this.wanted) this.scheduleBuild();
         return;
       }
     }
