@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { webBundle, webDefines } from './web-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -20,7 +21,13 @@ function buildId() {
     .map((name) => `src/${name}`.replaceAll('\\', '/'))
     .filter((name) => name.endsWith('.ts'))
     .sort();
-  for (const file of [...files, 'package.json', 'package-lock.json', 'scripts/build.mjs']) {
+  for (const file of [
+    ...files,
+    'package.json',
+    'package-lock.json',
+    'scripts/build.mjs',
+    'scripts/web-bundle.mjs',
+  ]) {
     hash.update(`${file}\0`);
     try {
       hash.update(readFileSync(path.join(root, file)));
@@ -34,6 +41,9 @@ function buildId() {
 const id = buildId();
 
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+// The dashboard's and the replay page's browser code (src/web/browser/, with uPlot): one script,
+// compiled into the bundle as constants (src/web/assets.ts), in the chunk of those pages only.
+const web = webBundle();
 const options = {
   absWorkingDir: root,
   outdir: 'dist',
@@ -49,6 +59,7 @@ const options = {
   define: {
     __COST_WATCHDOG_VERSION__: JSON.stringify(pkg.version),
     __COST_WATCHDOG_BUILD_ID__: JSON.stringify(id),
+    ...webDefines(web),
   },
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: {
@@ -92,7 +103,10 @@ const worker = await build({
   entryPoints: { 'parallel-worker': 'src/parallel/worker.ts' },
   banner: { js: `// cost-watchdog build ${id}\n${options.banner.js}` },
 });
-writeFileSync(path.join(root, 'dist', 'THIRD_PARTY_NOTICES.md'), notices([main.metafile, worker.metafile]));
+writeFileSync(
+  path.join(root, 'dist', 'THIRD_PARTY_NOTICES.md'),
+  notices([main.metafile, worker.metafile, web.metafile]),
+);
 
 /** The name, version, licence and licence text of every package whose code is in the bundle. */
 function notices(metafiles) {

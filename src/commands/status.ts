@@ -3,34 +3,25 @@
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
-import { highestLevel, MONITOR } from '../core/levels.js';
-import { inspect } from '../check/inspect.js';
+import { MONITOR } from '../core/levels.js';
 import type { CheckResult } from '../check/types.js';
 import { CliError, UsageError } from '../errors.js';
-import { readFlag } from '../effects/flag.js';
-import { readHeartbeat } from '../effects/heartbeat.js';
-import { findTarget } from '../effects/target.js';
-import { loadAlerts } from '../check/alert-state.js';
-import { observe } from '../check/observe.js';
 import { ago, bytes, gauge, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { pluginLine, pluginUnknownLine } from './render/plugin-line.js';
-import { scopeFlagFile } from '../scopes/act.js';
 import {
   lastHourPerMinute,
   type StatusErrorJson,
   type StatusJson,
   scopeSignals,
-  statusJson,
 } from './render/status-json.js';
 import { sparkText } from '../core/sparkline.js';
 import type { StatusView } from './status-watch.js';
-import { loadFleetMemory } from '../fleet/memory.js';
+import { statusReport } from './status-report.js';
 import {
   fleetEmergencyText,
   fleetLostText,
   fleetSignals,
   type StatusFleetJson,
-  statusFleetJson,
 } from './render/fleet-json.js';
 import type { WindowStatus } from '../core/levels.js';
 
@@ -278,19 +269,6 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   return `${out.join('\n')}\n`;
 }
 
-/** The fleet as its Redis says it now, without pushing; null without a fleet (nothing loaded). */
-async function fleetOf(config: Config, nowMs: number): Promise<StatusFleetJson | null> {
-  if (config.fleet === null) return null;
-  const { viewFleet } = await import('../fleet/exchange.js');
-  const view = await viewFleet(config, nowMs);
-  // Redis cannot be asked: the fleet emergency this host holds its flag for is still honoured.
-  // Redis answers but refused this host's last push (its settings, another watchdog as this host):
-  // the fleet does not count this host's spend until that is fixed.
-  const memory = loadFleetMemory(config.stateDir, config.fleet.name);
-  const refused = memory.lost?.kind === 'refused' ? memory.lost : null;
-  return statusFleetJson(view, view.reachable ? null : memory.emergency, view.reachable ? refused : null);
-}
-
 /** The fleet's windows named `fleet 15m`, in the fleet's order (spend NaN: it cannot be seen). */
 function fleetWindowRows(config: Config, fleet: StatusFleetJson | undefined | null): WindowStatus[] {
   if (config.fleet === null || fleet === undefined || fleet === null) return [];
@@ -358,30 +336,7 @@ function fleetLines(fleet: StatusFleetJson, color: boolean): string[] {
 async function statusView(config: Config, asJson: boolean, compact: boolean): Promise<StatusView> {
   try {
     const nowMs = Date.now();
-    const result = inspect(config, nowMs, false);
-    // Asked beside the target's search: it costs status at most fleet.timeout.
-    const fleetView = fleetOf(config, nowMs);
-    const target = await findTarget(config);
-    const fleet = await fleetView;
-    const seen = await observe(config, result, highestLevel(result.signals.map((w) => w.level)), target);
-    const flag = readFlag(config.flagFile);
-    const { json, code } = statusJson({
-      config,
-      result,
-      target,
-      seen,
-      nowMs,
-      flag,
-      alerts: loadAlerts(config).state,
-      heartbeat: readHeartbeat(config.stateDir),
-      scopeFlag: (name, value) => {
-        const scope = config.scopes.find((x) => x.name === name);
-        if (scope === undefined || scope.flagFile === null) return null;
-        const file = scopeFlagFile(config, scope, value);
-        return file === null ? null : { file, active: readFlag(file).kind === 'present' };
-      },
-      fleet,
-    });
+    const { json, code, result, fleet, flag } = await statusReport(config, nowMs);
     let stdout: string;
     if (asJson) stdout = `${compact ? JSON.stringify(json) : JSON.stringify(json, null, 2)}\n`;
     else {

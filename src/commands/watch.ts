@@ -7,7 +7,9 @@
 // SIGTERM / SIGINT finish the check in progress, give unsent alerts a last bounded try (what is
 // left stays pending in alerts.json), and exit 0; SIGHUP reloads the config (a bad one is refused
 // and the old one kept). With a fleet, the fleet's events on Redis (a fleet emergency made or
-// cleared) ask for a check at once too (daemon/fleet-events.ts).
+// cleared) ask for a check at once too (daemon/fleet-events.ts). With http.listen, the dashboard's
+// server (src/http/) is told of every check; it never holds one back, and a server that cannot
+// listen is said loudly while the checks go on.
 import { existsSync } from 'node:fs';
 import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration } from '../core/duration.js';
@@ -30,6 +32,7 @@ import { pingAfterCheck } from '../check/ping.js';
 import { Auditor } from '../effects/audit.js';
 import { printable, usd } from '../format.js';
 import { runJson } from './render/run-json.js';
+import type { DashboardServer } from '../http/server.js';
 
 export interface WatchOptions {
   config?: string;
@@ -102,16 +105,17 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   /** Routine checks are left out of the audit log (see routineCheck). */
   const quiet: { last: { levels: string; atMs: number } | null } = { last: null };
 
+  const failureOf = (outcome: CheckOutcome | null, error: string | null): string | null =>
+    error ??
+    (outcome === null
+      ? null
+      : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
   const report = (outcome: CheckOutcome | null, error: string | null, reasons: string[]): void => {
     if (options.json) {
       const line = outcome === null ? { error, reasons } : { ...runJson(outcome, false), reasons };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     }
-    const failure =
-      error ??
-      (outcome === null
-        ? null
-        : [outcome.logError, ...outcome.failures].filter((x) => x !== null).join('; ') || null);
+    const failure = failureOf(outcome, error);
     if (failure !== null) {
       const now = Date.now();
       if (
@@ -177,6 +181,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       if (outcome !== null) daily.afterCheck(current, outcome);
       const ok = outcome !== null && error === null && checkSucceeded(outcome);
       const now = Date.now();
+      httpServer?.checked(current, { atMs: now, ok, error: failureOf(outcome, error) });
       if (current.heartbeat.pingUrl !== null && pingDue(lastPing, ok, now, WATCH_PING_EVERY_MS)) {
         lastPing = { atMs: now, ok };
         inFlightPing?.abort.abort();
@@ -203,6 +208,17 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       fleetEvents = new FleetEvents(() => queue.request('fleet', true));
     }
     return fleetEvents.follow(next);
+  };
+
+  // The HTTP server of http.listen: its module loaded only when one is configured.
+  let httpServer: DashboardServer | null = null;
+  const serveHttp = async (next: Config): Promise<void> => {
+    if (next.http.listen === null && httpServer === null) return;
+    if (httpServer === null) {
+      const { DashboardServer } = await import('../http/server.js');
+      httpServer = new DashboardServer(next, say);
+    }
+    await httpServer.apply(next);
   };
 
   let watcher: FileWatcher = { missing: [], folders: '', close: async () => undefined };
@@ -270,6 +286,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     scheduled = await startSchedule(config, tick);
     await daily.follow(config);
     const followed = await followFleet(config);
+    await serveHttp(config);
     say(`SIGHUP: config reloaded from ${file}`);
     if (followed.changed)
       say(followed.text === null ? 'SIGHUP: no fleet any more' : `SIGHUP: now in ${followed.text}`);
@@ -296,6 +313,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await daily.stop(STOP_SEND_MS);
         await watcher.close();
         await fleetEvents?.close();
+        await httpServer?.close();
         // What is unsent gets one last try within a bound (alerts and the ping in flight side by
         // side), then stays in alerts.json for the next check.
         const ping = inFlightPing;
@@ -330,6 +348,8 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     scheduled = await startSchedule(config, tick);
     const summaryAt = await daily.follow(config);
     const followed = await followFleet(config);
+    await serveHttp(config);
+    if (stopping) return;
     say(
       `watching ${config.sources.map((s) => s.written).join(', ')}` +
         `${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +

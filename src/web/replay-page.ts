@@ -1,57 +1,25 @@
-// PLACEHOLDER until the dashboard's page is merged (issue 15, part 2 writes src/web/ with the
-// dashboard's chart code): `replay --html` calls replayHtml(report). This one draws each series
-// as an inline SVG line with its limits, and lists the crossings; self-contained, no outside
-// address. Replace this file wholesale with the dashboard helper's replayHtml.
-import type { ReplayJson, ReplaySeries } from '../replay/types.js';
+// The page `replay --html` writes: the replay's JSON inside it as data, drawn by the dashboard's
+// chart code (src/web/browser/replay.ts, chart.ts), one chart per window and scope with its limits
+// and crossings, and the tables of crossings, storms and unpriced models. Self-contained: it
+// opens from file:// and its Content-Security-Policy (a meta tag) forbids any outside address.
+import type { ReplayJson } from '../replay/types.js';
+import { pageHtml, pagePolicy } from './page.js';
 
-function escapeHtml(text: string): string {
-  return text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
-  );
-}
-
-function chart(series: ReplaySeries, fromMs: number, toMs: number): string {
-  const w = 800;
-  const h = 160;
-  const limits = Object.values(series.limits).filter((v): v is number => typeof v === 'number');
-  const top = Math.max(1e-9, ...limits, ...series.points.map((p) => p[1])) * 1.05;
-  const span = Math.max(1, toMs - fromMs);
-  const x = (ms: number): string => (((ms - fromMs) / span) * w).toFixed(1);
-  const y = (v: number): string => (h - (v / top) * h).toFixed(1);
-  const line = series.points.map(([ms, v]) => `${x(ms)},${y(v)}`).join(' ');
-  const marks = limits
-    .map((v) => `<line x1="0" x2="${w}" y1="${y(v)}" y2="${y(v)}" stroke="#c33" stroke-dasharray="4"/>`)
-    .join('');
-  const name = `${series.window}${series.scope === null ? '' : ` ${series.scope}`}${
-    series.key === null
-      ? ''
-      : ` ${Object.entries(series.key)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',')}`
-  }`;
-  return (
-    `<h3>${escapeHtml(name)}</h3><svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}">` +
-    `${marks}<polyline fill="none" stroke="#36c" points="${line}"/></svg>`
-  );
-}
-
+/** The whole page for `report` (what `replay --json` prints), ready to be written to a file. */
 export function replayHtml(report: ReplayJson): string {
-  const fromMs = report.from === null ? 0 : Date.parse(report.from);
-  const toMs = report.to === null ? fromMs + 1 : Date.parse(report.to);
-  const rows = report.crossings
-    .map(
-      (c) =>
-        `<tr><td>${escapeHtml(c.window)}</td><td>${escapeHtml(c.scope ?? '-')}</td><td>${c.level}</td>` +
-        `<td>${c.at}</td><td>${c.spend_usd}</td><td>${c.followed_usd}</td>` +
-        `<td>${c.ok_again_at ?? '-'}</td></tr>`,
-    )
-    .join('');
-  return (
-    '<!doctype html><html><head><meta charset="utf-8"><title>cost-watchdog replay</title></head><body>' +
-    `<h1>cost-watchdog replay</h1><p>${escapeHtml(report.from ?? '-')} .. ${escapeHtml(report.to ?? '-')}: ` +
-    `$${report.total_usd}</p>${report.series.map((s) => chart(s, fromMs, toMs)).join('')}` +
-    '<table><tr><th>window</th><th>scope</th><th>level</th><th>at</th><th>spend</th><th>followed</th>' +
-    `<th>ok again</th></tr>${rows}</table></body></html>\n`
+  // Inside <script type="application/json"> only `</script` or `<!--` could end it: no `<` at all.
+  const data = JSON.stringify(report).replace(/</g, '\\u003c');
+  const title = `cost-watchdog replay ${report.from ?? ''} to ${report.to ?? ''}`;
+  return pageHtml(
+    'replay',
+    title,
+    `<header><h1>cost-watchdog replay</h1><span id="summary" class="muted"></span></header><main>` +
+      '<p class="muted">The config\'s limits applied to past logs as if the watchdog had run at every ' +
+      'line: when each window would have reached warn, emergency or kill (the dots), its spend then, ' +
+      'and the spend that followed until it was back at ok (what a kill then would have saved).</p>' +
+      '<section id="charts"></section><h2>Crossings</h2><div id="crossings"></div>' +
+      '<h2>Retry storms</h2><div id="storms"></div><h2>Unpriced models</h2><div id="unpriced"></div>' +
+      `</main><script type="application/json" id="replay-data">${data}</script>`,
+    `<meta http-equiv="Content-Security-Policy" content="${pagePolicy('replay')}">`,
   );
 }
