@@ -6,7 +6,7 @@ export const CONFIG_HELP = 'config file (default: $COST_WATCHDOG_CONFIG, then ./
 export const PROGRAM_DESCRIPTION =
   "External safety net for runaway AI spend: re-reads the app's JSONL cost log, recomputes spend " +
   '(rolling windows and the calendar day) without trusting the app, and when limits are crossed ' +
-  'alerts (Slack and stderr), writes an emergency flag the app honours, ' +
+  'alerts (stderr, Slack, webhook, PagerDuty), writes an emergency flag the app honours, ' +
   "and kills the app's process tree.";
 
 export const PROGRAM_AFTER = `
@@ -156,7 +156,7 @@ Exit: 0 OK (fresh), 1 WARNING (the last check ran but could not do its job), 2 C
   },
   notify: {
     description:
-      'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): Slack and stderr',
+      'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): stderr, Slack and alerts.channels',
     after: `
 Works even when the config does not load (that may be why the unit failed): it then sends
 through $SLACK_WEBHOOK_URL and says why. The same unit failing again is announced at most

@@ -110,5 +110,9 @@ export function pagerdutyEvents(p: AlertPayload): PdEvent[] {
       const scopeStill = p.scope !== null && Object.values(p.windows).some((w) => w.level !== 'ok');
       if (!scopeStill) add({ action: 'resolve', dedupKey: dedupKey(p, e.window) });
     }
+  // A notice about the watchdog itself that says it is well again (check-heartbeat's recovery):
+  // the watchdog's own incident is over.
+  if (p.by === 'notice' && p.level === 'ok')
+    add({ action: 'resolve', dedupKey: `cost-watchdog:${p.host}:watchdog` });
   return out;
 }

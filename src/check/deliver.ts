@@ -207,7 +207,7 @@ export class AlertDispatch {
     const names = [...targets.channels.map((c) => c.name), ...targets.broken.map((b) => b.name)];
     const order = ['slack', ...config.alerts.channels.map((c) => c.name)].filter((n) => names.includes(n));
     if (alerts.length > 0) this.noteChannels(targets);
-    if (!order.includes('slack')) {
+    if (order.length === 0) {
       if (alerts.length > 0 && state.incidents[SLACK_NOTE] === undefined && !this.slackNoteShown) {
         this.slackNoteShown = true;
         process.stderr.write(

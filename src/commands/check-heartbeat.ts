@@ -129,6 +129,7 @@ export async function checkHeartbeatCommand(options: CheckHeartbeatOptions): Pro
       plan.alert === 'recovered' ? 'ok' : verdict.state === 'failing' ? 'warn' : 'emergency',
       text,
       details,
+      config.alerts.channels,
     );
     if (delivery.kind === 'failed') {
       keep = plan.unsent;

@@ -108,7 +108,13 @@ export async function notifyCommand(options: NotifyOptions): Promise<number> {
     unit !== undefined && unit !== ''
       ? `WATCHDOG UNIT FAILED: ${unit} failed on ${host()}: spend may be going unwatched`
       : `WATCHDOG: ${message} (on ${host()})`;
-  const delivery = await sendNotice(config?.slack ?? DEFAULT_SLACK, 'emergency', headline, details);
+  const delivery = await sendNotice(
+    config?.slack ?? DEFAULT_SLACK,
+    'emergency',
+    headline,
+    details,
+    config?.alerts.channels ?? [],
+  );
   if (config !== null && state !== null) {
     try {
       makeDirs(config.stateDir);

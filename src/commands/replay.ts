@@ -86,8 +86,11 @@ export async function replayCommand(options: ReplayOptions): Promise<number> {
       `cost-watchdog: note: scope(s) ${outcome.overflowed.join(', ')} had more values than are ` +
         'followed by name: the rest were counted as "(other)"\n',
     );
-  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : replayText(report, config));
   const errors = [...listing.errors, ...outcome.errors];
+  const read = report.lines.records + report.lines.malformed + report.lines.outside;
+  // Nothing could be read: no report (an empty one would read as "no limit would have fired").
+  if (errors.length > 0 && read === 0) throw new FailureError(errors.map(printable).join('\n'));
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : replayText(report, config));
   if (htmlFile !== null) {
     try {
       writeFileAtomic(htmlFile, replayHtml(report), 0o644, false);

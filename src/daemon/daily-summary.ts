@@ -75,7 +75,7 @@ export class DailySummary {
         dryRun: false,
         signal: this.abort.signal,
       });
-      if (!this.json && (delivery.result === 'sent' || delivery.result === 'printed'))
+      if (!this.json && delivery.result === 'printed')
         process.stdout.write(`${summaryLines(summary).map(printable).join('\n')}\n`);
       this.say(printable(deliveryWords(day.key, delivery)));
       if (delivery.result === 'failed') this.tryAgain(day.key);

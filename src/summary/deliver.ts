@@ -15,7 +15,7 @@ import { SEND_BUDGET_MS } from '../effects/slack.js';
 import { ensureDir } from '../effects/store.js';
 import { readDayActions } from './read-audit.js';
 import { claimDay, MARKER_DAYS, type Marker, markSent, pruneMarkers, releaseClaim } from './claim.js';
-import { composeSummary, type SummaryJson, summarySlackText } from './compose.js';
+import { composeSummary, type SummaryJson, summaryLines, summarySlackText } from './compose.js';
 import { loadBook } from './record.js';
 
 /** What a summary is made from: a check's ledger and attribution (at `nowMs`). */
@@ -119,12 +119,19 @@ async function sendAll(
   // Every channel, whatever its min_level: the summary is news, not an alert.
   const { channels, broken } = configuredChannels(config, process.env);
   const deadline = Date.now() + SEND_BUDGET_MS;
-  const text = summarySlackText(summary);
+  // Slack gets its markup; the webhook and PagerDuty get plain text (their payloads say so).
+  const slackText = summarySlackText(summary);
+  const plainText = summaryLines(summary).join('\n');
   const sent = await Promise.all(
     channels.map(async (channel): Promise<ChannelResult> => {
       const outcome = await channel
         .send(
-          { kind: 'summary', level: 'ok', text, summary: summary as unknown as Record<string, unknown> },
+          {
+            kind: 'summary',
+            level: 'ok',
+            text: channel.type === 'slack' ? slackText : plainText,
+            summary: summary as unknown as Record<string, unknown>,
+          },
           deadline,
           signal,
         )

@@ -66,14 +66,18 @@ function packageOf(specifier: string): string | null {
 }
 
 /**
- * Every module specifier in bundled code: `from"x"` (not the end of a text like `"--from"`), `import"x"`, `import("x")`, `require("x")`
- * (and the `require2(...)` esbuild renames), `require.resolve("x")` and `createRequire(...)("x")`.
+ * Every module specifier in bundled code: `from"x"` (not the end of a text like `"--from"`),
+ * `import"x"`, `import("x")`, `require("x")` (and the `require2(...)` esbuild renames),
+ * `require.resolve("x")` and `createRequire(...)("x")`.
  */
 function specifiersIn(code: string): string[] {
   const found = new Set<string>();
-  const lead =
-    /(?:(?<![-\w$])from\s*|\bimport\s*\(?\s*|\brequire\w*(?:\.resolve)?\s*\(\s*|\bcreateRequire\w*\([^()]*\)\s*\(\s*)/
-      .source;
+  const lead = [
+    /(?<![-\w$])from\s*/.source,
+    /\bimport\s*\(?\s*/.source,
+    /\brequire\w*(?:\.resolve)?\s*\(\s*/.source,
+    /\bcreateRequire\w*\([^()]*\)\s*\(\s*/.source,
+  ].join('|');
   const quoted = new RegExp(`(?:${lead})(["'\`])([^"'\`\\s]+)\\1`, 'g');
   for (const m of code.matchAll(quoted)) found.add(m[2] as string);
   return [...found];

@@ -120,6 +120,11 @@ describe('replay', () => {
     expect(r.stderr).toContain(`cannot read ${path.join(ws.dir, 'state', 'gone.jsonl')}: no such file`);
     // What could be read is still reported.
     expect(r.stdout).toContain('total: $0.15');
+    // Nothing could be read: no report at all (an empty one would say no limit would have fired).
+    const none = cli(['replay', '-c', ws.config, 'state/old.jsonl', 'state/gone.jsonl'], { cwd: ws.dir });
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('no such file');
   });
 
   it('leaves a state folder and a flag that exist as they were', () => {

@@ -226,6 +226,44 @@ describe('webhook and PagerDuty in run', () => {
     ).toBeDefined();
   });
 
+  it('the watchdog down (check-heartbeat) and a failed unit (notify) reach the channels too', async () => {
+    const r = await receivers();
+    const ws = workspace(config(r.pd.base));
+    ws.append(lines(1, 1));
+    expect((await run(ws, r.env)).code).toBe(0);
+    // The last check 10 s ago against a 1 s bound: the watchdog is down.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const down = await cliAsync(['check-heartbeat', '--max-age', '1s', '-c', ws.config], {
+      cwd: ws.dir,
+      env: r.env,
+    });
+    expect(down.code, down.stderr).toBe(2);
+    const trigger = pdEvents(r.pd).find((e) => e.event_action === 'trigger');
+    expect(trigger).toMatchObject({
+      dedup_key: expect.stringMatching(/^cost-watchdog:.+:watchdog$/),
+      payload: expect.objectContaining({ severity: 'error' }),
+    });
+    expect(r.hook.requests.some((q) => /WATCHDOG/.test(String(q.payload?.text)))).toBe(true);
+    expect(r.hook.requests.every((q) => verified(q, HOOK_SECRET))).toBe(true);
+    // Alive again: the watchdog's incident is resolved.
+    expect((await run(ws, r.env)).code).toBe(0);
+    const up = await cliAsync(['check-heartbeat', '--max-age', '1h', '-c', ws.config], {
+      cwd: ws.dir,
+      env: r.env,
+    });
+    expect(up.code, up.stderr).toBe(0);
+    expect(pdEvents(r.pd)).toContainEqual(
+      expect.objectContaining({ event_action: 'resolve', dedup_key: trigger?.dedup_key }),
+    );
+    const failed = await cliAsync(['notify', '--unit', 'cost-watchdog.service', '-c', ws.config], {
+      cwd: ws.dir,
+      env: r.env,
+    });
+    expect(failed.code, failed.stderr).toBe(0);
+    expect(pdEvents(r.pd).filter((e) => e.event_action === 'trigger').length).toBe(2);
+    noSecrets(ws, [down.stderr, down.stdout, up.stderr, failed.stderr], [HOOK_SECRET, PD_KEY]);
+  });
+
   it('429 with Retry-After then success; 500 retried; 400 not retried; the others unaffected', async () => {
     const r = await receivers(
       [{ status: 429, headers: { 'Retry-After': '1' } }, { status: 200 }],
