@@ -156,7 +156,8 @@ Exit: 0 OK (fresh), 1 WARNING (the last check ran but could not do its job), 2 C
   },
   notify: {
     description:
-      'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): stderr, Slack and alerts.channels',
+      'send an alert that a watchdog unit failed (for systemd OnFailure=, or cron): stderr, Slack ' +
+      'and alerts.channels',
     after: `
 Works even when the config does not load (that may be why the unit failed): it then sends
 through $SLACK_WEBHOOK_URL and says why. The same unit failing again is announced at most
