@@ -2,6 +2,7 @@
 // deadline, retried with back-off on 429 (Retry-After honoured) and 5xx and failed requests, never
 // on another 4xx (the same request gets the same answer), and never rejecting. The address and
 // any secret are cut out of every error text before it leaves this file.
+import { retryAfterMs, sleep } from '../effects/retry.js';
 import { VERSION } from '../version.js';
 import type { SendOutcome } from './types.js';
 
@@ -15,27 +16,6 @@ export interface PostRequest {
   accepted?: (status: number) => boolean;
   /** Strings never to appear in an error (the URL, its path, a secret). */
   secrets: readonly string[];
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Retry-After in ms: seconds, or an HTTP date. */
-export function retryAfterMs(header: string | null, nowMs: number): number | null {
-  if (header === null) return null;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
 /** `text` with every secret (and the URL's path and query) replaced by `<redacted>`. */

@@ -24,7 +24,7 @@ export async function sendNotice(
   const { noticeConsoleLine, noticeSlackText } = await import('../core/alert-text.js');
   process.stderr.write(`cost-watchdog: ${printable(noticeConsoleLine(headline, details))}\n`);
   const [delivery] = await Promise.all([
-    toSlack(slack, level, noticeSlackText(level, headline, details)),
+    toSlack(slack, noticeSlackText(level, headline, details)),
     toChannels(channels, level, [headline, ...details].join('\n')),
   ]);
   return delivery;
@@ -57,7 +57,7 @@ async function toChannels(channels: readonly ChannelConfig[], level: Level, text
   );
 }
 
-async function toSlack(slack: Config['slack'], level: Level, text: string): Promise<NoticeDelivery> {
+async function toSlack(slack: Config['slack'], text: string): Promise<NoticeDelivery> {
   const source = webhookSource({ slack }, process.env);
   if (source.kind === 'none') return { kind: 'stderr-only' };
   if (source.kind === 'broken')

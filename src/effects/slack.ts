@@ -2,6 +2,7 @@
 // on 429 (honouring Retry-After) and 5xx, and never throws: the caller keeps what was not sent.
 // The URL is a secret (anyone with it can post to the channel): it never appears in a message,
 // an error, the audit log or the state folder.
+import { retryAfterMs, sleep } from './retry.js';
 import { readSecretFile } from './secret-file.js';
 
 /** The whole time alert sending may take in one check. */
@@ -48,27 +49,6 @@ export interface SendOutcome {
 }
 
 const BACKOFF_MS = [500, 1000, 2000, 4000];
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Retry-After in ms: seconds, or an HTTP date. */
-function retryAfterMs(header: string | null, nowMs: number): number | null {
-  if (header === null) return null;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
-}
 
 function describeError(error: unknown, url: string): string {
   const e = error as {

@@ -4,7 +4,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { channelWants } from '../../src/channels/index.js';
-import { redact, retryAfterMs } from '../../src/channels/http.js';
+import { redact } from '../../src/channels/http.js';
+import { retryAfterMs } from '../../src/effects/retry.js';
 import { type AlertPayload, buildPayload, PAYLOAD_VERSION, payloadBody } from '../../src/channels/payload.js';
 import { changeUrl, eventBody } from '../../src/channels/pagerduty.js';
 import { clip, dedupKey, pagerdutyEvents, severityOf } from '../../src/channels/pagerduty-events.js';
