@@ -311,11 +311,16 @@ describe('metrics under watch', () => {
     );
     await waitFor('the alert sent', () => slack.requests.length === 1);
     ws.append(lines(1, 0.25));
-    await waitFor(
-      'the sent alert counted',
-      () => samples(ws.textfile).get('cost_watchdog_alerts_total{channel="slack",result="sent"}') === 1,
-    );
-    expect(samples(ws.textfile).get('cost_watchdog_lines_total{kind="record"}')).toBe(3);
+    // The sent alert is counted at the next check: one the sender's own save may start before the
+    // append is read, so the two are waited for together.
+    await waitFor('the sent alert counted, and the third line', () => {
+      const now = samples(ws.textfile);
+      return (
+        now.get('cost_watchdog_alerts_total{channel="slack",result="sent"}') === 1 &&
+        now.get('cost_watchdog_lines_total{kind="record"}') === 3
+      );
+    });
+    expect(slack.requests.length).toBe(1);
     daemon.child.kill('SIGTERM');
     await daemon.exited;
   });
