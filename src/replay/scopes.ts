@@ -4,7 +4,7 @@
 import type { ScopeConfig } from '../config/sections/scopes.js';
 import type { CostRecord } from '../core/fields.js';
 import { MAX_VALUES, OTHER_VALUE } from '../scopes/counter.js';
-import { matchesAll, type ScopeField, type ScopeValues } from '../scopes/match.js';
+import { eachLabelId, matchesAll, type ScopeField, type ScopeValues } from '../scopes/match.js';
 import type { Instance, Timeline } from './timeline.js';
 
 interface Resolved {
@@ -55,14 +55,7 @@ export class ScopeResolver {
         continue;
       }
       const each = r.config.each as ScopeField;
-      const id =
-        r.byId === null
-          ? -1
-          : each === 'agent'
-            ? record.agentId
-            : each === 'model'
-              ? record.modelId
-              : record.providerId;
+      const id = r.byId === null ? -1 : eachLabelId(record, each);
       let instance = id >= 0 ? r.byId?.[id] : undefined;
       if (instance === undefined) {
         const value = v[each];

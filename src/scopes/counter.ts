@@ -8,7 +8,7 @@ import type { ScopeConfig } from '../config/sections/scopes.js';
 import type { CostRecord } from '../core/fields.js';
 import type { PackedScopes } from '../core/scan.js';
 import { restoreInto, SmallLedger, type SmallLedgerState } from './ledger.js';
-import { matchesAll, type ScopeField, type ScopeValues } from './match.js';
+import { eachLabelId, matchesAll, type ScopeField, type ScopeValues } from './match.js';
 
 /** Distinct values of one `each` scope kept by name; the rest are counted under OTHER_VALUE. */
 export const MAX_VALUES = 100_000;
@@ -122,14 +122,7 @@ export class ScopeCounter {
       let ledger = c.single;
       if (c.values !== null) {
         const each = c.config.each as ScopeField;
-        const id =
-          c.byId === null
-            ? -1
-            : each === 'agent'
-              ? record.agentId
-              : each === 'model'
-                ? record.modelId
-                : record.providerId;
+        const id = c.byId === null ? -1 : eachLabelId(record, each);
         ledger = id >= 0 ? (c.byId?.[id] ?? null) : null;
         if (ledger === null) {
           const value = v[each];

@@ -101,3 +101,20 @@ export function keyText(key: Readonly<Record<string, string>>): string {
     .map(([field, value]) => `${field}=${value}`)
     .join(',');
 }
+
+/**
+ * The interned label id of `each` on a record (agent, model, provider: the fields the parser interns),
+ * or -1 for the others (task, source), which are looked up by value.
+ */
+export function eachLabelId(
+  record: { agentId: number; modelId: number; providerId: number },
+  each: ScopeField,
+): number {
+  return each === 'agent'
+    ? record.agentId
+    : each === 'model'
+      ? record.modelId
+      : each === 'provider'
+        ? record.providerId
+        : -1;
+}

@@ -10,7 +10,6 @@ import {
   constants,
   linkSync,
   openSync,
-  readdirSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -19,7 +18,7 @@ import path from 'node:path';
 import { summarySentDate, summarySentFile } from '../effects/state-paths.js';
 import { host } from '../effects/identity.js';
 import { isAlive } from '../effects/proc.js';
-import { readJson, writeFileAtomic } from '../effects/store.js';
+import { pruneStateFiles, readJson, writeFileAtomic } from '../effects/store.js';
 
 /** A claim still `sending` after this long is taken over (a send takes at most ~10 s). */
 export const STALE_MS = 10 * 60_000;
@@ -163,19 +162,12 @@ export function releaseClaim(file: string, marker: Marker): void {
 
 /** Markers of days older than MARKER_DAYS before `today` go. */
 export function pruneMarkers(stateDir: string, oldest: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(stateDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const date = summarySentDate(name);
-    if (date === null || date >= oldest) continue;
-    try {
-      unlinkSync(path.join(stateDir, name));
-    } catch {
-      // already gone
-    }
-  }
+  pruneStateFiles(
+    stateDir,
+    (name) => {
+      const date = summarySentDate(name);
+      return date !== null && date < oldest;
+    },
+    null,
+  );
 }
