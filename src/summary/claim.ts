@@ -14,7 +14,6 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import path from 'node:path';
 import { summarySentDate, summarySentFile } from '../effects/state-paths.js';
 import { host } from '../effects/identity.js';
 import { isAlive } from '../effects/proc.js';
