@@ -5,15 +5,7 @@
 // process that died mid-send (or older than STALE_MS) is taken over. No lock: `watch` claims
 // while its own check may hold the state folder's lock.
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  linkSync,
-  openSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { summarySentDate, summarySentFile } from '../effects/state-paths.js';
 import { host } from '../effects/identity.js';
 import { isAlive } from '../effects/proc.js';
