@@ -25,7 +25,10 @@ import {
   type RetryStormConfig,
   resolveBurnRate,
   resolveRetryStorm,
+  resolveShapeStorm,
+  type ShapeStormConfig,
 } from './sections/storms.js';
+import { type ReconcileConfig, resolveReconcile } from './sections/reconcile.js';
 import { resolveScopes, type ScopeConfig } from './sections/scopes.js';
 import { expandHome, resolveSources, type SourceSpec } from './sections/sources.js';
 import { type HttpConfig, type MetricsConfig, resolveHttp, resolveMetrics } from './sections/surfaces.js';
@@ -48,6 +51,8 @@ export interface Config extends TopLevelConfig {
   /** How the app's state file is read and compared (used when stateFile is set). */
   appState: AppStateConfig;
   retryStorm: RetryStormConfig | null;
+  /** Re-runs without ids: the same call shape billed again and again (null: off). */
+  shapeStorm: ShapeStormConfig | null;
   burnRate: BurnRateConfig | null;
   /** Alert when the target runs but the log has not grown for this long; null: off. */
   silenceAfterMs: number | null;
@@ -64,6 +69,8 @@ export interface Config extends TopLevelConfig {
   metrics: MetricsConfig;
   /** `watch`'s HTTP server: /metrics, the dashboard, /status.json (src/http/). */
   http: HttpConfig;
+  /** The providers' usage APIs, compared with the logs (src/reconcile/); null when not configured. */
+  reconcile: ReconcileConfig | null;
 }
 
 /** Sections that may be left empty (`target:` with every line under it commented out): not set. */
@@ -82,6 +89,8 @@ const OPTIONAL_SECTIONS = [
   'fleet',
   'metrics',
   'http',
+  'storms',
+  'reconcile',
 ];
 
 /** Validate parsed YAML and resolve it against the config's folder. */
@@ -112,6 +121,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const { fleet, problems: fleetProblems } = resolveFleet(raw.fleet, abs, hostname);
   const { alerts, problems: alertProblems } = resolveAlerts(raw.alerts, abs);
   const { http, problems: httpProblems } = resolveHttp(raw.http);
+  const { reconcile, problems: reconcileProblems } = resolveReconcile(raw.reconcile, abs);
   const problems = [
     ...sourceProblems,
     ...windowProblems,
@@ -121,6 +131,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     ...fleetProblems,
     ...alertProblems,
     ...httpProblems,
+    ...reconcileProblems,
   ];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
@@ -134,6 +145,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     cost: resolveCost(raw.cost),
     appState,
     retryStorm: resolveRetryStorm(raw.retry_storm),
+    shapeStorm: resolveShapeStorm(raw.storms, resolveRetryStorm(raw.retry_storm)),
     burnRate,
     silenceAfterMs: resolveSilenceAfterMs(raw.silence),
     slack: resolveSlack(raw.slack, abs),
@@ -144,6 +156,7 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     fleet,
     metrics: resolveMetrics(raw.metrics, abs),
     http,
+    reconcile,
   };
 }
 
@@ -158,5 +171,10 @@ export function horizonSeconds(config: Config): number {
   // The fleet's rolling windows are pushed to Redis from this ledger's seconds.
   for (const window of config.fleet?.windows ?? [])
     if (window.seconds !== null && window.seconds > longest) longest = window.seconds;
+  if (config.shapeStorm !== null) longest = Math.max(longest, Math.ceil(config.shapeStorm.windowMs / 1000));
+  // Reconciling compares the logs' spend per minute and model over its window, with a minute's
+  // slack on either side (src/reconcile/compare.ts).
+  if (config.reconcile !== null)
+    longest = Math.max(longest, Math.ceil(config.reconcile.windowMs / 1000) + 180);
   return longest;
 }

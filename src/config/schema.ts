@@ -9,7 +9,8 @@ import { fleetSchema } from './sections/fleet.js';
 import { heartbeatSchema } from './sections/heartbeat.js';
 import { limitsSchema } from './sections/limits.js';
 import { scopesSchema } from './sections/scopes.js';
-import { burnRateSchema, retryStormSchema } from './sections/storms.js';
+import { burnRateSchema, retryStormSchema, stormsSchema } from './sections/storms.js';
+import { reconcileSchema } from './sections/reconcile.js';
 import { sourcesShape } from './sections/sources.js';
 import { httpSchema, metricsSchema } from './sections/surfaces.js';
 import { targetSchema } from './sections/target.js';
@@ -25,6 +26,7 @@ export const configSchema = z.strictObject({
   cost: costSchema,
   app_state: appStateSchema,
   retry_storm: retryStormSchema,
+  storms: stormsSchema,
   burn_rate: burnRateSchema,
   silence: silenceSchema,
   slack: slackSchema,
@@ -36,6 +38,7 @@ export const configSchema = z.strictObject({
   fleet: fleetSchema,
   metrics: metricsSchema,
   http: httpSchema,
+  reconcile: reconcileSchema,
 });
 
 /** The config as parsed: YAML's names, defaults filled in, durations still text. */

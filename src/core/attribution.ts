@@ -259,6 +259,23 @@ export class Attribution {
       .map(([name, micros]) => [name, dollarsOf(micros)]);
   }
 
+  /**
+   * Spend per model (whole µ$) in each minute of [fromMinute, toMinute) kept per minute (epoch
+   * minutes): what reconciling compares with a provider's buckets (src/reconcile/). Lines without
+   * a model are not here (the ledger's minute totals hold them).
+   */
+  modelsByMinute(fromMinute: number, toMinute: number): Map<number, Map<string, number>> {
+    this.flush();
+    const out = new Map<number, Map<string, number>>();
+    for (const [minute, bucket] of this.minutes) {
+      if (minute < fromMinute || minute >= toMinute) continue;
+      const models = new Map<string, number>();
+      for (const [name, cell] of bucket.model) if (cell.usd > 0) models.set(name, cell.usd);
+      out.set(minute, models);
+    }
+    return out;
+  }
+
   toState(): AttributionState {
     this.flush();
     const obj = (spend: Spend): Record<string, number> => {

@@ -98,9 +98,9 @@ describe('config errors name the key path and what was expected', () => {
         expect.stringMatching(
           new RegExp(
             String.raw`^limts: unknown key \(expected one of: log, format, sources, state_file, flag_file, ` +
-              'state_dir, timezone, limits, target, cost, app_state, retry_storm, ' +
+              'state_dir, timezone, limits, target, cost, app_state, retry_storm, storms, ' +
               'burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet, ' +
-              String.raw`metrics, http\)$`,
+              String.raw`metrics, http, reconcile\)$`,
           ),
         ),
       ],

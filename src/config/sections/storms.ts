@@ -96,3 +96,60 @@ export function resolveBurnRate(raw: z.output<typeof burnRateSchema>): {
       : [];
   return { burnRate: { factor: raw.factor, shortMs, longMs }, problems };
 }
+
+/**
+ * `storms`: re-runs that carry no ids (issue 16). A line without a request id or fingerprint is
+ * followed by its call shape (model, agent or task, input and output tokens): the same shape
+ * billed `shape_count` times inside the storm window (retry_storm.window, else `shape_window`,
+ * default 15m) is a storm at `shape_level`. `shape_count: off` (or `storms: off`) turns it off.
+ */
+export const stormsSchema = z.preprocess(
+  offAsNull,
+  z
+    .strictObject(
+      {
+        shape_count: z.preprocess(
+          offAsNull,
+          z
+            .int({ error: 'expected a whole number of calls of the same shape, 2 or more, or off' })
+            .min(2, { error: 'expected a whole number of calls of the same shape, 2 or more, or off' })
+            .max(1_000_000)
+            .nullable()
+            .default(3),
+        ),
+        shape_level: z
+          .enum(['warn', 'emergency', 'kill'], {
+            error: (issue) => `expected one of warn, emergency, kill, got ${describe(issue.input)}`,
+          })
+          .default('warn'),
+        shape_window: rollingDuration.optional(),
+      },
+      {
+        error: (issue) =>
+          issue.code === 'invalid_type'
+            ? 'expected a mapping like `{ shape_count: 3, shape_level: warn }`, or off'
+            : undefined,
+      },
+    )
+    .nullable()
+    .default({ shape_count: 3, shape_level: 'warn' }),
+);
+
+export interface ShapeStormConfig {
+  count: number;
+  windowMs: number;
+  level: 'warn' | 'emergency' | 'kill';
+}
+
+/** null: off. The window is `shape_window`, else the retry-storm window, else 15 minutes. */
+export function resolveShapeStorm(
+  raw: z.output<typeof stormsSchema>,
+  retryStorm: RetryStormConfig | null,
+): ShapeStormConfig | null {
+  if (raw === null || typeof raw !== 'object' || raw.shape_count === null) return null;
+  const windowMs =
+    raw.shape_window !== undefined
+      ? (parseDuration(raw.shape_window) as number)
+      : (retryStorm?.windowMs ?? 15 * 60_000);
+  return { count: raw.shape_count, windowMs, level: raw.shape_level };
+}
