@@ -16,6 +16,8 @@ import { isSingleLog, readSources } from '../sources/read.js';
 import { SourceSinks } from '../sources/sinks.js';
 import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
 import { forgetPlaces, PlaceDamaged } from './places.js';
+import { readReconcileState } from '../reconcile/state.js';
+import { reconcileView } from '../reconcile/view.js';
 import type { CheckResult } from './types.js';
 
 export function inspect(config: Config, nowMs: number, save: boolean): CheckResult {
@@ -145,6 +147,19 @@ function inspectFrom(
   const found = storms?.storms() ?? [];
   const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
   const signals: WindowStatus[] = storm === null ? [...windows] : [...windows, storm];
+  // The providers' last reads against the logs as now counted: unlogged spend acts like a window.
+  const reconcile =
+    config.reconcile === null
+      ? null
+      : reconcileView(
+          config,
+          readReconcileState(config.stateDir),
+          loaded.ledger,
+          loaded.attribution,
+          lookup,
+          nowMs,
+        );
+  if (reconcile !== null) signals.push(...reconcile.signals);
   const result: CheckResult = {
     nowMs,
     windows,
@@ -187,6 +202,7 @@ function inspectFrom(
         ? null
         : loaded.ledger.changesSince(mark, Math.floor(nowMs / 1000) - horizonSeconds(config)),
     fleet: null,
+    reconcile,
   };
   return { result, commit };
 }

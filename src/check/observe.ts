@@ -138,5 +138,7 @@ export async function observe(
   findings.push(
     ...clockFindings(result.newFuture, result.totals.newest_ms, logWrittenMs, result.log?.size ?? 0),
   );
+  // The second witness: a provider that cannot be read, its clock, the price table's daily check.
+  if (result.reconcile !== null) findings.push(...result.reconcile.findings);
   return { app, findings, burnReachMs, target: seen };
 }

@@ -16,6 +16,7 @@ import type { AlertDispatch, AlertOutbox } from './deliver.js';
 import type { SourceReport } from '../sources/read.js';
 import type { MeterStart } from './grace-meter.js';
 import type { FleetOutcome } from '../fleet/types.js';
+import type { ReconcileView } from '../reconcile/view.js';
 
 export interface CheckResult {
   nowMs: number;
@@ -77,6 +78,8 @@ export interface CheckResult {
   fleetChanges: { secs: [number, number][]; days: [string, number][] } | null;
   /** With a fleet: what the fleet's Redis said in this check (src/fleet/); null without one. */
   fleet: FleetOutcome | null;
+  /** The providers' usage against the logs (src/reconcile/); null without `reconcile`. */
+  reconcile: ReconcileView | null;
 }
 
 export interface Observation {

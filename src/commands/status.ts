@@ -24,6 +24,7 @@ import {
   type StatusFleetJson,
 } from './render/fleet-json.js';
 import type { WindowStatus } from '../core/levels.js';
+import type { ReconcileEntry } from '../reconcile/view.js';
 
 export interface StatusOptions {
   config?: string;
@@ -151,6 +152,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
         `cy --force)`,
     );
   if (json.fleet !== undefined) out.push(...fleetLines(json.fleet, color));
+  if (json.reconcile !== undefined) out.push(...reconcileLines(json.reconcile, color));
   const pending = json.alerts.pending;
   if (pending > 0)
     out.push(`  unsent alerts    ${pending} (retried by the running watch, else on the next check)`);
@@ -446,4 +448,43 @@ function watchInterval(options: StatusOptions): number | null {
   if (ms < WATCH_MIN_MS)
     throw new UsageError(`--interval: expected at least "1s", got ${JSON.stringify(options.interval)}`);
   return ms;
+}
+
+/** One line per provider of `reconcile`: its usage against the logs over its window, or why not. */
+function reconcileLines(entries: Record<string, ReconcileEntry>, color: boolean): string[] {
+  const out: string[] = [];
+  for (const [name, e] of Object.entries(entries)) {
+    const head = `  reconcile        ${name}: `;
+    if (e.last_minute === null) {
+      out.push(
+        `${head}not read yet${e.error !== null ? `: ${printable(e.error)}` : ' (the next run or watch reads it)'}`,
+      );
+      continue;
+    }
+    const minute = `${e.last_minute.slice(11, 16)} UTC`;
+    const lag = e.lag_seconds === null ? '' : `, ${formatDuration(e.lag_seconds * 1000)} ago`;
+    out.push(
+      `${head}provider ${usd(e.provider_usd)}, logs ${usd(e.logged_usd)}, unlogged ` +
+        `${usd(e.unlogged_usd)} over ${formatDuration(e.window_seconds * 1000)} to ${minute}${lag}` +
+        `${e.level !== 'ok' ? ` ${levelText(e.level, color, 0).trim()}` : ''}` +
+        `${e.stale ? ' (stale: the last good read is too old to judge by)' : ''}`,
+    );
+    if (e.unlogged_usd > 0 && e.unlogged_models.length > 0)
+      out.push(
+        `                   unlogged: ${e.unlogged_models
+          .slice(0, 3)
+          .map((m) => `${printable(m.names.join('/'))} ${usd(m.provider_usd - m.logged_usd)}`)
+          .join(', ')}${e.unlogged_minutes !== '' ? ` in ${e.unlogged_minutes}` : ''}` +
+          `${
+            e.unlogged_keys.length > 0
+              ? ` (${e.unlogged_keys
+                  .map((k) => printable(k.key))
+                  .slice(0, 3)
+                  .join(', ')})`
+              : ''
+          }`,
+      );
+    if (e.error !== null) out.push(`                   last read failed: ${printable(e.error)}`);
+  }
+  return out;
 }

@@ -32,6 +32,11 @@ export function fleetFile(stateDir: string): string {
   return path.join(stateDir, 'fleet.json');
 }
 
+/** What the providers' usage APIs said, and when they were last read (src/reconcile/). */
+export function reconcileFile(stateDir: string): string {
+  return path.join(stateDir, 'reconcile.json');
+}
+
 /** The metrics' counters, kept across runs (src/metrics/). */
 export function metricsFile(stateDir: string): string {
   return path.join(stateDir, 'metrics.json');

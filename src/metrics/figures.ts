@@ -24,6 +24,7 @@ type Outcome = Pick<
   | 'flag'
   | 'scopes'
   | 'fleet'
+  | 'reconcile'
 >;
 
 /** What a check adds: its new lines, its kills (the main target's and scopes'), its alerts (drained). */
@@ -94,5 +95,19 @@ export function metricsFigures(
             windows: outcome.fleet?.reachable === true ? outcome.fleet.windows.map(windowFigure) : [],
             limits: fleet.windows.map((w) => ({ window: w.name, limits: w.limits })),
           },
+    reconcile:
+      outcome.reconcile == null
+        ? null
+        : Object.entries(outcome.reconcile.entries).map(([name, e]) => ({
+            provider: name,
+            type: e.type,
+            lastMinuteMs: e.last_minute === null ? null : Date.parse(e.last_minute),
+            providerUsd: e.provider_usd,
+            loggedUsd: e.logged_usd,
+            unloggedUsd: e.unlogged_usd,
+            lagSeconds: e.lag_seconds,
+            level: e.level,
+            up: e.error === null && e.read_at !== null,
+          })),
   };
 }

@@ -37,6 +37,22 @@ export interface MetricsFigures {
     windows: WindowFigure[];
     limits: { window: string; limits: Limits }[];
   } | null;
+  /** Null without `reconcile`: per provider, its last good read against the logs. */
+  reconcile:
+    | {
+        provider: string;
+        type: string;
+        /** Null before the first good read. */
+        lastMinuteMs: number | null;
+        providerUsd: number;
+        loggedUsd: number;
+        unloggedUsd: number;
+        lagSeconds: number | null;
+        level: Level;
+        /** The last read succeeded. */
+        up: boolean;
+      }[]
+    | null;
 }
 
 const LIMIT_LEVELS = ['warn', 'emergency', 'kill'] as const;
@@ -173,6 +189,62 @@ export async function renderMetrics(f: MetricsFigures): Promise<string> {
         fleetSpend.set({ window: w.name }, w.spendUsd);
         fleetLevel.set({ window: w.name }, levelRank(w.level));
       }
+    }
+  }
+  if (f.reconcile !== null) {
+    const labels = ['provider', 'type'];
+    const up = gauge(
+      r,
+      'cost_watchdog_reconcile_up',
+      "1 when the provider's last usage read succeeded, else 0",
+      labels,
+    );
+    const provider = gauge(
+      r,
+      'cost_watchdog_reconcile_provider_usd',
+      "The provider's usage over the reconcile window, priced with the price table, USD",
+      labels,
+    );
+    const logged = gauge(
+      r,
+      'cost_watchdog_reconcile_logged_usd',
+      "The logs' spend over the same minutes, USD",
+      labels,
+    );
+    const unlogged = gauge(
+      r,
+      'cost_watchdog_reconcile_unlogged_usd',
+      'Provider spend the logs do not show over the window, USD',
+      labels,
+    );
+    const lag = gauge(
+      r,
+      'cost_watchdog_reconcile_lag_seconds',
+      'Seconds from the end of the last reconciled minute to the check',
+      labels,
+    );
+    const last = gauge(
+      r,
+      'cost_watchdog_reconcile_last_minute_timestamp_seconds',
+      'The start of the last reconciled minute, seconds since the Unix epoch',
+      labels,
+    );
+    const level = gauge(
+      r,
+      'cost_watchdog_reconcile_level',
+      `Level unlogged spend has reached ${LEVEL_HELP}`,
+      labels,
+    );
+    for (const p of f.reconcile) {
+      const l = { provider: p.provider, type: p.type };
+      up.set(l, p.up ? 1 : 0);
+      level.set(l, levelRank(p.level));
+      if (p.lastMinuteMs === null) continue;
+      provider.set(l, p.providerUsd);
+      logged.set(l, p.loggedUsd);
+      unlogged.set(l, p.unloggedUsd);
+      if (p.lagSeconds !== null) lag.set(l, p.lagSeconds);
+      last.set(l, p.lastMinuteMs / 1000);
     }
   }
   return r.metrics();

@@ -30,6 +30,7 @@ function figures(over: Partial<MetricsFigures> = {}): MetricsFigures {
     counters: zeroCounters(),
     scopes: null,
     fleet: null,
+    reconcile: null,
     ...over,
   };
 }
@@ -285,6 +286,55 @@ describe('renderMetrics', () => {
       expect(s.get('cost_watchdog_fleet_limit_usd{window="15m",level="emergency"}')).toBe('20');
       expect(text).not.toContain('cost_watchdog_fleet_spend_usd');
       expect(text).not.toContain('cost_watchdog_fleet_level');
+    });
+  });
+
+  describe('reconcile', () => {
+    it('absent when none is configured', async () => {
+      expect(await renderMetrics(figures())).not.toContain('reconcile');
+    });
+
+    it('per provider: its usage, the logs, the gap, the lag, the level; a provider never read has only up and level', async () => {
+      const text = await renderMetrics(
+        figures({
+          reconcile: [
+            {
+              provider: 'openai',
+              type: 'openai',
+              lastMinuteMs: 1_769_471_940_000,
+              providerUsd: 52.5,
+              loggedUsd: 2.5,
+              unloggedUsd: 50,
+              lagSeconds: 65,
+              level: 'emergency',
+              up: true,
+            },
+            {
+              provider: 'anthropic',
+              type: 'anthropic',
+              lastMinuteMs: null,
+              providerUsd: 0,
+              loggedUsd: 0,
+              unloggedUsd: 0,
+              lagSeconds: null,
+              level: 'ok',
+              up: false,
+            },
+          ],
+        }),
+      );
+      const s = samples(text);
+      const o = '{provider="openai",type="openai"}';
+      expect(s.get(`cost_watchdog_reconcile_up${o}`)).toBe('1');
+      expect(s.get(`cost_watchdog_reconcile_provider_usd${o}`)).toBe('52.5');
+      expect(s.get(`cost_watchdog_reconcile_logged_usd${o}`)).toBe('2.5');
+      expect(s.get(`cost_watchdog_reconcile_unlogged_usd${o}`)).toBe('50');
+      expect(s.get(`cost_watchdog_reconcile_lag_seconds${o}`)).toBe('65');
+      expect(s.get(`cost_watchdog_reconcile_last_minute_timestamp_seconds${o}`)).toBe('1769471940');
+      expect(s.get(`cost_watchdog_reconcile_level${o}`)).toBe('2');
+      const a = '{provider="anthropic",type="anthropic"}';
+      expect(s.get(`cost_watchdog_reconcile_up${a}`)).toBe('0');
+      expect(s.get(`cost_watchdog_reconcile_unlogged_usd${a}`)).toBeUndefined();
     });
   });
 

@@ -7,6 +7,7 @@ import { highestLevel, type Level, type Limits } from '../../core/levels.js';
 import { round6 } from '../../check/figures.js';
 import type { CheckOutcome } from '../../check/types.js';
 import { type RunFleetJson, runFleetJson } from './fleet-json.js';
+import type { ReconcileEntry } from '../../reconcile/view.js';
 
 export interface RunWindowJson {
   spend_usd: number;
@@ -57,6 +58,8 @@ export interface RunJson {
   }[];
   /** With `fleet:` configured: what the fleet's Redis said in this check. */
   fleet?: RunFleetJson;
+  /** With `reconcile:` configured: each provider against the logs (as status --json `reconcile`). */
+  reconcile?: Record<string, ReconcileEntry>;
 }
 
 export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
@@ -111,5 +114,6 @@ export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
       kill: killJson(a.kill),
     })),
     ...(result.fleet === null ? {} : { fleet: runFleetJson(result.fleet) }),
+    ...(result.reconcile === null ? {} : { reconcile: result.reconcile.entries }),
   };
 }

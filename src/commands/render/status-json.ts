@@ -16,6 +16,7 @@ import { round6 } from '../../check/figures.js';
 import type { CheckResult, Observation } from '../../check/types.js';
 import { priceTableProblem, priceTableVersion } from '../../price-table.js';
 import { fleetLostText, fleetSignals, type StatusFleetJson } from './fleet-json.js';
+import type { ReconcileEntry } from '../../reconcile/view.js';
 import { VERDICT, type Verdict } from './plugin-line.js';
 
 export type { Verdict };
@@ -157,6 +158,11 @@ export interface StatusJson {
   scope_counts: StatusScopeCountJson[];
   /** With `fleet:` configured: the fleet's windows, emergency and hosts, as its Redis says. */
   fleet?: StatusFleetJson;
+  /**
+   * With `reconcile:` configured: per provider, its priced usage against the logs' spend over the
+   * window of closed minutes its last good read covered (src/reconcile/view.ts).
+   */
+  reconcile?: Record<string, ReconcileEntry>;
 }
 
 /** The minutes of the sparkline: the last hour, up to the minute of `nowMs`. */
@@ -466,6 +472,7 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
     scopes: scoped.scopes,
     scope_counts: scoped.counts,
     ...(fleet === null ? {} : { fleet }),
+    ...(result.reconcile === null ? {} : { reconcile: result.reconcile.entries }),
   };
   return { json, code };
 }

@@ -16,7 +16,8 @@ export type FindingKind =
   | 'future-lines'
   | 'log-behind'
   | 'glob-empty'
-  | 'fleet';
+  | 'fleet'
+  | 'reconcile';
 
 export interface Finding {
   /** What identifies it across checks (a storm by its id, an unpriced model by its name). */
