@@ -457,7 +457,8 @@ function reconcileLines(entries: Record<string, ReconcileEntry>, color: boolean)
     const head = `  reconcile        ${name}: `;
     if (e.last_minute === null) {
       out.push(
-        `${head}not read yet${e.error !== null ? `: ${printable(e.error)}` : ' (the next run or watch reads it)'}`,
+        `${head}not read yet` +
+          (e.error !== null ? `: ${printable(e.error)}` : ' (the next run or watch reads it)'),
       );
       continue;
     }

@@ -294,7 +294,7 @@ describe('renderMetrics', () => {
       expect(await renderMetrics(figures())).not.toContain('reconcile');
     });
 
-    it('per provider: its usage, the logs, the gap, the lag, the level; a provider never read has only up and level', async () => {
+    it('per provider: usage, logs, gap, lag, level; one never read has only up and level', async () => {
       const text = await renderMetrics(
         figures({
           reconcile: [
