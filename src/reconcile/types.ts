@@ -28,7 +28,10 @@ export interface UsageRow {
   /** Of inputTokens, written to the 1-hour cache (Anthropic; 0 for OpenAI). */
   cacheWrite1hTokens: number;
   outputTokens: number;
-  /** Batch usage (OpenAI `batch: true`, Anthropic `service_tier: batch`): billed at half price. */
+  /**
+   * Billed at half price: batch usage (OpenAI `batch: true`, Anthropic `service_tier: batch`), and
+   * OpenAI's flex tier, which OpenAI prices at Batch API rates.
+   */
   batch: boolean;
   /**
    * The provider's service tier when it says: OpenAI `default`, `flex`, `priority`, ...; Anthropic

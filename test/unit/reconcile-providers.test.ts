@@ -344,6 +344,16 @@ describe.each(['openai', 'anthropic'] as const)('%s against its stand-in', (type
   });
 });
 
+describe('OpenAI service tiers', () => {
+  it('OpenAI flex usage is priced as batch (Batch API rates)', async () => {
+    const s = await openaiStandIn();
+    const to = minuteOf(Date.now());
+    s.addUsage({ minuteMs: to - 60_000, model: 'm', input: 3, output: 4, serviceTier: 'flex' });
+    const read = await clientFor(configFor(s), s.adminKey).usage(to - 60_000, to, signal());
+    expect(read.rows.map((r) => [r.serviceTier, r.batch])).toEqual([['flex', true]]);
+  });
+});
+
 describe('defensive parsing', () => {
   const bucket = (results: unknown[]): string =>
     JSON.stringify({

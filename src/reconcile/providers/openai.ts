@@ -131,6 +131,7 @@ function usageRow(name: string, at: string, minuteMs: number, r: Record<string, 
   const apiKeyId = optionalString(name, at, 'api_key_id', r.api_key_id);
   if (r.batch !== undefined && r.batch !== null && typeof r.batch !== 'boolean')
     throw shape(name, at, 'batch', 'true, false or null', r.batch);
+  const tier = optionalString(name, at, 'service_tier', r.service_tier);
   return {
     minuteMs,
     model: optionalString(name, at, 'model', r.model),
@@ -140,8 +141,9 @@ function usageRow(name: string, at: string, minuteMs: number, r: Record<string, 
     cacheWriteTokens,
     cacheWrite1hTokens: 0,
     outputTokens: count(name, at, 'output_tokens', r.output_tokens, null),
-    batch: r.batch === true,
-    serviceTier: optionalString(name, at, 'service_tier', r.service_tier),
+    // Flex processing: "Tokens are priced at Batch API rates" (OpenAI's flex processing guide).
+    batch: r.batch === true || tier === 'flex',
+    serviceTier: tier,
     requests:
       r.num_model_requests === undefined || r.num_model_requests === null
         ? null
