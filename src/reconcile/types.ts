@@ -5,13 +5,16 @@ import type { ProviderConfig } from '../config/sections/reconcile.js';
 
 export type { ProviderConfig };
 
-/** Token usage of one 1-minute bucket, one model, one key / project / workspace, as the provider reported it. */
+/** Token usage of one bucket (1 minute), one model, one key / project / workspace, as the provider said. */
 export interface UsageRow {
   /** The bucket's start, epoch ms (a whole minute, UTC). */
   minuteMs: number;
   /** The provider's model name (often dated, like `gpt-4o-2024-08-06`); null when not grouped by model. */
   model: string | null;
-  /** The key the usage is grouped under: OpenAI's project_id (else api_key_id), Anthropic's workspace_id (else api_key_id); null when none. */
+  /**
+   * The key the usage is grouped under: OpenAI's project_id (else api_key_id), Anthropic's
+   * workspace_id (else api_key_id); null when none (Anthropic's default workspace is null).
+   */
   key: string | null;
   /**
    * Input tokens in the price table's convention: all of them, cached reads and cache writes
@@ -20,13 +23,21 @@ export interface UsageRow {
   inputTokens: number;
   /** Of inputTokens, read from the cache. */
   cachedTokens: number;
-  /** Of inputTokens, written to the 5-minute cache (Anthropic; 0 for OpenAI). */
+  /** Of inputTokens, written to the cache: Anthropic's 5-minute writes; OpenAI's input_cache_write_tokens. */
   cacheWriteTokens: number;
   /** Of inputTokens, written to the 1-hour cache (Anthropic; 0 for OpenAI). */
   cacheWrite1hTokens: number;
   outputTokens: number;
-  /** Batch usage (OpenAI `batch: true`, Anthropic `service_tier: batch`): billed at half price. */
+  /**
+   * Billed at half price: batch usage (OpenAI `batch: true`, Anthropic `service_tier: batch`), and
+   * OpenAI's flex tier, which OpenAI prices at Batch API rates.
+   */
   batch: boolean;
+  /**
+   * The provider's service tier when it says: OpenAI `default`, `flex`, `priority`, ...; Anthropic
+   * `standard`, `batch`, `priority`. (Priority and flex are priced differently from the base rates.)
+   */
+  serviceTier: string | null;
   /** Requests in the bucket when the provider says (OpenAI num_model_requests); null otherwise. */
   requests: number | null;
 }
@@ -74,15 +85,21 @@ export class ProviderFailure extends Error {
 export interface ProviderClient {
   /**
    * Usage in 1-minute buckets from `fromMs` to `toMs` (whole minutes, [from, to)), grouped by
-   * model and key, restricted by the provider's configured filters; every page followed. Throws
-   * ProviderFailure. Bounded by the provider's timeout (each request) and `signal`.
+   * model and key, restricted by the provider's configured filters; every page followed (at most
+   * MAX_PAGES). A bucket still open on the provider's clock (its Date header) is left out. Throws
+   * ProviderFailure; a window that is not whole minutes throws RangeError. Bounded by the
+   * provider's timeout (each request) and `signal`.
    */
   usage(fromMs: number, toMs: number, signal: AbortSignal): Promise<UsageRead>;
-  /** The provider's cost report per UTC day from `fromDay` to `toDay` (inclusive, YYYY-MM-DD). Throws ProviderFailure. */
+  /**
+   * The provider's cost report per UTC day from `fromDay` to `toDay` (inclusive, YYYY-MM-DD); days
+   * still open on the provider's clock are left out. Throws ProviderFailure.
+   */
   dailyCosts(fromDay: string, toDay: string, signal: AbortSignal): Promise<DailyCost[]>;
   /**
    * Usage per UTC day (1-day buckets, grouped by model), for pricing a whole day against
-   * dailyCosts. Rows carry the day's start as minuteMs.
+   * dailyCosts. Rows carry the day's start as minuteMs; the open day is left out. Throws
+   * ProviderFailure.
    */
   dailyUsage(fromDay: string, toDay: string, signal: AbortSignal): Promise<UsageRow[]>;
 }
