@@ -55,6 +55,16 @@ export async function runCommand(options: RunOptions): Promise<number> {
     throw error;
   }
   if (!dryRun) await pingAfterCheck(config, checkSucceeded(result), Date.now);
+  // The providers whose turn it is are read after the check (never holding it back); what they
+  // said is acted on by a second check when it changes anything (check/reconcile-step.ts).
+  if (!dryRun && config.reconcile !== null) {
+    const { anyDue } = await import('../reconcile/poll.js');
+    if (anyDue(config, Date.now())) {
+      const { reconcileAfterRun } = await import('../check/reconcile-step.js');
+      const { clientsFrom } = await import('../reconcile/clients.js');
+      result = await reconcileAfterRun(config, result, clientsFrom(process.env), Date.now);
+    }
+  }
   if (options.json) {
     process.stdout.write(`${JSON.stringify(runJson(result, dryRun))}\n`);
   } else {
@@ -87,6 +97,13 @@ export async function runCommand(options: RunOptions): Promise<number> {
       );
     for (const action of actionLines(result.flag, result.kill))
       lines.push(`${dryRun && !action.startsWith('would') ? 'dry run: ' : ''}${printable(action)}`);
+    for (const [name, e] of Object.entries(result.reconcile?.entries ?? {}))
+      if (e.last_minute !== null)
+        lines.push(
+          `reconcile ${name}: provider ${usd(e.provider_usd)}, logs ${usd(e.logged_usd)}, unlogged ` +
+            `${usd(e.unlogged_usd)} to ${e.last_minute.slice(11, 16)} UTC` +
+            `${e.level !== 'ok' ? ` ${levelText(e.level, color, 0).trim()}` : ''}`,
+        );
     for (const finding of result.observation.findings) lines.push(`WARNING: ${printable(finding.text)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -40,6 +40,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   const fleet = config.fleet === null ? null : await checkFleet(config, config.fleet);
   // Worth knowing, not wrong: the config is valid either way.
   const notes: string[] = [];
+  const reconcile = config.reconcile === null ? null : await checkReconcile(config, notes);
   for (const spec of config.sources) {
     if (!spec.glob && !existsSync(spec.pattern))
       notes.push(`the log ${spec.pattern} does not exist (yet): \`run\` fails until the app writes it`);
@@ -136,6 +137,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       config,
       target_running_now: finding?.pids ?? null,
       ...(fleet === null ? {} : { fleet: fleet.json }),
+      ...(reconcile === null ? {} : { reconcile: reconcile.json }),
       notes,
     };
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
@@ -245,11 +247,73 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           `; target ${targetOf(s.target !== null, config.target !== null)}`,
       ),
       ...(fleet === null ? [] : fleet.lines),
+      ...(reconcile === null ? [] : reconcile.lines),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   for (const note of notes) process.stderr.write(`cost-watchdog: note: ${note}\n`);
   return EXIT.OK;
+}
+
+/**
+ * Each provider of `reconcile` read once (its last two closed minutes): a key that is missing, or
+ * refused (401 / 403), is a config that cannot work (exit 78); a provider that is down, slow or
+ * answers oddly is a note (the config is right; run and watch say it until it answers).
+ */
+async function checkReconcile(
+  config: Config,
+  notes: string[],
+): Promise<{ lines: string[]; json: Record<string, { read: boolean; error: string | null }> }> {
+  const rc = config.reconcile!;
+  const { clientsFrom } = await import('../reconcile/clients.js');
+  const { ProviderFailure } = await import('../reconcile/types.js');
+  const clients = clientsFrom(process.env);
+  const lines: string[] = [];
+  const json: Record<string, { read: boolean; error: string | null }> = {};
+  const refused: string[] = [];
+  const toMs = Math.floor(Date.now() / 60_000) * 60_000;
+  await Promise.all(
+    rc.providers.map(async (p) => {
+      const client = clients(p);
+      let failure: InstanceType<typeof ProviderFailure> | null =
+        client instanceof ProviderFailure ? client : null;
+      let rows = 0;
+      if (failure === null) {
+        try {
+          const read = await (client as Exclude<typeof client, InstanceType<typeof ProviderFailure>>).usage(
+            toMs - 2 * 60_000,
+            toMs,
+            AbortSignal.timeout(p.timeoutMs * 2),
+          );
+          rows = read.rows.length;
+        } catch (error) {
+          failure =
+            error instanceof ProviderFailure
+              ? error
+              : new ProviderFailure(
+                  'network',
+                  `${p.name}: ${error instanceof Error ? error.message : String(error)}`,
+                );
+        }
+      }
+      json[p.name] = { read: failure === null, error: failure?.message ?? null };
+      const where = `${p.name} (${p.type}) at ${p.baseUrl}`;
+      if (failure === null)
+        lines.push(
+          `  reconcile   ${where}: read (${rows} usage row(s) in the last 2 minutes), every ` +
+            `${formatDuration(rc.everyMs)} over ${formatDuration(rc.windowMs)}; unlogged spend over ` +
+            `${formatUsd(rc.tolerance.usd)} and ${Math.round(rc.tolerance.ratio * 100)} % is ${rc.unloggedLevel}`,
+        );
+      else if (failure.kind === 'auth' || failure.kind === 'key')
+        refused.push(`reconcile: ${failure.message}`);
+      else {
+        lines.push(`  reconcile   ${where}: NOT READ: ${failure.message}`);
+        notes.push(`reconcile ${p.name}: ${failure.message}: run and watch alert this until it answers`);
+      }
+    }),
+  );
+  if (refused.length > 0) throw new ConfigError(config.file, refused);
+  return { lines, json };
 }
 
 /** Which target a scope kills: its own, the main one, or none. */

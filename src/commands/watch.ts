@@ -18,6 +18,7 @@ import { pingDue, WATCH_PING_EVERY_MS } from '../core/heartbeat.js';
 import { highestLevel } from '../core/levels.js';
 import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../daemon/check-queue.js';
+import { Reconciler } from '../daemon/reconciler.js';
 import { checkSucceeded, runCheck } from '../check/run-check.js';
 import type { CheckOutcome } from '../check/types.js';
 import { CliError, ConfigError, EXIT } from '../errors.js';
@@ -199,6 +200,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
   // Yesterday's summary at alerts.daily_summary, after the check it asks for.
   const daily = new DailySummary(say, () => queue.request('daily summary', true), options.json === true);
 
+  // The providers' usage APIs, read on a timer of their own beside the checks (src/reconcile/).
+  const reconciler = new Reconciler(
+    say,
+    () => queue.request('reconcile', true),
+    async () => (await import('../reconcile/clients.js')).clientsFrom(process.env),
+  );
+
   // The fleet's events: followed only with a fleet (the module loads the Redis client).
   let fleetEvents: FleetEvents | null = null;
   const followFleet = async (next: Config): Promise<{ text: string | null; changed: boolean }> => {
@@ -285,6 +293,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     await startWatching();
     scheduled = await startSchedule(config, tick);
     await daily.follow(config);
+    reconciler.follow(config);
     const followed = await followFleet(config);
     await serveHttp(config);
     say(`SIGHUP: config reloaded from ${file}`);
@@ -311,6 +320,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
         await queue.stop();
         await scheduled?.destroy();
         await daily.stop(STOP_SEND_MS);
+        await reconciler.stop(STOP_SEND_MS);
         await watcher.close();
         await fleetEvents?.close();
         await httpServer?.close();
@@ -350,11 +360,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     const followed = await followFleet(config);
     await serveHttp(config);
     if (stopping) return;
+    const reconciling = reconciler.follow(config);
     say(
       `watching ${config.sources.map((s) => s.written).join(', ')}` +
         `${config.stateFile !== null ? `, ${config.stateFile}` : ''} and ` +
         `${config.flagFile}; timed checks "${config.watch.schedule}"` +
         `${summaryAt !== null ? `; ${summaryAt}` : ''}` +
+        `${reconciling !== null ? `; ${reconciling}` : ''}` +
         `${followed.text !== null ? `; ${followed.text}` : ''}; state in ${config.stateDir}; pid ` +
         `${process.pid}`,
     );

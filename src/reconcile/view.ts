@@ -98,7 +98,8 @@ function detailOf(name: string, c: Comparison, tolerance: { usd: number; ratio: 
     .map(([k]) => k)
     .join(', ');
   return (
-    `${name} billed ${usdOfMicros(c.unloggedMicros)} the logs do not show (provider ` +
+    `${reconcileSignalName(name)}: the provider billed ${usdOfMicros(c.unloggedMicros)} the logs do ` +
+    `not show (provider ` +
     `${usdOfMicros(c.providerMicros)}, logs ${usdOfMicros(c.loggedMicros)}; tolerance ` +
     `$${tolerance.usd} and ${Math.round(tolerance.ratio * 100)} %)` +
     `${c.minutes.length > 0 ? ` in ${minuteRanges(c.minutes)}` : ''}` +
