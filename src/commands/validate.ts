@@ -302,7 +302,8 @@ async function checkReconcile(
         lines.push(
           `  reconcile   ${where}: read (${rows} usage row(s) in the last 2 minutes), every ` +
             `${formatDuration(rc.everyMs)} over ${formatDuration(rc.windowMs)}; unlogged spend over ` +
-            `${formatUsd(rc.tolerance.usd)} and ${Math.round(rc.tolerance.ratio * 100)} % is ${rc.unloggedLevel}`,
+            `${formatUsd(rc.tolerance.usd)} and ${Math.round(rc.tolerance.ratio * 100)} % is ` +
+            rc.unloggedLevel,
         );
       else if (failure.kind === 'auth' || failure.kind === 'key')
         refused.push(`reconcile: ${failure.message}`);
