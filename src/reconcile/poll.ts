@@ -20,8 +20,6 @@ import { type ProviderClient, ProviderFailure } from './types.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-/** The day before is checked once this long after midnight UTC: cost reports settle late. */
-export const DAILY_CHECK_AFTER_MS = 2 * 3_600_000;
 
 /** A provider's client, or why there is none (its admin key is not set, or held badly). */
 export type ClientFactory = (provider: ProviderConfig) => ProviderClient | ProviderFailure;
@@ -115,7 +113,7 @@ export async function readProvider(
   if (
     daily !== null &&
     memory.daily?.day !== yesterday &&
-    nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS >= DAILY_CHECK_AFTER_MS
+    nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS >= daily.afterMs
   ) {
     try {
       const [costs, usage] = await Promise.all([

@@ -43,7 +43,7 @@ export interface Setup {
 
 export function setup(
   stands: ProviderStandIn[],
-  options: { extra?: string; level?: string; slack?: string } = {},
+  options: { extra?: string; level?: string; slack?: string; reconcile?: string } = {},
 ): Setup {
   const providers = stands
     .map((s) =>
@@ -63,6 +63,7 @@ reconcile:
 ${providers}
   tolerance: { usd: 1, ratio: 0.1 }
   unlogged_level: ${options.level ?? 'emergency'}
+${options.reconcile ?? ''}
 ${options.extra ?? ''}`,
   );
   ws.append('');

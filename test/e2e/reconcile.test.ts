@@ -182,6 +182,63 @@ describe('reconcile under run', () => {
   });
 });
 
+describe("the price table's daily check", () => {
+  const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const noon = () => Date.parse(`${yesterday()}T12:00:00Z`);
+
+  it('a day priced far off the provider’s invoice is alerted once; a day that agrees is not', async () => {
+    const slack = await slackServer();
+    const openai = await openaiStandIn();
+    const s = setup([openai], {
+      slack: slack.url,
+      reconcile: '  daily_check: { ratio: 0.1, after: "00:00" }',
+    });
+    const usd = priced('gpt-4o-2024-08-06', 4_000_000, 1_000_000);
+    openai.addUsage({
+      minuteMs: noon(),
+      model: 'gpt-4o-2024-08-06',
+      scope: 'proj_abc',
+      input: 4_000_000,
+      output: 1_000_000,
+    });
+    openai.addCost({ day: yesterday(), usd: usd * 3, scope: 'proj_abc' });
+    expect((await s.run('run')).code).toBe(0);
+    const check = /price check: openai's cost report bills \$[\d.,]+ for \d{4}-\d\d-\d\d \(UTC\)/;
+    await waitFor('the price check', () => slack.requests.some((q) => check.test(q.text)), 20_000);
+    expect(openai.costRequests().length).toBe(1);
+    // Once a day: the next read does not ask again, nor say it again.
+    s.age(15_000);
+    expect((await s.run('run')).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(openai.costRequests().length).toBe(1);
+    expect(slack.requests.filter((q) => check.test(q.text))).toHaveLength(1);
+  });
+
+  it('within the ratio: nothing said', async () => {
+    const slack = await slackServer();
+    const openai = await openaiStandIn();
+    const s = setup([openai], {
+      slack: slack.url,
+      reconcile: '  daily_check: { ratio: 0.1, after: "00:00" }',
+    });
+    const usd = priced('gpt-4o-2024-08-06', 4_000_000, 1_000_000);
+    openai.addUsage({
+      minuteMs: noon(),
+      model: 'gpt-4o-2024-08-06',
+      scope: 'proj_abc',
+      input: 4_000_000,
+      output: 1_000_000,
+    });
+    openai.addCost({ day: yesterday(), usd: usd * 1.05, scope: 'proj_abc' });
+    expect((await s.run('run')).code).toBe(0);
+    expect(openai.costRequests().length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(slack.requests).toHaveLength(0);
+    const state = JSON.parse(readFileSync(path.join(s.ws.stateDir, 'reconcile.json'), 'utf8'));
+    expect(state.providers.openai.daily).toMatchObject({ day: yesterday(), off: false });
+  });
+});
+
 describe('reconcile under watch', () => {
   it('reads beside the checks and acts on unlogged spend without a line being written', async () => {
     const slack = await slackServer();

@@ -118,9 +118,15 @@ export const reconcileSchema = z
             .number({ error: 'expected a number (USD)' })
             .min(0, { error: 'expected a number >= 0 (USD)' })
             .default(1),
+          after: z
+            .string({ error: 'expected a time of day like "02:00" (UTC)' })
+            .regex(/^([01]\d|2[0-3]):[0-5]\d$/, {
+              error: 'expected a time of day like "02:00" (24-hour HH:MM, UTC)',
+            })
+            .default('02:00'),
         })
         .nullable()
-        .default({ ratio: 0.1, min_usd: 1 }),
+        .default({ ratio: 0.1, min_usd: 1, after: '02:00' }),
     ),
   })
   .nullable()
@@ -147,8 +153,8 @@ export interface ReconcileConfig {
   providers: ProviderConfig[];
   tolerance: { usd: number; ratio: number };
   unloggedLevel: 'warn' | 'emergency' | 'kill';
-  /** null: off. */
-  dailyCheck: { ratio: number; minUsd: number } | null;
+  /** null: off. `afterMs`: yesterday is checked from this long after midnight UTC. */
+  dailyCheck: { ratio: number; minUsd: number; afterMs: number } | null;
 }
 
 export function resolveReconcile(
@@ -187,7 +193,15 @@ export function resolveReconcile(
       tolerance: { usd: raw.tolerance.usd, ratio: raw.tolerance.ratio },
       unloggedLevel: raw.unlogged_level,
       dailyCheck:
-        raw.daily_check === null ? null : { ratio: raw.daily_check.ratio, minUsd: raw.daily_check.min_usd },
+        raw.daily_check === null
+          ? null
+          : {
+              ratio: raw.daily_check.ratio,
+              minUsd: raw.daily_check.min_usd,
+              afterMs:
+                (Number(raw.daily_check.after.slice(0, 2)) * 60 + Number(raw.daily_check.after.slice(3))) *
+                60_000,
+            },
     },
     problems,
   };
