@@ -9,7 +9,8 @@
 //     1M-line log; and with a Slack that never answers (bench/slack.mjs);
 //   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs);
 //   - a fleet of 50 hosts on one local Redis (fleet.mjs; skipped without redis-server).
-// BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources, fleet, replay.
+// BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources, fleet, replay,
+// reconcile.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,6 +56,8 @@ const SECTIONS = {
   fleet: async () => (await import('./fleet.mjs')).fleetBench({ bin: BIN, work }),
   // replay over the 1M-line log against a full run and DuckDB computing the same sums (issue 15).
   replay: async () => (await import('./replay.mjs')).replayBench({ bin: BIN, work, rss: RSS }),
+  // The providers' usage APIs read beside the checks: nothing added to a check (issue 16).
+  reconcile: async () => (await import('./reconcile.mjs')).reconcileBench({ bin: BIN, work }),
 };
 
 let serial = 0;

@@ -20,6 +20,8 @@ import { type ProviderClient, ProviderFailure } from './types.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
+/** A daily price check that could not be read is tried again this much later. */
+const DAILY_RETRY_MS = 3_600_000;
 
 /** A provider's client, or why there is none (its admin key is not set, or held badly). */
 export type ClientFactory = (provider: ProviderConfig) => ProviderClient | ProviderFailure;
@@ -77,11 +79,30 @@ export async function readProvider(
     return memory;
   };
   if (client instanceof ProviderFailure) return fail(client);
+  // The price table against the provider's own invoice, once a day, for the day before (UTC),
+  // read beside the window (a failed try is tried again an hour later).
+  const daily = rc.dailyCheck;
+  const yesterday = utcDay(nowMs - DAY_MS);
+  const dailyDue =
+    daily !== null &&
+    nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS >= daily.afterMs &&
+    (held?.daily?.day !== yesterday ||
+      (held.daily.providerMicros === null && nowMs - held.daily.checkedAtMs >= DAILY_RETRY_MS));
+  const dailyRead = dailyDue
+    ? Promise.all([
+        client.dailyCosts(yesterday, yesterday, signal),
+        client.dailyUsage(yesterday, yesterday, signal),
+      ])
+    : null;
+  // Settled at once: a failure of the day's read is handled below, never unhandled.
+  dailyRead?.catch(() => undefined);
+
   const windowMinutes = Math.max(1, Math.floor(rc.windowMs / MINUTE_MS));
   // Our last closed minute's end; the read asks the provider's clock for the same minutes.
   const toMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
   const fromMs = toMs - windowMinutes * MINUTE_MS;
   const shiftBefore = Math.round((held?.skewMs ?? 0) / MINUTE_MS);
+  let failed: ProviderFailure | null = null;
   try {
     const read = await client.usage(fromMs + shiftBefore * MINUTE_MS, toMs + shiftBefore * MINUTE_MS, signal);
     const shift = read.skewMs === null ? shiftBefore : Math.round(read.skewMs / MINUTE_MS);
@@ -98,28 +119,17 @@ export async function readProvider(
     memory.failure = null;
     memory.notBeforeMs = null;
   } catch (error) {
-    if (signal.aborted && !(error instanceof ProviderFailure))
-      return fail(
-        new ProviderFailure(
-          'timeout',
-          `${provider.name}: the read was cut off (the watchdog is stopping, or it took too long)`,
-        ),
-      );
-    return fail(failureOf(error, provider));
+    failed =
+      signal.aborted && !(error instanceof ProviderFailure)
+        ? new ProviderFailure(
+            'timeout',
+            `${provider.name}: the read was cut off (the watchdog is stopping, or it took too long)`,
+          )
+        : failureOf(error, provider);
   }
-  // The price table against the provider's own invoice, once a day, for the day before (UTC).
-  const daily = rc.dailyCheck;
-  const yesterday = utcDay(nowMs - DAY_MS);
-  if (
-    daily !== null &&
-    memory.daily?.day !== yesterday &&
-    nowMs - Math.floor(nowMs / DAY_MS) * DAY_MS >= daily.afterMs
-  ) {
+  if (dailyRead !== null && daily !== null) {
     try {
-      const [costs, usage] = await Promise.all([
-        client.dailyCosts(yesterday, yesterday, signal),
-        client.dailyUsage(yesterday, yesterday, signal),
-      ]);
+      const [costs, usage] = await dailyRead;
       const providerUsd = costs.filter((c) => c.day === yesterday).reduce((sum, c) => sum + c.usd, 0);
       const pricedMicros = priceRows(usage, provider.type, lookup, unpricedPerMillion).buckets.reduce(
         (sum, b) => sum + b.micros,
@@ -136,9 +146,17 @@ export async function readProvider(
         checkedAtMs: nowMs,
       };
     } catch {
-      // Tried again on the next read: the usage itself was read, and that is what is judged.
+      // The usage itself was read, and that is what is judged; the day is tried again later.
+      memory.daily = {
+        day: yesterday,
+        providerMicros: null,
+        pricedMicros: null,
+        off: false,
+        checkedAtMs: nowMs,
+      };
     }
   }
+  if (failed !== null) return fail(failed);
   return memory;
 }
 

@@ -63,7 +63,7 @@ reconcile:
 ${providers}
   tolerance: { usd: 1, ratio: 0.1 }
   unlogged_level: ${options.level ?? 'emergency'}
-${options.reconcile ?? ''}
+${options.reconcile ?? '  daily_check: off'}
 ${options.extra ?? ''}`,
   );
   ws.append('');

@@ -134,7 +134,7 @@ describe("the provider's clock minutes off", () => {
       const openai = await openaiStandIn();
       openai.clockOffsetMs = offset * MINUTE;
       const s = setup([openai], { slack: slack.url });
-      // The app logs a call at our minute m; the provider, its clock `offset` minutes off, dates it m + offset.
+      // The app logs a call at our minute m; the provider, its clock off, dates it m + offset.
       const ours = minuteOf(Date.now() - 5 * MINUTE);
       const usd = priced('gpt-4o-2024-08-06', 4_000_000, 1_000_000);
       s.ws.append(line('gpt-4o', usd, Date.now() - ours - 20_000));
