@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/commands/render/run-json.js';
 import { startWatch } from './daemon.js';
 import { cliAsync, flagFile } from './helpers.js';
-import { slackServer, waitFor } from './procs.js';
+import { alive, slackServer, startTree, waitFor } from './procs.js';
 import { anthropicStandIn, minuteOf, openaiStandIn } from './provider-standins.js';
 import { expectNoKey, line, MINUTE, priced, setup, until } from './reconcile-support.js';
 
@@ -75,6 +75,29 @@ describe('reconcile under run', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(slack.requests.length).toBe(before);
     expectNoKey(s, r.stderr, st.stdout, text2, text);
+  });
+
+  it('at unlogged_level kill: the target tree is killed, as for a window', async () => {
+    const openai = await openaiStandIn();
+    const s = setup([openai], { level: 'kill', extra: 'target:\n  pid_file: state/app.pid\n  grace: 1s\n' });
+    const tree = await startTree(path.join(s.ws.dir, 'state', 'app.pid'));
+    const at = minuteOf(Date.now() - 2 * MINUTE);
+    openai.addUsage({
+      minuteMs: at,
+      model: 'gpt-4o-2024-08-06',
+      scope: 'proj_abc',
+      input: 8_000_000,
+      output: 1_000_000,
+    });
+    const r = await s.runJson();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.reconcile?.openai?.level).toBe('kill');
+    for (const pid of [tree.pid, ...tree.children])
+      await waitFor(`pid ${pid} to be gone`, () => !alive(pid), 20_000);
+    const kills = readFileSync(path.join(s.ws.stateDir, 'audit.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"signal"'));
+    expect(kills.length).toBeGreaterThan(0);
   });
 
   it('spend that is logged is not a finding, with dated and undated model names', async () => {
