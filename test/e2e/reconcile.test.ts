@@ -3,7 +3,8 @@
 // shaped like the documented examples) and a Slack stand-in. Spend the logs never show is found,
 // named (provider, minutes, models, project) and acted on at unlogged_level; spend that is logged
 // is not; the state, the JSON and the metrics say the figures; the admin key is never printed.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunJson } from '../../src/commands/render/run-json.js';
@@ -305,6 +306,13 @@ describe('reconcile under watch', () => {
     const metrics = readFileSync(path.join(s.ws.dir, 'state', 'metrics.prom'), 'utf8');
     expect(metrics).toMatch(/cost_watchdog_reconcile_level\{provider="openai",type="openai"\} 2/);
     expect(metrics).toMatch(/cost_watchdog_reconcile_up\{provider="openai",type="openai"\} 1/);
+    // The exposition is valid for Prometheus (promtool is installed by .ci/run).
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
+    if (promtool !== undefined) {
+      const checked = spawnSync(promtool, ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+      expect(`${checked.stdout}${checked.stderr}`).toBe('');
+      expect(checked.status).toBe(0);
+    }
 
     // A provider that hangs never holds a check back: a new line is still counted at once.
     openai.failAlways({ kind: 'hang' });
