@@ -29,6 +29,11 @@ export interface StormSettings {
   windowMs: number;
   /** At most this many ids followed at once (default MAX_TRACKED_IDS). */
   maxIds?: number;
+  /**
+   * The hash of a name (default idHashOfString): what a name saved by toState, or taken in by
+   * absorb, is found under. The call shapes' tracker hashes its names its own way (storms/shapes.ts).
+   */
+  hashOf?: (name: string) => number;
 }
 
 export interface Storm {
@@ -215,7 +220,7 @@ export class StormTracker {
 
   /** Add by name (lines read with JSON.parse, and tests). */
   addId(id: string, timeMs: number, cost: number): void {
-    this.add(idHashOfString(id), timeMs, cost, () => id);
+    this.add((this.settings.hashOf ?? idHashOfString)(id), timeMs, cost, () => id);
   }
 
   /** Ids seen `count` times or more inside the window, most sightings first. */
@@ -300,7 +305,7 @@ export class StormTracker {
     delta: readonly number[] = [],
   ): StormTracker {
     const tracker = new StormTracker(settings, nowMs, loadSingles, delta);
-    readState(state, tracker.named, tracker.fromMs);
+    readState(state, tracker.named, tracker.fromMs, settings.hashOf ?? idHashOfString);
     return tracker;
   }
 }
