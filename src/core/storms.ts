@@ -167,10 +167,14 @@ export class StormTracker {
    * too). Called once, before anything was loaded from a saved file (a fresh read of the log).
    */
   absorb(named: StormState, singles: Float64Array, textOf: (k: number) => string): void {
+    const hashOf = this.settings.hashOf ?? idHashOfString;
     for (const entry of named) {
       const id = entry[0] as string;
+      // Hashed once per name (a shape's name is parsed to hash it), not once per sighting.
+      const hash = hashOf(id);
+      const text = (): string => id;
       for (let k = 1; k + 1 < entry.length; k += 2)
-        this.addId(id, entry[k] as number, entry[k + 1] as number);
+        this.add(hash, entry[k] as number, entry[k + 1] as number, text);
     }
     if (this.savedLoaded && this.saved !== null) {
       // Not expected (absorb comes with a fresh read); correct, only slower.

@@ -77,8 +77,10 @@ function scanPart(job: HelperJob): HelperAnswer {
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
   // Lines without ids, by call shape: noted in bulk too, each sighting with what names its shape.
   const shapes = job.shapes === null ? null : new StormTracker(shapeTrackerSettings(job.shapes), job.nowMs);
-  const notes = new ShapeNotes();
-  shapes?.startBulk();
+  // At most one sighting per line, as for ids: a generous capacity costs only what is written.
+  const capacity = Math.min(4_000_000, (job.end - job.start) / 32);
+  const notes = new ShapeNotes(shapes === null ? 16 : capacity);
+  shapes?.startBulk(capacity);
   const table = fieldTable(job.fields, {
     labels: true,
     tokens: job.tokens,

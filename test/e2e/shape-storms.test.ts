@@ -57,8 +57,10 @@ function checkedLines(ws: Workspace): number {
   }
 }
 
-const SHAPE =
-  /WARN: shape storm \(calls without ids\): model "gpt-4o[a-z-]*", agent "[a-z]+", \d+ input \/ \d+ output tokens billed 3 times in 15m \(\$[0-9.]+\) and 7 more shapes/;
+const SHAPE = new RegExp(
+  String.raw`WARN: shape storm \(calls without ids\): model "gpt-4o[a-z-]*", agent "[a-z]+", ` +
+    String.raw`\d+ input / \d+ output tokens billed 3 times in 15m \(\$[0-9.]+\) and 7 more shapes`,
+);
 
 describe('a batch re-run without ids', () => {
   it('under run: seen by the 3rd repetition at warn, alerted once, in status --json', async () => {

@@ -201,8 +201,18 @@ export function shapeWords(shape: Shape): string {
 export class ShapeNotes {
   readonly names: string[] = [];
   private readonly index = new Map<string, number>();
-  data = new Float64Array(4096);
+  data: Float64Array;
   n = 0;
+  /** The name looked up last, and its index: most lines name the model and agent of the line before. */
+  private lastModel: string | null = null;
+  private lastModelAt = -1;
+  private lastWho: string | null = null;
+  private lastWhoAt = -1;
+
+  /** `capacity` notes are taken from the system only as they are written (no copies while growing). */
+  constructor(capacity = 4096) {
+    this.data = new Float64Array(Math.max(16, Math.floor(capacity)) * 4);
+  }
 
   private nameIndex(name: string | null): number {
     if (name === null) return -1;
@@ -225,8 +235,17 @@ export class ShapeNotes {
     const kind = record.agent !== null ? WHO_AGENT : record.task !== null ? WHO_TASK : WHO_NONE;
     const who = kind === WHO_AGENT ? record.agent : kind === WHO_TASK ? record.task : null;
     const at = this.n * 4;
-    this.data[at] = this.nameIndex(record.model);
-    this.data[at + 1] = this.nameIndex(who) * 3 + kind;
+    const model = record.model;
+    if (model !== this.lastModel || this.lastModelAt < 0) {
+      this.lastModel = model;
+      this.lastModelAt = this.nameIndex(model);
+    }
+    if (who !== this.lastWho || this.lastWhoAt < 0) {
+      this.lastWho = who;
+      this.lastWhoAt = this.nameIndex(who);
+    }
+    this.data[at] = model === null ? -1 : this.lastModelAt;
+    this.data[at + 1] = (who === null ? -1 : this.lastWhoAt) * 3 + kind;
     this.data[at + 2] = record.inputTokens ?? NaN;
     this.data[at + 3] = record.outputTokens ?? NaN;
     this.n++;
