@@ -77,10 +77,10 @@ function scanPart(job: HelperJob): HelperAnswer {
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
   // Lines without ids, by call shape: noted in bulk too, each sighting with what names its shape.
   const shapes = job.shapes === null ? null : new StormTracker(shapeTrackerSettings(job.shapes), job.nowMs);
-  // At most one sighting per line, as for ids: a generous capacity costs only what is written.
-  const capacity = Math.min(4_000_000, (job.end - job.start) / 32);
-  const notes = new ShapeNotes(shapes === null ? 16 : capacity);
-  shapes?.startBulk(capacity);
+  // Grown as needed (not sized for every line, as the ids are): most logs' lines carry ids, and
+  // memory reserved for nothing still counts towards the heap's external memory.
+  const notes = new ShapeNotes(shapes === null ? 16 : 4096);
+  shapes?.startBulk(4096);
   const table = fieldTable(job.fields, {
     labels: true,
     tokens: job.tokens,

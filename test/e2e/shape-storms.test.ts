@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ReplayJson } from '../../src/replay/types.js';
 import { startWatch } from './daemon.js';
 import { alertsIn, audit, cli, cliAsync, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { slackServer, waitFor } from './procs.js';
@@ -120,6 +121,19 @@ describe('a batch re-run without ids', () => {
     const runJson = ws.runJson();
     expect(runJson.json.shape_storms).toHaveLength(8);
     expect(runJson.json.retry_storms).toEqual([]);
+
+    // replay lists them among its storms, each with its shape (an id storm has none).
+    const replayed = JSON.parse(ws.run('replay', '--json').stdout) as ReplayJson;
+    expect(replayed.storms).toHaveLength(8);
+    expect(replayed.storms).toContainEqual(
+      expect.objectContaining({
+        id: 'model "gpt-4o", agent "review", 5100 input / 800 output tokens',
+        count: 5,
+        level: 'warn',
+        shape: { model: 'gpt-4o', agent: 'review', task: null, input_tokens: 5100, output_tokens: 800 },
+      }),
+    );
+    expect(ws.run('replay').stdout).toContain('shape storms (calls without ids of the same shape');
   });
 
   it('under watch: the 3rd repetition alerts once, and status --json shows it', async () => {
@@ -210,5 +224,25 @@ describe('a large log read with a helper thread', () => {
     expect(shapes(two)).toEqual(shapes(one));
     expect((shapes(one) as unknown[]).length).toBe(6);
     expect(one.status().json.shape_storms?.storms.every((s) => s.count === 5)).toBe(true);
+  });
+});
+
+describe('at the emergency level', () => {
+  it('flags like a window there, and clear-emergency refuses while it lasts unless forced', () => {
+    const ws = workspace(
+      'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 30 }\n' +
+        'storms: { shape_count: 3, shape_level: emergency }\n',
+    );
+    const rerun = queue(ws);
+    for (const repetition of [1, 2, 3]) rerun(repetition);
+    expect(ws.run('run').code).toBe(0);
+    const flag = readJsonFile(path.join(ws.dir, 'state', 'cost_emergency.flag')) as Record<string, unknown>;
+    expect(flag).toMatchObject({ window: 'shape-storm', level: 'emergency', triggered_by: 'run' });
+    expect(flag.reason).toMatch(/^shape storm \(calls without ids\): model "gpt-4o/);
+    expect(ws.status().code).toBe(2);
+    const refused = ws.run('clear-emergency', '--reason', 'looked at it');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('shape storm (calls without ids)');
+    expect(ws.run('clear-emergency', '--reason', 'fixed the queue', '--force').code).toBe(0);
   });
 });

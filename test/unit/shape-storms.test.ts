@@ -13,7 +13,17 @@ import { PriceBook, ratesFromConfig } from '../../src/core/prices.js';
 import { LineParser } from '../../src/core/record.js';
 import { newTotals, SpendScanner } from '../../src/core/scan.js';
 import { type Storm, StormTracker } from '../../src/core/storms.js';
-import { ShapeNotes, shapeOfName, shapeTrackerSettings, shapeWords } from '../../src/core/storms/shapes.js';
+import {
+  ShapeHasher,
+  ShapeNotes,
+  shapeHashOfName,
+  shapeName,
+  shapeOfName,
+  shapeTrackerSettings,
+  shapeWords,
+} from '../../src/core/storms/shapes.js';
+import { Labels } from '../../src/core/labels.js';
+import type { CostRecord } from '../../src/core/fields.js';
 import { absorbPart, partOf } from '../../src/parallel/merge.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -366,5 +376,62 @@ describe('the signal and its words', () => {
       'and 2 more call shapes billed again and again in 15m ($2.00): see `cost-watchdog status`',
     );
     expect(found[6]?.text).toContain('more than 1000 call shapes without ids in 15m');
+  });
+});
+
+describe("a shape's hash is its name's", () => {
+  const labels = new Labels();
+  const record = (fields: Partial<CostRecord>): CostRecord => {
+    const model = fields.model ?? null;
+    const agent = fields.agent ?? null;
+    return {
+      timeMs: NOW,
+      cost: 0.01,
+      inputTokens: null,
+      outputTokens: null,
+      cachedTokens: null,
+      cacheWriteTokens: null,
+      cacheWrite1hTokens: null,
+      model,
+      provider: null,
+      agent,
+      modelId: model === null ? -2 : labels.idOfString(model),
+      agentId: agent === null ? -2 : labels.idOfString(agent),
+      providerId: -2,
+      task: null,
+      requestId: null,
+      fingerprint: null,
+      stormHash: -1,
+      stormText: null,
+      shapeable: true,
+      ...fields,
+    } as CostRecord;
+  };
+
+  it.each([
+    ['model, agent, both counts', { model: 'gpt-4o', agent: 'a', inputTokens: 1200, outputTokens: 300 }],
+    ['a task (no agent)', { model: 'gpt-4o', task: 'digest', inputTokens: 5, outputTokens: 1 }],
+    ['no model, no one', { inputTokens: 7, outputTokens: null }],
+    ['fractional and -0 counts', { model: 'm', agent: 'a', inputTokens: 12.5, outputTokens: -0 }],
+    ['names longer than a name keeps', { model: 'm'.repeat(300), agent: 'é'.repeat(90), inputTokens: 1 }],
+  ] as [string, Partial<CostRecord>][])('%s', (_name, fields) => {
+    const r = record(fields);
+    const hash = new ShapeHasher().hash(r, labels);
+    expect(Number.isSafeInteger(hash) && hash >= 0).toBe(true);
+    expect(shapeHashOfName(shapeName(r))).toBe(hash);
+    // A helper thread's note names it the same.
+    const notes = new ShapeNotes();
+    expect(notes.nameOf(notes.note(r))).toBe(shapeName(r));
+  });
+
+  it("the agent is the shape's, whatever task the line names too", () => {
+    const hasher = new ShapeHasher();
+    const a = hasher.hash(record({ model: 'm', agent: 'a', task: 't1', inputTokens: 9 }), labels);
+    expect(hasher.hash(record({ model: 'm', agent: 'a', task: 't2', inputTokens: 9 }), labels)).toBe(a);
+    expect(hasher.hash(record({ model: 'm', task: 'a', inputTokens: 9 }), labels)).not.toBe(a);
+    expect(hasher.hash(record({ model: 'm', agent: 'a', inputTokens: 9, outputTokens: 0 }), labels)).not.toBe(
+      a,
+    );
+    expect(hasher.hash(record({ model: 'm', agent: 'a' }), labels)).toBe(-1);
   });
 });
