@@ -168,14 +168,8 @@ export class StormTracker {
    */
   absorb(named: StormState, singles: Float64Array, textOf: (k: number) => string): void {
     const hashOf = this.settings.hashOf ?? idHashOfString;
-    for (const entry of named) {
-      const id = entry[0] as string;
-      // Hashed once per name (a shape's name is parsed to hash it), not once per sighting.
-      const hash = hashOf(id);
-      const text = (): string => id;
-      for (let k = 1; k + 1 < entry.length; k += 2)
-        this.add(hash, entry[k] as number, entry[k + 1] as number, text);
-    }
+    // Hashed once per name (a shape's name is parsed to hash it), not once per sighting.
+    for (const entry of named) this.absorbNamed(hashOf(entry[0] as string), entry);
     if (this.savedLoaded && this.saved !== null) {
       // Not expected (absorb comes with a fresh read); correct, only slower.
       for (let k = 0; k * 3 < singles.length; k++)
@@ -194,6 +188,51 @@ export class StormTracker {
     this.savedLoaded = true;
     this.singlesChanged = true;
     this.baseDirty = true;
+  }
+
+  /**
+   * One id a helper saw more than once, [id, time, cost, ...]: what add() would leave for each of
+   * its sightings, but kept by name at once (not as an id seen once first, then promoted).
+   */
+  private absorbNamed(hash: number, entry: (string | number)[]): void {
+    const named = this.named;
+    let k = named.find(hash);
+    if (k < 0) {
+      let inside = false;
+      for (let j = 1; j + 1 < entry.length && !inside; j += 2) inside = (entry[j] as number) > this.fromMs;
+      if (!inside) return;
+      // Seen once here too (this check, or a saved base): that sighting is the id's as well.
+      let earlierTime = -Infinity;
+      let earlierCost = 0;
+      const saved = this.loadSaved();
+      const at = saved === null ? -1 : saved.find(hash);
+      const singles = this.singles;
+      const slot = at < 0 && singles !== null ? singles.slotOf(hash) : -1;
+      if (at >= 0) {
+        const data = (saved as Saved).data;
+        earlierTime = data[at * 3 + 1] as number;
+        earlierCost = data[at * 3 + 2] as number;
+        data[at * 3] = -hash - 1;
+      } else if (slot >= 0 && (singles as Singles).keyAt(slot) !== EMPTY) {
+        earlierTime = (singles as Singles).timeAt(slot);
+        earlierCost = (singles as Singles).costAt(slot);
+        (singles as Singles).remove(slot);
+      } else if (
+        (singles?.size ?? 0) + named.size + (saved?.count ?? 0) >=
+        (this.settings.maxIds ?? MAX_TRACKED_IDS)
+      ) {
+        // add() would not have followed it either.
+        this.overflow = true;
+        return;
+      }
+      this.singlesChanged = true;
+      k = named.create(hash, entry[0] as string);
+      if (earlierTime > this.fromMs) named.insert(k, earlierTime, earlierCost);
+    }
+    for (let j = 1; j + 1 < entry.length; j += 2) {
+      const time = entry[j] as number;
+      if (time > this.fromMs) named.insert(k, time, entry[j + 1] as number);
+    }
   }
 
   /**

@@ -77,10 +77,11 @@ function scanPart(job: HelperJob): HelperAnswer {
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
   // Lines without ids, by call shape: noted in bulk too, each sighting with what names its shape.
   const shapes = job.shapes === null ? null : new StormTracker(shapeTrackerSettings(job.shapes), job.nowMs);
-  // Grown as needed (not sized for every line, as the ids are): most logs' lines carry ids, and
-  // memory reserved for nothing still counts towards the heap's external memory.
-  const notes = new ShapeNotes(shapes === null ? 16 : 4096);
-  shapes?.startBulk(4096);
+  // Sized for every line as the ids are (memory is taken only where written): growing by copies
+  // cost a log without ids more time in the collector than the whole grouping.
+  const capacity = Math.min(4_000_000, (job.end - job.start) / 32);
+  const notes = new ShapeNotes(shapes === null ? 16 : capacity);
+  shapes?.startBulk(capacity);
   const table = fieldTable(job.fields, {
     labels: true,
     tokens: job.tokens,
