@@ -25,17 +25,22 @@ const work = mkdtempSync(path.join(tmpdir(), 'cw-shape-bench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
 let serial = 0;
-/** bench.mjs's line; `ids` false drops the request id (a queue's calls without ids). */
-function line(tMs, ids) {
+/**
+ * bench.mjs's line; `ids` false drops the request id (a queue's calls without ids: its shapes, one
+ * in 6,300, repeat about 13 times in 15 minutes, so that every call is in a shape storm), and
+ * `unique` makes every input size another (calls without ids that are no storm).
+ */
+function line(tMs, ids, unique) {
   serial++;
+  const input = unique ? 1000 + serial : 1000 + (serial % 900);
   return (
     `{"ts":"${new Date(tMs).toISOString()}","model":"gpt-4o-mini","agent":"a${serial % 7}","in":` +
-    `${1000 + (serial % 900)},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)}` +
+    `${input},"out":${200 + (serial % 300)},"cost_usd":0.000${600 + (serial % 400)}` +
     `${ids ? `,"request_id":"r${serial}"` : ''}}\n`
   );
 }
 
-function makeWorkspace(name, ids) {
+function makeWorkspace(name, ids, unique) {
   serial = 0;
   const dir = path.join(work, name);
   mkdirSync(path.join(dir, 'state'), { recursive: true });
@@ -50,7 +55,7 @@ function makeWorkspace(name, ids) {
   const span = Math.min(3 * 3600_000, now - todayStart - 1000);
   let batch = '';
   for (let i = 0; i < LINES; i++) {
-    batch += line(now - span + Math.floor((i / LINES) * span), ids);
+    batch += line(now - span + Math.floor((i / LINES) * span), ids, unique);
     if (batch.length > 1 << 20) {
       writeSync(fd, batch);
       batch = '';
@@ -79,11 +84,12 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-for (const [name, ids] of [
-  ['1M lines with request ids (bench.mjs)', true],
-  ['1M lines without ids', false],
+for (const [name, ids, unique] of [
+  ['1M lines with request ids (bench.mjs)', true, false],
+  ['1M lines without ids, every one in a shape storm', false, false],
+  ['1M lines without ids, every shape another', false, true],
 ]) {
-  const ws = makeWorkspace(ids ? 'ids' : 'no-ids', ids);
+  const ws = makeWorkspace(`case-${serial}-${ids}-${unique}`, ids, unique);
   fullRun(before, ws); // warm the file cache
   fullRun(after, ws);
   const a = [];
