@@ -65,7 +65,8 @@ export const COMMAND_HELP: Record<CommandName, { description: string; after?: st
   run: {
     description:
       'one check: read new log lines, recompute spend per window (the logged cost, or the estimate ' +
-      'from tokens when higher: cost.policy), act on the limits and on retry storms (warn: alert; ' +
+      'from tokens when higher: cost.policy), act on the limits, on retry storms and on calls ' +
+      'without ids of one shape billed again and again (warn: alert; ' +
       'emergency: alert + flag; kill: alert + flag + kill the target), alert once on what else it ' +
       'finds (an app that under-reports, a burn rate, a silent log), write the heartbeat',
     after: `

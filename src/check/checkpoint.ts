@@ -10,6 +10,7 @@ import { Ledger } from '../core/ledger.js';
 import { newTotals, type ScanTotals } from '../core/scan.js';
 import { badField, count, jsonNumber, keepEntries, parseSaved } from '../core/saved/parse.js';
 import { StormTracker } from '../core/storms.js';
+import { shapeTrackerSettings } from '../core/storms/shapes.js';
 import { ScopeCounter } from '../scopes/counter.js';
 import { FailureError } from '../errors.js';
 import { loadCursor, loadGenerations } from '../effects/log-tail.js';
@@ -19,7 +20,15 @@ import { DEDUPE_HORIZON_MS } from '../sources/sinks.js';
 import { type FileState, loadPlaces, type PlacesBase, placesToSave, prunePlaces } from './places.js';
 import { readJson, writeJsonAtomic } from '../effects/store.js';
 import { loadPriceCache, type PriceCache } from '../price-table.js';
-import { loadSingles, nextSinglesRef, pruneSingles, type SinglesRef, singlesRefSchema } from './storm-ids.js';
+import {
+  loadSingles,
+  nextSinglesRef,
+  pruneSingles,
+  SHAPES,
+  type SinglesRef,
+  shapeSinglesRefSchema,
+  singlesRefSchema,
+} from './storm-ids.js';
 
 // 2: amounts in whole micro-dollars (core/money.ts). A version-1 checkpoint (dollar floats) is
 // rebuilt from the log once, with a note.
@@ -44,6 +53,9 @@ export interface Loaded {
   attribution: Attribution;
   totals: ScanTotals;
   storms: StormTracker | null;
+  /** Lines without ids by call shape (null: shape storms off), and its shapes seen once. */
+  shapes: StormTracker | null;
+  shapeSinglesRef: SinglesRef | null;
   /** Scoped budgets' spend (empty when none are configured). */
   scopes: ScopeCounter;
   /** The retry-storm ids seen once that the checkpoint names. */
@@ -59,6 +71,18 @@ export function stormSettings(config: Config): { count: number; windowMs: number
   return config.retryStorm === null
     ? null
     : { count: config.retryStorm.count, windowMs: config.retryStorm.windowMs };
+}
+
+/** The shape-storm tracker's settings (null: off). */
+export function shapeSettings(config: Config): { count: number; windowMs: number } | null {
+  return config.shapeStorm === null
+    ? null
+    : { count: config.shapeStorm.count, windowMs: config.shapeStorm.windowMs };
+}
+
+function shapeTracker(config: Config): ReturnType<typeof shapeTrackerSettings> | null {
+  const settings = shapeSettings(config);
+  return settings === null ? null : shapeTrackerSettings(settings);
 }
 
 const sampleSchema = z.looseObject({
@@ -118,6 +142,7 @@ export const checkpointSchema = z.looseObject({
   totals: totalsSchema,
   saved_at: z.string().catch(''),
   storm_singles: singlesRefSchema,
+  shape_singles: shapeSinglesRefSchema,
 });
 
 /** The checkpoint, or a fresh start (and why) when it is missing, corrupt or does not fit. */
@@ -129,6 +154,7 @@ export function loadCheckpoint(
 ): Loaded {
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
+  const shaping = shapeTracker(config);
   const fresh = (why: string | null): Loaded => ({
     dedupe: new DedupeSet(DEDUPE_HORIZON_MS),
     placesBase: null,
@@ -137,6 +163,8 @@ export function loadCheckpoint(
     attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
     storms: settings === null ? null : new StormTracker(settings, nowMs),
+    shapes: shaping === null ? null : new StormTracker(shaping, nowMs),
+    shapeSinglesRef: null,
     scopes: new ScopeCounter(config.scopes, calendar, nowMs),
     singlesRef: null,
     prices: loadPriceCache(null, nowMs),
@@ -166,7 +194,7 @@ export function loadCheckpoint(
   const scopes = ScopeCounter.fromState(cp.scopes, config.scopes, calendar, nowMs);
   if (scopes === null)
     return fresh('the scopes changed (or their saved spend does not fit): rebuilt from the log');
-  const { totals, storm_singles: singlesRef } = parsed.value;
+  const { totals, storm_singles: singlesRef, shape_singles: shapeSinglesRef } = parsed.value;
   const savedAtMs = Date.parse(parsed.value.saved_at);
   const at = Number.isNaN(savedAtMs) ? null : savedAtMs;
   let files: Map<string, FileState>;
@@ -210,6 +238,17 @@ export function loadCheckpoint(
             () => loadSingles(config, singlesRef),
             singlesRef?.delta ?? [],
           ),
+    shapes:
+      shaping === null
+        ? null
+        : StormTracker.fromState(
+            cp.shape_storms,
+            shaping,
+            nowMs,
+            () => loadSingles(config, shapeSinglesRef),
+            shapeSinglesRef?.delta ?? [],
+          ),
+    shapeSinglesRef,
     savedAtMs: Number.isNaN(savedAtMs) ? null : savedAtMs,
     rebuilt: null,
     clockMoved: restored.moved > 0,
@@ -229,6 +268,9 @@ export function saveCheckpoint(
   const storms = loaded.storms;
   const before = loaded.rebuilt === null ? loaded.singlesRef : null;
   const { ref: singlesRef, newBase } = nextSinglesRef(config, storms, before, nowMs);
+  const shapes = loaded.shapes;
+  const shapesBefore = loaded.rebuilt === null ? loaded.shapeSinglesRef : null;
+  const shaped = nextSinglesRef(config, shapes, shapesBefore, nowMs, SHAPES);
   const places = placesToSave(config, files, loaded.rebuilt === null ? loaded.placesBase : null, nowMs);
   const checkpoint = {
     version: CHECKPOINT_VERSION,
@@ -241,21 +283,27 @@ export function saveCheckpoint(
     totals: loaded.totals,
     ...(loaded.scopes.empty ? {} : { scopes: loaded.scopes.toState() }),
     ...(storms !== null ? { storm_singles: singlesRef } : {}),
+    ...(shapes !== null ? { shape_singles: shaped.ref } : {}),
     prices: loaded.prices,
   };
   try {
     // The storm ids by name may be 100,000 of them: written as JSON text, one id at a time.
-    writeJsonAtomic(
-      checkpointPath(config),
-      checkpoint,
-      storms !== null ? { storms: (write) => storms.writeStateJson(write) } : {},
-    );
+    writeJsonAtomic(checkpointPath(config), checkpoint, {
+      ...(storms !== null
+        ? { storms: (write: (b: Uint8Array) => void) => storms.writeStateJson(write) }
+        : {}),
+      ...(shapes !== null
+        ? { shape_storms: (write: (b: Uint8Array) => void) => shapes.writeStateJson(write) }
+        : {}),
+    });
   } catch (error) {
     throw new FailureError(
       `cannot write the checkpoint ${checkpointPath(config)}: ${(error as Error).message}`,
     );
   }
   if (newBase || storms === null || loaded.rebuilt !== null) pruneSingles(config, singlesRef?.file ?? null);
+  if (shaped.newBase || shapes === null || loaded.rebuilt !== null)
+    pruneSingles(config, shaped.ref?.file ?? null, SHAPES);
   const placesNamed = (places.part.files_base as { file: string } | undefined)?.file ?? null;
   if (places.newBase !== null || loaded.placesBase?.ref.file !== placesNamed)
     prunePlaces(config, placesNamed);

@@ -3,7 +3,7 @@
 // nothing is written (status, run --dry-run).
 import { type Config, horizonSeconds } from '../config/index.js';
 import { DayCalendar } from '../core/calendar.js';
-import { stormSignal } from '../core/findings/index.js';
+import { shapeStormSignal, stormSignal } from '../core/findings/index.js';
 import { MAX_LABELS } from '../core/labels.js';
 import { assess, type WindowStatus } from '../core/levels.js';
 import { dollarsOf } from '../core/money.js';
@@ -14,7 +14,7 @@ import { startParallelScan } from '../parallel/index.js';
 import { listSources } from '../sources/list.js';
 import { isSingleLog, readSources } from '../sources/read.js';
 import { SourceSinks } from '../sources/sinks.js';
-import { loadCheckpoint, saveCheckpoint, stormSettings } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, shapeSettings, stormSettings } from './checkpoint.js';
 import { forgetPlaces, PlaceDamaged } from './places.js';
 import { readReconcileState } from '../reconcile/state.js';
 import { reconcileView } from '../reconcile/view.js';
@@ -61,12 +61,17 @@ function inspectFrom(
     maxLineUsd: config.cost.maxLineUsd,
   };
   const readsTask = config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task'));
+  const shapes = loaded.shapes;
   const tableOptions = {
     labels: true,
     tokens: estimates,
     task: readsTask,
     ...(storms !== null && config.retryStorm !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: config.retryStorm.key }
+      : {}),
+    // Ids are read back as far as either window reaches: a line without one is a shape.
+    ...(shapes !== null
+      ? { shapes: true, idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity) }
       : {}),
   };
   const sinks = new SourceSinks(tableOptions, loaded.dedupe);
@@ -82,6 +87,7 @@ function inspectFrom(
   );
   sinks.countInto(scanner);
   if (!loaded.scopes.empty) scanner.scopes = loaded.scopes;
+  scanner.shapes = shapes;
   scanner.sourceTops = !isSingleLog(config);
   const recordsBefore = loaded.totals.records;
   const zeroBefore = loaded.totals.zero_cost_lines;
@@ -110,6 +116,7 @@ function inspectFrom(
           tokens: estimates,
           stormKey: config.retryStorm?.key ?? null,
           storms: stormSettings(config),
+          shapes: shapeSettings(config),
           policy: config.cost.policy,
           unpricedPerMillion: config.cost.unpricedPerMillion,
           maxLineUsd: config.cost.maxLineUsd,
@@ -146,7 +153,13 @@ function inspectFrom(
   const windows = assess(config.windows, loaded.ledger);
   const found = storms?.storms() ?? [];
   const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
-  const signals: WindowStatus[] = storm === null ? [...windows] : [...windows, storm];
+  const shapeFound = shapes?.storms() ?? [];
+  const shapeStorm = config.shapeStorm === null ? null : shapeStormSignal(shapeFound, config.shapeStorm);
+  const signals: WindowStatus[] = [
+    ...windows,
+    ...(storm === null ? [] : [storm]),
+    ...(shapeStorm === null ? [] : [shapeStorm]),
+  ];
   // The providers' last reads against the logs as now counted: unlogged spend acts like a window.
   const reconcile =
     config.reconcile === null
@@ -183,6 +196,8 @@ function inspectFrom(
     emptyGlobs: listing.empty,
     storms: found,
     stormOverflow: storms?.overflow ?? false,
+    shapeStorms: shapeFound,
+    shapeOverflow: shapes?.overflow ?? false,
     newestReadMs: scanner.newestReadMs,
     burn:
       config.burnRate === null

@@ -13,6 +13,7 @@ import {
   clockFindings,
   type Finding,
   silentLog,
+  shapeStormFindings,
   stormFindings,
   unpricedFindings,
   zeroCostFinding,
@@ -90,6 +91,16 @@ export async function observe(
         config.retryStorm.key,
         config.retryStorm.windowMs,
         result.stormOverflow,
+        MAX_TRACKED_IDS,
+      ),
+    );
+
+  if (config.shapeStorm !== null)
+    findings.push(
+      ...shapeStormFindings(
+        result.shapeStorms,
+        config.shapeStorm.windowMs,
+        result.shapeOverflow,
         MAX_TRACKED_IDS,
       ),
     );

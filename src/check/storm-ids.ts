@@ -10,6 +10,7 @@ import { jsonNumber } from '../core/saved/parse.js';
 import { baseExpired, type StormTracker } from '../core/storms.js';
 import { FailureError } from '../errors.js';
 import {
+  SHAPE_IDS_PREFIX,
   isStormIdsFile,
   isStormIdsRef,
   newStormIdsName,
@@ -30,15 +31,28 @@ export interface SinglesRef {
  * The checkpoint's reference to them: a file in the state folder (or none) and a count; anything
  * else, and the ids seen once start afresh (at most one sighting per id is lost).
  */
-export const singlesRefSchema = z
-  .object({
-    file: z.string().refine(isStormIdsRef, 'not a file of ids seen once in the state folder').nullable(),
-    count: jsonNumber,
-    written_ms: jsonNumber,
-    delta: z.array(z.unknown()).transform((d) => d.filter((n): n is number => typeof n === 'number')),
-  })
-  .nullable()
-  .catch(null);
+function refSchema(prefix: string | undefined) {
+  return z
+    .object({
+      file: z
+        .string()
+        .refine((name) => isStormIdsRef(name, prefix), 'not a file of ids seen once in the state folder')
+        .nullable(),
+      count: jsonNumber,
+      written_ms: jsonNumber,
+      delta: z.array(z.unknown()).transform((d) => d.filter((n): n is number => typeof n === 'number')),
+    })
+    .nullable()
+    .catch(null);
+}
+export const singlesRefSchema = refSchema(undefined);
+
+/** The files of call shapes seen once (core/storms/shapes.ts) go by a prefix of their own. */
+export const SHAPES = SHAPE_IDS_PREFIX;
+/** The checkpoint's reference to the call shapes seen once: as singlesRefSchema. */
+export const shapeSinglesRefSchema = refSchema(SHAPES)
+  .optional()
+  .transform((v) => v ?? null);
 
 export function loadSingles(config: Config, ref: SinglesRef | null): Float64Array | null {
   if (ref === null || ref.file === null) return null;
@@ -68,8 +82,8 @@ export function loadSingles(config: Config, ref: SinglesRef | null): Float64Arra
 }
 
 /** Write the ids seen once under a new name; the caller names it in the checkpoint. */
-function saveSingles(config: Config, singles: Float64Array): string {
-  const file = newStormIdsName(Date.now(), Math.random());
+function saveSingles(config: Config, singles: Float64Array, prefix: string | undefined): string {
+  const file = newStormIdsName(Date.now(), Math.random(), prefix);
   writeFileAtomic(
     stormIdsFile(config.stateDir, file),
     new Uint8Array(singles.buffer, singles.byteOffset, singles.byteLength),
@@ -80,8 +94,8 @@ function saveSingles(config: Config, singles: Float64Array): string {
 }
 
 /** Remove the files of ids seen once that the checkpoint no longer names. */
-export function pruneSingles(config: Config, keep: string | null): void {
-  pruneStateFiles(config.stateDir, isStormIdsFile, keep);
+export function pruneSingles(config: Config, keep: string | null, prefix?: string): void {
+  pruneStateFiles(config.stateDir, (name) => isStormIdsFile(name, prefix), keep);
 }
 
 /**
@@ -94,6 +108,7 @@ export function nextSinglesRef(
   storms: StormTracker | null,
   before: SinglesRef | null,
   nowMs: number,
+  prefix?: string,
 ): { ref: SinglesRef | null; newBase: boolean } {
   let singlesRef: SinglesRef | null = null;
   // The base file is rewritten once it is older than the window (mostly expired by then).
@@ -113,13 +128,15 @@ export function nextSinglesRef(
   else {
     try {
       singlesRef = {
-        file: plan.base.length > 0 ? saveSingles(config, plan.base) : null,
+        file: plan.base.length > 0 ? saveSingles(config, plan.base, prefix) : null,
         count: plan.base.length,
         written_ms: nowMs,
         delta: [],
       };
     } catch (error) {
-      throw new FailureError(`cannot write ${stormIdsPattern(config.stateDir)}: ${(error as Error).message}`);
+      throw new FailureError(
+        `cannot write ${stormIdsPattern(config.stateDir, prefix)}: ${(error as Error).message}`,
+      );
     }
   }
   return { ref: singlesRef, newBase: plan?.base != null };

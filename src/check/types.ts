@@ -45,6 +45,10 @@ export interface CheckResult {
   storms: Storm[];
   /** More ids than can be followed were in the window: storms among the rest go unseen. */
   stormOverflow: boolean;
+  /** Call shapes of lines without ids billed again and again (core/storms/shapes.ts; empty when off). */
+  shapeStorms: Storm[];
+  /** More shapes than can be followed were in the window. */
+  shapeOverflow: boolean;
   /** The newest line time read in this check (as dated, before clamping); 0 when none was read. */
   newestReadMs: number;
   /** Spend over the burn-rate windows (null when that check is off). */

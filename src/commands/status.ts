@@ -245,6 +245,11 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
     );
   if (storms !== null && storms.total > 10)
     out.push(`                   and ${storms.total - 10} more (status --json lists the worst 100)`);
+  const shaped = json.shape_storms;
+  for (const s of (shaped?.storms ?? []).slice(0, 10))
+    out.push(`  shape storm      ${printable(s.text)}: ${s.count} times, ${usd(s.spend_usd)}, no ids`);
+  if (shaped !== null && shaped.total > 10)
+    out.push(`                   and ${shaped.total - 10} more shapes (status --json lists the worst 100)`);
   const app = json.app;
   if (app !== null) {
     const detail =

@@ -221,6 +221,12 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
           : `the same ${config.retryStorm.key} ${config.retryStorm.count} times in ` +
             `${formatDuration(config.retryStorm.windowMs)} is a retry storm, acted on at ` +
             `${config.retryStorm.level}`),
+      `  shapes      ` +
+        (config.shapeStorm === null
+          ? 'off (storms)'
+          : `the same call shape without ids ${config.shapeStorm.count} times in ` +
+            `${formatDuration(config.shapeStorm.windowMs)} is a shape storm, acted on at ` +
+            `${config.shapeStorm.level}`),
       `  burn rate   ` +
         (config.burnRate === null
           ? 'off'

@@ -64,6 +64,12 @@ export interface CostRecord {
   stormHash: number;
   /** Its text, when already made (otherwise lastStormText() makes it from the line's bytes). */
   stormText: string | null;
+  /**
+   * A line of the app's own log that carries no request id and no fingerprint, dated after
+   * idsSinceMs: followed by its call shape (core/storms/shapes.ts). Only set when the table follows
+   * shapes; its tokens, and its task when it names no agent, are then read whatever else says.
+   */
+  shapeable: boolean;
 }
 
 /** A parsed line is a record, or a string saying why the line is malformed. */
@@ -89,6 +95,8 @@ export interface FieldTable {
   idsSinceMs: number;
   /** The field whose value is hashed as the retry-storm id (a FIELDS index), or -1. */
   readonly stormField: number;
+  /** Follow lines without ids by their call shape (CostRecord.shapeable). */
+  readonly shapes: boolean;
   /** Whether to read token counts on every line (otherwise only on lines without a cost). */
   readonly tokens: boolean;
   // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
@@ -140,6 +148,7 @@ export function fieldTable(
     tokens?: boolean;
     idsSinceMs?: number;
     stormKey?: 'request_id' | 'fingerprint';
+    shapes?: boolean;
   } = {},
 ): FieldTable {
   const slots: AliasSlot[] = [];
@@ -200,6 +209,7 @@ export function fieldTable(
     task: options.task === true,
     idsSinceMs: options.idsSinceMs ?? -Infinity,
     stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey),
+    shapes: options.shapes === true,
     tokens: options.tokens === true,
     firstStart,
     candSlot,

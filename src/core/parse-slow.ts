@@ -98,24 +98,35 @@ export function recordOfObject(
   const model = labelOf(F_MODEL);
   const agent = labelOf(F_AGENT);
   const provider = labelOf(F_PROVIDER);
+  const storm = stormOf(table, timeMs, pick);
+  // As record.ts decides it: a line without an id, followed by its call shape.
+  const shapeable =
+    table.shapes &&
+    timeMs > table.idsSinceMs &&
+    storm.stormHash < 0 &&
+    !isRequestId(label(pick(F_FIRST_LABEL + 4)?.[0])) &&
+    !isRequestId(label(pick(F_FIRST_LABEL + 5)?.[0]));
+  let task = table.task ? label(pick(F_FIRST_LABEL + 3)?.[0]) : labelOf(F_FIRST_LABEL + 3);
+  if (shapeable && agent === null && task === null) task = label(pick(F_FIRST_LABEL + 3)?.[0]);
   return {
     timeMs,
     cost,
-    inputTokens,
-    outputTokens,
+    inputTokens: shapeable && !withTokens ? tokenCount(pick(F_IN)?.[0]) : inputTokens,
+    outputTokens: shapeable && !withTokens ? tokenCount(pick(F_OUT)?.[0]) : outputTokens,
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
     cacheWriteTokens: null,
     cacheWrite1hTokens: null,
     model,
     provider,
     agent,
-    task: table.task ? label(pick(F_FIRST_LABEL + 3)?.[0]) : labelOf(F_FIRST_LABEL + 3),
+    task,
     requestId: labelOf(F_FIRST_LABEL + 4),
     fingerprint: labelOf(F_FIRST_LABEL + 5),
     modelId: model === null ? -2 : labels.idOfString(model),
     agentId: agent === null ? -2 : labels.idOfString(agent),
     providerId: provider === null ? -2 : labels.idOfString(provider),
-    ...stormOf(table, timeMs, pick),
+    ...storm,
+    shapeable,
   };
 }
 

@@ -32,6 +32,10 @@ import { parseLineSlow, recordOfObject } from './parse-slow.js';
 import { idHashOfBytes, idHashOfString, isRequestId, mayBePlaceholder } from './storms.js';
 import { epochToMs } from './timestamp.js';
 
+const F_TASK = F_FIRST_LABEL + 3;
+const F_REQUEST_ID = F_FIRST_LABEL + 4;
+const F_FINGERPRINT = F_FIRST_LABEL + 5;
+
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -59,6 +63,7 @@ export class LineParser extends FlatScan {
     providerId: -2,
     stormHash: -1,
     stormText: null,
+    shapeable: false,
   };
   // Where the last fast-read line's storm id is, to make its text only when it is needed.
   private stormBytes: Uint8Array = new Uint8Array(0);
@@ -227,6 +232,19 @@ export class LineParser extends FlatScan {
     return idHashOfString(text);
   }
 
+  /** Whether the field carries an id (not missing, null, empty or a placeholder): as parse-slow.ts says. */
+  private hasIdAt(b: Uint8Array, field: number): boolean {
+    const slot = this.firstSlot(field);
+    if (slot < 0) return false;
+    const kind = this.kinds[slot];
+    if (kind === KIND_STRING) {
+      const start = (this.starts[slot] as number) + 1;
+      const end = (this.ends[slot] as number) - 1;
+      return !mayBePlaceholder(end - start) || isRequestId(ascii(b, start, end));
+    }
+    return (kind === KIND_ESCAPED || kind === KIND_NUMBER) && isRequestId(this.labelAt(b, field));
+  }
+
   /**
    * The record of a line the scanner understood, or null to let the JSON.parse path decide (and
    * word the reason when the line is malformed).
@@ -292,6 +310,22 @@ export class LineParser extends FlatScan {
       reused.task = table.task ? this.labelAt(b, F_FIRST_LABEL + 3) : null;
       reused.requestId = null;
       reused.fingerprint = null;
+    }
+    // Only lines without an id pay for the shape: a line with one has stormHash >= 0, or an id in
+    // the other field.
+    const shapeable =
+      table.shapes &&
+      timeMs > table.idsSinceMs &&
+      reused.stormHash < 0 &&
+      !this.hasIdAt(b, F_REQUEST_ID) &&
+      !this.hasIdAt(b, F_FINGERPRINT);
+    reused.shapeable = shapeable;
+    if (shapeable) {
+      if (!withTokens) {
+        reused.inputTokens = this.tokensAt(b, F_IN);
+        reused.outputTokens = this.tokensAt(b, F_OUT);
+      }
+      if (reused.agent === null && reused.task === null) reused.task = this.labelAt(b, F_TASK);
     }
     return reused;
   }

@@ -9,6 +9,7 @@ import type { CostRecord } from './fields.js';
 import type { Labels } from './labels.js';
 import type { LineParser } from './record.js';
 import type { StormTracker } from './storms.js';
+import { ShapeHasher, shapeName } from './storms/shapes.js';
 
 export const SAMPLE_LIMIT = 5;
 
@@ -147,6 +148,16 @@ export class SpendScanner {
   poll?: () => void;
   /** Scoped budgets (null: none configured; then nothing is done per line). */
   scopes: ScopeSink | null = null;
+  /**
+   * Lines without ids, by call shape (core/storms/shapes.ts): a second tracker keyed by the shape's
+   * hash (null: off). `shapeRef` gives the tracker a ref per sighting (a helper thread's notes).
+   */
+  shapes: StormTracker | null = null;
+  shapeRef: ((record: CostRecord) => number) | null = null;
+  private readonly shapeHasher = new ShapeHasher();
+  /** The record whose shape is being added: shapeText names it (asked from its second sighting). */
+  private shapeRecord: CostRecord | null = null;
+  private readonly shapeText = (): string => shapeName(this.shapeRecord as CostRecord);
 
   constructor(
     private parser: LineParser,
@@ -228,6 +239,18 @@ export class SpendScanner {
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);
+    } else if (this.shapes !== null && parsed.shapeable) {
+      const hash = this.shapeHasher.hash(parsed, this.parser.labels);
+      if (hash >= 0) {
+        this.shapeRecord = parsed;
+        this.shapes.add(
+          hash,
+          timeMs,
+          cost,
+          this.shapeText,
+          this.shapeRef === null ? 0 : this.shapeRef(parsed),
+        );
+      }
     }
     return null;
   }

@@ -29,6 +29,11 @@ export interface StormSettings {
   windowMs: number;
   /** At most this many ids followed at once (default MAX_TRACKED_IDS). */
   maxIds?: number;
+  /**
+   * The hash of a name (default idHashOfString): what a name saved by toState, or taken in by
+   * absorb, is found under. The call shapes' tracker hashes its names its own way (storms/shapes.ts).
+   */
+  hashOf?: (name: string) => number;
 }
 
 export interface Storm {
@@ -162,11 +167,9 @@ export class StormTracker {
    * too). Called once, before anything was loaded from a saved file (a fresh read of the log).
    */
   absorb(named: StormState, singles: Float64Array, textOf: (k: number) => string): void {
-    for (const entry of named) {
-      const id = entry[0] as string;
-      for (let k = 1; k + 1 < entry.length; k += 2)
-        this.addId(id, entry[k] as number, entry[k + 1] as number);
-    }
+    const hashOf = this.settings.hashOf ?? idHashOfString;
+    // Hashed once per name (a shape's name is parsed to hash it), not once per sighting.
+    for (const entry of named) this.absorbNamed(hashOf(entry[0] as string), entry);
     if (this.savedLoaded && this.saved !== null) {
       // Not expected (absorb comes with a fresh read); correct, only slower.
       for (let k = 0; k * 3 < singles.length; k++)
@@ -185,6 +188,51 @@ export class StormTracker {
     this.savedLoaded = true;
     this.singlesChanged = true;
     this.baseDirty = true;
+  }
+
+  /**
+   * One id a helper saw more than once, [id, time, cost, ...]: what add() would leave for each of
+   * its sightings, but kept by name at once (not as an id seen once first, then promoted).
+   */
+  private absorbNamed(hash: number, entry: (string | number)[]): void {
+    const named = this.named;
+    let k = named.find(hash);
+    if (k < 0) {
+      let inside = false;
+      for (let j = 1; j + 1 < entry.length && !inside; j += 2) inside = (entry[j] as number) > this.fromMs;
+      if (!inside) return;
+      // Seen once here too (this check, or a saved base): that sighting is the id's as well.
+      let earlierTime = -Infinity;
+      let earlierCost = 0;
+      const saved = this.loadSaved();
+      const at = saved === null ? -1 : saved.find(hash);
+      const singles = this.singles;
+      const slot = at < 0 && singles !== null ? singles.slotOf(hash) : -1;
+      if (at >= 0) {
+        const data = (saved as Saved).data;
+        earlierTime = data[at * 3 + 1] as number;
+        earlierCost = data[at * 3 + 2] as number;
+        data[at * 3] = -hash - 1;
+      } else if (slot >= 0 && (singles as Singles).keyAt(slot) !== EMPTY) {
+        earlierTime = (singles as Singles).timeAt(slot);
+        earlierCost = (singles as Singles).costAt(slot);
+        (singles as Singles).remove(slot);
+      } else if (
+        (singles?.size ?? 0) + named.size + (saved?.count ?? 0) >=
+        (this.settings.maxIds ?? MAX_TRACKED_IDS)
+      ) {
+        // add() would not have followed it either.
+        this.overflow = true;
+        return;
+      }
+      this.singlesChanged = true;
+      k = named.create(hash, entry[0] as string);
+      if (earlierTime > this.fromMs) named.insert(k, earlierTime, earlierCost);
+    }
+    for (let j = 1; j + 1 < entry.length; j += 2) {
+      const time = entry[j] as number;
+      if (time > this.fromMs) named.insert(k, time, entry[j + 1] as number);
+    }
   }
 
   /**
@@ -215,7 +263,7 @@ export class StormTracker {
 
   /** Add by name (lines read with JSON.parse, and tests). */
   addId(id: string, timeMs: number, cost: number): void {
-    this.add(idHashOfString(id), timeMs, cost, () => id);
+    this.add((this.settings.hashOf ?? idHashOfString)(id), timeMs, cost, () => id);
   }
 
   /** Ids seen `count` times or more inside the window, most sightings first. */
@@ -300,7 +348,7 @@ export class StormTracker {
     delta: readonly number[] = [],
   ): StormTracker {
     const tracker = new StormTracker(settings, nowMs, loadSingles, delta);
-    readState(state, tracker.named, tracker.fromMs);
+    readState(state, tracker.named, tracker.fromMs, settings.hashOf ?? idHashOfString);
     return tracker;
   }
 }

@@ -54,28 +54,28 @@ export function lockFile(stateDir: string): string {
 
 /** Retry-storm ids seen once, as raw doubles beside the checkpoint (check/storm-ids.ts). */
 const STORM_IDS_PREFIX = 'storm-ids.';
+/** The call shapes seen once (lines without ids), kept the same way in files of their own. */
+export const SHAPE_IDS_PREFIX = 'shape-ids.';
 const STORM_IDS_SUFFIX = '.bin';
 
 /** The files of ids seen once, as a pattern for messages. */
-export function stormIdsPattern(stateDir: string): string {
-  return `${path.join(stateDir, STORM_IDS_PREFIX)}*${STORM_IDS_SUFFIX}`;
+export function stormIdsPattern(stateDir: string, prefix = STORM_IDS_PREFIX): string {
+  return `${path.join(stateDir, prefix)}*${STORM_IDS_SUFFIX}`;
 }
 
 /** A new, unused name for a file of ids seen once (a new name each time it is written). */
-export function newStormIdsName(nowMs: number, random: number): string {
-  return (
-    `${STORM_IDS_PREFIX}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}` + `${STORM_IDS_SUFFIX}`
-  );
+export function newStormIdsName(nowMs: number, random: number, prefix = STORM_IDS_PREFIX): string {
+  return `${prefix}${nowMs.toString(36)}${Math.floor(random * 1e6).toString(36)}` + `${STORM_IDS_SUFFIX}`;
 }
 
 /** A name the checkpoint may give for its file of ids: in the folder itself, not a path. */
-export function isStormIdsRef(name: string): boolean {
-  return name.startsWith(STORM_IDS_PREFIX) && !name.includes('/');
+export function isStormIdsRef(name: string, prefix = STORM_IDS_PREFIX): boolean {
+  return name.startsWith(prefix) && !name.includes('/');
 }
 
 /** A file of the folder that is a file of ids seen once (to prune). */
-export function isStormIdsFile(name: string): boolean {
-  return name.startsWith(STORM_IDS_PREFIX) && name.endsWith(STORM_IDS_SUFFIX);
+export function isStormIdsFile(name: string, prefix = STORM_IDS_PREFIX): boolean {
+  return name.startsWith(prefix) && name.endsWith(STORM_IDS_SUFFIX);
 }
 
 export function stormIdsFile(stateDir: string, name: string): string {

@@ -2,6 +2,7 @@
 // in by the main thread's scanner as if it had read those lines itself. No thread needed: the
 // unit tests hold the merge equal to one scanner reading everything.
 import { SAMPLE_LIMIT, type SpendScanner, UNPRICED_NAMES } from '../core/scan.js';
+import { noteName } from '../core/storms/shapes.js';
 import type { PartScan } from './protocol.js';
 
 /** Storm sightings of a part, grouped (StormTracker.finishBulk) and named where not in the log. */
@@ -19,8 +20,25 @@ const NO_STORMS: PartStorms = {
   names: [],
 };
 
+/** Call shapes of a part (the worker's shape tracker, grouped), with what names those seen once. */
+export interface PartShapes {
+  named: PartScan['shapeNamed'];
+  singles: Float64Array;
+  notes: Float64Array;
+  names: string[];
+}
+
+function noShapes(): PartShapes {
+  return { named: [], singles: new Float64Array(0), notes: new Float64Array(0), names: [] };
+}
+
 /** What `scanner` counted reading `lines` complete lines of a part of the log. */
-export function partOf(scanner: SpendScanner, lines: number, storms: PartStorms = NO_STORMS): PartScan {
+export function partOf(
+  scanner: SpendScanner,
+  lines: number,
+  storms: PartStorms = NO_STORMS,
+  shapes: PartShapes = noShapes(),
+): PartScan {
   return {
     lines,
     ledger: scanner.ledger.toState(),
@@ -34,6 +52,10 @@ export function partOf(scanner: SpendScanner, lines: number, storms: PartStorms 
     stormRefs: storms.refs,
     stormNames: storms.names,
     scopes: scanner.scopes?.pack() ?? null,
+    shapeNamed: shapes.named,
+    shapeSingles: shapes.singles,
+    shapeNotes: shapes.notes,
+    shapeNoteNames: shapes.names,
   };
 }
 
@@ -91,4 +113,9 @@ export function absorbPart(
       return names.get(k) ?? '';
     });
   }
+  const shapes = scanner.shapes;
+  if (shapes !== null)
+    shapes.absorb(part.shapeNamed, part.shapeSingles, (k) =>
+      noteName(part.shapeNotes, k * 4, part.shapeNoteNames),
+    );
 }

@@ -22,6 +22,8 @@ export interface HelperJob {
   tokens: boolean;
   stormKey: 'request_id' | 'fingerprint' | null;
   storms: { count: number; windowMs: number } | null;
+  /** Lines without ids followed by call shape (core/storms/shapes.ts); null: off. */
+  shapes: { count: number; windowMs: number } | null;
   policy: Config['cost']['policy'];
   unpricedPerMillion: number;
   maxLineUsd: number;
@@ -63,6 +65,14 @@ export interface PartScan {
   stormNames: [number, string][];
   /** What the part gave each scoped budget (null: none configured). */
   scopes: PackedScopes | null;
+  /** Call shapes seen more than once in the part, by name (as stormNamed). */
+  shapeNamed: StormState;
+  /** Call shapes seen once, [hash, time, cost] sorted by hash. */
+  shapeSingles: Float64Array;
+  /** Per shape seen once, what names it: [model, who * 3 + kind, input, output] (ShapeNotes). */
+  shapeNotes: Float64Array;
+  /** The names those point into. */
+  shapeNoteNames: string[];
 }
 
 /** The worker's last message. `otherBuild`: it is of another build (its id), and read nothing. */

@@ -18,9 +18,10 @@ import { fieldTable } from '../core/fields.js';
 import { LineParser } from '../core/record.js';
 import { newTotals, SpendScanner } from '../core/scan.js';
 import { StormTracker } from '../core/storms.js';
+import { ShapeNotes, shapeTrackerSettings } from '../core/storms/shapes.js';
 import { priceLookup } from '../price-table.js';
 import { BUILD_ID } from './build-id.js';
-import { partOf } from './merge.js';
+import { type PartShapes, partOf } from './merge.js';
 import { ScopeCounter } from '../scopes/counter.js';
 import {
   ANSWERS,
@@ -74,12 +75,22 @@ function scanPart(job: HelperJob): HelperAnswer {
   const storms = job.storms === null ? null : new PlacingTracker(job.storms, job.nowMs);
   // At most one sighting per line, and a line with a time, an id and a cost takes over 32 bytes.
   storms?.startBulk(Math.min(4_000_000, (job.end - job.start) / 32));
+  // Lines without ids, by call shape: noted in bulk too, each sighting with what names its shape.
+  const shapes = job.shapes === null ? null : new StormTracker(shapeTrackerSettings(job.shapes), job.nowMs);
+  // Sized for every line as the ids are (memory is taken only where written): growing by copies
+  // cost a log without ids more time in the collector than the whole grouping.
+  const capacity = Math.min(4_000_000, (job.end - job.start) / 32);
+  const notes = new ShapeNotes(shapes === null ? 16 : capacity);
+  shapes?.startBulk(capacity);
   const table = fieldTable(job.fields, {
     labels: true,
     tokens: job.tokens,
     task: job.task,
     ...(storms !== null && job.stormKey !== null
       ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey }
+      : {}),
+    ...(shapes !== null
+      ? { shapes: true, idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity) }
       : {}),
   });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);
@@ -94,6 +105,10 @@ function scanPart(job: HelperJob): HelperAnswer {
     { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd },
     storms,
   );
+  if (shapes !== null) {
+    scanner.shapes = shapes;
+    scanner.shapeRef = (record) => notes.note(record);
+  }
   if (job.scopes.length > 0) scanner.scopes = new ScopeCounter(job.scopes, calendar, job.nowMs);
   scanner.source = job.source;
   const sink = scanner.sinkFor(path.basename(job.file));
@@ -103,6 +118,7 @@ function scanPart(job: HelperJob): HelperAnswer {
   let ino: number;
   let singles: Float64Array;
   let refs: Float64Array;
+  let shaped: PartShapes = { named: [], singles: new Float64Array(0), notes: new Float64Array(0), names: [] };
   try {
     const st = fstatSync(fd);
     dev = st.dev;
@@ -129,18 +145,33 @@ function scanPart(job: HelperJob): HelperAnswer {
     }) ?? { singles: new Float64Array(0), refs: new Float64Array(0) };
     singles = grouped.singles;
     refs = grouped.refs;
+    if (shapes !== null) {
+      const found = shapes.finishBulk((ref) => notes.nameOf(ref));
+      // Only what names the shapes seen once goes back (the main thread may see them too).
+      const kept = new Float64Array(found.refs.length * 4);
+      for (let k = 0; k < found.refs.length; k++) {
+        const at = ((found.refs[k] as number) - 1) * 4;
+        kept.set(notes.data.subarray(at, at + 4), k * 4);
+      }
+      shaped = { named: shapes.toState(), singles: found.singles, notes: kept, names: notes.names };
+    }
   } finally {
     closeSync(fd);
   }
   const names: [number, string][] = [];
   for (let k = 0; k < refs.length; k++)
     if (refs[k] === 0) names.push([k, storms?.names.get(singles[k * 3] as number) ?? '']);
-  const part = partOf(scanner, asm.lineNo, {
-    named: storms?.toState() ?? [],
-    singles,
-    refs,
-    names,
-  });
+  const part = partOf(
+    scanner,
+    asm.lineNo,
+    {
+      named: storms?.toState() ?? [],
+      singles,
+      refs,
+      names,
+    },
+    shaped,
+  );
   return { ok: true, dev, ino, ...part };
 }
 
@@ -180,6 +211,8 @@ port.postMessage(
     ? [
         answer.stormSingles.buffer as ArrayBuffer,
         answer.stormRefs.buffer as ArrayBuffer,
+        answer.shapeSingles.buffer as ArrayBuffer,
+        answer.shapeNotes.buffer as ArrayBuffer,
         ...(answer.scopes !== null ? [answer.scopes.data.buffer as ArrayBuffer] : []),
       ]
     : [],

@@ -46,6 +46,8 @@ export interface ReplayOutcome {
   outside: number;
   crossings: Crossing[];
   storms: ReplayStormFound[];
+  /** Call shapes of lines without ids billed again and again (id: the shape's name). */
+  shapeStorms: ReplayStormFound[];
   totals: ScanTotals;
   minutes: [number, number][];
   series: Series[];
@@ -62,6 +64,8 @@ class Queue {
   scopes: (Instance[] | null)[] = [];
   hashes: number[] = [];
   texts: (string | null)[] = [];
+  /** The line's hash is of its call shape (a line without ids), not of an id. */
+  shaped: boolean[] = [];
   pos = 0;
   get size(): number {
     return this.times.length - this.pos;
@@ -72,6 +76,7 @@ class Queue {
     this.scopes.length = 0;
     this.hashes.length = 0;
     this.texts.length = 0;
+    this.shaped.length = 0;
     this.pos = 0;
   }
 }
@@ -91,6 +96,7 @@ class Router {
     readonly timeline: Timeline,
     readonly resolver: ScopeResolver | null,
     readonly storms: StormWatch | null,
+    readonly shapes: StormWatch | null = null,
   ) {}
 
   line(timeMs: number, cost: number): void {
@@ -101,6 +107,7 @@ class Router {
       q.scopes.push(null);
       q.hashes.push(-1);
       q.texts.push(null);
+      q.shaped.push(false);
       return;
     }
     this.live = this.timeline.add(timeMs, cost);
@@ -129,6 +136,18 @@ class Router {
     if (this.live) this.storms?.add(hash, timeMs, cost, this.timeline.clockMs, text);
   }
 
+  /** A line without ids, by its call shape (core/storms/shapes.ts): as storm(), into `shapes`. */
+  shape(hash: number, timeMs: number, cost: number, text: () => string): void {
+    const q = this.queue;
+    if (q !== null) {
+      q.hashes[q.hashes.length - 1] = hash;
+      q.texts[q.texts.length - 1] = text();
+      q.shaped[q.shaped.length - 1] = true;
+      return;
+    }
+    if (this.live) this.shapes?.add(hash, timeMs, cost, this.timeline.clockMs, text);
+  }
+
   /** The next line of a file's queue, into the timeline. */
   replay(q: Queue): void {
     const i = q.pos++;
@@ -139,9 +158,10 @@ class Router {
     if (scopes !== null && scopes !== undefined)
       for (const instance of scopes) this.timeline.addTo(instance, timeMs, cost);
     const hash = q.hashes[i] as number;
-    if (hash >= 0 && this.storms !== null) {
+    const watch = q.shaped[i] === true ? this.shapes : this.storms;
+    if (hash >= 0 && watch !== null) {
       const text = q.texts[i] as string;
-      this.storms.add(hash, timeMs, cost, this.timeline.clockMs, () => text);
+      watch.add(hash, timeMs, cost, this.timeline.clockMs, () => text);
     }
   }
 }
@@ -167,7 +187,9 @@ export function replay(input: ReplayInput): ReplayOutcome {
   const resolver = config.scopes.length === 0 ? null : new ScopeResolver(config.scopes, timeline);
   const stormConfig = config.retryStorm;
   const storms = stormConfig === null ? null : new StormWatch(stormConfig.count, stormConfig.windowMs);
-  const router = new Router(timeline, resolver, storms);
+  const shapeConfig = config.shapeStorm;
+  const shapes = shapeConfig === null ? null : new StormWatch(shapeConfig.count, shapeConfig.windowMs);
+  const router = new Router(timeline, resolver, storms, shapes);
   const totals = newTotals();
   const estimates = config.cost.policy !== 'reported';
   const costing: Costing = {
@@ -183,6 +205,7 @@ export function replay(input: ReplayInput): ReplayOutcome {
       tokens: estimates,
       task: readsTask,
       ...(stormConfig === null ? {} : { stormKey: stormConfig.key }),
+      ...(shapeConfig === null ? {} : { shapes: true }),
     },
     new DedupeSet(DEDUPE_HORIZON_MS),
   );
@@ -202,6 +225,13 @@ export function replay(input: ReplayInput): ReplayOutcome {
     storms === null ? null : (stormPort as unknown as StormTracker),
   );
   sinks.countInto(scanner);
+  if (shapes !== null) {
+    const shapePort = {
+      add: (hash: number, timeMs: number, cost: number, text: () => string) =>
+        router.shape(hash, timeMs, cost, text),
+    };
+    scanner.shapes = shapePort as unknown as StormTracker;
+  }
   if (resolver !== null) {
     const scopePort: ScopeSink = {
       add: (timeMs, cost, record, source) => router.scope(timeMs, cost, record, source),
@@ -320,6 +350,7 @@ export function replay(input: ReplayInput): ReplayOutcome {
     outside: timeline.outside,
     crossings: timeline.crossings,
     storms: storms?.storms() ?? [],
+    shapeStorms: shapes?.storms() ?? [],
     totals,
     minutes,
     // The chart's series: the config's windows and plain scopes (`each` values keep no points).

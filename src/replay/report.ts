@@ -1,5 +1,6 @@
 // What `replay` prints: its --json (the ReplayJson of types.ts, dollars at this edge) and the text
 // for people (a table per window and scope, times in the config's timezone).
+import { shapeOfName, shapeWords } from '../core/storms/shapes.js';
 import type { Config } from '../config/index.js';
 import { isUtc } from '../core/calendar.js';
 import { dollarsOf } from '../core/money.js';
@@ -30,14 +31,28 @@ export function replayJson(outcome: ReplayOutcome, config: Config): ReplayJson {
       followed_usd: dollarsOf(c.followed),
       ok_again_at: c.okAgainMs === null ? null : iso(c.okAgainMs),
     })),
-    storms: outcome.storms.map((s) => ({
-      id: s.id,
-      count: s.count,
-      spend_usd: dollarsOf(s.micros),
-      first_at: iso(s.firstMs),
-      last_at: iso(s.lastMs),
-      level,
-    })),
+    storms: [
+      ...outcome.storms.map((s) => ({
+        id: s.id,
+        count: s.count,
+        spend_usd: dollarsOf(s.micros),
+        first_at: iso(s.firstMs),
+        last_at: iso(s.lastMs),
+        level,
+      })),
+      ...outcome.shapeStorms.map((s) => {
+        const shape = shapeOfName(s.id);
+        return {
+          id: shapeWords(shape),
+          count: s.count,
+          spend_usd: dollarsOf(s.micros),
+          first_at: iso(s.firstMs),
+          last_at: iso(s.lastMs),
+          level: config.shapeStorm?.level ?? 'warn',
+          shape,
+        };
+      }),
+    ],
     unpriced: Object.entries(outcome.totals.unpriced)
       .sort((a, b) => b[1].micros - a[1].micros)
       .map(([model, u]) => ({ model, lines: u.lines, tokens: u.tokens, spend_usd: dollarsOf(u.micros) })),
@@ -124,14 +139,25 @@ export function replayText(report: ReplayJson, config: Config): string {
       );
     }
   }
-  if (report.storms.length > 0) {
+  const idStorms = report.storms.filter((s) => s.shape === undefined);
+  const shapeStorms = report.storms.filter((s) => s.shape !== undefined);
+  if (idStorms.length > 0) {
     out.push('', `retry storms (${config.retryStorm?.key ?? 'request_id'} seen again and again):`);
-    for (const s of report.storms.slice(0, 20))
+    for (const s of idStorms.slice(0, 20))
       out.push(
         `  ${printable(JSON.stringify(s.id))} ${s.count} times, ${when(s.first_at)} .. ${when(s.last_at)} ` +
           `(${usd(s.spend_usd)}), level ${s.level}`,
       );
-    if (report.storms.length > 20) out.push(`  ... and ${report.storms.length - 20} more (see --json)`);
+    if (idStorms.length > 20) out.push(`  ... and ${idStorms.length - 20} more (see --json)`);
+  }
+  if (shapeStorms.length > 0) {
+    out.push('', 'shape storms (calls without ids of the same shape billed again and again):');
+    for (const s of shapeStorms.slice(0, 20))
+      out.push(
+        `  ${printable(s.id)}: ${s.count} times, ${when(s.first_at)} .. ${when(s.last_at)} ` +
+          `(${usd(s.spend_usd)}), level ${s.level}`,
+      );
+    if (shapeStorms.length > 20) out.push(`  ... and ${shapeStorms.length - 20} more (see --json)`);
   }
   if (report.unpriced.length > 0) {
     out.push('', 'models without a price (counted at their logged cost, or the unpriced rate):');

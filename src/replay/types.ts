@@ -1,5 +1,6 @@
 // What `replay` computes and prints with --json (DESIGN.md "Operator surfaces"), and what its
 // --html page (src/web/, the dashboard's chart code) draws. Dollars here (the output's edge).
+import type { Shape } from '../core/storms/shapes.js';
 import type { Level } from '../core/levels.js';
 
 export type ReplayLevel = Exclude<Level, 'ok'>;
@@ -30,6 +31,11 @@ export interface ReplayStorm {
   first_at: string;
   last_at: string;
   level: Level;
+  /**
+   * Only for a re-run without ids (docs/cost-truth.md#re-runs-without-ids): the call shape billed
+   * again and again; `id` is then the shape in words.
+   */
+  shape?: Shape;
 }
 
 export interface ReplayUnpriced {

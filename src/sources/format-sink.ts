@@ -87,6 +87,8 @@ export class FormatSink implements LineSink {
       // Retry storms are told by the app's own request ids: not tracked for these formats.
       stormHash: -1,
       stormText: null,
+      // Nor are call shapes: a format's calls carry the provider's own message ids.
+      shapeable: false,
     };
   }
 }

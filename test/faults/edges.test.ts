@@ -497,6 +497,7 @@ describe('fault: planted symlinks at every state path', () => {
     'lock',
     'lock.break',
     'storm-ids.planted.bin',
+    'shape-ids.planted.bin',
   ];
 
   function victims(): { dir: string; text: (name: string) => string } {

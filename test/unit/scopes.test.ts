@@ -60,6 +60,7 @@ function record(v: Partial<ScopeValues> & { agentId?: number }): CostRecord {
     fingerprint: null,
     stormHash: -1,
     stormText: null,
+    shapeable: false,
   };
 }
 

@@ -1,5 +1,6 @@
 // The JSON of `run --json` (and of each check `watch --json` prints): its one typed shape, built
 // here from the check's outcome, and imported as types by the tests that parse it.
+import { type Shape, shapeOfName } from '../../core/storms/shapes.js';
 import { type KillJson, killJson } from '../../core/alert-text.js';
 import type { EventKind } from '../../core/decide.js';
 import type { FindingKind } from '../../core/findings/index.js';
@@ -44,6 +45,8 @@ export interface RunJson {
   failures: string[];
   error: string | null;
   retry_storms: { id: string; count: number; spend_usd: number }[];
+  /** Call shapes of lines without ids billed again and again (status --json's shape_storms). */
+  shape_storms: { shape: Shape; count: number; spend_usd: number }[];
   warnings: { kind: FindingKind; key: string; text: string; alerted_now: boolean }[];
   /** Scoped budgets: the instances decided on in this check (above ok, or remembered). */
   scopes: {
@@ -98,6 +101,9 @@ export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
     retry_storms: result.storms
       .slice(0, 100)
       .map((s) => ({ id: s.id, count: s.count, spend_usd: round6(s.usd) })),
+    shape_storms: result.shapeStorms
+      .slice(0, 100)
+      .map((s) => ({ shape: shapeOfName(s.id), count: s.count, spend_usd: round6(s.usd) })),
     warnings: result.observation.findings.map((f) => ({
       kind: f.kind,
       key: f.key,

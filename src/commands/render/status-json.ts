@@ -1,5 +1,6 @@
 // The JSON of `status --json`: its one typed shape (DESIGN.md's `status --json` is the contract),
 // built here from what `status` read, and imported as types by the tests that parse it.
+import { type Shape, shapeOfName, shapeWords } from '../../core/storms/shapes.js';
 import type { Config } from '../../config/index.js';
 import type { Top } from '../../core/attribution.js';
 import { DayCalendar } from '../../core/calendar.js';
@@ -118,6 +119,26 @@ export interface StatusJson {
     }[];
     total: number;
     ids_not_followed: boolean;
+  } | null;
+  /**
+   * Re-runs without ids (docs/cost-truth.md#re-runs-without-ids): call shapes of lines that carry no
+   * request id nor fingerprint, billed `count` times in the window. Null when off.
+   */
+  shape_storms: {
+    count: number;
+    window_seconds: number;
+    level: Level;
+    storms: {
+      shape: Shape;
+      /** The shape in words, as alerts say it. */
+      text: string;
+      count: number;
+      spend_usd: number;
+      first_at: string | null;
+      last_at: string | null;
+    }[];
+    total: number;
+    shapes_not_followed: boolean;
   } | null;
   burn_rate: {
     factor: number;
@@ -420,6 +441,27 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
             })),
             total: result.storms.length,
             ids_not_followed: result.stormOverflow,
+          },
+    shape_storms:
+      config.shapeStorm === null
+        ? null
+        : {
+            count: config.shapeStorm.count,
+            window_seconds: Math.round(config.shapeStorm.windowMs / 1000),
+            level: config.shapeStorm.level,
+            storms: result.shapeStorms.slice(0, 100).map((s) => {
+              const shape = shapeOfName(s.id);
+              return {
+                shape,
+                text: shapeWords(shape),
+                count: s.count,
+                spend_usd: round6(s.usd),
+                first_at: iso(s.firstMs),
+                last_at: iso(s.lastMs),
+              };
+            }),
+            total: result.shapeStorms.length,
+            shapes_not_followed: result.shapeOverflow,
           },
     burn_rate:
       config.burnRate === null || result.burn === null

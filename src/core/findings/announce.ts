@@ -12,6 +12,7 @@ const EPISODES: ReadonlySet<FindingKind> = new Set([
   'app-stale',
   'app-not-in-emergency',
   'storm',
+  'shape-storm',
   'burn-rate',
   'silent-log',
 ]);

@@ -11,6 +11,7 @@ export type FindingKind =
   | 'app-not-in-emergency'
   | 'storm'
   | 'storm-overflow'
+  | 'shape-storm'
   | 'burn-rate'
   | 'silent-log'
   | 'future-lines'

@@ -18,4 +18,14 @@ export { BEHIND_TOLERANCE_MS, clockFindings } from './clocks.js';
 export { type Finding, type FindingKind, findingKey, NAMED_AT_MOST, quoted } from './finding.js';
 export { UNPRICED_RECENT_MS, unpricedFindings, zeroCostFinding } from './prices.js';
 export { silentLog } from './silent-log.js';
-export { findingsToSay, STORM_SIGNAL, stormFindings, stormSignal, stormText } from './storms.js';
+export {
+  findingsToSay,
+  SHAPE_STORM_SIGNAL,
+  STORM_SIGNAL,
+  shapeStormFindings,
+  shapeStormSignal,
+  shapeStormText,
+  stormFindings,
+  stormSignal,
+  stormText,
+} from './storms.js';

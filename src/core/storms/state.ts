@@ -58,7 +58,12 @@ export function writeStateJson(named: NamedTable, fromMs: number, write: (bytes:
 }
 
 /** Saved state into `named`; sightings at or before `fromMs` (or malformed entries) are dropped. */
-export function readState(state: unknown, named: NamedTable, fromMs: number): void {
+export function readState(
+  state: unknown,
+  named: NamedTable,
+  fromMs: number,
+  hashOf: (name: string) => number = idHashOfString,
+): void {
   if (!Array.isArray(state)) return;
   for (const entry of state) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
@@ -80,7 +85,7 @@ export function readState(state: unknown, named: NamedTable, fromMs: number): vo
         continue;
       if (k < 0) {
         // An id named twice (not written so, but read as it is): the later entry, in the earlier's place.
-        const hash = idHashOfString(id);
+        const hash = hashOf(id);
         k = named.find(hash);
         if (k >= 0) named.reset(k, id);
         else k = named.create(hash, id);
