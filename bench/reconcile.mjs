@@ -23,7 +23,10 @@ const median = (values) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const KEY = 'sk-admin-bench';
 
-/** OpenAI's usage endpoint, shaped like its documented example; `delayMs` before each answer (Infinity: never). */
+/**
+ * OpenAI's usage endpoint, shaped like its documented example; `delayMs` before each answer
+ * (Infinity: never answers).
+ */
 function standIn() {
   const state = { delayMs: 0, reads: 0 };
   const held = [];
@@ -96,7 +99,13 @@ function workspace(work, name, reconcileUrl) {
   const log = path.join(dir, 'state', 'cost_log.jsonl');
   let text = '';
   for (let i = 0; i < 10; i++)
-    text += `${JSON.stringify({ t: Date.now() / 1000 - 60, model: 'gpt-4o-mini', in: 1200, out: 300, cost: 0.01 })}\n`;
+    text += `${JSON.stringify({
+      t: Date.now() / 1000 - 60,
+      model: 'gpt-4o-mini',
+      in: 1200 + i,
+      out: 300,
+      cost: 0.01,
+    })}\n`;
   writeFileSync(log, text);
   return { dir, config: path.join(dir, 'watchdog.yaml'), log, stateDir: path.join(dir, '.cost-watchdog') };
 }
@@ -190,7 +199,8 @@ export async function reconcileBench({ bin, work }) {
       `watch: append -> flag, every read hanging${' '.repeat(14)}${flagOn.toFixed(1).padStart(8)} ms`,
     );
     console.log(
-      `goal: reconcile adds nothing to a check: check time ${on.check.toFixed(1)} / ${slow.check.toFixed(1)} ms ` +
+      `goal: reconcile adds nothing to a check: check time ${on.check.toFixed(1)} / ` +
+        `${slow.check.toFixed(1)} ms ` +
         `against ${plain.check.toFixed(1)} ms without; provider reads: ${stand.state.reads}`,
     );
   } finally {

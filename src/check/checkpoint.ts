@@ -74,10 +74,14 @@ export function stormSettings(config: Config): { count: number; windowMs: number
 }
 
 /** The shape-storm tracker's settings (null: off). */
-export function shapeSettings(config: Config): { count: number; windowMs: number } | null {
+export function shapeSettings(config: Config): { count: number; windowMs: number; withIds: boolean } | null {
   return config.shapeStorm === null
     ? null
-    : { count: config.shapeStorm.count, windowMs: config.shapeStorm.windowMs };
+    : {
+        count: config.shapeStorm.count,
+        windowMs: config.shapeStorm.windowMs,
+        withIds: config.shapeStorm.withIds,
+      };
 }
 
 function shapeTracker(config: Config): ReturnType<typeof shapeTrackerSettings> | null {

@@ -71,7 +71,11 @@ function inspectFrom(
       : {}),
     // Ids are read back as far as either window reaches: a line without one is a shape.
     ...(shapes !== null
-      ? { shapes: true, idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity) }
+      ? {
+          shapes: true,
+          shapesWithIds: config.shapeStorm?.withIds === true,
+          idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity),
+        }
       : {}),
   };
   const sinks = new SourceSinks(tableOptions, loaded.dedupe);

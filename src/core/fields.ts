@@ -97,6 +97,8 @@ export interface FieldTable {
   readonly stormField: number;
   /** Follow lines without ids by their call shape (CostRecord.shapeable). */
   readonly shapes: boolean;
+  /** With shapes: lines with ids too (storms.shape_with_ids). */
+  readonly shapesWithIds: boolean;
   /** Whether to read token counts on every line (otherwise only on lines without a cost). */
   readonly tokens: boolean;
   // For matching keys in the raw bytes: candidate names grouped by first byte (CSR layout, so
@@ -149,6 +151,7 @@ export function fieldTable(
     idsSinceMs?: number;
     stormKey?: 'request_id' | 'fingerprint';
     shapes?: boolean;
+    shapesWithIds?: boolean;
   } = {},
 ): FieldTable {
   const slots: AliasSlot[] = [];
@@ -210,6 +213,7 @@ export function fieldTable(
     idsSinceMs: options.idsSinceMs ?? -Infinity,
     stormField: options.stormKey === undefined ? -1 : FIELDS.indexOf(options.stormKey),
     shapes: options.shapes === true,
+    shapesWithIds: options.shapes === true && options.shapesWithIds === true,
     tokens: options.tokens === true,
     firstStart,
     candSlot,

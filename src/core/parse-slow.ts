@@ -103,9 +103,10 @@ export function recordOfObject(
   const shapeable =
     table.shapes &&
     timeMs > table.idsSinceMs &&
-    storm.stormHash < 0 &&
-    !isRequestId(label(pick(F_FIRST_LABEL + 4)?.[0])) &&
-    !isRequestId(label(pick(F_FIRST_LABEL + 5)?.[0]));
+    (table.shapesWithIds ||
+      (storm.stormHash < 0 &&
+        !isRequestId(label(pick(F_FIRST_LABEL + 4)?.[0])) &&
+        !isRequestId(label(pick(F_FIRST_LABEL + 5)?.[0]))));
   let task = table.task ? label(pick(F_FIRST_LABEL + 3)?.[0]) : labelOf(F_FIRST_LABEL + 3);
   if (shapeable && agent === null && task === null) task = label(pick(F_FIRST_LABEL + 3)?.[0]);
   return {

@@ -316,9 +316,8 @@ export class LineParser extends FlatScan {
     const shapeable =
       table.shapes &&
       timeMs > table.idsSinceMs &&
-      reused.stormHash < 0 &&
-      !this.hasIdAt(b, F_REQUEST_ID) &&
-      !this.hasIdAt(b, F_FINGERPRINT);
+      (table.shapesWithIds ||
+        (reused.stormHash < 0 && !this.hasIdAt(b, F_REQUEST_ID) && !this.hasIdAt(b, F_FINGERPRINT)));
     reused.shapeable = shapeable;
     if (shapeable) {
       if (!withTokens) {

@@ -239,7 +239,9 @@ export class SpendScanner {
     if (this.storms !== null && parsed.stormHash >= 0) {
       const made = parsed.stormText;
       this.storms.add(parsed.stormHash, timeMs, cost, made === null ? this.parser.lastStormText : () => made);
-    } else if (this.shapes !== null && parsed.shapeable) {
+    }
+    // Without shape_with_ids a shapeable line has no id, so at most one of the two applies.
+    if (this.shapes !== null && parsed.shapeable) {
       const hash = this.shapeHasher.hash(parsed, this.parser.labels);
       if (hash >= 0) {
         this.shapeRecord = parsed;

@@ -23,7 +23,7 @@ export interface HelperJob {
   stormKey: 'request_id' | 'fingerprint' | null;
   storms: { count: number; windowMs: number } | null;
   /** Lines without ids followed by call shape (core/storms/shapes.ts); null: off. */
-  shapes: { count: number; windowMs: number } | null;
+  shapes: { count: number; windowMs: number; withIds?: boolean } | null;
   policy: Config['cost']['policy'];
   unpricedPerMillion: number;
   maxLineUsd: number;

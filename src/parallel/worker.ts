@@ -90,7 +90,11 @@ function scanPart(job: HelperJob): HelperAnswer {
       ? { idsSinceMs: storms.sinceMs, stormKey: job.stormKey }
       : {}),
     ...(shapes !== null
-      ? { shapes: true, idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity) }
+      ? {
+          shapes: true,
+          shapesWithIds: job.shapes?.withIds === true,
+          idsSinceMs: Math.min(shapes.sinceMs, storms?.sinceMs ?? Infinity),
+        }
       : {}),
   });
   const prices = new PriceBook(priceLookup(job.prices, job.nowMs, job.priceCache, askMain), MAX_LABELS);

@@ -64,8 +64,9 @@ class Queue {
   scopes: (Instance[] | null)[] = [];
   hashes: number[] = [];
   texts: (string | null)[] = [];
-  /** The line's hash is of its call shape (a line without ids), not of an id. */
-  shaped: boolean[] = [];
+  /** The hash of the line's call shape (core/storms/shapes.ts), -1: none; and its name. */
+  shapeHashes: number[] = [];
+  shapeTexts: (string | null)[] = [];
   pos = 0;
   get size(): number {
     return this.times.length - this.pos;
@@ -76,7 +77,8 @@ class Queue {
     this.scopes.length = 0;
     this.hashes.length = 0;
     this.texts.length = 0;
-    this.shaped.length = 0;
+    this.shapeHashes.length = 0;
+    this.shapeTexts.length = 0;
     this.pos = 0;
   }
 }
@@ -107,7 +109,8 @@ class Router {
       q.scopes.push(null);
       q.hashes.push(-1);
       q.texts.push(null);
-      q.shaped.push(false);
+      q.shapeHashes.push(-1);
+      q.shapeTexts.push(null);
       return;
     }
     this.live = this.timeline.add(timeMs, cost);
@@ -140,9 +143,8 @@ class Router {
   shape(hash: number, timeMs: number, cost: number, text: () => string): void {
     const q = this.queue;
     if (q !== null) {
-      q.hashes[q.hashes.length - 1] = hash;
-      q.texts[q.texts.length - 1] = text();
-      q.shaped[q.shaped.length - 1] = true;
+      q.shapeHashes[q.shapeHashes.length - 1] = hash;
+      q.shapeTexts[q.shapeTexts.length - 1] = text();
       return;
     }
     if (this.live) this.shapes?.add(hash, timeMs, cost, this.timeline.clockMs, text);
@@ -158,10 +160,14 @@ class Router {
     if (scopes !== null && scopes !== undefined)
       for (const instance of scopes) this.timeline.addTo(instance, timeMs, cost);
     const hash = q.hashes[i] as number;
-    const watch = q.shaped[i] === true ? this.shapes : this.storms;
-    if (hash >= 0 && watch !== null) {
+    if (hash >= 0 && this.storms !== null) {
       const text = q.texts[i] as string;
-      watch.add(hash, timeMs, cost, this.timeline.clockMs, () => text);
+      this.storms.add(hash, timeMs, cost, this.timeline.clockMs, () => text);
+    }
+    const shape = q.shapeHashes[i] as number;
+    if (shape >= 0 && this.shapes !== null) {
+      const text = q.shapeTexts[i] as string;
+      this.shapes.add(shape, timeMs, cost, this.timeline.clockMs, () => text);
     }
   }
 }
@@ -205,7 +211,7 @@ export function replay(input: ReplayInput): ReplayOutcome {
       tokens: estimates,
       task: readsTask,
       ...(stormConfig === null ? {} : { stormKey: stormConfig.key }),
-      ...(shapeConfig === null ? {} : { shapes: true }),
+      ...(shapeConfig === null ? {} : { shapes: true, shapesWithIds: shapeConfig.withIds }),
     },
     new DedupeSet(DEDUPE_HORIZON_MS),
   );

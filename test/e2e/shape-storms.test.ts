@@ -246,3 +246,41 @@ describe('at the emergency level', () => {
     expect(ws.run('clear-emergency', '--reason', 'fixed the queue', '--force').code).toBe(0);
   });
 });
+
+describe('a batch re-run that logs a fresh request id on every call', () => {
+  // The same queue, each call logged with the provider's fresh request id.
+  const withIds = (ws: Workspace): ((repetition: number) => void) => {
+    const script = path.join(ws.dir, 'queue-ids.cjs');
+    writeFileSync(
+      script,
+      QUEUE.replace('job_id: job,', 'job_id: job, request_id: `req_${Math.random().toString(36).slice(2)}`,'),
+    );
+    return (repetition) => execFileSync(process.execPath, [script, ws.log, `job-${repetition}`]);
+  };
+
+  it('is followed by id only by default (the contract: shapes are for lines without ids)', async () => {
+    const ws = workspace(CONFIG);
+    const rerun = withIds(ws);
+    for (const repetition of [1, 2, 3, 4]) rerun(repetition);
+    const r = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('shape storm');
+    expect(ws.status().json.shape_storms).toMatchObject({ total: 0 });
+  });
+
+  it('with storms.shape_with_ids: seen by the 3rd repetition, each call once', async () => {
+    const ws = workspace(CONFIG.replace('shape_level: warn }', 'shape_level: warn, shape_with_ids: true }'));
+    const rerun = withIds(ws);
+    for (const repetition of [1, 2]) rerun(repetition);
+    expect((await cliAsync(['run', '-c', ws.config], { cwd: ws.dir })).stderr).not.toContain('shape storm');
+    rerun(3);
+    const r = await cliAsync(['run', '-c', ws.config], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/shape storm/);
+    const shapes = ws.status().json.shape_storms;
+    expect(shapes?.total).toBe(8);
+    expect(shapes?.storms.every((s) => s.count === 3)).toBe(true);
+    // No retry storm: every id is new.
+    expect(ws.status().json.retry_storms?.storms ?? []).toEqual([]);
+  });
+});

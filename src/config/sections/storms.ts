@@ -123,6 +123,7 @@ export const stormsSchema = z.preprocess(
           })
           .default('warn'),
         shape_window: rollingDuration.optional(),
+        shape_with_ids: z.boolean({ error: 'expected true or false' }).default(false),
       },
       {
         error: (issue) =>
@@ -132,13 +133,15 @@ export const stormsSchema = z.preprocess(
       },
     )
     .nullable()
-    .default({ shape_count: 3, shape_level: 'warn' }),
+    .default({ shape_count: 3, shape_level: 'warn', shape_with_ids: false }),
 );
 
 export interface ShapeStormConfig {
   count: number;
   windowMs: number;
   level: 'warn' | 'emergency' | 'kill';
+  /** Lines with a request id or fingerprint are followed by shape too (a queue that logs fresh ids). */
+  withIds: boolean;
 }
 
 /** null: off. The window is `shape_window`, else the retry-storm window, else 15 minutes. */
@@ -151,5 +154,5 @@ export function resolveShapeStorm(
     raw.shape_window !== undefined
       ? (parseDuration(raw.shape_window) as number)
       : (retryStorm?.windowMs ?? 15 * 60_000);
-  return { count: raw.shape_count, windowMs, level: raw.shape_level };
+  return { count: raw.shape_count, windowMs, level: raw.shape_level, withIds: raw.shape_with_ids };
 }
