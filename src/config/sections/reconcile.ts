@@ -61,7 +61,7 @@ const common = {
   base_url: baseUrl.optional(),
   api_key_ids: ids('API key'),
   models: ids('model'),
-  timeout: bounded(1000, 60_000, 'a timeout from "1s" to "60s"').default('10s'),
+  timeout: bounded(1000, 60_000, 'a timeout of "1s" to "60s"').default('10s'),
 };
 
 const openaiProvider = z.strictObject({
@@ -86,8 +86,8 @@ const LEVEL_ERROR = (issue: { input: unknown }) =>
 
 export const reconcileSchema = z
   .strictObject({
-    every: bounded(MIN_EVERY_MS, 86_400_000, 'a duration from "10s" to "24h"').default('5m'),
-    window: bounded(MIN_WINDOW_MS, MAX_RECONCILE_WINDOW_MS, 'a duration from "2m" to "6h"').default('15m'),
+    every: bounded(MIN_EVERY_MS, 86_400_000, 'a duration of "10s" to "24h"').default('5m'),
+    window: bounded(MIN_WINDOW_MS, MAX_RECONCILE_WINDOW_MS, 'a duration of "2m" to "6h"').default('15m'),
     providers: z
       .array(providerSchema, { error: 'expected a list of providers, like [{ type: openai }]' })
       .min(1, { error: 'expected at least one provider, like `- { type: openai }`' }),
