@@ -76,6 +76,13 @@ describe('reconcile under run', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(slack.requests.length).toBe(before);
     expectNoKey(s, r.stderr, st.stdout, text2, text);
+
+    // The flag is cleared only by a person, and not while the gap is still over the tolerance.
+    const refused = await s.run('clear-emergency', '--reason', 'looked at it');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('reconcile:openai');
+    const forced = await s.run('clear-emergency', '--reason', 'second process found', '--force');
+    expect(forced.code, forced.stderr).toBe(0);
   });
 
   it('at unlogged_level kill: the target tree is killed, as for a window', async () => {
