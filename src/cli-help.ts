@@ -68,8 +68,14 @@ export const COMMAND_HELP: Record<CommandName, { description: string; after?: st
       'from tokens when higher: cost.policy), act on the limits, on retry storms and on calls ' +
       'without ids of one shape billed again and again (warn: alert; ' +
       'emergency: alert + flag; kill: alert + flag + kill the target), alert once on what else it ' +
-      'finds (an app that under-reports, a burn rate, a silent log), write the heartbeat',
+      'finds (an app that under-reports, a burn rate, a silent log), write the heartbeat; with ' +
+      "reconcile:, then read the providers' usage APIs when due and act on spend the logs never show",
     after: `
+With reconcile: in the config, the providers whose turn it is (reconcile.every) are read after
+the check, each bounded by its timeout; spend they billed that the logs do not show, over the
+tolerance, is acted on at reconcile.unlogged_level by a second check at once. A provider that
+cannot be read is alerted once and never makes run fail.
+
 Exit: 0 did its job, whatever the spend (also when no target is configured or running), 1 could
 not (log unreadable, flag not written or its state unknown, kill failed, state folder not
 writable), 64 bad usage, 78 bad config. Alerts go to stderr always and to Slack when
@@ -88,6 +94,9 @@ With a fleet (fleet: in the config), each event on the fleet's Redis channel (a 
 made or cleared) asks for a check at once, so it reaches this host's flag within a second. A
 Redis that is down does not stop watch (local limits go on; the subscription reconnects by
 itself); SIGHUP follows a new fleet name or Redis URL.
+With reconcile: in the config, the providers' usage APIs are read every reconcile.every on a
+timer of their own, beside the checks (a slow or hanging provider never holds one back); each
+read is followed by a check, which acts on spend the logs never show.
 
 Exit: 0 stopped by SIGTERM/SIGINT, 64 bad usage, 78 bad config at start.`,
   },
@@ -104,8 +113,8 @@ Exit: 0 done (also when no target is configured or running), 1 flag not written 
   },
   'clear-emergency': {
     description:
-      "remove the emergency flag after a person's decision; refused while a window (or a retry " +
-      'storm) is still at emergency or above, unless --force',
+      "remove the emergency flag after a person's decision; refused while a window (or a retry or " +
+      "shape storm, or reconcile's unlogged spend) is still at emergency or above, unless --force",
     after: `
 A scope's flag (scopes: in the config): --scope <name>, and --key <field>=<value> for a scope
 with each (e.g. --scope every-agent --key agent=research). A plain clear-emergency also clears
@@ -138,7 +147,8 @@ the busiest minute (said beside it with the hour's total).
 
 Exit: 0 OK, 1 WARNING (a window or scope at warn, or a warning: an app that under-reports, a
 burn rate, an unpriced model, a log glob that matches no file, a blind spot), 2 CRITICAL (a
-window, scope or retry storm at emergency or kill, a flag in force, or the heartbeat stale), 3
+window, scope, retry or shape storm, or reconcile's unlogged spend at emergency or kill, a flag in
+force, or the heartbeat stale), 3
 UNKNOWN (bad config, a log or a log folder unreadable, the flag's folder cannot be looked into),
 64 bad usage (an unknown option, a bad --interval). With --watch: 0 when stopped by Ctrl-C or
 SIGTERM, 3 for a bad config at start, 64 bad usage.`,
@@ -202,7 +212,13 @@ Exit: 0 done, 1 could not write --dir, 64 bad usage, 78 bad config.`,
   validate: {
     description: 'check a config file and print what it resolves to',
     after: `
-Exit: 0 the config is valid, 64 bad usage, 78 bad config (one line naming the file and the key).`,
+With a fleet, Redis is asked; with reconcile:, each provider's usage API is read once (over the
+network, bounded by its timeout): a missing admin key or one refused (401/403) is exit 78, a
+provider that is down or slow is a note.
+
+Exit: 0 the config is valid, 64 bad usage, 78 bad config (one line naming the file and the key;
+also a fleet's Redis that refuses or cannot be reached, a provider's admin key missing or
+refused).`,
   },
   init: {
     description: 'write a starter config (refuses to overwrite an existing file)',

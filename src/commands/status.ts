@@ -490,7 +490,11 @@ function reconcileLines(entries: Record<string, ReconcileEntry>, color: boolean)
               : ''
           }`,
       );
-    if (e.error !== null) out.push(`                   last read failed: ${printable(e.error)}`);
+    if (e.error !== null)
+      out.push(
+        `                   last read failed: ${printable(e.error)}` +
+          (e.next_read_at === null ? '' : `; next read ${e.next_read_at.slice(11, 16)} UTC`),
+      );
   }
   return out;
 }

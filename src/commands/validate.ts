@@ -224,7 +224,8 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
       `  shapes      ` +
         (config.shapeStorm === null
           ? 'off (storms)'
-          : `the same call shape without ids ${config.shapeStorm.count} times in ` +
+          : `the same call shape ${config.shapeStorm.withIds ? '(ids or not)' : 'without ids'} ` +
+            `${config.shapeStorm.count} times in ` +
             `${formatDuration(config.shapeStorm.windowMs)} is a shape storm, acted on at ` +
             `${config.shapeStorm.level}`),
       `  burn rate   ` +

@@ -139,10 +139,13 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     // The fleet's windows beside this host's (`fleet 15m`), when the fleet could be seen.
     const windows =
       outcome.fleet === null ? outcome.windows : [...outcome.windows, ...fleetWindowsShown(outcome.fleet)];
-    const levels = windows.map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
+    // Signals that act like a window (a storm, reconcile's unlogged spend) are named while they hold.
+    const named = new Set(outcome.windows.map((w) => w.name));
+    const signals = outcome.signals.filter((w) => !named.has(w.name) && w.level !== 'ok');
+    const levels = [...windows, ...signals].map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
     const acted = outcome.events.length > 0 || outcome.flag.kind === 'written' || outcome.kill !== null;
-    const level = highestLevel(windows.map((w) => w.level));
-    const levelKey = windows.map((w) => w.level).join(',');
+    const level = highestLevel([...windows, ...signals].map((w) => w.level));
+    const levelKey = [...windows, ...signals].map((w) => `${w.name}:${w.level}`).join(',');
     if (acted || levelKey !== lastLevels || outcome.newMalformed > 0) {
       const malformed = outcome.newMalformed > 0 ? `; ${outcome.newMalformed} malformed line(s)` : '';
       const actions = actionLines(outcome.flag, outcome.kill).map(printable);

@@ -67,14 +67,16 @@ export function secretFileProblem(
   euid: number,
   file: string,
   risk = 'post to the channel as the watchdog or send its alerts elsewhere',
+  /** What the file holds, when not the Slack webhook's URL (then no example name is given). */
+  holds: string | null = null,
 ): string | null {
   if (st.kind === 'directory')
-    return (
-      `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ` +
-      `${file}/slack)`
-    );
+    return holds === null
+      ? `is a folder, expected a file holding the URL (fix: point the key at the file itself, e.g. ` +
+          `${file}/slack)`
+      : `is a folder, expected a file holding ${holds} (fix: point the key at the file itself)`;
   if (st.kind === 'other')
-    return 'is not a regular file (a device, FIFO or socket), expected a file holding the URL';
+    return `is not a regular file (a device, FIFO or socket), expected a file holding ${holds ?? 'the URL'}`;
   const user = euid === 0 ? 'root' : `uid ${euid}`;
   if (st.uid !== 0 && st.uid !== euid) {
     return (

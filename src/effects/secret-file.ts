@@ -50,6 +50,7 @@ export function readSecretFile(
         euid ?? st.uid,
         file,
         about.risk,
+        about.key === 'slack.webhook_url_file' ? null : about.holds,
       );
       if (problem !== null) return { ok: false, problem };
     }

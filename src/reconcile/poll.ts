@@ -22,6 +22,8 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 /** A daily price check that could not be read is tried again this much later. */
 const DAILY_RETRY_MS = 3_600_000;
+/** The longest Retry-After obeyed. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /** A provider's client, or why there is none (its admin key is not set, or held badly). */
 export type ClientFactory = (provider: ProviderConfig) => ProviderClient | ProviderFailure;
@@ -74,8 +76,13 @@ export async function readProvider(
       text: failure.message,
       sinceMs: held?.failure?.kind === failure.kind ? held.failure.sinceMs : nowMs,
     };
+    // A Retry-After is obeyed, up to an hour (or `every`, when longer): a provider that asks for a
+    // day must not silence the second witness for a day.
     memory.notBeforeMs =
-      failure.kind === 'rate' ? nowMs + Math.max(rc.everyMs, failure.retryAfterMs ?? 0) : null;
+      failure.kind === 'rate'
+        ? nowMs +
+          Math.min(Math.max(rc.everyMs, failure.retryAfterMs ?? 0), Math.max(rc.everyMs, MAX_RETRY_AFTER_MS))
+        : null;
     return memory;
   };
   if (client instanceof ProviderFailure) return fail(client);

@@ -27,6 +27,11 @@ export interface ReconcileEntry {
   type: string;
   /** The newest closed minute compared (ISO), null before the first good read. */
   last_minute: string | null;
+  /**
+   * The newest minute in the window the provider reported usage for (ISO; null: none). A provider
+   * that reports late shows nothing for its last minutes yet (Anthropic: typically within 5).
+   */
+  last_usage_minute: string | null;
   provider_usd: number;
   logged_usd: number;
   unlogged_usd: number;
@@ -36,6 +41,8 @@ export interface ReconcileEntry {
   /** The last good read (ISO) and the last read tried. */
   read_at: string | null;
   tried_at: string | null;
+  /** When the next read is due (a 429's Retry-After, up to an hour, else the last try + every). */
+  next_read_at: string | null;
   /** Why the last read failed (null: it did not). */
   error: string | null;
   /** The last good read is too old to judge by: no signal until the provider answers again. */
@@ -107,6 +114,11 @@ function detailOf(name: string, c: Comparison, tolerance: { usd: number; ratio: 
   );
 }
 
+/** A client's message starts with the provider's name: said once. */
+function withoutName(text: string, name: string): string {
+  return text.startsWith(`${name}: `) ? text.slice(name.length + 2) : text;
+}
+
 /** The view for a check at `nowMs`. */
 export function reconcileView(
   config: Config,
@@ -126,6 +138,7 @@ export function reconcileView(
     const entry: ReconcileEntry = {
       type: p.type,
       last_minute: null,
+      last_usage_minute: null,
       provider_usd: 0,
       logged_usd: 0,
       unlogged_usd: 0,
@@ -133,6 +146,10 @@ export function reconcileView(
       level: 'ok',
       read_at: memory?.okAtMs == null ? null : new Date(memory.okAtMs).toISOString(),
       tried_at: memory?.triedAtMs == null ? null : new Date(memory.triedAtMs).toISOString(),
+      next_read_at:
+        memory?.triedAtMs == null
+          ? null
+          : new Date(Math.max(memory.notBeforeMs ?? 0, memory.triedAtMs + rc.everyMs)).toISOString(),
       error: memory?.failure?.text ?? null,
       stale: false,
       clock_offset_seconds: memory?.skewMs == null ? null : Math.round(memory.skewMs / 1000),
@@ -148,7 +165,7 @@ export function reconcileView(
         key: `reconcile:failed:${p.name}:${memory.failure.kind}`,
         kind: 'reconcile',
         text:
-          `reconcile ${p.name}: ${memory.failure.text}` +
+          `reconcile ${p.name}: ${withoutName(memory.failure.text, p.name)}` +
           `${memory.okAtMs === null ? '' : `; last read ${new Date(memory.okAtMs).toISOString()}`}` +
           ': until it answers, only the logs are watched',
       });
@@ -199,6 +216,8 @@ export function reconcileView(
       providerOf: providerOfModel,
       tolerance: rc.tolerance,
     });
+    entry.last_usage_minute =
+      c.lastUsageMinute === null ? null : new Date(c.lastUsageMinute * MINUTE_MS).toISOString();
     entry.provider_usd = dollarsOf(c.providerMicros);
     entry.logged_usd = dollarsOf(c.loggedMicros);
     entry.unlogged_usd = dollarsOf(c.unloggedMicros);

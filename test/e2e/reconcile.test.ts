@@ -297,6 +297,12 @@ describe('reconcile under watch', () => {
     );
     await waitFor('the alert', () => slack.requests.some((q) => q.text.includes('reconcile:openai')), 20_000);
     expect(daemon.stderr()).toContain('reconciling with openai every 10s');
+    // Its journal line says the level, naming the signal (not "ok" for the windows alone).
+    await waitFor(
+      'the journal line',
+      () => /Z emergency: .*reconcile:openai \$[\d.]+ emergency/.test(daemon.stdout()),
+      20_000,
+    );
     await waitFor(
       'the metrics',
       () => {

@@ -162,6 +162,28 @@ describe('compareUsage', () => {
       unlogged: 0,
       over: false,
     },
+    {
+      name: 'a provider late by 6 minutes: the unreported minutes never cancel a real gap',
+      buckets: [
+        ...Array.from({ length: 10 }, (_, m) => bucket(m, 'openai/gpt-4o', 0.5)),
+        bucket(6, 'openai/gpt-4o', 3),
+      ],
+      logs: logged(
+        Array.from({ length: 16 }, (_, m): [number, Record<string, number>] => [m, { 'openai/gpt-4o': 0.5 }]),
+      ),
+      // $3 less the slack: the next minute's $0.50 of logs may be the same call, logged late.
+      unlogged: 2.5,
+      over: true,
+      minutes: [M + 6],
+    },
+    {
+      name: "a minute's logged spend explains the provider's once, not two minutes of it",
+      buckets: [bucket(5, 'openai/gpt-4o', 10), bucket(6, 'openai/gpt-4o', 10)],
+      logs: logged([[5, { 'openai/gpt-4o': 10 }]]),
+      unlogged: 10,
+      over: true,
+      minutes: [M + 6],
+    },
   ];
   it.each(cases)('$name', (c) => {
     const out = compareUsage({ ...base, buckets: c.buckets, logged: c.logs });
