@@ -158,7 +158,22 @@ async function readText(response: Response): Promise<string> {
     await response.body?.cancel().catch(() => undefined);
     throw new ProviderFailure('shape', `the answer is ${length} bytes, more than ${MAX_BODY_BYTES}`);
   }
-  return response.text();
+  // A chunked answer says no length: it is read up to the bound, and cut off there.
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new ProviderFailure('shape', `the answer is more than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The provider's own error words (`{error: {type, message}}`, both providers' form), redacted. */

@@ -236,3 +236,40 @@ describe.each(['openai', 'anthropic'] as const)('%s: faults', (type) => {
     expectClean(b);
   });
 });
+
+describe('an answer without end', () => {
+  it('a chunked answer past 32 MB (no Content-Length) is cut off as a failure, not read into memory', async () => {
+    const { createServer } = await import('node:http');
+    let written = 0;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const pump = (): void => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      res.write('{"object":"page","data":[');
+      pump();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const stand = await openaiStandIn({ adminKey: KEYS.openai });
+      const client = clientFor(configFor(stand, { baseUrl: `http://127.0.0.1:${port}` }), KEYS.openai);
+      const to = minuteOf(Date.now());
+      const f = await failure(client.usage(to - 15 * 60_000, to, AbortSignal.timeout(30_000)));
+      expect(f.kind).toBe('shape');
+      expect(f.message).toMatch(/more than 33554432 bytes/);
+      expect(written).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
