@@ -4,11 +4,11 @@
 //   GET /v1/organization/costs              1d buckets, amount {value, currency}
 // input_tokens already includes the cached and cache-write tokens (the price table's convention).
 // docs/providers.md says where each field and limit is documented.
-import type { DailyCost, ProviderClient, ProviderConfig, UsageRead, UsageRow } from '../types.js';
+import type { DailyCost, ProviderClient, ProviderConfig, UsageRow } from '../types.js';
 import {
   type Bucket,
   type Context,
-  checkMinutes,
+  closedRows,
   count,
   amount as decimal,
   dayOf,
@@ -18,6 +18,7 @@ import {
   type Query,
   results,
   shape,
+  usageReads,
 } from './pages.js';
 
 const USAGE_PATH = '/v1/organization/usage/completions';
@@ -54,27 +55,11 @@ export function openaiClient(provider: ProviderConfig, key: string, keyFrom: str
       ['limit', limit],
     ];
     const drained = await drain(ctx, USAGE_PATH, query, signal);
-    const rows: UsageRow[] = [];
-    for (const bucket of drained.buckets) {
-      const { startMs, endMs } = times(provider.name, bucket);
-      if (endMs > drained.providerNowMs || startMs < fromMs || startMs >= toMs) continue;
-      for (const [i, r] of results(provider.name, bucket).entries())
-        rows.push(usageRow(provider.name, `${bucket.at} results[${i}]`, startMs, r));
-    }
-    return { rows, drained };
+    return { rows: closedRows(provider.name, drained, fromMs, toMs, { times, row: usageRow }), drained };
   }
 
   return {
-    async usage(fromMs, toMs, signal): Promise<UsageRead> {
-      checkMinutes(fromMs, toMs);
-      const minutes = (toMs - fromMs) / 60_000;
-      const { rows, drained } = await read(fromMs, toMs, '1m', Math.min(minutes, LIMIT_1M), signal);
-      return { rows, fromMs, toMs, pages: drained.pages, skewMs: drained.skewMs };
-    },
-    async dailyUsage(fromDay, toDay, signal): Promise<UsageRow[]> {
-      const { fromMs, toMs, days } = dayRange(fromDay, toDay);
-      return (await read(fromMs, toMs, '1d', Math.min(days, LIMIT_1D), signal)).rows;
-    },
+    ...usageReads(read, { minutes: LIMIT_1M, days: LIMIT_1D }),
     async dailyCosts(fromDay, toDay, signal): Promise<DailyCost[]> {
       const { fromMs, toMs, days } = dayRange(fromDay, toDay);
       const query: Query = [

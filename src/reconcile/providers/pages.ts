@@ -2,7 +2,13 @@
 // `next_page`, followed with `page=`), numbers that may come as strings, and the rule that a
 // bucket still open on the provider's clock is never used. Every shape problem names the field.
 import { getJson } from '../http.js';
-import { ProviderFailure, type ProviderConfig } from '../types.js';
+import {
+  type ProviderClient,
+  ProviderFailure,
+  type ProviderConfig,
+  type UsageRead,
+  type UsageRow,
+} from '../types.js';
 
 /**
  * Pages followed at most for one read. A 15-minute window (or a 6-hour one) of 1-minute buckets
@@ -183,4 +189,56 @@ export function dayRange(fromDay: string, toDay: string): { fromMs: number; toMs
 
 export function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** How a provider reads its buckets' times and turns one result into a UsageRow. */
+export interface RowReader {
+  times(name: string, bucket: Bucket): { startMs: number; endMs: number };
+  row(name: string, at: string, minuteMs: number, r: Record<string, unknown>): UsageRow;
+}
+
+/**
+ * The rows of the closed buckets in [fromMs, toMs): a bucket that ends after the provider's clock
+ * is still being filled, and one outside the range asked for is not this read's.
+ */
+export function closedRows(
+  name: string,
+  drained: Drained,
+  fromMs: number,
+  toMs: number,
+  reader: RowReader,
+): UsageRow[] {
+  const rows: UsageRow[] = [];
+  for (const bucket of drained.buckets) {
+    const { startMs, endMs } = reader.times(name, bucket);
+    if (endMs > drained.providerNowMs || startMs < fromMs || startMs >= toMs) continue;
+    for (const [i, r] of results(name, bucket).entries())
+      rows.push(reader.row(name, `${bucket.at} results[${i}]`, startMs, r));
+  }
+  return rows;
+}
+
+/** A client's two usage reads, the same for both providers: minutes, and days. */
+export function usageReads(
+  read: (
+    fromMs: number,
+    toMs: number,
+    width: '1m' | '1d',
+    limit: number,
+    signal: AbortSignal,
+  ) => Promise<{ rows: UsageRow[]; drained: Drained }>,
+  limits: { minutes: number; days: number },
+): Pick<ProviderClient, 'usage' | 'dailyUsage'> {
+  return {
+    async usage(fromMs, toMs, signal): Promise<UsageRead> {
+      checkMinutes(fromMs, toMs);
+      const minutes = (toMs - fromMs) / 60_000;
+      const { rows, drained } = await read(fromMs, toMs, '1m', Math.min(minutes, limits.minutes), signal);
+      return { rows, fromMs, toMs, pages: drained.pages, skewMs: drained.skewMs };
+    },
+    async dailyUsage(fromDay, toDay, signal): Promise<UsageRow[]> {
+      const { fromMs, toMs, days } = dayRange(fromDay, toDay);
+      return (await read(fromMs, toMs, '1d', Math.min(days, limits.days), signal)).rows;
+    },
+  };
 }
