@@ -253,7 +253,7 @@ describe('a batch re-run that logs a fresh request id on every call', () => {
     const script = path.join(ws.dir, 'queue-ids.cjs');
     writeFileSync(
       script,
-      QUEUE.replace('job_id: job,', 'job_id: job, request_id: `req_${Math.random().toString(36).slice(2)}`,'),
+      QUEUE.replace('job_id: job,', "job_id: job, request_id: 'req_' + Math.random().toString(36).slice(2),"),
     );
     return (repetition) => execFileSync(process.execPath, [script, ws.log, `job-${repetition}`]);
   };
