@@ -14,6 +14,7 @@ import { CHROMIUM, launchChromium } from './chromium.js';
 import { type Daemon, startWatch } from './daemon.js';
 import { ccLine, cliAsync, DEFAULT_LIMITS, flagFile, lines, workspace } from './helpers.js';
 import { waitFor } from './procs.js';
+import { openaiStandIn } from './provider-standins.js';
 
 const OUTPUT = path.resolve(import.meta.dirname, '../../test-output');
 
@@ -316,6 +317,48 @@ describe.skipIf(CHROMIUM === null)(
         /^DISCONNECTED/.test(await page.evaluate<string>('document.getElementById("live").textContent')),
       );
       await browser.close();
+    });
+
+    it("shows each provider of reconcile among the watchdog's facts, unlogged spend marked", async () => {
+      const openai = await openaiStandIn();
+      const at = Math.floor((Date.now() - 2 * 60_000) / 60_000) * 60_000;
+      openai.addUsage({
+        minuteMs: at,
+        model: 'gpt-4o-2024-08-06',
+        scope: 'proj_abc',
+        input: 4_000_000,
+        output: 1_000_000,
+      });
+      const ws = workspace(
+        config(
+          '127.0.0.1:0',
+          `reconcile:\n  every: 10s\n  providers:\n    - { type: openai, base_url: "${openai.baseUrl}" }\n` +
+            '  daily_check: off\n',
+        ),
+      );
+      ws.append('');
+      const daemon = await startWatch(ws, { OPENAI_ADMIN_KEY: openai.adminKey });
+      const base = await baseUrl(daemon);
+      const served = await poll('the reconcile figures', async () => {
+        const st = await statusOf(base);
+        return (st.reconcile?.openai?.unlogged_usd ?? 0) > 0 ? st : null;
+      });
+      const browser = await launchChromium();
+      const page = await browser.page(1280, 1000);
+      await page.navigate(base);
+      const unlogged = `unlogged $${(served.reconcile?.openai?.unlogged_usd ?? 0).toFixed(2)}`;
+      await poll('the reconcile fact', async () =>
+        (await page.evaluate<string>('document.getElementById("facts").textContent')).includes(unlogged),
+      );
+      const fact = await page.evaluate<string>(
+        '[...document.querySelectorAll("#facts dt")].find((d) => d.textContent === "reconcile openai")' +
+          '?.nextElementSibling?.className ?? null',
+      );
+      expect(fact).toBe('bad');
+      expect(await page.evaluate('window.__cspViolations')).toEqual([]);
+      await browser.close();
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
     });
 
     it('the replay page opens from file:// and draws every series with the same chart', async () => {

@@ -285,6 +285,18 @@ export class Dashboard {
       ),
       ...fact('lines', `${s.lines_counted} counted, ${s.malformed_lines} malformed`),
       ...(s.alerts.pending > 0 ? fact('unsent alerts', String(s.alerts.pending), 'bad') : []),
+      ...Object.entries(s.reconcile ?? {}).flatMap(([name, e]) =>
+        fact(
+          `reconcile ${name}`,
+          (e.last_minute === null
+            ? 'not read yet'
+            : `provider ${usd(e.provider_usd)}, logs ${usd(e.logged_usd)}, unlogged ` +
+              `${usd(e.unlogged_usd)} to ${clock(Date.parse(e.last_minute))}` +
+              `${e.level === 'ok' ? '' : ` · ${e.level.toUpperCase()}`}`) +
+            `${e.error === null ? '' : ` · last read failed: ${e.error}`}`,
+          e.level !== 'ok' || e.error !== null ? 'bad' : '',
+        ),
+      ),
     );
     byId('disconnected').hidden = this.connected;
   }
