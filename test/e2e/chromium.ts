@@ -150,13 +150,26 @@ export async function launchChromium(): Promise<Browser> {
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
     'about:blank',
   ];
-  const child: ChildProcess = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process group of its own: its helpers (zygote, renderers, crashpad) are stopped with it.
+  const child: ChildProcess = spawn(CHROMIUM, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
     await exited;
-    // Its helper processes may still be writing the profile for a moment.
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    // A helper outside the group may still be writing the profile for a moment: tried for 5 s,
+    // then left to the temp folder's cleaning (it is only a browser profile).
+    for (let tries = 0; tries < 50; tries++) {
+      try {
+        rmSync(profile, { recursive: true, force: true });
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   };
   onTestFinished(stop);
   const url = await new Promise<string>((resolve, reject) => {
