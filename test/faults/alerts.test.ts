@@ -168,7 +168,12 @@ describe('Slack faults in watch', () => {
     const log = auditOf(ws);
     expect(indexOf(log, is('flag_written'))).toBeLessThan(indexOf(log, is('alert_failed')));
     expect(log.find(is('alert_failed'))).toMatchObject({ kept_for_retry: true });
-    expect(d.stderr()).toMatch(/could not send an alert to Slack \(HTTP 500.*retried beside the checks/);
+    // Said on stderr once the round is recorded (the pipe may bring it a moment after the audit).
+    await waitFor(
+      'the failure said on stderr',
+      () => /could not send an alert to Slack \(HTTP 500.*retried beside the checks/.test(d.stderr()),
+      30_000,
+    );
     slack.recover();
     await waitFor('both alerts sent', () => auditOf(ws).filter(is('alert_sent')).length >= 2, 60_000);
     const sent = auditOf(ws).filter(is('alert_sent'));
