@@ -27,7 +27,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
-import type { ProviderConfig } from '../../src/reconcile/types.js';
+import { type ProviderConfig, ProviderFailure } from '../../src/reconcile/types.js';
 
 export type ProviderType = 'openai' | 'anthropic';
 
@@ -558,4 +558,15 @@ export function configFor(stand: ProviderStandIn, overrides: Partial<ProviderCon
     timeoutMs: 5000,
     ...overrides,
   };
+}
+
+/** The ProviderFailure a read ends in (a read that succeeds, or fails otherwise, fails the test). */
+export async function failure(promise: Promise<unknown>): Promise<ProviderFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ProviderFailure) return error;
+    throw error;
+  }
+  throw new Error('expected a ProviderFailure');
 }

@@ -7,7 +7,7 @@
 // anything the error serializes to, also when the provider echoes the key back.
 import { describe, expect, it } from 'vitest';
 import { clientFor } from '../../src/reconcile/providers/index.js';
-import { ProviderFailure } from '../../src/reconcile/types.js';
+import type { ProviderFailure } from '../../src/reconcile/types.js';
 import {
   anthropicStandIn,
   configFor,
@@ -15,6 +15,7 @@ import {
   openaiStandIn,
   type ProviderStandIn,
   type ProviderType,
+  failure,
 } from '../e2e/provider-standins.js';
 
 const KEYS = { openai: 'sk-admin-NEVER-PRINT-7f3a9c', anthropic: 'sk-ant-admin01-NEVER-PRINT-7f3a9c' };
@@ -26,16 +27,6 @@ const standIn = (type: ProviderType): Promise<ProviderStandIn> =>
 /** Everything an error could print: message, stack, String(), JSON, own fields. */
 function printed(f: ProviderFailure): string {
   return [f.message, String(f.stack), String(f), JSON.stringify(f), JSON.stringify({ ...f })].join('\n');
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderFailure) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderFailure');
 }
 
 describe.each(['openai', 'anthropic'] as const)('%s: faults', (type) => {

@@ -11,7 +11,7 @@ import { parseRetryAfter, redact } from '../../src/reconcile/http.js';
 import { readAdminKey } from '../../src/reconcile/key.js';
 import { clientFor } from '../../src/reconcile/providers/index.js';
 import { MAX_PAGES, queryString } from '../../src/reconcile/providers/pages.js';
-import { ProviderFailure, type UsageRow } from '../../src/reconcile/types.js';
+import type { UsageRow } from '../../src/reconcile/types.js';
 import {
   anthropicStandIn,
   configFor,
@@ -19,6 +19,7 @@ import {
   openaiStandIn,
   type ProviderStandIn,
   type ProviderType,
+  failure,
 } from '../e2e/provider-standins.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/providers/', import.meta.url));
@@ -30,16 +31,6 @@ const LAST_PAGE = {
 const signal = (): AbortSignal => new AbortController().signal;
 const standIn = (type: ProviderType): Promise<ProviderStandIn> =>
   type === 'openai' ? openaiStandIn() : anthropicStandIn();
-
-async function failure(promise: Promise<unknown>): Promise<ProviderFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderFailure) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderFailure');
-}
 
 const row = (over: Partial<UsageRow>): UsageRow => ({
   minuteMs: 0,
