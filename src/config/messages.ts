@@ -31,7 +31,7 @@ export function allowedKeys(root: z.core.$ZodType, parts: readonly PropertyKey[]
     node = unwrap(node);
     if (node === undefined) return [];
     const def = defOf(node);
-    if (def.type === 'object' && def.shape) node = def.shape[String(part)];
+    if (def.type === 'object' && def.shape) node = def.shape[String(part)] ?? def.catchall;
     else if (def.type === 'record') node = def.valueType;
     else if (def.type === 'array' && typeof part === 'number') node = def.element;
     else return [];

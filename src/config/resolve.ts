@@ -19,7 +19,8 @@ import { type CostConfig, resolveCost } from './sections/cost.js';
 import { type FieldsConfig, resolveFields } from './sections/fields.js';
 import { type FleetConfig, resolveFleet } from './sections/fleet.js';
 import { type HeartbeatConfig, resolveHeartbeat } from './sections/heartbeat.js';
-import { resolveWindows } from './sections/limits.js';
+import { type BalanceSpec, resolveBalance, toUsd } from './sections/balance.js';
+import { resolveWindows, windowsOf } from './sections/limits.js';
 import {
   type BurnRateConfig,
   type RetryStormConfig,
@@ -45,6 +46,8 @@ export interface Config extends TopLevelConfig {
   log: string;
   /** Rolling windows shortest first, then `daily`. */
   windows: WindowSpec[];
+  /** `limits.balance`: a prepaid balance (null: none). Its amounts are USD. */
+  balance: BalanceSpec | null;
   target: TargetConfig | null;
   alerts: AlertsConfig;
   cost: CostConfig;
@@ -112,17 +115,25 @@ export function resolveConfig(raw: unknown, file: string, env: NodeJS.ProcessEnv
 function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
   const dir = path.dirname(file);
   const abs = (p: string): string => path.resolve(dir, expandHome(p, env));
-  const { windows, problems: windowProblems } = resolveWindows(raw.limits);
+  const { cost, problems: costProblems } = costOf(raw);
+  const rate = cost.limitsCurrency.rate;
+  const { windows, problems: windowProblems } = resolveWindows(windowsOf(raw.limits));
+  if (rate !== 1) for (const window of windows) window.limits = limitsToUsd(window.limits, rate);
   const { appState, problems: appStateProblems } = resolveAppState(raw.app_state, windows);
   const { burnRate, problems: burnRateProblems } = resolveBurnRate(raw.burn_rate);
   const fields = resolveFields(raw.fields);
   const { sources, problems: sourceProblems } = resolveSources(raw, fields, dir, env);
   const { scopes, problems: scopeProblems } = resolveScopes(raw.scopes, abs, dir, env);
   const { fleet, problems: fleetProblems } = resolveFleet(raw.fleet, abs, hostname);
+  if (rate !== 1) {
+    for (const scope of scopes) for (const w of scope.windows) w.limits = limitsToUsd(w.limits, rate);
+    for (const w of fleet?.windows ?? []) w.limits = limitsToUsd(w.limits, rate);
+  }
   const { alerts, problems: alertProblems } = resolveAlerts(raw.alerts, abs);
   const { http, problems: httpProblems } = resolveHttp(raw.http);
   const { reconcile, problems: reconcileProblems } = resolveReconcile(raw.reconcile, abs);
   const problems = [
+    ...costProblems,
     ...sourceProblems,
     ...windowProblems,
     ...appStateProblems,
@@ -140,9 +151,10 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     log: sources[0]!.pattern,
     ...resolveTopLevel(raw, abs, env),
     windows,
+    balance: resolveBalance(raw.limits.balance, rate),
     target: resolveTarget(raw.target, abs),
     alerts,
-    cost: resolveCost(raw.cost),
+    cost,
     appState,
     retryStorm: resolveRetryStorm(raw.retry_storm),
     shapeStorm: resolveShapeStorm(raw.storms, resolveRetryStorm(raw.retry_storm)),
@@ -158,6 +170,31 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
     http,
     reconcile,
   };
+}
+
+/** `cost`, with the top-level `limits_currency` (the same key as cost.limits_currency). */
+function costOf(raw: RawConfig): { cost: CostConfig; problems: string[] } {
+  const top = raw.limits_currency;
+  const inCost = raw.cost.limits_currency;
+  if (top !== undefined && inCost !== undefined && top !== inCost)
+    return {
+      cost: resolveCost(raw.cost),
+      problems: [
+        `limits_currency: ${top}, but cost.limits_currency: ${inCost}: write the limits' currency once`,
+      ],
+    };
+  if (top !== undefined && top !== 'USD' && raw.cost.currency_rates?.[top] === undefined)
+    return {
+      cost: resolveCost(raw.cost),
+      problems: [`limits_currency: ${top} has no rate: add it to cost.currency_rates (USD per unit)`],
+    };
+  return { cost: resolveCost({ ...raw.cost, limits_currency: inCost ?? top }), problems: [] };
+}
+
+/** Limits written in the limits' currency, in USD (each rounded to the micro-dollar). */
+function limitsToUsd(limits: WindowSpec['limits'], rate: number): WindowSpec['limits'] {
+  const to = (v: number | undefined): number | undefined => (v === undefined ? undefined : toUsd(v, rate));
+  return { warn: to(limits.warn), emergency: to(limits.emergency), kill: to(limits.kill) };
 }
 
 /** The longest rolling window in seconds (the ledger keeps spend this far back). */

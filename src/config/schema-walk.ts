@@ -13,6 +13,8 @@ export interface Def {
   element?: z.core.$ZodType;
   options?: z.core.$ZodType[];
   entries?: Record<string, string>;
+  /** An object's schema for keys its shape does not name (the top-level `limits`' windows). */
+  catchall?: z.core.$ZodType;
 }
 
 export const defOf = (node: z.core.$ZodType): Def => node._zod.def as unknown as Def;
@@ -56,6 +58,9 @@ export function schemaKeys(node: z.core.$ZodType, prefix = ''): string[] {
     for (const [key, child] of Object.entries(def.shape)) {
       keys.push(at(key), ...schemaKeys(child, at(key)));
     }
+    const rest = def.catchall === undefined ? undefined : unwrap(def.catchall);
+    if (rest !== undefined && !['never', 'unknown', 'any'].includes(defOf(rest).type))
+      keys.push(at('<name>'), ...schemaKeys(rest, at('<name>')));
   } else if (def.type === 'record' && def.keyType && def.valueType) {
     const keyDef = defOf(unwrap(def.keyType) ?? def.keyType);
     const names = keyDef.type === 'enum' && keyDef.entries ? Object.values(keyDef.entries) : ['<name>'];

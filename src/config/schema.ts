@@ -7,7 +7,7 @@ import { costSchema } from './sections/cost.js';
 import { fieldsSchema } from './sections/fields.js';
 import { fleetSchema } from './sections/fleet.js';
 import { heartbeatSchema } from './sections/heartbeat.js';
-import { limitsSchema } from './sections/limits.js';
+import { topLimitsSchema } from './sections/limits.js';
 import { scopesSchema } from './sections/scopes.js';
 import { burnRateSchema, retryStormSchema, stormsSchema } from './sections/storms.js';
 import { reconcileSchema } from './sections/reconcile.js';
@@ -21,7 +21,7 @@ import { watchSchema } from './sections/watch.js';
 export const configSchema = z.strictObject({
   ...sourcesShape,
   ...topLevelSchema.shape,
-  limits: limitsSchema,
+  limits: topLimitsSchema,
   target: targetSchema,
   cost: costSchema,
   app_state: appStateSchema,

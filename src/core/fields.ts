@@ -12,6 +12,7 @@ export const FIELDS = [
   'task',
   'request_id',
   'fingerprint',
+  'currency',
 ] as const;
 export type FieldName = (typeof FIELDS)[number];
 
@@ -28,6 +29,7 @@ export const DEFAULT_ALIASES: Record<FieldName, readonly string[]> = {
   task: ['task'],
   request_id: ['request_id'],
   fingerprint: ['fingerprint'],
+  currency: ['currency'],
 };
 
 export interface CostRecord {

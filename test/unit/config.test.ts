@@ -66,8 +66,8 @@ describe('config errors name the key path and what was expected', () => {
       'unknown window',
       { ...base, limits: { weekly: { kill: 1 } } },
       [
-        'limits.weekly: unknown window "weekly": expected "daily" or a rolling window named by its ' +
-          'duration, like "15m" or "1h"',
+        'limits.weekly: unknown window "weekly": expected "daily", "balance", or a rolling window ' +
+          'named by its duration, like "15m" or "1h"',
       ],
     ],
     [
@@ -98,7 +98,7 @@ describe('config errors name the key path and what was expected', () => {
         expect.stringMatching(
           new RegExp(
             String.raw`^limts: unknown key \(expected one of: log, format, sources, state_file, flag_file, ` +
-              'state_dir, timezone, limits, target, cost, app_state, retry_storm, storms, ' +
+              'state_dir, timezone, limits_currency, limits, target, cost, app_state, retry_storm, storms, ' +
               'burn_rate, silence, slack, alerts, heartbeat, watch, fields, scopes, fleet, ' +
               String.raw`metrics, http, reconcile\)$`,
           ),
@@ -172,7 +172,7 @@ describe('config errors name the key path and what was expected', () => {
       { ...base, fields: { price: 'usd' } },
       [
         'fields.price: unknown key (expected one of: time, cost, input_tokens, output_tokens, ' +
-          'cached_tokens, model, provider, agent, task, request_id, fingerprint)',
+          'cached_tokens, model, provider, agent, task, request_id, fingerprint, currency)',
       ],
     ],
     [
@@ -298,7 +298,15 @@ describe('cost truth settings', () => {
         },
         FILE,
       );
-      expect(config.cost).toEqual({ policy: 'max', prices: {}, unpricedPerMillion: 75, maxLineUsd: 10_000 });
+      expect(config.cost).toEqual({
+        policy: 'max',
+        prices: {},
+        unpricedPerMillion: 75,
+        maxLineUsd: 10_000,
+        currencyRates: { USD: 1 },
+        display: { code: 'USD', rate: 1 },
+        limitsCurrency: { code: 'USD', rate: 1 },
+      });
       expect(config.retryStorm).toEqual({
         key: 'request_id',
         count: 5,
@@ -358,6 +366,9 @@ describe('cost truth settings', () => {
       prices: { 'my-ft': { input: 3, output: 12, cached: null, cacheWrite: null, cacheWrite1h: null } },
       unpricedPerMillion: 100,
       maxLineUsd: 500,
+      currencyRates: { USD: 1 },
+      display: { code: 'USD', rate: 1 },
+      limitsCurrency: { code: 'USD', rate: 1 },
     });
   });
 });

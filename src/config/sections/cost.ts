@@ -1,5 +1,7 @@
 // `cost`: which figure counts (the logged cost, the estimate from tokens, or the larger), the
-// prices of models the table does not know, and the most one line may cost.
+// prices of models the table does not know, the most one line may cost, and currencies: the fixed
+// rates a line's `currency` converts at, the currency figures are shown in, and the currency of
+// the limits.
 import * as z from 'zod';
 import { DEFAULT_MAX_LINE_USD } from '../../core/scan.js';
 import { describe } from '../messages.js';
@@ -34,6 +36,43 @@ const modelPrice = z.strictObject(
   },
 );
 
+let isoCodes: Set<string> | null = null;
+
+/** Whether `code` is an ISO 4217 currency code (the list the runtime's ICU knows). */
+export function isCurrencyCode(code: string): boolean {
+  isoCodes ??= new Set(Intl.supportedValuesOf('currency'));
+  return isoCodes.has(code);
+}
+
+export const currencyCode = z
+  .string({ error: (issue) => `expected an ISO 4217 currency code like "EUR", got ${describe(issue.input)}` })
+  .refine((code) => /^[A-Z]{3}$/.test(code) && isCurrencyCode(code), {
+    error: (issue) =>
+      `expected an ISO 4217 currency code like "EUR" (three capital letters), got ${describe(issue.input)}`,
+  });
+
+/** USD per unit of a currency: fixed, configured, never fetched. */
+const currencyRate = z
+  .number({ error: 'expected the US dollars one unit of the currency is worth, like 1.08' })
+  .gt(0, { error: (issue) => `expected a rate above 0 (USD per unit), got ${describe(issue.input)}` })
+  .max(1e6, { error: 'expected a rate of at most 1000000 (USD per unit)' });
+
+export const currencyRatesSchema = z
+  .record(currencyCode, currencyRate, {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'expected a mapping of currency codes to USD per unit, like `{ EUR: 1.08, GBP: 1.27 }`'
+        : undefined,
+  })
+  .superRefine((rates, ctx) => {
+    if (rates.USD !== undefined && rates.USD !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['USD'],
+        message: `USD is what every amount is counted in: its rate is 1, got ${describe(rates.USD)}`,
+      });
+  });
+
 export const costSchema = z
   .strictObject({
     policy: z
@@ -57,6 +96,20 @@ export const costSchema = z
       .gt(0, { error: (issue) => `expected USD > 0, got ${describe(issue.input)}` })
       .max(1e9, { error: 'expected USD (at most 1000000000)' })
       .default(DEFAULT_MAX_LINE_USD),
+    currency_rates: currencyRatesSchema.optional(),
+    display_currency: currencyCode.optional(),
+    limits_currency: currencyCode.optional(),
+  })
+  .superRefine((cost, ctx) => {
+    for (const key of ['display_currency', 'limits_currency'] as const) {
+      const code = cost[key];
+      if (code !== undefined && code !== 'USD' && cost.currency_rates?.[code] === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `${code} has no rate: add it to cost.currency_rates (USD per unit, like \`${code}: 1.08\`)`,
+        });
+    }
   })
   .default({
     policy: 'max',
@@ -73,6 +126,15 @@ export interface CostConfig {
   unpricedPerMillion: number;
   /** cost.max_line_usd: a line above it (logged or estimated) is malformed. */
   maxLineUsd: number;
+  /**
+   * USD per unit of each currency a line may log its cost in (`currency`), USD itself included
+   * at 1. A line in a currency not here is malformed.
+   */
+  currencyRates: Record<string, number>;
+  /** The currency figures are shown in (status, alerts, dashboard), and its rate (USD per unit). */
+  display: { code: string; rate: number };
+  /** The currency the config's limits (and top-ups) are written in, and its rate. */
+  limitsCurrency: { code: string; rate: number };
 }
 
 export function resolveCost(raw: RawCost): CostConfig {
@@ -92,5 +154,16 @@ export function resolveCost(raw: RawCost): CostConfig {
     ),
     unpricedPerMillion: raw.unpriced_per_million_tokens,
     maxLineUsd: raw.max_line_usd,
+    currencyRates: { ...(raw.currency_rates ?? {}), USD: 1 },
+    display: currencyOf(raw.display_currency, raw.currency_rates),
+    limitsCurrency: currencyOf(raw.limits_currency, raw.currency_rates),
   };
+}
+
+function currencyOf(
+  code: string | undefined,
+  rates: Record<string, number> | undefined,
+): { code: string; rate: number } {
+  if (code === undefined || code === 'USD') return { code: 'USD', rate: 1 };
+  return { code, rate: rates?.[code] ?? 1 };
 }

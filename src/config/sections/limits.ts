@@ -4,6 +4,7 @@ import { parseDuration } from '../../core/duration.js';
 import type { Limits, WindowSpec } from '../../core/levels.js';
 import { describe } from '../messages.js';
 import { MAX_ROLLING_SECONDS } from '../primitives.js';
+import { balanceSchema } from './balance.js';
 
 // A limit of 0 would hold at $0 spent (every check at that level, a flag and a kill with nothing
 // spent), and one below a micro-dollar rounds to 0 (money is counted in whole µ$): refused.
@@ -49,24 +50,31 @@ export const windowLimitsSchema = z
     }
   });
 
-const windowName = z.string().superRefine((name, ctx) => {
-  if (name === 'daily') return;
+/** Why a window name is refused, or null when it names a window. */
+function windowNameProblem(name: string, top = false): string | null {
+  if (name === 'daily') return null;
+  if (name === 'balance')
+    return (
+      'a prepaid balance (`balance`) is a window of the top-level `limits` only, not of a scope ' +
+      'or the fleet'
+    );
   const ms = parseDuration(name);
-  if (ms === null) {
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        `unknown window ${describe(name)}: expected "daily" or a rolling window named by its ` +
-        `duration, like "15m" or "1h"`,
-    });
-  } else if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_ROLLING_SECONDS * 1000) {
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for ` +
-        `the calendar day)`,
-    });
-  }
+  if (ms === null)
+    return (
+      `unknown window ${describe(name)}: expected "daily",${top ? ' "balance",' : ''} or a rolling ` +
+      `window named by its duration, like "15m" or "1h"`
+    );
+  if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_ROLLING_SECONDS * 1000)
+    return (
+      `rolling window ${describe(name)}: expected whole seconds from 1s to 24h (use "daily" for ` +
+      `the calendar day)`
+    );
+  return null;
+}
+
+const windowName = z.string().superRefine((name, ctx) => {
+  const problem = windowNameProblem(name);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 export const limitsSchema = z
@@ -81,6 +89,43 @@ export const limitsSchema = z
   });
 
 export type RawLimits = z.output<typeof limitsSchema>;
+
+/**
+ * The top-level `limits`: the windows, and `balance` (a prepaid balance, sections/balance.ts),
+ * which only the top level has.
+ */
+export const topLimitsSchema = z
+  .object(
+    { balance: balanceSchema.optional() },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'expected a mapping of windows to limits, like `15m: { warn: 3, emergency: 5, kill: 8 }`'
+          : undefined,
+    },
+  )
+  .catchall(windowLimitsSchema)
+  .superRefine((limits, ctx) => {
+    const names = Object.keys(limits);
+    if (names.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected at least one window, like `15m: { warn: 3, emergency: 5, kill: 8 }`',
+      });
+    for (const name of names) {
+      if (name === 'balance') continue;
+      const problem = windowNameProblem(name, true);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: [name] });
+    }
+  });
+
+export type RawTopLimits = z.output<typeof topLimitsSchema>;
+
+/** The windows of the top-level limits, without the balance. */
+export function windowsOf(raw: RawTopLimits): RawLimits {
+  const { balance: _balance, ...windows } = raw;
+  return windows as RawLimits;
+}
 
 /**
  * Rolling windows shortest first, then `daily`; the contract's 15m and daily always among them

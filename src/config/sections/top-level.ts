@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { isValidTimeZone } from '../../core/calendar.js';
 import { describe } from '../messages.js';
 import { relativePath } from '../primitives.js';
+import { currencyCode } from './cost.js';
 
 export const DEFAULT_STATE_DIR = '.cost-watchdog';
 
@@ -20,6 +21,8 @@ export const topLevelSchema = z.strictObject({
         `unknown time zone ${describe(issue.input)}: expected an IANA name like "UTC" or "Europe/Berlin"`,
     })
     .default('UTC'),
+  // The same as cost.limits_currency (either may be written; both, only if they agree).
+  limits_currency: currencyCode.optional(),
 });
 
 export type RawTopLevel = z.output<typeof topLevelSchema>;
