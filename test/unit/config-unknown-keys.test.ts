@@ -25,7 +25,8 @@ describe('an unknown key lists the keys its section allows', () => {
     [
       'cost',
       { ...base, cost: { mode: 'max' } },
-      'cost.mode: unknown key (expected one of: policy, prices, unpriced_per_million_tokens, max_line_usd, currency_rates, display_currency, limits_currency)',
+      'cost.mode: unknown key (expected one of: policy, prices, unpriced_per_million_tokens, ' +
+        'max_line_usd, currency_rates, display_currency, limits_currency)',
     ],
     [
       'cost.prices.<model>',

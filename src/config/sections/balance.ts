@@ -39,7 +39,8 @@ const since = z
     if (!Number.isFinite(ms)) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected a time like "2026-01-27T09:00:00Z" (ISO 8601; no zone = UTC), got ${describe(value)}`,
+        message:
+          `expected a time like "2026-01-27T09:00:00Z" (ISO 8601; no zone = UTC), got ` + describe(value),
       });
       return z.NEVER;
     }
@@ -96,7 +97,8 @@ export const balanceSchema = z
     {
       error: (issue) =>
         issue.code === 'invalid_type'
-          ? 'expected a mapping like `{ since: "2026-01-27T09:00:00Z", usd: 50, warn: 80%, emergency: 90%, kill: 95% }`'
+          ? 'expected a mapping like `{ since: "2026-01-27T09:00:00Z", usd: 50, warn: 80%, ' +
+            'emergency: 90%, kill: 95% }`'
           : undefined,
     },
   )

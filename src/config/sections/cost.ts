@@ -107,7 +107,8 @@ export const costSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [key],
-          message: `${code} has no rate: add it to cost.currency_rates (USD per unit, like \`${code}: 1.08\`)`,
+          message:
+            `${code} has no rate: add it to cost.currency_rates (USD per unit, like ` + `\`${code}: 1.08\`)`,
         });
     }
   })
