@@ -36,6 +36,14 @@ import {
 // taken as it is.
 const CHECKPOINT_VERSION = 3;
 
+/** cost.currency_rates as the checkpoint remembers them: `EUR=1.08,USD=1`. */
+function ratesKey(config: Config): string {
+  return Object.entries(config.cost.currencyRates)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([code, rate]) => `${code}=${rate}`)
+    .join(',');
+}
+
 export function checkpointPath(config: Config): string {
   return checkpointFile(config.stateDir);
 }
@@ -190,6 +198,10 @@ export function loadCheckpoint(
     return fresh('checkpoint in an unknown format: rebuilt from the log');
   if (cp.version === 2 ? !onlyLog(config, cp.log) : cp.sources !== sourcesKey(config.sources))
     return fresh('the configured logs changed: rebuilt from the log');
+  // Lines in a currency without a rate were malformed, and others counted at the old rates: read
+  // again at the new ones. (A checkpoint from before currencies holds USD alone.)
+  if ((typeof cp.currency_rates === 'string' ? cp.currency_rates : 'USD=1') !== ratesKey(config))
+    return fresh('cost.currency_rates changed: rebuilt from the log at the new rates');
   const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
   if (restored === null)
     return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
@@ -279,6 +291,7 @@ export function saveCheckpoint(
   const checkpoint = {
     version: CHECKPOINT_VERSION,
     sources: sourcesKey(config.sources),
+    currency_rates: ratesKey(config),
     saved_at: new Date(nowMs).toISOString(),
     ...places.part,
     ...(loaded.dedupe.size > 0 ? { dedupe: loaded.dedupe.toState() } : {}),

@@ -57,6 +57,7 @@ export function graceMeter(config: Config, start: MeterStart, nowMs: number = Da
     prices: new PriceBook(priceLookup(config.cost.prices, nowMs, start.prices), MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
+    currencyRates: config.cost.currencyRates,
   });
   sinks.countInto(scanner);
   return {

@@ -59,6 +59,7 @@ function inspectFrom(
     prices: new PriceBook(lookup, MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
+    currencyRates: config.cost.currencyRates,
   };
   const readsTask = config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task'));
   const shapes = loaded.shapes;
@@ -124,6 +125,7 @@ function inspectFrom(
           policy: config.cost.policy,
           unpricedPerMillion: config.cost.unpricedPerMillion,
           maxLineUsd: config.cost.maxLineUsd,
+          currencyRates: config.cost.currencyRates,
           prices: config.cost.prices,
           priceCache: loaded.prices,
           scopes: config.scopes,

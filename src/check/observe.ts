@@ -15,6 +15,7 @@ import {
   silentLog,
   shapeStormFindings,
   stormFindings,
+  currencyFindings,
   unpricedFindings,
   zeroCostFinding,
 } from '../core/findings/index.js';
@@ -62,6 +63,7 @@ export async function observe(
       text: `${noTable}: every model counts at cost.unpriced_per_million_tokens`,
     });
   findings.push(...unpricedFindings(result.totals.unpriced, config.cost.unpricedPerMillion, nowMs));
+  findings.push(...currencyFindings(result.totals.unrated, nowMs));
   const zero = zeroCostFinding(result.newZeroCost, result.newZeroCostUsd);
   if (zero !== null) findings.push(zero);
 

@@ -72,6 +72,11 @@ export interface CostRecord {
    * shapes; its tokens, and its task when it names no agent, are then read whatever else says.
    */
   shapeable: boolean;
+  /**
+   * The currency its logged cost is in (ISO 4217, as logged), or null: US dollars (no `currency`,
+   * or "USD"). The scan converts it at cost.currency_rates, or finds the line malformed.
+   */
+  currency: string | null;
 }
 
 /** A parsed line is a record, or a string saying why the line is malformed. */
@@ -135,8 +140,15 @@ export const F_FIRST_LABEL = 5;
 export const F_MODEL = F_FIRST_LABEL;
 export const F_PROVIDER = F_FIRST_LABEL + 1;
 export const F_AGENT = F_FIRST_LABEL + 2;
+export const F_CURRENCY = 11;
 
 const utf8 = new TextEncoder();
+
+/** A line's `currency` as the scan looks it up: in capitals, null for US dollars. */
+export function currencyOf(logged: string): string | null {
+  const code = logged.trim().toUpperCase();
+  return code === 'USD' ? null : code;
+}
 
 /**
  * Build the table; `renames` replaces a field's default names (see docs/configuration.md, `fields`). `labels`

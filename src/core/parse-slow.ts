@@ -6,6 +6,8 @@ import {
   F_AGENT,
   F_CACHED,
   F_COST,
+  F_CURRENCY,
+  currencyOf,
   F_FIRST_LABEL,
   F_IN,
   F_MODEL,
@@ -87,6 +89,15 @@ export function recordOfObject(
     if (costValue < 0) return `"${costKey}" is negative: ${numberText(costValue)}`;
     cost = costValue;
   }
+  // A cost in another currency is converted by the scan (core/scan.ts), or the line is malformed.
+  const currencyPick = pick(F_CURRENCY);
+  let currency: string | null = null;
+  if (currencyPick !== null) {
+    const [currencyValue, currencyKey] = currencyPick;
+    if (typeof currencyValue !== 'string')
+      return `"${currencyKey}" is not a currency code: ${describe(currencyValue)}`;
+    currency = currencyOf(currencyValue);
+  }
   const labelOf = (field: number): string | null =>
     (
       field === F_MODEL || field === F_AGENT || field === F_PROVIDER
@@ -117,6 +128,7 @@ export function recordOfObject(
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
     cacheWriteTokens: null,
     cacheWrite1hTokens: null,
+    currency,
     model,
     provider,
     agent,

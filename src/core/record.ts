@@ -15,7 +15,9 @@ import {
   F_AGENT,
   F_CACHED,
   F_COST,
+  F_CURRENCY,
   F_FIRST_LABEL,
+  currencyOf,
   F_IN,
   F_MODEL,
   F_OUT,
@@ -64,6 +66,7 @@ export class LineParser extends FlatScan {
     stormHash: -1,
     stormText: null,
     shapeable: false,
+    currency: null,
   };
   // Where the last fast-read line's storm id is, to make its text only when it is needed.
   private stormBytes: Uint8Array = new Uint8Array(0);
@@ -275,7 +278,22 @@ export class LineParser extends FlatScan {
       cost = numberAt(b, starts[costSlot] as number, ends[costSlot] as number);
       if (!Number.isFinite(cost) || cost < 0) return null;
     }
+    // A currency other than "USD" (as is, in capitals) is made text; anything but a string is
+    // left to the JSON.parse path, which words why it is malformed.
+    let currency: string | null = null;
+    const currencySlot = this.firstSlot(F_CURRENCY);
+    if (currencySlot >= 0) {
+      const kind = kinds[currencySlot];
+      const start = starts[currencySlot] as number;
+      const end = ends[currencySlot] as number;
+      if (kind === KIND_STRING) {
+        if (!(end - start === 5 && b[start + 1] === 85 && b[start + 2] === 83 && b[start + 3] === 68))
+          currency = currencyOf(ascii(b, start + 1, end - 1));
+      } else if (kind === KIND_ESCAPED) currency = currencyOf(JSON.parse(ascii(b, start, end)) as string);
+      else return null;
+    }
     const reused = this.reused;
+    reused.currency = currency;
     reused.timeMs = timeMs;
     reused.cost = cost;
     reused.inputTokens = inputTokens;

@@ -40,6 +40,11 @@ export interface ScanTotals {
   zero_cost_micros: number;
   /** Models with tokens but no price, by name ("(no model)" for lines that name none). */
   unpriced: Record<string, UnpricedModel>;
+  /**
+   * Lines malformed for a currency without a rate, per currency (added with currencies: an older
+   * checkpoint has none).
+   */
+  unrated?: Record<string, { lines: number; last_ms: number }>;
 }
 
 export interface UnpricedModel {
@@ -68,6 +73,7 @@ export function newTotals(): ScanTotals {
     zero_cost_lines: 0,
     zero_cost_micros: 0,
     unpriced: {},
+    unrated: {},
   };
 }
 
@@ -84,6 +90,11 @@ export interface Costing {
   unpricedPerMillion: number;
   /** cost.max_line_usd: a line that costs more (logged or estimated) is malformed, never summed. */
   maxLineUsd?: number;
+  /**
+   * cost.currency_rates: USD per unit of each currency a line may log its cost in. A line in a
+   * currency not here (or any but USD, when this is left out) is malformed: never $0, never USD.
+   */
+  currencyRates?: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_MAX_LINE_USD = 10_000;
@@ -98,6 +109,15 @@ function microsOf(usd: number, maxLineUsd: number, what: string): number | strin
   if (!(usd <= maxLineUsd))
     return `${what} ${Number.isFinite(usd) ? usd : 'not finite'} is above cost.max_line_usd (${maxLineUsd})`;
   return Math.round(usd * MICROS_PER_USD);
+}
+
+/** Why a line in a currency without a rate is malformed. */
+export function currencyProblem(code: string): string {
+  const shown = code.length > 12 ? `${code.slice(0, 12)}…` : code;
+  return (
+    `currency ${JSON.stringify(shown)} has no rate in cost.currency_rates (not counted, neither ` +
+    `as $0 nor as USD)`
+  );
 }
 
 const NOTE_NONE = 0;
@@ -196,7 +216,10 @@ export class SpendScanner {
     this.lines++;
     const parsed = this.parser.parseLineBytes(bytes, start, end);
     const why = typeof parsed === 'string' ? parsed : this.count(parsed);
-    if (why !== null) this.malformed(lineNo, why, excerptOf(bytes, start, end));
+    if (why === null) return;
+    this.malformed(lineNo, why, excerptOf(bytes, start, end));
+    if (typeof parsed !== 'string' && parsed.currency !== null && why === currencyProblem(parsed.currency))
+      this.unrated(parsed.currency, parsed.timeMs);
   }
 
   /** The label ids of this scanner's parser: a record counted by countRecord() uses them. */
@@ -271,7 +294,14 @@ export class SpendScanner {
   private costOf(record: CostRecord): number | string {
     this.note = NOTE_NONE;
     const max = this.costing.maxLineUsd ?? DEFAULT_MAX_LINE_USD;
-    const reported = record.cost;
+    let reported = record.cost;
+    if (record.currency !== null) {
+      const rates = this.costing.currencyRates;
+      const rate =
+        rates !== undefined && Object.hasOwn(rates, record.currency) ? rates[record.currency] : undefined;
+      if (rate === undefined) return currencyProblem(record.currency);
+      if (reported !== null) reported *= rate;
+    }
     const { policy, prices } = this.costing;
     if (reported !== null && (policy === 'reported' || prices === null))
       return microsOf(reported, max, 'cost');
@@ -306,7 +336,7 @@ export class SpendScanner {
             max,
             'cost at the unpriced rate',
           )
-        : microsOf(reported, max, 'cost');
+        : microsOf(reported as number, max, 'cost');
       if (typeof cost === 'string') return cost;
       // A line naming no model, with a logged cost, has nothing to price: nothing to report.
       if (atRate || record.model !== null) {
@@ -343,6 +373,20 @@ export class SpendScanner {
     entry.micros += micros;
     if (atRate) entry.at_rate++;
     if (timeMs > entry.last_ms) entry.last_ms = timeMs;
+  }
+
+  /** A line in a currency without a rate: counted per currency, for the finding (said once). */
+  private unrated(code: string, timeMs: number): void {
+    this.totals.unrated ??= {};
+    const all = this.totals.unrated;
+    const key = code.length > 12 ? `${code.slice(0, 12)}…` : code === '__PROTO__' ? '(__PROTO__)' : code;
+    const name = Object.hasOwn(all, key) || Object.keys(all).length < UNPRICED_NAMES ? key : '(other)';
+    const entry = Object.hasOwn(all, name) ? all[name] : undefined;
+    if (entry === undefined) all[name] = { lines: 1, last_ms: Math.min(timeMs, this.nowMs) };
+    else {
+      entry.lines++;
+      entry.last_ms = Math.max(entry.last_ms, Math.min(timeMs, this.nowMs));
+    }
   }
 
   malformed(lineNo: number, reason: string, excerpt: string): void {

@@ -97,6 +97,15 @@ export function absorbPart(
       if (entry.last_ms > held.last_ms) held.last_ms = entry.last_ms;
     }
   }
+  for (const [code, entry] of Object.entries(p.unrated ?? {})) {
+    t.unrated ??= {};
+    const held = Object.hasOwn(t.unrated, code) ? t.unrated[code] : undefined;
+    if (held === undefined) t.unrated[code] = { ...entry };
+    else {
+      held.lines += entry.lines;
+      if (entry.last_ms > held.last_ms) held.last_ms = entry.last_ms;
+    }
+  }
   for (const sample of part.found) {
     if (t.malformed_samples.length < SAMPLE_LIMIT) t.malformed_samples.push(sample);
     if (scanner.found.length < SAMPLE_LIMIT) scanner.found.push(sample);

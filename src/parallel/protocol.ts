@@ -27,6 +27,7 @@ export interface HelperJob {
   policy: Config['cost']['policy'];
   unpricedPerMillion: number;
   maxLineUsd: number;
+  currencyRates: Record<string, number>;
   prices: Config['cost']['prices'];
   priceCache: PriceCache;
   /** Scoped budgets to count too (empty: none); `task`: read the task field on every line. */

@@ -106,7 +106,13 @@ function scanPart(job: HelperJob): HelperAnswer {
     job.nowMs,
     totals,
     attribution,
-    { policy: job.policy, prices, unpricedPerMillion: job.unpricedPerMillion, maxLineUsd: job.maxLineUsd },
+    {
+      policy: job.policy,
+      prices,
+      unpricedPerMillion: job.unpricedPerMillion,
+      maxLineUsd: job.maxLineUsd,
+      currencyRates: job.currencyRates,
+    },
     storms,
   );
   if (shapes !== null) {

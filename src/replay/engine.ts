@@ -203,6 +203,7 @@ export function replay(input: ReplayInput): ReplayOutcome {
     prices: new PriceBook(priceLookup(config.cost.prices, nowMs), MAX_LABELS),
     unpricedPerMillion: config.cost.unpricedPerMillion,
     maxLineUsd: config.cost.maxLineUsd,
+    currencyRates: config.cost.currencyRates,
   };
   const readsTask = config.scopes.some((s) => s.each === 'task' || s.match.some((m) => m.field === 'task'));
   const sinks = new SourceSinks(

@@ -73,6 +73,8 @@ export class FormatSink implements LineSink {
       outputTokens: r.outputTokens,
       cachedTokens: r.cacheReadTokens,
       cacheWriteTokens: r.cacheWrite5mTokens,
+      // The formats log US dollars (costUSD, response_cost) or no cost at all.
+      currency: null,
       cacheWrite1hTokens: r.cacheWrite1hTokens,
       ...(r.tierInputTokens === undefined ? {} : { tierInputTokens: r.tierInputTokens }),
       model: r.model,

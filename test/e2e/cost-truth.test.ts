@@ -365,3 +365,60 @@ describe('hostile files in the places the app owns', () => {
     expect(status.stdout).toContain('not a regular file');
   });
 });
+
+describe('currencies', () => {
+  it(
+    'mixed-currency lines count in USD at the configured rates; a currency without a rate is ' +
+      'malformed, alerted once, and counts once its rate is added',
+    () => {
+      const config = (rates: string): string =>
+        `log: state/cost_log.jsonl\n${LIMITS}cost:\n  currency_rates: { ${rates} }\n`;
+      const ws = workspace(config('EUR: 1.08, GBP: 1.27'));
+      ws.append(
+        call({ request_id: 'a', cost: 1 }) + // USD
+          call({ request_id: 'b', cost: 1, currency: 'EUR' }) + // $1.08
+          call({ request_id: 'c', cost: 2, currency: 'GBP' }) + // $2.54
+          call({ request_id: 'd', cost: 5, currency: 'CHF' }), // no rate: malformed
+      );
+      const first = ws.runJson();
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json.windows['15m']?.spend_usd).toBe(4.62);
+      expect(first.json.malformed_lines).toBe(1);
+      const said = alertsIn(first.stderr).join('\n');
+      expect(said).toContain('1 line logged a cost in "CHF", which has no rate in cost.currency_rates');
+      const status = statusJson(ws);
+      expect(status.code).toBe(1); // WARNING while the finding holds
+      expect(JSON.stringify(status.json)).toContain('has no rate in cost.currency_rates');
+
+      ws.append(call({ request_id: 'e', cost: 1, currency: 'CHF' }));
+      const second = ws.runJson();
+      expect(second.json.malformed_lines).toBe(2);
+      expect(alertsIn(second.stderr).join('\n')).not.toContain('"CHF"');
+
+      // The rate added: the log is read again, and the CHF lines count ($1.10 per franc).
+      writeFileSync(path.join(ws.dir, 'watchdog.yaml'), config('EUR: 1.08, GBP: 1.27, CHF: 1.1'));
+      const third = ws.runJson();
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.json.malformed_lines).toBe(0);
+      expect(third.json.windows['15m']?.spend_usd).toBe(11.22);
+      expect(third.stderr).toContain('cost.currency_rates changed');
+    },
+  );
+
+  it('limits written in euros are compared in dollars at the rate', () => {
+    const ws = workspace(
+      'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 1, emergency: 5 }\n' +
+        'cost:\n  currency_rates: { EUR: 1.08 }\n  limits_currency: EUR\n',
+    );
+    // Five euros exactly, logged as 100 lines of 0.05 EUR: the emergency limit of 5 EUR ($5.40).
+    ws.append(
+      Array.from({ length: 100 }, (_, i) => call({ request_id: `r${i}`, cost: 0.05, currency: 'EUR' })).join(
+        '',
+      ),
+    );
+    const r = ws.runJson();
+    expect(r.json.windows['15m']?.spend_usd).toBe(5.4);
+    expect(r.json.windows['15m']?.limits).toEqual({ warn: 1.08, emergency: 5.4 });
+    expect(r.json.windows['15m']?.level).toBe('emergency');
+  });
+});

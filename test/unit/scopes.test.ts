@@ -47,6 +47,7 @@ function record(v: Partial<ScopeValues> & { agentId?: number }): CostRecord {
     inputTokens: null,
     outputTokens: null,
     cachedTokens: null,
+    currency: null,
     cacheWriteTokens: null,
     cacheWrite1hTokens: null,
     model: v.model ?? null,

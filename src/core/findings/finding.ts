@@ -18,7 +18,8 @@ export type FindingKind =
   | 'log-behind'
   | 'glob-empty'
   | 'fleet'
-  | 'reconcile';
+  | 'reconcile'
+  | 'currency';
 
 export interface Finding {
   /** What identifies it across checks (a storm by its id, an unpriced model by its name). */

@@ -16,7 +16,7 @@ export {
 export { type BurnFacts, burnLimit, burnRate } from './burn-rate.js';
 export { BEHIND_TOLERANCE_MS, clockFindings } from './clocks.js';
 export { type Finding, type FindingKind, findingKey, NAMED_AT_MOST, quoted } from './finding.js';
-export { UNPRICED_RECENT_MS, unpricedFindings, zeroCostFinding } from './prices.js';
+export { currencyFindings, UNPRICED_RECENT_MS, unpricedFindings, zeroCostFinding } from './prices.js';
 export { silentLog } from './silent-log.js';
 export {
   findingsToSay,

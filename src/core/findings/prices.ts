@@ -50,3 +50,26 @@ export function zeroCostFinding(lines: number, usdCounted: number): Finding | nu
       `their tokens instead (${usd(usdCounted)})`,
   };
 }
+
+/**
+ * Lines whose cost is in a currency without a rate in cost.currency_rates: malformed, counted
+ * neither as $0 nor as dollars. One finding per currency (alerted once), while such lines were
+ * seen within the last day.
+ */
+export function currencyFindings(
+  unrated: Readonly<Record<string, { lines: number; last_ms: number }>> | undefined,
+  nowMs: number,
+): Finding[] {
+  return Object.entries(unrated ?? {})
+    .filter(([, entry]) => nowMs - entry.last_ms <= UNPRICED_RECENT_MS)
+    .sort((a, b) => b[1].lines - a[1].lines || (a[0] < b[0] ? -1 : 1))
+    .slice(0, NAMED_AT_MOST)
+    .map(([code, entry]) => ({
+      key: findingKey('currency', code),
+      kind: 'currency' as const,
+      text:
+        `${entry.lines} line${entry.lines === 1 ? '' : 's'} logged a cost in ${quoted(code)}, which has ` +
+        `no rate in cost.currency_rates: malformed, not counted (neither as $0 nor as USD). Add its ` +
+        `rate (USD per unit) and the log is read again at it`,
+    }));
+}
