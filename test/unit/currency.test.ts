@@ -119,7 +119,7 @@ describe('the config of currencies', () => {
       resolveConfig({ log: 'a.jsonl', limits: { '15m': { kill: 5 } }, ...raw }, '/srv/w.yaml');
       return [];
     } catch (error) {
-      return (error as ConfigError).problems;
+      return [...(error as ConfigError).problems];
     }
   };
   it.each([
