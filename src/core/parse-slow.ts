@@ -128,7 +128,6 @@ export function recordOfObject(
     cachedTokens: withTokens ? tokenCount(pick(F_CACHED)?.[0]) : null,
     cacheWriteTokens: null,
     cacheWrite1hTokens: null,
-    currency,
     model,
     provider,
     agent,
@@ -140,6 +139,7 @@ export function recordOfObject(
     providerId: provider === null ? -2 : labels.idOfString(provider),
     ...storm,
     shapeable,
+    currency,
   };
 }
 

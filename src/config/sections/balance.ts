@@ -77,7 +77,7 @@ const level = z
       ctx.addIssue({
         code: 'custom',
         message:
-          `expected a share of the balance from "0.01%" to "100%", or an amount spent like 40, ` +
+          `expected a share of the balance above "0%" and up to "100%", or an amount spent like 40, ` +
           `got ${describe(value)}`,
       });
       return z.NEVER;
