@@ -51,6 +51,7 @@ export type CommandName =
   | 'watch'
   | 'kill'
   | 'clear-emergency'
+  | 'balance'
   | 'status'
   | 'check-heartbeat'
   | 'notify'
@@ -132,6 +133,27 @@ emergency or above, a fleet emergency in force without --fleet, the fleet's Redi
 or the log unreadable so the spend is not known) or the flag could not be removed, 64 no
 --reason, an unknown --scope, --key missing, wrong or without --scope, --fleet with no fleet
 configured or with --scope, 78 bad config.`,
+  },
+  balance: {
+    description:
+      'the prepaid balance (limits.balance): with --add <amount> --reason <text>, record a top-up ' +
+      '(credit bought) without editing the config, audited and announced; without --add, show the ' +
+      'balance, what is left and the top-ups',
+    after: `
+The amount is in the limits' currency (limits_currency, USD by default), converted at
+cost.currency_rates. A top-up is kept in the state folder's balance.json and counts from the
+moment it is recorded; top-ups before limits.balance.since do not count (to start over, set a new
+since and usd in the config). Limits given as a share ("90%") are shares of usd plus the top-ups;
+limits given as an amount spent move up by the top-ups. A top-up never lifts the emergency flag:
+run clear-emergency once it is safe (no --force needed once the balance is under its limits).
+
+Examples:
+  cost-watchdog balance --add 50 --reason "bought $50 of credit, invoice 1234"
+  cost-watchdog balance --json
+
+Exit: 0 recorded (or shown), 1 balance.json unreadable (nothing written) or the log unreadable,
+64 bad usage (no limits.balance, an amount that is not a positive number, --add without
+--reason), 78 bad config.`,
   },
   status: {
     description:

@@ -91,6 +91,11 @@ function program(): Command {
     .option('--key <field=value>', 'with --scope of an `each` scope: which value (like agent=research)')
     .option('--json', 'print the result as JSON');
 
+  lazyCommand(cli, 'balance', async () => (await import('./commands/balance.js')).balanceCommand)
+    .option('--add <amount>', "record a top-up of this amount, in the limits' currency (like 50)")
+    .option('--reason <text>', 'with --add: where the credit came from (required; audited and announced)')
+    .option('--json', 'print the result as JSON');
+
   lazyCommand(cli, 'status', async () => (await import('./commands/status.js')).statusCommand)
     .option('--json', 'print the status as JSON (with --watch: one JSON line per view)')
     .option('--watch', STATUS_WATCH_HELP)

@@ -4,6 +4,7 @@
 import type { Config } from '../config/index.js';
 import type { AlertFacts, FlagOutcome, KillSummary } from '../core/alert-text.js';
 import { afterClear, decide, effectiveLevel, troubles } from '../core/decide.js';
+import { balanceWords } from '../core/balance.js';
 import { announce, findingsToSay } from '../core/findings/index.js';
 import { flagCheckFailed, flagInForce } from '../core/flag.js';
 import { highestLevel, type Level, levelRank } from '../core/levels.js';
@@ -170,7 +171,12 @@ export async function act(
         atIso: new Date(nowMs).toISOString(),
         by: mode,
         events,
-        windows: fleet === null ? result.windows : [...result.windows, ...fleetWindowsShown(fleet)],
+        windows: [
+          ...result.windows,
+          ...(result.balance === null ? [] : [result.balance.window]),
+          ...(fleet === null ? [] : fleetWindowsShown(fleet)),
+        ],
+        ...(result.balance === null ? {} : { balance: balanceWords(result.balance) }),
         tops: topsOf(config, result, about),
         flag,
         kill,

@@ -167,11 +167,12 @@ export function loadCheckpoint(
   const horizon = horizonSeconds(config);
   const settings = stormSettings(config);
   const shaping = shapeTracker(config);
+  const since = config.balance?.sinceMs ?? null;
   const fresh = (why: string | null): Loaded => ({
     dedupe: new DedupeSet(DEDUPE_HORIZON_MS),
     placesBase: null,
     files: new Map(),
-    ledger: new Ledger(horizon, calendar, nowMs),
+    ledger: new Ledger(horizon, calendar, nowMs, since),
     attribution: new Attribution(horizon, calendar, nowMs),
     totals: newTotals(),
     storms: settings === null ? null : new StormTracker(settings, nowMs),
@@ -202,7 +203,16 @@ export function loadCheckpoint(
   // again at the new ones. (A checkpoint from before currencies holds USD alone.)
   if ((typeof cp.currency_rates === 'string' ? cp.currency_rates : 'USD=1') !== ratesKey(config))
     return fresh('cost.currency_rates changed: rebuilt from the log at the new rates');
-  const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs);
+  // The balance is summed from its `since` while reading: a new or moved since is counted from the
+  // log again (only the log holds the spend before this checkpoint).
+  if (since !== null) {
+    const saved = (cp.ledger as { balance?: { since_ms?: unknown } } | null)?.balance?.since_ms;
+    if (saved === undefined)
+      return fresh('limits.balance is new: read from the log again to count the spend since its since');
+    if (saved !== since)
+      return fresh('limits.balance.since changed: read from the log again to count the spend since then');
+  }
+  const restored = Ledger.restore(cp.ledger, horizon, calendar, nowMs, since);
   if (restored === null)
     return fresh('checkpoint does not fit the configured windows or time zone: rebuilt from the log');
   const parsed = parseSaved(checkpointSchema, cp);

@@ -339,8 +339,9 @@ export class AlertDispatch {
 }
 
 /**
- * Announce a person's clear (of the flag, or of a scope's): one alert at `ok` with its headline
- * and the windows as they stand, delivered like any alert.
+ * Announce a person's clear (of the flag, or of a scope's), or a top-up of the prepaid balance
+ * (`more.by`: balance): one alert at `ok` with its headline and the windows as they stand,
+ * delivered like any alert.
  */
 export function announceCleared(
   config: Config,
@@ -350,14 +351,16 @@ export function announceCleared(
   audit: Auditor,
   nowMs: number,
   scope?: AlertFacts['scope'],
+  more: { by?: string; balance?: string } = {},
 ): Promise<Delivery> {
   const facts: AlertFacts = {
     host: config.fleet?.host ?? host(),
     atIso: new Date(nowMs).toISOString(),
-    by: 'clear-emergency',
+    by: more.by ?? 'clear-emergency',
     headline,
     events: [],
     windows,
+    ...(more.balance !== undefined ? { balance: more.balance } : {}),
     tops: null,
     flag: { kind: 'none' },
     kill: null,

@@ -2,7 +2,11 @@
 // signals. With `save`, the new checkpoint is written (the caller holds the lock); without it
 // nothing is written (status, run --dry-run).
 import { type Config, horizonSeconds } from '../config/index.js';
+import type { BalanceSpec } from '../config/sections/balance.js';
+import { BALANCE_BURN_MS, type BalanceStatus, balanceStatus } from '../core/balance.js';
 import { DayCalendar } from '../core/calendar.js';
+import type { Ledger } from '../core/ledger.js';
+import { readTopUps, type TopUpsRead } from '../effects/balance-store.js';
 import { shapeStormSignal, stormSignal } from '../core/findings/index.js';
 import { MAX_LABELS } from '../core/labels.js';
 import { assess, type WindowStatus } from '../core/levels.js';
@@ -39,6 +43,38 @@ export function inspectDeferred(config: Config, nowMs: number): { result: CheckR
     forgetPlaces();
     return inspectFrom(config, nowMs, `${error.message}: rebuilt from the log`);
   }
+}
+
+/**
+ * The balance now: its spend, the top-ups recorded (or why they cannot be read), the burn rate.
+ * `topUps`: these instead of balance.json's (`balance --add`, with the one it records).
+ */
+export function balanceOf(
+  config: Config,
+  spec: BalanceSpec,
+  ledger: Ledger,
+  nowMs: number,
+  topUps: TopUpsRead = readTopUps(config.stateDir),
+): { status: BalanceStatus; problem: string | null } {
+  const read = topUps;
+  const from = Math.max(nowMs - BALANCE_BURN_MS, spec.sinceMs);
+  let burnMicros = 0;
+  if (from < nowMs) for (const [, micros] of ledger.perMinute(from, nowMs)) burnMicros += micros;
+  const status = balanceStatus({
+    spec,
+    spendMicros: ledger.balanceSpend(),
+    topUps: read.ok ? read.topUps : [],
+    burnMicros,
+    firstLineMs: ledger.firstLineMs(),
+    nowMs,
+  });
+  return {
+    status,
+    problem: read.ok
+      ? null
+      : `${read.file} cannot be read (${read.problem}): its top-ups are not counted, the balance is ` +
+        `limits.balance.usd alone until it is fixed or moved away`,
+  };
 }
 
 function inspectFrom(
@@ -116,6 +152,7 @@ function inspectFrom(
           file: file.path,
           nowMs,
           horizonSec: horizonSeconds(config),
+          balanceSinceMs: config.balance?.sinceMs ?? null,
           timezone: config.timezone,
           fields: file.spec.fields,
           tokens: estimates,
@@ -157,12 +194,21 @@ function inspectFrom(
     if (changed) saveCheckpoint(config, loaded, read.files, nowMs);
   };
   const windows = assess(config.windows, loaded.ledger);
+  const balance = config.balance === null ? null : balanceOf(config, config.balance, loaded.ledger, nowMs);
+  // Said once: when the log is read from its start (the first check, a new or moved since).
+  if (balance?.status.logStartsMs != null && loaded.rebuilt !== null)
+    read.notes.push(
+      `limits.balance.since is ${new Date(balance.status.sinceMs).toISOString()} but the log begins at ` +
+        `${new Date(balance.status.logStartsMs).toISOString()}: spend before its first line is not in ` +
+        `the log and not counted against the balance`,
+    );
   const found = storms?.storms() ?? [];
   const storm = config.retryStorm === null ? null : stormSignal(found, config.retryStorm);
   const shapeFound = shapes?.storms() ?? [];
   const shapeStorm = config.shapeStorm === null ? null : shapeStormSignal(shapeFound, config.shapeStorm);
   const signals: WindowStatus[] = [
     ...windows,
+    ...(balance === null ? [] : [balance.status.window]),
     ...(storm === null ? [] : [storm]),
     ...(shapeStorm === null ? [] : [shapeStorm]),
   ];
@@ -182,6 +228,8 @@ function inspectFrom(
   const result: CheckResult = {
     nowMs,
     windows,
+    balance: balance?.status ?? null,
+    balanceFileProblem: balance?.problem ?? null,
     signals,
     scanThreads: threads,
     newZeroCost: loaded.totals.zero_cost_lines - zeroBefore,

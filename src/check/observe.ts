@@ -64,6 +64,8 @@ export async function observe(
     });
   findings.push(...unpricedFindings(result.totals.unpriced, config.cost.unpricedPerMillion, nowMs));
   findings.push(...currencyFindings(result.totals.unrated, nowMs));
+  if (result.balanceFileProblem !== null)
+    findings.push({ key: 'balance:file', kind: 'balance', text: result.balanceFileProblem });
   const zero = zeroCostFinding(result.newZeroCost, result.newZeroCostUsd);
   if (zero !== null) findings.push(zero);
 

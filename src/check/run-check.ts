@@ -1,6 +1,7 @@
 // One check as a command runs it: under the state folder's lock, read (inspect.ts), act
 // (act.ts), and record it all in the audit log and the heartbeat.
 import { afterCheck } from './after-check.js';
+import { withBalance } from '../core/balance.js';
 import type { Config } from '../config/index.js';
 import { routineCheck } from '../core/decide.js';
 import { Auditor } from '../effects/audit.js';
@@ -78,7 +79,10 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
       audit.record('check', {
         mode: options.mode,
         windows: Object.fromEntries(
-          result.windows.map((w) => [w.name, { spend_usd: round6(w.spend), level: w.level }]),
+          withBalance(result.windows, result.balance).map((w) => [
+            w.name,
+            { spend_usd: round6(w.spend), level: w.level },
+          ]),
         ),
         new_lines: result.newRecords,
         new_malformed: result.newMalformed,
@@ -108,7 +112,9 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         throw error;
       }
       if (quiet !== null) {
-        const levels = result.windows.map((w) => w.level).join(',');
+        const levels = withBalance(result.windows, result.balance)
+          .map((w) => w.level)
+          .join(',');
         const eventful =
           enforcement.events.length > 0 ||
           enforcement.flag.kind === 'written' ||
@@ -132,7 +138,9 @@ export async function runCheck(config: Config, options: RunOptions): Promise<Che
         if (!routine) quiet.last = { levels, atMs: nowMs };
       }
       if (audit.failed !== null) enforcement.failures.push(audit.failed);
-      const levels = Object.fromEntries(result.windows.map((w) => [w.name, w.level]));
+      const levels = Object.fromEntries(
+        withBalance(result.windows, result.balance).map((w) => [w.name, w.level]),
+      );
       const ok = checkSucceeded({ ...result, ...enforcement });
       const finishedMs = options.now();
       // `time` is when the check completed: the moment the watchdog last proved it was alive.

@@ -2,6 +2,7 @@
 // (Enforcement), what else was observed, and how a check is run. Types only, so that the check's
 // steps can share them without importing each other.
 import type { Attribution } from '../core/attribution.js';
+import type { BalanceStatus } from '../core/balance.js';
 import type { AlertEvent, Decision } from '../core/decide.js';
 import type { FlagOutcome, KillSummary } from '../core/alert-text.js';
 import type { AppStateView, Finding } from '../core/findings/index.js';
@@ -21,6 +22,10 @@ import type { ReconcileView } from '../reconcile/view.js';
 export interface CheckResult {
   nowMs: number;
   windows: WindowStatus[];
+  /** The prepaid balance (limits.balance), null without one; its window is among the signals. */
+  balance: BalanceStatus | null;
+  /** balance.json cannot be read: its top-ups are not counted (why, naming the file). */
+  balanceFileProblem: string | null;
   /** Spend per model and agent, for the top spenders of a window. */
   attribution: Attribution;
   totals: ScanTotals;

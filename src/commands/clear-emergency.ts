@@ -4,6 +4,7 @@
 // moment: the flag returns only when a window climbs higher, or drops to ok and crosses again.
 // With a fleet, a fleet emergency holds this host's flag: only `--fleet` (clear-fleet.ts) ends it.
 import { type Config, configPath, loadConfig } from '../config/index.js';
+import { withBalance } from '../core/balance.js';
 import { afterClear, clearVerdict } from '../core/decide.js';
 import { loadAlerts, rememberAlerts } from '../check/alert-state.js';
 import { announceCleared, type Delivery } from '../check/deliver.js';
@@ -152,7 +153,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       file: config.flagFile,
       ...(flagBefore.kind === 'present' && flagBefore.content !== null ? { flag: flagBefore.content } : {}),
       acknowledged,
-      windows: windowsJson(result.windows),
+      windows: windowsJson(withBalance(result.windows, result.balance)),
     });
     const failures: string[] = [];
     let delivery: Delivery = { sent: 0, failed: 0, pending: state.pending };
@@ -165,7 +166,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
       delivery = await announceCleared(
         config,
         `EMERGENCY CLEARED by ${person}: ${reason}${forcedText}`,
-        result.windows,
+        withBalance(result.windows, result.balance),
         next,
         audit,
         nowMs,

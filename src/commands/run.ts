@@ -3,6 +3,7 @@
 import { isSingleLog } from '../sources/read.js';
 import { configPath, loadConfig } from '../config/index.js';
 import { actionLines } from '../core/alert-text.js';
+import { balanceWords } from '../core/balance.js';
 import { pingAfterCheck } from '../check/ping.js';
 import { checkSucceeded, runCheck } from '../check/run-check.js';
 import type { CheckOutcome } from '../check/types.js';
@@ -71,12 +72,15 @@ export async function runCommand(options: RunOptions): Promise<number> {
     const color = useColor();
     const fleet = result.fleet;
     const fleetWindows = fleet === null ? [] : fleetWindowsShown(fleet);
-    const nameWidth = Math.max(...[...result.windows, ...fleetWindows].map((w) => w.name.length));
-    const lines = [...result.windows, ...fleetWindows].map(
+    const balance = result.balance === null ? [] : [result.balance.window];
+    const shown = [...result.windows, ...balance, ...fleetWindows];
+    const nameWidth = Math.max(...shown.map((w) => w.name.length));
+    const lines = shown.map(
       (w) =>
         `${w.name.padEnd(nameWidth)}  ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
         ` (${limitsText(w.limits)})`,
     );
+    if (result.balance !== null) lines.push(`${' '.repeat(nameWidth + 2)}${balanceWords(result.balance)}`);
     if (fleet !== null) lines.push(...fleetRunLines(fleet));
     const single = isSingleLog(config);
     const read = single

@@ -3,6 +3,7 @@
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
+import { balanceWords } from '../core/balance.js';
 import { MONITOR } from '../core/levels.js';
 import type { CheckResult } from '../check/types.js';
 import { CliError, UsageError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   lastHourPerMinute,
   type StatusErrorJson,
   type StatusJson,
+  type StatusWindowJson,
   scopeSignals,
 } from './render/status-json.js';
 import { sparkText } from '../core/sparkline.js';
@@ -58,7 +60,7 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   out.push(first);
   out.push('');
   const fleetRows = fleetWindowRows(config, json.fleet);
-  const nameWidth = Math.max(6, ...[...result.windows, ...fleetRows].map((w) => w.name.length));
+  const nameWidth = Math.max(7, ...[...result.windows, ...fleetRows].map((w) => w.name.length));
   const windowsJson = json.windows;
   const tops = (list: { name: string; spend_usd: number }[]): string =>
     list.map((t) => `${printable(t.name)} ${usd(t.spend_usd)}`).join(', ');
@@ -67,7 +69,8 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
         `${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
     );
-    const view = windowsJson[w.name];
+    // (No window is named `balance`: the config keeps that name for the prepaid balance.)
+    const view = windowsJson[w.name] as StatusWindowJson | undefined;
     const pad = ' '.repeat(nameWidth + 3);
     if (view !== undefined && view.top_models.length > 0)
       out.push(`  ${pad}top models: ${tops(view.top_models)}`);
@@ -77,6 +80,15 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
       out.push(`  ${pad}top logs:   ${tops(view.top_sources)}`);
     if (view?.app_usd !== undefined)
       out.push(`  ${pad}the app says: ${view.app_usd === null ? 'nothing' : usd(view.app_usd)}`);
+  }
+  const balance = result.balance;
+  if (balance !== null) {
+    const w = balance.window;
+    out.push(
+      `  ${w.name.padEnd(nameWidth)} ${usd(w.spend).padStart(10)}  ${levelText(w.level, color, 9)} ` +
+        `${gauge(w, 32, unicode)}  ${limitsText(w.limits)}`,
+    );
+    out.push(`  ${' '.repeat(nameWidth + 3)}${balanceWords(balance, true)}`);
   }
   // The fleet's windows as its Redis sums them (every host's spend, this one's included).
   if (json.fleet?.reachable === true)
@@ -350,7 +362,7 @@ async function statusView(config: Config, asJson: boolean, compact: boolean): Pr
       const fleetLost = fleet === null ? null : fleetLostText(fleet);
       const first = pluginLine({
         code,
-        windows: result.windows,
+        windows: result.balance === null ? result.windows : [...result.windows, result.balance.window],
         ...(fleet === null
           ? {}
           : {

@@ -137,10 +137,11 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
     if (outcome.rebuilt !== null && !outcome.rebuilt.startsWith('no checkpoint yet'))
       say(`note: ${printable(outcome.rebuilt)}`);
     // The fleet's windows beside this host's (`fleet 15m`), when the fleet could be seen.
-    const windows =
-      outcome.fleet === null ? outcome.windows : [...outcome.windows, ...fleetWindowsShown(outcome.fleet)];
+    // The prepaid balance is always named, as a window is.
+    const own = outcome.balance === null ? outcome.windows : [...outcome.windows, outcome.balance.window];
+    const windows = outcome.fleet === null ? own : [...own, ...fleetWindowsShown(outcome.fleet)];
     // Signals that act like a window (a storm, reconcile's unlogged spend) are named while they hold.
-    const named = new Set(outcome.windows.map((w) => w.name));
+    const named = new Set(own.map((w) => w.name));
     const signals = outcome.signals.filter((w) => !named.has(w.name) && w.level !== 'ok');
     const levels = [...windows, ...signals].map((w) => `${w.name} ${usd(w.spend)} ${w.level}`).join(', ');
     const acted = outcome.events.length > 0 || outcome.flag.kind === 'written' || outcome.kill !== null;

@@ -179,11 +179,6 @@ function fromRaw(raw: RawConfig, file: string, env: NodeJS.ProcessEnv): Config {
  */
 function notYetActedOn(raw: RawConfig): string[] {
   const out: string[] = [];
-  if (raw.limits.balance !== undefined)
-    out.push(
-      'limits.balance: a prepaid balance is not counted by this version yet (nothing would act on ' +
-        'it): remove it, and use a daily or rolling window meanwhile',
-    );
   if (raw.cost.display_currency !== undefined && raw.cost.display_currency !== 'USD')
     out.push(
       'cost.display_currency: figures are shown in USD only in this version (nothing would be ' +

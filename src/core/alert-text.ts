@@ -45,6 +45,8 @@ export interface AlertFacts {
   by: string;
   events: readonly AlertEvent[];
   windows: readonly WindowStatus[];
+  /** With limits.balance: what is left, in words (core/balance.ts balanceWords), under its window. */
+  balance?: string;
   /** Top spenders of the window the headline is about. */
   tops: { window: string; models: Top; agents: Top; sources?: Top } | null;
   flag: FlagOutcome;
@@ -207,6 +209,7 @@ export function alertLines(facts: AlertFacts): string[] {
   for (const finding of findings) if (lines[0] !== `WARNING: ${finding}`) lines.push(`  also: ${finding}`);
   for (const w of facts.windows) {
     lines.push(`  ${w.name}: ${usd(w.spend)} ${levelWord(w.level)} (${limitsText(w.limits)})`);
+    if (w.name === 'balance' && facts.balance !== undefined) lines.push(`    ${facts.balance}`);
   }
   if (facts.tops !== null) {
     if (facts.tops.models.length > 0)

@@ -25,6 +25,10 @@ export interface LedgerState {
   daily: Record<string, number>;
   /** [epoch minute, µ$] per minute with spend in the last HISTORY_MINUTES (added later: may be missing). */
   minutes?: [number, number][];
+  /** The earliest line time counted (epoch ms; added later: may be missing). */
+  first_line_ms?: number;
+  /** With a prepaid balance: spend (µ$) of the lines dated from `since_ms` on (added later). */
+  balance?: { since_ms: number; spend: number };
 }
 
 /** A copy of what a ledger held (Ledger.mark), to compare with later. */
@@ -44,15 +48,22 @@ export class Ledger {
   private retainFromMs = 0;
   private readonly mins = new Float64Array(MINUTE_RING).fill(-1);
   private readonly minCosts = new Float64Array(MINUTE_RING);
+  /** Spend (µ$) of the lines dated from `balanceSinceMs` on: a running total, O(1) a line. */
+  private sinceTotal = 0;
+  /** The earliest line time counted (epoch ms), Infinity before any. */
+  private firstMs = Number.POSITIVE_INFINITY;
 
   /**
    * @param horizonSec the longest rolling window, in seconds
    * @param nowMs the time of this check: spend older than the horizon is not kept
+   * @param balanceSinceMs with a prepaid balance (limits.balance): spend from this instant on is
+   *   also summed whatever its age (balanceSpend)
    */
   constructor(
     readonly horizonSec: number,
     readonly calendar: DayCalendar,
     nowMs: number,
+    readonly balanceSinceMs: number | null = null,
   ) {
     this.size = horizonSec + RING_SLACK_SEC;
     this.secs = new Float64Array(this.size).fill(-1);
@@ -68,7 +79,9 @@ export class Ledger {
 
   /** Count `cost` µ$ spent at `timeMs`. The caller has already moved far-future times to now. */
   add(timeMs: number, cost: number): void {
+    if (timeMs < this.firstMs) this.firstMs = timeMs;
     if (cost === 0) return;
+    if (this.balanceSinceMs !== null && timeMs >= this.balanceSinceMs) this.sinceTotal += cost;
     const sec = Math.floor(timeMs / 1000);
     this.addMinute(Math.floor(sec / 60), cost);
     if (sec > this.nowSec - this.horizonSec) {
@@ -195,6 +208,16 @@ export class Ledger {
     return this.day(this.calendar.dayOf(this.nowSec * 1000).key);
   }
 
+  /** Spend (µ$) of the lines dated from the balance's `since` on (0 without a balance). */
+  balanceSpend(): number {
+    return this.sinceTotal;
+  }
+
+  /** The earliest line time counted (epoch ms), or null before any line. */
+  firstLineMs(): number | null {
+    return Number.isFinite(this.firstMs) ? this.firstMs : null;
+  }
+
   /** Spend on a given local date (YYYY-MM-DD). */
   day(key: string): number {
     return this.days.find((d) => d.key === key)?.total ?? 0;
@@ -205,6 +228,10 @@ export class Ledger {
    * thread that read part of it): its seconds and its days.
    */
   absorb(state: LedgerState): void {
+    if (state.first_line_ms !== undefined && state.first_line_ms < this.firstMs)
+      this.firstMs = state.first_line_ms;
+    if (state.balance !== undefined && state.balance.since_ms === this.balanceSinceMs)
+      this.sinceTotal += state.balance.spend;
     for (const [min, cost] of state.minutes ?? []) this.addMinute(min, cost);
     const from = this.nowSec - this.horizonSec;
     for (const [sec, cost] of state.rolling) {
@@ -279,6 +306,10 @@ export class Ledger {
       rolling,
       daily,
       minutes: this.minutesState(),
+      ...(Number.isFinite(this.firstMs) ? { first_line_ms: this.firstMs } : {}),
+      ...(this.balanceSinceMs !== null
+        ? { balance: { since_ms: this.balanceSinceMs, spend: this.sinceTotal } }
+        : {}),
     };
   }
 
@@ -286,8 +317,14 @@ export class Ledger {
    * A ledger from saved state, or null when the state does not fit (another zone, a shorter
    * horizon than now needed, or not the shape we write): the caller then rebuilds from the log.
    */
-  static fromState(state: unknown, horizonSec: number, calendar: DayCalendar, nowMs: number): Ledger | null {
-    return Ledger.restore(state, horizonSec, calendar, nowMs)?.ledger ?? null;
+  static fromState(
+    state: unknown,
+    horizonSec: number,
+    calendar: DayCalendar,
+    nowMs: number,
+    balanceSinceMs: number | null = null,
+  ): Ledger | null {
+    return Ledger.restore(state, horizonSec, calendar, nowMs, balanceSinceMs)?.ledger ?? null;
   }
 
   /**
@@ -300,10 +337,15 @@ export class Ledger {
     horizonSec: number,
     calendar: DayCalendar,
     nowMs: number,
+    balanceSinceMs: number | null = null,
   ): { ledger: Ledger; moved: number } | null {
     if (!isLedgerState(state)) return null;
     if (state.timezone !== calendar.timeZone || state.horizon_seconds < horizonSec) return null;
-    const ledger = new Ledger(horizonSec, calendar, nowMs);
+    // A balance's total is kept only from its own `since` (a changed since, or none saved: re-read).
+    if (balanceSinceMs !== null && state.balance?.since_ms !== balanceSinceMs) return null;
+    const ledger = new Ledger(horizonSec, calendar, nowMs, balanceSinceMs);
+    if (state.balance !== undefined && balanceSinceMs !== null) ledger.sinceTotal = state.balance.spend;
+    if (state.first_line_ms !== undefined) ledger.firstMs = state.first_line_ms;
     const from = ledger.nowSec - horizonSec;
     // Spend saved further ahead than the tolerance means the clock went back since: count it as
     // now, as a line dated in the future is, so it is neither hidden nor in the way of new spend.
@@ -374,6 +416,12 @@ function isLedgerState(value: unknown): value is LedgerState {
   }
   for (const [key, cost] of Object.entries(v.daily as object)) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(key) || !isWholeMicros(cost)) return false;
+  }
+  if (v.first_line_ms !== undefined && !Number.isFinite(v.first_line_ms)) return false;
+  if (v.balance !== undefined) {
+    const b = v.balance as Record<string, unknown> | null;
+    if (b === null || typeof b !== 'object' || !Number.isFinite(b.since_ms) || !isWholeMicros(b.spend))
+      return false;
   }
   if (v.minutes !== undefined) {
     if (!Array.isArray(v.minutes)) return false;

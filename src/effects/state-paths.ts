@@ -116,3 +116,8 @@ export function summarySentDate(name: string): string | null {
   const m = /^summary-sent\.(\d{4}-\d{2}-\d{2})\.json$/.exec(name);
   return m === null ? null : (m[1] as string);
 }
+
+/** The prepaid balance's top-ups, recorded by `cost-watchdog balance --add` (effects/balance-store.ts). */
+export function balanceFile(stateDir: string): string {
+  return path.join(stateDir, 'balance.json');
+}

@@ -21,6 +21,7 @@ type Outcome = Pick<
   | 'kill'
   | 'scopeActions'
   | 'windows'
+  | 'balance'
   | 'flag'
   | 'scopes'
   | 'fleet'
@@ -66,7 +67,18 @@ export function metricsFigures(
   const fleet = config.fleet;
   return {
     version: VERSION,
-    windows: outcome.windows.map((w) => ({ ...windowFigure(w), limits: w.limits })),
+    windows: [...outcome.windows, ...(outcome.balance === null ? [] : [outcome.balance.window])].map((w) => ({
+      ...windowFigure(w),
+      limits: w.limits,
+    })),
+    balance:
+      outcome.balance === null
+        ? null
+        : {
+            balanceUsd: outcome.balance.balanceUsd,
+            leftUsd: outcome.balance.leftUsd,
+            runsOutAtMs: outcome.balance.runsOutAtMs,
+          },
     emergencyActive: outcome.flag.kind === 'written' || outcome.flag.kind === 'exists',
     lastCheck: {
       atMs: times.finishedMs,

@@ -21,6 +21,8 @@ export interface MetricsFigures {
   version: string;
   /** The config's windows, as this check found them, with their limits. */
   windows: (WindowFigure & { limits: Limits })[];
+  /** With limits.balance (its window is among `windows`, named `balance`): the balance and what is left. */
+  balance?: { balanceUsd: number; leftUsd: number; runsOutAtMs: number | null } | null;
   /** The emergency flag is in force (written by this check, or there already). */
   emergencyActive: boolean;
   lastCheck: { atMs: number; durationMs: number; ok: boolean };
@@ -91,6 +93,24 @@ export async function renderMetrics(f: MetricsFigures): Promise<string> {
     spend.set({ window: w.name }, w.spendUsd);
     setLimits(limit, { window: w.name }, w.limits);
     level.set({ window: w.name }, levelRank(w.level));
+  }
+  if (f.balance != null) {
+    gauge(r, 'cost_watchdog_balance_usd', 'The prepaid balance (limits.balance.usd plus top-ups), USD').set(
+      f.balance.balanceUsd,
+    );
+    gauge(
+      r,
+      'cost_watchdog_balance_left_usd',
+      'What is left of the prepaid balance, USD (negative once overspent)',
+    ).set(f.balance.leftUsd);
+    // Only while it is burning: an absent series, not a fake time, when it is not.
+    const out = gauge(
+      r,
+      'cost_watchdog_balance_runs_out_timestamp_seconds',
+      'When the prepaid balance runs out at the burn rate of the last 15 minutes, seconds since ' +
+        'the Unix epoch',
+    );
+    if (f.balance.runsOutAtMs !== null) out.set(f.balance.runsOutAtMs / 1000);
   }
   gauge(r, 'cost_watchdog_emergency_active', '1 while the emergency flag file is in force, else 0').set(
     f.emergencyActive ? 1 : 0,

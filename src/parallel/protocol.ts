@@ -17,6 +17,8 @@ export interface HelperJob {
   end: number;
   nowMs: number;
   horizonSec: number;
+  /** limits.balance.since (epoch ms): spend from then on is summed too; null without a balance. */
+  balanceSinceMs: number | null;
   timezone: string;
   fields: Config['fields'];
   tokens: boolean;

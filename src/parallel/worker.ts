@@ -69,7 +69,7 @@ class PlacingTracker extends StormTracker {
 
 function scanPart(job: HelperJob): HelperAnswer {
   const calendar = new DayCalendar(job.timezone);
-  const ledger = new Ledger(job.horizonSec, calendar, job.nowMs);
+  const ledger = new Ledger(job.horizonSec, calendar, job.nowMs, job.balanceSinceMs);
   const attribution = new Attribution(job.horizonSec, calendar, job.nowMs);
   const totals = newTotals();
   const storms = job.storms === null ? null : new PlacingTracker(job.storms, job.nowMs);

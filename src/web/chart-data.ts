@@ -75,7 +75,8 @@ export function chartableWindows(snapshot: DashboardSnapshot): string[] {
   if (!('windows' in snapshot.status)) return [];
   const span = snapshot.minutes.length * 60;
   return Object.entries(snapshot.status.windows)
-    .filter(([, w]) => w.seconds === undefined || w.seconds <= span || span === 0)
+    .filter(([, w]) => !('left_usd' in w))
+    .filter(([, w]) => !('seconds' in w) || w.seconds === undefined || w.seconds <= span || span === 0)
     .map(([name]) => name);
 }
 
@@ -83,7 +84,8 @@ export function chartableWindows(snapshot: DashboardSnapshot): string[] {
 export function dashboardChart(snapshot: DashboardSnapshot, windowName: string): ChartSpec | null {
   if (!('windows' in snapshot.status)) return null;
   const w = snapshot.status.windows[windowName];
-  if (w === undefined) return null;
+  // The prepaid balance is not drawn from the minutes (it reaches back to its since).
+  if (w === undefined || 'left_usd' in w) return null;
   const xs = snapshot.minutes.map(([start]) => start);
   const values =
     w.seconds === undefined

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { StatusJson } from '../../src/commands/render/status-json.js';
+import type { StatusJson, StatusWindowJson } from '../../src/commands/render/status-json.js';
 import { alertsIn, cliAsync, flagFile, readJsonFile, type Workspace, workspace } from './helpers.js';
 import { alive, slackServer, startTree, waitFor } from './procs.js';
 
@@ -133,7 +133,7 @@ describe("the app's state file", () => {
     expect(app?.status).toBe('ok');
     expect(app?.windows['15m']).toEqual({ key: 'cost_15min', app_usd: 0.0405, watchdog_usd: 2.5405 });
     expect(app?.emergency).toBe(false);
-    expect(json.windows['15m']?.app_usd).toBe(0.0405);
+    expect((json.windows['15m'] as StatusWindowJson | undefined)?.app_usd).toBe(0.0405);
   });
 
   it('within the tolerance: nothing to say', () => {
@@ -331,7 +331,7 @@ describe('status shows who spent', () => {
         call({ model: 'gpt-4o', agent: 'coder', cost: 1 }),
     );
     const { json } = statusJson(ws);
-    const w = json.windows['15m'];
+    const w = json.windows['15m'] as StatusWindowJson | undefined;
     expect(w?.top_models).toEqual([
       { name: 'gpt-4o', spend_usd: 3 },
       { name: 'gpt-4o-mini', spend_usd: 0.5 },

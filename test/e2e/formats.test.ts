@@ -4,7 +4,7 @@ import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, wr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { StatusJson } from '../../src/commands/render/status-json.js';
+import type { StatusJson, StatusWindowJson } from '../../src/commands/render/status-json.js';
 import { startWatch } from './daemon.js';
 import { cli, workspace, type Workspace } from './helpers.js';
 import { waitFor } from './procs.js';
@@ -87,7 +87,9 @@ describe('claude-code', () => {
     expect(written.spend_usd).toBeGreaterThan(75);
     const after = status(ws, home);
     expect(after.code).toBe(2);
-    expect(after.json.windows['2h']!.top_agents[0]!.name).toBe('5f0c8a52-3a41-4d8e-9f0b-2c1d7e6a9b10');
+    expect((after.json.windows['2h'] as StatusWindowJson).top_agents[0]!.name).toBe(
+      '5f0c8a52-3a41-4d8e-9f0b-2c1d7e6a9b10',
+    );
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
   });
@@ -177,7 +179,7 @@ describe('otel-genai and litellm', () => {
     const r = cli(['run', '-c', ws.config], { cwd: ws.dir });
     expect(r.code).toBe(0);
     const json = ws.status().json;
-    expect(json.windows['2h']!.top_agents.map((t) => t.name).sort()).toEqual([
+    expect((json.windows['2h'] as StatusWindowJson).top_agents.map((t) => t.name).sort()).toEqual([
       'research-agent',
       'support-bot',
     ]);
@@ -198,7 +200,10 @@ describe('otel-genai and litellm', () => {
     expect(json.lines_counted).toBe(4);
     expect(json.malformed_lines).toBe(0);
     // The virtual key's alias, else its team's alias.
-    expect(json.windows['2h']!.top_agents.map((t) => t.name)).toEqual(['support', 'research-agent']);
+    expect((json.windows['2h'] as StatusWindowJson).top_agents.map((t) => t.name)).toEqual([
+      'support',
+      'research-agent',
+    ]);
     // At least the logged costs (policy max), the cache hit adding nothing.
     expect(recent(json)).toBeGreaterThanOrEqual(0.00435 + 0.02265);
   });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RunJson } from '../../src/commands/render/run-json.js';
-import type { StatusJson } from '../../src/commands/render/status-json.js';
+import type { StatusJson, StatusWindowJson } from '../../src/commands/render/status-json.js';
 import { cli, workspace, type Workspace } from './helpers.js';
 
 const LIMITS =
@@ -58,7 +58,7 @@ function statusIn(ws: Workspace): StatusJson {
 function essence(status: StatusJson) {
   return {
     windows: Object.fromEntries(
-      Object.entries(status.windows).map(([name, w]) => [
+      Object.entries(status.windows as Record<string, StatusWindowJson>).map(([name, w]) => [
         name,
         {
           spend: Math.round(w.spend_usd * 1e6),

@@ -18,6 +18,7 @@ import { alertsIn, ccLine, readJsonFile, runWithUnreadable, workspace, type Work
 import { startWatch } from './daemon.js';
 import { alive, startTree, waitFor } from './procs.js';
 import type { RunJson } from '../../src/commands/render/run-json.js';
+import type { StatusWindowJson } from '../../src/commands/render/status-json.js';
 
 const spend15 = (json: { windows: Record<string, { spend_usd: number }> }) => json.windows['15m']!.spend_usd;
 
@@ -56,7 +57,9 @@ describe('several logs', () => {
       ['workers/w3/cost_log.jsonl', 'jsonl', 2, 0],
     ]);
     expect(status.sources.every((s) => s.size_bytes > 0)).toBe(true);
-    expect(status.windows['15m']!.top_sources.map((t) => t.spend_usd)).toEqual([5, 5, 5]);
+    expect((status.windows['15m'] as StatusWindowJson).top_sources.map((t) => t.spend_usd)).toEqual([
+      5, 5, 5,
+    ]);
     expect(r.stderr).toMatch(/top logs \(15m\): workers\/w1\/cost_log\.jsonl \$5\.00/);
   });
 
@@ -89,7 +92,9 @@ describe('several logs', () => {
     ws.worker('a', `${JSON.stringify({ t: Date.now() / 1000, price: 2, who: 'planner' })}\n`);
     const r = ws.runJson();
     expect(spend15(r.json)).toBe(3);
-    expect(ws.status().json.windows['15m']!.top_agents).toEqual([{ name: 'planner', spend_usd: 2 }]);
+    expect((ws.status().json.windows['15m'] as StatusWindowJson).top_agents).toEqual([
+      { name: 'planner', spend_usd: 2 },
+    ]);
   });
 
   it('a rotated worker log: its unread lines and the new file, each once', () => {

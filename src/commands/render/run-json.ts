@@ -2,6 +2,8 @@
 // here from the check's outcome, and imported as types by the tests that parse it.
 import { type Shape, shapeOfName } from '../../core/storms/shapes.js';
 import { type KillJson, killJson } from '../../core/alert-text.js';
+import { BALANCE_WINDOW } from '../../core/balance.js';
+import { balanceJson } from './status-json.js';
 import type { EventKind } from '../../core/decide.js';
 import type { FindingKind } from '../../core/findings/index.js';
 import { highestLevel, type Level, type Limits } from '../../core/levels.js';
@@ -67,14 +69,17 @@ export interface RunJson {
 
 export function runJson(result: CheckOutcome, dryRun: boolean): RunJson {
   return {
-    level: highestLevel(result.windows.map((w) => w.level)),
+    level: highestLevel(
+      [...result.windows, ...(result.balance === null ? [] : [result.balance.window])].map((w) => w.level),
+    ),
     action_level: result.decision.level,
-    windows: Object.fromEntries(
-      result.windows.map((w) => [
+    windows: Object.fromEntries([
+      ...result.windows.map((w) => [
         w.name,
         { spend_usd: round6(w.spend), level: w.level, limits: { ...w.limits } },
       ]),
-    ),
+      ...(result.balance === null ? [] : [[BALANCE_WINDOW, balanceJson(result.balance)]]),
+    ]),
     new_lines: result.newRecords,
     new_malformed: result.newMalformed,
     malformed_lines: result.totals.malformed,

@@ -3,6 +3,7 @@
 import { type Shape, shapeOfName, shapeWords } from '../../core/storms/shapes.js';
 import type { Config } from '../../config/index.js';
 import type { Top } from '../../core/attribution.js';
+import { BALANCE_WINDOW, type BalanceStatus } from '../../core/balance.js';
 import { DayCalendar } from '../../core/calendar.js';
 import type { AlertState } from '../../core/decide.js';
 import { type FindingKind, UNPRICED_RECENT_MS } from '../../core/findings/index.js';
@@ -57,6 +58,25 @@ export interface StatusEmergencyJson {
   [key: string]: unknown;
 }
 
+/** The prepaid balance (limits.balance): `windows.balance`. Amounts in USD. */
+export interface StatusBalanceJson {
+  spend_usd: number;
+  level: Level;
+  /** In USD, for the balance as it stands (shares of usd + top-ups; amounts moved up by the top-ups). */
+  limits: Limits;
+  /** The balance less the spend (negative once overspent). */
+  left_usd: number;
+  /** When it runs out at the burn rate of the last 15 minutes; null when not burning or already out. */
+  runs_out_at: string | null;
+  since: string;
+  /** limits.balance.usd plus the top-ups counted. */
+  balance_usd: number;
+  top_ups_usd: number;
+  burn_usd_per_hour: number;
+  /** The log's first line, when it is after `since` (spend before it is not known); else null. */
+  log_starts_at: string | null;
+}
+
 /** One scope instance: its key under `each` (`{agent: "research"}`; `{}` without each). */
 export interface StatusScopeJson {
   name: string;
@@ -80,7 +100,8 @@ export interface StatusScopeCountJson {
 export interface StatusJson {
   status: Verdict;
   level: Level;
-  windows: Record<string, StatusWindowJson>;
+  /** The windows by name, and `balance` (StatusBalanceJson) with limits.balance. */
+  windows: Record<string, StatusWindowJson | StatusBalanceJson>;
   emergency: StatusEmergencyJson;
   alerts: { pending: number; windows: Record<string, { level: Level; since: string }> };
   target: { configured: boolean; running: boolean; pids: number[]; notes?: string[] };
@@ -304,13 +325,30 @@ function iso(ms: number | null): string | null {
   return ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString();
 }
 
+export function balanceJson(b: BalanceStatus): StatusBalanceJson {
+  return {
+    spend_usd: round6(b.window.spend),
+    level: b.window.level,
+    limits: { ...b.window.limits },
+    left_usd: round6(b.leftUsd),
+    runs_out_at: iso(b.runsOutAtMs),
+    since: new Date(b.sinceMs).toISOString(),
+    balance_usd: round6(b.balanceUsd),
+    top_ups_usd: round6(b.topUpsUsd),
+    burn_usd_per_hour: round6(b.burnUsdPerHour),
+    log_starts_at: iso(b.logStartsMs),
+  };
+}
+
 /** The JSON and the exit code (the monitoring-plugin convention: see core/levels.ts statusCode). */
 export function statusJson(input: StatusInput): { json: StatusJson; code: number } {
   const { config, result, target, seen, nowMs, flag, alerts, heartbeat: hb } = input;
   const ageMs = hb.kind === 'ok' ? Math.max(0, nowMs - hb.timeMs) : null;
   const ageSeconds = ageMs === null ? null : Math.round(ageMs / 1000);
   const stale = heartbeatStale(ageMs, config.heartbeat.maxAgeMs);
-  const levels = result.windows.map((w) => w.level);
+  const levels = [...result.windows, ...(result.balance === null ? [] : [result.balance.window])].map(
+    (w) => w.level,
+  );
   const scoped = scopesJson(input);
   // A retry storm at emergency is as critical as a window there (signals); a finding is a warning.
   // A scope at emergency or kill (or with its own flag set) is critical too, at warn a warning.
@@ -336,8 +374,8 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
   const json: StatusJson = {
     status: VERDICT[code] as Verdict,
     level: highestLevel(levels),
-    windows: Object.fromEntries(
-      result.windows.map((w): [string, StatusWindowJson] => [
+    windows: Object.fromEntries([
+      ...result.windows.map((w): [string, StatusWindowJson] => [
         w.name,
         {
           spend_usd: round6(w.spend),
@@ -350,7 +388,8 @@ export function statusJson(input: StatusInput): { json: StatusJson; code: number
           ...(app !== null ? { app_usd: app.windows.find((f) => f.window === w.name)?.app ?? null } : {}),
         },
       ]),
-    ),
+      ...(result.balance === null ? [] : [[BALANCE_WINDOW, balanceJson(result.balance)] as const]),
+    ]),
     emergency: {
       ...(flag.kind === 'present' ? { ...(flag.content ?? {}), active: true } : { active: false }),
       file: config.flagFile,

@@ -19,7 +19,8 @@ export type FindingKind =
   | 'glob-empty'
   | 'fleet'
   | 'reconcile'
-  | 'currency';
+  | 'currency'
+  | 'balance';
 
 export interface Finding {
   /** What identifies it across checks (a storm by its id, an unpriced model by its name). */

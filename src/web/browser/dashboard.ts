@@ -1,7 +1,7 @@
 // The live dashboard (GET / of `watch`): what `status` says, drawn, and redrawn on every event of
 // GET /events (one after each check). Ages (heartbeat, last check) tick in the page between events,
 // and a lost connection is said at the top with the time of the figures still shown.
-import type { StatusJson, StatusWindowJson } from '../../commands/render/status-json.js';
+import type { StatusBalanceJson, StatusJson, StatusWindowJson } from '../../commands/render/status-json.js';
 import { usd } from '../../core/money.js';
 import { chartableWindows, dashboardChart } from '../chart-data.js';
 import type { DashboardSnapshot } from '../snapshot.js';
@@ -11,12 +11,14 @@ import { age, byId, clock, fill, h } from './dom.js';
 const LIMITS = ['warn', 'emergency', 'kill'] as const;
 
 /** The gauge's scale: the highest limit at 4/5 of it (as `status` draws its gauge). */
-function gaugeMax(w: StatusWindowJson): number {
+type Gauged = Pick<StatusWindowJson, 'limits' | 'spend_usd' | 'level'>;
+
+function gaugeMax(w: Gauged): number {
   const top = Math.max(0, ...LIMITS.map((l) => w.limits[l] ?? 0));
   return top > 0 ? top * 1.25 : Math.max(w.spend_usd * 1.25, 1);
 }
 
-function gauge(w: StatusWindowJson): HTMLElement {
+function gauge(w: Gauged): HTMLElement {
   const max = gaugeMax(w);
   const bar = h('div', { class: `gauge-fill level-${w.level}` });
   bar.style.width = `${Math.min(100, (w.spend_usd / max) * 100)}%`;
@@ -35,11 +37,35 @@ function gauge(w: StatusWindowJson): HTMLElement {
   );
 }
 
-function windowCard(name: string, w: StatusWindowJson): HTMLElement {
+/** The prepaid balance (limits.balance): what is left, and when it runs out at the last 15 minutes' rate. */
+function balanceLine(b: StatusBalanceJson): HTMLElement {
+  const left = b.left_usd < 0 ? `overspent by ${usd(-b.left_usd)}` : `${usd(b.left_usd)} left`;
+  const ups = b.top_ups_usd > 0 ? ` (with ${usd(b.top_ups_usd)} of top-ups)` : '';
+  const when =
+    b.runs_out_at !== null
+      ? ` · at ${usd(b.burn_usd_per_hour)}/h it runs out at ${clock(Date.parse(b.runs_out_at))}`
+      : b.left_usd > 0
+        ? ' · not burning'
+        : '';
+  const before =
+    b.log_starts_at === null ? '' : ` · the log begins ${b.log_starts_at}: spend before is not known`;
+  return h(
+    'div',
+    { class: 'balance-left', id: 'balance-left' },
+    `${left} of ${usd(b.balance_usd)}${ups}${when}${before}`,
+  );
+}
+
+function windowCard(name: string, w: StatusWindowJson | StatusBalanceJson): HTMLElement {
   const limits = LIMITS.filter((l) => w.limits[l] !== undefined).map((l) =>
     h('span', { class: `limit limit-${l}` }, `${l} ${usd(w.limits[l] as number)}`),
   );
-  const span = w.seconds === undefined ? `${w.date} (${w.timezone})` : `rolling ${name}`;
+  const span =
+    'left_usd' in w
+      ? `prepaid, since ${w.since}`
+      : w.seconds === undefined
+        ? `${w.date} (${w.timezone})`
+        : `rolling ${name}`;
   return h(
     'div',
     { class: `window level-${w.level}`, 'data-window': name },
@@ -53,11 +79,15 @@ function windowCard(name: string, w: StatusWindowJson): HTMLElement {
     h('div', { class: 'spend', id: `spend-${name}` }, usd(w.spend_usd)),
     gauge(w),
     h('div', { class: 'limits' }, ...(limits.length > 0 ? limits : ['no limits'])),
+    ...('left_usd' in w ? [balanceLine(w)] : []),
   );
 }
 
 function topTable(status: StatusJson): HTMLElement {
-  const windows = Object.entries(status.windows);
+  // (The prepaid balance has no top spenders of its own: it reaches back to its since.)
+  const windows = Object.entries(status.windows).filter(
+    (e): e is [string, StatusWindowJson] => !('left_usd' in e[1]),
+  );
   // A column only when some window has someone in it (logs: only with more than one log file).
   const columns = (
     [
