@@ -144,10 +144,6 @@ describe('the config of currencies', () => {
       'cost.display_currency: figures are shown in USD only in this version',
     ],
     [
-      { limits: { balance: { since: '2026-01-27T09:00:00Z', usd: 50, kill: '95%' } } },
-      'limits.balance: a prepaid balance is not counted by this version yet',
-    ],
-    [
       { limits: { balance: { since: 'yesterday', usd: 50, kill: '95%' } } },
       'limits.balance.since: expected a time like "2026-01-27T09:00:00Z"',
     ],
