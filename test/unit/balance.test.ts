@@ -205,7 +205,9 @@ describe('the ledger counts from since', () => {
     for (const [t, c] of lines) whole.add(t, c);
     const first = new Ledger(900, utc, NOW, SINCE);
     const second = new Ledger(900, utc, NOW, SINCE);
-    lines.forEach(([t, c], i) => (i < 250 ? first : second).add(t, c));
+    lines.forEach(([t, c], i) => {
+      (i < 250 ? first : second).add(t, c);
+    });
     first.absorb(second.toState());
     expect(first.balanceSpend()).toBe(whole.balanceSpend());
     expect(first.firstLineMs()).toBe(whole.firstLineMs());
