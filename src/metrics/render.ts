@@ -103,14 +103,15 @@ export async function renderMetrics(f: MetricsFigures): Promise<string> {
       'cost_watchdog_balance_left_usd',
       'What is left of the prepaid balance, USD (negative once overspent)',
     ).set(f.balance.leftUsd);
-    // Only while it is burning: an absent series, not a fake time, when it is not.
-    const out = gauge(
-      r,
-      'cost_watchdog_balance_runs_out_timestamp_seconds',
-      'When the prepaid balance runs out at the burn rate of the last 15 minutes, seconds since ' +
-        'the Unix epoch',
-    );
-    if (f.balance.runsOutAtMs !== null) out.set(f.balance.runsOutAtMs / 1000);
+    // Only while it is burning: no metric at all, not a time of 0 (a gauge without labels that is
+    // declared is given one), when it is not.
+    if (f.balance.runsOutAtMs !== null)
+      gauge(
+        r,
+        'cost_watchdog_balance_runs_out_timestamp_seconds',
+        'When the prepaid balance runs out at the burn rate of the last 15 minutes, seconds since ' +
+          'the Unix epoch',
+      ).set(f.balance.runsOutAtMs / 1000);
   }
   gauge(r, 'cost_watchdog_emergency_active', '1 while the emergency flag file is in force, else 0').set(
     f.emergencyActive ? 1 : 0,

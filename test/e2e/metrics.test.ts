@@ -286,6 +286,24 @@ describe('scoped budgets in the metrics', () => {
       expect(r.code).toBe(0);
     });
 
+    it('passes the file of a run with a prepaid balance, burning', () => {
+      const since = new Date(Date.now() - 3_600_000).toISOString();
+      const ws = workspace(
+        `log: state/cost_log.jsonl\n${DEFAULT_LIMITS}  balance: { since: "${since}", usd: 10, warn: 50% }\n` +
+          `metrics:\n  textfile: ${TEXTFILE}\n`,
+      );
+      mkdirSync(path.join(ws.dir, 'textfile'));
+      const textfile = path.join(ws.dir, TEXTFILE);
+      ws.append(lines(2, 3));
+      expect(ws.run('run').code).toBe(0);
+      const s = samples(textfile);
+      expect(s.get('cost_watchdog_spend_usd{window="balance"}')).toBe(6);
+      expect(s.get('cost_watchdog_level{window="balance"}')).toBe(1);
+      expect(s.get('cost_watchdog_balance_left_usd')).toBe(4);
+      expect(s.get('cost_watchdog_balance_runs_out_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000);
+      expect(promtool(textfile)).toEqual({ code: 0, out: '' });
+    });
+
     it('passes the file of a plain run, and fails a broken file (the check is real)', () => {
       const ws = metricsWorkspace();
       ws.append(lines(2, 1));

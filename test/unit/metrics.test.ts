@@ -289,6 +289,40 @@ describe('renderMetrics', () => {
     });
   });
 
+  describe('balance', () => {
+    it('absent when none is configured', async () => {
+      expect(await renderMetrics(figures())).not.toContain('balance');
+    });
+
+    it('the balance and what is left; when it runs out only while it is burning', async () => {
+      const windows = [
+        ...figures().windows,
+        {
+          name: 'balance',
+          spendUsd: 47.3,
+          level: 'emergency' as const,
+          limits: { emergency: 45, kill: 47.5 },
+        },
+      ];
+      const burning = samples(
+        await renderMetrics(
+          figures({ windows, balance: { balanceUsd: 50, leftUsd: 2.7, runsOutAtMs: 1_769_472_060_500 } }),
+        ),
+      );
+      expect(burning.get('cost_watchdog_spend_usd{window="balance"}')).toBe('47.3');
+      expect(burning.get('cost_watchdog_level{window="balance"}')).toBe('2');
+      expect(burning.get('cost_watchdog_limit_usd{window="balance",level="kill"}')).toBe('47.5');
+      expect(burning.get('cost_watchdog_balance_usd')).toBe('50');
+      expect(burning.get('cost_watchdog_balance_left_usd')).toBe('2.7');
+      expect(burning.get('cost_watchdog_balance_runs_out_timestamp_seconds')).toBe('1769472060.5');
+      const text = await renderMetrics(
+        figures({ windows, balance: { balanceUsd: 50, leftUsd: -1, runsOutAtMs: null } }),
+      );
+      expect(samples(text).get('cost_watchdog_balance_left_usd')).toBe('-1');
+      expect(text).not.toMatch(/^cost_watchdog_balance_runs_out_timestamp_seconds /m);
+    });
+  });
+
   describe('reconcile', () => {
     it('absent when none is configured', async () => {
       expect(await renderMetrics(figures())).not.toContain('reconcile');
