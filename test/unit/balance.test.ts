@@ -137,7 +137,8 @@ describe('the balance at an instant', () => {
     const late = at(SINCE + 3_600_000);
     expect(late.logStartsMs).toBe(SINCE + 3_600_000);
     expect(balanceWords(late)).toBe(
-      '$45.10 left of $50.00 since 2026-11-25T09:00:00.000Z; not burning (nothing spent in the last 15 minutes)',
+      '$45.10 left of $50.00 since 2026-11-25T09:00:00.000Z; not burning (nothing spent in the last 15 ' +
+        'minutes)',
     );
     expect(balanceWords(late, true)).toContain(
       'the log begins at 2026-11-25T10:00:00.000Z, spend before it is not known',
@@ -235,7 +236,8 @@ describe('the top-ups file', () => {
     ['another version', '{"version":2,"top_ups":[]}', 'bad field "version"'],
     [
       'a negative top-up',
-      '{"version":1,"top_ups":[{"at":"2026-11-25T10:00:00Z","usd":-5,"amount":5,"currency":"USD","reason":"x","by":"y"}]}',
+      '{"version":1,"top_ups":[{"at":"2026-11-25T10:00:00Z","usd":-5,"amount":5,"currency":"USD",' +
+        '"reason":"x","by":"y"}]}',
       'bad field "top_ups[0].usd"',
     ],
     [
