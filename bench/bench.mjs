@@ -10,7 +10,7 @@
 //   - the grace period: what a SIGTERM-ignoring runaway spends after the kill crossing (grace.mjs);
 //   - a fleet of 50 hosts on one local Redis (fleet.mjs; skipped without redis-server).
 // BENCH_ONLY=<section> runs one section alone: slack, grace, memory, sources, fleet, replay,
-// reconcile.
+// reconcile, balance.
 // Each figure is the median of several runs; peak RSS comes from each process itself (a preload
 // that reports process.resourceUsage().maxRSS on exit). Timing goals live here, not in tests.
 import { spawn, spawnSync } from 'node:child_process';
@@ -58,6 +58,8 @@ const SECTIONS = {
   replay: async () => (await import('./replay.mjs')).replayBench({ bin: BIN, work, rss: RSS }),
   // The providers' usage APIs read beside the checks: nothing added to a check (issue 16).
   reconcile: async () => (await import('./reconcile.mjs')).reconcileBench({ bin: BIN, work }),
+  // A prepaid balance: a 15-agent runaway killed before it is gone; months of log, new bytes only (issue 17).
+  balance: async () => (await import('./balance.mjs')).balanceBench({ bin: BIN, work }),
 };
 
 let serial = 0;

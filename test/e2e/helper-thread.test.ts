@@ -11,9 +11,11 @@ import type { RunJson } from '../../src/commands/render/run-json.js';
 import type { StatusJson, StatusWindowJson } from '../../src/commands/render/status-json.js';
 import { cli, workspace, type Workspace } from './helpers.js';
 
+// A prepaid balance from 5 minutes ago: about half the lines of each part count against it.
 const LIMITS =
   'limits:\n  15m: { warn: 300, emergency: 500, kill: 800 }\n  1h: { warn: 1000 }\n  daily: { ' +
-  'warn: 2000, emergency: 2500, kill: 3000 }\n';
+  'warn: 2000, emergency: 2500, kill: 3000 }\n' +
+  `  balance: { since: "${new Date(Date.now() - 300_000).toISOString()}", usd: 5000, kill: 95% }\n`;
 
 /** A log where everything interesting happens in both halves. */
 function mixedLog(): string {
@@ -100,6 +102,10 @@ describe('a helper thread reads part of a large log', () => {
     const a = essence(statusIn(one));
     const b = essence(statusIn(two));
     expect(b).toEqual(a);
+    // The balance counts some lines of each part, not all.
+    const balance = a.windows.balance as { spend: number };
+    expect(balance.spend).toBeGreaterThan(0);
+    expect(balance.spend).toBeLessThan((a.windows['15m'] as { spend: number }).spend);
     // The log really has storms, malformed lines in both halves, and all of them counted.
     expect(a.storms).toEqual(
       expect.arrayContaining([
