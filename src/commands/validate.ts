@@ -1,4 +1,5 @@
 // `validate`: check a config and show what it resolves to (absolute paths, windows, defaults).
+import { balanceSpecText } from '../core/balance.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { configPath, loadConfig } from '../config/index.js';
@@ -75,7 +76,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             'kill; the main limits and the other scopes alert and flag',
     );
   const scopeKills = config.scopes.some((s) => s.windows.some((w) => w.limits.kill !== undefined));
-  if (!config.windows.some((w) => w.limits.kill !== undefined))
+  if (!config.windows.some((w) => w.limits.kill !== undefined) && config.balance?.kill == null)
     notes.push(
       scopeKills
         ? 'no kill limit on the main windows: only the scopes with a kill limit stop spend by a kill'
@@ -159,6 +160,7 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
             : ''),
       `  time zone   ${config.timezone}`,
       ...config.windows.map((w) => `  ${w.name.padEnd(10)}  ${limitsText(w.limits)}`),
+      ...(config.balance === null ? [] : [`  balance     ${balanceSpecText(config.balance)}`]),
       config.target === null
         ? '  target      (none)'
         : `  target      ${[

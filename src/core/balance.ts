@@ -115,3 +115,17 @@ export function withBalance<W extends { name: string; spend: number; level: stri
 ): W[] {
   return balance === null ? [...windows] : [...windows, balance.window];
 }
+
+/** The balance as configured, in words (validate): `$50.00 since ...: warn 80%, kill $48.00`. */
+export function balanceSpecText(spec: BalanceSpec): string {
+  const levels = (['warn', 'emergency', 'kill'] as const)
+    .filter((name) => spec[name] !== null)
+    .map((name) => {
+      const level = spec[name] as BalanceLevel;
+      return `${name} ${'share' in level ? `${Math.round(level.share * 1e6) / 1e4}%` : `${usd(level.usd)} spent`}`;
+    });
+  return (
+    `${usd(spec.usd)} since ${new Date(spec.sinceMs).toISOString()} (plus the top-ups of balance ` +
+    `--add): ${levels.join(', ')}`
+  );
+}
