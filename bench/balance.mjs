@@ -194,8 +194,8 @@ export async function balanceBench({ bin, work, repeat = Number(process.env.BENC
   const past = samples.map((s) => s.pastKillUsd).sort((a, b) => a - b);
   const anyGone = samples.some((s) => s.gone);
   console.log(
-    `\nprepaid balance: ${AGENTS} agents x $0.01 every ${EVERY_MS} ms ($${((AGENTS * 60_000) / EVERY_MS / 100).toFixed(0)}/min) ` +
-      `under watch; balance $${BALANCE_CENTS / 100}, kill at 95% ($${KILL_CENTS / 100})`,
+    `\nprepaid balance: ${AGENTS} agents x $0.01 every ${EVERY_MS} ms ` +
+      `($${((AGENTS * 60_000) / EVERY_MS / 100).toFixed(0)}/min) under watch; balance $${BALANCE_CENTS / 100}, kill at 95% ($${KILL_CENTS / 100})`,
   );
   for (const [i, s] of samples.entries())
     console.log(
@@ -206,7 +206,8 @@ export async function balanceBench({ bin, work, repeat = Number(process.env.BENC
   console.log(
     `${pad('dollars past the kill share', 46)} median $${median(past).toFixed(2)}, worst $` +
       `${past.at(-1).toFixed(2)} of ${samples.length}   target: killed before the balance is gone ` +
-      `($${((BALANCE_CENTS - KILL_CENTS) / 100).toFixed(2)} left at the kill share) ${anyGone ? 'NOT MET' : 'met'}`,
+      `($${((BALANCE_CENTS - KILL_CENTS) / 100).toFixed(2)} left at the kill share) ` +
+      `${anyGone ? 'NOT MET' : 'met'}`,
   );
 
   const lines = Number(process.env.BENCH_BALANCE_LINES ?? 500_000);
@@ -215,7 +216,8 @@ export async function balanceBench({ bin, work, repeat = Number(process.env.BENC
   const long = incremental(bin, longDir, longLog(longDir, lines, 90), 7);
   const short = incremental(bin, shortDir, longLog(shortDir, 10, 1), 7);
   console.log(
-    `balance over 90 days of log (${lines.toLocaleString('en-US')} lines, ${(long.size / 1e6).toFixed(1)} MB): ` +
+    `balance over 90 days of log (${lines.toLocaleString('en-US')} lines, ` +
+      `${(long.size / 1e6).toFixed(1)} MB): ` +
       `first run ${long.firstMs.toFixed(0)} ms (every byte read), balance $${long.spend.toFixed(2)}`,
   );
   const ratio = long.ms / short.ms;
