@@ -193,9 +193,10 @@ export async function balanceBench({ bin, work, repeat = Number(process.env.BENC
   for (let i = 0; i < repeat; i++) samples.push(await runawaySample(bin, path.join(work, `balance-${i}`)));
   const past = samples.map((s) => s.pastKillUsd).sort((a, b) => a - b);
   const anyGone = samples.some((s) => s.gone);
+  const perMin = ((AGENTS * 60_000) / EVERY_MS / 100).toFixed(0);
   console.log(
-    `\nprepaid balance: ${AGENTS} agents x $0.01 every ${EVERY_MS} ms ` +
-      `($${((AGENTS * 60_000) / EVERY_MS / 100).toFixed(0)}/min) under watch; balance $${BALANCE_CENTS / 100}, kill at 95% ($${KILL_CENTS / 100})`,
+    `\nprepaid balance: ${AGENTS} agents x $0.01 every ${EVERY_MS} ms ($${perMin}/min) under ` +
+      `watch; balance $${BALANCE_CENTS / 100}, kill at 95% ($${KILL_CENTS / 100})`,
   );
   for (const [i, s] of samples.entries())
     console.log(
@@ -223,7 +224,8 @@ export async function balanceBench({ bin, work, repeat = Number(process.env.BENC
   const ratio = long.ms / short.ms;
   const ok = ratio < 1.5 && long.bytes === short.bytes;
   console.log(
-    `${pad('run after 10 appended lines, 90-day log', 46)} ${long.ms.toFixed(0)} ms, ${long.bytes} bytes read; ` +
+    `${pad('run after 10 appended lines, 90-day log', 46)} ${long.ms.toFixed(0)} ms, ` +
+      `${long.bytes} bytes read; ` +
       `10-line log ${short.ms.toFixed(0)} ms, ${short.bytes} bytes read (x${ratio.toFixed(2)})   ` +
       `target: the same bytes, < x1.5 ${ok ? 'met' : 'NOT MET'}`,
   );

@@ -122,7 +122,8 @@ export function balanceSpecText(spec: BalanceSpec): string {
     .filter((name) => spec[name] !== null)
     .map((name) => {
       const level = spec[name] as BalanceLevel;
-      return `${name} ${'share' in level ? `${Math.round(level.share * 1e6) / 1e4}%` : `${usd(level.usd)} spent`}`;
+      const text = 'share' in level ? `${Math.round(level.share * 1e6) / 1e4}%` : `${usd(level.usd)} spent`;
+      return `${name} ${text}`;
     });
   return (
     `${usd(spec.usd)} since ${new Date(spec.sinceMs).toISOString()} (plus the top-ups of balance ` +
