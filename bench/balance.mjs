@@ -8,7 +8,7 @@
 //     bytes only, whatever the months behind it.
 // Run alone: BENCH_ONLY=balance node bench/bench.mjs (after npm run build).
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const BALANCE_CENTS = 5000;

@@ -16,6 +16,7 @@ import { readTopUps, type TopUp, writeTopUps } from '../effects/balance-store.js
 import { readFlag } from '../effects/flag.js';
 import { host, who } from '../effects/identity.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
+import { figuresCurrency } from '../core/money.js';
 import { levelText, printable, usd, useColor } from '../format.js';
 import { balanceJson } from './render/status-json.js';
 
@@ -109,7 +110,8 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
       counted,
       balance: balanceJson(after),
     });
-    const amountText = `${usd(topUp.usd)}${currency.code === 'USD' ? '' : ` (${amount} ${currency.code})`}`;
+    const shownIn = figuresCurrency().code;
+    const amountText = `${usd(topUp.usd)}${currency.code === shownIn ? '' : ` (${amount} ${currency.code})`}`;
     const flag = readFlag(config.flagFile);
     const flagWords =
       flag.kind !== 'present'

@@ -93,7 +93,7 @@ export async function replayCommand(options: ReplayOptions): Promise<number> {
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : replayText(report, config));
   if (htmlFile !== null) {
     try {
-      writeFileAtomic(htmlFile, replayHtml(report), 0o644, false);
+      writeFileAtomic(htmlFile, replayHtml(report, config.cost.display), 0o644, false);
     } catch (error) {
       errors.push(`cannot write ${htmlFile}: ${(error as Error).message}`);
     }

@@ -3,6 +3,7 @@
 // plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 import { type Config, configPath, loadConfig } from '../config/index.js';
 import { formatDuration, parseDuration } from '../core/duration.js';
+import { figuresNote } from '../core/money.js';
 import { balanceWords } from '../core/balance.js';
 import { MONITOR } from '../core/levels.js';
 import type { CheckResult } from '../check/types.js';
@@ -140,6 +141,12 @@ function human(config: Config, json: StatusJson, result: CheckResult, nowMs: num
   out.push(...gaugeLegend(unicode));
   out.push('');
   out.push(`  config           ${config.file}`);
+  const note = figuresNote();
+  if (note !== null)
+    out.push(
+      `  currency         ${note}; limits written in ${config.cost.limitsCurrency.code}; ` +
+        '--json and metrics in USD',
+    );
   const flag = json.emergency;
   if (typeof flag.error === 'string') {
     out.push(`  emergency flag   UNKNOWN: ${printable(flag.error)}`);

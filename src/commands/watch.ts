@@ -16,6 +16,7 @@ import { formatDuration } from '../core/duration.js';
 import { repeatDue } from '../core/decide.js';
 import { pingDue, WATCH_PING_EVERY_MS } from '../core/heartbeat.js';
 import { highestLevel } from '../core/levels.js';
+import { showFiguresIn } from '../core/money.js';
 import { actionLines } from '../core/alert-text.js';
 import { CheckQueue } from '../daemon/check-queue.js';
 import { Reconciler } from '../daemon/reconciler.js';
@@ -285,6 +286,7 @@ export async function watchCommand(options: WatchOptions): Promise<number> {
       await checkSchedule(next);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
+      showFiguresIn(config.cost.display); // the new config may have loaded before the refusal
       say(`SIGHUP: config reload REFUSED, still running with the previous config:`);
       for (const line of why.split('\n')) say(`  ${line}`);
       new Auditor(config.stateDir, Date.now).record('config_reload_refused', { file, error: why });

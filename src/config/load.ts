@@ -4,6 +4,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import { showFiguresIn } from '../core/money.js';
 import { unsafeFile, unsafeFolder } from '../core/strict.js';
 import { webhookSource } from '../effects/slack.js';
 import { channelFileProblems } from '../channels/files.js';
@@ -22,7 +23,10 @@ export function configPath(option: string | undefined, env: NodeJS.ProcessEnv, c
   return path.resolve(cwd, chosen);
 }
 
-/** Read, parse and validate a config file. Every failure is a ConfigError (exit 78). */
+/**
+ * Read, parse and validate a config file. Every failure is a ConfigError (exit 78). A config that
+ * loads sets the currency the process shows figures in (cost.display_currency).
+ */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   let text: string;
   try {
@@ -88,6 +92,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
             : `fleet: ${source.from} ${source.problem}`,
       ]);
   }
+  // Every figure this process writes for people is in the config's display currency from here.
+  showFiguresIn(config.cost.display);
   return config;
 }
 

@@ -5,7 +5,7 @@
 import type { Top } from './attribution.js';
 import type { AlertEvent } from './types.js';
 import { type Level, levelRank, type WindowStatus } from './levels.js';
-import { limitsText, usd } from './money.js';
+import { figuresNote, limitsText, usd } from './money.js';
 
 export interface KillSummary {
   /** No target in the config: nothing can be killed (not an error). */
@@ -225,7 +225,10 @@ export function alertLines(facts: AlertFacts): string[] {
   if (doneShown.length > 0) lines.push(`  done: ${doneShown.join('; ')}`);
   for (const problem of facts.problems ?? [])
     if (!lines.includes(problem) && !done.includes(problem)) lines.push(`  ${problem}`);
-  lines.push(`  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})`);
+  const note = figuresNote();
+  lines.push(
+    `  host ${facts.host} at ${facts.atIso} (cost-watchdog ${facts.by})${note === null ? '' : `; ${note}`}`,
+  );
   return lines;
 }
 

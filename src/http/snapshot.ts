@@ -53,6 +53,7 @@ export async function buildSnapshot(config: Config, check: CheckSeen | null, now
     status,
     minutes,
     day_start_ms: new DayCalendar(config.timezone).dayOf(nowMs).startMs,
+    display: { code: config.cost.display.code, rate: config.cost.display.rate },
     host: hostname(),
   };
   return {

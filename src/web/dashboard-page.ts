@@ -10,7 +10,8 @@ export function dashboardHtml(): string {
     'dashboard',
     'cost-watchdog',
     '<header><h1>cost-watchdog <span id="host"></span></h1>' +
-      '<span id="verdict" class="verdict">…</span><span id="live" class="live">connecting…</span></header>' +
+      '<span id="verdict" class="verdict">…</span><span id="live" class="live">connecting…</span>' +
+      '<span id="currency" class="muted"></span></header>' +
       '<div id="disconnected" class="banner" hidden>Not connected to the watchdog: the figures below ' +
       'are not live (is `cost-watchdog watch` running?). Reconnecting…</div>' +
       '<div id="problem" class="banner" hidden></div><main>' +

@@ -14,6 +14,11 @@ export interface DashboardSnapshot {
   minutes: [number, number][];
   /** When the calendar day of the `daily` window began (epoch ms), for its line in the chart. */
   day_start_ms: number;
+  /**
+   * The currency the page shows figures in (cost.display_currency) and its rate, USD per unit:
+   * every figure sent is in USD, the page converts where it writes one.
+   */
+  display: { code: string; rate: number };
   /** The process serving the page, for its title. */
   host: string;
 }

@@ -57,7 +57,7 @@ describe('usage', () => {
     [['status', 'extra'], "too many arguments for 'status'. Expected 0 arguments but got 1."],
     [
       ['help', 'bogus'],
-      "help: unknown command 'bogus' (commands: run, watch, kill, clear-emergency, status, " +
+      "help: unknown command 'bogus' (commands: run, watch, kill, clear-emergency, balance, status, " +
         'check-heartbeat, notify, summary, systemd, validate, init, replay)',
     ],
   ])("commander's own error %j is one prefixed line, exit 64", (args, message) => {

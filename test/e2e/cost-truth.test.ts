@@ -421,4 +421,45 @@ describe('currencies', () => {
     expect(r.json.windows['15m']?.limits).toEqual({ warn: 1.08, emergency: 5.4 });
     expect(r.json.windows['15m']?.level).toBe('emergency');
   });
+
+  it(
+    'display_currency: status, run and the alert on a Slack stand-in in euros; --json stays USD, ' +
+      'the limits stay where the config put them',
+    async () => {
+      const slack = await slackServer();
+      const ws = workspace(
+        'log: state/cost_log.jsonl\nlimits:\n  15m: { warn: 3, emergency: 5.4 }\n' +
+          'cost:\n  currency_rates: { EUR: 1.08 }\n  display_currency: EUR\n',
+      );
+      ws.append(call({ request_id: 'a', cost: 3.24 }) + call({ request_id: 'b', cost: 2.7 })); // $5.94
+      const run = await cliAsync(['run', '-c', ws.config], {
+        cwd: ws.dir,
+        env: { SLACK_WEBHOOK_URL: slack.url },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(existsSync(flagFile(ws))).toBe(true);
+      // $5.94 = €5.50 against the emergency limit of $5.40 = €5.00.
+      expect(slack.requests.length).toBe(1);
+      const alert = slack.requests[0]?.text ?? '';
+      expect(alert).toContain('crossed the emergency limit €5.00');
+      expect(alert).toContain('15m: €5.50');
+      expect(alert).toContain('figures in EUR (1 EUR = 1.08 USD)');
+      expect(alert).not.toMatch(/\$\d/);
+      expect(run.stdout + run.stderr).toContain('€5.50');
+
+      const text = ws.run('status');
+      expect(text.code).toBe(2);
+      expect(text.stdout).toContain('€5.50');
+      expect(text.stdout).toContain('warn €2.77 / emergency €5.00');
+      expect(text.stdout).toContain('figures in EUR (1 EUR = 1.08 USD); limits written in USD');
+      expect(text.stdout.split('\n').slice(1).join('\n')).not.toMatch(/\$\d/);
+      const json = statusJson(ws).json;
+      expect(json.windows['15m']).toMatchObject({ spend_usd: 5.94, limits: { warn: 3, emergency: 5.4 } });
+
+      // The first line's perfdata stays in dollars (what a monitoring system graphs); its words are euros.
+      const [words, perf] = (text.stdout.split('\n')[0] ?? '').split(' | ');
+      expect(perf).toContain("'spend_15m'=5.94;3;5.4;0");
+      expect(words).toContain('€5.50');
+    },
+  );
 });

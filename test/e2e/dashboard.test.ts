@@ -361,6 +361,50 @@ describe.skipIf(CHROMIUM === null)(
       expect(await daemon.exited).toBe(0);
     });
 
+    it('shows figures in cost.display_currency (status.json stays USD), the replay page too', async () => {
+      const ws = workspace(
+        config('127.0.0.1:0', 'cost:\n  currency_rates: { EUR: 1.08 }\n  display_currency: EUR\n'),
+      );
+      ws.append(ccLine(3.24) + ccLine(1));
+      const daemon = await startWatch(ws);
+      const base = await baseUrl(daemon);
+      const served = await poll('status.json with the spend', async () => {
+        const st = await statusOf(base);
+        return (st.windows['15m']?.spend_usd ?? 0) >= 4.24 ? st : null;
+      });
+      expect(served.windows['15m']?.spend_usd).toBe(4.24); // USD in the JSON
+      const browser = await launchChromium();
+      const page = await browser.page(1280, 1000);
+      await page.navigate(base);
+      // $4.24 / 1.08 = €3.9259...: cut to €3.92.
+      await poll(
+        'the 15m figure in euros',
+        async () =>
+          (await page.evaluate<string | null>(
+            'document.getElementById("spend-15m")?.textContent ?? null',
+          )) === '€3.92',
+      );
+      expect(await page.evaluate('document.getElementById("currency").textContent')).toBe(
+        'figures in EUR (1 EUR = 1.08 USD)',
+      );
+      expect(await page.evaluate<string>('document.getElementById("windows").textContent')).not.toMatch(
+        /\$\d/,
+      );
+      expect(await page.evaluate('window.__cspViolations')).toEqual([]);
+
+      const file = path.join(ws.dir, 'replay.html');
+      const report = sampleReplay();
+      writeFileSync(file, replayHtml(report, { code: 'EUR', rate: 1.08 }));
+      await page.navigate(`file://${file}`);
+      const euros = `€${(Math.floor((report.total_usd / 1.08) * 100) / 100).toFixed(2)} spent`;
+      await poll('the replay summary in euros', async () =>
+        (await page.evaluate<string>('document.getElementById("summary").textContent')).includes(euros),
+      );
+      await browser.close();
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited).toBe(0);
+    });
+
     it('the replay page opens from file:// and draws every series with the same chart', async () => {
       const ws = workspace();
       const file = path.join(ws.dir, 'replay.html');

@@ -140,8 +140,8 @@ describe('the config of currencies', () => {
       "write the limits' currency once",
     ],
     [
-      { cost: { display_currency: 'EUR', currency_rates: { EUR: 1.08 } } },
-      'cost.display_currency: figures are shown in USD only in this version',
+      { cost: { display_currency: 'EUR' } },
+      'cost.display_currency: EUR has no rate: add it to cost.currency_rates',
     ],
     [
       { limits: { balance: { since: 'yesterday', usd: 50, kill: '95%' } } },
@@ -153,6 +153,20 @@ describe('the config of currencies', () => {
     ],
   ])('%j is refused', (raw, message) => {
     expect(problems(raw).join('\n')).toContain(message);
+  });
+
+  it('display_currency with its rate is taken, and changes no limit', () => {
+    const config = resolveConfig(
+      {
+        log: 'a.jsonl',
+        limits: { '15m': { kill: 5 } },
+        cost: { display_currency: 'EUR', currency_rates: { EUR: 1.08 } },
+      },
+      '/w.yaml',
+    );
+    expect(config.cost.display).toEqual({ code: 'EUR', rate: 1.08 });
+    expect(config.cost.limitsCurrency).toEqual({ code: 'USD', rate: 1 });
+    expect(config.windows.find((w) => w.name === '15m')?.limits.kill).toBe(5);
   });
 
   it('limits in the limits currency are made USD at its rate, top level or in cost', () => {

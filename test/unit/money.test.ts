@@ -1,6 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { levelOf, levelOfMicros } from '../../src/core/levels.js';
-import { dollarsOf, toMicros, usd } from '../../src/core/money.js';
+import {
+  dollarsOf,
+  figuresCurrency,
+  figuresNote,
+  limitsText,
+  showFiguresIn,
+  toMicros,
+  usd,
+  usdWhole,
+} from '../../src/core/money.js';
 
 describe('money in whole micro-dollars', () => {
   it.each([
@@ -60,5 +69,53 @@ describe('money in whole micro-dollars', () => {
   ] as const)('levelOfMicros(%i, %o) = %s', (micros, limits, level) => {
     expect(levelOfMicros(micros, limits)).toBe(level);
     expect(levelOf(dollarsOf(micros), limits)).toBe(level);
+  });
+});
+
+describe('figures in a display currency', () => {
+  afterEach(() => showFiguresIn({ code: 'USD', rate: 1 }));
+
+  it.each([
+    // code, USD per unit, amount in USD, as shown: converted, then cut like dollars in its digits
+    ['EUR', 1.08, 5, '€4.62'],
+    ['EUR', 1.08, 4.999999, '€4.62'],
+    ['EUR', 1.08, 0, '€0.00'],
+    ['EUR', 1.08, 0.003, '€0.002778'],
+    ['EUR', 1.08, 1234.5, '€1,143.05'],
+    ['EUR', 1.08, -3, '-€2.77'],
+    ['EUR', 1.08, Number.POSITIVE_INFINITY, '€(not a number)'],
+    ['GBP', 1.27, 5, '£3.93'],
+    ['JPY', 0.0067, 5, '¥746'],
+    ['JPY', 0.0067, 0, '¥0'],
+    ['JPY', 0.0067, 0.003, '¥0.447761'],
+    ['CHF', 1.13, 5, 'CHF 4.42'],
+    ['CAD', 0.73, 5, 'CA$6.84'],
+    ['KWD', 3.25, 5, 'KWD 1.538'],
+    ['EUR', 1, 5, '€5.00'],
+  ] as const)('%s at %s: usd(%s) = %s', (code, rate, amount, text) => {
+    showFiguresIn({ code, rate });
+    expect(usd(amount)).toBe(text);
+    expect(figuresCurrency()).toEqual({ code, rate });
+    expect(figuresNote()).toBe(`figures in ${code} (1 ${code} = ${rate} USD)`);
+  });
+
+  it('limits written in EUR (made USD at load) read back as written', () => {
+    showFiguresIn({ code: 'EUR', rate: 1.08 });
+    expect(limitsText({ warn: 3.24, kill: 5.4 })).toBe('warn €3.00 / kill €5.00');
+  });
+
+  it('USD again (or a rate that is not above 0) is dollars, with no note', () => {
+    showFiguresIn({ code: 'EUR', rate: 1.08 });
+    showFiguresIn({ code: 'USD', rate: 1 });
+    expect(usd(5)).toBe('$5.00');
+    expect(figuresNote()).toBeNull();
+    showFiguresIn({ code: 'EUR', rate: 0 });
+    expect(usd(5)).toBe('$5.00');
+  });
+
+  it('whole units for a chart axis', () => {
+    expect(usdWhole(120.4)).toBe('$120');
+    showFiguresIn({ code: 'EUR', rate: 1.08 });
+    expect(usdWhole(120.4)).toBe('€111');
   });
 });

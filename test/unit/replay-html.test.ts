@@ -36,6 +36,12 @@ describe('replayHtml', () => {
     expect(style).toContain('.u-legend'); // uPlot's stylesheet is in it
   });
 
+  it('says the display currency to the page, a code and a rate only', () => {
+    expect(replayHtml(sampleReplay())).toContain('<section id="charts" data-currency="USD 1">');
+    expect(replayHtml(sampleReplay(), { code: 'EUR', rate: 1.08 })).toContain('data-currency="EUR 1.08"');
+    expect(replayHtml(sampleReplay(), { code: '"><x', rate: 2 })).toContain('data-currency="USD 1"');
+  });
+
   it('carries the report as data that parses back to it', () => {
     const report = sampleReplay();
     const { scripts } = parts(replayHtml(report));

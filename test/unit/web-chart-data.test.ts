@@ -81,6 +81,7 @@ function snapshot(windows: Record<string, { spend_usd: number; seconds?: number 
     } as unknown as DashboardSnapshot['status'],
     minutes: minutes([1, 0, 2, 0, 0], 196 * M),
     day_start_ms: 197 * M,
+    display: { code: 'USD', rate: 1 },
     host: 'h',
   };
 }

@@ -3,7 +3,7 @@
 // across the chart and the points where they were reached, and spend per minute as bars on the
 // right axis. It draws a ChartSpec (../chart-data.ts) and knows nothing of where it came from.
 import uPlot from 'uplot';
-import { usd } from '../../core/money.js';
+import { usd, usdWhole } from '../../core/money.js';
 import type { ChartSpec } from '../chart-data.js';
 
 export const LEVEL_COLORS = { warn: '#b7791f', emergency: '#dd5a1e', kill: '#c0182b' } as const;
@@ -16,7 +16,7 @@ export interface Timeline {
 }
 
 function money(v: number): string {
-  return v >= 100 ? `$${Math.round(v)}` : usd(v);
+  return v >= 100 ? usdWhole(v) : usd(v);
 }
 
 /** The line axis reaches the lowest limit at least, so that the chart says how far spend is from it. */

@@ -2,7 +2,7 @@
 // GET /events (one after each check). Ages (heartbeat, last check) tick in the page between events,
 // and a lost connection is said at the top with the time of the figures still shown.
 import type { StatusBalanceJson, StatusJson, StatusWindowJson } from '../../commands/render/status-json.js';
-import { usd } from '../../core/money.js';
+import { figuresNote, showFiguresIn, usd } from '../../core/money.js';
 import { chartableWindows, dashboardChart } from '../chart-data.js';
 import type { DashboardSnapshot } from '../snapshot.js';
 import { type Timeline, timeline } from './chart.js';
@@ -196,6 +196,7 @@ export class Dashboard {
     });
     events.addEventListener('snapshot', (e) => {
       this.snapshot = JSON.parse((e as MessageEvent<string>).data) as DashboardSnapshot;
+      showFiguresIn(this.snapshot.display ?? { code: 'USD', rate: 1 });
       this.render();
     });
     setInterval(() => this.tick(), 1000);
@@ -211,6 +212,7 @@ export class Dashboard {
     if (snap === null) return;
     const status = snap.status;
     byId('host').textContent = snap.host;
+    byId('currency').textContent = figuresNote() ?? '';
     const verdict = byId('verdict');
     verdict.textContent = status.status;
     verdict.className = `verdict verdict-${status.status}`;

@@ -4,6 +4,7 @@
 import type { ReplayJson } from '../../replay/types.js';
 import { Dashboard } from './dashboard.js';
 import { showReplay } from './replay.js';
+import { showFiguresIn } from '../../core/money.js';
 
 declare global {
   interface Window {
@@ -20,5 +21,7 @@ const page = document.body.dataset.page;
 if (page === 'dashboard') new Dashboard().start();
 else if (page === 'replay') {
   const data = document.getElementById('replay-data')?.textContent ?? 'null';
+  const [code, rate] = (document.getElementById('charts')?.dataset.currency ?? 'USD 1').split(' ');
+  showFiguresIn({ code: code ?? 'USD', rate: Number(rate) });
   showReplay(JSON.parse(data) as ReplayJson);
 }
