@@ -18,6 +18,7 @@ import { host, who } from '../effects/identity.js';
 import { EXIT, FailureError, UsageError } from '../errors.js';
 import { figuresCurrency } from '../core/money.js';
 import { levelText, printable, usd, useColor } from '../format.js';
+import { sayNotes } from './render/notes.js';
 import { balanceJson } from './render/status-json.js';
 
 export interface BalanceOptions {
@@ -31,10 +32,11 @@ export interface BalanceOptions {
 const MAX_TOP_UP = 1e9;
 
 /** `--add`'s amount: a plain positive number, in the limits' currency. */
-export function parseAmount(text: string, currency: string): number {
+export function parseAmount(text: string, currency: string, rate = 1): number {
   const trimmed = text.trim().replace(/^\+/, '');
   const amount = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!(amount > 0 && amount <= MAX_TOP_UP))
+  // Under half a micro-dollar it would be recorded as nothing: refused like 0.
+  if (!(amount > 0 && amount <= MAX_TOP_UP && Math.round(amount * rate * 1e6) > 0))
     throw new UsageError(
       `--add: expected the amount added, a number above 0 and up to ${MAX_TOP_UP} in ${currency} ` +
         `(the limits' currency), like --add 50; got ${JSON.stringify(text)}` +
@@ -64,7 +66,7 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
     return show(config, spec, options.json === true);
   }
   const currency = config.cost.limitsCurrency;
-  const amount = parseAmount(options.add, currency.code);
+  const amount = parseAmount(options.add, currency.code, currency.rate);
   const reason = options.reason?.trim() ?? '';
   if (reason === '')
     throw new UsageError(
@@ -73,6 +75,7 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
     );
   return underLock(config, Date.now, async (result, audit) => {
     const nowMs = result.nowMs;
+    sayNotes(result);
     const read = readTopUps(config.stateDir);
     if (!read.ok) {
       audit.record('balance_add_failed', { reason, amount, error: read.problem });
@@ -109,6 +112,7 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
       usd: topUp.usd,
       counted,
       balance: balanceJson(after),
+      ...(result.logError !== null ? { error: result.logError } : {}),
     });
     const shownIn = figuresCurrency().code;
     const amountText = `${usd(topUp.usd)}${currency.code === shownIn ? '' : ` (${amount} ${currency.code})`}`;
@@ -126,7 +130,10 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
     const delivery = await announceCleared(
       config,
       `BALANCE TOPPED UP by ${person}: +${amountText}: ${reason}` +
-        (counted ? '' : ` (not counted: before limits.balance.since ${spec.sinceText})`),
+        (counted ? '' : ` (not counted: before limits.balance.since ${spec.sinceText})`) +
+        (result.logError === null
+          ? ''
+          : ` (COULD NOT READ the log: the spend below is as last read: ${result.logError})`),
       [...result.windows, after.window],
       state,
       audit,
@@ -151,6 +158,7 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
           balance: balanceJson(after),
           flag_active: flag.kind === 'present',
           failures,
+          ...(result.logError !== null ? { error: result.logError } : {}),
         })}\n`,
       );
     else {
@@ -165,10 +173,15 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
         `balance: ${usd(after.window.spend)} spent, ${balanceWords(after)}`,
         `level: ${after.window.level}`,
         ...(flagWords === null ? [] : [flagWords]),
+        ...(result.logError === null
+          ? []
+          : [`COULD NOT READ the log (the spend above is as last read): ${result.logError}`]),
       ];
       process.stdout.write(`${lines.map(printable).join('\n')}\n`);
     }
-    if (failures.length > 0) throw new FailureError(failures.join('\n'));
+    // The top-up is recorded either way; a log that cannot be read fails the command (exit 1).
+    const problems = [...(result.logError === null ? [] : [result.logError]), ...failures];
+    if (problems.length > 0) throw new FailureError(problems.join('\n'));
     return EXIT.OK;
   });
 }
@@ -176,6 +189,7 @@ export async function balanceCommand(options: BalanceOptions): Promise<number> {
 /** The balance as it stands and the top-ups recorded: read-only, like status. */
 function show(config: Config, spec: BalanceSpec, asJson: boolean): number {
   const result = inspect(config, Date.now(), false);
+  sayNotes(result);
   const b = result.balance;
   if (b === null) throw new FailureError('the balance could not be computed');
   const read = readTopUps(config.stateDir);
@@ -211,7 +225,7 @@ function show(config: Config, spec: BalanceSpec, asJson: boolean): number {
       ...(read.ok ? [] : [`  PROBLEM: ${read.file} cannot be read (${read.problem}): top-ups not counted`]),
       ...(result.logError !== null ? [`  COULD NOT READ the log: ${result.logError}`] : []),
     ];
-    process.stdout.write(`${lines.map(printable).join('\n')}\n`);
+    process.stdout.write(`${lines.map((l) => printable(l).trimEnd()).join('\n')}\n`);
   }
   return read.ok && result.logError === null ? EXIT.OK : EXIT.FAILURE;
 }

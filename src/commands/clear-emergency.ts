@@ -17,6 +17,7 @@ import type { WindowStatus } from '../core/levels.js';
 import { printable } from '../format.js';
 import { clearScope, mainFlagScopes, scopeArgs } from '../scopes/clear.js';
 import { removeWhy, spendText, windowsJson } from './clear-words.js';
+import { sayNotes } from './render/notes.js';
 
 export interface ClearOptions {
   config?: string;
@@ -53,14 +54,16 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
           'its Redis); without --fleet, clear-emergency clears this host only',
       );
     const { clearFleetCommand } = await import('./clear-fleet.js');
-    return underLock(config, Date.now, (result, audit) =>
-      clearFleetCommand(config, result, audit, { reason, force, json: options.json === true }),
-    );
+    return underLock(config, Date.now, (result, audit) => {
+      sayNotes(result);
+      return clearFleetCommand(config, result, audit, { reason, force, json: options.json === true });
+    });
   }
   if (options.scope !== undefined) {
     const scope = options.scope;
     scopeArgs(config, scope, options.key);
     return underLock(config, Date.now, async (result, audit) => {
+      sayNotes(result);
       const failures = await clearScope(config, result, audit, {
         scope,
         ...(options.key !== undefined ? { key: options.key } : {}),
@@ -73,6 +76,7 @@ export async function clearEmergencyCommand(options: ClearOptions): Promise<numb
     });
   }
   return underLock(config, Date.now, async (result, audit) => {
+    sayNotes(result);
     const nowMs = result.nowMs;
     const person = who();
     // Scopes that write the main flag are cleared with it (and hold it while over).

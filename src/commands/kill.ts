@@ -14,6 +14,7 @@ import { EXIT, FailureError } from '../errors.js';
 import { killProblem } from '../core/decide.js';
 import { host, who } from '../effects/identity.js';
 import { printable } from '../format.js';
+import { sayNotes } from './render/notes.js';
 
 export interface KillOptions {
   config?: string;
@@ -44,6 +45,7 @@ export async function killCommand(options: KillOptions): Promise<number> {
     return EXIT.OK;
   }
   return underLock(config, Date.now, async (result, audit) => {
+    sayNotes(result);
     const nowMs = result.nowMs;
     const person = who();
     audit.record('manual_kill', { by: person, host: host(), reason });

@@ -81,6 +81,11 @@ export async function replayCommand(options: ReplayOptions): Promise<number> {
   }
   const report = replayJson(outcome, config);
   for (const note of listing.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
+  if (config.balance !== null)
+    process.stderr.write(
+      'cost-watchdog: note: limits.balance is not replayed (its top-ups are not in the logs): ' +
+        'replay applies the rolling and daily windows and the scopes; see `cost-watchdog balance`\n',
+    );
   if (outcome.overflowed.length > 0)
     process.stderr.write(
       `cost-watchdog: note: scope(s) ${outcome.overflowed.join(', ')} had more values than are ` +

@@ -10,6 +10,7 @@ import type { CheckOutcome } from '../check/types.js';
 import { EXIT, FailureError } from '../errors.js';
 import { bytes, levelText, limitsText, printable, usd, useColor } from '../format.js';
 import { runJson } from './render/run-json.js';
+import { sayNotes } from './render/notes.js';
 import { fleetWindowsShown } from '../fleet/act.js';
 import type { FleetOutcome } from '../fleet/types.js';
 import { dollarsOf } from '../core/money.js';
@@ -112,9 +113,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   // Every rebuild but the first run's: a checkpoint not used is news (all was read again).
-  if (result.rebuilt !== null && !result.rebuilt.startsWith('no checkpoint yet'))
-    process.stderr.write(`cost-watchdog: note: ${result.rebuilt}\n`);
-  for (const note of result.notes) process.stderr.write(`cost-watchdog: note: ${printable(note)}\n`);
+  sayNotes(result);
   if (result.newFuture > 0) {
     process.stderr.write(
       `cost-watchdog: note: ${result.newFuture} line(s) dated more than 5 minutes in the future ` +

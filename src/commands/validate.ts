@@ -21,6 +21,7 @@ const POLICY_WORDS = {
   max: 'the larger of the logged cost and the estimate from tokens',
 } as const;
 import { checkSchedule } from './watch.js';
+import { figuresNote } from '../core/money.js';
 
 export interface ValidateOptions {
   config?: string;
@@ -97,6 +98,18 @@ export async function validateCommand(options: ValidateOptions): Promise<number>
   ) {
     notes.push('burn_rate is on but the daily window has no limit: there is no pace to compare with');
   }
+  const figures = figuresNote();
+  if (figures !== null)
+    notes.push(
+      `${figures}: every amount below is shown in it (limits are written in ` +
+        `${config.cost.limitsCurrency.code}; JSON and metrics stay USD)`,
+    );
+  const since = config.balance?.sinceMs ?? 0;
+  if (since > Date.now())
+    notes.push(
+      `limits.balance.since ${new Date(since).toISOString()} is in the future: nothing counts ` +
+        'against the balance until then',
+    );
   // What the target rule finds right now: a pattern that matches far more than the app is
   // better seen here than during a kill.
   const finding = config.target === null ? null : await findTarget(config);

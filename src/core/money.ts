@@ -17,6 +17,14 @@ export function dollarsOf(micros: number): number {
   return micros / MICROS_PER_USD;
 }
 
+let isoCodes: Set<string> | null = null;
+
+/** Whether `code` is an ISO 4217 currency code in use (the list the runtime's ICU knows). */
+export function isCurrencyCode(code: string): boolean {
+  isoCodes ??= new Set(Intl.supportedValuesOf('currency'));
+  return /^[A-Z]{3}$/.test(code) && isoCodes.has(code);
+}
+
 /** The currency figures are shown in, where people read them: USD unless a config says otherwise. */
 export interface DisplayCurrency {
   /** ISO 4217 code. */

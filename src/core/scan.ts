@@ -3,7 +3,7 @@
 import type { Attribution } from './attribution.js';
 import { FUTURE_TOLERANCE_MS, type Ledger } from './ledger.js';
 import { excerptOf, type LineSink } from './lines.js';
-import { MICROS_PER_USD } from './money.js';
+import { isCurrencyCode, MICROS_PER_USD } from './money.js';
 import { type PriceBook, unpricedCost } from './prices.js';
 import type { CostRecord } from './fields.js';
 import type { Labels } from './labels.js';
@@ -114,10 +114,11 @@ function microsOf(usd: number, maxLineUsd: number, what: string): number | strin
 /** Why a line in a currency without a rate is malformed. */
 export function currencyProblem(code: string): string {
   const shown = code.length > 12 ? `${code.slice(0, 12)}…` : code;
-  return (
-    `currency ${JSON.stringify(shown)} has no rate in cost.currency_rates (not counted, neither ` +
-    `as $0 nor as USD)`
-  );
+  return isCurrencyCode(code)
+    ? `currency ${JSON.stringify(shown)} has no rate in cost.currency_rates (not counted, neither ` +
+        `as $0 nor as USD)`
+    : `currency ${JSON.stringify(shown)} is not an ISO 4217 currency code (not counted, neither ` +
+        `as $0 nor as USD)`;
 }
 
 const NOTE_NONE = 0;

@@ -3,7 +3,7 @@
 // kept until clear-emergency), what survives a lost checkpoint and a moved `since`, an unreadable
 // balance.json, and a 15-agent runaway under `watch` killed before the balance is gone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { StatusBalanceJson } from '../../src/commands/render/status-json.js';
@@ -184,13 +184,56 @@ describe('a prepaid balance', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"version":1,"top_ups":[{"at":"x"');
   });
 
+  it('a top-up while the log cannot be read is recorded, said to be on old figures, and exits 1', async () => {
+    const slack = await slackServer();
+    const env = { SLACK_WEBHOOK_URL: slack.url };
+    const ws = workspace(config(HOUR_AGO(), 'usd: 10, warn: 50%'));
+    ws.append(call(2, 60));
+    expect((await cliAsync(['run', '-c', ws.config], { cwd: ws.dir, env })).code).toBe(0);
+    renameSync(ws.log, `${ws.log}.gone`);
+    const before = slack.requests.length;
+    const add = await cliAsync(['balance', '--add', '5', '--reason', 'credit', '-c', ws.config], {
+      cwd: ws.dir,
+      env,
+    });
+    expect(add.code).toBe(1);
+    expect(add.stdout).toContain('top-up recorded: +$5.00');
+    expect(add.stdout).toContain('COULD NOT READ the log (the spend above is as last read)');
+    expect(add.stderr).toContain(ws.log);
+    const announced = slack.requests.slice(before).map((r) => r.text);
+    expect(announced.join('\n')).toContain('BALANCE TOPPED UP');
+    expect(announced.join('\n')).toContain('COULD NOT READ the log');
+    const saved = JSON.parse(readFileSync(path.join(ws.stateDir, 'balance.json'), 'utf8'));
+    expect(saved.top_ups).toHaveLength(1);
+    const json = await cliAsync(['balance', '--add', '1', '--reason', 'more', '--json', '-c', ws.config], {
+      cwd: ws.dir,
+      env,
+    });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).error).toContain(ws.log);
+  });
+
+  it('the since note is said by balance --add when it reads the log first; validate and replay say theirs', () => {
+    const ws = workspace(config('2026-01-01T00:00:00Z', 'usd: 50, kill: 95%'));
+    ws.append(call(1, 60));
+    const add = ws.run('balance', '--add', '5', '--reason', 'credit');
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toContain('note: limits.balance.since is 2026-01-01T00:00:00.000Z but the log begins');
+    expect(ws.run('run').stderr).not.toContain('limits.balance.since is');
+    expect(ws.run('replay').stderr).toContain('note: limits.balance is not replayed');
+    const future = workspace(config('2099-01-01T00:00:00Z', 'usd: 50, kill: 95%'));
+    expect(future.run('validate').stdout + future.run('validate').stderr).toContain(
+      'limits.balance.since 2099-01-01T00:00:00.000Z is in the future',
+    );
+  });
+
   it('balance without limits.balance, or with a bad amount, is a usage error', () => {
     const ws = workspace();
     const none = ws.run('balance', '--add', '5', '--reason', 'x');
     expect(none.code).toBe(64);
     expect(none.stderr).toContain('no limits.balance in');
     const withBalance = workspace(config(HOUR_AGO(), 'usd: 10, kill: 90%'));
-    for (const bad of ['0', 'ten', '-3']) {
+    for (const bad of ['0', 'ten', '-3', '0.0000001']) {
       const r = withBalance.run('balance', '--add', bad, '--reason', 'x');
       expect(r.code, bad).toBe(64);
       expect(r.stderr).toContain('--add: expected the amount added');

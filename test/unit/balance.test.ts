@@ -275,6 +275,12 @@ describe('balance --add amounts', () => {
     },
   );
 
+  it('refuses an amount that would be recorded as less than a micro-dollar, at its rate', () => {
+    expect(() => parseAmount('0.0000001', 'USD')).toThrow(UsageError);
+    expect(() => parseAmount('0.0000004', 'EUR', 1.08)).toThrow(UsageError);
+    expect(parseAmount('0.000001', 'EUR', 1.08)).toBe(0.000001);
+  });
+
   it('says how to start over when the amount is negative', () => {
     expect(() => parseAmount('-5', 'USD')).toThrow(/set limits.balance.since and usd/);
   });

@@ -58,7 +58,7 @@ describe.each([
 
   it.each([
     ['a currency without a rate', `{"t":${T},"cost":1,"currency":"CHF"}`, 'currency "CHF" has no rate'],
-    ['not a code at all', `{"t":${T},"cost":1,"currency":"euros"}`, 'currency "EUROS" has no rate'],
+    ['not a code at all', `{"t":${T},"cost":1,"currency":"euros"}`, 'currency "EUROS" is not an ISO 4217'],
     ['a number', `{"t":${T},"cost":1,"currency":978}`, '"currency" is not a currency code: 978'],
     ['tokens only, in a currency without a rate', `{"t":${T},"in":10,"currency":"CHF"}`, 'no rate'],
   ])('%s is malformed, never counted', (_case, line, reason) => {
@@ -88,6 +88,21 @@ describe.each([
     expect(low.micros).toBe(1_000_000);
     const high = scan([`{"t":${T},"cost":1,"currency":"EUR","model":"priced","in":1000000}`], fast, 'max');
     expect(high.micros).toBe(1_080_000);
+  });
+});
+
+describe('a currency that is not a code', () => {
+  it.each([
+    ['""', ''],
+    ['"EURO"', 'EURO'],
+    ['"XXX" (no currency)', 'XXX'],
+  ])('%s is malformed as not a code, and its finding says to fix the app', (_what, code) => {
+    const out = scan([`{"t":${T},"cost":1,"currency":${JSON.stringify(code)}}`], true, 'max');
+    expect(out.micros).toBe(0);
+    expect(out.found[0]?.reason).toContain('is not an ISO 4217 currency code');
+    const [finding] = currencyFindings(out.totals.unrated, NOW);
+    expect(finding?.text).toContain('is not an ISO 4217 currency code');
+    expect(finding?.text).not.toContain('Add its rate');
   });
 });
 
@@ -143,6 +158,8 @@ describe('the config of currencies', () => {
       { cost: { display_currency: 'EUR' } },
       'cost.display_currency: EUR has no rate: add it to cost.currency_rates',
     ],
+    [{ cost: { display_currency: 'JPY' } }, '(`JPY: <USD per JPY>`)'],
+    [{ cost: { display_currency: 'XXX' } }, 'got "XXX", which is not one'],
     [
       { limits: { balance: { since: 'yesterday', usd: 50, kill: '95%' } } },
       'limits.balance.since: expected a time like "2026-01-27T09:00:00Z"',

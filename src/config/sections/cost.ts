@@ -2,6 +2,7 @@
 // prices of models the table does not know, the most one line may cost, and currencies: the fixed
 // rates a line's `currency` converts at, the currency figures are shown in, and the currency of
 // the limits.
+import { isCurrencyCode } from '../../core/money.js';
 import * as z from 'zod';
 import { DEFAULT_MAX_LINE_USD } from '../../core/scan.js';
 import { describe } from '../messages.js';
@@ -36,19 +37,14 @@ const modelPrice = z.strictObject(
   },
 );
 
-let isoCodes: Set<string> | null = null;
-
-/** Whether `code` is an ISO 4217 currency code (the list the runtime's ICU knows). */
-export function isCurrencyCode(code: string): boolean {
-  isoCodes ??= new Set(Intl.supportedValuesOf('currency'));
-  return isoCodes.has(code);
-}
-
 export const currencyCode = z
   .string({ error: (issue) => `expected an ISO 4217 currency code like "EUR", got ${describe(issue.input)}` })
-  .refine((code) => /^[A-Z]{3}$/.test(code) && isCurrencyCode(code), {
+  .refine((code) => isCurrencyCode(code), {
     error: (issue) =>
-      `expected an ISO 4217 currency code like "EUR" (three capital letters), got ${describe(issue.input)}`,
+      /^[A-Z]{3}$/.test(String(issue.input))
+        ? `expected an ISO 4217 currency code like "EUR", got ${describe(issue.input)}, which is not ` +
+          'one (a currency in use, not a code set aside for tests or metals)'
+        : `expected an ISO 4217 currency code like "EUR" (three capital letters), got ${describe(issue.input)}`,
   });
 
 /** USD per unit of a currency: fixed, configured, never fetched. */
@@ -103,12 +99,18 @@ export const costSchema = z
   .superRefine((cost, ctx) => {
     for (const key of ['display_currency', 'limits_currency'] as const) {
       const code = cost[key];
-      if (code !== undefined && code !== 'USD' && cost.currency_rates?.[code] === undefined)
+      if (
+        code !== undefined &&
+        code !== 'USD' &&
+        isCurrencyCode(code) &&
+        cost.currency_rates?.[code] === undefined
+      )
         ctx.addIssue({
           code: 'custom',
           path: [key],
           message:
-            `${code} has no rate: add it to cost.currency_rates (USD per unit, like ` + `\`${code}: 1.08\`)`,
+            `${code} has no rate: add it to cost.currency_rates, what one ${code} is worth in US ` +
+            `dollars (\`${code}: <USD per ${code}>\`)`,
         });
     }
   })

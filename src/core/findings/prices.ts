@@ -1,5 +1,5 @@
 // Spend the price table cannot tell: models without a price, calls logged at cost 0. Pure.
-import { usd, usdOfMicros } from '../money.js';
+import { isCurrencyCode, usd, usdOfMicros } from '../money.js';
 import type { UnpricedModel } from '../scan.js';
 import { type Finding, findingKey, NAMED_AT_MOST, quoted } from './finding.js';
 
@@ -67,9 +67,12 @@ export function currencyFindings(
     .map(([code, entry]) => ({
       key: findingKey('currency', code),
       kind: 'currency' as const,
-      text:
-        `${entry.lines} line${entry.lines === 1 ? '' : 's'} logged a cost in ${quoted(code)}, which has ` +
-        `no rate in cost.currency_rates: malformed, not counted (neither as $0 nor as USD). Add its ` +
-        `rate (USD per unit) and the log is read again at it`,
+      text: isCurrencyCode(code)
+        ? `${entry.lines} line${entry.lines === 1 ? '' : 's'} logged a cost in ${quoted(code)}, which ` +
+          `has no rate in cost.currency_rates: malformed, not counted (neither as $0 nor as USD). Add ` +
+          `its rate (USD per unit) and the log is read again at it`
+        : `${entry.lines} line${entry.lines === 1 ? '' : 's'} logged a cost in ${quoted(code)}, which ` +
+          `is not an ISO 4217 currency code: malformed, not counted (neither as $0 nor as USD). The ` +
+          `app writes a currency the watchdog cannot convert: fix its "currency" field (or fields.currency)`,
     }));
 }
