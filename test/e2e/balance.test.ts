@@ -184,7 +184,7 @@ describe('a prepaid balance', () => {
     expect(readFileSync(file, 'utf8')).toBe('{"version":1,"top_ups":[{"at":"x"');
   });
 
-  it('a top-up while the log cannot be read is recorded, said to be on old figures, and exits 1', async () => {
+  it('a top-up while the log cannot be read: recorded, said to be on old figures, exit 1', async () => {
     const slack = await slackServer();
     const env = { SLACK_WEBHOOK_URL: slack.url };
     const ws = workspace(config(HOUR_AGO(), 'usd: 10, warn: 50%'));
@@ -213,7 +213,7 @@ describe('a prepaid balance', () => {
     expect(JSON.parse(json.stdout).error).toContain(ws.log);
   });
 
-  it('the since note is said by balance --add when it reads the log first; validate and replay say theirs', () => {
+  it('balance --add says the since note when it reads first; validate, replay say theirs', () => {
     const ws = workspace(config('2026-01-01T00:00:00Z', 'usd: 50, kill: 95%'));
     ws.append(call(1, 60));
     const add = ws.run('balance', '--add', '5', '--reason', 'credit');

@@ -44,7 +44,8 @@ export const currencyCode = z
       /^[A-Z]{3}$/.test(String(issue.input))
         ? `expected an ISO 4217 currency code like "EUR", got ${describe(issue.input)}, which is not ` +
           'one (a currency in use, not a code set aside for tests or metals)'
-        : `expected an ISO 4217 currency code like "EUR" (three capital letters), got ${describe(issue.input)}`,
+        : 'expected an ISO 4217 currency code like "EUR" (three capital letters), got ' +
+          describe(issue.input),
   });
 
 /** USD per unit of a currency: fixed, configured, never fetched. */
