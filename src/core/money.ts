@@ -94,12 +94,17 @@ export function figuresCurrency(): DisplayCurrency {
  * shown in the display currency (showFiguresIn), by the same rule in that currency's own digits.
  */
 export function usd(amount: number): string {
-  return money(shown === DOLLARS ? amount : amount / shown.rate, shown);
+  return money(inShown(amount), shown);
 }
 
 /** A USD amount in whole units of the display currency, for a chart's axis: `$120`, `€111`. */
 export function usdWhole(amount: number): string {
-  return `${shown.symbol}${Math.round(shown === DOLLARS ? amount : amount / shown.rate)}`;
+  return `${shown.symbol}${Math.round(inShown(amount))}`;
+}
+
+/** A USD amount in units of the display currency (USD itself untouched, not divided by 1). */
+function inShown(amount: number): number {
+  return shown === DOLLARS ? amount : amount / shown.rate;
 }
 
 /** An amount already in the shown currency's units. */
